@@ -1,0 +1,116 @@
+/*
+ * snode: compiled core of the standalone neural ODE solver.
+ *
+ * The model is x' = s(W(t) x + b(t)) on [0, T] with parameters piecewise constant on K equal
+ * steps, discretised by an explicit Runge-Kutta tableau (see shared MATH.md, sections 2-6).
+ *
+ * Conventions of this header:
+ *   - no Python: raw pointers, sizes as ptrdiff_t, int status codes;
+ *   - every function works on one contiguous chunk of samples, so a caller can split a batch
+ *     over threads (or processes) and reduce the per-chunk results itself;
+ *   - the caller owns all memory, including the workspace whose size snode_ws_* return
+ *     (in doubles); nothing here allocates;
+ *   - samples are rows of row-major arrays (n x d); inputs with m < d features are zero-padded.
+ */
+#ifndef SNODE_H
+#define SNODE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum {
+    SNODE_OK = 0,
+    SNODE_ERR_NONFINITE = 1, /* a sweep produced Inf or NaN */
+    SNODE_ERR_ARG = 2        /* an argument is out of range (caller bug) */
+};
+
+enum {
+    SNODE_ACT_TANH = 0,
+    SNODE_ACT_SIGMOID = 1,
+    SNODE_ACT_RELU = 2,
+    SNODE_ACT_LEAKY_RELU = 3,
+    SNODE_ACT_ELU = 4,
+    SNODE_ACT_SOFTPLUS = 5,
+    SNODE_ACT_IDENTITY = 6,
+    SNODE_N_ACT = 7
+};
+
+/* Network and scheme: read-only during every call. */
+typedef struct {
+    ptrdiff_t d;      /* width */
+    ptrdiff_t K;      /* number of steps */
+    double h;         /* step, T / K */
+    int S;            /* number of stages */
+    const double *a;  /* S x S Butcher matrix, row-major, strictly lower triangular */
+    const double *bw; /* S weights */
+    int act;          /* SNODE_ACT_* */
+    const double *W;  /* K x d x d */
+    const double *b;  /* K x d */
+} snode_net;
+
+/* Data terms of the cost; scale is 1/N for the global batch size N (so chunks can be summed). */
+typedef struct {
+    double mse, ce, out;
+    ptrdiff_t n_classes; /* C, used when ce > 0 */
+    double scale;
+} snode_loss;
+
+/* Workspace sizes, in doubles, for a chunk of n samples. */
+ptrdiff_t snode_ws_forward(const snode_net *net, ptrdiff_t n);
+ptrdiff_t snode_ws_grad(const snode_net *net, ptrdiff_t n, int recompute);
+ptrdiff_t snode_ws_tangent(const snode_net *net, ptrdiff_t n, ptrdiff_t q);
+
+/*
+ * Forward sweep. x0: n x m (m <= d). xT: n x d output, may be NULL.
+ * traj: if not NULL, state i of sample r is written at traj[i*traj_stride + r*d], i = 0..K.
+ */
+int snode_forward(const snode_net *net, ptrdiff_t n, const double *x0, ptrdiff_t m,
+                  double *xT, double *traj, ptrdiff_t traj_stride, double *work);
+
+/*
+ * Forward sweep, data cost and adjoint sweep; the exact gradient of the discrete cost.
+ * If lamT is NULL the data terms of `loss` (with targets Y: n x my, my <= d, and labels: n,
+ * either may be NULL when its term is off) give lambda_K and *J receives the chunk's data
+ * cost; otherwise lamT (n x d) is used as lambda_K = dJ/dx(T) and *J is set to 0.
+ * gW (K x d x d) and gb (K x d) are overwritten with this chunk's gradient.
+ * lam0 (n x d, may be NULL) receives lambda_0 = dJ/dx(0); xT (n x d, may be NULL) x(T).
+ * recompute != 0 stores only the states x_i and recomputes each step's stages backwards.
+ */
+int snode_value_grad(const snode_net *net, ptrdiff_t n, const double *x0, ptrdiff_t m,
+                     const snode_loss *loss, const double *Y, ptrdiff_t my,
+                     const int64_t *labels, const double *lamT, double *J, double *gW,
+                     double *gb, double *lam0, double *xT, int recompute, double *work);
+
+/*
+ * Tangent-linear (sensitivity) sweep with q tangents per sample.
+ * dW (K x d x d), db (K x d): parameter direction, both NULL for none.
+ * xi0: n x q x d initial tangents; NULL means zeros, unless identity != 0, which sets
+ * tangent t of every sample to e_t (q <= d): then xiT holds the input Jacobian.
+ * xiT: n x q x d output; xT: n x d output, may be NULL.
+ */
+int snode_tangent(const snode_net *net, ptrdiff_t n, const double *x0, ptrdiff_t m,
+                  const double *dW, const double *db, ptrdiff_t q, const double *xi0,
+                  int identity, double *xT, double *xiT, double *work);
+
+/* Elementwise activation: k = s(z), sp = s'(z) (sp may be NULL). */
+void snode_activation(int act, ptrdiff_t len, const double *z, double *k, double *sp);
+
+/*
+ * Discrete Sobolev (H1) Riesz map in depth, per entry: (h I + (alpha/h) L) g = G with L the
+ * Neumann path Laplacian; G, g: K x P (g may alias G). work: 2 K doubles.
+ */
+int snode_sobolev_solve(ptrdiff_t K, ptrdiff_t P, double h, double alpha, const double *G,
+                        double *g, double *work);
+
+/* <u, v>_S = h sum_i u_i.v_i + (alpha/h) sum_{i<K-1} (u_{i+1}-u_i).(v_{i+1}-v_i); K x P. */
+double snode_sobolev_inner(ptrdiff_t K, ptrdiff_t P, double h, double alpha, const double *u,
+                           const double *v);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,385 @@
+/*
+ * Forward, adjoint and tangent-linear sweeps over depth for one chunk of samples.
+ *
+ * This file is compiled once per instruction-set level (see meson.build); SN_ISA names the
+ * level and suffixes the entry points, and dispatch.c picks one at run time. The arithmetic is
+ * the same at every level; only the vector width (and FMA contraction) differ.
+ *
+ * Formulas: shared MATH.md sections 2 (RK step), 3 (data cost), 4 (adjoint), 5 (sensitivity).
+ */
+#include "kernels_inl.h"
+#include "sweeps.h"
+
+#define SN_CAT2(a, b) a##_##b
+#define SN_CAT(a, b) SN_CAT2(a, b)
+#define SN_FN(name) SN_CAT(name, SN_ISA)
+
+/* --- layout helpers ------------------------------------------------------------------ */
+
+/* rows (n x m, m <= d, zero-padded) -> component-major d x n */
+static void to_cols(ptrdiff_t d, ptrdiff_t n, const double *restrict x, ptrdiff_t m,
+                    double *restrict xc)
+{
+    for (ptrdiff_t j = 0; j < d; j++) {
+        double *restrict row = xc + j * n;
+        if (j < m)
+            for (ptrdiff_t r = 0; r < n; r++) row[r] = x[r * m + j];
+        else
+            for (ptrdiff_t r = 0; r < n; r++) row[r] = 0.0;
+    }
+}
+
+/* component-major d x n -> rows with stride ld (>= d) */
+static void to_rows(ptrdiff_t d, ptrdiff_t n, const double *restrict xc, double *restrict x,
+                    ptrdiff_t ld)
+{
+    for (ptrdiff_t r = 0; r < n; r++)
+        for (ptrdiff_t j = 0; j < d; j++) x[r * ld + j] = xc[j * n + r];
+}
+
+static int all_finite(ptrdiff_t len, const double *x)
+{
+    /* sum of x*0 is NaN iff some entry is Inf or NaN; vectorises without branches */
+    double acc = 0.0;
+    for (ptrdiff_t e = 0; e < len; e++) acc += x[e] * 0.0;
+    return acc == 0.0;
+}
+
+/* y = x + sum_j coef[j] * K_j over the stages j < s with nonzero coefficient */
+static void stage_input(int s, const double *restrict coef, ptrdiff_t len,
+                        const double *restrict x, const double *restrict Ks,
+                        double *restrict y)
+{
+    int first = 1;
+    for (int j = 0; j < s; j++) {
+        double c = coef[j];
+        if (c == 0.0) continue;
+        const double *restrict kj = Ks + (ptrdiff_t)j * len;
+        if (first) {
+            for (ptrdiff_t e = 0; e < len; e++) y[e] = x[e] + c * kj[e];
+            first = 0;
+        } else {
+            for (ptrdiff_t e = 0; e < len; e++) y[e] += c * kj[e];
+        }
+    }
+    if (first) memcpy(y, x, (size_t)len * sizeof(double));
+}
+
+/* x += sum_s coef[s] * K_s, two stages per pass */
+static void combine(int S, const double *restrict coef, ptrdiff_t len, const double *restrict Ks,
+                    double *restrict x)
+{
+    int s = 0;
+    for (; s + 1 < S; s += 2) {
+        double c0 = coef[s], c1 = coef[s + 1];
+        const double *restrict k0 = Ks + (ptrdiff_t)s * len;
+        const double *restrict k1 = Ks + (ptrdiff_t)(s + 1) * len;
+        for (ptrdiff_t e = 0; e < len; e++) x[e] += c0 * k0[e] + c1 * k1[e];
+    }
+    if (s < S) {
+        double c0 = coef[s];
+        const double *restrict k0 = Ks + (ptrdiff_t)s * len;
+        for (ptrdiff_t e = 0; e < len; e++) x[e] += c0 * k0[e];
+    }
+}
+
+/* Scaled tableau: ha[s*S+j] = h a_sj, hb[s] = h b_s (at most SN_MAX_STAGES stages). */
+typedef struct {
+    double ha[SN_MAX_STAGES * SN_MAX_STAGES];
+    double hb[SN_MAX_STAGES];
+} scaled_tableau;
+
+static void scale_tableau(const snode_net *net, scaled_tableau *t)
+{
+    const int S = net->S;
+    for (int s = 0; s < S; s++) {
+        t->hb[s] = net->h * net->bw[s];
+        for (int j = 0; j < S; j++) t->ha[s * S + j] = j < s ? net->h * net->a[s * S + j] : 0.0;
+    }
+}
+
+/*
+ * One RK step forward on a d x n block: x <- x_{i+1}. Writes the stage inputs Ys (S x d x n),
+ * the stage values Ks (S x d x n) and, if SPs is not NULL, s'(z_s) (S x d x n).
+ */
+static void step_forward(const snode_net *net, const scaled_tableau *t, ptrdiff_t i, ptrdiff_t n,
+                         double *restrict x, double *restrict Ys, double *restrict Ks,
+                         double *restrict SPs)
+{
+    const ptrdiff_t d = net->d, dn = d * n;
+    const int S = net->S;
+    const double *Wi = net->W + i * d * d, *bi = net->b + i * d;
+    for (int s = 0; s < S; s++) {
+        double *y = Ys + (ptrdiff_t)s * dn, *k = Ks + (ptrdiff_t)s * dn;
+        stage_input(s, t->ha + s * S, dn, x, Ks, y);
+        sn_gemm_nn(d, d, n, Wi, d, bi, y, n, k, n);
+        sn_activation(net->act, dn, k, k, SPs ? SPs + (ptrdiff_t)s * dn : NULL);
+    }
+    combine(S, t->hb, dn, Ks, x);
+}
+
+/*
+ * One RK step backward: lam <- lambda_i from lambda_{i+1}, using the step's stage inputs Ys and
+ * derivatives SPs. gWi (d x d) and gbi (d) are overwritten with this step's gradient.
+ * WT: d x d scratch, G: d x n scratch, Ybar: S x d x n scratch.
+ */
+static void step_backward(const snode_net *net, const scaled_tableau *t, ptrdiff_t i,
+                          ptrdiff_t n, double *restrict lam, const double *restrict Ys,
+                          const double *restrict SPs, double *restrict gWi, double *restrict gbi,
+                          double *restrict WT, double *restrict G, double *restrict Ybar)
+{
+    const ptrdiff_t d = net->d, dn = d * n;
+    const int S = net->S;
+    const double *Wi = net->W + i * d * d;
+    for (ptrdiff_t p = 0; p < d; p++)
+        for (ptrdiff_t q = 0; q < d; q++) WT[q * d + p] = Wi[p * d + q];
+    for (int s = S - 1; s >= 0; s--) {
+        const double *restrict sp = SPs + (ptrdiff_t)s * dn;
+        const double hb = t->hb[s];
+        /* kbar_s = h b_s lam + sum_{r>s} h a_rs ybar_r;  g_s = s'(z_s) * kbar_s */
+        for (ptrdiff_t e = 0; e < dn; e++) G[e] = hb * lam[e];
+        for (int r = s + 1; r < S; r++) {
+            double c = t->ha[r * S + s];
+            if (c == 0.0) continue;
+            const double *restrict yb = Ybar + (ptrdiff_t)r * dn;
+            for (ptrdiff_t e = 0; e < dn; e++) G[e] += c * yb[e];
+        }
+        for (ptrdiff_t e = 0; e < dn; e++) G[e] *= sp[e];
+        /* ybar_s = W^T g_s */
+        sn_gemm_nn(d, d, n, WT, d, NULL, G, n, Ybar + (ptrdiff_t)s * dn, n);
+        /* dJ/dW_i += g_s y_s^T, dJ/db_i += g_s */
+        sn_gemm_nt(d, d, n, G, n, Ys + (ptrdiff_t)s * dn, n, gWi, d, s != S - 1);
+        sn_rowsum(d, n, G, n, gbi, s != S - 1);
+    }
+    for (int s = 0; s < S; s++) {
+        const double *restrict yb = Ybar + (ptrdiff_t)s * dn;
+        for (ptrdiff_t e = 0; e < dn; e++) lam[e] += yb[e];
+    }
+}
+
+/* --- forward ----------------------------------------------------------------------------- */
+
+ptrdiff_t SN_FN(snode_ws_forward)(const snode_net *net, ptrdiff_t n)
+{
+    /* x, Ys, Ks */
+    return net->d * n * (1 + 2 * (ptrdiff_t)net->S);
+}
+
+int SN_FN(snode_forward)(const snode_net *net, ptrdiff_t n, const double *x0, ptrdiff_t m,
+                         double *xT, double *traj, ptrdiff_t traj_stride, double *work)
+{
+    const ptrdiff_t d = net->d, dn = d * n, K = net->K;
+    double *x = work, *Ys = x + dn, *Ks = Ys + net->S * dn;
+    scaled_tableau t;
+    if (n <= 0) return SNODE_OK;
+    if (net->S < 1 || net->S > SN_MAX_STAGES || m > d) return SNODE_ERR_ARG;
+    scale_tableau(net, &t);
+    to_cols(d, n, x0, m, x);
+    if (traj) to_rows(d, n, x, traj, d);
+    for (ptrdiff_t i = 0; i < K; i++) {
+        step_forward(net, &t, i, n, x, Ys, Ks, NULL);
+        if (traj) to_rows(d, n, x, traj + (i + 1) * traj_stride, d);
+    }
+    if (!all_finite(dn, x)) return SNODE_ERR_NONFINITE;
+    if (xT) to_rows(d, n, x, xT, d);
+    return SNODE_OK;
+}
+
+/* --- data cost: lambda_K and the chunk's cost ---------------------------------------------- */
+
+static double data_cost(const snode_net *net, ptrdiff_t n, const snode_loss *L,
+                        const double *restrict xc, const double *restrict Y, ptrdiff_t my,
+                        const int64_t *restrict labels, double *restrict lam)
+{
+    const ptrdiff_t d = net->d;
+    double J = 0.0;
+    for (ptrdiff_t e = 0; e < d * n; e++) lam[e] = 0.0;
+    if (L->mse != 0.0 || L->out != 0.0) {
+        const double cm = L->mse * L->scale, co = L->out * L->scale;
+        double jm = 0.0, jo = 0.0;
+        for (ptrdiff_t j = 0; j < d; j++) {
+            const double *restrict xj = xc + j * n;
+            double *restrict lj = lam + j * n;
+            for (ptrdiff_t r = 0; r < n; r++) {
+                double v = xj[r];
+                double y = (Y && j < my) ? Y[r * my + j] : 0.0;
+                double diff = v - y;
+                jm += diff * diff;
+                jo += v * v;
+                lj[r] = cm * diff + co * v;
+            }
+        }
+        J += 0.5 * cm * jm + 0.5 * co * jo;
+    }
+    if (L->ce != 0.0) {
+        const ptrdiff_t C = L->n_classes;
+        const double cc = L->ce * L->scale;
+        double jc = 0.0;
+        for (ptrdiff_t r = 0; r < n; r++) {
+            double mx = xc[r];
+            for (ptrdiff_t j = 1; j < C; j++) mx = xc[j * n + r] > mx ? xc[j * n + r] : mx;
+            double se = 0.0;
+            for (ptrdiff_t j = 0; j < C; j++) se += exp(xc[j * n + r] - mx);
+            ptrdiff_t c = (ptrdiff_t)labels[r];
+            jc += mx + log(se) - xc[c * n + r];
+            for (ptrdiff_t j = 0; j < C; j++)
+                lam[j * n + r] += cc * (exp(xc[j * n + r] - mx) / se - (j == c ? 1.0 : 0.0));
+        }
+        J += cc * jc;
+    }
+    return J;
+}
+
+/* --- gradient ---------------------------------------------------------------------------- */
+
+ptrdiff_t SN_FN(snode_ws_grad)(const snode_net *net, ptrdiff_t n, int recompute)
+{
+    const ptrdiff_t d = net->d, dn = d * n, S = net->S, K = net->K;
+    /* x, lam, G, WT, Ybar (S), one-step Ks (S) */
+    ptrdiff_t base = 3 * dn + d * d + 2 * S * dn;
+    if (recompute) return base + K * dn + 2 * S * dn; /* states x_0..x_{K-1}; one step's Ys, SPs */
+    return base + 2 * K * S * dn;                     /* every step's Ys and SPs */
+}
+
+int SN_FN(snode_value_grad)(const snode_net *net, ptrdiff_t n, const double *x0, ptrdiff_t m,
+                            const snode_loss *loss, const double *Y, ptrdiff_t my,
+                            const int64_t *labels, const double *lamT, double *J, double *gW,
+                            double *gb, double *lam0, double *xT, int recompute, double *work)
+{
+    const ptrdiff_t d = net->d, dn = d * n, K = net->K, S = net->S, dd = d * d;
+    scaled_tableau t;
+    if (net->S < 1 || net->S > SN_MAX_STAGES || m > d || (Y && my > d)) return SNODE_ERR_ARG;
+    if (n <= 0) {
+        memset(gW, 0, (size_t)(K * dd) * sizeof(double));
+        memset(gb, 0, (size_t)(K * d) * sizeof(double));
+        *J = 0.0;
+        return SNODE_OK;
+    }
+    scale_tableau(net, &t);
+    double *x = work, *lam = x + dn, *G = lam + dn, *WT = G + dn, *Ybar = WT + dd;
+    double *Ks = Ybar + S * dn, *store = Ks + S * dn;
+
+    to_cols(d, n, x0, m, x);
+    for (ptrdiff_t i = 0; i < K; i++) {
+        if (recompute) {
+            memcpy(store + i * dn, x, (size_t)dn * sizeof(double));
+            step_forward(net, &t, i, n, x, store + K * dn, Ks, NULL);
+        } else {
+            double *Ys = store + i * 2 * S * dn;
+            step_forward(net, &t, i, n, x, Ys, Ks, Ys + S * dn);
+        }
+    }
+    if (!all_finite(dn, x)) return SNODE_ERR_NONFINITE;
+    if (xT) to_rows(d, n, x, xT, d);
+
+    if (lamT) {
+        to_cols(d, n, lamT, d, lam);
+        *J = 0.0;
+    } else {
+        *J = data_cost(net, n, loss, x, Y, my, labels, lam);
+    }
+
+    for (ptrdiff_t i = K - 1; i >= 0; i--) {
+        const double *Ys, *SPs;
+        if (recompute) {
+            double *Yr = store + K * dn, *SPr = Yr + S * dn;
+            memcpy(x, store + i * dn, (size_t)dn * sizeof(double));
+            step_forward(net, &t, i, n, x, Yr, Ks, SPr);
+            Ys = Yr;
+            SPs = SPr;
+        } else {
+            Ys = store + i * 2 * S * dn;
+            SPs = Ys + S * dn;
+        }
+        step_backward(net, &t, i, n, lam, Ys, SPs, gW + i * dd, gb + i * d, WT, G, Ybar);
+    }
+    if (!(all_finite(K * dd, gW) && all_finite(K * d, gb) && all_finite(dn, lam) &&
+          all_finite(1, J)))
+        return SNODE_ERR_NONFINITE;
+    if (lam0) to_rows(d, n, lam, lam0, d);
+    return SNODE_OK;
+}
+
+/* --- tangent-linear sweep ------------------------------------------------------------------ */
+
+ptrdiff_t SN_FN(snode_ws_tangent)(const snode_net *net, ptrdiff_t n, ptrdiff_t q)
+{
+    const ptrdiff_t d = net->d, dn = d * n, S = net->S;
+    /* x, y, sp, V (d n each), Ks (S d n); xi, ydot (d q n each), Kdot (S d q n) */
+    return dn * (4 + S) + d * q * n * (2 + S);
+}
+
+int SN_FN(snode_tangent)(const snode_net *net, ptrdiff_t n, const double *x0, ptrdiff_t m,
+                         const double *dW, const double *db, ptrdiff_t q, const double *xi0,
+                         int identity, double *xT, double *xiT, double *work)
+{
+    const ptrdiff_t d = net->d, dn = d * n, K = net->K, S = net->S, dd = d * d;
+    const ptrdiff_t qn = q * n, dqn = d * qn;
+    scaled_tableau t;
+    if (n <= 0) return SNODE_OK;
+    if (net->S < 1 || net->S > SN_MAX_STAGES || m > d || q < 1 || (identity && q > d))
+        return SNODE_ERR_ARG;
+    scale_tableau(net, &t);
+    double *x = work, *y = x + dn, *sp = y + dn, *V = sp + dn, *Ks = V + dn;
+    double *xi = Ks + S * dn, *ydot = xi + dqn, *Kdot = ydot + dqn;
+
+    to_cols(d, n, x0, m, x);
+    /* xi is d x (q n): column t*n + r is tangent t of sample r */
+    if (identity) {
+        memset(xi, 0, (size_t)dqn * sizeof(double));
+        for (ptrdiff_t tt = 0; tt < q; tt++)
+            for (ptrdiff_t r = 0; r < n; r++) xi[tt * qn + tt * n + r] = 1.0;
+    } else if (xi0) {
+        for (ptrdiff_t j = 0; j < d; j++)
+            for (ptrdiff_t tt = 0; tt < q; tt++)
+                for (ptrdiff_t r = 0; r < n; r++) xi[j * qn + tt * n + r] = xi0[(r * q + tt) * d + j];
+    } else {
+        memset(xi, 0, (size_t)dqn * sizeof(double));
+    }
+
+    for (ptrdiff_t i = 0; i < K; i++) {
+        const double *Wi = net->W + i * dd, *bi = net->b + i * d;
+        for (int s = 0; s < S; s++) {
+            double *k = Ks + s * dn;
+            double *kd = Kdot + s * dqn;
+            stage_input(s, t.ha + s * S, dn, x, Ks, y);
+            stage_input(s, t.ha + s * S, dqn, xi, Kdot, ydot);
+            sn_gemm_nn(d, d, n, Wi, d, bi, y, n, k, n);
+            sn_activation(net->act, dn, k, k, sp);
+            /* kdot = s'(z) * (W ydot + dW y + db) */
+            sn_gemm_nn(d, d, qn, Wi, d, NULL, ydot, qn, kd, qn);
+            if (dW || db) {
+                if (dW)
+                    sn_gemm_nn(d, d, n, dW + i * dd, d, db ? db + i * d : NULL, y, n, V, n);
+                else
+                    for (ptrdiff_t j = 0; j < d; j++)
+                        for (ptrdiff_t r = 0; r < n; r++) V[j * n + r] = db[i * d + j];
+                for (ptrdiff_t j = 0; j < d; j++)
+                    for (ptrdiff_t tt = 0; tt < q; tt++) {
+                        double *restrict kr = kd + j * qn + tt * n;
+                        const double *restrict vr = V + j * n;
+                        for (ptrdiff_t r = 0; r < n; r++) kr[r] += vr[r];
+                    }
+            }
+            for (ptrdiff_t j = 0; j < d; j++)
+                for (ptrdiff_t tt = 0; tt < q; tt++) {
+                    double *restrict kr = kd + j * qn + tt * n;
+                    const double *restrict spr = sp + j * n;
+                    for (ptrdiff_t r = 0; r < n; r++) kr[r] *= spr[r];
+                }
+        }
+        combine(S, t.hb, dn, Ks, x);
+        combine(S, t.hb, dqn, Kdot, xi);
+    }
+    if (!(all_finite(dn, x) && all_finite(dqn, xi))) return SNODE_ERR_NONFINITE;
+    if (xT) to_rows(d, n, x, xT, d);
+    for (ptrdiff_t r = 0; r < n; r++)
+        for (ptrdiff_t tt = 0; tt < q; tt++)
+            for (ptrdiff_t j = 0; j < d; j++) xiT[(r * q + tt) * d + j] = xi[j * qn + tt * n + r];
+    return SNODE_OK;
+}
+
+void SN_FN(snode_activation)(int act, ptrdiff_t len, const double *z, double *k, double *sp)
+{
+    sn_activation(act, len, z, k, sp);
+}

@@ -1,0 +1,48 @@
+# The one place the C core is declared. See csrc/snode.h for the contracts.
+from libc.stdint cimport int64_t
+
+cdef extern from "snode.h" nogil:
+    enum:
+        SNODE_OK
+        SNODE_ERR_NONFINITE
+        SNODE_ERR_ARG
+
+    ctypedef struct snode_net:
+        Py_ssize_t d
+        Py_ssize_t K
+        double h
+        int S
+        const double *a
+        const double *bw
+        int act
+        const double *W
+        const double *b
+
+    ctypedef struct snode_loss:
+        double mse
+        double ce
+        double out
+        Py_ssize_t n_classes
+        double scale
+
+    Py_ssize_t snode_ws_forward(const snode_net *net, Py_ssize_t n)
+    Py_ssize_t snode_ws_grad(const snode_net *net, Py_ssize_t n, int recompute)
+    Py_ssize_t snode_ws_tangent(const snode_net *net, Py_ssize_t n, Py_ssize_t q)
+    int snode_forward(const snode_net *net, Py_ssize_t n, const double *x0, Py_ssize_t m,
+                      double *xT, double *traj, Py_ssize_t traj_stride, double *work)
+    int snode_value_grad(const snode_net *net, Py_ssize_t n, const double *x0, Py_ssize_t m,
+                         const snode_loss *loss, const double *Y, Py_ssize_t my,
+                         const int64_t *labels, const double *lamT, double *J, double *gW,
+                         double *gb, double *lam0, double *xT, int recompute, double *work)
+    int snode_tangent(const snode_net *net, Py_ssize_t n, const double *x0, Py_ssize_t m,
+                      const double *dW, const double *db, Py_ssize_t q, const double *xi0,
+                      int identity, double *xT, double *xiT, double *work)
+    void snode_activation(int act, Py_ssize_t len, const double *z, double *k, double *sp)
+    int snode_sobolev_solve(Py_ssize_t K, Py_ssize_t P, double h, double alpha,
+                            const double *G, double *g, double *work)
+    double snode_sobolev_inner(Py_ssize_t K, Py_ssize_t P, double h, double alpha,
+                               const double *u, const double *v)
+
+cdef extern from "sweeps.h" nogil:
+    const char *snode_isa()
+    int snode_set_isa(const char *name)

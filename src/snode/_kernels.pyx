@@ -1,0 +1,338 @@
+"""Thin wrappers of the C core (csrc/): shapes checked, GIL released, status -> exception.
+
+Nothing here knows about optimisation or semantics (finiteness of inputs, label ranges, ...):
+the Python layer checks those once, before calling. Every function takes the network as
+(W, b, a, bw, act, h): weights (K, d, d) and (K, d), the Butcher matrix (S, S) and weights (S,),
+the activation code and the step.
+"""
+import threading
+
+import numpy as np
+
+from cython.parallel cimport prange
+from libc.stdint cimport int64_t
+
+from snode._core cimport (
+    SNODE_OK, SNODE_ERR_NONFINITE, snode_net, snode_loss, snode_ws_forward, snode_ws_grad,
+    snode_ws_tangent, snode_forward, snode_value_grad, snode_tangent, snode_activation,
+    snode_sobolev_solve, snode_sobolev_inner, snode_isa, snode_set_isa,
+)
+
+
+class NonFiniteError(FloatingPointError):
+    """A sweep produced Inf or NaN (the weights or inputs are too large for the activation)."""
+
+
+# Per-thread scratch memory, reused across calls: a fresh multi-megabyte buffer on every call
+# would spend much of a small sweep's time in page faults. Each Python thread has its own, so
+# concurrent calls from several threads never share one.
+_tls = threading.local()
+
+
+def _scratch(str name, Py_ssize_t size):
+    bufs = getattr(_tls, "bufs", None)
+    if bufs is None:
+        bufs = _tls.bufs = {}
+    buf = bufs.get(name)
+    if buf is None or buf.shape[0] < size:
+        buf = np.empty(max(size, 1), dtype=np.float64)
+        bufs[name] = buf
+    return buf[:max(size, 1)]
+
+
+def release_scratch():
+    """Free the calling thread's cached scratch memory."""
+    _tls.bufs = {}
+
+
+def isa():
+    """Name of the instruction-set level the sweeps run with."""
+    return snode_isa().decode()
+
+
+def set_isa(str name):
+    """Use the given instruction-set level ("baseline", "avx2", "avx512") if it runs here."""
+    if snode_set_isa(name.encode()) != 0:
+        raise ValueError(f"instruction-set level {name!r} is not available on this machine")
+
+
+cdef int _make_net(snode_net *net, const double[:, :, ::1] W, const double[:, ::1] b,
+                   const double[:, ::1] a, const double[::1] bw, int act, double h) except -1:
+    cdef Py_ssize_t K = W.shape[0], d = W.shape[1], S = bw.shape[0]
+    if W.shape[2] != d:
+        raise ValueError(f"W must have shape (K, d, d), got {(W.shape[0], W.shape[1], W.shape[2])}")
+    if b.shape[0] != K or b.shape[1] != d:
+        raise ValueError(f"b must have shape ({K}, {d}), got {(b.shape[0], b.shape[1])}")
+    if a.shape[0] != S or a.shape[1] != S:
+        raise ValueError(f"Butcher matrix must have shape ({S}, {S}), got {(a.shape[0], a.shape[1])}")
+    if K < 1 or d < 1 or S < 1 or S > 16:
+        raise ValueError(f"need K >= 1, d >= 1 and 1 <= S <= 16, got {K}, {d}, {S}")
+    net.d = d
+    net.K = K
+    net.h = h
+    net.S = <int>S
+    net.a = &a[0, 0]
+    net.bw = &bw[0]
+    net.act = act
+    net.W = &W[0, 0, 0]
+    net.b = &b[0, 0]
+    return 0
+
+
+cdef Py_ssize_t _n_chunks(Py_ssize_t N, int n_threads):
+    # at least 8 samples a chunk; one chunk per thread
+    cdef Py_ssize_t c = (N + 7) // 8
+    if n_threads < 1:
+        n_threads = 1
+    return max(1, min(<Py_ssize_t>n_threads, c))
+
+
+cdef _raise_status(int[::1] status, str what):
+    cdef Py_ssize_t c
+    for c in range(status.shape[0]):
+        if status[c] == SNODE_ERR_NONFINITE:
+            raise NonFiniteError(
+                f"the {what} sweep produced Inf or NaN: the weights or inputs are too large "
+                "for this activation and depth")
+        if status[c] != SNODE_OK:
+            raise RuntimeError(f"internal error in the {what} sweep (status {status[c]})")
+
+
+def forward(const double[:, :, ::1] W, const double[:, ::1] b, const double[:, ::1] a,
+            const double[::1] bw, int act, double h, const double[:, ::1] X, int n_threads,
+            bint trajectory=False):
+    """x(T) of shape (N, d), or the states at the step times, (K + 1, N, d)."""
+    cdef snode_net net
+    _make_net(&net, W, b, a, bw, act, h)
+    cdef Py_ssize_t N = X.shape[0], m = X.shape[1], d = net.d, K = net.K
+    if m > d or m < 1 or N < 1:
+        raise ValueError(f"X must have shape (N >= 1, 1 <= m <= {d}), got {(N, m)}")
+    cdef Py_ssize_t nch = _n_chunks(N, n_threads), c, lo, hi
+    cdef Py_ssize_t chunk = (N + nch - 1) // nch
+    cdef Py_ssize_t ws = snode_ws_forward(&net, chunk)
+    cdef double[::1] work = _scratch("work", nch * ws)
+    cdef int[::1] status = np.zeros(nch, dtype=np.intc)
+    cdef double[:, :, ::1] traj
+    cdef double[:, ::1] out
+    cdef double *tp = NULL
+    cdef double *op = NULL
+    if trajectory:
+        res = np.empty((K + 1, N, d))
+        traj = res
+        tp = &traj[0, 0, 0]
+    else:
+        res = np.empty((N, d))
+        out = res
+        op = &out[0, 0]
+    with nogil:
+        for c in prange(nch, num_threads=n_threads, schedule="static"):
+            lo = c * chunk
+            hi = min(N, lo + chunk)
+            if hi > lo:
+                status[c] = snode_forward(
+                    &net, hi - lo, &X[lo, 0], m,
+                    (op + lo * d) if op != NULL else NULL,
+                    (tp + lo * d) if tp != NULL else NULL, N * d, &work[c * ws])
+    _raise_status(status, "forward")
+    return res
+
+
+def value_grad(const double[:, :, ::1] W, const double[:, ::1] b, const double[:, ::1] a,
+               const double[::1] bw, int act, double h, const double[:, ::1] X,
+               const double[:, ::1] Y, const int64_t[::1] labels, const double[:, ::1] lamT,
+               double mse, double ce, double out, Py_ssize_t n_classes, double scale,
+               int n_threads, bint recompute=False, bint want_lam0=False, bint want_xT=False):
+    """Data cost and its exact gradient.
+
+    Returns (J, gW, gb, lam0, xT); lam0 and xT are None unless asked for. With lamT given,
+    it is taken as dJ/dx(T) and J is 0.
+    """
+    cdef snode_net net
+    _make_net(&net, W, b, a, bw, act, h)
+    cdef Py_ssize_t N = X.shape[0], m = X.shape[1], d = net.d, K = net.K
+    if m > d or m < 1 or N < 1:
+        raise ValueError(f"X must have shape (N >= 1, 1 <= m <= {d}), got {(N, m)}")
+    cdef Py_ssize_t my = 0
+    cdef const double *Yp = NULL
+    cdef const int64_t *Lp = NULL
+    cdef const double *lamp = NULL
+    if Y is not None:
+        my = Y.shape[1]
+        if Y.shape[0] != N or my > d or my < 1:
+            raise ValueError(f"Y must have shape ({N}, 1 <= m <= {d}), got {(Y.shape[0], Y.shape[1])}")
+        Yp = &Y[0, 0]
+    if labels is not None:
+        if labels.shape[0] != N:
+            raise ValueError(f"labels must have shape ({N},), got ({labels.shape[0]},)")
+        Lp = &labels[0]
+    if lamT is not None:
+        if lamT.shape[0] != N or lamT.shape[1] != d:
+            raise ValueError(f"lamT must have shape ({N}, {d}), got {(lamT.shape[0], lamT.shape[1])}")
+        lamp = &lamT[0, 0]
+    elif ce != 0.0 and (Lp == NULL or n_classes < 1 or n_classes > d):
+        raise ValueError("the cross-entropy term needs labels and 1 <= n_classes <= width")
+    elif mse != 0.0 and Yp == NULL:
+        raise ValueError("the squared-error term needs targets Y")
+    cdef snode_loss loss
+    loss.mse = mse
+    loss.ce = ce
+    loss.out = out
+    loss.n_classes = n_classes
+    loss.scale = scale
+    cdef int rc = 1 if recompute else 0
+    cdef Py_ssize_t nch = _n_chunks(N, n_threads), c, lo, hi, e
+    cdef Py_ssize_t chunk = (N + nch - 1) // nch
+    cdef Py_ssize_t ws = snode_ws_grad(&net, chunk, rc)
+    cdef Py_ssize_t gsz = K * d * d + K * d
+    cdef double[::1] work = _scratch("work", nch * ws)
+    cdef double[::1] gbuf = _scratch("grad", (nch - 1) * gsz)
+    cdef int[::1] status = np.zeros(nch, dtype=np.intc)
+    cdef double[::1] Jc = np.zeros(nch)
+    gW_arr = np.empty((K, d, d))
+    gb_arr = np.empty((K, d))
+    cdef double[:, :, ::1] gW = gW_arr
+    cdef double[:, ::1] gb = gb_arr
+    cdef double[:, ::1] lam0v, xTv
+    cdef double *l0p = NULL
+    cdef double *xTp = NULL
+    lam0_arr = xT_arr = None
+    if want_lam0:
+        lam0_arr = np.empty((N, d))
+        lam0v = lam0_arr
+        l0p = &lam0v[0, 0]
+    if want_xT:
+        xT_arr = np.empty((N, d))
+        xTv = xT_arr
+        xTp = &xTv[0, 0]
+    cdef double *gWp
+    cdef double *gbp
+    with nogil:
+        for c in prange(nch, num_threads=n_threads, schedule="static"):
+            lo = c * chunk
+            hi = min(N, lo + chunk)
+            if c == 0:
+                gWp = &gW[0, 0, 0]
+                gbp = &gb[0, 0]
+            else:
+                gWp = &gbuf[(c - 1) * gsz]
+                gbp = gWp + K * d * d
+            if hi > lo:
+                status[c] = snode_value_grad(
+                    &net, hi - lo, &X[lo, 0], m, &loss, (Yp + lo * my) if Yp != NULL else NULL,
+                    my, (Lp + lo) if Lp != NULL else NULL,
+                    (lamp + lo * d) if lamp != NULL else NULL, &Jc[c], gWp, gbp,
+                    (l0p + lo * d) if l0p != NULL else NULL,
+                    (xTp + lo * d) if xTp != NULL else NULL, rc, &work[c * ws])
+            else:
+                status[c] = snode_value_grad(
+                    &net, 0, &X[0, 0], m, &loss, NULL, my, NULL, NULL, &Jc[c], gWp, gbp,
+                    NULL, NULL, rc, &work[c * ws])
+    _raise_status(status, "gradient")
+    cdef double *g0 = &gW[0, 0, 0]
+    cdef double *b0 = &gb[0, 0]
+    cdef Py_ssize_t KDD = K * d * d, KD = K * d
+    if nch > 1:
+        with nogil:
+            for e in prange(KDD, num_threads=n_threads, schedule="static"):
+                for c in range(1, nch):
+                    g0[e] += gbuf[(c - 1) * gsz + e]
+            for e in range(KD):
+                for c in range(1, nch):
+                    b0[e] += gbuf[(c - 1) * gsz + KDD + e]
+    cdef double J = 0.0
+    for c in range(nch):
+        J += Jc[c]
+    return J, gW_arr, gb_arr, lam0_arr, xT_arr
+
+
+def tangent(const double[:, :, ::1] W, const double[:, ::1] b, const double[:, ::1] a,
+            const double[::1] bw, int act, double h, const double[:, ::1] X,
+            const double[:, :, ::1] dW, const double[:, ::1] db, Py_ssize_t q,
+            const double[:, :, ::1] xi0, bint identity, int n_threads):
+    """Tangent-linear sweep: returns (xT (N, d), xiT (N, q, d))."""
+    cdef snode_net net
+    _make_net(&net, W, b, a, bw, act, h)
+    cdef Py_ssize_t N = X.shape[0], m = X.shape[1], d = net.d, K = net.K
+    if m > d or m < 1 or N < 1:
+        raise ValueError(f"X must have shape (N >= 1, 1 <= m <= {d}), got {(N, m)}")
+    if q < 1 or (identity and q > d):
+        raise ValueError(f"need 1 <= q (<= {d} for the identity), got {q}")
+    cdef const double *dWp = NULL
+    cdef const double *dbp = NULL
+    cdef const double *xp = NULL
+    if dW is not None:
+        if dW.shape[0] != K or dW.shape[1] != d or dW.shape[2] != d:
+            raise ValueError(f"dW must have shape ({K}, {d}, {d}), got {(dW.shape[0], dW.shape[1], dW.shape[2])}")
+        dWp = &dW[0, 0, 0]
+    if db is not None:
+        if db.shape[0] != K or db.shape[1] != d:
+            raise ValueError(f"db must have shape ({K}, {d}), got {(db.shape[0], db.shape[1])}")
+        dbp = &db[0, 0]
+    if xi0 is not None:
+        if xi0.shape[0] != N or xi0.shape[1] != q or xi0.shape[2] != d:
+            raise ValueError(f"xi0 must have shape ({N}, {q}, {d}), got {(xi0.shape[0], xi0.shape[1], xi0.shape[2])}")
+        xp = &xi0[0, 0, 0]
+    cdef Py_ssize_t nch = _n_chunks(N, n_threads), c, lo, hi
+    cdef Py_ssize_t chunk = (N + nch - 1) // nch
+    cdef Py_ssize_t ws = snode_ws_tangent(&net, chunk, q)
+    cdef double[::1] work = _scratch("work", nch * ws)
+    cdef int[::1] status = np.zeros(nch, dtype=np.intc)
+    xT_arr = np.empty((N, d))
+    xiT_arr = np.empty((N, q, d))
+    cdef double[:, ::1] xT = xT_arr
+    cdef double[:, :, ::1] xiT = xiT_arr
+    cdef int ident = 1 if identity else 0
+    with nogil:
+        for c in prange(nch, num_threads=n_threads, schedule="static"):
+            lo = c * chunk
+            hi = min(N, lo + chunk)
+            if hi > lo:
+                status[c] = snode_tangent(
+                    &net, hi - lo, &X[lo, 0], m, dWp, dbp, q,
+                    (xp + lo * q * d) if xp != NULL else NULL, ident, &xT[lo, 0], &xiT[lo, 0, 0],
+                    &work[c * ws])
+    _raise_status(status, "sensitivity")
+    return xT_arr, xiT_arr
+
+
+def activation(int act, const double[::1] z):
+    """(s(z), s'(z)) elementwise."""
+    n = z.shape[0]
+    k_arr = np.empty(n)
+    sp_arr = np.empty(n)
+    cdef double[::1] k = k_arr, sp = sp_arr
+    if n:
+        with nogil:
+            snode_activation(act, n, &z[0], &k[0], &sp[0])
+    return k_arr, sp_arr
+
+
+def sobolev_solve(const double[:, ::1] G, double h, double alpha):
+    """Solve (h I + (alpha/h) L) g = G column by column; G has shape (K, P)."""
+    cdef Py_ssize_t K = G.shape[0], P = G.shape[1]
+    g_arr = np.empty((K, P))
+    cdef double[:, ::1] g = g_arr
+    cdef double[::1] work = np.empty(2 * max(K, 1))
+    cdef int st
+    if K < 1:
+        raise ValueError("need at least one step")
+    if P == 0:
+        return g_arr
+    with nogil:
+        st = snode_sobolev_solve(K, P, h, alpha, &G[0, 0], &g[0, 0], &work[0])
+    if st != SNODE_OK:
+        raise ValueError(f"invalid Sobolev parameters h={h}, alpha={alpha}")
+    return g_arr
+
+
+def sobolev_inner(const double[:, ::1] u, const double[:, ::1] v, double h, double alpha):
+    """Discrete H1 inner product in depth of two (K, P) arrays."""
+    if u.shape[0] != v.shape[0] or u.shape[1] != v.shape[1]:
+        raise ValueError(f"shapes differ: {(u.shape[0], u.shape[1])} and {(v.shape[0], v.shape[1])}")
+    cdef Py_ssize_t K = u.shape[0], P = u.shape[1]
+    cdef double r
+    if K == 0 or P == 0:
+        return 0.0
+    with nogil:
+        r = snode_sobolev_inner(K, P, h, alpha, &u[0, 0], &v[0, 0])
+    return r

@@ -1,0 +1,91 @@
+"""Explicit Runge-Kutta schemes as data (shared MATH.md section 2)."""
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["Tableau", "SCHEMES", "get_tableau"]
+
+
+@dataclass(frozen=True, eq=False)
+class Tableau:
+    """An explicit Butcher tableau.
+
+    Parameters
+    ----------
+    a : array_like, shape (S, S)
+        Strictly lower-triangular Runge-Kutta matrix.
+    b : array_like, shape (S,)
+        Weights; they must sum to 1 (a consistent scheme).
+    c : array_like, shape (S,), optional
+        Nodes; default the row sums of `a`. They do not enter the sweeps (the parameters are
+        constant over a step) but are kept for the order conditions.
+    name : str, optional
+    order : int, optional
+        The classical order, when known.
+    """
+
+    a: np.ndarray
+    b: np.ndarray
+    c: np.ndarray = None
+    name: str = "custom"
+    order: int = None
+
+    def __post_init__(self):
+        a = np.array(self.a, dtype=np.float64, copy=True)
+        b = np.array(self.b, dtype=np.float64, copy=True)
+        if b.ndim != 1 or b.shape[0] < 1:
+            raise ValueError(f"tableau weights b must be a non-empty vector, got shape {b.shape}")
+        S = b.shape[0]
+        if S > 16:
+            raise ValueError(f"at most 16 stages are supported, got {S}")
+        if a.shape != (S, S):
+            raise ValueError(f"tableau matrix a must have shape ({S}, {S}), got {a.shape}")
+        c = a.sum(axis=1) if self.c is None else np.array(self.c, dtype=np.float64, copy=True)
+        if c.shape != (S,):
+            raise ValueError(f"tableau nodes c must have shape ({S},), got {c.shape}")
+        if not (np.isfinite(a).all() and np.isfinite(b).all() and np.isfinite(c).all()):
+            raise ValueError("tableau contains NaN or Inf")
+        if np.any(np.triu(a) != 0.0):
+            raise ValueError("the tableau is implicit (a has entries on or above the diagonal); "
+                             "only explicit Runge-Kutta schemes are supported")
+        if abs(b.sum() - 1.0) > 1e-12:
+            raise ValueError(f"tableau weights must sum to 1 for a consistent scheme, "
+                             f"got {b.sum()!r}")
+        for arr in (a, b, c):
+            arr.setflags(write=False)
+        object.__setattr__(self, "a", a)
+        object.__setattr__(self, "b", b)
+        object.__setattr__(self, "c", c)
+
+    @property
+    def stages(self):
+        return self.b.shape[0]
+
+    def __repr__(self):
+        return f"Tableau(name={self.name!r}, stages={self.stages}, order={self.order})"
+
+
+SCHEMES = {
+    "euler": Tableau([[0.0]], [1.0], [0.0], name="euler", order=1),
+    "heun": Tableau([[0.0, 0.0], [1.0, 0.0]], [0.5, 0.5], [0.0, 1.0], name="heun", order=2),
+    "midpoint": Tableau([[0.0, 0.0], [0.5, 0.0]], [0.0, 1.0], [0.0, 0.5], name="midpoint",
+                        order=2),
+    "rk4": Tableau(
+        [[0.0, 0.0, 0.0, 0.0], [0.5, 0.0, 0.0, 0.0], [0.0, 0.5, 0.0, 0.0], [0.0, 0.0, 1.0, 0.0]],
+        [1.0 / 6.0, 1.0 / 3.0, 1.0 / 3.0, 1.0 / 6.0], [0.0, 0.5, 0.5, 1.0], name="rk4", order=4),
+}
+
+
+def get_tableau(scheme):
+    """A Tableau from a scheme name, a Tableau, or a pair/triple (a, b[, c])."""
+    if isinstance(scheme, Tableau):
+        return scheme
+    if isinstance(scheme, str):
+        try:
+            return SCHEMES[scheme]
+        except KeyError:
+            raise ValueError(f"unknown scheme {scheme!r}; choose one of {sorted(SCHEMES)} "
+                             "or pass a Butcher tableau (a, b)") from None
+    if isinstance(scheme, (tuple, list)) and len(scheme) in (2, 3):
+        return Tableau(*scheme)
+    raise ValueError(f"scheme must be a name, a Tableau or a pair (a, b), got {scheme!r}")
