@@ -56,9 +56,13 @@ class Cost:
         if self.n_classes is not None and self.n_classes > d:
             raise ValueError(f"n_classes = {self.n_classes} exceeds the width {d}: the classes "
                              "are read from the first n_classes outputs")
-        if labels is not None:
+        # labels are used by the cross-entropy, and for one-hot targets when Y is not given
+        uses_labels = self.ce > 0 or (self.mse > 0 and Y is None)
+        if not uses_labels:
+            labels = None
+        elif labels is not None:
             if self.n_classes is None:
-                raise ValueError("labels were given but the cost has no n_classes")
+                raise ValueError("labels need a cost with n_classes (to build one-hot targets)")
             labels = as_labels(labels, N, self.n_classes)
         elif self.ce > 0:
             raise ValueError("the cross-entropy term (ce > 0) needs labels")

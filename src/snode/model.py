@@ -143,7 +143,7 @@ class SNODE:
                                     allow_nonfinite=False)
 
     def _check_param(self, value, name, shape, allow_nonfinite=True):
-        arr = as_float_array(value, name, ndim=len(shape), allow_nonfinite=allow_nonfinite)
+        arr = as_float_array(value, name, allow_nonfinite=allow_nonfinite)
         if arr.shape != shape:
             raise ValueError(f"{name} must have shape {shape}, got {arr.shape}")
         if arr is value:  # keep the caller's array out of our state

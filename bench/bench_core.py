@@ -1,0 +1,186 @@
+"""Gradient evaluations per second of the compiled core, side by side with a PyTorch reference.
+
+    python bench/bench_core.py [--threads 2] [--repeat 15]
+
+For each (width, batch, steps) it times one evaluation of the mean-squared-error cost and its
+gradient with respect to all weights (rk4, tanh, float64), for snode and, when torch is
+installed, a plain PyTorch model of the same network: a hand-written rk4 loop with autograd,
+weights split per step with W.unbind(0). Timings are interleaved (snode, torch, snode, ...)
+and the medians are reported with their ratio; GFLOP/s counts 24 N d^2 K flops per evaluation
+(4 stages x (2 N d^2 forward + 4 N d^2 backward) per step). Peak memory is the growth of the
+process's resident set during one evaluation (Linux: VmHWM after resetting it), with snode's
+scratch cache emptied first so that its workspace is counted.
+"""
+import argparse
+import gc
+import os
+import platform
+import statistics
+import sys
+import time
+
+import numpy as np
+
+import snode
+
+CONFIGS = [(4, 1000, 50), (16, 1000, 50), (64, 1797, 20), (196, 100, 150)]
+
+
+def _rss_kib(field):
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def peak_growth_mib(fn):
+    """MiB by which the resident set grows at its peak while fn() runs (None if unknown)."""
+    gc.collect()
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")  # reset the high-water mark
+    except OSError:
+        return None
+    base = _rss_kib("VmRSS")
+    fn()
+    peak = _rss_kib("VmHWM")
+    if base is None or peak is None:
+        return None
+    return max(0, peak - base) / 1024
+
+
+def make_problem(d, N, K, seed=0):
+    rng = np.random.default_rng(seed)
+    W = rng.normal(size=(K, d, d)) / d
+    b = rng.normal(size=(K, d)) / d
+    X = rng.normal(size=(N, d))
+    Y = rng.normal(size=(N, d))
+    return W, b, X, Y
+
+
+class SnodeGrad:
+    name = "snode"
+
+    def __init__(self, W, b, X, Y, threads):
+        K, d = b.shape
+        self.net = snode.SNODE(d, K, T=1.0, scheme="rk4", activation="tanh", init="zeros",
+                               n_threads=threads)
+        self.net.W, self.net.b = W, b
+        self.X, self.Y = X, Y
+        self.cost = snode.Cost(mse=1.0)
+
+    def __call__(self):
+        return self.cost.value_and_grad(self.net, self.X, self.Y)
+
+    def fresh(self):
+        snode.release_scratch()
+
+
+class TorchGrad:
+    name = "torch"
+
+    def __init__(self, W, b, X, Y, threads):
+        import torch
+
+        torch.set_num_threads(threads)
+        self.torch = torch
+        self.W = torch.tensor(W, dtype=torch.float64, requires_grad=True)
+        self.b = torch.tensor(b, dtype=torch.float64, requires_grad=True)
+        self.X = torch.tensor(X, dtype=torch.float64)
+        self.Y = torch.tensor(Y, dtype=torch.float64)
+        self.h = 1.0 / W.shape[0]
+
+    def __call__(self):
+        torch, h = self.torch, self.h
+        x = self.X
+        for Wi, bi in zip(self.W.unbind(0), self.b.unbind(0)):
+            k1 = torch.tanh(x @ Wi.T + bi)
+            k2 = torch.tanh((x + 0.5 * h * k1) @ Wi.T + bi)
+            k3 = torch.tanh((x + 0.5 * h * k2) @ Wi.T + bi)
+            k4 = torch.tanh((x + h * k3) @ Wi.T + bi)
+            x = x + (h / 6) * (k1 + 2 * k2 + 2 * k3 + k4)
+        J = 0.5 / x.shape[0] * ((x - self.Y) ** 2).sum()
+        gW, gb = torch.autograd.grad(J, (self.W, self.b))
+        return J.item(), gW, gb
+
+    def fresh(self):
+        pass
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--repeat", type=int, default=15, help="timed evaluations per method")
+    ap.add_argument("--no-torch", action="store_true", help="time snode alone")
+    ap.add_argument("--configs", default=None,
+                    help="comma-separated d:N:K triples (default: the four standard ones)")
+    args = ap.parse_args(argv)
+    configs = CONFIGS
+    if args.configs:
+        configs = [tuple(int(v) for v in c.split(":")) for c in args.configs.split(",")]
+
+    have_torch = False
+    if not args.no_torch:
+        try:
+            import torch
+
+            have_torch = True
+            torch_version = torch.__version__
+        except ImportError:
+            print("torch not installed: timing snode alone (pip install torch==2.13.0)",
+                  file=sys.stderr)
+
+    print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+          f"{args.threads} threads, snode {snode.__version__} ({snode.isa()}), numpy "
+          f"{np.__version__}" + (f", torch {torch_version}" if have_torch else ""))
+    print("# median of %d evaluations of J and dJ/d(W, b); rk4, tanh, float64" % args.repeat)
+    head = "| width | batch | steps | snode ms | snode eval/s | snode GFLOP/s | snode peak MiB |"
+    sep = "|---:|---:|---:|---:|---:|---:|---:|"
+    if have_torch:
+        head += " torch ms | torch GFLOP/s | torch peak MiB | speed-up |"
+        sep += "---:|---:|---:|---:|"
+    print(head)
+    print(sep)
+    for d, N, K in configs:
+        W, b, X, Y = make_problem(d, N, K)
+        methods = [SnodeGrad(W, b, X, Y, args.threads)]
+        if have_torch:
+            methods.append(TorchGrad(W, b, X, Y, args.threads))
+        # same cost and gradient from both (a check that the comparison is fair)
+        ref = [m() for m in methods]
+        if have_torch:
+            gs, gt = ref[0][1], ref[1][1].numpy()
+            err = np.abs(gs - gt).max() / np.abs(gt).max()
+            if not err < 1e-10:
+                raise SystemExit(f"snode and torch gradients differ (rel {err:.2e}) at {d, N, K}")
+        times = {m.name: [] for m in methods}
+        for _ in range(args.repeat):
+            for m in methods:
+                t0 = time.perf_counter()
+                m()
+                times[m.name].append(time.perf_counter() - t0)
+        peaks = {}
+        for m in methods:
+            m.fresh()
+            peaks[m.name] = peak_growth_mib(m)
+        flops = 24.0 * N * d * d * K
+        ts = statistics.median(times["snode"])
+
+        def fmt_mem(v):
+            return "n/a" if v is None else f"{v:.1f}"
+
+        row = (f"| {d} | {N} | {K} | {ts * 1e3:.2f} | {1 / ts:.0f} | {flops / ts / 1e9:.1f} "
+               f"| {fmt_mem(peaks['snode'])} |")
+        if have_torch:
+            tt = statistics.median(times["torch"])
+            row += (f" {tt * 1e3:.2f} | {flops / tt / 1e9:.1f} | {fmt_mem(peaks['torch'])} "
+                    f"| {tt / ts:.1f}x |")
+        print(row, flush=True)
+
+
+if __name__ == "__main__":
+    main()
