@@ -18,123 +18,145 @@
 
 #define SN_INLINE static inline __attribute__((always_inline))
 
-/* Register tile of the products: MR rows of the result by NR samples. */
-#define SN_MR 4
-#define SN_NR 16
-/* Vector lanes used for the partial sums of the sample reductions. */
+/*
+ * Explicit SIMD through the GCC/Clang vector extensions: `vd` is one machine vector of doubles
+ * (2 with SSE2, 4 with AVX2, 8 with AVX-512). Every lane is an independent sum in the same
+ * order, so no reassociation is needed and the results do not depend on the width.
+ */
+#if defined(__AVX512F__)
 #define SN_VL 8
+#elif defined(__AVX__)
+#define SN_VL 4
+#else
+#define SN_VL 2
+#endif
+typedef double vd __attribute__((vector_size(SN_VL * sizeof(double)), aligned(sizeof(double)),
+                                 may_alias));
+#define SN_LD(p) (*(const vd *)(const void *)(p))
+#define SN_ST(p, v) (*(vd *)(void *)(p) = (v))
+
+/* Columns of a chunk block are padded to a multiple of SN_PAD (>= 2 SN_VL at every level). */
+#define SN_PAD 16
+
+SN_INLINE double sn_hsum(vd v)
+{
+    double s = 0.0;
+    for (int l = 0; l < SN_VL; l++) s += v[l];
+    return s;
+}
 
 /*
- * C[i, :] = bias[i] + sum_j A[i*lda + j] B[j, :]   for i < M, j < KD, over n columns.
- * B has leading dimension ldb, C has ldc. bias may be NULL.
+ * C[i, :] = bias[i] + sum_j A[i*lda + j] B[j, :]   for i < M, j < KD, over ld columns
+ * (ld a multiple of SN_PAD); B and C have leading dimension ld. bias may be NULL.
+ * Register tile: 4 rows by 2 vectors.
  */
-SN_INLINE void sn_gemm_nn(ptrdiff_t M, ptrdiff_t KD, ptrdiff_t n, const double *restrict A,
+SN_INLINE void sn_gemm_nn(ptrdiff_t M, ptrdiff_t KD, ptrdiff_t ld, const double *restrict A,
                           ptrdiff_t lda, const double *restrict bias, const double *restrict B,
-                          ptrdiff_t ldb, double *restrict C, ptrdiff_t ldc)
+                          double *restrict C)
 {
     ptrdiff_t i = 0;
-    for (; i + SN_MR <= M; i += SN_MR) {
-        ptrdiff_t c = 0;
-        for (; c + SN_NR <= n; c += SN_NR) {
-            double acc[SN_MR][SN_NR];
-            for (int r = 0; r < SN_MR; r++) {
-                double b0 = bias ? bias[i + r] : 0.0;
-                for (int l = 0; l < SN_NR; l++) acc[r][l] = b0;
-            }
+    for (; i + 4 <= M; i += 4) {
+        const double *restrict A0 = A + i * lda, *restrict A1 = A0 + lda;
+        const double *restrict A2 = A1 + lda, *restrict A3 = A2 + lda;
+        const vd z = {0};
+        const vd b0 = z + (bias ? bias[i] : 0.0), b1 = z + (bias ? bias[i + 1] : 0.0);
+        const vd b2 = z + (bias ? bias[i + 2] : 0.0), b3 = z + (bias ? bias[i + 3] : 0.0);
+        for (ptrdiff_t c = 0; c < ld; c += 2 * SN_VL) {
+            vd c00 = b0, c01 = b0, c10 = b1, c11 = b1, c20 = b2, c21 = b2, c30 = b3, c31 = b3;
+            const double *restrict Bc = B + c;
             for (ptrdiff_t j = 0; j < KD; j++) {
-                const double *restrict Bj = B + j * ldb + c;
-                for (int r = 0; r < SN_MR; r++) {
-                    double w = A[(i + r) * lda + j];
-                    for (int l = 0; l < SN_NR; l++) acc[r][l] += w * Bj[l];
-                }
+                const vd x0 = SN_LD(Bc + j * ld), x1 = SN_LD(Bc + j * ld + SN_VL);
+                const double w0 = A0[j], w1 = A1[j], w2 = A2[j], w3 = A3[j];
+                c00 += w0 * x0;
+                c01 += w0 * x1;
+                c10 += w1 * x0;
+                c11 += w1 * x1;
+                c20 += w2 * x0;
+                c21 += w2 * x1;
+                c30 += w3 * x0;
+                c31 += w3 * x1;
             }
-            for (int r = 0; r < SN_MR; r++)
-                for (int l = 0; l < SN_NR; l++) C[(i + r) * ldc + c + l] = acc[r][l];
-        }
-        for (; c < n; c++) {
-            for (int r = 0; r < SN_MR; r++) {
-                double s = bias ? bias[i + r] : 0.0;
-                for (ptrdiff_t j = 0; j < KD; j++) s += A[(i + r) * lda + j] * B[j * ldb + c];
-                C[(i + r) * ldc + c] = s;
-            }
+            double *restrict Cc = C + i * ld + c;
+            SN_ST(Cc, c00);
+            SN_ST(Cc + SN_VL, c01);
+            SN_ST(Cc + ld, c10);
+            SN_ST(Cc + ld + SN_VL, c11);
+            SN_ST(Cc + 2 * ld, c20);
+            SN_ST(Cc + 2 * ld + SN_VL, c21);
+            SN_ST(Cc + 3 * ld, c30);
+            SN_ST(Cc + 3 * ld + SN_VL, c31);
         }
     }
     for (; i < M; i++) {
-        double *restrict Ci = C + i * ldc;
-        double b0 = bias ? bias[i] : 0.0;
-        for (ptrdiff_t c = 0; c < n; c++) Ci[c] = b0;
-        for (ptrdiff_t j = 0; j < KD; j++) {
-            double w = A[i * lda + j];
-            const double *restrict Bj = B + j * ldb;
-            for (ptrdiff_t c = 0; c < n; c++) Ci[c] += w * Bj[c];
+        const double *restrict Ai = A + i * lda;
+        const vd z = {0};
+        const vd bi = z + (bias ? bias[i] : 0.0);
+        for (ptrdiff_t c = 0; c < ld; c += 2 * SN_VL) {
+            vd c0 = bi, c1 = bi;
+            for (ptrdiff_t j = 0; j < KD; j++) {
+                c0 += Ai[j] * SN_LD(B + j * ld + c);
+                c1 += Ai[j] * SN_LD(B + j * ld + c + SN_VL);
+            }
+            SN_ST(C + i * ld + c, c0);
+            SN_ST(C + i * ld + c + SN_VL, c1);
         }
     }
 }
+
+/* Rows of Y per tile of sn_gemm_nt: 4 (16 accumulators) when there are 32 vector registers. */
+#if SN_VL == 8
+#define SN_NT_J 4
+#else
+#define SN_NT_J 2
+#endif
 
 /*
- * Out[i*ldo + j] (+)= sum_c G[i, c] Y[j, c]   for i < MI, j < MJ, over n columns.
- * Partial sums are kept per vector lane (no reassociation needed to vectorise).
+ * Out[i*ldo + j] (+)= sum_c G[i, c] Y[j, c]   for i < MI, j < MJ, over ld columns (a multiple
+ * of SN_PAD); G and Y have leading dimension ld.
  */
-SN_INLINE void sn_gemm_nt(ptrdiff_t MI, ptrdiff_t MJ, ptrdiff_t n, const double *restrict G,
-                          ptrdiff_t ldg, const double *restrict Y, ptrdiff_t ldy,
-                          double *restrict Out, ptrdiff_t ldo, int accumulate)
+SN_INLINE void sn_gemm_nt(ptrdiff_t MI, ptrdiff_t MJ, ptrdiff_t ld, const double *restrict G,
+                          const double *restrict Y, double *restrict Out, ptrdiff_t ldo,
+                          int accumulate)
 {
-    const ptrdiff_t nv = n - n % SN_VL;
-    ptrdiff_t i = 0;
-    for (; i < MI; i += 4) {
-        int ri = (MI - i) < 4 ? (int)(MI - i) : 4;
-        ptrdiff_t j = 0;
-        for (; j < MJ; j += 4) {
-            int rj = (MJ - j) < 4 ? (int)(MJ - j) : 4;
-            double acc[4][4][SN_VL];
-            memset(acc, 0, sizeof(acc));
-            if (ri == 4 && rj == 4) {
-                for (ptrdiff_t c = 0; c < nv; c += SN_VL) {
-                    for (int p = 0; p < 4; p++) {
-                        const double *restrict gp = G + (i + p) * ldg + c;
-                        for (int q = 0; q < 4; q++) {
-                            const double *restrict yq = Y + (j + q) * ldy + c;
-                            for (int l = 0; l < SN_VL; l++) acc[p][q][l] += gp[l] * yq[l];
-                        }
-                    }
+    for (ptrdiff_t i = 0; i < MI; i += 4) {
+        const int ri = (MI - i) < 4 ? (int)(MI - i) : 4;
+        for (ptrdiff_t j = 0; j < MJ; j += SN_NT_J) {
+            const int rj = (MJ - j) < SN_NT_J ? (int)(MJ - j) : SN_NT_J;
+            vd acc[4][SN_NT_J];
+            for (int p = 0; p < 4; p++)
+                for (int q = 0; q < SN_NT_J; q++) acc[p][q] = (vd){0};
+            if (ri == 4 && rj == SN_NT_J) {
+                for (ptrdiff_t c = 0; c < ld; c += SN_VL) {
+                    vd g[4], y[SN_NT_J];
+                    for (int p = 0; p < 4; p++) g[p] = SN_LD(G + (i + p) * ld + c);
+                    for (int q = 0; q < SN_NT_J; q++) y[q] = SN_LD(Y + (j + q) * ld + c);
+                    for (int p = 0; p < 4; p++)
+                        for (int q = 0; q < SN_NT_J; q++) acc[p][q] += g[p] * y[q];
                 }
             } else {
-                for (ptrdiff_t c = 0; c < nv; c += SN_VL)
+                for (ptrdiff_t c = 0; c < ld; c += SN_VL)
                     for (int p = 0; p < ri; p++)
                         for (int q = 0; q < rj; q++)
-                            for (int l = 0; l < SN_VL; l++)
-                                acc[p][q][l] += G[(i + p) * ldg + c + l] * Y[(j + q) * ldy + c + l];
+                            acc[p][q] += SN_LD(G + (i + p) * ld + c) * SN_LD(Y + (j + q) * ld + c);
             }
-            for (ptrdiff_t c = nv; c < n; c++)
-                for (int p = 0; p < ri; p++)
-                    for (int q = 0; q < rj; q++)
-                        acc[p][q][0] += G[(i + p) * ldg + c] * Y[(j + q) * ldy + c];
             for (int p = 0; p < ri; p++)
                 for (int q = 0; q < rj; q++) {
-                    double s = 0.0;
-                    for (int l = 0; l < SN_VL; l++) s += acc[p][q][l];
-                    if (accumulate)
-                        Out[(i + p) * ldo + j + q] += s;
-                    else
-                        Out[(i + p) * ldo + j + q] = s;
+                    double s = sn_hsum(acc[p][q]);
+                    double *o = Out + (i + p) * ldo + j + q;
+                    *o = accumulate ? *o + s : s;
                 }
         }
     }
 }
 
-/* out[i] (+)= sum_c G[i, c], i < M. */
-SN_INLINE void sn_rowsum(ptrdiff_t M, ptrdiff_t n, const double *restrict G, ptrdiff_t ldg,
+/* out[i] (+)= sum_c G[i, c], i < M, over ld columns (a multiple of SN_PAD). */
+SN_INLINE void sn_rowsum(ptrdiff_t M, ptrdiff_t ld, const double *restrict G,
                          double *restrict out, int accumulate)
 {
-    const ptrdiff_t nv = n - n % SN_VL;
     for (ptrdiff_t i = 0; i < M; i++) {
-        double acc[SN_VL] = {0};
-        const double *restrict gi = G + i * ldg;
-        for (ptrdiff_t c = 0; c < nv; c += SN_VL)
-            for (int l = 0; l < SN_VL; l++) acc[l] += gi[c + l];
-        for (ptrdiff_t c = nv; c < n; c++) acc[0] += gi[c];
-        double s = 0.0;
-        for (int l = 0; l < SN_VL; l++) s += acc[l];
+        vd acc = {0};
+        for (ptrdiff_t c = 0; c < ld; c += SN_VL) acc += SN_LD(G + i * ld + c);
+        double s = sn_hsum(acc);
         out[i] = accumulate ? out[i] + s : s;
     }
 }

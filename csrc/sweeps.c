@@ -16,25 +16,28 @@
 
 /* --- layout helpers ------------------------------------------------------------------ */
 
-/* rows (n x m, m <= d, zero-padded) -> component-major d x n */
-static void to_cols(ptrdiff_t d, ptrdiff_t n, const double *restrict x, ptrdiff_t m,
-                    double *restrict xc)
+/* columns of a chunk block: n rounded up to a multiple of SN_PAD (the pad is zero input) */
+static ptrdiff_t padded(ptrdiff_t n) { return (n + SN_PAD - 1) / SN_PAD * SN_PAD; }
+
+/* rows (n x m, m <= d) -> component-major d x ld, zero-padded in both directions */
+static void to_cols(ptrdiff_t d, ptrdiff_t n, ptrdiff_t ld, const double *restrict x,
+                    ptrdiff_t m, double *restrict xc)
 {
     for (ptrdiff_t j = 0; j < d; j++) {
-        double *restrict row = xc + j * n;
+        double *restrict row = xc + j * ld;
+        ptrdiff_t r = 0;
         if (j < m)
-            for (ptrdiff_t r = 0; r < n; r++) row[r] = x[r * m + j];
-        else
-            for (ptrdiff_t r = 0; r < n; r++) row[r] = 0.0;
+            for (; r < n; r++) row[r] = x[r * m + j];
+        for (; r < ld; r++) row[r] = 0.0;
     }
 }
 
-/* component-major d x n -> rows with stride ld (>= d) */
-static void to_rows(ptrdiff_t d, ptrdiff_t n, const double *restrict xc, double *restrict x,
-                    ptrdiff_t ld)
+/* the n real columns of component-major d x ld -> rows with stride ldx (>= d) */
+static void to_rows(ptrdiff_t d, ptrdiff_t n, ptrdiff_t ld, const double *restrict xc,
+                    double *restrict x, ptrdiff_t ldx)
 {
     for (ptrdiff_t r = 0; r < n; r++)
-        for (ptrdiff_t j = 0; j < d; j++) x[r * ld + j] = xc[j * n + r];
+        for (ptrdiff_t j = 0; j < d; j++) x[r * ldx + j] = xc[j * ld + r];
 }
 
 static int all_finite(ptrdiff_t len, const double *x)
@@ -43,6 +46,14 @@ static int all_finite(ptrdiff_t len, const double *x)
     double acc = 0.0;
     for (ptrdiff_t e = 0; e < len; e++) acc += x[e] * 0.0;
     return acc == 0.0;
+}
+
+/* the n real columns of d rows with leading dimension ld are finite */
+static int cols_finite(ptrdiff_t d, ptrdiff_t n, ptrdiff_t ld, const double *x)
+{
+    int ok = 1;
+    for (ptrdiff_t j = 0; j < d; j++) ok &= all_finite(n, x + j * ld);
+    return ok;
 }
 
 /* y = x + sum_j coef[j] * K_j over the stages j < s with nonzero coefficient */
@@ -83,6 +94,21 @@ static void combine(int S, const double *restrict coef, ptrdiff_t len, const dou
     }
 }
 
+/* x += sum_s K_s, two stages per pass */
+static void combine_unit(int S, ptrdiff_t len, const double *restrict Ks, double *restrict x)
+{
+    int s = 0;
+    for (; s + 1 < S; s += 2) {
+        const double *restrict k0 = Ks + (ptrdiff_t)s * len;
+        const double *restrict k1 = Ks + (ptrdiff_t)(s + 1) * len;
+        for (ptrdiff_t e = 0; e < len; e++) x[e] += k0[e] + k1[e];
+    }
+    if (s < S) {
+        const double *restrict k0 = Ks + (ptrdiff_t)s * len;
+        for (ptrdiff_t e = 0; e < len; e++) x[e] += k0[e];
+    }
+}
+
 /* Scaled tableau: ha[s*S+j] = h a_sj, hb[s] = h b_s (at most SN_MAX_STAGES stages). */
 typedef struct {
     double ha[SN_MAX_STAGES * SN_MAX_STAGES];
@@ -99,20 +125,20 @@ static void scale_tableau(const snode_net *net, scaled_tableau *t)
 }
 
 /*
- * One RK step forward on a d x n block: x <- x_{i+1}. Writes the stage inputs Ys (S x d x n),
- * the stage values Ks (S x d x n) and, if SPs is not NULL, s'(z_s) (S x d x n).
+ * One RK step forward on a d x ld block: x <- x_{i+1}. Writes the stage inputs Ys (S x d x ld),
+ * the stage values Ks (S x d x ld) and, if SPs is not NULL, s'(z_s) (S x d x ld).
  */
-static void step_forward(const snode_net *net, const scaled_tableau *t, ptrdiff_t i, ptrdiff_t n,
+static void step_forward(const snode_net *net, const scaled_tableau *t, ptrdiff_t i, ptrdiff_t ld,
                          double *restrict x, double *restrict Ys, double *restrict Ks,
                          double *restrict SPs)
 {
-    const ptrdiff_t d = net->d, dn = d * n;
+    const ptrdiff_t d = net->d, dn = d * ld;
     const int S = net->S;
     const double *Wi = net->W + i * d * d, *bi = net->b + i * d;
     for (int s = 0; s < S; s++) {
         double *y = Ys + (ptrdiff_t)s * dn, *k = Ks + (ptrdiff_t)s * dn;
         stage_input(s, t->ha + s * S, dn, x, Ks, y);
-        sn_gemm_nn(d, d, n, Wi, d, bi, y, n, k, n);
+        sn_gemm_nn(d, d, ld, Wi, d, bi, y, k);
         sn_activation(net->act, dn, k, k, SPs ? SPs + (ptrdiff_t)s * dn : NULL);
     }
     combine(S, t->hb, dn, Ks, x);
@@ -121,14 +147,14 @@ static void step_forward(const snode_net *net, const scaled_tableau *t, ptrdiff_
 /*
  * One RK step backward: lam <- lambda_i from lambda_{i+1}, using the step's stage inputs Ys and
  * derivatives SPs. gWi (d x d) and gbi (d) are overwritten with this step's gradient.
- * WT: d x d scratch, G: d x n scratch, Ybar: S x d x n scratch.
+ * WT: d x d scratch, G: d x ld scratch, Ybar: S x d x ld scratch.
  */
 static void step_backward(const snode_net *net, const scaled_tableau *t, ptrdiff_t i,
-                          ptrdiff_t n, double *restrict lam, const double *restrict Ys,
+                          ptrdiff_t ld, double *restrict lam, const double *restrict Ys,
                           const double *restrict SPs, double *restrict gWi, double *restrict gbi,
                           double *restrict WT, double *restrict G, double *restrict Ybar)
 {
-    const ptrdiff_t d = net->d, dn = d * n;
+    const ptrdiff_t d = net->d, dn = d * ld;
     const int S = net->S;
     const double *Wi = net->W + i * d * d;
     for (ptrdiff_t p = 0; p < d; p++)
@@ -146,15 +172,12 @@ static void step_backward(const snode_net *net, const scaled_tableau *t, ptrdiff
         }
         for (ptrdiff_t e = 0; e < dn; e++) G[e] *= sp[e];
         /* ybar_s = W^T g_s */
-        sn_gemm_nn(d, d, n, WT, d, NULL, G, n, Ybar + (ptrdiff_t)s * dn, n);
-        /* dJ/dW_i += g_s y_s^T, dJ/db_i += g_s */
-        sn_gemm_nt(d, d, n, G, n, Ys + (ptrdiff_t)s * dn, n, gWi, d, s != S - 1);
-        sn_rowsum(d, n, G, n, gbi, s != S - 1);
+        sn_gemm_nn(d, d, ld, WT, d, NULL, G, Ybar + (ptrdiff_t)s * dn);
+        /* dJ/dW_i += g_s y_s^T, dJ/db_i += g_s (the zero pad of g adds nothing) */
+        sn_gemm_nt(d, d, ld, G, Ys + (ptrdiff_t)s * dn, gWi, d, s != S - 1);
+        sn_rowsum(d, ld, G, gbi, s != S - 1);
     }
-    for (int s = 0; s < S; s++) {
-        const double *restrict yb = Ybar + (ptrdiff_t)s * dn;
-        for (ptrdiff_t e = 0; e < dn; e++) lam[e] += yb[e];
-    }
+    combine_unit(S, dn, Ybar, lam);
 }
 
 /* --- forward ----------------------------------------------------------------------------- */
@@ -162,44 +185,44 @@ static void step_backward(const snode_net *net, const scaled_tableau *t, ptrdiff
 ptrdiff_t SN_FN(snode_ws_forward)(const snode_net *net, ptrdiff_t n)
 {
     /* x, Ys, Ks */
-    return net->d * n * (1 + 2 * (ptrdiff_t)net->S);
+    return net->d * padded(n) * (1 + 2 * (ptrdiff_t)net->S);
 }
 
 int SN_FN(snode_forward)(const snode_net *net, ptrdiff_t n, const double *x0, ptrdiff_t m,
                          double *xT, double *traj, ptrdiff_t traj_stride, double *work)
 {
-    const ptrdiff_t d = net->d, dn = d * n, K = net->K;
+    const ptrdiff_t d = net->d, ld = padded(n), dn = d * ld, K = net->K;
     double *x = work, *Ys = x + dn, *Ks = Ys + net->S * dn;
     scaled_tableau t;
     if (n <= 0) return SNODE_OK;
     if (net->S < 1 || net->S > SN_MAX_STAGES || m > d) return SNODE_ERR_ARG;
     scale_tableau(net, &t);
-    to_cols(d, n, x0, m, x);
-    if (traj) to_rows(d, n, x, traj, d);
+    to_cols(d, n, ld, x0, m, x);
+    if (traj) to_rows(d, n, ld, x, traj, d);
     for (ptrdiff_t i = 0; i < K; i++) {
-        step_forward(net, &t, i, n, x, Ys, Ks, NULL);
-        if (traj) to_rows(d, n, x, traj + (i + 1) * traj_stride, d);
+        step_forward(net, &t, i, ld, x, Ys, Ks, NULL);
+        if (traj) to_rows(d, n, ld, x, traj + (i + 1) * traj_stride, d);
     }
-    if (!all_finite(dn, x)) return SNODE_ERR_NONFINITE;
-    if (xT) to_rows(d, n, x, xT, d);
+    if (!cols_finite(d, n, ld, x)) return SNODE_ERR_NONFINITE;
+    if (xT) to_rows(d, n, ld, x, xT, d);
     return SNODE_OK;
 }
 
 /* --- data cost: lambda_K and the chunk's cost ---------------------------------------------- */
 
-static double data_cost(const snode_net *net, ptrdiff_t n, const snode_loss *L,
+static double data_cost(const snode_net *net, ptrdiff_t n, ptrdiff_t ld, const snode_loss *L,
                         const double *restrict xc, const double *restrict Y, ptrdiff_t my,
                         const int64_t *restrict labels, double *restrict lam)
 {
     const ptrdiff_t d = net->d;
     double J = 0.0;
-    for (ptrdiff_t e = 0; e < d * n; e++) lam[e] = 0.0;
+    memset(lam, 0, (size_t)(d * ld) * sizeof(double));
     if (L->mse != 0.0 || L->out != 0.0) {
         const double cm = L->mse * L->scale, co = L->out * L->scale;
         double jm = 0.0, jo = 0.0;
         for (ptrdiff_t j = 0; j < d; j++) {
-            const double *restrict xj = xc + j * n;
-            double *restrict lj = lam + j * n;
+            const double *restrict xj = xc + j * ld;
+            double *restrict lj = lam + j * ld;
             for (ptrdiff_t r = 0; r < n; r++) {
                 double v = xj[r];
                 double y = (Y && j < my) ? Y[r * my + j] : 0.0;
@@ -217,13 +240,13 @@ static double data_cost(const snode_net *net, ptrdiff_t n, const snode_loss *L,
         double jc = 0.0;
         for (ptrdiff_t r = 0; r < n; r++) {
             double mx = xc[r];
-            for (ptrdiff_t j = 1; j < C; j++) mx = xc[j * n + r] > mx ? xc[j * n + r] : mx;
+            for (ptrdiff_t j = 1; j < C; j++) mx = xc[j * ld + r] > mx ? xc[j * ld + r] : mx;
             double se = 0.0;
-            for (ptrdiff_t j = 0; j < C; j++) se += exp(xc[j * n + r] - mx);
+            for (ptrdiff_t j = 0; j < C; j++) se += exp(xc[j * ld + r] - mx);
             ptrdiff_t c = (ptrdiff_t)labels[r];
-            jc += mx + log(se) - xc[c * n + r];
+            jc += mx + log(se) - xc[c * ld + r];
             for (ptrdiff_t j = 0; j < C; j++)
-                lam[j * n + r] += cc * (exp(xc[j * n + r] - mx) / se - (j == c ? 1.0 : 0.0));
+                lam[j * ld + r] += cc * (exp(xc[j * ld + r] - mx) / se - (j == c ? 1.0 : 0.0));
         }
         J += cc * jc;
     }
@@ -234,7 +257,7 @@ static double data_cost(const snode_net *net, ptrdiff_t n, const snode_loss *L,
 
 ptrdiff_t SN_FN(snode_ws_grad)(const snode_net *net, ptrdiff_t n, int recompute)
 {
-    const ptrdiff_t d = net->d, dn = d * n, S = net->S, K = net->K;
+    const ptrdiff_t d = net->d, dn = d * padded(n), S = net->S, K = net->K;
     /* x, lam, G, WT, Ybar (S), one-step Ks (S) */
     ptrdiff_t base = 3 * dn + d * d + 2 * S * dn;
     if (recompute) return base + K * dn + 2 * S * dn; /* states x_0..x_{K-1}; one step's Ys, SPs */
@@ -246,7 +269,8 @@ int SN_FN(snode_value_grad)(const snode_net *net, ptrdiff_t n, const double *x0,
                             const int64_t *labels, const double *lamT, double *J, double *gW,
                             double *gb, double *lam0, double *xT, int recompute, double *work)
 {
-    const ptrdiff_t d = net->d, dn = d * n, K = net->K, S = net->S, dd = d * d;
+    const ptrdiff_t d = net->d, ld = padded(n), dn = d * ld, K = net->K, S = net->S;
+    const ptrdiff_t dd = d * d;
     scaled_tableau t;
     if (net->S < 1 || net->S > SN_MAX_STAGES || m > d || (Y && my > d)) return SNODE_ERR_ARG;
     if (n <= 0) {
@@ -259,24 +283,24 @@ int SN_FN(snode_value_grad)(const snode_net *net, ptrdiff_t n, const double *x0,
     double *x = work, *lam = x + dn, *G = lam + dn, *WT = G + dn, *Ybar = WT + dd;
     double *Ks = Ybar + S * dn, *store = Ks + S * dn;
 
-    to_cols(d, n, x0, m, x);
+    to_cols(d, n, ld, x0, m, x);
     for (ptrdiff_t i = 0; i < K; i++) {
         if (recompute) {
             memcpy(store + i * dn, x, (size_t)dn * sizeof(double));
-            step_forward(net, &t, i, n, x, store + K * dn, Ks, NULL);
+            step_forward(net, &t, i, ld, x, store + K * dn, Ks, NULL);
         } else {
             double *Ys = store + i * 2 * S * dn;
-            step_forward(net, &t, i, n, x, Ys, Ks, Ys + S * dn);
+            step_forward(net, &t, i, ld, x, Ys, Ks, Ys + S * dn);
         }
     }
-    if (!all_finite(dn, x)) return SNODE_ERR_NONFINITE;
-    if (xT) to_rows(d, n, x, xT, d);
+    if (!cols_finite(d, n, ld, x)) return SNODE_ERR_NONFINITE;
+    if (xT) to_rows(d, n, ld, x, xT, d);
 
     if (lamT) {
-        to_cols(d, n, lamT, d, lam);
+        to_cols(d, n, ld, lamT, d, lam);
         *J = 0.0;
     } else {
-        *J = data_cost(net, n, loss, x, Y, my, labels, lam);
+        *J = data_cost(net, n, ld, loss, x, Y, my, labels, lam);
     }
 
     for (ptrdiff_t i = K - 1; i >= 0; i--) {
@@ -284,19 +308,19 @@ int SN_FN(snode_value_grad)(const snode_net *net, ptrdiff_t n, const double *x0,
         if (recompute) {
             double *Yr = store + K * dn, *SPr = Yr + S * dn;
             memcpy(x, store + i * dn, (size_t)dn * sizeof(double));
-            step_forward(net, &t, i, n, x, Yr, Ks, SPr);
+            step_forward(net, &t, i, ld, x, Yr, Ks, SPr);
             Ys = Yr;
             SPs = SPr;
         } else {
             Ys = store + i * 2 * S * dn;
             SPs = Ys + S * dn;
         }
-        step_backward(net, &t, i, n, lam, Ys, SPs, gW + i * dd, gb + i * d, WT, G, Ybar);
+        step_backward(net, &t, i, ld, lam, Ys, SPs, gW + i * dd, gb + i * d, WT, G, Ybar);
     }
-    if (!(all_finite(K * dd, gW) && all_finite(K * d, gb) && all_finite(dn, lam) &&
+    if (!(all_finite(K * dd, gW) && all_finite(K * d, gb) && cols_finite(d, n, ld, lam) &&
           all_finite(1, J)))
         return SNODE_ERR_NONFINITE;
-    if (lam0) to_rows(d, n, lam, lam0, d);
+    if (lam0) to_rows(d, n, ld, lam, lam0, d);
     return SNODE_OK;
 }
 
@@ -304,17 +328,17 @@ int SN_FN(snode_value_grad)(const snode_net *net, ptrdiff_t n, const double *x0,
 
 ptrdiff_t SN_FN(snode_ws_tangent)(const snode_net *net, ptrdiff_t n, ptrdiff_t q)
 {
-    const ptrdiff_t d = net->d, dn = d * n, S = net->S;
-    /* x, y, sp, V (d n each), Ks (S d n); xi, ydot (d q n each), Kdot (S d q n) */
-    return dn * (4 + S) + d * q * n * (2 + S);
+    const ptrdiff_t d = net->d, dn = d * padded(n), S = net->S;
+    /* x, y, sp, V (d ld each), Ks (S d ld); xi, ydot (d q ld each), Kdot (S d q ld) */
+    return dn * (4 + S) + dn * q * (2 + S);
 }
 
 int SN_FN(snode_tangent)(const snode_net *net, ptrdiff_t n, const double *x0, ptrdiff_t m,
                          const double *dW, const double *db, ptrdiff_t q, const double *xi0,
                          int identity, double *xT, double *xiT, double *work)
 {
-    const ptrdiff_t d = net->d, dn = d * n, K = net->K, S = net->S, dd = d * d;
-    const ptrdiff_t qn = q * n, dqn = d * qn;
+    const ptrdiff_t d = net->d, ld = padded(n), dn = d * ld, K = net->K, S = net->S;
+    const ptrdiff_t dd = d * d, qn = q * ld, dqn = d * qn;
     scaled_tableau t;
     if (n <= 0) return SNODE_OK;
     if (net->S < 1 || net->S > SN_MAX_STAGES || m > d || q < 1 || (identity && q > d))
@@ -323,18 +347,17 @@ int SN_FN(snode_tangent)(const snode_net *net, ptrdiff_t n, const double *x0, pt
     double *x = work, *y = x + dn, *sp = y + dn, *V = sp + dn, *Ks = V + dn;
     double *xi = Ks + S * dn, *ydot = xi + dqn, *Kdot = ydot + dqn;
 
-    to_cols(d, n, x0, m, x);
-    /* xi is d x (q n): column t*n + r is tangent t of sample r */
+    to_cols(d, n, ld, x0, m, x);
+    /* xi is d x (q ld): column t*ld + r is tangent t of sample r */
+    memset(xi, 0, (size_t)dqn * sizeof(double));
     if (identity) {
-        memset(xi, 0, (size_t)dqn * sizeof(double));
         for (ptrdiff_t tt = 0; tt < q; tt++)
-            for (ptrdiff_t r = 0; r < n; r++) xi[tt * qn + tt * n + r] = 1.0;
+            for (ptrdiff_t r = 0; r < n; r++) xi[tt * qn + tt * ld + r] = 1.0;
     } else if (xi0) {
         for (ptrdiff_t j = 0; j < d; j++)
             for (ptrdiff_t tt = 0; tt < q; tt++)
-                for (ptrdiff_t r = 0; r < n; r++) xi[j * qn + tt * n + r] = xi0[(r * q + tt) * d + j];
-    } else {
-        memset(xi, 0, (size_t)dqn * sizeof(double));
+                for (ptrdiff_t r = 0; r < n; r++)
+                    xi[j * qn + tt * ld + r] = xi0[(r * q + tt) * d + j];
     }
 
     for (ptrdiff_t i = 0; i < K; i++) {
@@ -344,38 +367,42 @@ int SN_FN(snode_tangent)(const snode_net *net, ptrdiff_t n, const double *x0, pt
             double *kd = Kdot + s * dqn;
             stage_input(s, t.ha + s * S, dn, x, Ks, y);
             stage_input(s, t.ha + s * S, dqn, xi, Kdot, ydot);
-            sn_gemm_nn(d, d, n, Wi, d, bi, y, n, k, n);
+            sn_gemm_nn(d, d, ld, Wi, d, bi, y, k);
             sn_activation(net->act, dn, k, k, sp);
             /* kdot = s'(z) * (W ydot + dW y + db) */
-            sn_gemm_nn(d, d, qn, Wi, d, NULL, ydot, qn, kd, qn);
+            sn_gemm_nn(d, d, qn, Wi, d, NULL, ydot, kd);
             if (dW || db) {
-                if (dW)
-                    sn_gemm_nn(d, d, n, dW + i * dd, d, db ? db + i * d : NULL, y, n, V, n);
-                else
+                if (dW) {
+                    sn_gemm_nn(d, d, ld, dW + i * dd, d, db ? db + i * d : NULL, y, V);
+                } else {
                     for (ptrdiff_t j = 0; j < d; j++)
-                        for (ptrdiff_t r = 0; r < n; r++) V[j * n + r] = db[i * d + j];
+                        for (ptrdiff_t r = 0; r < ld; r++) V[j * ld + r] = db[i * d + j];
+                }
                 for (ptrdiff_t j = 0; j < d; j++)
                     for (ptrdiff_t tt = 0; tt < q; tt++) {
-                        double *restrict kr = kd + j * qn + tt * n;
-                        const double *restrict vr = V + j * n;
-                        for (ptrdiff_t r = 0; r < n; r++) kr[r] += vr[r];
+                        double *restrict kr = kd + j * qn + tt * ld;
+                        const double *restrict vr = V + j * ld;
+                        for (ptrdiff_t r = 0; r < ld; r++) kr[r] += vr[r];
                     }
             }
             for (ptrdiff_t j = 0; j < d; j++)
                 for (ptrdiff_t tt = 0; tt < q; tt++) {
-                    double *restrict kr = kd + j * qn + tt * n;
-                    const double *restrict spr = sp + j * n;
-                    for (ptrdiff_t r = 0; r < n; r++) kr[r] *= spr[r];
+                    double *restrict kr = kd + j * qn + tt * ld;
+                    const double *restrict spr = sp + j * ld;
+                    for (ptrdiff_t r = 0; r < ld; r++) kr[r] *= spr[r];
                 }
         }
         combine(S, t.hb, dn, Ks, x);
         combine(S, t.hb, dqn, Kdot, xi);
     }
-    if (!(all_finite(dn, x) && all_finite(dqn, xi))) return SNODE_ERR_NONFINITE;
-    if (xT) to_rows(d, n, x, xT, d);
+    if (!cols_finite(d, n, ld, x)) return SNODE_ERR_NONFINITE;
+    for (ptrdiff_t tt = 0; tt < q; tt++)
+        if (!cols_finite(d, n, qn, xi + tt * ld)) return SNODE_ERR_NONFINITE;
+    if (xT) to_rows(d, n, ld, x, xT, d);
     for (ptrdiff_t r = 0; r < n; r++)
         for (ptrdiff_t tt = 0; tt < q; tt++)
-            for (ptrdiff_t j = 0; j < d; j++) xiT[(r * q + tt) * d + j] = xi[j * qn + tt * n + r];
+            for (ptrdiff_t j = 0; j < d; j++)
+                xiT[(r * q + tt) * d + j] = xi[j * qn + tt * ld + r];
     return SNODE_OK;
 }
 
