@@ -16,6 +16,10 @@
 
 #include "snode.h"
 
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
 #define SN_INLINE static inline __attribute__((always_inline))
 
 /*
@@ -45,61 +49,64 @@ SN_INLINE double sn_hsum(vd v)
     return s;
 }
 
+typedef int64_t vl __attribute__((vector_size(SN_VL * sizeof(double))));
+/* lanes of a where the mask m is set, else of b */
+#define SN_SEL(m, a, b) ((vd)(((vl)(a) & (m)) | ((vl)(b) & ~(m))))
+
+/*
+ * Rows R (a constant after inlining: 8, 4 or 1) of C[i, c:c+2VL] = bias[i] + sum_j A[i, j] B[j, c:c+2VL],
+ * one register tile of R rows by 2 vectors.
+ */
+SN_INLINE void sn_gemm_nn_tile(const int R, ptrdiff_t KD, ptrdiff_t ld, const double *restrict A,
+                               ptrdiff_t lda, const double *restrict bias,
+                               const double *restrict Bc, double *restrict Cc)
+{
+    vd acc[8][2];
+#pragma GCC unroll 8
+    for (int r = 0; r < R; r++) {
+        const vd b0 = (vd){0} + (bias ? bias[r] : 0.0);
+        acc[r][0] = b0;
+        acc[r][1] = b0;
+    }
+    for (ptrdiff_t j = 0; j < KD; j++) {
+        const vd x0 = SN_LD(Bc + j * ld), x1 = SN_LD(Bc + j * ld + SN_VL);
+#pragma GCC unroll 8
+        for (int r = 0; r < R; r++) {
+            const double w = A[r * lda + j];
+            acc[r][0] += w * x0;
+            acc[r][1] += w * x1;
+        }
+    }
+#pragma GCC unroll 8
+    for (int r = 0; r < R; r++) {
+        SN_ST(Cc + r * ld, acc[r][0]);
+        SN_ST(Cc + r * ld + SN_VL, acc[r][1]);
+    }
+}
+
 /*
  * C[i, :] = bias[i] + sum_j A[i*lda + j] B[j, :]   for i < M, j < KD, over ld columns
  * (ld a multiple of SN_PAD); B and C have leading dimension ld. bias may be NULL.
- * Register tile: 4 rows by 2 vectors.
+ * Column panels of 2 vectors outside, so that a panel of B stays in L1 while every row tile
+ * (8 rows where there are 32 vector registers, else 4; then single rows) passes over it.
  */
 SN_INLINE void sn_gemm_nn(ptrdiff_t M, ptrdiff_t KD, ptrdiff_t ld, const double *restrict A,
                           ptrdiff_t lda, const double *restrict bias, const double *restrict B,
                           double *restrict C)
 {
-    ptrdiff_t i = 0;
-    for (; i + 4 <= M; i += 4) {
-        const double *restrict A0 = A + i * lda, *restrict A1 = A0 + lda;
-        const double *restrict A2 = A1 + lda, *restrict A3 = A2 + lda;
-        const vd z = {0};
-        const vd b0 = z + (bias ? bias[i] : 0.0), b1 = z + (bias ? bias[i + 1] : 0.0);
-        const vd b2 = z + (bias ? bias[i + 2] : 0.0), b3 = z + (bias ? bias[i + 3] : 0.0);
-        for (ptrdiff_t c = 0; c < ld; c += 2 * SN_VL) {
-            vd c00 = b0, c01 = b0, c10 = b1, c11 = b1, c20 = b2, c21 = b2, c30 = b3, c31 = b3;
-            const double *restrict Bc = B + c;
-            for (ptrdiff_t j = 0; j < KD; j++) {
-                const vd x0 = SN_LD(Bc + j * ld), x1 = SN_LD(Bc + j * ld + SN_VL);
-                const double w0 = A0[j], w1 = A1[j], w2 = A2[j], w3 = A3[j];
-                c00 += w0 * x0;
-                c01 += w0 * x1;
-                c10 += w1 * x0;
-                c11 += w1 * x1;
-                c20 += w2 * x0;
-                c21 += w2 * x1;
-                c30 += w3 * x0;
-                c31 += w3 * x1;
-            }
-            double *restrict Cc = C + i * ld + c;
-            SN_ST(Cc, c00);
-            SN_ST(Cc + SN_VL, c01);
-            SN_ST(Cc + ld, c10);
-            SN_ST(Cc + ld + SN_VL, c11);
-            SN_ST(Cc + 2 * ld, c20);
-            SN_ST(Cc + 2 * ld + SN_VL, c21);
-            SN_ST(Cc + 3 * ld, c30);
-            SN_ST(Cc + 3 * ld + SN_VL, c31);
-        }
-    }
-    for (; i < M; i++) {
-        const double *restrict Ai = A + i * lda;
-        const vd z = {0};
-        const vd bi = z + (bias ? bias[i] : 0.0);
-        for (ptrdiff_t c = 0; c < ld; c += 2 * SN_VL) {
-            vd c0 = bi, c1 = bi;
-            for (ptrdiff_t j = 0; j < KD; j++) {
-                c0 += Ai[j] * SN_LD(B + j * ld + c);
-                c1 += Ai[j] * SN_LD(B + j * ld + c + SN_VL);
-            }
-            SN_ST(C + i * ld + c, c0);
-            SN_ST(C + i * ld + c + SN_VL, c1);
-        }
+    for (ptrdiff_t c = 0; c < ld; c += 2 * SN_VL) {
+        ptrdiff_t i = 0;
+#if SN_VL == 8
+        for (; i + 8 <= M; i += 8)
+            sn_gemm_nn_tile(8, KD, ld, A + i * lda, lda, bias ? bias + i : NULL, B + c,
+                            C + i * ld + c);
+#endif
+        for (; i + 4 <= M; i += 4)
+            sn_gemm_nn_tile(4, KD, ld, A + i * lda, lda, bias ? bias + i : NULL, B + c,
+                            C + i * ld + c);
+        for (; i < M; i++)
+            sn_gemm_nn_tile(1, KD, ld, A + i * lda, lda, bias ? bias + i : NULL, B + c,
+                            C + i * ld + c);
     }
 }
 
@@ -111,60 +118,80 @@ SN_INLINE void sn_gemm_nn(ptrdiff_t M, ptrdiff_t KD, ptrdiff_t ld, const double 
 #endif
 
 /*
- * Out[i*ldo + j] (+)= sum_c G[i, c] Y[j, c]   for i < MI, j < MJ, over ld columns (a multiple
- * of SN_PAD); G and Y have leading dimension ld.
+ * Out[i*ldo + j] = sum_s sum_c G_s[i, c] Y_s[j, c]   for i < MI, j < MJ, over S blocks
+ * G_s = G + s*sstride, Y_s = Y + s*sstride, each with ld columns (a multiple of SN_PAD).
+ * Column blocks small enough for L2 (all stages of G and Y) are the outer loop, so each block
+ * is read from memory once; inside, the stages are summed in the register tile and each entry
+ * is reduced across the vector lanes once per block.
  */
-SN_INLINE void sn_gemm_nt(ptrdiff_t MI, ptrdiff_t MJ, ptrdiff_t ld, const double *restrict G,
-                          const double *restrict Y, double *restrict Out, ptrdiff_t ldo,
-                          int accumulate)
+SN_INLINE void sn_gemm_nt(int S, ptrdiff_t MI, ptrdiff_t MJ, ptrdiff_t ld, ptrdiff_t sstride,
+                          const double *restrict G, const double *restrict Y,
+                          double *restrict Out, ptrdiff_t ldo)
 {
-    for (ptrdiff_t i = 0; i < MI; i += 4) {
-        const int ri = (MI - i) < 4 ? (int)(MI - i) : 4;
-        for (ptrdiff_t j = 0; j < MJ; j += SN_NT_J) {
-            const int rj = (MJ - j) < SN_NT_J ? (int)(MJ - j) : SN_NT_J;
-            vd acc[4][SN_NT_J];
-            for (int p = 0; p < 4; p++)
-                for (int q = 0; q < SN_NT_J; q++) acc[p][q] = (vd){0};
-            if (ri == 4 && rj == SN_NT_J) {
-                for (ptrdiff_t c = 0; c < ld; c += SN_VL) {
-                    vd g[4], y[SN_NT_J];
-                    for (int p = 0; p < 4; p++) g[p] = SN_LD(G + (i + p) * ld + c);
-                    for (int q = 0; q < SN_NT_J; q++) y[q] = SN_LD(Y + (j + q) * ld + c);
-                    for (int p = 0; p < 4; p++)
-                        for (int q = 0; q < SN_NT_J; q++) acc[p][q] += g[p] * y[q];
+    /* 2 S max(MI, MJ) cb doubles of G and Y blocks: about 1 MiB */
+    ptrdiff_t rows = MI > MJ ? MI : MJ;
+    ptrdiff_t cb = (ptrdiff_t)65536 / ((ptrdiff_t)S * rows) / SN_PAD * SN_PAD;
+    if (cb < SN_PAD) cb = SN_PAD;
+    for (ptrdiff_t c0 = 0; c0 < ld; c0 += cb) {
+        const ptrdiff_t c1 = c0 + cb < ld ? c0 + cb : ld;
+        for (ptrdiff_t i = 0; i < MI; i += 4) {
+            const int ri = (MI - i) < 4 ? (int)(MI - i) : 4;
+            for (ptrdiff_t j = 0; j < MJ; j += SN_NT_J) {
+                const int rj = (MJ - j) < SN_NT_J ? (int)(MJ - j) : SN_NT_J;
+                vd acc[4][SN_NT_J];
+#pragma GCC unroll 4
+                for (int p = 0; p < 4; p++)
+#pragma GCC unroll 4
+                    for (int q = 0; q < SN_NT_J; q++) acc[p][q] = (vd){0};
+                for (int s = 0; s < S; s++) {
+                    const double *restrict Gs = G + s * sstride;
+                    const double *restrict Ys = Y + s * sstride;
+                    if (ri == 4 && rj == SN_NT_J) {
+                        for (ptrdiff_t c = c0; c < c1; c += SN_VL) {
+                            vd g[4], y[SN_NT_J];
+#pragma GCC unroll 4
+                            for (int p = 0; p < 4; p++) g[p] = SN_LD(Gs + (i + p) * ld + c);
+#pragma GCC unroll 4
+                            for (int q = 0; q < SN_NT_J; q++) y[q] = SN_LD(Ys + (j + q) * ld + c);
+#pragma GCC unroll 4
+                            for (int p = 0; p < 4; p++)
+#pragma GCC unroll 4
+                                for (int q = 0; q < SN_NT_J; q++) acc[p][q] += g[p] * y[q];
+                        }
+                    } else {
+                        for (ptrdiff_t c = c0; c < c1; c += SN_VL)
+                            for (int p = 0; p < ri; p++)
+                                for (int q = 0; q < rj; q++)
+                                    acc[p][q] += SN_LD(Gs + (i + p) * ld + c) *
+                                                 SN_LD(Ys + (j + q) * ld + c);
+                    }
                 }
-            } else {
-                for (ptrdiff_t c = 0; c < ld; c += SN_VL)
-                    for (int p = 0; p < ri; p++)
-                        for (int q = 0; q < rj; q++)
-                            acc[p][q] += SN_LD(G + (i + p) * ld + c) * SN_LD(Y + (j + q) * ld + c);
+                for (int p = 0; p < ri; p++)
+                    for (int q = 0; q < rj; q++) {
+                        double *o = Out + (i + p) * ldo + j + q;
+                        *o = (c0 == 0 ? 0.0 : *o) + sn_hsum(acc[p][q]);
+                    }
             }
-            for (int p = 0; p < ri; p++)
-                for (int q = 0; q < rj; q++) {
-                    double s = sn_hsum(acc[p][q]);
-                    double *o = Out + (i + p) * ldo + j + q;
-                    *o = accumulate ? *o + s : s;
-                }
         }
     }
 }
 
-/* out[i] (+)= sum_c G[i, c], i < M, over ld columns (a multiple of SN_PAD). */
-SN_INLINE void sn_rowsum(ptrdiff_t M, ptrdiff_t ld, const double *restrict G,
-                         double *restrict out, int accumulate)
+/* out[i] = sum_s sum_c G_s[i, c], i < M, G_s = G + s*sstride with ld columns. */
+SN_INLINE void sn_rowsum(int S, ptrdiff_t M, ptrdiff_t ld, ptrdiff_t sstride,
+                         const double *restrict G, double *restrict out)
 {
     for (ptrdiff_t i = 0; i < M; i++) {
         vd acc = {0};
-        for (ptrdiff_t c = 0; c < ld; c += SN_VL) acc += SN_LD(G + i * ld + c);
-        double s = sn_hsum(acc);
-        out[i] = accumulate ? out[i] + s : s;
+        for (int s = 0; s < S; s++)
+            for (ptrdiff_t c = 0; c < ld; c += SN_VL) acc += SN_LD(G + s * sstride + i * ld + c);
+        out[i] = sn_hsum(acc);
     }
 }
 
 /* ---------------------------------------------------------------------------------------
  * Activations. tanh and sigmoid, the common ones, are evaluated branch-free so that the
  * loops vectorise: expm1 by Cody-Waite reduction, a Taylor polynomial and an exponent built
- * from the bits, and no double division. Accuracy: a few ulp (tested against libm).
+ * from the bits. Accuracy: a few ulp (tested against libm).
  * ------------------------------------------------------------------------------------- */
 
 /*
@@ -201,18 +228,6 @@ SN_INLINE double sn_exp_parts(double x, double *scale_out)
 }
 
 /*
- * 1/x for x in [1, 4]: a single-precision quotient refined by two Newton steps (error 2^-23,
- * then 2^-46, then rounding); several times faster than a double division in a vector loop.
- */
-SN_INLINE double sn_recip(double x)
-{
-    double r = (double)(1.0f / (float)x);
-    r = r + r * (1.0 - x * r);
-    r = r + r * (1.0 - x * r);
-    return r;
-}
-
-/*
  * tanh(z) = -expm1(-2|z|) / (2 + expm1(-2|z|)) with the sign of z, and its derivative
  * 1 - tanh^2 = (1 + t)(1 - t) with 1 - t = 2 exp(-2|z|) / (2 + expm1(-2|z|)), accurate where
  * tanh is close to 1 (the plain 1 - t^2 would cancel).
@@ -225,7 +240,7 @@ SN_INLINE double sn_tanh(double z, double *deriv)
     double scale, q = sn_exp_parts(-2.0 * a, &scale);
     double em = scale * q + (scale - 1.0); /* expm1(-2a) */
     double ex = scale + scale * q;         /* exp(-2a) */
-    double rc = sn_recip(2.0 + em);
+    double rc = 1.0 / (2.0 + em);
     double t = -em * rc;
     double d = (1.0 + t) * (2.0 * ex * rc);
     *deriv = big ? 0.0 : d;
@@ -243,10 +258,79 @@ SN_INLINE double sn_sigmoid(double z, double *deriv)
     a = a < 700.0 ? a : 700.0;
     double scale, q = sn_exp_parts(-a, &scale);
     double e = scale + scale * q; /* exp(-a) */
-    double inv = sn_recip(1.0 + e);
+    double inv = 1.0 / (1.0 + e);
     double d = e * inv * inv;
     *deriv = big ? 0.0 : d;
     return z >= 0.0 ? inv : (big ? 0.0 : e * inv);
+}
+
+
+/* The same three functions on a whole vector, with the reciprocal from the AVX-512 estimate
+ * (14 bits) and two Newton steps where available: a double division is the slowest part. */
+SN_INLINE vd sn_exp_parts_v(vd x, vd *scale_out)
+{
+    const double shifter = 6755399441055744.0;
+    vd t = x * 1.4426950408889634 + shifter;
+    vd nf = t - shifter;
+    vd r = (x - nf * 6.93147180369123816490e-01) - nf * 1.90821492927058770002e-10;
+    vd p = (vd){0} + 1.0 / 6227020800.0;
+    p = p * r + 1.0 / 479001600.0;
+    p = p * r + 1.0 / 39916800.0;
+    p = p * r + 1.0 / 3628800.0;
+    p = p * r + 1.0 / 362880.0;
+    p = p * r + 1.0 / 40320.0;
+    p = p * r + 1.0 / 5040.0;
+    p = p * r + 1.0 / 720.0;
+    p = p * r + 1.0 / 120.0;
+    p = p * r + 1.0 / 24.0;
+    p = p * r + 1.0 / 6.0;
+    p = p * r + 0.5;
+    /* the low bits of t hold nf (an integer in [-1022, 0]) offset by the shifter's */
+    vl n = (vl)t - (vl)((vd){0} + shifter);
+    *scale_out = (vd)((n + 1023) << 52);
+    return r + (r * r) * p;
+}
+
+SN_INLINE vd sn_recip_v(vd x)
+{
+#if defined(__AVX512F__) && SN_VL == 8
+    vd r = (vd)_mm512_rcp14_pd((__m512d)x);
+    r = r + r * (1.0 - x * r);
+    r = r + r * (1.0 - x * r);
+    return r;
+#else
+    return 1.0 / x;
+#endif
+}
+
+SN_INLINE vd sn_tanh_v(vd z, vd *deriv)
+{
+    const vl sign = (vl){0} + INT64_MIN;
+    vd a = (vd)((vl)z & ~sign);
+    vl big = a >= 300.0;
+    a = SN_SEL(big, (vd){0} + 300.0, a);
+    vd scale, q = sn_exp_parts_v(-2.0 * a, &scale);
+    vd em = scale * q + (scale - 1.0);
+    vd ex = scale + scale * q;
+    vd rc = sn_recip_v(2.0 + em);
+    vd t = -em * rc;
+    vd d = (1.0 + t) * (2.0 * ex * rc);
+    *deriv = SN_SEL(big, (vd){0}, d);
+    return (vd)((vl)t | ((vl)z & sign));
+}
+
+SN_INLINE vd sn_sigmoid_v(vd z, vd *deriv)
+{
+    const vl sign = (vl){0} + INT64_MIN;
+    vd a = (vd)((vl)z & ~sign);
+    vl big = a >= 700.0;
+    a = SN_SEL(big, (vd){0} + 700.0, a);
+    vd scale, q = sn_exp_parts_v(-a, &scale);
+    vd e = scale + scale * q;
+    vd inv = sn_recip_v(1.0 + e);
+    *deriv = SN_SEL(big, (vd){0}, e * inv * inv);
+    vd neg = SN_SEL(big, (vd){0}, e * inv);
+    return SN_SEL(z >= 0.0, inv, neg);
 }
 
 #define SN_LEAKY_SLOPE 0.01
@@ -257,25 +341,22 @@ SN_INLINE void sn_activation(int act, ptrdiff_t len, const double *z, double *k,
     ptrdiff_t e;
     switch (act) {
     case SNODE_ACT_TANH:
-        if (sp) {
-            for (e = 0; e < len; e++) k[e] = sn_tanh(z[e], &sp[e]);
-        } else {
-            for (e = 0; e < len; e++) {
-                double unused;
-                k[e] = sn_tanh(z[e], &unused);
-            }
+    case SNODE_ACT_SIGMOID: {
+        /* whole vectors, then a scalar tail (the sweeps' lengths have none) */
+        const int th = act == SNODE_ACT_TANH;
+        const ptrdiff_t nv = len - len % SN_VL;
+        for (e = 0; e < nv; e += SN_VL) {
+            vd dv, kv = th ? sn_tanh_v(SN_LD(z + e), &dv) : sn_sigmoid_v(SN_LD(z + e), &dv);
+            SN_ST(k + e, kv);
+            if (sp) SN_ST(sp + e, dv);
+        }
+        for (; e < len; e++) {
+            double dd, kk = th ? sn_tanh(z[e], &dd) : sn_sigmoid(z[e], &dd);
+            k[e] = kk;
+            if (sp) sp[e] = dd;
         }
         break;
-    case SNODE_ACT_SIGMOID:
-        if (sp) {
-            for (e = 0; e < len; e++) k[e] = sn_sigmoid(z[e], &sp[e]);
-        } else {
-            for (e = 0; e < len; e++) {
-                double unused;
-                k[e] = sn_sigmoid(z[e], &unused);
-            }
-        }
-        break;
+    }
     case SNODE_ACT_RELU:
         for (e = 0; e < len; e++) {
             double v = z[e];

@@ -147,7 +147,7 @@ static void step_forward(const snode_net *net, const scaled_tableau *t, ptrdiff_
 /*
  * One RK step backward: lam <- lambda_i from lambda_{i+1}, using the step's stage inputs Ys and
  * derivatives SPs. gWi (d x d) and gbi (d) are overwritten with this step's gradient.
- * WT: d x d scratch, G: d x ld scratch, Ybar: S x d x ld scratch.
+ * WT: d x d scratch; G, Ybar: S x d x ld scratch each.
  */
 static void step_backward(const snode_net *net, const scaled_tableau *t, ptrdiff_t i,
                           ptrdiff_t ld, double *restrict lam, const double *restrict Ys,
@@ -161,22 +161,32 @@ static void step_backward(const snode_net *net, const scaled_tableau *t, ptrdiff
         for (ptrdiff_t q = 0; q < d; q++) WT[q * d + p] = Wi[p * d + q];
     for (int s = S - 1; s >= 0; s--) {
         const double *restrict sp = SPs + (ptrdiff_t)s * dn;
+        double *restrict g = G + (ptrdiff_t)s * dn;
         const double hb = t->hb[s];
         /* kbar_s = h b_s lam + sum_{r>s} h a_rs ybar_r;  g_s = s'(z_s) * kbar_s */
-        for (ptrdiff_t e = 0; e < dn; e++) G[e] = hb * lam[e];
-        for (int r = s + 1; r < S; r++) {
-            double c = t->ha[r * S + s];
-            if (c == 0.0) continue;
-            const double *restrict yb = Ybar + (ptrdiff_t)r * dn;
-            for (ptrdiff_t e = 0; e < dn; e++) G[e] += c * yb[e];
+        int r = s + 1;
+        while (r < S && t->ha[r * S + s] == 0.0) r++;
+        if (r == S) {
+            for (ptrdiff_t e = 0; e < dn; e++) g[e] = sp[e] * (hb * lam[e]);
+        } else {
+            /* the first contribution fused with the rest of the pass */
+            const double c0 = t->ha[r * S + s];
+            const double *restrict y0 = Ybar + (ptrdiff_t)r * dn;
+            for (ptrdiff_t e = 0; e < dn; e++) g[e] = hb * lam[e] + c0 * y0[e];
+            for (r = r + 1; r < S; r++) {
+                double c = t->ha[r * S + s];
+                if (c == 0.0) continue;
+                const double *restrict yb = Ybar + (ptrdiff_t)r * dn;
+                for (ptrdiff_t e = 0; e < dn; e++) g[e] += c * yb[e];
+            }
+            for (ptrdiff_t e = 0; e < dn; e++) g[e] *= sp[e];
         }
-        for (ptrdiff_t e = 0; e < dn; e++) G[e] *= sp[e];
         /* ybar_s = W^T g_s */
-        sn_gemm_nn(d, d, ld, WT, d, NULL, G, Ybar + (ptrdiff_t)s * dn);
-        /* dJ/dW_i += g_s y_s^T, dJ/db_i += g_s (the zero pad of g adds nothing) */
-        sn_gemm_nt(d, d, ld, G, Ys + (ptrdiff_t)s * dn, gWi, d, s != S - 1);
-        sn_rowsum(d, ld, G, gbi, s != S - 1);
+        sn_gemm_nn(d, d, ld, WT, d, NULL, g, Ybar + (ptrdiff_t)s * dn);
     }
+    /* dJ/dW_i = sum_s g_s y_s^T, dJ/db_i = sum_s g_s (the zero pad of g adds nothing) */
+    sn_gemm_nt(S, d, d, ld, dn, G, Ys, gWi, d);
+    sn_rowsum(S, d, ld, dn, G, gbi);
     combine_unit(S, dn, Ybar, lam);
 }
 
@@ -258,8 +268,8 @@ static double data_cost(const snode_net *net, ptrdiff_t n, ptrdiff_t ld, const s
 ptrdiff_t SN_FN(snode_ws_grad)(const snode_net *net, ptrdiff_t n, int recompute)
 {
     const ptrdiff_t d = net->d, dn = d * padded(n), S = net->S, K = net->K;
-    /* x, lam, G, WT, Ybar (S), one-step Ks (S) */
-    ptrdiff_t base = 3 * dn + d * d + 2 * S * dn;
+    /* x, lam, WT, G (S), Ybar (S), one-step Ks (S) */
+    ptrdiff_t base = 2 * dn + d * d + 3 * S * dn;
     if (recompute) return base + K * dn + 2 * S * dn; /* states x_0..x_{K-1}; one step's Ys, SPs */
     return base + 2 * K * S * dn;                     /* every step's Ys and SPs */
 }
@@ -280,7 +290,7 @@ int SN_FN(snode_value_grad)(const snode_net *net, ptrdiff_t n, const double *x0,
         return SNODE_OK;
     }
     scale_tableau(net, &t);
-    double *x = work, *lam = x + dn, *G = lam + dn, *WT = G + dn, *Ybar = WT + dd;
+    double *x = work, *lam = x + dn, *WT = lam + dn, *G = WT + dd, *Ybar = G + S * dn;
     double *Ks = Ybar + S * dn, *store = Ks + S * dn;
 
     to_cols(d, n, ld, x0, m, x);
