@@ -5,17 +5,19 @@
 For each (width, batch, steps) it times one evaluation of the mean-squared-error cost and its
 gradient with respect to all weights (rk4, tanh, float64), for snode and, when torch is
 installed, a plain PyTorch model of the same network: a hand-written rk4 loop with autograd,
-weights split per step with W.unbind(0). Timings are interleaved (snode, torch, snode, ...)
-and the medians are reported with their ratio; GFLOP/s counts 24 N d^2 K flops per evaluation
-(4 stages x (2 N d^2 forward + 4 N d^2 backward) per step). Peak memory is the growth of the
-process's resident set during one evaluation (Linux: VmHWM after resetting it), with snode's
-scratch cache emptied first so that its workspace is counted.
+weights split per step with W.unbind(0). Both run in the same process with the same number of
+threads, in alternating blocks of evaluations (so that neither's idle threads spin while the
+other is timed), and the medians are reported with their ratio; GFLOP/s counts 24 N d^2 K
+flops per evaluation (4 stages x (2 N d^2 forward + 4 N d^2 backward) per step). Peak memory is
+measured in a fresh process per method and size (Linux only): the growth of the resident set
+(VmHWM) during the first evaluation at that size, after a small warm-up that loads libraries.
 """
 import argparse
 import gc
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import time
 
@@ -53,6 +55,25 @@ def peak_growth_mib(fn):
     return max(0, peak - base) / 1024
 
 
+def measure_peak(method, d, N, K, threads):
+    """Run in a fresh process: peak memory growth of one evaluation of `method`."""
+    cls = {"snode": SnodeGrad, "torch": TorchGrad}[method]
+    cls(*make_problem(d, 8, 2), threads)()  # warm-up: load libraries, start threads
+    m = cls(*make_problem(d, N, K), threads)
+    return peak_growth_mib(m)
+
+
+def peak_in_subprocess(method, d, N, K, threads):
+    cmd = [sys.executable, os.path.abspath(__file__), "--peak", method, f"{d}:{N}:{K}",
+           "--threads", str(threads)]
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=600, check=True)
+        value = out.stdout.strip().splitlines()[-1]
+        return None if value == "None" else float(value)
+    except (subprocess.SubprocessError, ValueError, IndexError):
+        return None
+
+
 def make_problem(d, N, K, seed=0):
     rng = np.random.default_rng(seed)
     W = rng.normal(size=(K, d, d)) / d
@@ -76,8 +97,6 @@ class SnodeGrad:
     def __call__(self):
         return self.cost.value_and_grad(self.net, self.X, self.Y)
 
-    def fresh(self):
-        snode.release_scratch()
 
 
 class TorchGrad:
@@ -107,9 +126,6 @@ class TorchGrad:
         gW, gb = torch.autograd.grad(J, (self.W, self.b))
         return J.item(), gW, gb
 
-    def fresh(self):
-        pass
-
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -118,7 +134,14 @@ def main(argv=None):
     ap.add_argument("--no-torch", action="store_true", help="time snode alone")
     ap.add_argument("--configs", default=None,
                     help="comma-separated d:N:K triples (default: the four standard ones)")
+    ap.add_argument("--blocks", type=int, default=3,
+                    help="alternating blocks per method; --repeat is split over them")
+    ap.add_argument("--peak", nargs=2, metavar=("METHOD", "D:N:K"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if args.peak:
+        d, N, K = (int(v) for v in args.peak[1].split(":"))
+        print(measure_peak(args.peak[0], d, N, K, args.threads))
+        return
     configs = CONFIGS
     if args.configs:
         configs = [tuple(int(v) for v in c.split(":")) for c in args.configs.split(",")]
@@ -137,7 +160,8 @@ def main(argv=None):
     print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
           f"{args.threads} threads, snode {snode.__version__} ({snode.isa()}), numpy "
           f"{np.__version__}" + (f", torch {torch_version}" if have_torch else ""))
-    print("# median of %d evaluations of J and dJ/d(W, b); rk4, tanh, float64" % args.repeat)
+    print("# median of %d evaluations of J and dJ/d(W, b) per method; rk4, tanh, float64"
+          % (max(1, args.repeat // args.blocks) * args.blocks))
     head = "| width | batch | steps | snode ms | snode eval/s | snode GFLOP/s | snode peak MiB |"
     sep = "|---:|---:|---:|---:|---:|---:|---:|"
     if have_torch:
@@ -158,15 +182,20 @@ def main(argv=None):
             if not err < 1e-10:
                 raise SystemExit(f"snode and torch gradients differ (rel {err:.2e}) at {d, N, K}")
         times = {m.name: [] for m in methods}
-        for _ in range(args.repeat):
+        per_block = max(1, args.repeat // args.blocks)
+        for _ in range(args.blocks):
             for m in methods:
-                t0 = time.perf_counter()
-                m()
-                times[m.name].append(time.perf_counter() - t0)
-        peaks = {}
-        for m in methods:
-            m.fresh()
-            peaks[m.name] = peak_growth_mib(m)
+                time.sleep(0.05)  # let the other method's idle threads stop spinning
+                m()  # warm-up of the block
+                for _ in range(per_block):
+                    t0 = time.perf_counter()
+                    m()
+                    times[m.name].append(time.perf_counter() - t0)
+        del methods, ref
+        gc.collect()
+        peaks = {"snode": peak_in_subprocess("snode", d, N, K, args.threads)}
+        if have_torch:
+            peaks["torch"] = peak_in_subprocess("torch", d, N, K, args.threads)
         flops = 24.0 * N * d * d * K
         ts = statistics.median(times["snode"])
 

@@ -39,8 +39,8 @@ typedef double vd __attribute__((vector_size(SN_VL * sizeof(double)), aligned(si
 #define SN_LD(p) (*(const vd *)(const void *)(p))
 #define SN_ST(p, v) (*(vd *)(void *)(p) = (v))
 
-/* Columns of a chunk block are padded to a multiple of SN_PAD (>= 2 SN_VL at every level). */
-#define SN_PAD 16
+/* Columns of a chunk block are padded to a multiple of SN_PAD (>= SN_VL at every level). */
+#define SN_PAD 8
 
 SN_INLINE double sn_hsum(vd v)
 {
@@ -54,12 +54,13 @@ typedef int64_t vl __attribute__((vector_size(SN_VL * sizeof(double))));
 #define SN_SEL(m, a, b) ((vd)(((vl)(a) & (m)) | ((vl)(b) & ~(m))))
 
 /*
- * Rows R (a constant after inlining: 8, 4 or 1) of C[i, c:c+2VL] = bias[i] + sum_j A[i, j] B[j, c:c+2VL],
- * one register tile of R rows by 2 vectors.
+ * Rows R (a constant after inlining: 8, 4 or 1) of C[i, c:c+V*VL] = bias[i] + sum_j A[i, j] B[j, c:c+V*VL],
+ * one register tile of R rows by V (2, or 1 at the end of a row) vectors.
  */
-SN_INLINE void sn_gemm_nn_tile(const int R, ptrdiff_t KD, ptrdiff_t ld, const double *restrict A,
-                               ptrdiff_t lda, const double *restrict bias,
-                               const double *restrict Bc, double *restrict Cc)
+SN_INLINE void sn_gemm_nn_tile(const int R, const int V, ptrdiff_t KD, ptrdiff_t ld,
+                               const double *restrict A, ptrdiff_t lda,
+                               const double *restrict bias, const double *restrict Bc,
+                               double *restrict Cc)
 {
     vd acc[8][2];
 #pragma GCC unroll 8
@@ -69,45 +70,54 @@ SN_INLINE void sn_gemm_nn_tile(const int R, ptrdiff_t KD, ptrdiff_t ld, const do
         acc[r][1] = b0;
     }
     for (ptrdiff_t j = 0; j < KD; j++) {
-        const vd x0 = SN_LD(Bc + j * ld), x1 = SN_LD(Bc + j * ld + SN_VL);
+        const vd x0 = SN_LD(Bc + j * ld);
+        const vd x1 = V == 2 ? SN_LD(Bc + j * ld + SN_VL) : x0;
 #pragma GCC unroll 8
         for (int r = 0; r < R; r++) {
             const double w = A[r * lda + j];
             acc[r][0] += w * x0;
-            acc[r][1] += w * x1;
+            if (V == 2) acc[r][1] += w * x1;
         }
     }
 #pragma GCC unroll 8
     for (int r = 0; r < R; r++) {
         SN_ST(Cc + r * ld, acc[r][0]);
-        SN_ST(Cc + r * ld + SN_VL, acc[r][1]);
+        if (V == 2) SN_ST(Cc + r * ld + SN_VL, acc[r][1]);
     }
+}
+
+/* One column panel of V vectors, all rows: 8-row tiles where there are 32 vector registers. */
+SN_INLINE void sn_gemm_nn_panel(const int V, ptrdiff_t M, ptrdiff_t KD, ptrdiff_t ld,
+                                const double *restrict A, ptrdiff_t lda,
+                                const double *restrict bias, const double *restrict Bc,
+                                double *restrict Cc)
+{
+    ptrdiff_t i = 0;
+#if SN_VL == 8
+    for (; i + 8 <= M; i += 8)
+        sn_gemm_nn_tile(8, V, KD, ld, A + i * lda, lda, bias ? bias + i : NULL, Bc, Cc + i * ld);
+#endif
+    for (; i + 4 <= M; i += 4)
+        sn_gemm_nn_tile(4, V, KD, ld, A + i * lda, lda, bias ? bias + i : NULL, Bc, Cc + i * ld);
+    for (; i < M; i++)
+        sn_gemm_nn_tile(1, V, KD, ld, A + i * lda, lda, bias ? bias + i : NULL, Bc, Cc + i * ld);
 }
 
 /*
  * C[i, :] = bias[i] + sum_j A[i*lda + j] B[j, :]   for i < M, j < KD, over ld columns
  * (ld a multiple of SN_PAD); B and C have leading dimension ld. bias may be NULL.
- * Column panels of 2 vectors outside, so that a panel of B stays in L1 while every row tile
- * (8 rows where there are 32 vector registers, else 4; then single rows) passes over it.
+ * Column panels of 2 vectors (1 at the end) outside, so that a panel of B stays in L1 while
+ * every row tile (8 rows where there are 32 vector registers, else 4; then single rows) passes
+ * over it.
  */
 SN_INLINE void sn_gemm_nn(ptrdiff_t M, ptrdiff_t KD, ptrdiff_t ld, const double *restrict A,
                           ptrdiff_t lda, const double *restrict bias, const double *restrict B,
                           double *restrict C)
 {
-    for (ptrdiff_t c = 0; c < ld; c += 2 * SN_VL) {
-        ptrdiff_t i = 0;
-#if SN_VL == 8
-        for (; i + 8 <= M; i += 8)
-            sn_gemm_nn_tile(8, KD, ld, A + i * lda, lda, bias ? bias + i : NULL, B + c,
-                            C + i * ld + c);
-#endif
-        for (; i + 4 <= M; i += 4)
-            sn_gemm_nn_tile(4, KD, ld, A + i * lda, lda, bias ? bias + i : NULL, B + c,
-                            C + i * ld + c);
-        for (; i < M; i++)
-            sn_gemm_nn_tile(1, KD, ld, A + i * lda, lda, bias ? bias + i : NULL, B + c,
-                            C + i * ld + c);
-    }
+    ptrdiff_t c = 0;
+    for (; c + 2 * SN_VL <= ld; c += 2 * SN_VL)
+        sn_gemm_nn_panel(2, M, KD, ld, A, lda, bias, B + c, C + c);
+    for (; c < ld; c += SN_VL) sn_gemm_nn_panel(1, M, KD, ld, A, lda, bias, B + c, C + c);
 }
 
 /* Rows of Y per tile of sn_gemm_nt: 4 (16 accumulators) when there are 32 vector registers. */

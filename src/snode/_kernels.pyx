@@ -87,6 +87,12 @@ cdef Py_ssize_t _n_chunks(Py_ssize_t N, int n_threads):
     return max(1, min(<Py_ssize_t>n_threads, c))
 
 
+cdef Py_ssize_t _chunk_size(Py_ssize_t N, Py_ssize_t nch):
+    # chunks start at multiples of 8 samples: the kernels pad a chunk to a multiple of 8
+    cdef Py_ssize_t chunk = (N + nch - 1) // nch
+    return (chunk + 7) // 8 * 8
+
+
 cdef _raise_status(int[::1] status, str what):
     cdef Py_ssize_t c
     for c in range(status.shape[0]):
@@ -108,7 +114,7 @@ def forward(const double[:, :, ::1] W, const double[:, ::1] b, const double[:, :
     if m > d or m < 1 or N < 1:
         raise ValueError(f"X must have shape (N >= 1, 1 <= m <= {d}), got {(N, m)}")
     cdef Py_ssize_t nch = _n_chunks(N, n_threads), c, lo, hi
-    cdef Py_ssize_t chunk = (N + nch - 1) // nch
+    cdef Py_ssize_t chunk = _chunk_size(N, nch)
     cdef Py_ssize_t ws = snode_ws_forward(&net, chunk)
     cdef double[::1] work = _scratch("work", nch * ws)
     cdef int[::1] status = np.zeros(nch, dtype=np.intc)
@@ -181,7 +187,7 @@ def value_grad(const double[:, :, ::1] W, const double[:, ::1] b, const double[:
     loss.scale = scale
     cdef int rc = 1 if recompute else 0
     cdef Py_ssize_t nch = _n_chunks(N, n_threads), c, lo, hi, e
-    cdef Py_ssize_t chunk = (N + nch - 1) // nch
+    cdef Py_ssize_t chunk = _chunk_size(N, nch)
     cdef Py_ssize_t ws = snode_ws_grad(&net, chunk, rc)
     cdef Py_ssize_t gsz = K * d * d + K * d
     cdef double[::1] work = _scratch("work", nch * ws)
@@ -273,7 +279,7 @@ def tangent(const double[:, :, ::1] W, const double[:, ::1] b, const double[:, :
             raise ValueError(f"xi0 must have shape ({N}, {q}, {d}), got {(xi0.shape[0], xi0.shape[1], xi0.shape[2])}")
         xp = &xi0[0, 0, 0]
     cdef Py_ssize_t nch = _n_chunks(N, n_threads), c, lo, hi
-    cdef Py_ssize_t chunk = (N + nch - 1) // nch
+    cdef Py_ssize_t chunk = _chunk_size(N, nch)
     cdef Py_ssize_t ws = snode_ws_tangent(&net, chunk, q)
     cdef double[::1] work = _scratch("work", nch * ws)
     cdef int[::1] status = np.zeros(nch, dtype=np.intc)
