@@ -120,6 +120,94 @@ SN_INLINE void sn_gemm_nn(ptrdiff_t M, ptrdiff_t KD, ptrdiff_t ld, const double 
     for (; c < ld; c += SN_VL) sn_gemm_nn_panel(1, M, KD, ld, A, lda, bias, B + c, C + c);
 }
 
+/*
+ * C[r, :V*VL] (+)= sum_k A[r*lda + k] B[k*ldb, :V*VL] for r < R (R = 8, 4, 1; V = 2, 1): the
+ * register tile of sn_gemm_acc.
+ */
+SN_INLINE void sn_gemm_acc_tile(const int R, const int V, ptrdiff_t KD, const double *restrict A,
+                                ptrdiff_t lda, const double *restrict B, ptrdiff_t ldb,
+                                double *restrict C, ptrdiff_t ldc, int accumulate)
+{
+    vd acc[8][2];
+#pragma GCC unroll 8
+    for (int r = 0; r < R; r++) {
+        acc[r][0] = accumulate ? SN_LD(C + r * ldc) : (vd){0};
+        acc[r][1] = (V == 2 && accumulate) ? SN_LD(C + r * ldc + SN_VL) : (vd){0};
+    }
+    for (ptrdiff_t k = 0; k < KD; k++) {
+        const vd x0 = SN_LD(B + k * ldb);
+        const vd x1 = V == 2 ? SN_LD(B + k * ldb + SN_VL) : x0;
+#pragma GCC unroll 8
+        for (int r = 0; r < R; r++) {
+            const double w = A[r * lda + k];
+            acc[r][0] += w * x0;
+            if (V == 2) acc[r][1] += w * x1;
+        }
+    }
+#pragma GCC unroll 8
+    for (int r = 0; r < R; r++) {
+        SN_ST(C + r * ldc, acc[r][0]);
+        if (V == 2) SN_ST(C + r * ldc + SN_VL, acc[r][1]);
+    }
+}
+
+/*
+ * C (M x N) (+)= A (M x KD, leading dimension lda) . B (KD x N, leading dimension ldb), N a
+ * multiple of SN_VL, C with leading dimension ldc. The inner dimension is cut into blocks of
+ * 128 so that a panel of B (128 x 2 vectors) stays in L1 while the row tiles pass over it.
+ */
+SN_INLINE void sn_gemm_acc(ptrdiff_t M, ptrdiff_t KD, ptrdiff_t N, const double *restrict A,
+                           ptrdiff_t lda, const double *restrict B, ptrdiff_t ldb,
+                           double *restrict C, ptrdiff_t ldc, int accumulate)
+{
+    const ptrdiff_t kc = 128;
+    for (ptrdiff_t k0 = 0; k0 < KD; k0 += kc) {
+        const ptrdiff_t kn = KD - k0 < kc ? KD - k0 : kc;
+        const int acc = accumulate || k0 > 0;
+        for (ptrdiff_t c = 0; c < N; c += 2 * SN_VL) {
+            const int V = c + 2 * SN_VL <= N ? 2 : 1;
+            const double *Bp = B + k0 * ldb + c;
+            ptrdiff_t i = 0;
+#if SN_VL == 8
+            for (; i + 8 <= M; i += 8) {
+                if (V == 2)
+                    sn_gemm_acc_tile(8, 2, kn, A + i * lda + k0, lda, Bp, ldb, C + i * ldc + c, ldc, acc);
+                else
+                    sn_gemm_acc_tile(8, 1, kn, A + i * lda + k0, lda, Bp, ldb, C + i * ldc + c, ldc, acc);
+            }
+#endif
+            for (; i + 4 <= M; i += 4) {
+                if (V == 2)
+                    sn_gemm_acc_tile(4, 2, kn, A + i * lda + k0, lda, Bp, ldb, C + i * ldc + c, ldc, acc);
+                else
+                    sn_gemm_acc_tile(4, 1, kn, A + i * lda + k0, lda, Bp, ldb, C + i * ldc + c, ldc, acc);
+            }
+            for (; i < M; i++) {
+                if (V == 2)
+                    sn_gemm_acc_tile(1, 2, kn, A + i * lda + k0, lda, Bp, ldb, C + i * ldc + c, ldc, acc);
+                else
+                    sn_gemm_acc_tile(1, 1, kn, A + i * lda + k0, lda, Bp, ldb, C + i * ldc + c, ldc, acc);
+            }
+        }
+    }
+}
+
+/* Bt (ld x ldt, ldt >= M, the extra columns zeroed) = transpose of B (M x ld). */
+SN_INLINE void sn_transpose(ptrdiff_t M, ptrdiff_t ld, const double *restrict B,
+                            double *restrict Bt, ptrdiff_t ldt)
+{
+    for (ptrdiff_t c0 = 0; c0 < ld; c0 += 8) {
+        const ptrdiff_t c1 = c0 + 8 < ld ? c0 + 8 : ld;
+        for (ptrdiff_t j0 = 0; j0 < M; j0 += 8) {
+            const ptrdiff_t j1 = j0 + 8 < M ? j0 + 8 : M;
+            for (ptrdiff_t c = c0; c < c1; c++)
+                for (ptrdiff_t j = j0; j < j1; j++) Bt[c * ldt + j] = B[j * ld + c];
+        }
+        for (ptrdiff_t c = c0; c < c1; c++)
+            for (ptrdiff_t j = M; j < ldt; j++) Bt[c * ldt + j] = 0.0;
+    }
+}
+
 /* Rows of Y per tile of sn_gemm_nt: 4 (16 accumulators) when there are 32 vector registers. */
 #if SN_VL == 8
 #define SN_NT_J 4

@@ -14,6 +14,11 @@
 #define SN_CAT(a, b) SN_CAT2(a, b)
 #define SN_FN(name) SN_CAT(name, SN_ISA)
 
+/* From this width on, the weight gradient is computed as a product over the samples */
+#ifndef SN_WGRAD_MIN_D
+#define SN_WGRAD_MIN_D 16
+#endif
+
 /* --- layout helpers ------------------------------------------------------------------ */
 
 /* columns of a chunk block: n rounded up to a multiple of SN_PAD (the pad is zero input) */
@@ -147,12 +152,13 @@ static void step_forward(const snode_net *net, const scaled_tableau *t, ptrdiff_
 /*
  * One RK step backward: lam <- lambda_i from lambda_{i+1}, using the step's stage inputs Ys and
  * derivatives SPs. gWi (d x d) and gbi (d) are overwritten with this step's gradient.
- * WT: d x d scratch; G, Ybar: S x d x ld scratch each.
+ * WT: d x d scratch; G, Ybar: S x d x ld scratch each; T: wgrad_scratch(d, ld) scratch.
  */
 static void step_backward(const snode_net *net, const scaled_tableau *t, ptrdiff_t i,
                           ptrdiff_t ld, double *restrict lam, const double *restrict Ys,
                           const double *restrict SPs, double *restrict gWi, double *restrict gbi,
-                          double *restrict WT, double *restrict G, double *restrict Ybar)
+                          double *restrict WT, double *restrict G, double *restrict Ybar,
+                          double *restrict T)
 {
     const ptrdiff_t d = net->d, dn = d * ld;
     const int S = net->S;
@@ -184,10 +190,30 @@ static void step_backward(const snode_net *net, const scaled_tableau *t, ptrdiff
         /* ybar_s = W^T g_s */
         sn_gemm_nn(d, d, ld, WT, d, NULL, g, Ybar + (ptrdiff_t)s * dn);
     }
-    /* dJ/dW_i = sum_s g_s y_s^T, dJ/db_i = sum_s g_s (the zero pad of g adds nothing) */
-    sn_gemm_nt(S, d, d, ld, dn, G, Ys, gWi, d);
-    sn_rowsum(S, d, ld, dn, G, gbi);
     combine_unit(S, dn, Ybar, lam);
+    /* dJ/dW_i = sum_s g_s y_s^T, dJ/db_i = sum_s g_s (the zero pad of g adds nothing) */
+    if (d >= SN_WGRAD_MIN_D) {
+        /* as a product with the samples inside: (dJ/dW_i)^T = sum_s y_s g_s^T, with g_s
+         * transposed to samples x dp so that the output columns are contiguous */
+        const ptrdiff_t dp = (d + SN_VL - 1) / SN_VL * SN_VL;
+        double *Gt = T, *Ct = T + ld * dp;
+        for (int s = 0; s < S; s++) {
+            sn_transpose(d, ld, G + (ptrdiff_t)s * dn, Gt, dp);
+            sn_gemm_acc(d, ld, dp, Ys + (ptrdiff_t)s * dn, ld, Gt, dp, Ct, dp, s > 0);
+        }
+        for (ptrdiff_t p = 0; p < d; p++)
+            for (ptrdiff_t q = 0; q < d; q++) gWi[p * d + q] = Ct[q * dp + p];
+    } else {
+        sn_gemm_nt(S, d, d, ld, dn, G, Ys, gWi, d);
+    }
+    sn_rowsum(S, d, ld, dn, G, gbi);
+}
+
+/* scratch of the weight gradient as a product over samples: g_s^T (ld x dp) and its result */
+static ptrdiff_t wgrad_scratch(ptrdiff_t d, ptrdiff_t ld)
+{
+    const ptrdiff_t dp = (d + SN_VL - 1) / SN_VL * SN_VL;
+    return d >= SN_WGRAD_MIN_D ? (ld + d) * dp : 0;
 }
 
 /* --- forward ----------------------------------------------------------------------------- */
@@ -268,8 +294,8 @@ static double data_cost(const snode_net *net, ptrdiff_t n, ptrdiff_t ld, const s
 ptrdiff_t SN_FN(snode_ws_grad)(const snode_net *net, ptrdiff_t n, int recompute)
 {
     const ptrdiff_t d = net->d, dn = d * padded(n), S = net->S, K = net->K;
-    /* x, lam, WT, G (S), Ybar (S), one-step Ks (S) */
-    ptrdiff_t base = 2 * dn + d * d + 3 * S * dn;
+    /* x, lam, WT, G (S), Ybar (S), one-step Ks (S), weight-gradient scratch */
+    ptrdiff_t base = 2 * dn + d * d + 3 * S * dn + wgrad_scratch(d, padded(n));
     if (recompute) return base + K * dn + 2 * S * dn; /* states x_0..x_{K-1}; one step's Ys, SPs */
     return base + 2 * K * S * dn;                     /* every step's Ys and SPs */
 }
@@ -291,7 +317,7 @@ int SN_FN(snode_value_grad)(const snode_net *net, ptrdiff_t n, const double *x0,
     }
     scale_tableau(net, &t);
     double *x = work, *lam = x + dn, *WT = lam + dn, *G = WT + dd, *Ybar = G + S * dn;
-    double *Ks = Ybar + S * dn, *store = Ks + S * dn;
+    double *Ks = Ybar + S * dn, *T = Ks + S * dn, *store = T + wgrad_scratch(d, ld);
 
     to_cols(d, n, ld, x0, m, x);
     for (ptrdiff_t i = 0; i < K; i++) {
@@ -325,7 +351,7 @@ int SN_FN(snode_value_grad)(const snode_net *net, ptrdiff_t n, const double *x0,
             Ys = store + i * 2 * S * dn;
             SPs = Ys + S * dn;
         }
-        step_backward(net, &t, i, ld, lam, Ys, SPs, gW + i * dd, gb + i * d, WT, G, Ybar);
+        step_backward(net, &t, i, ld, lam, Ys, SPs, gW + i * dd, gb + i * d, WT, G, Ybar, T);
     }
     if (!(all_finite(K * dd, gW) && all_finite(K * d, gb) && cols_finite(d, n, ld, lam) &&
           all_finite(1, J)))

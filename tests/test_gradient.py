@@ -152,10 +152,12 @@ def test_recompute_memory_mode_gives_same_gradient(rng):
     np.testing.assert_array_equal(gb1, gb2)
 
 
-def test_gradient_of_wide_network_matches_directional_fd(rng):
-    """Wider than the register tiles (and not a multiple of them): a directional check."""
-    net = make_net(width=21, n_steps=5, seed=5)
-    X, Y = rng.normal(size=(37, 13)), rng.normal(size=(37, 21))
+@pytest.mark.parametrize("scheme", SCHEMES)
+@pytest.mark.parametrize("width", [16, 21, 40])
+def test_gradient_of_wide_network_matches_directional_fd(scheme, width, rng):
+    """Wider than the register tiles (and not always a multiple of them): a directional check."""
+    net = make_net(width=width, n_steps=5, seed=5, scheme=scheme)
+    X, Y = rng.normal(size=(37, 13)), rng.normal(size=(37, width))
     cost = snode.Cost(mse=1.0, out=0.1, smooth=0.1)
     J, gW, gb = cost.value_and_grad(net, X, Y)
     dW, db = rng.normal(size=gW.shape), rng.normal(size=gb.shape)
