@@ -192,19 +192,50 @@ SN_INLINE void sn_gemm_acc(ptrdiff_t M, ptrdiff_t KD, ptrdiff_t N, const double 
     }
 }
 
-/* Bt (ld x ldt, ldt >= M, the extra columns zeroed) = transpose of B (M x ld). */
+#if SN_VL == 8 && defined(__GNUC__) && !defined(__clang__)
+#define SN_HAVE_TRANSPOSE8 1
+/* out[k] = column k of the 8 x 8 block whose rows are r[0..7] (three rounds of shuffles) */
+SN_INLINE void sn_transpose8(const vd r[8], vd out[8])
+{
+    const vl even = {0, 8, 2, 10, 4, 12, 6, 14}, odd = {1, 9, 3, 11, 5, 13, 7, 15};
+    const vl lo2 = {0, 1, 8, 9, 4, 5, 12, 13}, hi2 = {2, 3, 10, 11, 6, 7, 14, 15};
+    const vl lo4 = {0, 1, 2, 3, 8, 9, 10, 11}, hi4 = {4, 5, 6, 7, 12, 13, 14, 15};
+    vd t[8], u[8];
+    for (int k = 0; k < 8; k += 2) {
+        t[k] = __builtin_shuffle(r[k], r[k + 1], even);
+        t[k + 1] = __builtin_shuffle(r[k], r[k + 1], odd);
+    }
+    for (int k = 0; k < 8; k += 4) {
+        u[k] = __builtin_shuffle(t[k], t[k + 2], lo2);
+        u[k + 2] = __builtin_shuffle(t[k], t[k + 2], hi2);
+        u[k + 1] = __builtin_shuffle(t[k + 1], t[k + 3], lo2);
+        u[k + 3] = __builtin_shuffle(t[k + 1], t[k + 3], hi2);
+    }
+    for (int k = 0; k < 4; k++) {
+        out[k] = __builtin_shuffle(u[k], u[k + 4], lo4);
+        out[k + 4] = __builtin_shuffle(u[k], u[k + 4], hi4);
+    }
+}
+#endif
+
+/* Bt (ld x ldt, ldt >= M, the extra columns zeroed) = transpose of B (M x ld), ld a multiple
+ * of SN_PAD. */
 SN_INLINE void sn_transpose(ptrdiff_t M, ptrdiff_t ld, const double *restrict B,
                             double *restrict Bt, ptrdiff_t ldt)
 {
-    for (ptrdiff_t c0 = 0; c0 < ld; c0 += 8) {
-        const ptrdiff_t c1 = c0 + 8 < ld ? c0 + 8 : ld;
-        for (ptrdiff_t j0 = 0; j0 < M; j0 += 8) {
-            const ptrdiff_t j1 = j0 + 8 < M ? j0 + 8 : M;
-            for (ptrdiff_t c = c0; c < c1; c++)
-                for (ptrdiff_t j = j0; j < j1; j++) Bt[c * ldt + j] = B[j * ld + c];
+    ptrdiff_t j0 = 0;
+#ifdef SN_HAVE_TRANSPOSE8
+    for (; j0 + 8 <= M; j0 += 8)
+        for (ptrdiff_t c0 = 0; c0 < ld; c0 += 8) {
+            vd r[8], o[8];
+            for (int k = 0; k < 8; k++) r[k] = SN_LD(B + (j0 + k) * ld + c0);
+            sn_transpose8(r, o);
+            for (int k = 0; k < 8; k++) SN_ST(Bt + (c0 + k) * ldt + j0, o[k]);
         }
-        for (ptrdiff_t c = c0; c < c1; c++)
-            for (ptrdiff_t j = M; j < ldt; j++) Bt[c * ldt + j] = 0.0;
+#endif
+    for (ptrdiff_t c = 0; c < ld; c++) {
+        for (ptrdiff_t j = j0; j < M; j++) Bt[c * ldt + j] = B[j * ld + c];
+        for (ptrdiff_t j = M; j < ldt; j++) Bt[c * ldt + j] = 0.0;
     }
 }
 
