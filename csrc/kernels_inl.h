@@ -53,14 +53,33 @@ typedef int64_t vl __attribute__((vector_size(SN_VL * sizeof(double))));
 /* lanes of a where the mask m is set, else of b */
 #define SN_SEL(m, a, b) ((vd)(((vl)(a) & (m)) | ((vl)(b) & ~(m))))
 
+SN_INLINE vd sn_tanh_v(vd z, vd *deriv);
+SN_INLINE vd sn_sigmoid_v(vd z, vd *deriv);
+
+/* Activations that the product's register tile applies before storing (see sn_gemm_nn). */
+#define SN_FUSED_ACT(act) ((act) == SNODE_ACT_TANH || (act) == SNODE_ACT_SIGMOID)
+
+/* store s(v) at k and s'(v) at sp (if not NULL) for a fused activation, else v at k */
+SN_INLINE void sn_store_act(int act, vd v, double *k, double *sp)
+{
+    if (SN_FUSED_ACT(act)) {
+        vd dv, kv = act == SNODE_ACT_TANH ? sn_tanh_v(v, &dv) : sn_sigmoid_v(v, &dv);
+        SN_ST(k, kv);
+        if (sp) SN_ST(sp, dv);
+    } else {
+        SN_ST(k, v);
+    }
+}
+
 /*
  * Rows R (a constant after inlining: 8, 4 or 1) of C[i, c:c+V*VL] = bias[i] + sum_j A[i, j] B[j, c:c+V*VL],
- * one register tile of R rows by V (2, or 1 at the end of a row) vectors.
+ * one register tile of R rows by V (2, or 1 at the end of a row) vectors; with a fused
+ * activation, s of that into C and s' into SP (same layout as C; may be NULL).
  */
 SN_INLINE void sn_gemm_nn_tile(const int R, const int V, ptrdiff_t KD, ptrdiff_t ld,
                                const double *restrict A, ptrdiff_t lda,
                                const double *restrict bias, const double *restrict Bc,
-                               double *restrict Cc)
+                               double *restrict Cc, int act, double *restrict SPc)
 {
     vd acc[8][2];
 #pragma GCC unroll 8
@@ -79,10 +98,10 @@ SN_INLINE void sn_gemm_nn_tile(const int R, const int V, ptrdiff_t KD, ptrdiff_t
             if (V == 2) acc[r][1] += w * x1;
         }
     }
-#pragma GCC unroll 8
     for (int r = 0; r < R; r++) {
-        SN_ST(Cc + r * ld, acc[r][0]);
-        if (V == 2) SN_ST(Cc + r * ld + SN_VL, acc[r][1]);
+        sn_store_act(act, acc[r][0], Cc + r * ld, SPc ? SPc + r * ld : NULL);
+        if (V == 2)
+            sn_store_act(act, acc[r][1], Cc + r * ld + SN_VL, SPc ? SPc + r * ld + SN_VL : NULL);
     }
 }
 
@@ -90,34 +109,47 @@ SN_INLINE void sn_gemm_nn_tile(const int R, const int V, ptrdiff_t KD, ptrdiff_t
 SN_INLINE void sn_gemm_nn_panel(const int V, ptrdiff_t M, ptrdiff_t KD, ptrdiff_t ld,
                                 const double *restrict A, ptrdiff_t lda,
                                 const double *restrict bias, const double *restrict Bc,
-                                double *restrict Cc)
+                                double *restrict Cc, int act, double *restrict SPc)
 {
     ptrdiff_t i = 0;
+#define SN_TILE(R)                                                                               \
+    sn_gemm_nn_tile(R, V, KD, ld, A + i * lda, lda, bias ? bias + i : NULL, Bc, Cc + i * ld,     \
+                    act, SPc ? SPc + i * ld : NULL)
 #if SN_VL == 8
-    for (; i + 8 <= M; i += 8)
-        sn_gemm_nn_tile(8, V, KD, ld, A + i * lda, lda, bias ? bias + i : NULL, Bc, Cc + i * ld);
+    for (; i + 8 <= M; i += 8) SN_TILE(8);
 #endif
-    for (; i + 4 <= M; i += 4)
-        sn_gemm_nn_tile(4, V, KD, ld, A + i * lda, lda, bias ? bias + i : NULL, Bc, Cc + i * ld);
-    for (; i < M; i++)
-        sn_gemm_nn_tile(1, V, KD, ld, A + i * lda, lda, bias ? bias + i : NULL, Bc, Cc + i * ld);
+    for (; i + 4 <= M; i += 4) SN_TILE(4);
+    for (; i < M; i++) SN_TILE(1);
+#undef SN_TILE
 }
 
 /*
- * C[i, :] = bias[i] + sum_j A[i*lda + j] B[j, :]   for i < M, j < KD, over ld columns
- * (ld a multiple of SN_PAD); B and C have leading dimension ld. bias may be NULL.
+ * C[i, :] = s(bias[i] + sum_j A[i*lda + j] B[j, :])   for i < M, j < KD, over ld columns
+ * (ld a multiple of SN_PAD); B, C (and SP) have leading dimension ld; bias may be NULL.
+ * s is the activation `act` when SN_FUSED_ACT(act), with s' stored in SP (if not NULL), and
+ * the identity otherwise (act = -1 for a plain product).
  * Column panels of 2 vectors (1 at the end) outside, so that a panel of B stays in L1 while
  * every row tile (8 rows where there are 32 vector registers, else 4; then single rows) passes
  * over it.
  */
+SN_INLINE void sn_gemm_nn_act(ptrdiff_t M, ptrdiff_t KD, ptrdiff_t ld, const double *restrict A,
+                              ptrdiff_t lda, const double *restrict bias,
+                              const double *restrict B, double *restrict C, int act,
+                              double *restrict SP)
+{
+    ptrdiff_t c = 0;
+    for (; c + 2 * SN_VL <= ld; c += 2 * SN_VL)
+        sn_gemm_nn_panel(2, M, KD, ld, A, lda, bias, B + c, C + c, act, SP ? SP + c : NULL);
+    for (; c < ld; c += SN_VL)
+        sn_gemm_nn_panel(1, M, KD, ld, A, lda, bias, B + c, C + c, act, SP ? SP + c : NULL);
+}
+
+/* C = A B (+ bias), without activation. */
 SN_INLINE void sn_gemm_nn(ptrdiff_t M, ptrdiff_t KD, ptrdiff_t ld, const double *restrict A,
                           ptrdiff_t lda, const double *restrict bias, const double *restrict B,
                           double *restrict C)
 {
-    ptrdiff_t c = 0;
-    for (; c + 2 * SN_VL <= ld; c += 2 * SN_VL)
-        sn_gemm_nn_panel(2, M, KD, ld, A, lda, bias, B + c, C + c);
-    for (; c < ld; c += SN_VL) sn_gemm_nn_panel(1, M, KD, ld, A, lda, bias, B + c, C + c);
+    sn_gemm_nn_act(M, KD, ld, A, lda, bias, B, C, -1, NULL);
 }
 
 /*

@@ -143,8 +143,9 @@ static void step_forward(const snode_net *net, const scaled_tableau *t, ptrdiff_
     for (int s = 0; s < S; s++) {
         double *y = Ys + (ptrdiff_t)s * dn, *k = Ks + (ptrdiff_t)s * dn;
         stage_input(s, t->ha + s * S, dn, x, Ks, y);
-        sn_gemm_nn(d, d, ld, Wi, d, bi, y, k);
-        sn_activation(net->act, dn, k, k, SPs ? SPs + (ptrdiff_t)s * dn : NULL);
+        double *sp = SPs ? SPs + (ptrdiff_t)s * dn : NULL;
+        sn_gemm_nn_act(d, d, ld, Wi, d, bi, y, k, net->act, sp);
+        if (!SN_FUSED_ACT(net->act)) sn_activation(net->act, dn, k, k, sp);
     }
     combine(S, t->hb, dn, Ks, x);
 }
@@ -403,8 +404,8 @@ int SN_FN(snode_tangent)(const snode_net *net, ptrdiff_t n, const double *x0, pt
             double *kd = Kdot + s * dqn;
             stage_input(s, t.ha + s * S, dn, x, Ks, y);
             stage_input(s, t.ha + s * S, dqn, xi, Kdot, ydot);
-            sn_gemm_nn(d, d, ld, Wi, d, bi, y, k);
-            sn_activation(net->act, dn, k, k, sp);
+            sn_gemm_nn_act(d, d, ld, Wi, d, bi, y, k, net->act, sp);
+            if (!SN_FUSED_ACT(net->act)) sn_activation(net->act, dn, k, k, sp);
             /* kdot = s'(z) * (W ydot + dW y + db) */
             sn_gemm_nn(d, d, qn, Wi, d, NULL, ydot, kd);
             if (dW || db) {
