@@ -185,7 +185,7 @@ def main(argv=None):
         per_block = max(1, args.repeat // args.blocks)
         for _ in range(args.blocks):
             for m in methods:
-                time.sleep(0.05)  # let the other method's idle threads stop spinning
+                time.sleep(0.3)  # let the other method's idle threads stop spinning
                 m()  # warm-up of the block
                 for _ in range(per_block):
                     t0 = time.perf_counter()

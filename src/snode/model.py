@@ -2,7 +2,6 @@
 import math
 
 import numpy as np
-from scipy.interpolate import CubicSpline
 
 from . import _kernels
 from ._validate import as_float_array, check_int, check_real, check_threads
@@ -49,7 +48,8 @@ class SNODE:
         Threads the sweeps split a batch over; None uses every CPU this process may run on.
         Results do not depend on it beyond rounding.
     memory : {"store", "recompute"}, keyword-only, default "store"
-        "store" keeps every stage of the forward sweep for the adjoint (K S N d numbers twice);
+        "store" keeps the stage inputs and activation derivatives of every step for the adjoint
+        (2 K S N d numbers);
         "recompute" keeps only the states (K N d) and recomputes each step's stages going back,
         at the price of one more forward sweep.
 
@@ -285,6 +285,9 @@ def _initial_weights(d, K, T, init, seed):
     if init == "normal":
         return rng.normal(0.0, 1.0 / d, (K, d, d)), rng.normal(0.0, 1.0 / d, (K, d))
     # "smooth": draws at the integer times 0..ceil(T), cubic spline to the step times
+    # (imported here: scipy.interpolate brings scipy's BLAS and its threads along)
+    from scipy.interpolate import CubicSpline
+
     knots = np.arange(math.ceil(T) + 1, dtype=np.float64)
     Wk = rng.normal(0.0, 1.0 / d, (knots.size, d, d))
     bk = rng.normal(0.0, 1.0 / d, (knots.size, d))
