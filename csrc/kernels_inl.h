@@ -350,9 +350,10 @@ SN_INLINE void sn_rowsum(int S, ptrdiff_t M, ptrdiff_t ld, ptrdiff_t sstride,
 }
 
 /* ---------------------------------------------------------------------------------------
- * Activations. tanh and sigmoid, the common ones, are evaluated branch-free so that the
- * loops vectorise: expm1 by Cody-Waite reduction, a Taylor polynomial and an exponent built
- * from the bits. Accuracy: a few ulp (tested against libm).
+ * Activations. tanh and sigmoid, the common ones, are evaluated on whole vectors, branch-free:
+ * expm1 by Cody-Waite reduction, a Taylor polynomial and an exponent built from the bits.
+ * Accuracy: a few ulp (tested against libm). The others are plain loops (elu and softplus
+ * through libm).
  * ------------------------------------------------------------------------------------- */
 
 /*
@@ -360,74 +361,6 @@ SN_INLINE void sn_rowsum(int S, ptrdiff_t M, ptrdiff_t ld, ptrdiff_t sstride,
  * q = expm1(r) by its Taylor series to degree 13 (remainder < 1e-17 relative). Then
  * exp(x) = 2^n + 2^n q, and expm1(x) = 2^n q + (2^n - 1), accurate also near x = 0.
  */
-SN_INLINE double sn_exp_parts(double x, double *scale_out)
-{
-    const double log2e = 1.4426950408889634;
-    const double ln2_hi = 6.93147180369123816490e-01;
-    const double ln2_lo = 1.90821492927058770002e-10;
-    const double shifter = 6755399441055744.0; /* 1.5 * 2^52 */
-    double t = x * log2e + shifter;
-    double nf = t - shifter; /* nearest integer to x / ln 2 */
-    double r = (x - nf * ln2_hi) - nf * ln2_lo;
-    double p = 1.0 / 6227020800.0;
-    p = p * r + 1.0 / 479001600.0;
-    p = p * r + 1.0 / 39916800.0;
-    p = p * r + 1.0 / 3628800.0;
-    p = p * r + 1.0 / 362880.0;
-    p = p * r + 1.0 / 40320.0;
-    p = p * r + 1.0 / 5040.0;
-    p = p * r + 1.0 / 720.0;
-    p = p * r + 1.0 / 120.0;
-    p = p * r + 1.0 / 24.0;
-    p = p * r + 1.0 / 6.0;
-    p = p * r + 0.5;
-    /* 2^nf: nf in [-1022, 0], exact in an int64 */
-    int64_t e = (int64_t)nf + 1023;
-    uint64_t bits = (uint64_t)e << 52;
-    memcpy(scale_out, &bits, sizeof *scale_out);
-    return r + (r * r) * p; /* expm1(r) */
-}
-
-/*
- * tanh(z) = -expm1(-2|z|) / (2 + expm1(-2|z|)) with the sign of z, and its derivative
- * 1 - tanh^2 = (1 + t)(1 - t) with 1 - t = 2 exp(-2|z|) / (2 + expm1(-2|z|)), accurate where
- * tanh is close to 1 (the plain 1 - t^2 would cancel).
- */
-SN_INLINE double sn_tanh(double z, double *deriv)
-{
-    double a = fabs(z);
-    int big = a >= 300.0; /* tanh is 1 and its derivative under 1e-260: flush that to 0 */
-    a = a < 300.0 ? a : 300.0;
-    double scale, q = sn_exp_parts(-2.0 * a, &scale);
-    double em = scale * q + (scale - 1.0); /* expm1(-2a) */
-    double ex = scale + scale * q;         /* exp(-2a) */
-    double rc = 1.0 / (2.0 + em);
-    double t = -em * rc;
-    double d = (1.0 + t) * (2.0 * ex * rc);
-    *deriv = big ? 0.0 : d;
-    return z < 0.0 ? -t : t;
-}
-
-/*
- * logistic sigmoid, stable for both signs: with e = exp(-|z|), 1/(1+e) or e/(1+e); its
- * derivative e/(1+e)^2 (the plain s(1-s) would cancel for large z).
- */
-SN_INLINE double sn_sigmoid(double z, double *deriv)
-{
-    double a = fabs(z);
-    int big = a >= 700.0; /* below -700 the value is under 1e-304: flush it to 0 */
-    a = a < 700.0 ? a : 700.0;
-    double scale, q = sn_exp_parts(-a, &scale);
-    double e = scale + scale * q; /* exp(-a) */
-    double inv = 1.0 / (1.0 + e);
-    double d = e * inv * inv;
-    *deriv = big ? 0.0 : d;
-    return z >= 0.0 ? inv : (big ? 0.0 : e * inv);
-}
-
-
-/* The same three functions on a whole vector, with the reciprocal from the AVX-512 estimate
- * (14 bits) and two Newton steps where available: a double division is the slowest part. */
 SN_INLINE vd sn_exp_parts_v(vd x, vd *scale_out)
 {
     const double shifter = 6755399441055744.0;
@@ -452,6 +385,7 @@ SN_INLINE vd sn_exp_parts_v(vd x, vd *scale_out)
     return r + (r * r) * p;
 }
 
+/* 1/x: on AVX-512 the 14-bit estimate and two Newton steps (a division is the slowest part). */
 SN_INLINE vd sn_recip_v(vd x)
 {
 #if defined(__AVX512F__) && SN_VL == 8
@@ -464,6 +398,12 @@ SN_INLINE vd sn_recip_v(vd x)
 #endif
 }
 
+/*
+ * tanh(z) = -expm1(-2|z|) / (2 + expm1(-2|z|)) with the sign of z, and its derivative
+ * 1 - tanh^2 = (1 + t)(1 - t) with 1 - t = 2 exp(-2|z|) / (2 + expm1(-2|z|)), accurate where
+ * tanh is close to 1 (the plain 1 - t^2 would cancel). Beyond |z| = 300 the derivative (under
+ * 1e-260) is flushed to 0.
+ */
 SN_INLINE vd sn_tanh_v(vd z, vd *deriv)
 {
     const vl sign = (vl){0} + INT64_MIN;
@@ -480,6 +420,11 @@ SN_INLINE vd sn_tanh_v(vd z, vd *deriv)
     return (vd)((vl)t | ((vl)z & sign));
 }
 
+/*
+ * logistic sigmoid, stable for both signs: with e = exp(-|z|), 1/(1+e) or e/(1+e); its
+ * derivative e/(1+e)^2 (the plain s(1-s) would cancel for large z). Below z = -700 the value
+ * (under 1e-304) and the derivative are flushed to 0.
+ */
 SN_INLINE vd sn_sigmoid_v(vd z, vd *deriv)
 {
     const vl sign = (vl){0} + INT64_MIN;
@@ -503,18 +448,25 @@ SN_INLINE void sn_activation(int act, ptrdiff_t len, const double *z, double *k,
     switch (act) {
     case SNODE_ACT_TANH:
     case SNODE_ACT_SIGMOID: {
-        /* whole vectors, then a scalar tail (the sweeps' lengths have none) */
+        /* whole vectors; a partial one at the end through a zero-padded copy */
         const int th = act == SNODE_ACT_TANH;
-        const ptrdiff_t nv = len - len % SN_VL;
-        for (e = 0; e < nv; e += SN_VL) {
-            vd dv, kv = th ? sn_tanh_v(SN_LD(z + e), &dv) : sn_sigmoid_v(SN_LD(z + e), &dv);
-            SN_ST(k + e, kv);
-            if (sp) SN_ST(sp + e, dv);
-        }
-        for (; e < len; e++) {
-            double dd, kk = th ? sn_tanh(z[e], &dd) : sn_sigmoid(z[e], &dd);
-            k[e] = kk;
-            if (sp) sp[e] = dd;
+        for (e = 0; e < len; e += SN_VL) {
+            const ptrdiff_t m = len - e < SN_VL ? len - e : SN_VL;
+            vd zv = {0}, dv, kv;
+            if (m == SN_VL)
+                zv = SN_LD(z + e);
+            else
+                for (ptrdiff_t l = 0; l < m; l++) zv[l] = z[e + l];
+            kv = th ? sn_tanh_v(zv, &dv) : sn_sigmoid_v(zv, &dv);
+            if (m == SN_VL) {
+                SN_ST(k + e, kv);
+                if (sp) SN_ST(sp + e, dv);
+            } else {
+                for (ptrdiff_t l = 0; l < m; l++) {
+                    k[e + l] = kv[l];
+                    if (sp) sp[e + l] = dv[l];
+                }
+            }
         }
         break;
     }

@@ -79,6 +79,12 @@ cdef int _make_net(snode_net *net, const double[:, :, ::1] W, const double[:, ::
     return 0
 
 
+cdef int _check_inputs(Py_ssize_t N, Py_ssize_t m, Py_ssize_t d) except -1:
+    if m > d or m < 1 or N < 1:
+        raise ValueError(f"X must have shape (N >= 1, 1 <= m <= {d}), got {(N, m)}")
+    return 0
+
+
 cdef Py_ssize_t _n_chunks(Py_ssize_t N, int n_threads):
     # at least 8 samples a chunk; one chunk per thread
     cdef Py_ssize_t c = (N + 7) // 8
@@ -111,8 +117,7 @@ def forward(const double[:, :, ::1] W, const double[:, ::1] b, const double[:, :
     cdef snode_net net
     _make_net(&net, W, b, a, bw, act, h)
     cdef Py_ssize_t N = X.shape[0], m = X.shape[1], d = net.d, K = net.K
-    if m > d or m < 1 or N < 1:
-        raise ValueError(f"X must have shape (N >= 1, 1 <= m <= {d}), got {(N, m)}")
+    _check_inputs(N, m, d)
     cdef Py_ssize_t nch = _n_chunks(N, n_threads), c, lo, hi
     cdef Py_ssize_t chunk = _chunk_size(N, nch)
     cdef Py_ssize_t ws = snode_ws_forward(&net, chunk)
@@ -156,8 +161,7 @@ def value_grad(const double[:, :, ::1] W, const double[:, ::1] b, const double[:
     cdef snode_net net
     _make_net(&net, W, b, a, bw, act, h)
     cdef Py_ssize_t N = X.shape[0], m = X.shape[1], d = net.d, K = net.K
-    if m > d or m < 1 or N < 1:
-        raise ValueError(f"X must have shape (N >= 1, 1 <= m <= {d}), got {(N, m)}")
+    _check_inputs(N, m, d)
     cdef Py_ssize_t my = 0
     cdef const double *Yp = NULL
     cdef const int64_t *Lp = NULL
@@ -259,8 +263,7 @@ def tangent(const double[:, :, ::1] W, const double[:, ::1] b, const double[:, :
     cdef snode_net net
     _make_net(&net, W, b, a, bw, act, h)
     cdef Py_ssize_t N = X.shape[0], m = X.shape[1], d = net.d, K = net.K
-    if m > d or m < 1 or N < 1:
-        raise ValueError(f"X must have shape (N >= 1, 1 <= m <= {d}), got {(N, m)}")
+    _check_inputs(N, m, d)
     if q < 1 or (identity and q > d):
         raise ValueError(f"need 1 <= q (<= {d} for the identity), got {q}")
     cdef const double *dWp = NULL
