@@ -71,6 +71,23 @@ SN_INLINE void sn_store_act(int act, vd v, double *k, double *sp)
     }
 }
 
+/* acc[r][v] += sum_k A[r*lda + k] B[k*ldb + v*VL ...] for r < R, v < V: the inner loop of
+ * every register tile (R = 8, 4 or 1 and V = 2 or 1, constants after inlining). */
+SN_INLINE void sn_tile_fma(const int R, const int V, ptrdiff_t KD, const double *restrict A,
+                           ptrdiff_t lda, const double *restrict B, ptrdiff_t ldb, vd acc[8][2])
+{
+    for (ptrdiff_t k = 0; k < KD; k++) {
+        const vd x0 = SN_LD(B + k * ldb);
+        const vd x1 = V == 2 ? SN_LD(B + k * ldb + SN_VL) : x0;
+#pragma GCC unroll 8
+        for (int r = 0; r < R; r++) {
+            const double w = A[r * lda + k];
+            acc[r][0] += w * x0;
+            if (V == 2) acc[r][1] += w * x1;
+        }
+    }
+}
+
 /*
  * Rows R (a constant after inlining: 8, 4 or 1) of C[i, c:c+V*VL] = bias[i] + sum_j A[i, j] B[j, c:c+V*VL],
  * one register tile of R rows by V (2, or 1 at the end of a row) vectors; with a fused
@@ -88,16 +105,7 @@ SN_INLINE void sn_gemm_nn_tile(const int R, const int V, ptrdiff_t KD, ptrdiff_t
         acc[r][0] = b0;
         acc[r][1] = b0;
     }
-    for (ptrdiff_t j = 0; j < KD; j++) {
-        const vd x0 = SN_LD(Bc + j * ld);
-        const vd x1 = V == 2 ? SN_LD(Bc + j * ld + SN_VL) : x0;
-#pragma GCC unroll 8
-        for (int r = 0; r < R; r++) {
-            const double w = A[r * lda + j];
-            acc[r][0] += w * x0;
-            if (V == 2) acc[r][1] += w * x1;
-        }
-    }
+    sn_tile_fma(R, V, KD, A, lda, Bc, ld, acc);
     for (int r = 0; r < R; r++) {
         sn_store_act(act, acc[r][0], Cc + r * ld, SPc ? SPc + r * ld : NULL);
         if (V == 2)
@@ -166,16 +174,7 @@ SN_INLINE void sn_gemm_acc_tile(const int R, const int V, ptrdiff_t KD, const do
         acc[r][0] = accumulate ? SN_LD(C + r * ldc) : (vd){0};
         acc[r][1] = (V == 2 && accumulate) ? SN_LD(C + r * ldc + SN_VL) : (vd){0};
     }
-    for (ptrdiff_t k = 0; k < KD; k++) {
-        const vd x0 = SN_LD(B + k * ldb);
-        const vd x1 = V == 2 ? SN_LD(B + k * ldb + SN_VL) : x0;
-#pragma GCC unroll 8
-        for (int r = 0; r < R; r++) {
-            const double w = A[r * lda + k];
-            acc[r][0] += w * x0;
-            if (V == 2) acc[r][1] += w * x1;
-        }
-    }
+    sn_tile_fma(R, V, KD, A, lda, B, ldb, acc);
 #pragma GCC unroll 8
     for (int r = 0; r < R; r++) {
         SN_ST(C + r * ldc, acc[r][0]);
