@@ -134,7 +134,7 @@ def main(argv=None):
     ap.add_argument("--no-torch", action="store_true", help="time snode alone")
     ap.add_argument("--configs", default=None,
                     help="comma-separated d:N:K triples (default: the four standard ones)")
-    ap.add_argument("--blocks", type=int, default=3,
+    ap.add_argument("--blocks", type=int, default=7,
                     help="alternating blocks per method; --repeat is split over them")
     ap.add_argument("--peak", nargs=2, metavar=("METHOD", "D:N:K"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)

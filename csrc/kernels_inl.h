@@ -336,18 +336,6 @@ SN_INLINE void sn_gemm_nt(int S, ptrdiff_t MI, ptrdiff_t MJ, ptrdiff_t ld, ptrdi
     }
 }
 
-/* out[i] = sum_s sum_c G_s[i, c], i < M, G_s = G + s*sstride with ld columns. */
-SN_INLINE void sn_rowsum(int S, ptrdiff_t M, ptrdiff_t ld, ptrdiff_t sstride,
-                         const double *restrict G, double *restrict out)
-{
-    for (ptrdiff_t i = 0; i < M; i++) {
-        vd acc = {0};
-        for (int s = 0; s < S; s++)
-            for (ptrdiff_t c = 0; c < ld; c += SN_VL) acc += SN_LD(G + s * sstride + i * ld + c);
-        out[i] = sn_hsum(acc);
-    }
-}
-
 /* ---------------------------------------------------------------------------------------
  * Activations. tanh and sigmoid, the common ones, are evaluated on whole vectors, branch-free:
  * expm1 by Cody-Waite reduction, a Taylor polynomial and an exponent built from the bits.

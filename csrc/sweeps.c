@@ -155,7 +155,7 @@ static void step_forward(const snode_net *net, const scaled_tableau *t, ptrdiff_
  * derivatives SPs. gWi (d x d) and gbi (d) are overwritten with this step's gradient.
  * WT: d x d scratch; G, Ybar: S x d x ld scratch each; T: wgrad_scratch(d, ld) scratch.
  */
-static void step_backward(const snode_net *net, const scaled_tableau *t, ptrdiff_t i,
+__attribute__((noinline)) static void step_backward(const snode_net *net, const scaled_tableau *t, ptrdiff_t i,
                           ptrdiff_t ld, double *restrict lam, const double *restrict Ys,
                           const double *restrict SPs, double *restrict gWi, double *restrict gbi,
                           double *restrict WT, double *restrict G, double *restrict Ybar,
@@ -170,29 +170,37 @@ static void step_backward(const snode_net *net, const scaled_tableau *t, ptrdiff
         const double *restrict sp = SPs + (ptrdiff_t)s * dn;
         double *restrict g = G + (ptrdiff_t)s * dn;
         const double hb = t->hb[s];
-        /* kbar_s = h b_s lam + sum_{r>s} h a_rs ybar_r;  g_s = s'(z_s) * kbar_s */
-        int r = s + 1;
-        while (r < S && t->ha[r * S + s] == 0.0) r++;
-        if (r == S) {
-            for (ptrdiff_t e = 0; e < dn; e++) g[e] = sp[e] * (hb * lam[e]);
-        } else {
-            /* the first contribution fused with the rest of the pass */
-            const double c0 = t->ha[r * S + s];
-            const double *restrict y0 = Ybar + (ptrdiff_t)r * dn;
-            for (ptrdiff_t e = 0; e < dn; e++) g[e] = hb * lam[e] + c0 * y0[e];
-            for (r = r + 1; r < S; r++) {
-                double c = t->ha[r * S + s];
-                if (c == 0.0) continue;
-                const double *restrict yb = Ybar + (ptrdiff_t)r * dn;
-                for (ptrdiff_t e = 0; e < dn; e++) g[e] += c * yb[e];
+        /* the later stages r that feed stage s: kbar_s = h b_s lam + sum_r h a_rs ybar_r */
+        const double *yr[SN_MAX_STAGES];
+        double cr[SN_MAX_STAGES];
+        int nr = 0;
+        for (int r = s + 1; r < S; r++)
+            if (t->ha[r * S + s] != 0.0) {
+                cr[nr] = t->ha[r * S + s];
+                yr[nr++] = Ybar + (ptrdiff_t)r * dn;
             }
-            for (ptrdiff_t e = 0; e < dn; e++) g[e] *= sp[e];
+        /* g_s = s'(z_s) * kbar_s, and dJ/db_i += row sums of g_s, in one pass */
+        for (ptrdiff_t j = 0; j < d; j++) {
+            vd acc0 = {0}, acc1 = {0};
+            const ptrdiff_t o = j * ld;
+            for (ptrdiff_t c = 0; c < ld; c += SN_VL) {
+                vd kb = hb * SN_LD(lam + o + c);
+                for (int q = 0; q < nr; q++) kb += cr[q] * SN_LD(yr[q] + o + c);
+                const vd gv = SN_LD(sp + o + c) * kb;
+                SN_ST(g + o + c, gv);
+                if ((c / SN_VL) & 1)
+                    acc1 += gv;
+                else
+                    acc0 += gv;
+            }
+            const double sum = sn_hsum(acc0 + acc1);
+            gbi[j] = s == S - 1 ? sum : gbi[j] + sum;
         }
         /* ybar_s = W^T g_s */
         sn_gemm_nn(d, d, ld, WT, d, NULL, g, Ybar + (ptrdiff_t)s * dn);
     }
     combine_unit(S, dn, Ybar, lam);
-    /* dJ/dW_i = sum_s g_s y_s^T, dJ/db_i = sum_s g_s (the zero pad of g adds nothing) */
+    /* dJ/dW_i = sum_s g_s y_s^T (the zero pad of g adds nothing) */
     if (d >= SN_WGRAD_MIN_D) {
         /* as a product with the samples inside: (dJ/dW_i)^T = sum_s y_s g_s^T, with g_s
          * transposed to samples x dp so that the output columns are contiguous */
@@ -207,7 +215,6 @@ static void step_backward(const snode_net *net, const scaled_tableau *t, ptrdiff
     } else {
         sn_gemm_nt(S, d, d, ld, dn, G, Ys, gWi, d);
     }
-    sn_rowsum(S, d, ld, dn, G, gbi);
 }
 
 /* scratch of the weight gradient as a product over samples: g_s^T (ld x dp) and its result */
