@@ -167,3 +167,23 @@ def test_large_batch_many_chunks(rng):
     X = rng.normal(size=(1001, 3))
     np.testing.assert_allclose(net.forward(X)[500:510], net.forward(X[500:510]), rtol=1e-14,
                                atol=1e-15)
+
+
+def test_concurrent_calls_from_python_threads(rng):
+    """Each Python thread has its own scratch memory: concurrent sweeps do not interfere."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    nets = [make_net(width=w, n_steps=6, seed=w, n_threads=2) for w in (3, 8, 17, 8)]
+    data = [(rng.normal(size=(150, net.width)), rng.normal(size=(150, net.width)))
+            for net in nets]
+    cost = snode.Cost(mse=1.0)
+    expected = [cost.value_and_grad(net, X, Y) for net, (X, Y) in zip(nets, data)]
+
+    def work(k):
+        net, (X, Y) = nets[k % 4], data[k % 4]
+        return k % 4, cost.value_and_grad(net, X, Y)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        for k, (J, gW, gb) in pool.map(work, range(24)):
+            assert J == pytest.approx(expected[k][0], rel=1e-13)
+            np.testing.assert_allclose(gW, expected[k][1], rtol=1e-12, atol=1e-15)
