@@ -7,6 +7,8 @@ with exact discrete gradients, split over threads.
 from ._kernels import NonFiniteError, isa, release_scratch
 from .cost import Cost
 from .model import ACTIVATIONS, INITS, SNODE
+from .optim import (NCG, Adam, GradientDescent, LineSearchWarning, TrainResult,
+                    scipy_objective)
 from .schemes import SCHEMES, Tableau
 from .sobolev import sobolev_gradient, sobolev_inner
 
@@ -14,5 +16,6 @@ __version__ = "0.1.0"
 
 __all__ = [
     "SNODE", "Cost", "Tableau", "SCHEMES", "ACTIVATIONS", "INITS", "NonFiniteError",
-    "sobolev_gradient", "sobolev_inner", "isa", "release_scratch", "__version__",
+    "sobolev_gradient", "sobolev_inner", "isa", "release_scratch", "NCG", "GradientDescent",
+    "Adam", "TrainResult", "LineSearchWarning", "scipy_objective", "__version__",
 ]

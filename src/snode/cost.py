@@ -86,17 +86,20 @@ class Cost:
         """
         N = outputs.shape[0]
         J = 0.0
-        if self.mse > 0:
-            diff = outputs.copy()
-            diff[:, :Y.shape[1]] -= Y
-            J += self.mse / (2 * N) * np.sum(diff * diff)
-        if self.out > 0:
-            J += self.out / (2 * N) * np.sum(outputs * outputs)
-        if self.ce > 0:
-            z = outputs[:, :self.n_classes]
-            mx = z.max(axis=1)
-            lse = mx + np.log(np.exp(z - mx[:, None]).sum(axis=1))
-            J += self.ce / N * np.sum(lse - z[np.arange(N), labels])
+        with np.errstate(over="ignore", invalid="ignore"):
+            if self.mse > 0:
+                diff = outputs.copy()
+                diff[:, :Y.shape[1]] -= Y
+                J += self.mse / (2 * N) * np.sum(diff * diff)
+            if self.out > 0:
+                J += self.out / (2 * N) * np.sum(outputs * outputs)
+            if self.ce > 0:
+                z = outputs[:, :self.n_classes]
+                mx = z.max(axis=1)
+                lse = mx + np.log(np.exp(z - mx[:, None]).sum(axis=1))
+                J += self.ce / N * np.sum(lse - z[np.arange(N), labels])
+        if not np.isfinite(J):
+            raise _kernels.NonFiniteError("the cost is not finite: the outputs are too large")
         return float(J)
 
     def penalty(self, net):
@@ -126,7 +129,7 @@ class Cost:
     def __call__(self, net, X, Y=None, labels=None):
         """The cost J (a float)."""
         X, Y, labels = self._data(net, X, Y, labels)
-        return self.data_cost(net.forward(X), Y, labels) + self.penalty(net)
+        return self._value(net, X, Y, labels)
 
     def value_and_grad(self, net, X, Y=None, labels=None):
         """The cost and its exact gradient.
@@ -138,8 +141,22 @@ class Cost:
         gb : ndarray, shape (n_steps, width)
         """
         X, Y, labels = self._data(net, X, Y, labels)
-        J, gW, gb, _, _ = _kernels.value_grad(
+        J, gW, gb, _ = self._value_and_grad(net, X, Y, labels)
+        return J, gW, gb
+
+    # --- on checked data (the optimisers check a batch once, then iterate) --------------------
+    def prepare(self, net, X, Y=None, labels=None):
+        """Check and convert a batch once: returns (X, Y, labels) for the ``_``-methods."""
+        return self._data(net, X, Y, labels)
+
+    def _value(self, net, X, Y, labels):
+        return self.data_cost(net.forward(X), Y, labels) + self.penalty(net)
+
+    def _value_and_grad(self, net, X, Y, labels):
+        """(J, gW, gb, x(T)) on checked data."""
+        J, gW, gb, _, xT = _kernels.value_grad(
             *net._net_args(), X, Y, labels, None, self.mse, self.ce, self.out,
-            self.n_classes or 0, 1.0 / X.shape[0], net._threads(), net.memory == "recompute")
+            self.n_classes or 0, 1.0 / X.shape[0], net._threads(), net.memory == "recompute",
+            False, True)
         self.penalty_grad(net, gW, gb)
-        return J + self.penalty(net), gW, gb
+        return J + self.penalty(net), gW, gb, xT
