@@ -162,6 +162,15 @@ class SNODE:
         new._b = self._b.copy()
         return new
 
+    def save(self, path, meta=None):
+        """Write the network (and a JSON-serialisable `meta` dict) to `path`, atomically.
+
+        Read it back with ``snode.load(path)``.
+        """
+        from . import io
+
+        io.save(self, path, meta)
+
     # --- kernel plumbing ---------------------------------------------------------------------
     def _threads(self):
         return self._n_threads if self._n_threads is not None else check_threads(None)

@@ -1,0 +1,212 @@
+"""The command line: ``snode train``, ``snode evaluate MODEL``, ``snode info MODEL``.
+
+``snode train`` with no options trains a classifier on the two-spirals data with NCG and the
+Sobolev gradient, prints train and test accuracy, and saves the model to snode-model.npz.
+Ctrl-C during training saves the last good model before exiting.
+"""
+import argparse
+import json
+import os
+import sys
+import time
+
+import numpy as np
+
+from . import __version__, datasets
+from .estimators import OPTIMIZERS, SNODEClassifier, SNODERegressor, load
+from .io import read_header
+from .optim import BETA_RULES
+
+_IMAGES = ("digits", "mnist")
+
+
+def _parser():
+    p = argparse.ArgumentParser(prog="snode", description=__doc__.split("\n")[0])
+    p.add_argument("--version", action="version", version=f"snode {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    t = sub.add_parser("train", help="train a model and save it")
+    t.add_argument("--dataset", default="spirals",
+                   help="spirals, circles, moons, xor, teacher, digits, mnist:DIR, csv:FILE, "
+                        "npz:FILE (default spirals)")
+    t.add_argument("--n", type=int, default=1000, help="samples of a synthetic data set")
+    t.add_argument("--test-size", type=float, default=0.25)
+    t.add_argument("--width", type=int, default=None,
+                   help="state dimension (default: features or classes, plus 2)")
+    t.add_argument("--steps", type=int, default=60, help="depth steps K (default 60)")
+    t.add_argument("--T", type=float, default=6.0, help="final time (default 6)")
+    t.add_argument("--scheme", default="rk4", choices=["euler", "heun", "midpoint", "rk4"])
+    t.add_argument("--activation", default="tanh")
+    t.add_argument("--loss", default=None, choices=["ce", "mse"],
+                   help="classification loss (default ce)")
+    t.add_argument("--optimizer", default="ncg", choices=OPTIMIZERS)
+    t.add_argument("--beta", default="FR", choices=BETA_RULES)
+    t.add_argument("--alpha", type=float, default=1.0, help="Sobolev alpha (default 1)")
+    t.add_argument("--no-sobolev", action="store_true", help="use the L2 gradient")
+    t.add_argument("--batch-size", type=int, default=None,
+                   help="mini-batch size (default: full batch)")
+    t.add_argument("--iterations-per-batch", type=int, default=6)
+    t.add_argument("--epochs", type=int, default=10)
+    t.add_argument("--max-iter", type=int, default=800,
+                   help="full-batch iterations (default 800)")
+    t.add_argument("--lr", type=float, default=0.01, help="learning rate of adam/sgd/gd")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--threads", type=int, default=None)
+    t.add_argument("--output", "-o", default="snode-model.npz")
+    t.add_argument("--json", default=None, help="write the metrics to this JSON file")
+    t.add_argument("--plot", default=None, help="save a figure (needs matplotlib)")
+    t.add_argument("--quiet", "-q", action="store_true")
+
+    e = sub.add_parser("evaluate", help="accuracy (or error) of a saved model on a data set")
+    e.add_argument("model")
+    e.add_argument("--dataset", default="spirals")
+    e.add_argument("--n", type=int, default=1000)
+    e.add_argument("--seed", type=int, default=1,
+                   help="seed of a synthetic data set (default 1: fresh samples)")
+
+    i = sub.add_parser("info", help="describe a saved model")
+    i.add_argument("model")
+    return p
+
+
+class _Progress:
+    """A one-line progress bar on stderr with the live cost and training accuracy."""
+
+    def __init__(self, total, est, X, y, quiet):
+        self.total, self.est, self.X, self.y = total, est, X, y
+        self.quiet = quiet or not sys.stderr.isatty()
+        self.n = 0
+        self.t0 = time.perf_counter()
+        self.last = 0.0
+
+    def __call__(self, rec):
+        self.n += 1
+        now = time.perf_counter()
+        if self.quiet or (now - self.last < 0.2 and self.n < self.total):
+            return False
+        self.last = now
+        frac = min(1.0, self.n / self.total)
+        bar = "#" * int(30 * frac) + "-" * (30 - int(30 * frac))
+        acc = ""
+        if isinstance(self.est, SNODEClassifier):
+            out = self.est.net_.forward(self.est.scaler_.transform(self.X))
+            pred = out[:, :len(self.est.classes_)].argmax(axis=1)
+            acc = f"  train acc {np.mean(self.est.classes_[pred] == self.y):.3f}"
+        sys.stderr.write(f"\r[{bar}] {self.n}/{self.total}  cost {rec['cost']:.4g}{acc}  "
+                         f"{now - self.t0:.1f}s ")
+        sys.stderr.flush()
+        return False
+
+    def close(self):
+        if not self.quiet:
+            sys.stderr.write("\n")
+
+
+def _is_classification(y):
+    return y.ndim == 1 and np.issubdtype(y.dtype, np.integer)
+
+
+def _train(args):
+    X, y = datasets.load(args.dataset, n=args.n, seed=args.seed)
+    Xtr, Xte, ytr, yte = datasets.train_test_split(X, y, args.test_size, seed=args.seed)
+    classify = _is_classification(y)
+    common = dict(width=args.width, n_steps=args.steps, T=args.T, scheme=args.scheme,
+                  activation=args.activation, optimizer=args.optimizer, beta=args.beta,
+                  sobolev_alpha=None if args.no_sobolev else args.alpha,
+                  batch_size=args.batch_size, iterations_per_batch=args.iterations_per_batch,
+                  epochs=args.epochs, max_iter=args.max_iter, lr=args.lr,
+                  scale="range" if args.dataset.split(":")[0] in _IMAGES else "standard",
+                  random_state=args.seed, n_threads=args.threads)
+    if classify:
+        est = SNODEClassifier(loss=args.loss or "ce", **common)
+    else:
+        if args.loss is not None:
+            raise ValueError("--loss applies to classification only")
+        est = SNODERegressor(**common)
+    if args.batch_size:
+        n_batches = -(-len(Xtr) // args.batch_size)
+        total = args.epochs * n_batches * (args.iterations_per_batch
+                                           if args.optimizer == "ncg" else 1)
+    else:
+        total = args.max_iter
+
+    progress = _Progress(total, est, Xtr, ytr, args.quiet)
+    t0 = time.perf_counter()
+    try:
+        est.fit(Xtr, ytr, callback=progress)
+    finally:
+        progress.close()
+    seconds = time.perf_counter() - t0
+    metrics = {"dataset": args.dataset, "n_train": int(len(Xtr)), "n_test": int(len(Xte)),
+               "seconds": seconds, "iterations": int(est.n_iter_),
+               "gradient_evaluations": int(est.result_.evaluations),
+               "final_cost": float(est.result_.cost), "interrupted": bool(est.result_.interrupted)}
+    if classify:
+        metrics["train_accuracy"] = est.score(Xtr, ytr)
+        metrics["test_accuracy"] = est.score(Xte, yte) if len(Xte) else float("nan")
+        print(f"train accuracy {metrics['train_accuracy']:.4f}   "
+              f"test accuracy {metrics['test_accuracy']:.4f}   ({seconds:.1f} s, "
+              f"{metrics['iterations']} iterations)")
+    else:
+        for name, (A, B) in (("train", (Xtr, ytr)), ("test", (Xte, yte))):
+            if len(A):
+                err = np.linalg.norm(est.predict(A) - B) / np.linalg.norm(B)
+                metrics[f"{name}_relative_error"] = float(err)
+        print(f"train relative error {metrics['train_relative_error']:.3e}   test relative "
+              f"error {metrics.get('test_relative_error', float('nan')):.3e}   "
+              f"({seconds:.1f} s)")
+    est.save(args.output)
+    print(f"model saved to {args.output}" + (" (training interrupted: last good weights)"
+                                            if est.result_.interrupted else ""))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(metrics, f, indent=2)
+    if args.plot:
+        from .plots import training_figure
+
+        training_figure(est, Xtr, ytr, args.plot)
+        print(f"figure saved to {args.plot}")
+    return 130 if est.result_.interrupted else 0
+
+
+def _evaluate(args):
+    est = load(args.model)
+    if not hasattr(est, "predict"):
+        raise ValueError(f"{args.model} holds a bare network, not an estimator")
+    X, y = datasets.load(args.dataset, n=args.n, seed=args.seed)
+    if isinstance(est, SNODEClassifier):
+        print(f"accuracy {est.score(X, y):.4f} on {len(X)} samples of {args.dataset}")
+    else:
+        err = np.linalg.norm(est.predict(X) - y) / np.linalg.norm(y)
+        print(f"relative error {err:.3e} on {len(X)} samples of {args.dataset}")
+    return 0
+
+
+def _info(args):
+    h = read_header(args.model)
+    meta = h.get("meta", {})
+    print(f"{args.model}: snode model (format version {h['version']})")
+    print(f"  width {h['width']}, steps {h['n_steps']}, T {h['T']}, scheme {h['scheme']}, "
+          f"activation {h['activation']}")
+    if "estimator" in meta:
+        print(f"  {meta['estimator']} with {meta['n_features_in']} input features")
+        if "classes" in meta:
+            print(f"  classes: {meta['classes']}")
+        params = meta.get("params", {})
+        print("  trained with " + ", ".join(f"{k}={params[k]}" for k in
+                                             ("optimizer", "beta", "sobolev_alpha",
+                                              "batch_size") if k in params))
+    return 0
+
+
+def main(argv=None):
+    args = _parser().parse_args(argv)
+    try:
+        return {"train": _train, "evaluate": _evaluate, "info": _info}[args.command](args)
+    except (ValueError, ImportError, OSError) as exc:
+        print(f"snode {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

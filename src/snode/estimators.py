@@ -1,0 +1,342 @@
+"""scikit-learn-style estimators: SNODEClassifier and SNODERegressor.
+
+They follow scikit-learn's conventions (fit / predict / score, get_params / set_params,
+warm_start, random_state, fitted attributes ending in ``_``) and derive from its base classes
+when scikit-learn is installed; without it they work the same on their own.
+"""
+import inspect
+
+import numpy as np
+
+from . import io
+from ._validate import as_float_array
+from .cost import Cost
+from .datasets import Scaler
+from .model import SNODE
+from .optim import NCG, Adam, GradientDescent
+
+__all__ = ["SNODEClassifier", "SNODERegressor", "OPTIMIZERS"]
+
+OPTIMIZERS = ("ncg", "adam", "sgd", "gd")
+
+try:  # scikit-learn is optional
+    from sklearn.base import BaseEstimator as _SkBase
+    from sklearn.base import ClassifierMixin as _SkClassifier
+    from sklearn.base import RegressorMixin as _SkRegressor
+except ImportError:  # pragma: no cover - exercised where scikit-learn is absent
+    _SkBase = object
+
+    class _SkClassifier:
+        pass
+
+    class _SkRegressor:
+        pass
+
+
+class _Params:
+    """get_params / set_params from the __init__ signature (scikit-learn's convention)."""
+
+    @classmethod
+    def _param_names(cls):
+        sig = inspect.signature(cls.__init__)
+        return [p for p in sig.parameters if p != "self"]
+
+    def get_params(self, deep=True):
+        return {name: getattr(self, name) for name in self._param_names()}
+
+    def set_params(self, **params):
+        names = self._param_names()
+        for key, value in params.items():
+            if key not in names:
+                raise ValueError(f"invalid parameter {key!r} for {type(self).__name__}; "
+                                 f"valid ones: {names}")
+            setattr(self, key, value)
+        return self
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({args})"
+
+
+class _SNODEEstimator(_Params):
+    def _make_optimizer(self):
+        metric = "l2" if self.sobolev_alpha is None else "sobolev"
+        alpha = 1.0 if self.sobolev_alpha is None else self.sobolev_alpha
+        common = dict(batch_size=self.batch_size, epochs=self.epochs, max_iter=self.max_iter,
+                      seed=self._seed)
+        if self.optimizer == "ncg":
+            return NCG(beta=self.beta, metric=metric, alpha=alpha,
+                       iterations_per_batch=self.iterations_per_batch, **common)
+        if self.optimizer == "adam":
+            return Adam(lr=self.lr, **common)
+        if self.optimizer in ("sgd", "gd"):
+            momentum = 0.9 if self.optimizer == "sgd" else 0.0
+            return GradientDescent(lr=self.lr, momentum=momentum, **common)
+        raise ValueError(f"unknown optimizer {self.optimizer!r}; choose one of {OPTIMIZERS}")
+
+    def _check_X(self, X, fitting=False):
+        X = as_float_array(X, "X", ndim=2)
+        if X.shape[0] < 1:
+            raise ValueError("X has no samples")
+        if X.shape[1] < 1:
+            raise ValueError("X has no features")
+        if not fitting:
+            if not hasattr(self, "net_"):
+                raise _not_fitted(self)
+            if X.shape[1] != self.n_features_in_:
+                raise ValueError(f"X has {X.shape[1]} features, but {type(self).__name__} "
+                                 f"was fitted with {self.n_features_in_}")
+        return X
+
+    def _outputs(self, X):
+        X = self._check_X(X)
+        return self.net_.forward(self.scaler_.transform(X))
+
+    def _fit_net(self, X, n_out, Y=None, labels=None, cost=None, callback=None):
+        self._seed = None if self.random_state is None else (
+            self.random_state if isinstance(self.random_state, (int, np.integer))
+            else np.random.default_rng(self.random_state).integers(2**31))
+        if not (self.warm_start and hasattr(self, "net_")):
+            self.scaler_ = Scaler(self.scale, low=-1.0, high=1.0, per_feature=True)
+            self.scaler_.fit(X)
+            width = self.width if self.width is not None else max(X.shape[1], n_out) + 2
+            if width < max(X.shape[1], n_out):
+                raise ValueError(f"width {width} is below the number of features "
+                                 f"({X.shape[1]}) or outputs ({n_out})")
+            self.net_ = SNODE(width, self.n_steps, T=self.T, scheme=self.scheme,
+                              activation=self.activation, init=self.init, seed=self._seed,
+                              n_threads=self.n_threads)
+        Xs = self.scaler_.transform(X)
+        self.result_ = self._make_optimizer().minimize(self.net_, cost, Xs, Y, labels,
+                                                       callback=callback)
+        self.history_ = self.result_.history
+        self.n_iter_ = self.result_.n_iter
+        return self
+
+    def save(self, path):
+        """Write the fitted estimator to `path` (.npz, atomically); read it with snode.load."""
+        if not hasattr(self, "net_"):
+            raise _not_fitted(self)
+        meta = {"estimator": type(self).__name__, "params": _jsonable(self.get_params()),
+                "scaler": self.scaler_.to_dict(), "n_features_in": int(self.n_features_in_)}
+        meta.update(self._extra_meta())
+        io.save(self.net_, path, meta)
+
+    @classmethod
+    def _from_file(cls, net, meta):
+        est = cls(**meta.get("params", {}))
+        est.net_ = net
+        est.scaler_ = Scaler.from_dict(meta["scaler"])
+        est.n_features_in_ = meta["n_features_in"]
+        est._restore_meta(meta)
+        return est
+
+
+class SNODEClassifier(_SNODEEstimator, _SkClassifier, _SkBase):
+    """Classification with a standalone neural ODE; the classes are read from the first C
+    outputs (softmax for probabilities).
+
+    Parameters
+    ----------
+    width : int or None
+        State dimension; None: the larger of features and classes, plus 2.
+    n_steps, T, scheme, activation, init
+        As for :class:`snode.SNODE`.
+    loss : {"ce", "mse"}, default "ce"
+        Softmax cross-entropy of the first C outputs, or squared error to one-hot targets.
+    optimizer : {"ncg", "adam", "sgd", "gd"}, default "ncg"
+    beta : str, default "FR"
+        NCG's conjugacy rule.
+    sobolev_alpha : float or None, default 1.0
+        Weight of the Sobolev metric's derivative term; None for the L2 metric.
+    batch_size, iterations_per_batch, epochs, max_iter
+        Mini-batch schedule (batch_size set) or full-batch iterations (batch_size None).
+    lr : float
+        Learning rate of adam, sgd (momentum 0.9) and gd.
+    scale : {"standard", "range", "none"}, default "standard"
+        Input scaling fitted on the training data (range: to [-1, 1] per feature).
+    random_state, warm_start, n_threads
+    """
+
+    def __init__(self, width=None, n_steps=60, T=6.0, scheme="rk4", activation="tanh",
+                 init="smooth", loss="ce", optimizer="ncg", beta="FR", sobolev_alpha=1.0,
+                 batch_size=None, iterations_per_batch=6, epochs=10, max_iter=800, lr=0.01,
+                 scale="standard", random_state=None, warm_start=False, n_threads=None):
+        self.width = width
+        self.n_steps = n_steps
+        self.T = T
+        self.scheme = scheme
+        self.activation = activation
+        self.init = init
+        self.loss = loss
+        self.optimizer = optimizer
+        self.beta = beta
+        self.sobolev_alpha = sobolev_alpha
+        self.batch_size = batch_size
+        self.iterations_per_batch = iterations_per_batch
+        self.epochs = epochs
+        self.max_iter = max_iter
+        self.lr = lr
+        self.scale = scale
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.n_threads = n_threads
+
+    def fit(self, X, y, callback=None):
+        """Train on inputs X (N, m) and class labels y (N,) of any comparable type.
+
+        `callback(record)` is called after every iteration with its history record; returning
+        True stops training.
+        """
+        X = self._check_X(X, fitting=True)
+        y = np.asarray(y)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = y[:, 0]
+        if y.ndim != 1 or y.shape[0] != X.shape[0]:
+            raise ValueError(f"y must have shape ({X.shape[0]},), got {y.shape}")
+        if y.dtype.kind == "f" and not np.isfinite(y).all():
+            raise ValueError("y contains NaN or Inf")
+        classes, labels = np.unique(y, return_inverse=True)
+        if self.warm_start and hasattr(self, "classes_") and not np.array_equal(classes,
+                                                                                 self.classes_):
+            raise ValueError("warm_start needs the same classes as the previous fit")
+        if classes.shape[0] < 2:
+            raise ValueError(f"need at least 2 classes, got {classes.shape[0]}")
+        self.classes_ = classes
+        self.n_features_in_ = X.shape[1]
+        C = classes.shape[0]
+        if self.loss == "ce":
+            cost = Cost(mse=0.0, ce=1.0, n_classes=C)
+        elif self.loss == "mse":
+            cost = Cost(mse=1.0, n_classes=C)
+        else:
+            raise ValueError(f"unknown loss {self.loss!r}; choose 'ce' or 'mse'")
+        return self._fit_net(X, C, labels=labels, cost=cost, callback=callback)
+
+    def decision_function(self, X):
+        """The first C outputs, (N, C) (for 2 classes: output 1 minus output 0, (N,))."""
+        z = self._outputs(X)[:, :self.classes_.shape[0]]
+        return z[:, 1] - z[:, 0] if z.shape[1] == 2 else z
+
+    def predict_proba(self, X):
+        """Softmax of the first C outputs, (N, C)."""
+        z = self._outputs(X)[:, :self.classes_.shape[0]]
+        p = np.exp(z - z.max(axis=1, keepdims=True))
+        return p / p.sum(axis=1, keepdims=True)
+
+    def predict(self, X):
+        z = self._outputs(X)[:, :self.classes_.shape[0]]
+        return self.classes_[z.argmax(axis=1)]
+
+    def score(self, X, y, sample_weight=None):
+        """Mean accuracy."""
+        y = np.asarray(y)
+        w = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
+        return float(np.average(self.predict(X) == y, weights=w))
+
+    def _extra_meta(self):
+        return {"classes": self.classes_.tolist()}
+
+    def _restore_meta(self, meta):
+        self.classes_ = np.asarray(meta["classes"])
+
+
+class SNODERegressor(_SNODEEstimator, _SkRegressor, _SkBase):
+    """Regression with a standalone neural ODE: targets (N,) or (N, k) are fitted by the first
+    k outputs (squared error). Parameters as for :class:`SNODEClassifier` (no `loss`)."""
+
+    def __init__(self, width=None, n_steps=60, T=6.0, scheme="rk4", activation="tanh",
+                 init="smooth", optimizer="ncg", beta="FR", sobolev_alpha=1.0,
+                 batch_size=None, iterations_per_batch=6, epochs=10, max_iter=800, lr=0.01,
+                 scale="standard", random_state=None, warm_start=False, n_threads=None):
+        self.width = width
+        self.n_steps = n_steps
+        self.T = T
+        self.scheme = scheme
+        self.activation = activation
+        self.init = init
+        self.optimizer = optimizer
+        self.beta = beta
+        self.sobolev_alpha = sobolev_alpha
+        self.batch_size = batch_size
+        self.iterations_per_batch = iterations_per_batch
+        self.epochs = epochs
+        self.max_iter = max_iter
+        self.lr = lr
+        self.scale = scale
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.n_threads = n_threads
+
+    def fit(self, X, y, callback=None):
+        """Train on inputs X (N, m) and targets y (N,) or (N, k); `callback` as for
+        SNODEClassifier.fit."""
+        X = self._check_X(X, fitting=True)
+        y = as_float_array(y, "y")
+        self._y_1d = y.ndim == 1
+        Y = y[:, None] if y.ndim == 1 else y
+        if Y.ndim != 2 or Y.shape[0] != X.shape[0]:
+            raise ValueError(f"y must have {X.shape[0]} rows, got shape {y.shape}")
+        self.n_features_in_ = X.shape[1]
+        self.n_outputs_ = Y.shape[1]
+        return self._fit_net(X, Y.shape[1], Y=Y, cost=Cost(mse=1.0), callback=callback)
+
+    def predict(self, X):
+        out = self._outputs(X)[:, :self.n_outputs_]
+        return out[:, 0] if self._y_1d else out
+
+    def score(self, X, y, sample_weight=None):
+        """Coefficient of determination R^2."""
+        y = as_float_array(y, "y")
+        p = self.predict(X)
+        w = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
+        ss_res = np.average((y - p) ** 2, axis=0, weights=w)
+        ss_tot = np.average((y - np.average(y, axis=0, weights=w)) ** 2, axis=0, weights=w)
+        r2 = np.where(ss_tot > 0, 1 - ss_res / np.where(ss_tot > 0, ss_tot, 1), 0.0)
+        return float(np.mean(r2))
+
+    def _extra_meta(self):
+        return {"n_outputs": int(self.n_outputs_), "y_1d": bool(self._y_1d)}
+
+    def _restore_meta(self, meta):
+        self.n_outputs_ = meta["n_outputs"]
+        self._y_1d = meta["y_1d"]
+
+
+def _not_fitted(est):
+    try:
+        from sklearn.exceptions import NotFittedError
+    except ImportError:  # pragma: no cover
+        NotFittedError = ValueError
+    return NotFittedError(f"this {type(est).__name__} is not fitted yet: call fit first")
+
+
+def _jsonable(params):
+    out = {}
+    for k, v in params.items():
+        if isinstance(v, (np.integer,)):
+            v = int(v)
+        elif isinstance(v, (np.floating,)):
+            v = float(v)
+        elif not isinstance(v, (int, float, str, bool, type(None))):
+            v = None  # e.g. a Generator as random_state or a Tableau: not stored
+        out[k] = v
+    return out
+
+
+def load(path):
+    """Read a model file written by ``SNODE.save`` or an estimator's ``save``.
+
+    Returns the SNODE, or the fitted estimator when the file holds one.
+    """
+    net, meta = io.load(path)
+    kind = meta.get("estimator")
+    if kind is None:
+        return net
+    cls = {"SNODEClassifier": SNODEClassifier, "SNODERegressor": SNODERegressor}.get(kind)
+    if cls is None:
+        raise ValueError(f"{path}: unknown estimator {kind!r}")
+    try:
+        return cls._from_file(net, meta)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"{path}: inconsistent estimator metadata: {exc}") from None

@@ -1,0 +1,98 @@
+"""Figures (needs matplotlib: ``pip install matplotlib``).
+
+decision_regions: the classes a 2-D classifier predicts over the plane, with the data;
+training_curves: cost and gradient norm per iteration; weights_over_depth: every weight as a
+heat map over depth (the smoothness the Sobolev gradient buys); trajectories: samples flowing
+through depth. training_figure puts the four together and saves them.
+"""
+import numpy as np
+
+__all__ = ["decision_regions", "training_curves", "weights_over_depth", "trajectories",
+           "training_figure"]
+
+
+def _plt():
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg", force=False)
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise ImportError("plots need matplotlib: pip install matplotlib") from None
+    return plt
+
+
+def decision_regions(est, X, y, ax=None, resolution=200):
+    """Predicted classes over the bounding box of 2-D inputs X, with the samples on top."""
+    plt = _plt()
+    ax = ax or plt.gca()
+    X = np.asarray(X, dtype=float)
+    if X.ndim != 2 or X.shape[1] != 2:
+        raise ValueError(f"decision regions need 2-D inputs, got shape {X.shape}")
+    lo, hi = X.min(axis=0), X.max(axis=0)
+    pad = 0.1 * (hi - lo)
+    gx, gy = np.meshgrid(np.linspace(lo[0] - pad[0], hi[0] + pad[0], resolution),
+                         np.linspace(lo[1] - pad[1], hi[1] + pad[1], resolution))
+    pred = est.predict(np.column_stack([gx.ravel(), gy.ravel()]))
+    codes = np.searchsorted(est.classes_, pred).reshape(gx.shape)
+    ax.contourf(gx, gy, codes, levels=np.arange(len(est.classes_) + 1) - 0.5, alpha=0.3,
+                cmap="coolwarm")
+    ax.scatter(X[:, 0], X[:, 1], c=np.searchsorted(est.classes_, y), s=6, cmap="coolwarm")
+    ax.set_title("decision regions")
+    return ax
+
+
+def training_curves(history, ax=None):
+    """Cost and gradient norm per iteration (log scale)."""
+    plt = _plt()
+    ax = ax or plt.gca()
+    ax.semilogy(history["cost"], label="cost")
+    ax.semilogy(history["grad_norm"], label="gradient norm", alpha=0.7)
+    ax.set_xlabel("iteration")
+    ax.legend()
+    ax.set_title("training")
+    return ax
+
+
+def weights_over_depth(net, ax=None):
+    """Every entry of W and b (rows) against the depth step (columns)."""
+    plt = _plt()
+    ax = ax or plt.gca()
+    P = np.concatenate([net.W.reshape(net.n_steps, -1), net.b], axis=1).T
+    im = ax.imshow(P, aspect="auto", cmap="RdBu_r", interpolation="nearest",
+                   extent=(0, net.T, P.shape[0], 0))
+    ax.set_xlabel("depth t")
+    ax.set_ylabel("weight entry")
+    ax.set_title("weights over depth")
+    ax.figure.colorbar(im, ax=ax)
+    return ax
+
+
+def trajectories(net, X, ax=None, components=(0, 1)):
+    """Two components of the states of the samples X through depth."""
+    plt = _plt()
+    ax = ax or plt.gca()
+    traj = net.trajectory(X)
+    i, j = components
+    for n in range(traj.shape[1]):
+        ax.plot(traj[:, n, i], traj[:, n, j], lw=0.5, alpha=0.6)
+    ax.scatter(traj[-1, :, i], traj[-1, :, j], s=4, c="k")
+    ax.set_title(f"trajectories (components {i}, {j})")
+    return ax
+
+
+def training_figure(est, X, y, path, n_trajectories=60):
+    """A 2 x 2 figure of a fitted estimator (decision regions when X is 2-D), saved to path."""
+    plt = _plt()
+    fig, axes = plt.subplots(2, 2, figsize=(11, 9))
+    X = np.asarray(X, dtype=float)
+    if hasattr(est, "classes_") and X.shape[1] == 2:
+        decision_regions(est, X, y, axes[0, 0])
+    else:
+        axes[0, 0].axis("off")
+    training_curves(est.history_, axes[0, 1])
+    weights_over_depth(est.net_, axes[1, 0])
+    trajectories(est.net_, est.scaler_.transform(X[:n_trajectories]), axes[1, 1])
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

@@ -1,0 +1,75 @@
+"""The command line."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import snode
+from snode import cli
+
+
+def _train(tmp_path, *extra):
+    out = tmp_path / "model.npz"
+    metrics = tmp_path / "metrics.json"
+    code = cli.main(["train", "--n", "200", "--steps", "10", "--T", "2", "--max-iter", "40",
+                     "-o", str(out), "--json", str(metrics), "-q", *extra])
+    return code, out, metrics
+
+
+def test_train_info_evaluate(tmp_path, capsys):
+    code, out, metrics = _train(tmp_path, "--dataset", "moons")
+    assert code == 0 and out.exists()
+    printed = capsys.readouterr().out
+    assert "train accuracy" in printed and "test accuracy" in printed
+    m = json.loads(metrics.read_text())
+    assert m["train_accuracy"] > 0.8 and m["n_train"] == 150 and m["iterations"] == 40
+    assert isinstance(snode.load(out), snode.SNODEClassifier)
+    assert cli.main(["info", str(out)]) == 0
+    assert "SNODEClassifier" in capsys.readouterr().out
+    assert cli.main(["evaluate", str(out), "--dataset", "moons", "--n", "100"]) == 0
+    assert "accuracy" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("extra", [["--optimizer", "adam", "--batch-size", "50", "--epochs",
+                                    "2"],
+                                   ["--no-sobolev", "--beta", "PR+", "--loss", "mse"],
+                                   ["--dataset", "teacher", "--scheme", "euler"]])
+def test_train_options(tmp_path, extra):
+    code, out, metrics = _train(tmp_path, *extra)
+    assert code == 0 and out.exists()
+    m = json.loads(metrics.read_text())
+    assert ("train_accuracy" in m) != ("train_relative_error" in m)
+
+
+def test_errors_are_reported_not_raised(tmp_path, capsys):
+    assert cli.main(["train", "--dataset", "iris", "-o", str(tmp_path / "m.npz")]) == 2
+    assert "unknown data set" in capsys.readouterr().err
+    (tmp_path / "bad.npz").write_bytes(b"junk")
+    assert cli.main(["info", str(tmp_path / "bad.npz")]) == 2
+    assert "not a readable snode model" in capsys.readouterr().err
+
+
+def test_ctrl_c_saves_the_last_good_model(tmp_path, monkeypatch):
+    calls = []
+
+    def interrupt(self, rec):
+        calls.append(rec)
+        if len(calls) == 5:
+            raise KeyboardInterrupt
+        return False
+
+    monkeypatch.setattr(cli._Progress, "__call__", interrupt)
+    code, out, metrics = _train(tmp_path)
+    assert code == 130
+    m = json.loads(metrics.read_text())
+    assert m["interrupted"] and m["iterations"] == 5  # the fifth step was completed
+    X = np.zeros((1, 2))
+    assert snode.load(out).predict_proba(X).shape == (1, 2)
+
+
+def test_console_entry_point():
+    res = subprocess.run([sys.executable, "-m", "snode.cli", "--version"], capture_output=True,
+                         text=True, check=True)
+    assert res.stdout.strip() == f"snode {snode.__version__}"

@@ -1,0 +1,115 @@
+"""The scikit-learn-style estimators."""
+import numpy as np
+import pytest
+
+import snode
+from snode import datasets as ds
+
+
+def _moons():
+    X, y = ds.moons(300, noise=0.05, seed=0)
+    return ds.train_test_split(X, y, 0.25, seed=0)
+
+
+def test_classifier_fit_predict_score():
+    Xtr, Xte, ytr, yte = _moons()
+    names = np.array(["left", "right"])
+    clf = snode.SNODEClassifier(n_steps=20, T=2.0, max_iter=150, random_state=0)
+    assert clf.fit(Xtr, names[ytr]) is clf
+    assert list(clf.classes_) == ["left", "right"] and clf.n_features_in_ == 2
+    assert clf.score(Xte, names[yte]) > 0.9
+    proba = clf.predict_proba(Xte)
+    assert proba.shape == (len(Xte), 2)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    np.testing.assert_array_equal(clf.predict(Xte), names[proba.argmax(axis=1)])
+    assert clf.decision_function(Xte).shape == (len(Xte),)
+    assert clf.history_["cost"][-1] < clf.history_["cost"][0]
+
+
+def test_params_clone_and_warm_start():
+    Xtr, _, ytr, _ = _moons()
+    clf = snode.SNODEClassifier(n_steps=10, max_iter=5, random_state=1)
+    params = clf.get_params()
+    assert params["n_steps"] == 10 and params["optimizer"] == "ncg"
+    clf.set_params(max_iter=10, beta="PR+")
+    assert clf.max_iter == 10 and clf.beta == "PR+"
+    with pytest.raises(ValueError, match="invalid parameter"):
+        clf.set_params(learning_rate=1)
+    clf.fit(Xtr, ytr)
+    first, W_end, J_start = clf.net_, clf.net_.W.copy(), clf.history_["cost"][0]
+    clf.set_params(warm_start=True, max_iter=1).fit(Xtr, ytr)
+    assert clf.net_ is first and clf.history_["cost"][0] < J_start
+    assert not np.array_equal(clf.net_.W, W_end)  # it went on from where it stopped
+    clf.set_params(warm_start=False).fit(Xtr, ytr)
+    assert clf.net_ is not first
+    again = snode.SNODEClassifier(**clf.get_params()).fit(Xtr, ytr)
+    np.testing.assert_array_equal(again.net_.W, clf.net_.W)  # same random_state, same fit
+
+
+@pytest.mark.parametrize("optimizer,lr", [("ncg", None), ("adam", 0.05), ("sgd", 0.2),
+                                          ("gd", 1.0)])
+def test_every_optimizer_learns(optimizer, lr):
+    Xtr, Xte, ytr, yte = _moons()
+    clf = snode.SNODEClassifier(n_steps=10, T=2.0, optimizer=optimizer, lr=lr or 0.01,
+                                batch_size=None if optimizer == "ncg" else 32,
+                                epochs=30, max_iter=100, random_state=0).fit(Xtr, ytr)
+    assert clf.score(Xte, yte) > 0.8
+
+
+def test_regressor_on_teacher():
+    X, Y, _ = ds.teacher(300, width=3, n_steps=10, seed=0)
+    reg = snode.SNODERegressor(width=3, n_steps=10, T=1.0, max_iter=200, scale="none",
+                               random_state=0).fit(X, Y)
+    assert reg.score(X, Y) > 0.99
+    assert reg.predict(X).shape == Y.shape
+    reg1 = snode.SNODERegressor(n_steps=5, max_iter=20, random_state=0).fit(X, Y[:, 0])
+    assert reg1.predict(X).shape == (300,)
+
+
+def test_estimator_save_load(tmp_path):
+    Xtr, Xte, ytr, _ = _moons()
+    clf = snode.SNODEClassifier(n_steps=10, max_iter=20, random_state=0).fit(Xtr, ytr + 5)
+    clf.save(tmp_path / "clf.npz")
+    back = snode.load(tmp_path / "clf.npz")
+    assert isinstance(back, snode.SNODEClassifier)
+    np.testing.assert_array_equal(back.predict(Xte), clf.predict(Xte))
+    np.testing.assert_array_equal(back.predict_proba(Xte), clf.predict_proba(Xte))
+    assert back.get_params() == clf.get_params()
+    reg = snode.SNODERegressor(n_steps=5, max_iter=5, random_state=0).fit(Xtr, Xtr[:, 0])
+    reg.save(tmp_path / "reg.npz")
+    np.testing.assert_array_equal(snode.load(tmp_path / "reg.npz").predict(Xte),
+                                  reg.predict(Xte))
+
+
+def test_estimator_errors():
+    Xtr, Xte, ytr, _ = _moons()
+    clf = snode.SNODEClassifier(n_steps=5, max_iter=5)
+    with pytest.raises(Exception, match="not fitted"):
+        clf.predict(Xte)
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        clf.fit(Xtr, np.zeros(len(Xtr)))
+    with pytest.raises(ValueError, match="y must have shape"):
+        clf.fit(Xtr, ytr[:-1])
+    with pytest.raises(ValueError, match="X contains NaN"):
+        clf.fit(np.full_like(Xtr, np.nan), ytr)
+    with pytest.raises(ValueError, match="unknown loss"):
+        snode.SNODEClassifier(loss="hinge").fit(Xtr, ytr)
+    with pytest.raises(ValueError, match="unknown optimizer"):
+        snode.SNODEClassifier(optimizer="lbfgs").fit(Xtr, ytr)
+    with pytest.raises(ValueError, match="width 1 is below"):
+        snode.SNODEClassifier(width=1).fit(Xtr, ytr)
+    clf.fit(Xtr, ytr)
+    with pytest.raises(ValueError, match="3 features"):
+        clf.predict(np.ones((2, 3)))
+
+
+def test_scikit_learn_compatibility():
+    sklearn = pytest.importorskip("sklearn")
+    from sklearn.base import clone
+    from sklearn.model_selection import cross_val_score
+
+    Xtr, _, ytr, _ = _moons()
+    clf = snode.SNODEClassifier(n_steps=5, max_iter=20, random_state=0)
+    assert clone(clf).get_params() == clf.get_params()
+    assert cross_val_score(clf, Xtr, ytr, cv=3).mean() > 0.7
+    assert sklearn.__version__
