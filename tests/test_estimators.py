@@ -88,7 +88,7 @@ def test_estimator_errors():
         clf.predict(Xte)
     with pytest.raises(ValueError, match="at least 2 classes"):
         clf.fit(Xtr, np.zeros(len(Xtr)))
-    with pytest.raises(ValueError, match="y must have shape"):
+    with pytest.raises(ValueError, match="y must have shape|inconsistent numbers of samples"):
         clf.fit(Xtr, ytr[:-1])
     with pytest.raises(ValueError, match="X contains NaN"):
         clf.fit(np.full_like(Xtr, np.nan), ytr)
@@ -113,3 +113,12 @@ def test_scikit_learn_compatibility():
     assert clone(clf).get_params() == clf.get_params()
     assert cross_val_score(clf, Xtr, ytr, cv=3).mean() > 0.7
     assert sklearn.__version__
+
+
+@pytest.mark.filterwarnings("ignore")
+@pytest.mark.parametrize("cls", [snode.SNODEClassifier, snode.SNODERegressor])
+def test_check_estimator(cls):
+    pytest.importorskip("sklearn")
+    from sklearn.utils.estimator_checks import check_estimator
+
+    check_estimator(cls(n_steps=5, max_iter=20, random_state=0))

@@ -19,12 +19,21 @@ __all__ = ["SNODEClassifier", "SNODERegressor", "OPTIMIZERS"]
 
 OPTIMIZERS = ("ncg", "adam", "sgd", "gd")
 
-try:  # scikit-learn is optional
+try:  # scikit-learn is optional: with it, its own input validation (and messages) is used
     from sklearn.base import BaseEstimator as _SkBase
     from sklearn.base import ClassifierMixin as _SkClassifier
     from sklearn.base import RegressorMixin as _SkRegressor
+    from sklearn.utils.multiclass import check_classification_targets
+    from sklearn.utils.validation import check_is_fitted
+
+    try:
+        from sklearn.utils.validation import validate_data as _sk_validate
+    except ImportError:  # scikit-learn < 1.6
+        def _sk_validate(est, *args, **kwargs):
+            return est._validate_data(*args, **kwargs)
 except ImportError:  # pragma: no cover - exercised where scikit-learn is absent
     _SkBase = object
+    _sk_validate = None
 
     class _SkClassifier:
         pass
@@ -75,18 +84,45 @@ class _SNODEEstimator(_Params):
         raise ValueError(f"unknown optimizer {self.optimizer!r}; choose one of {OPTIMIZERS}")
 
     def _check_X(self, X, fitting=False):
+        if _sk_validate is not None:
+            if not fitting:
+                check_is_fitted(self, "net_")
+            return _sk_validate(self, X, reset=fitting, dtype=np.float64)
         X = as_float_array(X, "X", ndim=2)
         if X.shape[0] < 1:
             raise ValueError("X has no samples")
         if X.shape[1] < 1:
             raise ValueError("X has no features")
-        if not fitting:
+        if fitting:
+            self.n_features_in_ = X.shape[1]
+        else:
             if not hasattr(self, "net_"):
                 raise _not_fitted(self)
             if X.shape[1] != self.n_features_in_:
                 raise ValueError(f"X has {X.shape[1]} features, but {type(self).__name__} "
                                  f"was fitted with {self.n_features_in_}")
         return X
+
+    def _check_Xy(self, X, y, classification):
+        """(X, y) for fit: y as a vector (classification) or (N,) / (N, k) targets."""
+        if _sk_validate is not None:
+            X, y = _sk_validate(self, X, y, reset=True, dtype=np.float64,
+                                multi_output=not classification, y_numeric=not classification)
+            if classification:
+                check_classification_targets(y)
+            return X, y
+        if y is None:
+            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target "
+                             "y is None")
+        X = self._check_X(X, fitting=True)
+        y = np.asarray(y)
+        if y.ndim == 2 and y.shape[1] == 1 and classification:
+            y = y[:, 0]
+        if y.shape[0] != X.shape[0] or (classification and y.ndim != 1):
+            raise ValueError(f"y must have shape ({X.shape[0]},), got {y.shape}")
+        if y.dtype.kind in "fc" and not np.isfinite(y).all():
+            raise ValueError("y contains NaN or Inf")
+        return X, y
 
     def _outputs(self, X):
         X = self._check_X(X)
@@ -188,22 +224,14 @@ class SNODEClassifier(_SNODEEstimator, _SkClassifier, _SkBase):
         `callback(record)` is called after every iteration with its history record; returning
         True stops training.
         """
-        X = self._check_X(X, fitting=True)
-        y = np.asarray(y)
-        if y.ndim == 2 and y.shape[1] == 1:
-            y = y[:, 0]
-        if y.ndim != 1 or y.shape[0] != X.shape[0]:
-            raise ValueError(f"y must have shape ({X.shape[0]},), got {y.shape}")
-        if y.dtype.kind == "f" and not np.isfinite(y).all():
-            raise ValueError("y contains NaN or Inf")
+        X, y = self._check_Xy(X, y, classification=True)
         classes, labels = np.unique(y, return_inverse=True)
         if self.warm_start and hasattr(self, "classes_") and not np.array_equal(classes,
                                                                                  self.classes_):
             raise ValueError("warm_start needs the same classes as the previous fit")
         if classes.shape[0] < 2:
-            raise ValueError(f"need at least 2 classes, got {classes.shape[0]}")
+            raise ValueError(f"need at least 2 classes, got {classes.shape[0]} class")
         self.classes_ = classes
-        self.n_features_in_ = X.shape[1]
         C = classes.shape[0]
         if self.loss == "ce":
             cost = Cost(mse=0.0, ce=1.0, n_classes=C)
@@ -268,16 +296,23 @@ class SNODERegressor(_SNODEEstimator, _SkRegressor, _SkBase):
         self.warm_start = warm_start
         self.n_threads = n_threads
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
+    def _more_tags(self):  # scikit-learn < 1.6
+        return {"multioutput": True}
+
     def fit(self, X, y, callback=None):
         """Train on inputs X (N, m) and targets y (N,) or (N, k); `callback` as for
         SNODEClassifier.fit."""
-        X = self._check_X(X, fitting=True)
+        X, y = self._check_Xy(X, y, classification=False)
         y = as_float_array(y, "y")
         self._y_1d = y.ndim == 1
         Y = y[:, None] if y.ndim == 1 else y
         if Y.ndim != 2 or Y.shape[0] != X.shape[0]:
             raise ValueError(f"y must have {X.shape[0]} rows, got shape {y.shape}")
-        self.n_features_in_ = X.shape[1]
         self.n_outputs_ = Y.shape[1]
         return self._fit_net(X, Y.shape[1], Y=Y, cost=Cost(mse=1.0), callback=callback)
 
