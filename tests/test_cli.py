@@ -73,3 +73,10 @@ def test_console_entry_point():
     res = subprocess.run([sys.executable, "-m", "snode.cli", "--version"], capture_output=True,
                          text=True, check=True)
     assert res.stdout.strip() == f"snode {snode.__version__}"
+
+
+def test_train_with_figure(tmp_path):
+    pytest.importorskip("matplotlib")
+    fig = tmp_path / "fig.png"
+    code, out, _ = _train(tmp_path, "--dataset", "circles", "--plot", str(fig))
+    assert code == 0 and fig.stat().st_size > 10_000

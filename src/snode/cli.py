@@ -70,29 +70,41 @@ def _parser():
 
 
 class _Progress:
-    """A one-line progress bar on stderr with the live cost and training accuracy."""
+    """A one-line progress bar on stderr with the live cost and training accuracy; with
+    `record`, the training accuracy after every iteration is kept for the figure."""
 
-    def __init__(self, total, est, X, y, quiet):
+    def __init__(self, total, est, X, y, quiet, record=False):
         self.total, self.est, self.X, self.y = total, est, X, y
         self.quiet = quiet or not sys.stderr.isatty()
+        self.record = record and isinstance(est, SNODEClassifier)
+        self.accuracy = ([], [])
         self.n = 0
         self.t0 = time.perf_counter()
         self.last = 0.0
 
+    def _train_accuracy(self):
+        out = self.est.net_.forward(self.est.scaler_.transform(self.X))
+        pred = out[:, :len(self.est.classes_)].argmax(axis=1)
+        return float(np.mean(self.est.classes_[pred] == self.y))
+
     def __call__(self, rec):
         self.n += 1
+        acc = None
+        if self.record:
+            acc = self._train_accuracy()
+            self.accuracy[0].append(self.n)
+            self.accuracy[1].append(acc)
         now = time.perf_counter()
         if self.quiet or (now - self.last < 0.2 and self.n < self.total):
             return False
         self.last = now
         frac = min(1.0, self.n / self.total)
         bar = "#" * int(30 * frac) + "-" * (30 - int(30 * frac))
-        acc = ""
+        text = ""
         if isinstance(self.est, SNODEClassifier):
-            out = self.est.net_.forward(self.est.scaler_.transform(self.X))
-            pred = out[:, :len(self.est.classes_)].argmax(axis=1)
-            acc = f"  train acc {np.mean(self.est.classes_[pred] == self.y):.3f}"
-        sys.stderr.write(f"\r[{bar}] {self.n}/{self.total}  cost {rec['cost']:.4g}{acc}  "
+            acc = self._train_accuracy() if acc is None else acc
+            text = f"  train acc {acc:.3f}"
+        sys.stderr.write(f"\r[{bar}] {self.n}/{self.total}  cost {rec['cost']:.4g}{text}  "
                          f"{now - self.t0:.1f}s ")
         sys.stderr.flush()
         return False
@@ -130,7 +142,7 @@ def _train(args):
     else:
         total = args.max_iter
 
-    progress = _Progress(total, est, Xtr, ytr, args.quiet)
+    progress = _Progress(total, est, Xtr, ytr, args.quiet, record=bool(args.plot))
     t0 = time.perf_counter()
     try:
         est.fit(Xtr, ytr, callback=progress)
@@ -164,7 +176,8 @@ def _train(args):
     if args.plot:
         from .plots import training_figure
 
-        training_figure(est, Xtr, ytr, args.plot)
+        training_figure(est, Xtr, ytr, args.plot,
+                        accuracy=progress.accuracy if progress.record else None)
         print(f"figure saved to {args.plot}")
     return 130 if est.result_.interrupted else 0
 

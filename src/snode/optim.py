@@ -10,7 +10,7 @@ Ctrl-C stops training with the last accepted weights in place (``result.interrup
 """
 import time
 import warnings
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import OptimizeResult, line_search
@@ -40,7 +40,7 @@ class TrainResult(OptimizeResult):
     Attributes
     ----------
     cost : float
-        Cost on the last batch evaluated, at the final weights when full-batch.
+        Cost at the start of the last iteration (on its batch), before that iteration's step.
     n_iter : int
     evaluations : int
         Gradient evaluations (forward + adjoint sweeps); sensitivity sweeps and cost-only
@@ -83,9 +83,6 @@ class _Trainer:
             object.__setattr__(self, name, check_int(getattr(self, name), name, 1))
         object.__setattr__(self, "tol", check_real(self.tol, "tol", minimum=0.0))
 
-    def get_params(self):
-        return {f.name: getattr(self, f.name) for f in fields(self)}
-
     def minimize(self, net, cost, X, Y=None, labels=None, callback=None):
         """Train `net` on the data; returns a TrainResult. See the class docstring."""
         X, Y, labels = cost.prepare(net, X, Y, labels)
@@ -95,7 +92,8 @@ class _Trainer:
         counts = {"evaluations": 0, "sweeps": 0}
         t0 = time.perf_counter()
         state = {"counts": counts}
-        message, success, interrupted, stop = "maximum number of iterations reached", True, False, False
+        message, success = "maximum number of iterations reached", True
+        interrupted = stop = False
         last_cost = np.nan
         good = (net.W.copy(), net.b.copy())
         try:

@@ -42,15 +42,22 @@ def decision_regions(est, X, y, ax=None, resolution=200):
     return ax
 
 
-def training_curves(history, ax=None):
-    """Cost and gradient norm per iteration (log scale)."""
+def training_curves(history, ax=None, accuracy=None):
+    """Cost and gradient norm per iteration (log scale), and, if given, the training accuracy
+    as ``(iterations, values)`` on a second axis."""
     plt = _plt()
     ax = ax or plt.gca()
     ax.semilogy(history["cost"], label="cost")
     ax.semilogy(history["grad_norm"], label="gradient norm", alpha=0.7)
     ax.set_xlabel("iteration")
-    ax.legend()
+    ax.legend(loc="lower left")
     ax.set_title("training")
+    if accuracy is not None:
+        it, acc = accuracy
+        ax2 = ax.twinx()
+        ax2.plot(it, acc, color="C2", label="train accuracy")
+        ax2.set_ylabel("train accuracy")
+        ax2.legend(loc="upper right")
     return ax
 
 
@@ -81,8 +88,9 @@ def trajectories(net, X, ax=None, components=(0, 1)):
     return ax
 
 
-def training_figure(est, X, y, path, n_trajectories=60):
-    """A 2 x 2 figure of a fitted estimator (decision regions when X is 2-D), saved to path."""
+def training_figure(est, X, y, path, n_trajectories=60, accuracy=None):
+    """A 2 x 2 figure of a fitted estimator (decision regions when X is 2-D), saved to path;
+    `accuracy` as for training_curves."""
     plt = _plt()
     fig, axes = plt.subplots(2, 2, figsize=(11, 9))
     X = np.asarray(X, dtype=float)
@@ -90,7 +98,7 @@ def training_figure(est, X, y, path, n_trajectories=60):
         decision_regions(est, X, y, axes[0, 0])
     else:
         axes[0, 0].axis("off")
-    training_curves(est.history_, axes[0, 1])
+    training_curves(est.history_, axes[0, 1], accuracy)
     weights_over_depth(est.net_, axes[1, 0])
     trajectories(est.net_, est.scaler_.transform(X[:n_trajectories]), axes[1, 1])
     fig.tight_layout()
