@@ -155,11 +155,12 @@ static void step_forward(const snode_net *net, const scaled_tableau *t, ptrdiff_
  * derivatives SPs. gWi (d x d) and gbi (d) are overwritten with this step's gradient.
  * WT: d x d scratch; G, Ybar: S x d x ld scratch each; T: wgrad_scratch(d, ld) scratch.
  */
-__attribute__((noinline)) static void step_backward(const snode_net *net, const scaled_tableau *t, ptrdiff_t i,
-                          ptrdiff_t ld, double *restrict lam, const double *restrict Ys,
-                          const double *restrict SPs, double *restrict gWi, double *restrict gbi,
-                          double *restrict WT, double *restrict G, double *restrict Ybar,
-                          double *restrict T)
+/* (kept out of line: inlined into the sweep it spills its pointers in the hot loops) */
+__attribute__((noinline)) static void
+step_backward(const snode_net *net, const scaled_tableau *t, ptrdiff_t i, ptrdiff_t ld,
+              double *restrict lam, const double *restrict Ys, const double *restrict SPs,
+              double *restrict gWi, double *restrict gbi, double *restrict WT,
+              double *restrict G, double *restrict Ybar, double *restrict T)
 {
     const ptrdiff_t d = net->d, dn = d * ld;
     const int S = net->S;
