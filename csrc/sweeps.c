@@ -298,15 +298,50 @@ static double data_cost(const snode_net *net, ptrdiff_t n, ptrdiff_t ld, const s
     return J;
 }
 
+/*
+ * s'(z) from k = s(z), elementwise: every activation's derivative is a function of its value,
+ * so the adjoint needs only the stage values. (For tanh and sigmoid this is 1 - k^2 and
+ * k (1 - k): accurate to rounding in absolute terms.)
+ */
+static void deriv_from_value(int act, ptrdiff_t len, const double *restrict k,
+                             double *restrict sp)
+{
+    ptrdiff_t e;
+    switch (act) {
+    case SNODE_ACT_TANH:
+        for (e = 0; e < len; e++) sp[e] = 1.0 - k[e] * k[e];
+        break;
+    case SNODE_ACT_SIGMOID:
+        for (e = 0; e < len; e++) sp[e] = k[e] * (1.0 - k[e]);
+        break;
+    case SNODE_ACT_RELU:
+        for (e = 0; e < len; e++) sp[e] = k[e] > 0.0 ? 1.0 : 0.0;
+        break;
+    case SNODE_ACT_LEAKY_RELU:
+        for (e = 0; e < len; e++) sp[e] = k[e] > 0.0 ? 1.0 : SN_LEAKY_SLOPE;
+        break;
+    case SNODE_ACT_ELU: /* k = exp(z) - 1 for z <= 0, so s' = k + 1 */
+        for (e = 0; e < len; e++) sp[e] = k[e] > 0.0 ? 1.0 : k[e] + 1.0;
+        break;
+    case SNODE_ACT_SOFTPLUS: /* k = log(1 + exp(z)), so s' = sigmoid(z) = 1 - exp(-k) */
+        for (e = 0; e < len; e++) sp[e] = -expm1(-k[e]);
+        break;
+    default:
+        for (e = 0; e < len; e++) sp[e] = 1.0;
+        break;
+    }
+}
+
 /* --- gradient ---------------------------------------------------------------------------- */
 
 ptrdiff_t SN_FN(snode_ws_grad)(const snode_net *net, ptrdiff_t n, int recompute)
 {
     const ptrdiff_t d = net->d, dn = d * padded(n), S = net->S, K = net->K;
-    /* x, lam, WT, G (S), Ybar (S), one-step Ks (S), weight-gradient scratch */
-    ptrdiff_t base = 2 * dn + d * d + 3 * S * dn + wgrad_scratch(d, padded(n));
-    if (recompute) return base + K * dn + 2 * S * dn; /* states x_0..x_{K-1}; one step's Ys, SPs */
-    return base + 2 * K * S * dn;                     /* every step's Ys and SPs */
+    /* x, lam, WT, G (S), Ybar (S), one-step Ks (S), weight-gradient scratch, one step's
+     * stage inputs and derivatives (2 S) */
+    ptrdiff_t base = 2 * dn + d * d + 5 * S * dn + wgrad_scratch(d, padded(n));
+    if (recompute) return base + K * dn; /* the states x_0..x_{K-1} */
+    return base + K * (S + 1) * dn;      /* every step's state and stage values */
 }
 
 int SN_FN(snode_value_grad)(const snode_net *net, ptrdiff_t n, const double *x0, ptrdiff_t m,
@@ -326,17 +361,18 @@ int SN_FN(snode_value_grad)(const snode_net *net, ptrdiff_t n, const double *x0,
     }
     scale_tableau(net, &t);
     double *x = work, *lam = x + dn, *WT = lam + dn, *G = WT + dd, *Ybar = G + S * dn;
-    double *Ks = Ybar + S * dn, *T = Ks + S * dn, *store = T + wgrad_scratch(d, ld);
+    double *Ks = Ybar + S * dn, *T = Ks + S * dn, *Yr = T + wgrad_scratch(d, ld);
+    double *SPr = Yr + S * dn, *store = SPr + S * dn;
+    /* what is kept for the backward sweep: "store" keeps x_i and the stage values K_s of
+     * every step ((S + 1) d n numbers a step), "recompute" only x_i; the stage inputs and the
+     * derivatives s'(z_s) are rebuilt from them step by step, in cache */
+    const ptrdiff_t kept = recompute ? dn : (S + 1) * dn;
 
     to_cols(d, n, ld, x0, m, x);
     for (ptrdiff_t i = 0; i < K; i++) {
-        if (recompute) {
-            memcpy(store + i * dn, x, (size_t)dn * sizeof(double));
-            step_forward(net, &t, i, ld, x, store + K * dn, Ks, NULL);
-        } else {
-            double *Ys = store + i * 2 * S * dn;
-            step_forward(net, &t, i, ld, x, Ys, Ks, Ys + S * dn);
-        }
+        double *xi = store + i * kept;
+        memcpy(xi, x, (size_t)dn * sizeof(double));
+        step_forward(net, &t, i, ld, x, Yr, recompute ? Ks : xi + dn, NULL);
     }
     if (!cols_finite(d, n, ld, x)) return SNODE_ERR_NONFINITE;
     if (xT) to_rows(d, n, ld, x, xT, d);
@@ -349,18 +385,17 @@ int SN_FN(snode_value_grad)(const snode_net *net, ptrdiff_t n, const double *x0,
     }
 
     for (ptrdiff_t i = K - 1; i >= 0; i--) {
-        const double *Ys, *SPs;
+        const double *xi = store + i * kept;
+        const double *Ki = xi + dn;
         if (recompute) {
-            double *Yr = store + K * dn, *SPr = Yr + S * dn;
-            memcpy(x, store + i * dn, (size_t)dn * sizeof(double));
-            step_forward(net, &t, i, ld, x, Yr, Ks, SPr);
-            Ys = Yr;
-            SPs = SPr;
+            memcpy(x, xi, (size_t)dn * sizeof(double));
+            step_forward(net, &t, i, ld, x, Yr, Ks, NULL);
+            Ki = Ks;
         } else {
-            Ys = store + i * 2 * S * dn;
-            SPs = Ys + S * dn;
+            for (int s = 0; s < S; s++) stage_input(s, t.ha + s * S, dn, xi, Ki, Yr + s * dn);
         }
-        step_backward(net, &t, i, ld, lam, Ys, SPs, gW + i * dd, gb + i * d, WT, G, Ybar, T);
+        deriv_from_value(net->act, S * dn, Ki, SPr);
+        step_backward(net, &t, i, ld, lam, Yr, SPr, gW + i * dd, gb + i * d, WT, G, Ybar, T);
     }
     if (!(all_finite(K * dd, gW) && all_finite(K * d, gb) && cols_finite(d, n, ld, lam) &&
           all_finite(1, J)))
