@@ -48,10 +48,9 @@ class SNODE:
         Threads the sweeps split a batch over; None uses every CPU this process may run on.
         Results do not depend on it beyond rounding.
     memory : {"store", "recompute"}, keyword-only, default "store"
-        "store" keeps the stage inputs and activation derivatives of every step for the adjoint
-        (2 K S N d numbers);
-        "recompute" keeps only the states (K N d) and recomputes each step's stages going back,
-        at the price of one more forward sweep.
+        "store" keeps the state and the stage values of every step for the adjoint
+        ((S + 1) K N d numbers for S stages); "recompute" keeps only the states (K N d) and
+        recomputes each step's stages going back, at the price of one more forward sweep.
 
     Attributes
     ----------
