@@ -130,12 +130,11 @@ static void scale_tableau(const snode_net *net, scaled_tableau *t)
 }
 
 /*
- * One RK step forward on a d x ld block: x <- x_{i+1}. Writes the stage inputs Ys (S x d x ld),
- * the stage values Ks (S x d x ld) and, if SPs is not NULL, s'(z_s) (S x d x ld).
+ * One RK step forward on a d x ld block: x <- x_{i+1}. Writes the stage inputs Ys (S x d x ld)
+ * and the stage values Ks (S x d x ld).
  */
 static void step_forward(const snode_net *net, const scaled_tableau *t, ptrdiff_t i, ptrdiff_t ld,
-                         double *restrict x, double *restrict Ys, double *restrict Ks,
-                         double *restrict SPs)
+                         double *restrict x, double *restrict Ys, double *restrict Ks)
 {
     const ptrdiff_t d = net->d, dn = d * ld;
     const int S = net->S;
@@ -143,9 +142,8 @@ static void step_forward(const snode_net *net, const scaled_tableau *t, ptrdiff_
     for (int s = 0; s < S; s++) {
         double *y = Ys + (ptrdiff_t)s * dn, *k = Ks + (ptrdiff_t)s * dn;
         stage_input(s, t->ha + s * S, dn, x, Ks, y);
-        double *sp = SPs ? SPs + (ptrdiff_t)s * dn : NULL;
-        sn_gemm_nn_act(d, d, ld, Wi, d, bi, y, k, net->act, sp);
-        if (!SN_FUSED_ACT(net->act)) sn_activation(net->act, dn, k, k, sp);
+        sn_gemm_nn_act(d, d, ld, Wi, d, bi, y, k, net->act, NULL);
+        if (!SN_FUSED_ACT(net->act)) sn_activation(net->act, dn, k, k, NULL);
     }
     combine(S, t->hb, dn, Ks, x);
 }
@@ -245,7 +243,7 @@ int SN_FN(snode_forward)(const snode_net *net, ptrdiff_t n, const double *x0, pt
     to_cols(d, n, ld, x0, m, x);
     if (traj) to_rows(d, n, ld, x, traj, d);
     for (ptrdiff_t i = 0; i < K; i++) {
-        step_forward(net, &t, i, ld, x, Ys, Ks, NULL);
+        step_forward(net, &t, i, ld, x, Ys, Ks);
         if (traj) to_rows(d, n, ld, x, traj + (i + 1) * traj_stride, d);
     }
     if (!cols_finite(d, n, ld, x)) return SNODE_ERR_NONFINITE;
@@ -372,7 +370,7 @@ int SN_FN(snode_value_grad)(const snode_net *net, ptrdiff_t n, const double *x0,
     for (ptrdiff_t i = 0; i < K; i++) {
         double *xi = store + i * kept;
         memcpy(xi, x, (size_t)dn * sizeof(double));
-        step_forward(net, &t, i, ld, x, Yr, recompute ? Ks : xi + dn, NULL);
+        step_forward(net, &t, i, ld, x, Yr, recompute ? Ks : xi + dn);
     }
     if (!cols_finite(d, n, ld, x)) return SNODE_ERR_NONFINITE;
     if (xT) to_rows(d, n, ld, x, xT, d);
@@ -389,7 +387,7 @@ int SN_FN(snode_value_grad)(const snode_net *net, ptrdiff_t n, const double *x0,
         const double *Ki = xi + dn;
         if (recompute) {
             memcpy(x, xi, (size_t)dn * sizeof(double));
-            step_forward(net, &t, i, ld, x, Yr, Ks, NULL);
+            step_forward(net, &t, i, ld, x, Yr, Ks);
             Ki = Ks;
         } else {
             for (int s = 0; s < S; s++) stage_input(s, t.ha + s * S, dn, xi, Ki, Yr + s * dn);
