@@ -1,4 +1,6 @@
 """Training: NCG (every beta rule, metric and step rule), the baselines, scipy's optimisers."""
+import warnings
+
 import numpy as np
 import pytest
 from scipy.optimize import minimize
@@ -43,7 +45,7 @@ def test_ncg_sensitivity_step_finds_the_minimiser_of_a_quadratic(beta, metric):
     assert res.n_iter <= (8 if beta != "sd" else 100)
 
 
-@pytest.mark.parametrize("beta", ["FR", "PR+", "HS", "DY", "FR-PR"])
+@pytest.mark.parametrize("beta", BETA_RULES)
 def test_ncg_wolfe_step_finds_the_minimiser_of_a_quadratic(beta):
     X, Y, cost, W, b = _quadratic_problem(seed=2)
     net = _linear_net()
@@ -169,6 +171,21 @@ def test_unguarded_step_to_overflow_is_refused():
     with pytest.warns(snode.LineSearchWarning, match="no step along steepest descent"):
         res = snode.NCG(safeguard=False, max_iter=5).minimize(net, cost, X, Y)
     assert res.history["rejected"].sum() > 0 and not res.success
+    assert np.all(np.isfinite(net.W)) and np.isfinite(cost(net, X, Y))
+
+
+def test_safeguard_refuses_steps_to_overflow():
+    # identity activation over a long depth: the first sensitivity step overshoots into
+    # overflow; the safeguard backtracks, and the history counts the refused trial points
+    rng = np.random.default_rng(1)
+    X, Y = rng.normal(size=(120, 3)), 1e6 * rng.normal(size=(120, 3))
+    cost = snode.Cost(mse=1.0)
+    net = snode.SNODE(3, 10, T=10.0, activation="identity", init="zeros")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", snode.LineSearchWarning)
+        res = snode.NCG(max_iter=5).minimize(net, cost, X, Y)
+    assert res.history["rejected"].sum() > 0
+    assert np.all(res.history["backtracks"] >= res.history["rejected"])
     assert np.all(np.isfinite(net.W)) and np.isfinite(cost(net, X, Y))
 
 

@@ -49,8 +49,8 @@ class TrainResult(OptimizeResult):
         All sweeps over depth: gradient evaluations count 2, sensitivity and cost 1 each.
     history : dict of ndarray
         Per iteration: epoch, batch, cost (before the step), grad_norm (in the metric), beta,
-        step, restart, rejected (a step refused because the cost was not finite), backtracks,
-        evaluations (cumulative), time (seconds since the start).
+        step, restart, rejected (trial steps refused because the cost there was not finite),
+        backtracks, evaluations (cumulative), time (seconds since the start).
     success : bool
     message : str
     interrupted : bool
@@ -251,7 +251,8 @@ class NCG(_Trainer):
         else:
             eta = self._sensitivity_step(net, cost, X, data, xT, d, slope, state)
             if self.safeguard:
-                eta, n_back = self._armijo(net, cost, data, theta, J, d, slope, eta, state)
+                eta, n_back, rejected = self._armijo(net, cost, data, theta, J, d, slope, eta,
+                                                     state)
             else:  # the authors' rule, but a step to a non-finite cost is refused and halved
                 eta, rejected = self._finite(net, cost, data, theta, d, eta, state)
                 n_back = rejected
@@ -332,13 +333,17 @@ class NCG(_Trainer):
         return _newton_bisect(dphi, slope) / scale
 
     def _armijo(self, net, cost, data, theta, J, d, slope, eta, state):
+        """Backtrack from eta until sufficient decrease: (eta or None, backtracks, how many
+        trial points had a non-finite cost)."""
+        nonfinite = 0
         for k in range(self.max_backtracks + 1):
             Jt = self._value_at(net, cost, data, theta[0] + eta * d[0], theta[1] + eta * d[1],
                                 state)
+            nonfinite += not np.isfinite(Jt)
             if Jt <= J + self.armijo * eta * slope:
-                return eta, k
+                return eta, k, nonfinite
             eta *= 0.5
-        return None, self.max_backtracks
+        return None, self.max_backtracks, nonfinite
 
     def _finite(self, net, cost, data, theta, d, eta, state):
         for k in range(self.max_backtracks + 1):
