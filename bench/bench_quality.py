@@ -23,9 +23,10 @@ from snode import datasets as ds
 
 # name: (loader, estimator parameters)
 SETUPS = {
-    "spirals": (lambda: ds.spirals(1000, seed=0), dict(n_steps=60, T=6.0, max_iter=800)),
-    "circles": (lambda: ds.circles(1000, seed=0), dict(n_steps=20, T=2.0, max_iter=300)),
-    "moons": (lambda: ds.moons(1000, seed=0), dict(n_steps=20, T=2.0, max_iter=300)),
+    # the estimator's defaults: 60 steps over T = 6, 800 full-batch iterations
+    "spirals": (lambda: ds.spirals(1000, seed=0), {}),
+    "circles": (lambda: ds.circles(1000, seed=0), {}),
+    "moons": (lambda: ds.moons(1000, seed=0), {}),
     "digits": (ds.digits, dict(n_steps=30, T=3.0, loss="mse", batch_size=100, epochs=20,
                                scale="range")),
     "teacher": (lambda: ds.teacher(1000, width=4, n_steps=20, seed=0)[:2],
