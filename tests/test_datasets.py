@@ -48,6 +48,11 @@ def test_teacher():
     assert X.shape == (50, 3) and Y.shape == (50, 3)
     np.testing.assert_array_equal(net.forward(X), Y)
     assert np.abs(Y - X).max() > 0.05  # the flow does something
+    # another seed: fresh inputs for the same teacher
+    X2, Y2, net2 = ds.teacher(50, width=3, n_steps=8, seed=3)
+    np.testing.assert_array_equal(net2.W, net.W)
+    assert not np.array_equal(X2, X)
+    assert not np.array_equal(ds.teacher(5, width=3, n_steps=8, teacher_seed=1)[2].W, net.W)
 
 
 def test_digits():

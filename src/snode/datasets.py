@@ -96,11 +96,12 @@ def xor(n=1000, noise=0.0, seed=None):
 
 
 def teacher(n=1000, width=4, n_steps=20, T=1.0, scheme="rk4", activation="tanh", scale=4.0,
-            seed=None):
+            seed=None, teacher_seed=0):
     """The inverse problem: a random smooth sNODE (the teacher) maps random inputs to outputs.
 
-    Its weights are the smooth initialisation times `scale`. The task is to recover them, or at
-    least its input-output map, from (X, Y).
+    The teacher's weights are the smooth initialisation (seeded by `teacher_seed`, so the same
+    teacher answers every call) times `scale`; `seed` draws the inputs, uniform in [-1, 1]. The
+    task is to recover the weights, or at least the teacher's input-output map, from (X, Y).
 
     Returns
     -------
@@ -112,12 +113,11 @@ def teacher(n=1000, width=4, n_steps=20, T=1.0, scheme="rk4", activation="tanh",
     from .model import SNODE
 
     n = _n(n)
-    rng = _rng(seed)
     net = SNODE(width, n_steps, T=T, scheme=scheme, activation=activation, init="smooth",
-                seed=rng.integers(2**63))
+                seed=teacher_seed)
     net.W *= scale
     net.b *= scale
-    X = rng.uniform(-1.0, 1.0, (n, net.width))
+    X = _rng(seed).uniform(-1.0, 1.0, (n, net.width))
     return X, net.forward(X), net
 
 
