@@ -9,13 +9,14 @@ import json
 import os
 import sys
 import time
+import warnings
 
 import numpy as np
 
 from . import __version__, datasets
 from .estimators import OPTIMIZERS, SNODEClassifier, SNODERegressor, load
 from .io import read_header
-from .optim import BETA_RULES
+from .optim import BETA_RULES, LineSearchWarning
 
 _IMAGES = ("digits", "mnist")
 
@@ -145,14 +146,17 @@ def _train(args):
     progress = _Progress(total, est, Xtr, ytr, args.quiet, record=bool(args.plot))
     t0 = time.perf_counter()
     try:
-        est.fit(Xtr, ytr, callback=progress)
+        with warnings.catch_warnings():  # reported below, in words
+            warnings.simplefilter("ignore", LineSearchWarning)
+            est.fit(Xtr, ytr, callback=progress)
     finally:
         progress.close()
     seconds = time.perf_counter() - t0
     metrics = {"dataset": args.dataset, "n_train": int(len(Xtr)), "n_test": int(len(Xte)),
                "seconds": seconds, "iterations": int(est.n_iter_),
                "gradient_evaluations": int(est.result_.evaluations),
-               "final_cost": float(est.result_.cost), "interrupted": bool(est.result_.interrupted)}
+               "final_cost": float(est.result_.cost), "interrupted": bool(est.result_.interrupted),
+               "message": est.result_.message}
     if classify:
         metrics["train_accuracy"] = est.score(Xtr, ytr)
         metrics["test_accuracy"] = est.score(Xte, yte) if len(Xte) else float("nan")
@@ -167,6 +171,8 @@ def _train(args):
         print(f"train relative error {metrics['train_relative_error']:.3e}   test relative "
               f"error {metrics.get('test_relative_error', float('nan')):.3e}   "
               f"({seconds:.1f} s)")
+    if est.result_.message not in ("maximum number of iterations reached", "interrupted"):
+        print(f"training stopped early: {est.result_.message}")
     est.save(args.output)
     print(f"model saved to {args.output}" + (" (training interrupted: last good weights)"
                                             if est.result_.interrupted else ""))
