@@ -142,7 +142,7 @@ def test_adjoint_input_gradient_matches_finite_differences(rng):
 
 def test_recompute_memory_mode_gives_same_gradient(rng):
     net = make_net(width=6, n_steps=9, scheme="rk4")
-    X, Y, labels = rng.normal(size=(40, 6)), rng.normal(size=(40, 6)), None
+    X, Y = rng.normal(size=(40, 6)), rng.normal(size=(40, 6))
     cost = snode.Cost(mse=1.0, out=0.1)
     J1, gW1, gb1 = cost.value_and_grad(net, X, Y)
     net.memory = "recompute"

@@ -6,7 +6,6 @@ Ctrl-C during training saves the last good model before exiting.
 """
 import argparse
 import json
-import os
 import sys
 import time
 import warnings

@@ -300,7 +300,7 @@ class NCG(_Trainer):
     # --- step lengths -----------------------------------------------------------------------
     def _sensitivity_step(self, net, cost, X, data, xT, d, slope, state):
         """Minimiser of the cost with x(T) linearised along d (MATH.md section 7)."""
-        Y, labels = data[1], data[2]
+        labels = data[2]
         N = X.shape[0]
         # along the direction scaled to unit max-norm (the sensitivity is linear in it), so
         # that a long direction cannot overflow the tangent sweep; the step scales back
@@ -313,7 +313,10 @@ class NCG(_Trainer):
         state["counts"]["sweeps"] += 1
         h = net.h
         den = (cost.mse + cost.out) / N * _vdot(xi, xi)
-        den += cost.decay * h * _dot(d, d) + cost.smooth / h * _diff_dot(d, d)
+        if cost.decay:
+            den += cost.decay * h * _dot(d, d)
+        if cost.smooth:
+            den += cost.smooth / h * _diff_dot(d, d)
         # phi'(0) of the linearised cost equals the exact slope <G, d> (the dot-product
         # identity of the adjoint and the sensitivity), so it need not be recomputed
         if cost.ce == 0.0:

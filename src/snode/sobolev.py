@@ -1,6 +1,4 @@
 """The discrete Sobolev (H1) inner product in depth and the Sobolev gradient (MATH.md sec. 6)."""
-import numpy as np
-
 from . import _kernels
 from ._validate import as_float_array, check_real
 
