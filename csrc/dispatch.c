@@ -23,12 +23,15 @@ typedef struct {
     int (*tangent)(const snode_net *, ptrdiff_t, const double *, ptrdiff_t, const double *,
                    const double *, ptrdiff_t, const double *, int, double *, double *, double *);
     void (*activation)(int, ptrdiff_t, const double *, double *, double *);
+    ptrdiff_t (*grad_panel)(const snode_net *, ptrdiff_t, int);
+    int (*uses_fused)(const snode_net *);
 } sweep_table;
 
 #define SN_TABLE(isa)                                                                          \
     {#isa,                   snode_ws_forward_##isa, snode_ws_grad_##isa,                      \
      snode_ws_tangent_##isa, snode_forward_##isa,    snode_value_grad_##isa,                   \
-     snode_tangent_##isa,    snode_activation_##isa}
+     snode_tangent_##isa,    snode_activation_##isa, snode_grad_panel_##isa,                   \
+     snode_uses_fused_##isa}
 
 static const sweep_table tables[] = {
     SN_TABLE(baseline),
@@ -130,3 +133,10 @@ void snode_activation(int act, ptrdiff_t len, const double *z, double *k, double
 {
     table()->activation(act, len, z, k, sp);
 }
+
+ptrdiff_t snode_grad_panel(const snode_net *net, ptrdiff_t n, int recompute)
+{
+    return table()->grad_panel(net, n, recompute);
+}
+
+int snode_uses_fused(const snode_net *net) { return table()->uses_fused(net); }

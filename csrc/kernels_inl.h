@@ -286,7 +286,7 @@ SN_INLINE void sn_transpose(ptrdiff_t M, ptrdiff_t ld, const double *restrict B,
  */
 SN_INLINE void sn_gemm_nt(int S, ptrdiff_t MI, ptrdiff_t MJ, ptrdiff_t ld, ptrdiff_t sstride,
                           const double *restrict G, const double *restrict Y,
-                          double *restrict Out, ptrdiff_t ldo)
+                          double *restrict Out, ptrdiff_t ldo, int accumulate)
 {
     /* 2 S max(MI, MJ) cb doubles of G and Y blocks: about 1 MiB */
     ptrdiff_t rows = MI > MJ ? MI : MJ;
@@ -329,7 +329,7 @@ SN_INLINE void sn_gemm_nt(int S, ptrdiff_t MI, ptrdiff_t MJ, ptrdiff_t ld, ptrdi
                 for (int p = 0; p < ri; p++)
                     for (int q = 0; q < rj; q++) {
                         double *o = Out + (i + p) * ldo + j + q;
-                        *o = (c0 == 0 ? 0.0 : *o) + sn_hsum(acc[p][q]);
+                        *o = (c0 == 0 && !accumulate ? 0.0 : *o) + sn_hsum(acc[p][q]);
                     }
             }
         }
@@ -385,6 +385,72 @@ SN_INLINE vd sn_recip_v(vd x)
 #endif
 }
 
+/* min(c, a) lane by lane; NaN in a propagates */
+SN_INLINE vd sn_min_const_v(double c, vd a)
+{
+#if defined(__AVX512F__) && SN_VL == 8
+    return (vd)_mm512_min_pd(_mm512_set1_pd(c), (__m512d)a);
+#else
+    vl keep = a < c;
+    vl nan = a != a;
+    return SN_SEL(keep | nan, a, (vd){0} + c);
+#endif
+}
+
+#if SN_VL == 8 && defined(__AVX512F__) && defined(__GNUC__) && !defined(__clang__)
+#define SN_HAVE_EXP_TABLE 1
+#endif
+
+/*
+ * expm1(x) for x in [-708, 0] (the caller clamps), and exp(x) in *ex, both to an ulp or two
+ * (expm1 also relative near 0). With AVX-512: x = (16 n + j) ln2/16 + r, |r| <= ln2/32, with
+ * 2^(j/16) = T_j + t_j from two 16-entry tables (one two-register permute each), expm1(r) by
+ * its Taylor series to degree 8 in Estrin form (short dependency chains), and
+ * expm1(x) = 2^n T_j expm1(r) + ((2^n T_j - 1) + 2^n t_j), where 2^n T_j - 1 is exact for the
+ * small x (n = -1 or 0) at which expm1 needs it. Otherwise sn_exp_parts_v.
+ */
+SN_INLINE vd sn_expm1_v(vd x, vd *ex)
+{
+#ifdef SN_HAVE_EXP_TABLE
+    const vd thi_lo = {0x1.0000000000000p+0, 0x1.0b5586cf9890fp+0, 0x1.172b83c7d517bp+0,
+                       0x1.2387a6e756238p+0, 0x1.306fe0a31b715p+0, 0x1.3dea64c123422p+0,
+                       0x1.4bfdad5362a27p+0, 0x1.5ab07dd485429p+0};
+    const vd thi_hi = {0x1.6a09e667f3bcdp+0, 0x1.7a11473eb0187p+0, 0x1.8ace5422aa0dbp+0,
+                       0x1.9c49182a3f090p+0, 0x1.ae89f995ad3adp+0, 0x1.c199bdd85529cp+0,
+                       0x1.d5818dcfba487p+0, 0x1.ea4afa2a490dap+0};
+    const vd tlo_lo = {0.0, 0x1.8a62e4adc610bp-54, -0x1.19041b9d78a76p-55,
+                       0x1.9b07eb6c70573p-54, 0x1.6f46ad23182e4p-55, 0x1.ada0911f09ebcp-55,
+                       0x1.d4397afec42e2p-56, 0x1.6324c054647adp-54};
+    const vd tlo_hi = {-0x1.bdd3413b26456p-54, -0x1.41577ee04992fp-55, 0x1.6e9f156864b27p-54,
+                       0x1.c7c46b071f2bep-56, 0x1.7a1cd345dcc81p-54, 0x1.11065895048ddp-55,
+                       0x1.2ed02d75b3707p-55, -0x1.e9c23179c2893p-54};
+    const double shifter = 6755399441055744.0; /* 1.5 2^52 */
+    vd t = x * 23.083120654223414 + shifter;  /* round(x 16/ln2) in the low bits */
+    vd nf = t - shifter;
+    vd r = (x - nf * 0x1.62e42fefa39efp-5) - nf * 1.4494042586539372e-18;
+    /* expm1(r) = r + r^2 P(r), P = sum_k r^k / (k + 2)!, k <= 6 */
+    vd r2 = r * r, r4 = r2 * r2;
+    vd p01 = 0.5 + r * (1.0 / 6.0);
+    vd p23 = (1.0 / 24.0) + r * (1.0 / 120.0);
+    vd p45 = (1.0 / 720.0) + r * (1.0 / 5040.0);
+    vd p46 = p45 + r2 * (1.0 / 40320.0);
+    vd P = (p01 + r2 * p23) + r4 * p46;
+    vd q = r + r2 * P;
+    /* n16 = 16 n + j from the low bits of t; 2^n T_j by adding n to T_j's exponent */
+    vl n16 = (vl)t - (vl)((vd){0} + shifter);
+    vl j = n16 & 15, nb = (n16 >> 4) << 52;
+    vd S = (vd)((vl)__builtin_shuffle(thi_lo, thi_hi, j) + nb);
+    vd s = __builtin_shuffle(tlo_lo, tlo_hi, j) * (vd)(nb + ((vl){0} + ((int64_t)1023 << 52)));
+    vd Sq = S * q;
+    *ex = S + (Sq + s);
+    return Sq + ((S - 1.0) + s);
+#else
+    vd S, q = sn_exp_parts_v(x, &S);
+    *ex = S + S * q;
+    return S * q + (S - 1.0);
+#endif
+}
+
 /*
  * tanh(z) = -expm1(-2|z|) / (2 + expm1(-2|z|)) with the sign of z, and its derivative
  * 1 - tanh^2 = (1 + t)(1 - t) with 1 - t = 2 exp(-2|z|) / (2 + expm1(-2|z|)), accurate where
@@ -395,15 +461,11 @@ SN_INLINE vd sn_tanh_v(vd z, vd *deriv)
 {
     const vl sign = (vl){0} + INT64_MIN;
     vd a = (vd)((vl)z & ~sign);
-    vl big = a >= 300.0;
-    a = SN_SEL(big, (vd){0} + 300.0, a);
-    vd scale, q = sn_exp_parts_v(-2.0 * a, &scale);
-    vd em = scale * q + (scale - 1.0);
-    vd ex = scale + scale * q;
+    vd ex, em = sn_expm1_v(-2.0 * sn_min_const_v(300.0, a), &ex);
     vd rc = sn_recip_v(2.0 + em);
     vd t = -em * rc;
     vd d = (1.0 + t) * (2.0 * ex * rc);
-    *deriv = SN_SEL(big, (vd){0}, d);
+    *deriv = SN_SEL(a >= 300.0, (vd){0}, d);
     return (vd)((vl)t | ((vl)z & sign));
 }
 
@@ -417,9 +479,8 @@ SN_INLINE vd sn_sigmoid_v(vd z, vd *deriv)
     const vl sign = (vl){0} + INT64_MIN;
     vd a = (vd)((vl)z & ~sign);
     vl big = a >= 700.0;
-    a = SN_SEL(big, (vd){0} + 700.0, a);
-    vd scale, q = sn_exp_parts_v(-a, &scale);
-    vd e = scale + scale * q;
+    vd e;
+    (void)sn_expm1_v(-sn_min_const_v(700.0, a), &e);
     vd inv = sn_recip_v(1.0 + e);
     *deriv = SN_SEL(big, (vd){0}, e * inv * inv);
     vd neg = SN_SEL(big, (vd){0}, e * inv);
@@ -492,6 +553,40 @@ SN_INLINE void sn_activation(int act, ptrdiff_t len, const double *z, double *k,
             if (sp) sp[e] = 1.0;
             k[e] = z[e];
         }
+        break;
+    }
+}
+
+/*
+ * s'(z) from k = s(z), elementwise: every activation's derivative is a function of its value,
+ * so the adjoint needs only the stage values. (For tanh and sigmoid this is 1 - k^2 and
+ * k (1 - k): accurate to rounding in absolute terms.)
+ */
+SN_INLINE void sn_deriv_from_value(int act, ptrdiff_t len, const double *restrict k,
+                                double *restrict sp)
+{
+    ptrdiff_t e;
+    switch (act) {
+    case SNODE_ACT_TANH:
+        for (e = 0; e < len; e++) sp[e] = 1.0 - k[e] * k[e];
+        break;
+    case SNODE_ACT_SIGMOID:
+        for (e = 0; e < len; e++) sp[e] = k[e] * (1.0 - k[e]);
+        break;
+    case SNODE_ACT_RELU:
+        for (e = 0; e < len; e++) sp[e] = k[e] > 0.0 ? 1.0 : 0.0;
+        break;
+    case SNODE_ACT_LEAKY_RELU:
+        for (e = 0; e < len; e++) sp[e] = k[e] > 0.0 ? 1.0 : SN_LEAKY_SLOPE;
+        break;
+    case SNODE_ACT_ELU: /* k = exp(z) - 1 for z <= 0, so s' = k + 1 */
+        for (e = 0; e < len; e++) sp[e] = k[e] > 0.0 ? 1.0 : k[e] + 1.0;
+        break;
+    case SNODE_ACT_SOFTPLUS: /* k = log(1 + exp(z)), so s' = sigmoid(z) = 1 - exp(-k) */
+        for (e = 0; e < len; e++) sp[e] = -expm1(-k[e]);
+        break;
+    default:
+        for (e = 0; e < len; e++) sp[e] = 1.0;
         break;
     }
 }

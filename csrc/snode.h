@@ -50,6 +50,7 @@ typedef struct {
     int act;          /* SNODE_ACT_* */
     const double *W;  /* K x d x d */
     const double *b;  /* K x d */
+    int general;      /* nonzero: always the general kernels, also where fused ones exist */
 } snode_net;
 
 /* Data terms of the cost; scale is 1/N for the global batch size N (so chunks can be summed). */
@@ -95,6 +96,14 @@ int snode_value_grad(const snode_net *net, ptrdiff_t n, const double *x0, ptrdif
 int snode_tangent(const snode_net *net, ptrdiff_t n, const double *x0, ptrdiff_t m,
                   const double *dW, const double *db, ptrdiff_t q, const double *xi0,
                   int identity, double *xT, double *xiT, double *work);
+
+/*
+ * Introspection, for tests and benchmarks: the number of samples per panel of the gradient
+ * sweep of a chunk of n (it goes forward and back through all steps one panel at a time), and
+ * whether the sweeps of `net` use the fused small-width kernels (1) or the general ones (0).
+ */
+ptrdiff_t snode_grad_panel(const snode_net *net, ptrdiff_t n, int recompute);
+int snode_uses_fused(const snode_net *net);
 
 /* Elementwise activation: k = s(z), sp = s'(z) (sp may be NULL). */
 void snode_activation(int act, ptrdiff_t len, const double *z, double *k, double *sp);

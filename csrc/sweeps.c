@@ -9,6 +9,7 @@
  */
 #include "kernels_inl.h"
 #include "sweeps.h"
+#include "fused_inl.h"
 
 #define SN_CAT2(a, b) a##_##b
 #define SN_CAT(a, b) SN_CAT2(a, b)
@@ -158,7 +159,7 @@ __attribute__((noinline)) static void
 step_backward(const snode_net *net, const scaled_tableau *t, ptrdiff_t i, ptrdiff_t ld,
               double *restrict lam, const double *restrict Ys, const double *restrict SPs,
               double *restrict gWi, double *restrict gbi, double *restrict WT,
-              double *restrict G, double *restrict Ybar, double *restrict T)
+              double *restrict G, double *restrict Ybar, double *restrict T, int accumulate)
 {
     const ptrdiff_t d = net->d, dn = d * ld;
     const int S = net->S;
@@ -193,7 +194,7 @@ step_backward(const snode_net *net, const scaled_tableau *t, ptrdiff_t i, ptrdif
                     acc0 += gv;
             }
             const double sum = sn_hsum(acc0 + acc1);
-            gbi[j] = s == S - 1 ? sum : gbi[j] + sum;
+            gbi[j] = (s == S - 1 && !accumulate) ? sum : gbi[j] + sum;
         }
         /* ybar_s = W^T g_s */
         sn_gemm_nn(d, d, ld, WT, d, NULL, g, Ybar + (ptrdiff_t)s * dn);
@@ -210,9 +211,10 @@ step_backward(const snode_net *net, const scaled_tableau *t, ptrdiff_t i, ptrdif
             sn_gemm_acc(d, ld, dp, Ys + (ptrdiff_t)s * dn, ld, Gt, dp, Ct, dp, s > 0);
         }
         for (ptrdiff_t p = 0; p < d; p++)
-            for (ptrdiff_t q = 0; q < d; q++) gWi[p * d + q] = Ct[q * dp + p];
+            for (ptrdiff_t q = 0; q < d; q++)
+                gWi[p * d + q] = accumulate ? gWi[p * d + q] + Ct[q * dp + p] : Ct[q * dp + p];
     } else {
-        sn_gemm_nt(S, d, d, ld, dn, G, Ys, gWi, d);
+        sn_gemm_nt(S, d, d, ld, dn, G, Ys, gWi, d, accumulate);
     }
 }
 
@@ -223,18 +225,133 @@ static ptrdiff_t wgrad_scratch(ptrdiff_t d, ptrdiff_t ld)
     return d >= SN_WGRAD_MIN_D ? (ld + d) * dp : 0;
 }
 
+/* --- the steps: general kernels (any width) or fused ones (small widths) ------------------ */
+
+typedef void (*fz_fwd_fn)(const snode_net *, const scaled_tableau *, ptrdiff_t, const double *,
+                          double *, ptrdiff_t, double *);
+typedef void (*fz_bwd_fn)(const snode_net *, const scaled_tableau *, ptrdiff_t, const double *,
+                          const double *, ptrdiff_t, double *, double *, double *, double *,
+                          double *, double *, int);
+
+/* one copy of the fused steps per width D and activation (kept out of line: each is large) */
+#define SN_FZ_DEFINE1(DD, ACT, NAME)                                                           \
+    static __attribute__((noinline)) void fz_fwd_##DD##_##NAME(                                \
+        const snode_net *net, const scaled_tableau *t, ptrdiff_t i, const double *xin,         \
+        double *xout, ptrdiff_t ld, double *Ks)                                                \
+    {                                                                                          \
+        sn_fz_fwd_step(DD, ACT, net->S, t->ha, t->hb, net->W + i * DD * DD, net->b + i * DD,   \
+                       xin, xout, ld, Ks);                                                     \
+    }                                                                                          \
+    static __attribute__((noinline)) void fz_bwd_##DD##_##NAME(                                \
+        const snode_net *net, const scaled_tableau *t, ptrdiff_t i, const double *xi,          \
+        const double *Ki, ptrdiff_t ld, double *lam, double *gWi, double *gbi, double *G,      \
+        double *Yr, double *Ybar, int accumulate)                                              \
+    {                                                                                          \
+        sn_fz_bwd_step(DD, ACT, net->S, t->ha, t->hb, net->W + i * DD * DD, xi, Ki, ld, lam,   \
+                       gWi, gbi, G, Yr, Ybar, accumulate);                                     \
+    }
+#define SN_FZ_DEFINE(DD)                                                                       \
+    SN_FZ_DEFINE1(DD, SNODE_ACT_TANH, tanh)                                                    \
+    SN_FZ_DEFINE1(DD, SNODE_ACT_SIGMOID, sigmoid)
+SN_FZ_DEFINE(1)
+SN_FZ_DEFINE(2)
+SN_FZ_DEFINE(3)
+SN_FZ_DEFINE(4)
+SN_FZ_DEFINE(5)
+SN_FZ_DEFINE(6)
+SN_FZ_DEFINE(7)
+SN_FZ_DEFINE(8)
+SN_FZ_DEFINE(9)
+SN_FZ_DEFINE(10)
+SN_FZ_DEFINE(11)
+SN_FZ_DEFINE(12)
+
+/* [0]: tanh, [1]: sigmoid */
+static const fz_fwd_fn fz_fwd[2][SN_FUSED_MAX_D + 1] = {
+    {
+      [1] = fz_fwd_1_tanh, [2] = fz_fwd_2_tanh, [3] = fz_fwd_3_tanh, [4] = fz_fwd_4_tanh,
+      [5] = fz_fwd_5_tanh, [6] = fz_fwd_6_tanh, [7] = fz_fwd_7_tanh, [8] = fz_fwd_8_tanh,
+      [9] = fz_fwd_9_tanh, [10] = fz_fwd_10_tanh, [11] = fz_fwd_11_tanh, [12] = fz_fwd_12_tanh},
+    {
+      [1] = fz_fwd_1_sigmoid, [2] = fz_fwd_2_sigmoid, [3] = fz_fwd_3_sigmoid,
+      [4] = fz_fwd_4_sigmoid, [5] = fz_fwd_5_sigmoid, [6] = fz_fwd_6_sigmoid,
+      [7] = fz_fwd_7_sigmoid, [8] = fz_fwd_8_sigmoid, [9] = fz_fwd_9_sigmoid,
+      [10] = fz_fwd_10_sigmoid, [11] = fz_fwd_11_sigmoid, [12] = fz_fwd_12_sigmoid}};
+static const fz_bwd_fn fz_bwd[2][SN_FUSED_MAX_D + 1] = {
+    {
+      [1] = fz_bwd_1_tanh, [2] = fz_bwd_2_tanh, [3] = fz_bwd_3_tanh, [4] = fz_bwd_4_tanh,
+      [5] = fz_bwd_5_tanh, [6] = fz_bwd_6_tanh, [7] = fz_bwd_7_tanh, [8] = fz_bwd_8_tanh,
+      [9] = fz_bwd_9_tanh, [10] = fz_bwd_10_tanh, [11] = fz_bwd_11_tanh, [12] = fz_bwd_12_tanh},
+    {
+      [1] = fz_bwd_1_sigmoid, [2] = fz_bwd_2_sigmoid, [3] = fz_bwd_3_sigmoid,
+      [4] = fz_bwd_4_sigmoid, [5] = fz_bwd_5_sigmoid, [6] = fz_bwd_6_sigmoid,
+      [7] = fz_bwd_7_sigmoid, [8] = fz_bwd_8_sigmoid, [9] = fz_bwd_9_sigmoid,
+      [10] = fz_bwd_10_sigmoid, [11] = fz_bwd_11_sigmoid, [12] = fz_bwd_12_sigmoid}};
+
+static int use_fused(const snode_net *net)
+{
+    return !net->general && (net->act == SNODE_ACT_TANH || net->act == SNODE_ACT_SIGMOID) &&
+           net->d <= SN_FUSED_MAX_D && fz_fwd[net->act == SNODE_ACT_SIGMOID][net->d] != NULL;
+}
+
+/* columns of a block are padded to a multiple of this */
+static ptrdiff_t col_unit(const snode_net *net) { return use_fused(net) ? SN_FZ_COLS : SN_PAD; }
+
+static ptrdiff_t round_up(ptrdiff_t n, ptrdiff_t unit) { return (n + unit - 1) / unit * unit; }
+
+/*
+ * One step forward on a d x ld block: xout = x_{i+1} from xin = x_i (xout may be xin). Ks
+ * (S x d x ld) receives the stage values. Ys: S x d x ld scratch (general kernels only).
+ */
+static void fwd_step(const snode_net *net, const scaled_tableau *t, ptrdiff_t i,
+                     const double *xin, double *xout, ptrdiff_t ld, double *Ks, double *Ys)
+{
+    if (use_fused(net)) {
+        fz_fwd[net->act == SNODE_ACT_SIGMOID][net->d](net, t, i, xin, xout, ld, Ks);
+        return;
+    }
+    if (xout != xin) memcpy(xout, xin, (size_t)(net->d * ld) * sizeof(double));
+    step_forward(net, t, i, ld, xout, Ys, Ks);
+}
+
+/* scratch of one backward step on a d x ld block */
+typedef struct {
+    double *WT, *G, *Ybar, *T, *Yr, *SPr;
+} bwd_scratch;
+
+/*
+ * One step backward on a d x ld block, given the step's state xi and stage values Ki (S x d x
+ * ld): lam <- lambda_i; gWi, gbi receive the step's gradient (added to them if accumulate).
+ */
+static void bwd_step(const snode_net *net, const scaled_tableau *t, ptrdiff_t i, ptrdiff_t ld,
+                     const double *xi, const double *Ki, double *lam, double *gWi, double *gbi,
+                     int accumulate, const bwd_scratch *w)
+{
+    const ptrdiff_t ln = net->d * ld;
+    const int S = net->S;
+    if (use_fused(net)) {
+        fz_bwd[net->act == SNODE_ACT_SIGMOID][net->d](net, t, i, xi, Ki, ld, lam, gWi, gbi, w->G, w->Yr,
+                                                    w->Ybar, accumulate);
+        return;
+    }
+    for (int s = 0; s < S; s++) stage_input(s, t->ha + s * S, ln, xi, Ki, w->Yr + s * ln);
+    sn_deriv_from_value(net->act, S * ln, Ki, w->SPr);
+    step_backward(net, t, i, ld, lam, w->Yr, w->SPr, gWi, gbi, w->WT, w->G, w->Ybar, w->T,
+                  accumulate);
+}
+
 /* --- forward ----------------------------------------------------------------------------- */
 
 ptrdiff_t SN_FN(snode_ws_forward)(const snode_net *net, ptrdiff_t n)
 {
     /* x, Ys, Ks */
-    return net->d * padded(n) * (1 + 2 * (ptrdiff_t)net->S);
+    return net->d * round_up(n, col_unit(net)) * (1 + 2 * (ptrdiff_t)net->S);
 }
 
 int SN_FN(snode_forward)(const snode_net *net, ptrdiff_t n, const double *x0, ptrdiff_t m,
                          double *xT, double *traj, ptrdiff_t traj_stride, double *work)
 {
-    const ptrdiff_t d = net->d, ld = padded(n), dn = d * ld, K = net->K;
+    const ptrdiff_t d = net->d, ld = round_up(n, col_unit(net)), dn = d * ld, K = net->K;
     double *x = work, *Ys = x + dn, *Ks = Ys + net->S * dn;
     scaled_tableau t;
     if (n <= 0) return SNODE_OK;
@@ -243,7 +360,7 @@ int SN_FN(snode_forward)(const snode_net *net, ptrdiff_t n, const double *x0, pt
     to_cols(d, n, ld, x0, m, x);
     if (traj) to_rows(d, n, ld, x, traj, d);
     for (ptrdiff_t i = 0; i < K; i++) {
-        step_forward(net, &t, i, ld, x, Ys, Ks);
+        fwd_step(net, &t, i, x, x, ld, Ks, Ys);
         if (traj) to_rows(d, n, ld, x, traj + (i + 1) * traj_stride, d);
     }
     if (!cols_finite(d, n, ld, x)) return SNODE_ERR_NONFINITE;
@@ -296,59 +413,52 @@ static double data_cost(const snode_net *net, ptrdiff_t n, ptrdiff_t ld, const s
     return J;
 }
 
-/*
- * s'(z) from k = s(z), elementwise: every activation's derivative is a function of its value,
- * so the adjoint needs only the stage values. (For tanh and sigmoid this is 1 - k^2 and
- * k (1 - k): accurate to rounding in absolute terms.)
- */
-static void deriv_from_value(int act, ptrdiff_t len, const double *restrict k,
-                             double *restrict sp)
-{
-    ptrdiff_t e;
-    switch (act) {
-    case SNODE_ACT_TANH:
-        for (e = 0; e < len; e++) sp[e] = 1.0 - k[e] * k[e];
-        break;
-    case SNODE_ACT_SIGMOID:
-        for (e = 0; e < len; e++) sp[e] = k[e] * (1.0 - k[e]);
-        break;
-    case SNODE_ACT_RELU:
-        for (e = 0; e < len; e++) sp[e] = k[e] > 0.0 ? 1.0 : 0.0;
-        break;
-    case SNODE_ACT_LEAKY_RELU:
-        for (e = 0; e < len; e++) sp[e] = k[e] > 0.0 ? 1.0 : SN_LEAKY_SLOPE;
-        break;
-    case SNODE_ACT_ELU: /* k = exp(z) - 1 for z <= 0, so s' = k + 1 */
-        for (e = 0; e < len; e++) sp[e] = k[e] > 0.0 ? 1.0 : k[e] + 1.0;
-        break;
-    case SNODE_ACT_SOFTPLUS: /* k = log(1 + exp(z)), so s' = sigmoid(z) = 1 - exp(-k) */
-        for (e = 0; e < len; e++) sp[e] = -expm1(-k[e]);
-        break;
-    default:
-        for (e = 0; e < len; e++) sp[e] = 1.0;
-        break;
-    }
-}
-
 /* --- gradient ---------------------------------------------------------------------------- */
+
+/*
+ * Columns of one panel of the gradient sweep. The sweep runs forward and back through all
+ * steps for one panel of samples at a time, so that what the backward pass reads (each step's
+ * state and stage values) was written recently and is still in cache: the panel is as wide as
+ * keeps that store within SN_PANEL_BYTES, but at least about 2 d columns (the weight gradient
+ * is a product over the panel's samples) and at most the chunk.
+ */
+#ifndef SN_PANEL_BYTES
+#define SN_PANEL_BYTES (512 * 1024)
+#endif
+static ptrdiff_t panel_cols(const snode_net *net, ptrdiff_t n, int recompute)
+{
+    const ptrdiff_t unit = col_unit(net), ld = round_up(n, unit);
+    const ptrdiff_t per_col = net->K * (recompute ? 1 : net->S + 1) * net->d * 8;
+    ptrdiff_t P = SN_PANEL_BYTES / per_col / unit * unit;
+    const ptrdiff_t Pmin = round_up(net->d < 8 ? 16 : 2 * net->d, unit);
+    if (P < Pmin) P = Pmin;
+    return P < ld ? P : ld;
+}
 
 ptrdiff_t SN_FN(snode_ws_grad)(const snode_net *net, ptrdiff_t n, int recompute)
 {
-    const ptrdiff_t d = net->d, dn = d * padded(n), S = net->S, K = net->K;
+    const ptrdiff_t P = panel_cols(net, n, recompute);
+    const ptrdiff_t d = net->d, pn = d * P, S = net->S, K = net->K;
     /* x, lam, WT, G (S), Ybar (S), one-step Ks (S), weight-gradient scratch, one step's
      * stage inputs and derivatives (2 S) */
-    ptrdiff_t base = 2 * dn + d * d + 5 * S * dn + wgrad_scratch(d, padded(n));
-    if (recompute) return base + K * dn; /* the states x_0..x_{K-1} */
-    return base + K * (S + 1) * dn;      /* every step's state and stage values */
+    ptrdiff_t base = 2 * pn + d * d + 5 * S * pn + wgrad_scratch(d, P);
+    if (recompute) return base + K * pn; /* the states x_0..x_{K-1} */
+    return base + K * (S + 1) * pn;      /* every step's state and stage values */
 }
+
+ptrdiff_t SN_FN(snode_grad_panel)(const snode_net *net, ptrdiff_t n, int recompute)
+{
+    return panel_cols(net, n, recompute);
+}
+
+int SN_FN(snode_uses_fused)(const snode_net *net) { return use_fused(net); }
 
 int SN_FN(snode_value_grad)(const snode_net *net, ptrdiff_t n, const double *x0, ptrdiff_t m,
                             const snode_loss *loss, const double *Y, ptrdiff_t my,
                             const int64_t *labels, const double *lamT, double *J, double *gW,
                             double *gb, double *lam0, double *xT, int recompute, double *work)
 {
-    const ptrdiff_t d = net->d, ld = padded(n), dn = d * ld, K = net->K, S = net->S;
-    const ptrdiff_t dd = d * d;
+    const ptrdiff_t d = net->d, K = net->K, S = net->S, dd = d * d;
     scaled_tableau t;
     if (net->S < 1 || net->S > SN_MAX_STAGES || m > d || (Y && my > d)) return SNODE_ERR_ARG;
     if (n <= 0) {
@@ -358,47 +468,54 @@ int SN_FN(snode_value_grad)(const snode_net *net, ptrdiff_t n, const double *x0,
         return SNODE_OK;
     }
     scale_tableau(net, &t);
-    double *x = work, *lam = x + dn, *WT = lam + dn, *G = WT + dd, *Ybar = G + S * dn;
-    double *Ks = Ybar + S * dn, *T = Ks + S * dn, *Yr = T + wgrad_scratch(d, ld);
-    double *SPr = Yr + S * dn, *store = SPr + S * dn;
-    /* what is kept for the backward sweep: "store" keeps x_i and the stage values K_s of
-     * every step ((S + 1) d n numbers a step), "recompute" only x_i; the stage inputs and the
-     * derivatives s'(z_s) are rebuilt from them step by step, in cache */
-    const ptrdiff_t kept = recompute ? dn : (S + 1) * dn;
-
-    to_cols(d, n, ld, x0, m, x);
-    for (ptrdiff_t i = 0; i < K; i++) {
-        double *xi = store + i * kept;
-        memcpy(xi, x, (size_t)dn * sizeof(double));
-        step_forward(net, &t, i, ld, x, Yr, recompute ? Ks : xi + dn);
-    }
-    if (!cols_finite(d, n, ld, x)) return SNODE_ERR_NONFINITE;
-    if (xT) to_rows(d, n, ld, x, xT, d);
-
-    if (lamT) {
-        to_cols(d, n, ld, lamT, d, lam);
-        *J = 0.0;
-    } else {
-        *J = data_cost(net, n, ld, loss, x, Y, my, labels, lam);
-    }
-
-    for (ptrdiff_t i = K - 1; i >= 0; i--) {
-        const double *xi = store + i * kept;
-        const double *Ki = xi + dn;
-        if (recompute) {
-            memcpy(x, xi, (size_t)dn * sizeof(double));
-            step_forward(net, &t, i, ld, x, Yr, Ks);
-            Ki = Ks;
-        } else {
-            for (int s = 0; s < S; s++) stage_input(s, t.ha + s * S, dn, xi, Ki, Yr + s * dn);
+    const ptrdiff_t P = panel_cols(net, n, recompute), pn = d * P, unit = col_unit(net);
+    double *x = work, *lam = x + pn;
+    bwd_scratch w;
+    w.WT = lam + pn;
+    w.G = w.WT + dd;
+    w.Ybar = w.G + S * pn;
+    double *Ks = w.Ybar + S * pn;
+    w.T = Ks + S * pn;
+    w.Yr = w.T + wgrad_scratch(d, P);
+    w.SPr = w.Yr + S * pn;
+    double *store = w.SPr + S * pn;
+    *J = 0.0;
+    /* one panel of samples at a time, forward and back through all steps */
+    for (ptrdiff_t c0 = 0; c0 < n; c0 += P) {
+        const ptrdiff_t np = n - c0 < P ? n - c0 : P, lp = round_up(np, unit), ln = d * lp;
+        /* what is kept for the backward pass: "store" keeps x_i and the stage values K_s of
+         * every step ((S + 1) d lp numbers a step), "recompute" only x_i; the stage inputs
+         * (and the general kernels' derivatives s'(z_s)) are rebuilt from them, in cache */
+        const ptrdiff_t kept = recompute ? ln : (S + 1) * ln;
+        to_cols(d, np, lp, x0 + c0 * m, m, store);
+        for (ptrdiff_t i = 0; i < K; i++) {
+            double *xi = store + i * kept;
+            double *Ki = recompute ? Ks : xi + ln;
+            fwd_step(net, &t, i, xi, i + 1 < K ? xi + kept : x, lp, Ki, w.Yr);
         }
-        deriv_from_value(net->act, S * dn, Ki, SPr);
-        step_backward(net, &t, i, ld, lam, Yr, SPr, gW + i * dd, gb + i * d, WT, G, Ybar, T);
+        if (!cols_finite(d, np, lp, x)) return SNODE_ERR_NONFINITE;
+        if (xT) to_rows(d, np, lp, x, xT + c0 * d, d);
+
+        if (lamT)
+            to_cols(d, np, lp, lamT + c0 * d, d, lam);
+        else
+            *J += data_cost(net, np, lp, loss, x, Y ? Y + c0 * my : NULL, my,
+                            labels ? labels + c0 : NULL, lam);
+
+        for (ptrdiff_t i = K - 1; i >= 0; i--) {
+            const double *xi = store + i * kept;
+            const double *Ki = xi + ln;
+            if (recompute) {
+                fwd_step(net, &t, i, xi, x, lp, Ks, w.Yr);
+                Ki = Ks;
+            }
+            bwd_step(net, &t, i, lp, xi, Ki, lam, gW + i * dd, gb + i * d, c0 > 0, &w);
+        }
+        if (!cols_finite(d, np, lp, lam)) return SNODE_ERR_NONFINITE;
+        if (lam0) to_rows(d, np, lp, lam, lam0 + c0 * d, d);
     }
-    if (!(all_finite(K * dd, gW) && all_finite(K * d, gb) && cols_finite(d, n, ld, lam) &&
-          all_finite(1, J)))
+    if (!(all_finite(K * dd, gW) && all_finite(K * d, gb) && all_finite(1, J)))
         return SNODE_ERR_NONFINITE;
-    if (lam0) to_rows(d, n, ld, lam, lam0, d);
     return SNODE_OK;
 }
 

@@ -18,7 +18,9 @@
     int snode_tangent_##isa(const snode_net *, ptrdiff_t, const double *, ptrdiff_t,           \
                             const double *, const double *, ptrdiff_t, const double *, int,    \
                             double *, double *, double *);                                     \
-    void snode_activation_##isa(int, ptrdiff_t, const double *, double *, double *);
+    void snode_activation_##isa(int, ptrdiff_t, const double *, double *, double *);          \
+    ptrdiff_t snode_grad_panel_##isa(const snode_net *, ptrdiff_t, int);                       \
+    int snode_uses_fused_##isa(const snode_net *);
 
 SN_DECLARE_SWEEPS(baseline)
 #ifdef SNODE_HAVE_AVX2

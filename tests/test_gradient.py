@@ -48,6 +48,17 @@ def test_gradient_matches_finite_differences(scheme, activation, term, rng):
     _fd_check(net, cost, X, Y, labels)
 
 
+@pytest.mark.parametrize("activation", ["tanh", "sigmoid"])
+@pytest.mark.parametrize("width", [1, 2, 7, 12, 13])
+def test_gradient_across_widths(width, activation, rng):
+    # widths up to 12 run the fused kernels (one copy per width), wider ones the general ones
+    net = make_net(width=width, n_steps=3, T=1.5, activation=activation, seed=width)
+    X, Y = rng.normal(size=(11, width)), rng.normal(size=(11, width))
+    labels = rng.integers(0, width, size=11)
+    cost = snode.Cost(mse=0.7, ce=0.5 if width > 1 else 0.0, out=0.3, n_classes=width)
+    _fd_check(net, cost, X, Y, labels)
+
+
 def test_gradient_custom_tableau(rng):
     # Ralston's third-order method, passed as arrays
     a = [[0, 0, 0], [0.5, 0, 0], [0, 0.75, 0]]

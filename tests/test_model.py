@@ -100,9 +100,10 @@ def test_thread_count_invariance(n_threads, rng):
     np.testing.assert_allclose(out[3], ref[3], rtol=1e-14, atol=1e-15)
 
 
-def test_instruction_set_levels_agree(rng):
-    net = make_net(width=19, n_steps=4, seed=8)
-    X, Y = rng.normal(size=(45, 19)), rng.normal(size=(45, 19))
+@pytest.mark.parametrize("width", [5, 19])  # fused and general kernels
+def test_instruction_set_levels_agree(width, rng):
+    net = make_net(width=width, n_steps=4, seed=8)
+    X, Y = rng.normal(size=(45, width)), rng.normal(size=(45, width))
     cost = snode.Cost(mse=1.0, out=0.1)
     default = _kernels.isa()
     results = {}

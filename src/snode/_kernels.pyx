@@ -15,7 +15,8 @@ from libc.stdint cimport int64_t
 from snode._core cimport (
     SNODE_OK, SNODE_ERR_NONFINITE, snode_net, snode_loss, snode_ws_forward, snode_ws_grad,
     snode_ws_tangent, snode_forward, snode_value_grad, snode_tangent, snode_activation,
-    snode_sobolev_solve, snode_sobolev_inner, snode_isa, snode_set_isa,
+    snode_sobolev_solve, snode_sobolev_inner, snode_isa, snode_set_isa, snode_grad_panel,
+    snode_uses_fused,
 )
 
 
@@ -56,6 +57,20 @@ def set_isa(str name):
         raise ValueError(f"instruction-set level {name!r} is not available on this machine")
 
 
+# When true, every sweep uses the general kernels, also at the widths that have fused ones
+# (for tests and benchmarks that compare the two); read once per call.
+cdef bint _general_only = False
+
+
+def use_general_kernels(bint flag):
+    """Always use the general kernels (True), or the fused small-width ones where they exist
+    (False, the default). Returns the previous setting. For tests and benchmarks."""
+    global _general_only
+    cdef bint old = _general_only
+    _general_only = flag
+    return old
+
+
 cdef int _make_net(snode_net *net, const double[:, :, ::1] W, const double[:, ::1] b,
                    const double[:, ::1] a, const double[::1] bw, int act, double h) except -1:
     cdef Py_ssize_t K = W.shape[0], d = W.shape[1], S = bw.shape[0]
@@ -76,7 +91,17 @@ cdef int _make_net(snode_net *net, const double[:, :, ::1] W, const double[:, ::
     net.act = act
     net.W = &W[0, 0, 0]
     net.b = &b[0, 0]
+    net.general = 1 if _general_only else 0
     return 0
+
+
+def kernel_info(const double[:, :, ::1] W, const double[:, ::1] b, const double[:, ::1] a,
+                const double[::1] bw, int act, double h, Py_ssize_t n, bint recompute):
+    """(fused, panel): whether the sweeps of this network use the fused small-width kernels,
+    and the samples per panel of a gradient sweep over a chunk of n. For tests."""
+    cdef snode_net net
+    _make_net(&net, W, b, a, bw, act, h)
+    return bool(snode_uses_fused(&net)), snode_grad_panel(&net, n, 1 if recompute else 0)
 
 
 cdef int _check_inputs(Py_ssize_t N, Py_ssize_t m, Py_ssize_t d) except -1:

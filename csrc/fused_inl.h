@@ -1,0 +1,208 @@
+/*
+ * Fused RK stages for small widths, included by sweeps.c only (once per instruction-set level).
+ *
+ * For d <= SN_FUSED_MAX_D the width is a compile-time constant D (one copy of each kernel per
+ * width and activation). A stage is one pass over the block's column groups (V vectors of
+ * samples each): the stage input is formed row by row as the product needs it, the product's
+ * accumulators stay in registers, and the activation is applied before anything is stored;
+ * in the backward stage the adjoint's g_s, W^T g_s and the stage input for the weight gradient
+ * are formed the same way. Column groups are independent, so the processor overlaps one
+ * group's activations with the next group's product. At these widths the separate passes of
+ * the general kernels cost as much as the arithmetic.
+ *
+ * Formulas as in the general kernels (MATH.md sections 2 and 4).
+ */
+#ifndef SNODE_FUSED_INL_H
+#define SNODE_FUSED_INL_H
+
+#include "kernels_inl.h"
+
+/* The largest width with fused kernels. (At 16 the general kernels' 8-row register tiles,
+ * which reuse each loaded vector 8 times, are as fast.) */
+#define SN_FUSED_MAX_D 12
+
+/* Vectors of samples per column group: D V <= 16 accumulators. */
+#define SN_FZ_V(D) ((D) <= 2 ? 4 : (D) <= 4 ? 2 : 1)
+#define SN_FZ_MAX_V 4
+/* Column groups of every width divide this (blocks of the fused path are multiples of it). */
+#define SN_FZ_COLS (4 * SN_VL)
+
+/* s(z), ACT (a constant) tanh or sigmoid, the fused activations */
+SN_INLINE vd sn_fz_act(const int ACT, vd z)
+{
+    vd dv;
+    return ACT == SNODE_ACT_TANH ? sn_tanh_v(z, &dv) : sn_sigmoid_v(z, &dv);
+}
+
+/* s'(z) from k = s(z), one vector (as sn_deriv_from_value) */
+SN_INLINE vd sn_fz_deriv(const int ACT, vd k)
+{
+    return ACT == SNODE_ACT_TANH ? 1.0 - k * k : k * (1.0 - k);
+}
+
+/*
+ * Stage s of one RK step forward on a D x ld block (ld a multiple of SN_FZ_COLS):
+ * K_s = s(b + W y_s) with y_s = x + sum_{j<s} ha[j] K_j, where K_j = Ks + j dn.
+ */
+SN_INLINE void sn_fz_fwd_stage(const int D, const int ACT, int s, const double *restrict ha,
+                               const double *restrict W, const double *restrict b,
+                               const double *restrict x, ptrdiff_t ld,
+                               double *restrict Ks)
+{
+    const int V = SN_FZ_V(D);
+    const ptrdiff_t dn = D * ld;
+    /* the stages that feed this one */
+    const double *kj[SN_MAX_STAGES];
+    double aj[SN_MAX_STAGES];
+    int nj = 0;
+    for (int j = 0; j < s; j++)
+        if (ha[j] != 0.0) {
+            aj[nj] = ha[j];
+            kj[nj++] = Ks + j * dn;
+        }
+    double *restrict ks = Ks + s * dn;
+    for (ptrdiff_t c = 0; c < ld; c += V * SN_VL) {
+        vd z[SN_FUSED_MAX_D][SN_FZ_MAX_V];
+#pragma GCC unroll 16
+        for (int p = 0; p < D; p++)
+#pragma GCC unroll 4
+            for (int v = 0; v < V; v++) z[p][v] = (vd){0} + b[p];
+#pragma GCC unroll 1
+        for (int q = 0; q < D; q++) {
+            const ptrdiff_t o = q * ld + c;
+            vd y[SN_FZ_MAX_V];
+#pragma GCC unroll 4
+            for (int v = 0; v < V; v++) y[v] = SN_LD(x + o + v * SN_VL);
+            for (int j = 0; j < nj; j++)
+#pragma GCC unroll 4
+                for (int v = 0; v < V; v++) y[v] += aj[j] * SN_LD(kj[j] + o + v * SN_VL);
+#pragma GCC unroll 16
+            for (int p = 0; p < D; p++) {
+                const double w = W[p * D + q];
+#pragma GCC unroll 4
+                for (int v = 0; v < V; v++) z[p][v] += w * y[v];
+            }
+        }
+#pragma GCC unroll 16
+        for (int p = 0; p < D; p++)
+#pragma GCC unroll 4
+            for (int v = 0; v < V; v++) SN_ST(ks + p * ld + c + v * SN_VL, sn_fz_act(ACT, z[p][v]));
+    }
+}
+
+/*
+ * One RK step forward on a D x ld block (ld a multiple of SN_FZ_COLS): xout = x_{i+1} from
+ * xin = x_i (xout may be xin); Ks (S x D x ld) receives the stage values.
+ */
+SN_INLINE void sn_fz_fwd_step(const int D, const int ACT, int S, const double *ha,
+                              const double *hbw, const double *W, const double *b,
+                              const double *xin, double *xout, ptrdiff_t ld, double *Ks)
+{
+    const ptrdiff_t dn = D * ld;
+    for (int s = 0; s < S; s++) sn_fz_fwd_stage(D, ACT, s, ha + s * S, W, b, xin, ld, Ks);
+    /* x_{i+1} = x_i + sum_s h b_s K_s */
+    for (ptrdiff_t e = 0; e < dn; e += SN_VL) {
+        vd acc = SN_LD(xin + e);
+        for (int s = 0; s < S; s++) acc += hbw[s] * SN_LD(Ks + s * dn + e);
+        SN_ST(xout + e, acc);
+    }
+}
+
+/*
+ * Stage s of one RK step backward on a D x ld block, given the step's state xi and stage
+ * values Ki (stage j at Ki + j dn) and Ybar_r = W^T g_r of the later stages r (at Ybar + r dn):
+ * g_s = s'(z_s) (h b_s lam + sum_r h a_rs Ybar_r) to G + s dn, y_s to Yr + s dn (for the
+ * weight gradient), Ybar_s = W^T g_s; adds the rows of g_s to gbv.
+ */
+SN_INLINE void sn_fz_bwd_stage(const int D, const int ACT, int S, int s,
+                               const double *restrict ha, const double *restrict hbw,
+                               const double *restrict W, const double *restrict xi,
+                               const double *restrict Ki, const double *restrict lam,
+                               ptrdiff_t ld, double *restrict G, double *restrict Yr,
+                               double *restrict Ybar, vd *restrict gbv)
+{
+    const int V = SN_FZ_V(D);
+    const ptrdiff_t dn = D * ld;
+    /* the earlier stages j that feed y_s, and the later stages r that s feeds */
+    const double *kj[SN_MAX_STAGES], *yr[SN_MAX_STAGES];
+    double aj[SN_MAX_STAGES], ar[SN_MAX_STAGES];
+    int nj = 0, nr = 0;
+    for (int j = 0; j < s; j++)
+        if (ha[s * S + j] != 0.0) {
+            aj[nj] = ha[s * S + j];
+            kj[nj++] = Ki + j * dn;
+        }
+    for (int r = s + 1; r < S; r++)
+        if (ha[r * S + s] != 0.0) {
+            ar[nr] = ha[r * S + s];
+            yr[nr++] = Ybar + r * dn;
+        }
+    const double hb = hbw[s];
+    const double *restrict ks = Ki + s * dn;
+    double *restrict gs = G + s * dn, *restrict ys = Yr + s * dn, *restrict ybs = Ybar + s * dn;
+    for (ptrdiff_t c = 0; c < ld; c += V * SN_VL) {
+        vd acc[SN_FUSED_MAX_D][SN_FZ_MAX_V];
+#pragma GCC unroll 16
+        for (int q = 0; q < D; q++)
+#pragma GCC unroll 4
+            for (int v = 0; v < V; v++) acc[q][v] = (vd){0};
+#pragma GCC unroll 1
+        for (int p = 0; p < D; p++) {
+            const ptrdiff_t o = p * ld + c;
+            vd g[SN_FZ_MAX_V];
+#pragma GCC unroll 4
+            for (int v = 0; v < V; v++) {
+                /* row p of y_s, for the weight gradient */
+                vd y = SN_LD(xi + o + v * SN_VL);
+                for (int j = 0; j < nj; j++) y += aj[j] * SN_LD(kj[j] + o + v * SN_VL);
+                SN_ST(ys + o + v * SN_VL, y);
+                /* row p of g_s */
+                vd kb = hb * SN_LD(lam + o + v * SN_VL);
+                for (int r = 0; r < nr; r++) kb += ar[r] * SN_LD(yr[r] + o + v * SN_VL);
+                g[v] = sn_fz_deriv(ACT, SN_LD(ks + o + v * SN_VL)) * kb;
+                SN_ST(gs + o + v * SN_VL, g[v]);
+                gbv[p] += g[v];
+            }
+            /* Ybar_s += (row p of W)^T g_p */
+#pragma GCC unroll 16
+            for (int q = 0; q < D; q++) {
+                const double w = W[p * D + q];
+#pragma GCC unroll 4
+                for (int v = 0; v < V; v++) acc[q][v] += w * g[v];
+            }
+        }
+#pragma GCC unroll 16
+        for (int q = 0; q < D; q++)
+#pragma GCC unroll 4
+            for (int v = 0; v < V; v++) SN_ST(ybs + q * ld + c + v * SN_VL, acc[q][v]);
+    }
+}
+
+/*
+ * One RK step backward on a D x ld block (ld a multiple of SN_FZ_COLS): lam <- lambda_i from
+ * lambda_{i+1}, given the step's state xi and stage values Ki (S x D x ld); gWi (D x D) and
+ * gbi (D) receive this step's gradient (added to them if accumulate).
+ * G, Yr, Ybar: S x D x ld scratch each.
+ */
+SN_INLINE void sn_fz_bwd_step(const int D, const int ACT, int S, const double *ha,
+                              const double *hbw, const double *W, const double *xi,
+                              const double *Ki, ptrdiff_t ld, double *lam, double *gWi,
+                              double *gbi, double *G, double *Yr, double *Ybar, int accumulate)
+{
+    const ptrdiff_t dn = D * ld;
+    vd gbv[SN_FUSED_MAX_D];
+    for (int p = 0; p < D; p++) gbv[p] = (vd){0};
+    for (int s = S - 1; s >= 0; s--)
+        sn_fz_bwd_stage(D, ACT, S, s, ha, hbw, W, xi, Ki, lam, ld, G, Yr, Ybar, gbv);
+    /* lambda_i = lambda_{i+1} + sum_s Ybar_s */
+    for (ptrdiff_t e = 0; e < dn; e += SN_VL) {
+        vd l = SN_LD(lam + e);
+        for (int s = 0; s < S; s++) l += SN_LD(Ybar + s * dn + e);
+        SN_ST(lam + e, l);
+    }
+    for (int p = 0; p < D; p++) gbi[p] = (accumulate ? gbi[p] : 0.0) + sn_hsum(gbv[p]);
+    /* dJ/dW_i = sum_s g_s y_s^T */
+    sn_gemm_nt(S, D, D, ld, dn, G, Yr, gWi, D, accumulate);
+}
+
+#endif

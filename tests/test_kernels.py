@@ -1,0 +1,93 @@
+"""The two kernel families (fused small-width, general) and the panels of the gradient sweep."""
+import numpy as np
+import pytest
+from _helpers import make_net
+
+import snode
+from snode import _kernels
+
+RALSTON3 = ([[0, 0, 0], [0.5, 0, 0], [0, 0.75, 0]], [2 / 9, 1 / 3, 4 / 9])  # a_31 = 0
+
+
+def _info(net, n, recompute=False):
+    return _kernels.kernel_info(*net._net_args(), n, recompute)
+
+
+def _everything(net, X, Y, labels, cost):
+    lam_T = np.linspace(-1, 1, X.shape[0] * net.width).reshape(X.shape[0], net.width)
+    return (net.forward(X), net.trajectory(X), *cost.value_and_grad(net, X, Y, labels),
+            *net.adjoint(X, lam_T))
+
+
+def test_which_kernels():
+    assert _info(snode.SNODE(4, 3), 10)[0]
+    assert _info(snode.SNODE(12, 3, activation="sigmoid"), 10)[0]
+    assert not _info(snode.SNODE(13, 3), 10)[0]
+    assert not _info(snode.SNODE(4, 3, activation="relu"), 10)[0]
+    old = _kernels.use_general_kernels(True)
+    try:
+        assert not _info(snode.SNODE(4, 3), 10)[0]
+    finally:
+        _kernels.use_general_kernels(old)
+
+
+@pytest.mark.parametrize("memory", ["store", "recompute"])
+@pytest.mark.parametrize("scheme", ["rk4", "euler", RALSTON3])
+@pytest.mark.parametrize("activation", ["tanh", "sigmoid"])
+@pytest.mark.parametrize("width", [1, 2, 3, 4, 5, 8, 11, 12])
+def test_fused_and_general_kernels_agree(width, activation, scheme, memory, rng):
+    net = make_net(width=width, n_steps=5, scheme=scheme, activation=activation, memory=memory,
+                   seed=width)
+    N = 45  # not a multiple of any column group
+    X, Y = rng.normal(size=(N, width)), rng.normal(size=(N, width))
+    labels = rng.integers(0, width, size=N)
+    cost = snode.Cost(mse=1.0, ce=0.5 if width > 1 else 0.0, out=0.2, n_classes=width)
+    assert _info(net, N)[0]
+    fused = _everything(net, X, Y, labels, cost)
+    old = _kernels.use_general_kernels(True)
+    try:
+        assert not _info(net, N)[0]
+        general = _everything(net, X, Y, labels, cost)
+    finally:
+        _kernels.use_general_kernels(old)
+    for a, b in zip(fused, general):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+
+
+def _pieces_sum(net, cost, X, Y, size):
+    """Cost and gradient of the whole batch from sub-batches of `size` (each one panel)."""
+    N = X.shape[0]
+    J, gW, gb = 0.0, 0.0, 0.0
+    for lo in range(0, N, size):
+        n = min(size, N - lo)
+        j, w, b = cost.value_and_grad(net, X[lo:lo + n], Y[lo:lo + n])
+        J, gW, gb = J + j * n / N, gW + w * n / N, gb + b * n / N
+    return J, gW, gb
+
+
+@pytest.mark.parametrize("general", [False, True])
+@pytest.mark.parametrize("memory", ["store", "recompute"])
+@pytest.mark.parametrize("width", [2, 20])
+def test_gradient_over_many_panels(width, memory, general, rng):
+    n_steps = 400 if width == 2 else 60
+    net = make_net(width=width, n_steps=n_steps, T=2.0, memory=memory, n_threads=1, seed=3)
+    N = 301
+    X, Y = rng.normal(size=(N, width)), rng.normal(size=(N, width))
+    lam_T = rng.normal(size=(N, width))
+    cost = snode.Cost(mse=1.0, out=0.1)
+    old = _kernels.use_general_kernels(general)
+    try:
+        fused, panel = _info(net, N, memory == "recompute")
+        assert fused == (width <= 12 and not general)
+        assert N > 3 * panel  # several panels and a partial last one
+        J, gW, gb = cost.value_and_grad(net, X, Y)
+        ref = _pieces_sum(net, cost, X, Y, 8)
+        gWa, gba, lam0 = net.adjoint(X, lam_T)
+        lam0_ref = np.concatenate([net.adjoint(X[lo:lo + 8], lam_T[lo:lo + 8])[2]
+                                   for lo in range(0, N, 8)])
+    finally:
+        _kernels.use_general_kernels(old)
+    assert J == pytest.approx(ref[0], rel=1e-13)
+    np.testing.assert_allclose(gW, ref[1], rtol=1e-11, atol=1e-14)
+    np.testing.assert_allclose(gb, ref[2], rtol=1e-11, atol=1e-14)
+    np.testing.assert_allclose(lam0, lam0_ref, rtol=1e-13, atol=1e-15)
