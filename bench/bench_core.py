@@ -6,8 +6,8 @@ For each (width, batch, steps) it times one evaluation of the mean-squared-error
 gradient with respect to all weights (rk4, tanh, float64), for snode and, when torch is
 installed, a plain PyTorch model of the same network: a hand-written rk4 loop with autograd,
 weights split per step with W.unbind(0). Both run in the same process with the same number of
-threads, in alternating blocks of evaluations (so that neither's idle threads spin while the
-other is timed), and the medians are reported with their ratio; GFLOP/s counts 24 N d^2 K
+threads, in alternating blocks of evaluations, each block after 0.2 s of untimed warm-up (so
+that neither's idle threads spin while the other is timed, and caches and threads are warm), and the medians are reported with their ratio; GFLOP/s counts 24 N d^2 K
 flops per evaluation (4 stages x (2 N d^2 forward + 4 N d^2 backward) per step). Peak memory is
 measured in a fresh process per method and size (Linux only): the growth of the resident set
 (VmHWM) during the first evaluation at that size, after a small warm-up that loads libraries.
@@ -185,8 +185,12 @@ def main(argv=None):
         per_block = max(1, args.repeat // args.blocks)
         for _ in range(args.blocks):
             for m in methods:
-                time.sleep(0.3)  # let the other method's idle threads stop spinning
-                m()  # warm-up of the block
+                # warm-up of the block, at least 0.2 s: the other method's idle threads stop
+                # spinning, and the caches, this method's threads and the clock are warm
+                t_warm = time.perf_counter() + 0.2
+                m()
+                while time.perf_counter() < t_warm:
+                    m()
                 for _ in range(per_block):
                     t0 = time.perf_counter()
                     m()

@@ -71,17 +71,20 @@ SN_INLINE void sn_store_act(int act, vd v, double *k, double *sp)
     }
 }
 
-/* acc[r][v] += sum_k A[r*lda + k] B[k*ldb + v*VL ...] for r < R, v < V: the inner loop of
- * every register tile (R = 8, 4 or 1 and V = 2 or 1, constants after inlining). */
+/* acc[r][v] += sum_k A[r*sr + k*sk] B[k*ldb + v*VL ...] for r < R, v < V: the inner loop of
+ * every register tile (R = 8, 4 or 1 and V = 2 or 1, constants after inlining). A's strides
+ * sr, sk are (lda, 1) for A itself and (1, lda) for its transpose. */
 SN_INLINE void sn_tile_fma(const int R, const int V, ptrdiff_t KD, const double *restrict A,
-                           ptrdiff_t lda, const double *restrict B, ptrdiff_t ldb, vd acc[8][2])
+                           ptrdiff_t sr, ptrdiff_t sk, const double *restrict B, ptrdiff_t ldb,
+                           vd acc[8][2])
 {
     for (ptrdiff_t k = 0; k < KD; k++) {
         const vd x0 = SN_LD(B + k * ldb);
         const vd x1 = V == 2 ? SN_LD(B + k * ldb + SN_VL) : x0;
+        const double *restrict ak = A + k * sk;
 #pragma GCC unroll 8
         for (int r = 0; r < R; r++) {
-            const double w = A[r * lda + k];
+            const double w = ak[r * sr];
             acc[r][0] += w * x0;
             if (V == 2) acc[r][1] += w * x1;
         }
@@ -94,7 +97,7 @@ SN_INLINE void sn_tile_fma(const int R, const int V, ptrdiff_t KD, const double 
  * activation, s of that into C and s' into SP (same layout as C; may be NULL).
  */
 SN_INLINE void sn_gemm_nn_tile(const int R, const int V, ptrdiff_t KD, ptrdiff_t ld,
-                               const double *restrict A, ptrdiff_t lda,
+                               const double *restrict A, ptrdiff_t sr, ptrdiff_t sk,
                                const double *restrict bias, const double *restrict Bc,
                                double *restrict Cc, int act, double *restrict SPc)
 {
@@ -105,7 +108,7 @@ SN_INLINE void sn_gemm_nn_tile(const int R, const int V, ptrdiff_t KD, ptrdiff_t
         acc[r][0] = b0;
         acc[r][1] = b0;
     }
-    sn_tile_fma(R, V, KD, A, lda, Bc, ld, acc);
+    sn_tile_fma(R, V, KD, A, sr, sk, Bc, ld, acc);
     for (int r = 0; r < R; r++) {
         sn_store_act(act, acc[r][0], Cc + r * ld, SPc ? SPc + r * ld : NULL);
         if (V == 2)
@@ -115,13 +118,13 @@ SN_INLINE void sn_gemm_nn_tile(const int R, const int V, ptrdiff_t KD, ptrdiff_t
 
 /* One column panel of V vectors, all rows: 8-row tiles where there are 32 vector registers. */
 SN_INLINE void sn_gemm_nn_panel(const int V, ptrdiff_t M, ptrdiff_t KD, ptrdiff_t ld,
-                                const double *restrict A, ptrdiff_t lda,
+                                const double *restrict A, ptrdiff_t sr, ptrdiff_t sk,
                                 const double *restrict bias, const double *restrict Bc,
                                 double *restrict Cc, int act, double *restrict SPc)
 {
     ptrdiff_t i = 0;
 #define SN_TILE(R)                                                                               \
-    sn_gemm_nn_tile(R, V, KD, ld, A + i * lda, lda, bias ? bias + i : NULL, Bc, Cc + i * ld,     \
+    sn_gemm_nn_tile(R, V, KD, ld, A + i * sr, sr, sk, bias ? bias + i : NULL, Bc, Cc + i * ld,   \
                     act, SPc ? SPc + i * ld : NULL)
 #if SN_VL == 8
     for (; i + 8 <= M; i += 8) SN_TILE(8);
@@ -132,24 +135,33 @@ SN_INLINE void sn_gemm_nn_panel(const int V, ptrdiff_t M, ptrdiff_t KD, ptrdiff_
 }
 
 /*
- * C[i, :] = s(bias[i] + sum_j A[i*lda + j] B[j, :])   for i < M, j < KD, over ld columns
- * (ld a multiple of SN_PAD); B, C (and SP) have leading dimension ld; bias may be NULL.
- * s is the activation `act` when SN_FUSED_ACT(act), with s' stored in SP (if not NULL), and
- * the identity otherwise (act = -1 for a plain product).
+ * C[i, :] = s(bias[i] + sum_j A(i, j) B[j, :])   for i < M, j < KD, over ld columns
+ * (ld a multiple of SN_PAD), A(i, j) = A[i*sr + j*sk]; B, C (and SP) have leading dimension
+ * ld; bias may be NULL. s is the activation `act` when SN_FUSED_ACT(act), with s' stored in
+ * SP (if not NULL), and the identity otherwise (act = -1 for a plain product).
  * Column panels of 2 vectors (1 at the end) outside, so that a panel of B stays in L1 while
  * every row tile (8 rows where there are 32 vector registers, else 4; then single rows) passes
  * over it.
  */
+SN_INLINE void sn_gemm_act_strided(ptrdiff_t M, ptrdiff_t KD, ptrdiff_t ld,
+                                   const double *restrict A, ptrdiff_t sr, ptrdiff_t sk,
+                                   const double *restrict bias, const double *restrict B,
+                                   double *restrict C, int act, double *restrict SP)
+{
+    ptrdiff_t c = 0;
+    for (; c + 2 * SN_VL <= ld; c += 2 * SN_VL)
+        sn_gemm_nn_panel(2, M, KD, ld, A, sr, sk, bias, B + c, C + c, act, SP ? SP + c : NULL);
+    for (; c < ld; c += SN_VL)
+        sn_gemm_nn_panel(1, M, KD, ld, A, sr, sk, bias, B + c, C + c, act, SP ? SP + c : NULL);
+}
+
+/* C = s(A B + bias), A with leading dimension lda (see sn_gemm_act_strided). */
 SN_INLINE void sn_gemm_nn_act(ptrdiff_t M, ptrdiff_t KD, ptrdiff_t ld, const double *restrict A,
                               ptrdiff_t lda, const double *restrict bias,
                               const double *restrict B, double *restrict C, int act,
                               double *restrict SP)
 {
-    ptrdiff_t c = 0;
-    for (; c + 2 * SN_VL <= ld; c += 2 * SN_VL)
-        sn_gemm_nn_panel(2, M, KD, ld, A, lda, bias, B + c, C + c, act, SP ? SP + c : NULL);
-    for (; c < ld; c += SN_VL)
-        sn_gemm_nn_panel(1, M, KD, ld, A, lda, bias, B + c, C + c, act, SP ? SP + c : NULL);
+    sn_gemm_act_strided(M, KD, ld, A, lda, 1, bias, B, C, act, SP);
 }
 
 /* C = A B (+ bias), without activation. */
@@ -157,7 +169,14 @@ SN_INLINE void sn_gemm_nn(ptrdiff_t M, ptrdiff_t KD, ptrdiff_t ld, const double 
                           ptrdiff_t lda, const double *restrict bias, const double *restrict B,
                           double *restrict C)
 {
-    sn_gemm_nn_act(M, KD, ld, A, lda, bias, B, C, -1, NULL);
+    sn_gemm_act_strided(M, KD, ld, A, lda, 1, bias, B, C, -1, NULL);
+}
+
+/* C = A^T B for A (KD x M, leading dimension lda): no transposed copy of A is needed. */
+SN_INLINE void sn_gemm_tn(ptrdiff_t M, ptrdiff_t KD, ptrdiff_t ld, const double *restrict A,
+                          ptrdiff_t lda, const double *restrict B, double *restrict C)
+{
+    sn_gemm_act_strided(M, KD, ld, A, 1, lda, NULL, B, C, -1, NULL);
 }
 
 /*
@@ -174,7 +193,7 @@ SN_INLINE void sn_gemm_acc_tile(const int R, const int V, ptrdiff_t KD, const do
         acc[r][0] = accumulate ? SN_LD(C + r * ldc) : (vd){0};
         acc[r][1] = (V == 2 && accumulate) ? SN_LD(C + r * ldc + SN_VL) : (vd){0};
     }
-    sn_tile_fma(R, V, KD, A, lda, B, ldb, acc);
+    sn_tile_fma(R, V, KD, A, lda, 1, B, ldb, acc);
 #pragma GCC unroll 8
     for (int r = 0; r < R; r++) {
         SN_ST(C + r * ldc, acc[r][0]);

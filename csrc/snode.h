@@ -97,6 +97,9 @@ int snode_tangent(const snode_net *net, ptrdiff_t n, const double *x0, ptrdiff_t
                   const double *dW, const double *db, ptrdiff_t q, const double *xi0,
                   int identity, double *xT, double *xiT, double *work);
 
+/* 1 if the n numbers at x are all finite, else 0. */
+int snode_all_finite(ptrdiff_t n, const double *x);
+
 /*
  * Introspection, for tests and benchmarks: the number of samples per panel of the gradient
  * sweep of a chunk of n (it goes forward and back through all steps one panel at a time), and

@@ -151,21 +151,19 @@ static void step_forward(const snode_net *net, const scaled_tableau *t, ptrdiff_
 
 /*
  * One RK step backward: lam <- lambda_i from lambda_{i+1}, using the step's stage inputs Ys and
- * derivatives SPs. gWi (d x d) and gbi (d) are overwritten with this step's gradient.
- * WT: d x d scratch; G, Ybar: S x d x ld scratch each; T: wgrad_scratch(d, ld) scratch.
+ * derivatives SPs. gWi (d x d) and gbi (d) receive this step's gradient (added to them if
+ * accumulate). G, Ybar: S x d x ld scratch each; T: wgrad_scratch(d, ld) scratch.
  */
 /* (kept out of line: inlined into the sweep it spills its pointers in the hot loops) */
 __attribute__((noinline)) static void
 step_backward(const snode_net *net, const scaled_tableau *t, ptrdiff_t i, ptrdiff_t ld,
               double *restrict lam, const double *restrict Ys, const double *restrict SPs,
-              double *restrict gWi, double *restrict gbi, double *restrict WT,
-              double *restrict G, double *restrict Ybar, double *restrict T, int accumulate)
+              double *restrict gWi, double *restrict gbi, double *restrict G,
+              double *restrict Ybar, double *restrict T, int accumulate)
 {
     const ptrdiff_t d = net->d, dn = d * ld;
     const int S = net->S;
     const double *Wi = net->W + i * d * d;
-    for (ptrdiff_t p = 0; p < d; p++)
-        for (ptrdiff_t q = 0; q < d; q++) WT[q * d + p] = Wi[p * d + q];
     for (int s = S - 1; s >= 0; s--) {
         const double *restrict sp = SPs + (ptrdiff_t)s * dn;
         double *restrict g = G + (ptrdiff_t)s * dn;
@@ -197,22 +195,27 @@ step_backward(const snode_net *net, const scaled_tableau *t, ptrdiff_t i, ptrdif
             gbi[j] = (s == S - 1 && !accumulate) ? sum : gbi[j] + sum;
         }
         /* ybar_s = W^T g_s */
-        sn_gemm_nn(d, d, ld, WT, d, NULL, g, Ybar + (ptrdiff_t)s * dn);
+        sn_gemm_tn(d, d, ld, Wi, d, g, Ybar + (ptrdiff_t)s * dn);
     }
     combine_unit(S, dn, Ybar, lam);
     /* dJ/dW_i = sum_s g_s y_s^T (the zero pad of g adds nothing) */
     if (d >= SN_WGRAD_MIN_D) {
-        /* as a product with the samples inside: (dJ/dW_i)^T = sum_s y_s g_s^T, with g_s
-         * transposed to samples x dp so that the output columns are contiguous */
+        /* as a product with the samples inside: dJ/dW_i = sum_s g_s y_s^T, with y_s
+         * transposed to samples x dp so that the output rows are contiguous */
         const ptrdiff_t dp = (d + SN_VL - 1) / SN_VL * SN_VL;
-        double *Gt = T, *Ct = T + ld * dp;
+        double *Yt = T, *C = T + ld * dp;
         for (int s = 0; s < S; s++) {
-            sn_transpose(d, ld, G + (ptrdiff_t)s * dn, Gt, dp);
-            sn_gemm_acc(d, ld, dp, Ys + (ptrdiff_t)s * dn, ld, Gt, dp, Ct, dp, s > 0);
+            sn_transpose(d, ld, Ys + (ptrdiff_t)s * dn, Yt, dp);
+            sn_gemm_acc(d, ld, dp, G + (ptrdiff_t)s * dn, ld, Yt, dp, C, dp, s > 0);
         }
-        for (ptrdiff_t p = 0; p < d; p++)
-            for (ptrdiff_t q = 0; q < d; q++)
-                gWi[p * d + q] = accumulate ? gWi[p * d + q] + Ct[q * dp + p] : Ct[q * dp + p];
+        for (ptrdiff_t p = 0; p < d; p++) {
+            double *restrict gr = gWi + p * d;
+            const double *restrict cr = C + p * dp;
+            if (accumulate)
+                for (ptrdiff_t q = 0; q < d; q++) gr[q] += cr[q];
+            else
+                memcpy(gr, cr, (size_t)d * sizeof(double));
+        }
     } else {
         sn_gemm_nt(S, d, d, ld, dn, G, Ys, gWi, d, accumulate);
     }
@@ -316,7 +319,7 @@ static void fwd_step(const snode_net *net, const scaled_tableau *t, ptrdiff_t i,
 
 /* scratch of one backward step on a d x ld block */
 typedef struct {
-    double *WT, *G, *Ybar, *T, *Yr, *SPr;
+    double *G, *Ybar, *T, *Yr, *SPr;
 } bwd_scratch;
 
 /*
@@ -336,8 +339,7 @@ static void bwd_step(const snode_net *net, const scaled_tableau *t, ptrdiff_t i,
     }
     for (int s = 0; s < S; s++) stage_input(s, t->ha + s * S, ln, xi, Ki, w->Yr + s * ln);
     sn_deriv_from_value(net->act, S * ln, Ki, w->SPr);
-    step_backward(net, t, i, ld, lam, w->Yr, w->SPr, gWi, gbi, w->WT, w->G, w->Ybar, w->T,
-                  accumulate);
+    step_backward(net, t, i, ld, lam, w->Yr, w->SPr, gWi, gbi, w->G, w->Ybar, w->T, accumulate);
 }
 
 /* --- forward ----------------------------------------------------------------------------- */
@@ -439,9 +441,9 @@ ptrdiff_t SN_FN(snode_ws_grad)(const snode_net *net, ptrdiff_t n, int recompute)
 {
     const ptrdiff_t P = panel_cols(net, n, recompute);
     const ptrdiff_t d = net->d, pn = d * P, S = net->S, K = net->K;
-    /* x, lam, WT, G (S), Ybar (S), one-step Ks (S), weight-gradient scratch, one step's
-     * stage inputs and derivatives (2 S) */
-    ptrdiff_t base = 2 * pn + d * d + 5 * S * pn + wgrad_scratch(d, P);
+    /* x, lam, G (S), Ybar (S), one-step Ks (S), weight-gradient scratch, one step's stage
+     * inputs and derivatives (2 S) */
+    ptrdiff_t base = 2 * pn + 5 * S * pn + wgrad_scratch(d, P);
     if (recompute) return base + K * pn; /* the states x_0..x_{K-1} */
     return base + K * (S + 1) * pn;      /* every step's state and stage values */
 }
@@ -471,8 +473,7 @@ int SN_FN(snode_value_grad)(const snode_net *net, ptrdiff_t n, const double *x0,
     const ptrdiff_t P = panel_cols(net, n, recompute), pn = d * P, unit = col_unit(net);
     double *x = work, *lam = x + pn;
     bwd_scratch w;
-    w.WT = lam + pn;
-    w.G = w.WT + dd;
+    w.G = lam + pn;
     w.Ybar = w.G + S * pn;
     double *Ks = w.Ybar + S * pn;
     w.T = Ks + S * pn;
@@ -510,12 +511,14 @@ int SN_FN(snode_value_grad)(const snode_net *net, ptrdiff_t n, const double *x0,
                 Ki = Ks;
             }
             bwd_step(net, &t, i, lp, xi, Ki, lam, gW + i * dd, gb + i * d, c0 > 0, &w);
+            /* the step's gradient is complete after the last panel: check it while in cache */
+            if (c0 + P >= n && !(all_finite(dd, gW + i * dd) && all_finite(d, gb + i * d)))
+                return SNODE_ERR_NONFINITE;
         }
         if (!cols_finite(d, np, lp, lam)) return SNODE_ERR_NONFINITE;
         if (lam0) to_rows(d, np, lp, lam, lam0 + c0 * d, d);
     }
-    if (!(all_finite(K * dd, gW) && all_finite(K * d, gb) && all_finite(1, J)))
-        return SNODE_ERR_NONFINITE;
+    if (!all_finite(1, J)) return SNODE_ERR_NONFINITE;
     return SNODE_OK;
 }
 

@@ -16,7 +16,7 @@ from snode._core cimport (
     SNODE_OK, SNODE_ERR_NONFINITE, snode_net, snode_loss, snode_ws_forward, snode_ws_grad,
     snode_ws_tangent, snode_forward, snode_value_grad, snode_tangent, snode_activation,
     snode_sobolev_solve, snode_sobolev_inner, snode_isa, snode_set_isa, snode_grad_panel,
-    snode_uses_fused,
+    snode_uses_fused, snode_all_finite,
 )
 
 
@@ -93,6 +93,27 @@ cdef int _make_net(snode_net *net, const double[:, :, ::1] W, const double[:, ::
     net.b = &b[0, 0]
     net.general = 1 if _general_only else 0
     return 0
+
+
+def all_finite(x, int n_threads=1):
+    """Whether every entry of the float64 array x is finite (no temporary arrays; blocks of a
+    large array are checked on n_threads threads)."""
+    if not (isinstance(x, np.ndarray) and x.dtype == np.float64 and x.flags.c_contiguous):
+        return bool(np.isfinite(x).all())
+    cdef const double[::1] v = x.reshape(-1)
+    cdef Py_ssize_t n = v.shape[0], block = 1 << 18, nb, k, lo
+    if n == 0:
+        return True
+    nb = (n + block - 1) // block
+    cdef int[::1] ok = np.ones(nb, dtype=np.intc)
+    with nogil:
+        for k in prange(nb, num_threads=max(1, min(n_threads, nb)), schedule="static"):
+            lo = k * block
+            ok[k] = snode_all_finite(min(block, n - lo), &v[lo])
+    for k in range(nb):
+        if not ok[k]:
+            return False
+    return True
 
 
 def kernel_info(const double[:, :, ::1] W, const double[:, ::1] b, const double[:, ::1] a,

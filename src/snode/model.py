@@ -184,9 +184,9 @@ class SNODE:
         if (not isinstance(b, np.ndarray) or b.shape != shape_W[:2] or b.dtype != np.float64
                 or not b.flags.c_contiguous):
             b = self._check_param(b, "b", shape_W[:2])
-        if not np.isfinite(W).all():
+        if not _kernels.all_finite(W, self._threads()):
             raise ValueError("the weights W contain NaN or Inf")
-        if not np.isfinite(b).all():
+        if not _kernels.all_finite(b):
             raise ValueError("the biases b contain NaN or Inf")
         t = self.tableau
         return (W, b, t.a, t.b, ACTIVATIONS[self._activation], self.h)

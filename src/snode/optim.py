@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import OptimizeResult, line_search
 
+from . import _kernels
 from ._kernels import NonFiniteError
 from ._validate import check_int, check_real
 from .sobolev import sobolev_gradient
@@ -154,7 +155,7 @@ class _Trainer:
     @staticmethod
     def _value_at(net, cost, data, W, b, state):
         """Cost at weights (W, b), or inf when they or a sweep overflow; net keeps (W, b)."""
-        if not (np.isfinite(W).all() and np.isfinite(b).all()):
+        if not (_kernels.all_finite(W) and _kernels.all_finite(b)):
             return np.inf
         net.W[...] = W
         net.b[...] = b
