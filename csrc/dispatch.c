@@ -19,7 +19,7 @@ typedef struct {
     int (*value_grad)(const snode_net *, ptrdiff_t, const double *, ptrdiff_t,
                       const snode_loss *, const double *, ptrdiff_t, const int64_t *,
                       const double *, double *, double *, double *, double *, double *, int,
-                      double *);
+                      const snode_sum *, double *);
     int (*tangent)(const snode_net *, ptrdiff_t, const double *, ptrdiff_t, const double *,
                    const double *, ptrdiff_t, const double *, int, double *, double *, double *);
     void (*activation)(int, ptrdiff_t, const double *, double *, double *);
@@ -116,10 +116,11 @@ int snode_forward(const snode_net *net, ptrdiff_t n, const double *x0, ptrdiff_t
 int snode_value_grad(const snode_net *net, ptrdiff_t n, const double *x0, ptrdiff_t m,
                      const snode_loss *loss, const double *Y, ptrdiff_t my,
                      const int64_t *labels, const double *lamT, double *J, double *gW,
-                     double *gb, double *lam0, double *xT, int recompute, double *work)
+                     double *gb, double *lam0, double *xT, int recompute, const snode_sum *sum,
+                     double *work)
 {
     return table()->value_grad(net, n, x0, m, loss, Y, my, labels, lamT, J, gW, gb, lam0, xT,
-                               recompute, work);
+                               recompute, sum, work);
 }
 
 int snode_tangent(const snode_net *net, ptrdiff_t n, const double *x0, ptrdiff_t m,

@@ -73,18 +73,33 @@ int snode_forward(const snode_net *net, ptrdiff_t n, const double *x0, ptrdiff_t
                   double *xT, double *traj, ptrdiff_t traj_stride, double *work);
 
 /*
+ * A gradient summed over chunks (threads) in place: chunk `index` of `count` adds its
+ * gradient to the shared gW, gb step by step, in chunk order, so that the sum does not depend
+ * on timing. turn (K ints, zero before the first chunk starts) counts, for each step, the
+ * chunks that have added theirs; a chunk waits for its turn. Every chunk of the sum must be
+ * started (concurrently, or in increasing order on one thread), and each must be one panel:
+ * snode_grad_panel(net, n, recompute) >= n.
+ */
+typedef struct {
+    int index, count;
+    int *turn;
+} snode_sum;
+
+/*
  * Forward sweep, data cost and adjoint sweep; the exact gradient of the discrete cost.
  * If lamT is NULL the data terms of `loss` (with targets Y: n x my, my <= d, and labels: n,
  * either may be NULL when its term is off) give lambda_K and *J receives the chunk's data
  * cost; otherwise lamT (n x d) is used as lambda_K = dJ/dx(T) and *J is set to 0.
- * gW (K x d x d) and gb (K x d) are overwritten with this chunk's gradient.
+ * gW (K x d x d) and gb (K x d) are overwritten with this chunk's gradient, or, if sum is not
+ * NULL, receive it as the chunk's part of that sum.
  * lam0 (n x d, may be NULL) receives lambda_0 = dJ/dx(0); xT (n x d, may be NULL) x(T).
  * recompute != 0 stores only the states x_i and recomputes each step's stages backwards.
  */
 int snode_value_grad(const snode_net *net, ptrdiff_t n, const double *x0, ptrdiff_t m,
                      const snode_loss *loss, const double *Y, ptrdiff_t my,
                      const int64_t *labels, const double *lamT, double *J, double *gW,
-                     double *gb, double *lam0, double *xT, int recompute, double *work);
+                     double *gb, double *lam0, double *xT, int recompute, const snode_sum *sum,
+                     double *work);
 
 /*
  * Tangent-linear (sensitivity) sweep with q tangents per sample.

@@ -7,6 +7,8 @@
  *
  * Formulas: shared MATH.md sections 2 (RK step), 3 (data cost), 4 (adjoint), 5 (sensitivity).
  */
+#include <sched.h>
+
 #include "kernels_inl.h"
 #include "sweeps.h"
 #include "fused_inl.h"
@@ -442,8 +444,8 @@ ptrdiff_t SN_FN(snode_ws_grad)(const snode_net *net, ptrdiff_t n, int recompute)
     const ptrdiff_t P = panel_cols(net, n, recompute);
     const ptrdiff_t d = net->d, pn = d * P, S = net->S, K = net->K;
     /* x, lam, G (S), Ybar (S), one-step Ks (S), weight-gradient scratch, one step's stage
-     * inputs and derivatives (2 S) */
-    ptrdiff_t base = 2 * pn + 5 * S * pn + wgrad_scratch(d, P);
+     * inputs and derivatives (2 S), one step's gradient */
+    ptrdiff_t base = 2 * pn + 5 * S * pn + wgrad_scratch(d, P) + d * d + d;
     if (recompute) return base + K * pn; /* the states x_0..x_{K-1} */
     return base + K * (S + 1) * pn;      /* every step's state and stage values */
 }
@@ -455,22 +457,80 @@ ptrdiff_t SN_FN(snode_grad_panel)(const snode_net *net, ptrdiff_t n, int recompu
 
 int SN_FN(snode_uses_fused)(const snode_net *net) { return use_fused(net); }
 
-int SN_FN(snode_value_grad)(const snode_net *net, ptrdiff_t n, const double *x0, ptrdiff_t m,
-                            const snode_loss *loss, const double *Y, ptrdiff_t my,
-                            const int64_t *labels, const double *lamT, double *J, double *gW,
-                            double *gb, double *lam0, double *xT, int recompute, double *work)
+/* --- a gradient summed over chunks in place, in chunk order (snode_sum) ------------------- */
+
+static void sum_wait(const snode_sum *sum, ptrdiff_t i)
+{
+    int spins = 0;
+    while (__atomic_load_n(&sum->turn[i], __ATOMIC_ACQUIRE) != sum->index) {
+        if (++spins < 4096) {
+#if defined(__x86_64__) || defined(__i386__)
+            __builtin_ia32_pause();
+#endif
+        } else {
+            sched_yield(); /* the chunk before this one is not running: let it */
+        }
+    }
+}
+
+static void sum_done(const snode_sum *sum, ptrdiff_t i)
+{
+    __atomic_store_n(&sum->turn[i], sum->index + 1, __ATOMIC_RELEASE);
+}
+
+/* pass the turns of steps i0, i0 - 1, ..., 0 without a gradient (an empty chunk, or one that
+ * stopped on an error): the chunks after it must not wait forever */
+static void sum_pass(const snode_sum *sum, ptrdiff_t i0, const snode_net *net, double *gW,
+                     double *gb)
+{
+    const ptrdiff_t d = net->d;
+    for (ptrdiff_t i = i0; i >= 0; i--) {
+        sum_wait(sum, i);
+        if (sum->index == 0) {
+            memset(gW + i * d * d, 0, (size_t)(d * d) * sizeof(double));
+            memset(gb + i * d, 0, (size_t)d * sizeof(double));
+        }
+        sum_done(sum, i);
+    }
+}
+
+/* add this chunk's step gradient (gWl, gbl) to the shared gW_i, gb_i in its turn; the last
+ * chunk checks the sum */
+static int sum_add(const snode_sum *sum, ptrdiff_t i, ptrdiff_t d, const double *gWl,
+                   const double *gbl, double *gW, double *gb)
+{
+    const ptrdiff_t dd = d * d;
+    double *restrict gWi = gW + i * dd, *restrict gbi = gb + i * d;
+    int ok = 1;
+    sum_wait(sum, i);
+    if (sum->index == 0) {
+        memcpy(gWi, gWl, (size_t)dd * sizeof(double));
+        memcpy(gbi, gbl, (size_t)d * sizeof(double));
+    } else {
+        for (ptrdiff_t e = 0; e < dd; e++) gWi[e] += gWl[e];
+        for (ptrdiff_t e = 0; e < d; e++) gbi[e] += gbl[e];
+    }
+    if (sum->index == sum->count - 1) ok = all_finite(dd, gWi) && all_finite(d, gbi);
+    sum_done(sum, i);
+    return ok;
+}
+
+/*
+ * The gradient sweep of snode_value_grad; *next receives the first step whose turn of the
+ * shared sum this chunk has not passed (K - 1 before the backward sweep, -1 when done).
+ */
+static int value_grad(const snode_net *net, ptrdiff_t n, const double *x0, ptrdiff_t m,
+                      const snode_loss *loss, const double *Y, ptrdiff_t my,
+                      const int64_t *labels, const double *lamT, double *J, double *gW,
+                      double *gb, double *lam0, double *xT, int recompute, const snode_sum *sum,
+                      double *work, ptrdiff_t *next)
 {
     const ptrdiff_t d = net->d, K = net->K, S = net->S, dd = d * d;
     scaled_tableau t;
-    if (net->S < 1 || net->S > SN_MAX_STAGES || m > d || (Y && my > d)) return SNODE_ERR_ARG;
-    if (n <= 0) {
-        memset(gW, 0, (size_t)(K * dd) * sizeof(double));
-        memset(gb, 0, (size_t)(K * d) * sizeof(double));
-        *J = 0.0;
-        return SNODE_OK;
-    }
+    *next = K - 1;
     scale_tableau(net, &t);
     const ptrdiff_t P = panel_cols(net, n, recompute), pn = d * P, unit = col_unit(net);
+    if (sum && P < n) return SNODE_ERR_ARG;
     double *x = work, *lam = x + pn;
     bwd_scratch w;
     w.G = lam + pn;
@@ -479,7 +539,8 @@ int SN_FN(snode_value_grad)(const snode_net *net, ptrdiff_t n, const double *x0,
     w.T = Ks + S * pn;
     w.Yr = w.T + wgrad_scratch(d, P);
     w.SPr = w.Yr + S * pn;
-    double *store = w.SPr + S * pn;
+    double *gWl = w.SPr + S * pn, *gbl = gWl + dd; /* a step's gradient, for the shared sum */
+    double *store = gbl + d;
     *J = 0.0;
     /* one panel of samples at a time, forward and back through all steps */
     for (ptrdiff_t c0 = 0; c0 < n; c0 += P) {
@@ -510,6 +571,12 @@ int SN_FN(snode_value_grad)(const snode_net *net, ptrdiff_t n, const double *x0,
                 fwd_step(net, &t, i, xi, x, lp, Ks, w.Yr);
                 Ki = Ks;
             }
+            if (sum) {
+                bwd_step(net, &t, i, lp, xi, Ki, lam, gWl, gbl, 0, &w);
+                *next = i - 1;
+                if (!sum_add(sum, i, d, gWl, gbl, gW, gb)) return SNODE_ERR_NONFINITE;
+                continue;
+            }
             bwd_step(net, &t, i, lp, xi, Ki, lam, gW + i * dd, gb + i * d, c0 > 0, &w);
             /* the step's gradient is complete after the last panel: check it while in cache */
             if (c0 + P >= n && !(all_finite(dd, gW + i * dd) && all_finite(d, gb + i * d)))
@@ -520,6 +587,30 @@ int SN_FN(snode_value_grad)(const snode_net *net, ptrdiff_t n, const double *x0,
     }
     if (!all_finite(1, J)) return SNODE_ERR_NONFINITE;
     return SNODE_OK;
+}
+
+int SN_FN(snode_value_grad)(const snode_net *net, ptrdiff_t n, const double *x0, ptrdiff_t m,
+                            const snode_loss *loss, const double *Y, ptrdiff_t my,
+                            const int64_t *labels, const double *lamT, double *J, double *gW,
+                            double *gb, double *lam0, double *xT, int recompute,
+                            const snode_sum *sum, double *work)
+{
+    const ptrdiff_t d = net->d, K = net->K;
+    ptrdiff_t next = K - 1;
+    int status = SNODE_OK;
+    *J = 0.0;
+    if (net->S < 1 || net->S > SN_MAX_STAGES || m > d || (Y && my > d) ||
+        (sum && (sum->index < 0 || sum->index >= sum->count)))
+        status = SNODE_ERR_ARG;
+    else if (n <= 0 && !sum) {
+        memset(gW, 0, (size_t)(K * d * d) * sizeof(double));
+        memset(gb, 0, (size_t)(K * d) * sizeof(double));
+    } else if (n > 0) {
+        status = value_grad(net, n, x0, m, loss, Y, my, labels, lamT, J, gW, gb, lam0, xT,
+                            recompute, sum, work, &next);
+    }
+    if (sum) sum_pass(sum, next, net, gW, gb);
+    return status;
 }
 
 /* --- tangent-linear sweep ------------------------------------------------------------------ */

@@ -14,7 +14,7 @@
     int snode_value_grad_##isa(const snode_net *, ptrdiff_t, const double *, ptrdiff_t,        \
                                const snode_loss *, const double *, ptrdiff_t, const int64_t *, \
                                const double *, double *, double *, double *, double *,         \
-                               double *, int, double *);                                       \
+                               double *, int, const snode_sum *, double *);                    \
     int snode_tangent_##isa(const snode_net *, ptrdiff_t, const double *, ptrdiff_t,           \
                             const double *, const double *, ptrdiff_t, const double *, int,    \
                             double *, double *, double *);                                     \

@@ -100,6 +100,25 @@ def test_thread_count_invariance(n_threads, rng):
     np.testing.assert_allclose(out[3], ref[3], rtol=1e-14, atol=1e-15)
 
 
+@pytest.mark.parametrize("width", [3, 40])
+def test_chunks_that_add_their_gradients_in_turn(width, rng):
+    # 25 samples on 3 threads: chunks of 16, 9 and none; every order of arrival gives the
+    # same sum (chunk order), and the same as one thread up to rounding
+    net = make_net(width=width, n_steps=6, seed=5)
+    X, Y = rng.normal(size=(25, width)), rng.normal(size=(25, width))
+    cost = snode.Cost(mse=1.0)
+    net.n_threads = 1
+    ref = cost.value_and_grad(net, X, Y)
+    net.n_threads = 3
+    runs = [cost.value_and_grad(net, X, Y) for _ in range(5)]
+    for J, gW, gb in runs:
+        assert J == runs[0][0]
+        assert np.array_equal(gW, runs[0][1]) and np.array_equal(gb, runs[0][2])
+    assert runs[0][0] == pytest.approx(ref[0], rel=1e-13)
+    np.testing.assert_allclose(runs[0][1], ref[1], rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(runs[0][2], ref[2], rtol=1e-12, atol=1e-14)
+
+
 @pytest.mark.parametrize("width", [5, 19])  # fused and general kernels
 def test_instruction_set_levels_agree(width, rng):
     net = make_net(width=width, n_steps=4, seed=8)

@@ -129,6 +129,18 @@ def test_overflow_raises_instead_of_returning_nan(activation):
     assert issubclass(snode.NonFiniteError, FloatingPointError)
 
 
+@pytest.mark.parametrize("bad_chunk", [0, 1, 2])
+def test_overflow_in_one_chunk_of_a_shared_sum(bad_chunk):
+    # three chunks add their gradients in turn; the one that overflows must still pass its
+    # turns (no hang) and the error must come through
+    net = snode.SNODE(2, 30, T=30.0, activation="relu", init="zeros", n_threads=3)
+    net.W[:] = 3.0 * np.eye(2)
+    X = np.full((30, 2), 1e-3)
+    X[10 * bad_chunk + 3] = 1e300
+    with pytest.raises(snode.NonFiniteError):
+        snode.Cost().value_and_grad(net, X, np.zeros_like(X))
+
+
 def test_bounded_activation_never_overflows():
     net = make_net(width=3, n_steps=20, scale=1e6)
     out = net.forward(np.ones((2, 3)) * 1e6)

@@ -19,6 +19,11 @@ cdef extern from "snode.h" nogil:
         const double *b
         int general
 
+    ctypedef struct snode_sum:
+        int index
+        int count
+        int *turn
+
     ctypedef struct snode_loss:
         double mse
         double ce
@@ -37,7 +42,8 @@ cdef extern from "snode.h" nogil:
     int snode_value_grad(const snode_net *net, Py_ssize_t n, const double *x0, Py_ssize_t m,
                          const snode_loss *loss, const double *Y, Py_ssize_t my,
                          const int64_t *labels, const double *lamT, double *J, double *gW,
-                         double *gb, double *lam0, double *xT, int recompute, double *work)
+                         double *gb, double *lam0, double *xT, int recompute,
+                         const snode_sum *sum, double *work)
     int snode_tangent(const snode_net *net, Py_ssize_t n, const double *x0, Py_ssize_t m,
                       const double *dW, const double *db, Py_ssize_t q, const double *xi0,
                       int identity, double *xT, double *xiT, double *work)

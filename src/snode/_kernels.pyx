@@ -10,10 +10,11 @@ import threading
 import numpy as np
 
 from cython.parallel cimport prange
+from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from libc.stdint cimport int64_t
 
 from snode._core cimport (
-    SNODE_OK, SNODE_ERR_NONFINITE, snode_net, snode_loss, snode_ws_forward, snode_ws_grad,
+    SNODE_OK, SNODE_ERR_NONFINITE, snode_net, snode_loss, snode_sum, snode_ws_forward, snode_ws_grad,
     snode_ws_tangent, snode_forward, snode_value_grad, snode_tangent, snode_activation,
     snode_sobolev_solve, snode_sobolev_inner, snode_isa, snode_set_isa, snode_grad_panel,
     snode_uses_fused, snode_all_finite,
@@ -240,8 +241,14 @@ def value_grad(const double[:, :, ::1] W, const double[:, ::1] b, const double[:
     cdef Py_ssize_t chunk = _chunk_size(N, nch)
     cdef Py_ssize_t ws = snode_ws_grad(&net, chunk, rc)
     cdef Py_ssize_t gsz = K * d * d + K * d
+    # Several chunks whose sweeps are one panel each add their gradients into gW, gb in place,
+    # step by step in chunk order (no per-chunk copies of the gradient, no reduction pass);
+    # otherwise each chunk after the first has its own copy, summed afterwards.
+    cdef bint shared = nch > 1 and snode_grad_panel(&net, chunk, rc) >= chunk
     cdef double[::1] work = _scratch("work", nch * ws)
-    cdef double[::1] gbuf = _scratch("grad", (nch - 1) * gsz)
+    cdef double[::1] gbuf = _scratch("grad", 0 if shared else (nch - 1) * gsz)
+    cdef int[::1] turn = np.zeros(K if shared else 1, dtype=np.intc)
+    cdef snode_sum *sums = NULL
     cdef int[::1] status = np.zeros(nch, dtype=np.intc)
     cdef double[::1] Jc = np.zeros(nch)
     gW_arr = np.empty((K, d, d))
@@ -262,32 +269,45 @@ def value_grad(const double[:, :, ::1] W, const double[:, ::1] b, const double[:
         xTp = &xTv[0, 0]
     cdef double *gWp
     cdef double *gbp
-    with nogil:
-        for c in prange(nch, num_threads=n_threads, schedule="static"):
-            lo = c * chunk
-            hi = min(N, lo + chunk)
-            if c == 0:
-                gWp = &gW[0, 0, 0]
-                gbp = &gb[0, 0]
-            else:
-                gWp = &gbuf[(c - 1) * gsz]
-                gbp = gWp + K * d * d
-            if hi > lo:
-                status[c] = snode_value_grad(
-                    &net, hi - lo, &X[lo, 0], m, &loss, (Yp + lo * my) if Yp != NULL else NULL,
-                    my, (Lp + lo) if Lp != NULL else NULL,
-                    (lamp + lo * d) if lamp != NULL else NULL, &Jc[c], gWp, gbp,
-                    (l0p + lo * d) if l0p != NULL else NULL,
-                    (xTp + lo * d) if xTp != NULL else NULL, rc, &work[c * ws])
-            else:
-                status[c] = snode_value_grad(
-                    &net, 0, &X[0, 0], m, &loss, NULL, my, NULL, NULL, &Jc[c], gWp, gbp,
-                    NULL, NULL, rc, &work[c * ws])
+    if shared:
+        sums = <snode_sum *> PyMem_Malloc(nch * sizeof(snode_sum))
+        if sums == NULL:
+            raise MemoryError()
+        for c in range(nch):
+            sums[c].index = <int>c
+            sums[c].count = <int>nch
+            sums[c].turn = &turn[0]
+    try:
+        with nogil:
+            for c in prange(nch, num_threads=n_threads, schedule="static"):
+                lo = c * chunk
+                hi = min(N, lo + chunk)
+                if c == 0 or shared:
+                    gWp = &gW[0, 0, 0]
+                    gbp = &gb[0, 0]
+                else:
+                    gWp = &gbuf[(c - 1) * gsz]
+                    gbp = gWp + K * d * d
+                if hi > lo:
+                    status[c] = snode_value_grad(
+                        &net, hi - lo, &X[lo, 0], m, &loss,
+                        (Yp + lo * my) if Yp != NULL else NULL, my,
+                        (Lp + lo) if Lp != NULL else NULL,
+                        (lamp + lo * d) if lamp != NULL else NULL, &Jc[c], gWp, gbp,
+                        (l0p + lo * d) if l0p != NULL else NULL,
+                        (xTp + lo * d) if xTp != NULL else NULL, rc,
+                        &sums[c] if shared else NULL, &work[c * ws])
+                else:
+                    status[c] = snode_value_grad(
+                        &net, 0, &X[0, 0], m, &loss, NULL, my, NULL, NULL, &Jc[c], gWp, gbp,
+                        NULL, NULL, rc, &sums[c] if shared else NULL, &work[c * ws])
+    finally:
+        PyMem_Free(sums)
     _raise_status(status, "gradient")
     cdef double *g0 = &gW[0, 0, 0]
     cdef double *b0 = &gb[0, 0]
     cdef Py_ssize_t KDD = K * d * d, KD = K * d
-    if nch > 1:
+    if nch > 1 and not shared:
         with nogil:
             for e in prange(KDD, num_threads=n_threads, schedule="static"):
                 for c in range(1, nch):
