@@ -7,8 +7,9 @@ gradient with respect to all weights (rk4, tanh, float64), for snode and, when t
 installed, a plain PyTorch model of the same network: a hand-written rk4 loop with autograd,
 weights split per step with W.unbind(0). Both run in the same process with the same number of
 threads, in alternating blocks of evaluations, each block after 0.2 s of untimed warm-up (so
-that neither's idle threads spin while the other is timed, and caches and threads are warm), and the medians are reported with their ratio; GFLOP/s counts 24 N d^2 K
-flops per evaluation (4 stages x (2 N d^2 forward + 4 N d^2 backward) per step). Peak memory is
+that neither's idle threads spin while the other is timed, and caches and threads are warm),
+and the medians are reported with their ratio; GFLOP/s counts 24 N d^2 K flops per evaluation
+(4 stages x (2 N d^2 forward + 4 N d^2 backward) per step). Peak memory is
 measured in a fresh process per method and size (Linux only): the growth of the resident set
 (VmHWM) during the first evaluation at that size, after a small warm-up that loads libraries.
 """

@@ -84,22 +84,37 @@ static void stage_input(int s, const double *restrict coef, ptrdiff_t len,
     if (first) memcpy(y, x, (size_t)len * sizeof(double));
 }
 
-/* x += sum_s coef[s] * K_s, two stages per pass */
-static void combine(int S, const double *restrict coef, ptrdiff_t len, const double *restrict Ks,
-                    double *restrict x)
+/* xout = x + sum_s coef[s] * K_s (xout may be x), two stages per pass */
+static void combine_to(int S, const double *restrict coef, ptrdiff_t len,
+                       const double *restrict Ks, const double *x, double *xout)
 {
+    double *restrict xo = xout;
     int s = 0;
+    if (xout != x) {
+        /* the first pass from x (the others add in place) */
+        const double c0 = coef[0], c1 = S > 1 ? coef[1] : 0.0;
+        const double *restrict k0 = Ks, *restrict k1 = Ks + (S > 1 ? len : 0);
+        for (ptrdiff_t e = 0; e < len; e++) xo[e] = x[e] + (c0 * k0[e] + c1 * k1[e]);
+        s = S > 1 ? 2 : 1;
+    }
     for (; s + 1 < S; s += 2) {
         double c0 = coef[s], c1 = coef[s + 1];
         const double *restrict k0 = Ks + (ptrdiff_t)s * len;
         const double *restrict k1 = Ks + (ptrdiff_t)(s + 1) * len;
-        for (ptrdiff_t e = 0; e < len; e++) x[e] += c0 * k0[e] + c1 * k1[e];
+        for (ptrdiff_t e = 0; e < len; e++) xo[e] += c0 * k0[e] + c1 * k1[e];
     }
     if (s < S) {
         double c0 = coef[s];
         const double *restrict k0 = Ks + (ptrdiff_t)s * len;
-        for (ptrdiff_t e = 0; e < len; e++) x[e] += c0 * k0[e];
+        for (ptrdiff_t e = 0; e < len; e++) xo[e] += c0 * k0[e];
     }
+}
+
+/* x += sum_s coef[s] * K_s */
+static void combine(int S, const double *restrict coef, ptrdiff_t len, const double *restrict Ks,
+                    double *restrict x)
+{
+    combine_to(S, coef, len, Ks, x, x);
 }
 
 /* x += sum_s K_s, two stages per pass */
@@ -133,11 +148,12 @@ static void scale_tableau(const snode_net *net, scaled_tableau *t)
 }
 
 /*
- * One RK step forward on a d x ld block: x <- x_{i+1}. Writes the stage inputs Ys (S x d x ld)
- * and the stage values Ks (S x d x ld).
+ * One RK step forward on a d x ld block: xout = x_{i+1} from x = x_i (xout may be x). Writes
+ * the stage inputs Ys (S x d x ld) and the stage values Ks (S x d x ld).
  */
 static void step_forward(const snode_net *net, const scaled_tableau *t, ptrdiff_t i, ptrdiff_t ld,
-                         double *restrict x, double *restrict Ys, double *restrict Ks)
+                         const double *x, double *xout, double *restrict Ys,
+                         double *restrict Ks)
 {
     const ptrdiff_t d = net->d, dn = d * ld;
     const int S = net->S;
@@ -148,7 +164,7 @@ static void step_forward(const snode_net *net, const scaled_tableau *t, ptrdiff_
         sn_gemm_nn_act(d, d, ld, Wi, d, bi, y, k, net->act, NULL);
         if (!SN_FUSED_ACT(net->act)) sn_activation(net->act, dn, k, k, NULL);
     }
-    combine(S, t->hb, dn, Ks, x);
+    combine_to(S, t->hb, dn, Ks, x, xout);
 }
 
 /*
@@ -293,10 +309,12 @@ static const fz_bwd_fn fz_bwd[2][SN_FUSED_MAX_D + 1] = {
       [7] = fz_bwd_7_sigmoid, [8] = fz_bwd_8_sigmoid, [9] = fz_bwd_9_sigmoid,
       [10] = fz_bwd_10_sigmoid, [11] = fz_bwd_11_sigmoid, [12] = fz_bwd_12_sigmoid}};
 
+static int fz_act_index(const snode_net *net) { return net->act == SNODE_ACT_SIGMOID; }
+
 static int use_fused(const snode_net *net)
 {
     return !net->general && (net->act == SNODE_ACT_TANH || net->act == SNODE_ACT_SIGMOID) &&
-           net->d <= SN_FUSED_MAX_D && fz_fwd[net->act == SNODE_ACT_SIGMOID][net->d] != NULL;
+           net->d <= SN_FUSED_MAX_D && fz_fwd[fz_act_index(net)][net->d] != NULL;
 }
 
 /* columns of a block are padded to a multiple of this */
@@ -312,11 +330,10 @@ static void fwd_step(const snode_net *net, const scaled_tableau *t, ptrdiff_t i,
                      const double *xin, double *xout, ptrdiff_t ld, double *Ks, double *Ys)
 {
     if (use_fused(net)) {
-        fz_fwd[net->act == SNODE_ACT_SIGMOID][net->d](net, t, i, xin, xout, ld, Ks);
+        fz_fwd[fz_act_index(net)][net->d](net, t, i, xin, xout, ld, Ks);
         return;
     }
-    if (xout != xin) memcpy(xout, xin, (size_t)(net->d * ld) * sizeof(double));
-    step_forward(net, t, i, ld, xout, Ys, Ks);
+    step_forward(net, t, i, ld, xin, xout, Ys, Ks);
 }
 
 /* scratch of one backward step on a d x ld block */
@@ -335,8 +352,8 @@ static void bwd_step(const snode_net *net, const scaled_tableau *t, ptrdiff_t i,
     const ptrdiff_t ln = net->d * ld;
     const int S = net->S;
     if (use_fused(net)) {
-        fz_bwd[net->act == SNODE_ACT_SIGMOID][net->d](net, t, i, xi, Ki, ld, lam, gWi, gbi, w->G, w->Yr,
-                                                    w->Ybar, accumulate);
+        fz_bwd[fz_act_index(net)][net->d](net, t, i, xi, Ki, ld, lam, gWi, gbi, w->G, w->Yr,
+                                          w->Ybar, accumulate);
         return;
     }
     for (int s = 0; s < S; s++) stage_input(s, t->ha + s * S, ln, xi, Ki, w->Yr + s * ln);
@@ -463,7 +480,8 @@ static void sum_wait(const snode_sum *sum, ptrdiff_t i)
 {
     int spins = 0;
     while (__atomic_load_n(&sum->turn[i], __ATOMIC_ACQUIRE) != sum->index) {
-        if (++spins < 4096) {
+        if (spins < 4096) {
+            spins++;
 #if defined(__x86_64__) || defined(__i386__)
             __builtin_ia32_pause();
 #endif
