@@ -40,6 +40,26 @@ SN_INLINE vd sn_fz_deriv(const int ACT, vd k)
     return ACT == SNODE_ACT_TANH ? 1.0 - k * k : k * (1.0 - k);
 }
 
+/* z += W[:, q] y_q for row q of the stage input, y_q = x_q + sum_j aj[j] K_j,q (at offset o);
+ * Wq = W + q */
+SN_INLINE void sn_fz_fwd_row(const int D, const int V, ptrdiff_t o, const double *restrict x,
+                             int nj, const double *const *kj, const double *aj,
+                             const double *restrict Wq, vd z[][SN_FZ_MAX_V])
+{
+    vd y[SN_FZ_MAX_V];
+#pragma GCC unroll 4
+    for (int v = 0; v < V; v++) y[v] = SN_LD(x + o + v * SN_VL);
+    for (int j = 0; j < nj; j++)
+#pragma GCC unroll 4
+        for (int v = 0; v < V; v++) y[v] += aj[j] * SN_LD(kj[j] + o + v * SN_VL);
+#pragma GCC unroll 16
+    for (int p = 0; p < D; p++) {
+        const double w = Wq[p * D];
+#pragma GCC unroll 4
+        for (int v = 0; v < V; v++) z[p][v] += w * y[v];
+    }
+}
+
 /*
  * Stage s of one RK step forward on a D x ld block (ld a multiple of SN_FZ_COLS):
  * K_s = s(b + W y_s) with y_s = x + sum_{j<s} ha[j] K_j, where K_j = Ks + j dn.
@@ -67,21 +87,13 @@ SN_INLINE void sn_fz_fwd_stage(const int D, const int ACT, int s, const double *
         for (int p = 0; p < D; p++)
 #pragma GCC unroll 4
             for (int v = 0; v < V; v++) z[p][v] = (vd){0} + b[p];
+        /* rolled for the smallest widths (their code stays small), by 4 above */
+        if (D <= 4) {
 #pragma GCC unroll 1
-        for (int q = 0; q < D; q++) {
-            const ptrdiff_t o = q * ld + c;
-            vd y[SN_FZ_MAX_V];
+            for (int q = 0; q < D; q++) sn_fz_fwd_row(D, V, q * ld + c, x, nj, kj, aj, W + q, z);
+        } else {
 #pragma GCC unroll 4
-            for (int v = 0; v < V; v++) y[v] = SN_LD(x + o + v * SN_VL);
-            for (int j = 0; j < nj; j++)
-#pragma GCC unroll 4
-                for (int v = 0; v < V; v++) y[v] += aj[j] * SN_LD(kj[j] + o + v * SN_VL);
-#pragma GCC unroll 16
-            for (int p = 0; p < D; p++) {
-                const double w = W[p * D + q];
-#pragma GCC unroll 4
-                for (int v = 0; v < V; v++) z[p][v] += w * y[v];
-            }
+            for (int q = 0; q < D; q++) sn_fz_fwd_row(D, V, q * ld + c, x, nj, kj, aj, W + q, z);
         }
 #pragma GCC unroll 16
         for (int p = 0; p < D; p++)
@@ -105,6 +117,39 @@ SN_INLINE void sn_fz_fwd_step(const int D, const int ACT, int S, const double *h
         vd acc = SN_LD(xin + e);
         for (int s = 0; s < S; s++) acc += hbw[s] * SN_LD(Ks + s * dn + e);
         SN_ST(xout + e, acc);
+    }
+}
+
+/* row p of the backward stage (see sn_fz_bwd_stage), at offset o: y_s and g_s to ys and gs,
+ * g_s to gbv[p], and acc += (row p of W)^T g_p */
+SN_INLINE void sn_fz_bwd_row(const int D, const int V, const int ACT, int p, ptrdiff_t o,
+                             double hb, const double *restrict xi, int nj,
+                             const double *const *kj, const double *aj,
+                             const double *restrict lam, int nr, const double *const *yr,
+                             const double *ar, const double *restrict ks, double *restrict gs,
+                             double *restrict ys, const double *restrict W, vd *restrict gbv,
+                             vd acc[][SN_FZ_MAX_V])
+{
+    vd g[SN_FZ_MAX_V];
+#pragma GCC unroll 4
+    for (int v = 0; v < V; v++) {
+        /* row p of y_s, for the weight gradient */
+        vd y = SN_LD(xi + o + v * SN_VL);
+        for (int j = 0; j < nj; j++) y += aj[j] * SN_LD(kj[j] + o + v * SN_VL);
+        SN_ST(ys + o + v * SN_VL, y);
+        /* row p of g_s */
+        vd kb = hb * SN_LD(lam + o + v * SN_VL);
+        for (int r = 0; r < nr; r++) kb += ar[r] * SN_LD(yr[r] + o + v * SN_VL);
+        g[v] = sn_fz_deriv(ACT, SN_LD(ks + o + v * SN_VL)) * kb;
+        SN_ST(gs + o + v * SN_VL, g[v]);
+        gbv[p] += g[v];
+    }
+    /* Ybar_s += (row p of W)^T g_p */
+#pragma GCC unroll 16
+    for (int q = 0; q < D; q++) {
+        const double w = W[p * D + q];
+#pragma GCC unroll 4
+        for (int v = 0; v < V; v++) acc[q][v] += w * g[v];
     }
 }
 
@@ -146,30 +191,16 @@ SN_INLINE void sn_fz_bwd_stage(const int D, const int ACT, int S, int s,
         for (int q = 0; q < D; q++)
 #pragma GCC unroll 4
             for (int v = 0; v < V; v++) acc[q][v] = (vd){0};
+        if (D <= 4) {
 #pragma GCC unroll 1
-        for (int p = 0; p < D; p++) {
-            const ptrdiff_t o = p * ld + c;
-            vd g[SN_FZ_MAX_V];
+            for (int p = 0; p < D; p++)
+                sn_fz_bwd_row(D, V, ACT, p, p * ld + c, hb, xi, nj, kj, aj, lam, nr, yr, ar, ks,
+                              gs, ys, W, gbv, acc);
+        } else {
 #pragma GCC unroll 4
-            for (int v = 0; v < V; v++) {
-                /* row p of y_s, for the weight gradient */
-                vd y = SN_LD(xi + o + v * SN_VL);
-                for (int j = 0; j < nj; j++) y += aj[j] * SN_LD(kj[j] + o + v * SN_VL);
-                SN_ST(ys + o + v * SN_VL, y);
-                /* row p of g_s */
-                vd kb = hb * SN_LD(lam + o + v * SN_VL);
-                for (int r = 0; r < nr; r++) kb += ar[r] * SN_LD(yr[r] + o + v * SN_VL);
-                g[v] = sn_fz_deriv(ACT, SN_LD(ks + o + v * SN_VL)) * kb;
-                SN_ST(gs + o + v * SN_VL, g[v]);
-                gbv[p] += g[v];
-            }
-            /* Ybar_s += (row p of W)^T g_p */
-#pragma GCC unroll 16
-            for (int q = 0; q < D; q++) {
-                const double w = W[p * D + q];
-#pragma GCC unroll 4
-                for (int v = 0; v < V; v++) acc[q][v] += w * g[v];
-            }
+            for (int p = 0; p < D; p++)
+                sn_fz_bwd_row(D, V, ACT, p, p * ld + c, hb, xi, nj, kj, aj, lam, nr, yr, ar, ks,
+                              gs, ys, W, gbv, acc);
         }
 #pragma GCC unroll 16
         for (int q = 0; q < D; q++)
