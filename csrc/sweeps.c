@@ -363,29 +363,53 @@ static void bwd_step(const snode_net *net, const scaled_tableau *t, ptrdiff_t i,
 
 /* --- forward ----------------------------------------------------------------------------- */
 
+/*
+ * Columns per panel of the forward and tangent sweeps, which go through all steps one panel
+ * of samples at a time: as many as keep the step's `blocks` arrays of d x P numbers within
+ * SN_STEP_BYTES (so they stay in the fastest caches), but at least about 2 d (the products'
+ * efficiency) and at most the chunk; a multiple of unit.
+ */
+#ifndef SN_STEP_BYTES
+#define SN_STEP_BYTES (64 * 1024)
+#endif
+static ptrdiff_t step_panel(const snode_net *net, ptrdiff_t n, ptrdiff_t blocks, ptrdiff_t unit)
+{
+    const ptrdiff_t ld = round_up(n, unit);
+    ptrdiff_t P = SN_STEP_BYTES / (blocks * net->d * 8) / unit * unit;
+    const ptrdiff_t Pmin = round_up(net->d < 8 ? 16 : 2 * net->d, unit);
+    if (P < Pmin) P = Pmin;
+    return P < ld ? P : ld;
+}
+
 ptrdiff_t SN_FN(snode_ws_forward)(const snode_net *net, ptrdiff_t n)
 {
-    /* x, Ys, Ks */
-    return net->d * round_up(n, col_unit(net)) * (1 + 2 * (ptrdiff_t)net->S);
+    /* x, Ys, Ks of one panel */
+    const ptrdiff_t blocks = 1 + 2 * (ptrdiff_t)net->S;
+    return net->d * step_panel(net, n, blocks, col_unit(net)) * blocks;
 }
 
 int SN_FN(snode_forward)(const snode_net *net, ptrdiff_t n, const double *x0, ptrdiff_t m,
                          double *xT, double *traj, ptrdiff_t traj_stride, double *work)
 {
-    const ptrdiff_t d = net->d, ld = round_up(n, col_unit(net)), dn = d * ld, K = net->K;
-    double *x = work, *Ys = x + dn, *Ks = Ys + net->S * dn;
-    scaled_tableau t;
+    const ptrdiff_t d = net->d, K = net->K, unit = col_unit(net);
     if (n <= 0) return SNODE_OK;
     if (net->S < 1 || net->S > SN_MAX_STAGES || m > d) return SNODE_ERR_ARG;
+    const ptrdiff_t P = step_panel(net, n, 1 + 2 * (ptrdiff_t)net->S, unit), pn = d * P;
+    double *x = work, *Ys = x + pn, *Ks = Ys + net->S * pn;
+    scaled_tableau t;
     scale_tableau(net, &t);
-    to_cols(d, n, ld, x0, m, x);
-    if (traj) to_rows(d, n, ld, x, traj, d);
-    for (ptrdiff_t i = 0; i < K; i++) {
-        fwd_step(net, &t, i, x, x, ld, Ks, Ys);
-        if (traj) to_rows(d, n, ld, x, traj + (i + 1) * traj_stride, d);
+    /* one panel of samples at a time through all steps */
+    for (ptrdiff_t c0 = 0; c0 < n; c0 += P) {
+        const ptrdiff_t np = n - c0 < P ? n - c0 : P, lp = round_up(np, unit);
+        to_cols(d, np, lp, x0 + c0 * m, m, x);
+        if (traj) to_rows(d, np, lp, x, traj + c0 * d, d);
+        for (ptrdiff_t i = 0; i < K; i++) {
+            fwd_step(net, &t, i, x, x, lp, Ks, Ys);
+            if (traj) to_rows(d, np, lp, x, traj + (i + 1) * traj_stride + c0 * d, d);
+        }
+        if (!cols_finite(d, np, lp, x)) return SNODE_ERR_NONFINITE;
+        if (xT) to_rows(d, np, lp, x, xT + c0 * d, d);
     }
-    if (!cols_finite(d, n, ld, x)) return SNODE_ERR_NONFINITE;
-    if (xT) to_rows(d, n, ld, x, xT, d);
     return SNODE_OK;
 }
 
@@ -633,24 +657,28 @@ int SN_FN(snode_value_grad)(const snode_net *net, ptrdiff_t n, const double *x0,
 
 /* --- tangent-linear sweep ------------------------------------------------------------------ */
 
-ptrdiff_t SN_FN(snode_ws_tangent)(const snode_net *net, ptrdiff_t n, ptrdiff_t q)
+/* the tangent sweep's arrays per step, in d x P blocks (see snode_ws_tangent) */
+static ptrdiff_t tangent_blocks(const snode_net *net, ptrdiff_t q)
 {
-    const ptrdiff_t d = net->d, dn = d * padded(n), S = net->S;
-    /* x, y, sp, V (d ld each), Ks (S d ld); xi, ydot (d q ld each), Kdot (S d q ld) */
-    return dn * (4 + S) + dn * q * (2 + S);
+    return 4 + net->S + q * (2 + net->S);
 }
 
-int SN_FN(snode_tangent)(const snode_net *net, ptrdiff_t n, const double *x0, ptrdiff_t m,
-                         const double *dW, const double *db, ptrdiff_t q, const double *xi0,
-                         int identity, double *xT, double *xiT, double *work)
+ptrdiff_t SN_FN(snode_ws_tangent)(const snode_net *net, ptrdiff_t n, ptrdiff_t q)
 {
-    const ptrdiff_t d = net->d, ld = padded(n), dn = d * ld, K = net->K, S = net->S;
+    /* x, y, sp, V (d P each), Ks (S d P); xi, ydot (d q P each), Kdot (S d q P) */
+    const ptrdiff_t blocks = tangent_blocks(net, q);
+    return net->d * step_panel(net, n, blocks, SN_PAD) * blocks;
+}
+
+/* One panel of the tangent sweep: n samples, ld columns. */
+static int tangent_panel(const snode_net *net, const scaled_tableau *tp, ptrdiff_t n,
+                         ptrdiff_t ld, const double *x0, ptrdiff_t m, const double *dW,
+                         const double *db, ptrdiff_t q, const double *xi0, int identity,
+                         double *xT, double *xiT, double *work)
+{
+    const ptrdiff_t d = net->d, dn = d * ld, K = net->K, S = net->S;
     const ptrdiff_t dd = d * d, qn = q * ld, dqn = d * qn;
-    scaled_tableau t;
-    if (n <= 0) return SNODE_OK;
-    if (net->S < 1 || net->S > SN_MAX_STAGES || m > d || q < 1 || (identity && q > d))
-        return SNODE_ERR_ARG;
-    scale_tableau(net, &t);
+    const scaled_tableau t = *tp;
     double *x = work, *y = x + dn, *sp = y + dn, *V = sp + dn, *Ks = V + dn;
     double *xi = Ks + S * dn, *ydot = xi + dqn, *Kdot = ydot + dqn;
 
@@ -666,7 +694,6 @@ int SN_FN(snode_tangent)(const snode_net *net, ptrdiff_t n, const double *x0, pt
                 for (ptrdiff_t r = 0; r < n; r++)
                     xi[j * qn + tt * ld + r] = xi0[(r * q + tt) * d + j];
     }
-
     for (ptrdiff_t i = 0; i < K; i++) {
         const double *Wi = net->W + i * dd, *bi = net->b + i * d;
         for (int s = 0; s < S; s++) {
@@ -710,6 +737,28 @@ int SN_FN(snode_tangent)(const snode_net *net, ptrdiff_t n, const double *x0, pt
         for (ptrdiff_t tt = 0; tt < q; tt++)
             for (ptrdiff_t j = 0; j < d; j++)
                 xiT[(r * q + tt) * d + j] = xi[j * qn + tt * ld + r];
+    return SNODE_OK;
+}
+
+int SN_FN(snode_tangent)(const snode_net *net, ptrdiff_t n, const double *x0, ptrdiff_t m,
+                         const double *dW, const double *db, ptrdiff_t q, const double *xi0,
+                         int identity, double *xT, double *xiT, double *work)
+{
+    const ptrdiff_t d = net->d;
+    scaled_tableau t;
+    if (n <= 0) return SNODE_OK;
+    if (net->S < 1 || net->S > SN_MAX_STAGES || m > d || q < 1 || (identity && q > d))
+        return SNODE_ERR_ARG;
+    scale_tableau(net, &t);
+    const ptrdiff_t P = step_panel(net, n, tangent_blocks(net, q), SN_PAD);
+    /* one panel of samples at a time through all steps */
+    for (ptrdiff_t c0 = 0; c0 < n; c0 += P) {
+        const ptrdiff_t np = n - c0 < P ? n - c0 : P;
+        int status = tangent_panel(net, &t, np, padded(np), x0 + c0 * m, m, dW, db, q,
+                                   xi0 ? xi0 + c0 * q * d : NULL, identity,
+                                   xT ? xT + c0 * d : NULL, xiT + c0 * q * d, work);
+        if (status != SNODE_OK) return status;
+    }
     return SNODE_OK;
 }
 
