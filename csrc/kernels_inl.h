@@ -422,11 +422,12 @@ SN_INLINE vd sn_min_const_v(double c, vd a)
 
 /*
  * expm1(x) for x in [-708, 0] (the caller clamps), and exp(x) in *ex, both to an ulp or two
- * (expm1 also relative near 0). With AVX-512: x = (16 n + j) ln2/16 + r, |r| <= ln2/32, with
- * 2^(j/16) = T_j + t_j from two 16-entry tables (one two-register permute each), expm1(r) by
- * its Taylor series to degree 8 in Estrin form (short dependency chains), and
- * expm1(x) = 2^n T_j expm1(r) + ((2^n T_j - 1) + 2^n t_j), where 2^n T_j - 1 is exact for the
- * small x (n = -1 or 0) at which expm1 needs it. Otherwise sn_exp_parts_v.
+ * (expm1 also relative near 0). With AVX-512: x = (16 n + j) ln2/16 + r, |r| <= ln2/32, and
+ * 2^(j/16) = T_j (1 + c_j) with T_j the double nearest and c_j (< 2^-53) from two 16-entry
+ * tables (one two-register permute each); expm1(r) by its Taylor series to degree 7 (error
+ * under 2^-54 relative) in Estrin form (short dependency chains); then with S = 2^n T_j and
+ * q = expm1(r) + c_j, exp(x) = S (1 + q) and expm1(x) = S q + (S - 1), where S - 1 is exact
+ * for the small x (n = -1 or 0) at which expm1 needs it. Otherwise sn_exp_parts_v.
  */
 SN_INLINE vd sn_expm1_v(vd x, vd *ex)
 {
@@ -437,32 +438,30 @@ SN_INLINE vd sn_expm1_v(vd x, vd *ex)
     const vd thi_hi = {0x1.6a09e667f3bcdp+0, 0x1.7a11473eb0187p+0, 0x1.8ace5422aa0dbp+0,
                        0x1.9c49182a3f090p+0, 0x1.ae89f995ad3adp+0, 0x1.c199bdd85529cp+0,
                        0x1.d5818dcfba487p+0, 0x1.ea4afa2a490dap+0};
-    const vd tlo_lo = {0.0, 0x1.8a62e4adc610bp-54, -0x1.19041b9d78a76p-55,
-                       0x1.9b07eb6c70573p-54, 0x1.6f46ad23182e4p-55, 0x1.ada0911f09ebcp-55,
-                       0x1.d4397afec42e2p-56, 0x1.6324c054647adp-54};
-    const vd tlo_hi = {-0x1.bdd3413b26456p-54, -0x1.41577ee04992fp-55, 0x1.6e9f156864b27p-54,
-                       0x1.c7c46b071f2bep-56, 0x1.7a1cd345dcc81p-54, 0x1.11065895048ddp-55,
-                       0x1.2ed02d75b3707p-55, -0x1.e9c23179c2893p-54};
+    const vd c_lo = {0.0, 0x1.79aa65d837b6dp-54, -0x1.01b15eaa59348p-55, 0x1.68efde3a8a894p-54,
+                     0x1.34d754db0abb6p-55, 0x1.59f48a72a4c6dp-55, 0x1.690cebb7aafb0p-56,
+                     0x1.063e1e21c5409p-54};
+    const vd c_hi = {-0x1.3b3efbf5e2228p-54, -0x1.b32dcb94da51dp-56, 0x1.db72fc1f0eab4p-55,
+                     0x1.1affc2b91ce27p-56, 0x1.c1a7792cb3387p-55, 0x1.36eae30af0cb3p-56,
+                     0x1.4a385a63d07a7p-56, -0x1.ff7128fd391f0p-55};
     const double shifter = 6755399441055744.0; /* 1.5 2^52 */
     vd t = x * 23.083120654223414 + shifter;  /* round(x 16/ln2) in the low bits */
     vd nf = t - shifter;
     vd r = (x - nf * 0x1.62e42fefa39efp-5) - nf * 1.4494042586539372e-18;
-    /* expm1(r) = r + r^2 P(r), P = sum_k r^k / (k + 2)!, k <= 6 */
+    /* expm1(r) = r + r^2 P(r), P = sum_k r^k / (k + 2)!, k <= 5 */
     vd r2 = r * r, r4 = r2 * r2;
     vd p01 = 0.5 + r * (1.0 / 6.0);
     vd p23 = (1.0 / 24.0) + r * (1.0 / 120.0);
     vd p45 = (1.0 / 720.0) + r * (1.0 / 5040.0);
-    vd p46 = p45 + r2 * (1.0 / 40320.0);
-    vd P = (p01 + r2 * p23) + r4 * p46;
-    vd q = r + r2 * P;
+    vd P = (p01 + r2 * p23) + r4 * p45;
     /* n16 = 16 n + j from the low bits of t; 2^n T_j by adding n to T_j's exponent */
     vl n16 = (vl)t - (vl)((vd){0} + shifter);
-    vl j = n16 & 15, nb = (n16 >> 4) << 52;
-    vd S = (vd)((vl)__builtin_shuffle(thi_lo, thi_hi, j) + nb);
-    vd s = __builtin_shuffle(tlo_lo, tlo_hi, j) * (vd)(nb + ((vl){0} + ((int64_t)1023 << 52)));
+    vl j = n16 & 15;
+    vd q = (r + __builtin_shuffle(c_lo, c_hi, j)) + r2 * P;
+    vd S = (vd)((vl)__builtin_shuffle(thi_lo, thi_hi, j) + ((n16 >> 4) << 52));
     vd Sq = S * q;
-    *ex = S + (Sq + s);
-    return Sq + ((S - 1.0) + s);
+    *ex = S + Sq;
+    return Sq + (S - 1.0);
 #else
     vd S, q = sn_exp_parts_v(x, &S);
     *ex = S + S * q;
