@@ -609,4 +609,27 @@ SN_INLINE void sn_deriv_from_value(int act, ptrdiff_t len, const double *restric
     }
 }
 
+/* s'(z) from k = s(z) on one vector, as sn_deriv_from_value */
+SN_INLINE vd sn_deriv_v(int act, vd k)
+{
+    const vd one = (vd){0} + 1.0;
+    vd ex;
+    switch (act) {
+    case SNODE_ACT_TANH:
+        return 1.0 - k * k;
+    case SNODE_ACT_SIGMOID:
+        return k * (1.0 - k);
+    case SNODE_ACT_RELU:
+        return SN_SEL(k > 0.0, one, (vd){0});
+    case SNODE_ACT_LEAKY_RELU:
+        return SN_SEL(k > 0.0, one, (vd){0} + SN_LEAKY_SLOPE);
+    case SNODE_ACT_ELU:
+        return SN_SEL(k > 0.0, one, k + 1.0);
+    case SNODE_ACT_SOFTPLUS: /* k >= 0; beyond 708, 1 - exp(-k) is 1 */
+        return -sn_expm1_v(-sn_min_const_v(708.0, k), &ex);
+    default:
+        return one;
+    }
+}
+
 #endif

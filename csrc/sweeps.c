@@ -169,13 +169,14 @@ static void step_forward(const snode_net *net, const scaled_tableau *t, ptrdiff_
 
 /*
  * One RK step backward: lam <- lambda_i from lambda_{i+1}, using the step's stage inputs Ys and
- * derivatives SPs. gWi (d x d) and gbi (d) receive this step's gradient (added to them if
- * accumulate). G, Ybar: S x d x ld scratch each; T: wgrad_scratch(d, ld) scratch.
+ * stage values Ks (the derivatives s'(z_s) come from the values). gWi (d x d) and gbi (d)
+ * receive this step's gradient (added to them if accumulate). G, Ybar: S x d x ld scratch
+ * each; T: wgrad_scratch(d, ld) scratch.
  */
 /* (kept out of line: inlined into the sweep it spills its pointers in the hot loops) */
 __attribute__((noinline)) static void
 step_backward(const snode_net *net, const scaled_tableau *t, ptrdiff_t i, ptrdiff_t ld,
-              double *restrict lam, const double *restrict Ys, const double *restrict SPs,
+              double *restrict lam, const double *restrict Ys, const double *restrict Ks,
               double *restrict gWi, double *restrict gbi, double *restrict G,
               double *restrict Ybar, double *restrict T, int accumulate)
 {
@@ -183,7 +184,8 @@ step_backward(const snode_net *net, const scaled_tableau *t, ptrdiff_t i, ptrdif
     const int S = net->S;
     const double *Wi = net->W + i * d * d;
     for (int s = S - 1; s >= 0; s--) {
-        const double *restrict sp = SPs + (ptrdiff_t)s * dn;
+        const double *restrict ks = Ks + (ptrdiff_t)s * dn;
+        const int act = net->act;
         double *restrict g = G + (ptrdiff_t)s * dn;
         const double hb = t->hb[s];
         /* the later stages r that feed stage s: kbar_s = h b_s lam + sum_r h a_rs ybar_r */
@@ -202,7 +204,7 @@ step_backward(const snode_net *net, const scaled_tableau *t, ptrdiff_t i, ptrdif
             for (ptrdiff_t c = 0; c < ld; c += SN_VL) {
                 vd kb = hb * SN_LD(lam + o + c);
                 for (int q = 0; q < nr; q++) kb += cr[q] * SN_LD(yr[q] + o + c);
-                const vd gv = SN_LD(sp + o + c) * kb;
+                const vd gv = sn_deriv_v(act, SN_LD(ks + o + c)) * kb;
                 SN_ST(g + o + c, gv);
                 if ((c / SN_VL) & 1)
                     acc1 += gv;
@@ -338,7 +340,7 @@ static void fwd_step(const snode_net *net, const scaled_tableau *t, ptrdiff_t i,
 
 /* scratch of one backward step on a d x ld block */
 typedef struct {
-    double *G, *Ybar, *T, *Yr, *SPr;
+    double *G, *Ybar, *T, *Yr;
 } bwd_scratch;
 
 /*
@@ -357,8 +359,7 @@ static void bwd_step(const snode_net *net, const scaled_tableau *t, ptrdiff_t i,
         return;
     }
     for (int s = 0; s < S; s++) stage_input(s, t->ha + s * S, ln, xi, Ki, w->Yr + s * ln);
-    sn_deriv_from_value(net->act, S * ln, Ki, w->SPr);
-    step_backward(net, t, i, ld, lam, w->Yr, w->SPr, gWi, gbi, w->G, w->Ybar, w->T, accumulate);
+    step_backward(net, t, i, ld, lam, w->Yr, Ki, gWi, gbi, w->G, w->Ybar, w->T, accumulate);
 }
 
 /* --- forward ----------------------------------------------------------------------------- */
@@ -485,8 +486,8 @@ ptrdiff_t SN_FN(snode_ws_grad)(const snode_net *net, ptrdiff_t n, int recompute)
     const ptrdiff_t P = panel_cols(net, n, recompute);
     const ptrdiff_t d = net->d, pn = d * P, S = net->S, K = net->K;
     /* x, lam, G (S), Ybar (S), one-step Ks (S), weight-gradient scratch, one step's stage
-     * inputs and derivatives (2 S), one step's gradient */
-    ptrdiff_t base = 2 * pn + 5 * S * pn + wgrad_scratch(d, P) + d * d + d;
+     * inputs (S), one step's gradient */
+    ptrdiff_t base = 2 * pn + 4 * S * pn + wgrad_scratch(d, P) + d * d + d;
     if (recompute) return base + K * pn; /* the states x_0..x_{K-1} */
     return base + K * (S + 1) * pn;      /* every step's state and stage values */
 }
@@ -536,8 +537,8 @@ static void sum_pass(const snode_sum *sum, ptrdiff_t i0, const snode_net *net, d
     }
 }
 
-/* add this chunk's step gradient (gWl, gbl) to the shared gW_i, gb_i in its turn; the last
- * chunk checks the sum */
+/* add this chunk's step gradient (gWl, gbl) to the shared gW_i, gb_i in its turn (the first
+ * chunk's is already there); the last chunk checks the sum */
 static int sum_add(const snode_sum *sum, ptrdiff_t i, ptrdiff_t d, const double *gWl,
                    const double *gbl, double *gW, double *gb)
 {
@@ -545,10 +546,7 @@ static int sum_add(const snode_sum *sum, ptrdiff_t i, ptrdiff_t d, const double 
     double *restrict gWi = gW + i * dd, *restrict gbi = gb + i * d;
     int ok = 1;
     sum_wait(sum, i);
-    if (sum->index == 0) {
-        memcpy(gWi, gWl, (size_t)dd * sizeof(double));
-        memcpy(gbi, gbl, (size_t)d * sizeof(double));
-    } else {
+    if (sum->index > 0) { /* the first chunk has written its part in place */
         for (ptrdiff_t e = 0; e < dd; e++) gWi[e] += gWl[e];
         for (ptrdiff_t e = 0; e < d; e++) gbi[e] += gbl[e];
     }
@@ -580,8 +578,7 @@ static int value_grad(const snode_net *net, ptrdiff_t n, const double *x0, ptrdi
     double *Ks = w.Ybar + S * pn;
     w.T = Ks + S * pn;
     w.Yr = w.T + wgrad_scratch(d, P);
-    w.SPr = w.Yr + S * pn;
-    double *gWl = w.SPr + S * pn, *gbl = gWl + dd; /* a step's gradient, for the shared sum */
+    double *gWl = w.Yr + S * pn, *gbl = gWl + dd; /* a step's gradient, for the shared sum */
     double *store = gbl + d;
     *J = 0.0;
     /* one panel of samples at a time, forward and back through all steps */
@@ -589,7 +586,7 @@ static int value_grad(const snode_net *net, ptrdiff_t n, const double *x0, ptrdi
         const ptrdiff_t np = n - c0 < P ? n - c0 : P, lp = round_up(np, unit), ln = d * lp;
         /* what is kept for the backward pass: "store" keeps x_i and the stage values K_s of
          * every step ((S + 1) d lp numbers a step), "recompute" only x_i; the stage inputs
-         * (and the general kernels' derivatives s'(z_s)) are rebuilt from them, in cache */
+         * are rebuilt from them, in cache */
         const ptrdiff_t kept = recompute ? ln : (S + 1) * ln;
         to_cols(d, np, lp, x0 + c0 * m, m, store);
         for (ptrdiff_t i = 0; i < K; i++) {
@@ -614,7 +611,11 @@ static int value_grad(const snode_net *net, ptrdiff_t n, const double *x0, ptrdi
                 Ki = Ks;
             }
             if (sum) {
-                bwd_step(net, &t, i, lp, xi, Ki, lam, gWl, gbl, 0, &w);
+                /* the first chunk writes the sum directly (its turn comes first); the others
+                 * compute their part aside and add it in their turn */
+                const int first = sum->index == 0;
+                bwd_step(net, &t, i, lp, xi, Ki, lam, first ? gW + i * dd : gWl,
+                         first ? gb + i * d : gbl, 0, &w);
                 *next = i - 1;
                 if (!sum_add(sum, i, d, gWl, gbl, gW, gb)) return SNODE_ERR_NONFINITE;
                 continue;
