@@ -91,3 +91,24 @@ def test_gradient_over_many_panels(width, memory, general, rng):
     np.testing.assert_allclose(gW, ref[1], rtol=1e-11, atol=1e-14)
     np.testing.assert_allclose(gb, ref[2], rtol=1e-11, atol=1e-14)
     np.testing.assert_allclose(lam0, lam0_ref, rtol=1e-13, atol=1e-15)
+
+
+@pytest.mark.parametrize("general", [False, True])
+def test_forward_and_tangent_over_many_panels(general, rng):
+    # 700 samples on one thread: the forward and tangent sweeps take several panels of samples
+    # through all steps; every output row must match the same sample computed alone
+    net = make_net(width=2, n_steps=7, n_threads=1, seed=9)
+    X = rng.normal(size=(700, 2))
+    dW, db = rng.normal(size=net.W.shape), rng.normal(size=net.b.shape)
+    old = _kernels.use_general_kernels(general)
+    try:
+        whole = (net.forward(X), net.trajectory(X), net.sensitivity(X, dW, db),
+                 net.input_jacobian(X))
+        pieces = [(net.forward(X[lo:lo + 50]), net.trajectory(X[lo:lo + 50]),
+                   net.sensitivity(X[lo:lo + 50], dW, db), net.input_jacobian(X[lo:lo + 50]))
+                  for lo in range(0, 700, 50)]
+    finally:
+        _kernels.use_general_kernels(old)
+    for k, out in enumerate(whole):
+        ref = np.concatenate([p[k] for p in pieces], axis=1 if k == 1 else 0)
+        np.testing.assert_allclose(out, ref, rtol=1e-14, atol=1e-15)
