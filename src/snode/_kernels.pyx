@@ -14,10 +14,10 @@ from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from libc.stdint cimport int64_t
 
 from snode._core cimport (
-    SNODE_OK, SNODE_ERR_NONFINITE, snode_net, snode_loss, snode_sum, snode_ws_forward, snode_ws_grad,
-    snode_ws_tangent, snode_forward, snode_value_grad, snode_tangent, snode_activation,
-    snode_sobolev_solve, snode_sobolev_inner, snode_isa, snode_set_isa, snode_grad_panel,
-    snode_uses_fused, snode_all_finite,
+    SNODE_OK, SNODE_ERR_NONFINITE, snode_net, snode_loss, snode_sum, snode_ws_forward,
+    snode_ws_grad, snode_ws_tangent, snode_forward, snode_value_grad, snode_tangent,
+    snode_activation, snode_sobolev_solve, snode_sobolev_inner, snode_isa, snode_set_isa,
+    snode_grad_panel, snode_uses_fused, snode_all_finite,
 )
 
 
