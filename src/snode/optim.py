@@ -329,15 +329,16 @@ class NCG(_Trainer):
         onehot = np.zeros_like(z)
         onehot[np.arange(N), labels] = 1.0
         cce = cost.ce / N
+        lin0 = np.sum((_softmax(z) - onehot) * zeta)  # the same at every eta
 
         def dphi(eta):
             u = z + eta * zeta
             p = np.exp(u - u.max(axis=1, keepdims=True))
             p /= p.sum(axis=1, keepdims=True)
-            lin = np.sum((p - onehot) * zeta) - np.sum((_softmax(z) - onehot) * zeta)
+            lin = np.sum((p - onehot) * zeta) - lin0
             first = slope + eta * den + cce * lin
-            curv = den + cce * np.sum(p * zeta * zeta - p * zeta * (p * zeta).sum(
-                axis=1, keepdims=True))
+            pz = p * zeta
+            curv = den + cce * np.sum(pz * zeta - pz * pz.sum(axis=1, keepdims=True))
             return first, curv
 
         return _newton_bisect(dphi, slope) / scale
