@@ -236,4 +236,94 @@ SN_INLINE void sn_fz_bwd_step(const int D, const int ACT, int S, const double *h
     sn_gemm_nt(S, D, D, ld, dn, G, Yr, gWi, D, accumulate);
 }
 
+/*
+ * Stage s of one tangent-linear step (one tangent per sample) on D x ld blocks (ld a multiple
+ * of SN_FZ_COLS): K_s = s(z_s), z_s = b + W y_s, y_s = x + sum_{j<s} ha[j] K_j, and
+ * Kd_s = s'(z_s) (W yd_s + dW y_s + db), yd_s = xi + sum_{j<s} ha[j] Kd_j (MATH.md section 5);
+ * K_j = Ks + j dn, Kd_j = Kd + j dn. dW and db may be NULL (zero).
+ */
+SN_INLINE void sn_fz_tan_stage(const int D, const int ACT, int s, const double *restrict ha,
+                               const double *restrict W, const double *restrict b,
+                               const double *restrict dW, const double *restrict db,
+                               const double *restrict x, const double *restrict xi,
+                               ptrdiff_t ld, double *restrict Ks, double *restrict Kd)
+{
+    const int V = SN_FZ_V(D);
+    const ptrdiff_t dn = D * ld;
+    const double *kj[SN_MAX_STAGES], *kdj[SN_MAX_STAGES];
+    double aj[SN_MAX_STAGES];
+    int nj = 0;
+    for (int j = 0; j < s; j++)
+        if (ha[j] != 0.0) {
+            aj[nj] = ha[j];
+            kj[nj] = Ks + j * dn;
+            kdj[nj++] = Kd + j * dn;
+        }
+    double *restrict ks = Ks + s * dn, *restrict kds = Kd + s * dn;
+    for (ptrdiff_t c = 0; c < ld; c += V * SN_VL) {
+        vd z[SN_FUSED_MAX_D][SN_FZ_MAX_V], zd[SN_FUSED_MAX_D][SN_FZ_MAX_V];
+#pragma GCC unroll 16
+        for (int p = 0; p < D; p++)
+#pragma GCC unroll 4
+            for (int v = 0; v < V; v++) {
+                z[p][v] = (vd){0} + b[p];
+                zd[p][v] = (vd){0} + (db ? db[p] : 0.0);
+            }
+#pragma GCC unroll 1
+        for (int q = 0; q < D; q++) {
+            const ptrdiff_t o = q * ld + c;
+            vd y[SN_FZ_MAX_V], yd[SN_FZ_MAX_V];
+#pragma GCC unroll 4
+            for (int v = 0; v < V; v++) {
+                y[v] = SN_LD(x + o + v * SN_VL);
+                yd[v] = SN_LD(xi + o + v * SN_VL);
+                for (int j = 0; j < nj; j++) {
+                    y[v] += aj[j] * SN_LD(kj[j] + o + v * SN_VL);
+                    yd[v] += aj[j] * SN_LD(kdj[j] + o + v * SN_VL);
+                }
+            }
+#pragma GCC unroll 16
+            for (int p = 0; p < D; p++) {
+                const double w = W[p * D + q], dw = dW ? dW[p * D + q] : 0.0;
+#pragma GCC unroll 4
+                for (int v = 0; v < V; v++) {
+                    z[p][v] += w * y[v];
+                    zd[p][v] += w * yd[v] + dw * y[v];
+                }
+            }
+        }
+#pragma GCC unroll 16
+        for (int p = 0; p < D; p++)
+#pragma GCC unroll 4
+            for (int v = 0; v < V; v++) {
+                const vd k = sn_fz_act(ACT, z[p][v]);
+                SN_ST(ks + p * ld + c + v * SN_VL, k);
+                SN_ST(kds + p * ld + c + v * SN_VL, sn_fz_deriv(ACT, k) * zd[p][v]);
+            }
+    }
+}
+
+/*
+ * One tangent-linear step (one tangent per sample) on D x ld blocks: x <- x_{i+1} and
+ * xi <- xi_{i+1} in place; Ks, Kd: S x D x ld scratch each.
+ */
+SN_INLINE void sn_fz_tan_step(const int D, const int ACT, int S, const double *ha,
+                              const double *hbw, const double *W, const double *b,
+                              const double *dW, const double *db, double *x, double *xi,
+                              ptrdiff_t ld, double *Ks, double *Kd)
+{
+    const ptrdiff_t dn = D * ld;
+    for (int s = 0; s < S; s++)
+        sn_fz_tan_stage(D, ACT, s, ha + s * S, W, b, dW, db, x, xi, ld, Ks, Kd);
+    for (ptrdiff_t e = 0; e < dn; e += SN_VL) {
+        vd a = SN_LD(x + e), ad = SN_LD(xi + e);
+        for (int s = 0; s < S; s++) {
+            a += hbw[s] * SN_LD(Ks + s * dn + e);
+            ad += hbw[s] * SN_LD(Kd + s * dn + e);
+        }
+        SN_ST(x + e, a);
+        SN_ST(xi + e, ad);
+    }
+}
+
 #endif

@@ -252,6 +252,8 @@ static ptrdiff_t wgrad_scratch(ptrdiff_t d, ptrdiff_t ld)
 
 typedef void (*fz_fwd_fn)(const snode_net *, const scaled_tableau *, ptrdiff_t, const double *,
                           double *, ptrdiff_t, double *);
+typedef void (*fz_tan_fn)(const snode_net *, const scaled_tableau *, ptrdiff_t, const double *,
+                          const double *, double *, double *, ptrdiff_t, double *, double *);
 typedef void (*fz_bwd_fn)(const snode_net *, const scaled_tableau *, ptrdiff_t, const double *,
                           const double *, ptrdiff_t, double *, double *, double *, double *,
                           double *, double *, int);
@@ -273,9 +275,20 @@ typedef void (*fz_bwd_fn)(const snode_net *, const scaled_tableau *, ptrdiff_t, 
         sn_fz_bwd_step(DD, ACT, net->S, t->ha, t->hb, net->W + i * DD * DD, xi, Ki, ld, lam,   \
                        gWi, gbi, G, Yr, Ybar, accumulate);                                     \
     }
+#define SN_FZ_DEFINE_TAN(DD, ACT, NAME)                                                        \
+    static __attribute__((noinline)) void fz_tan_##DD##_##NAME(                                \
+        const snode_net *net, const scaled_tableau *t, ptrdiff_t i, const double *dW,          \
+        const double *db, double *x, double *xi, ptrdiff_t ld, double *Ks, double *Kd)         \
+    {                                                                                          \
+        sn_fz_tan_step(DD, ACT, net->S, t->ha, t->hb, net->W + i * DD * DD, net->b + i * DD,   \
+                       dW ? dW + i * DD * DD : NULL, db ? db + i * DD : NULL, x, xi, ld, Ks,   \
+                       Kd);                                                                    \
+    }
 #define SN_FZ_DEFINE(DD)                                                                       \
     SN_FZ_DEFINE1(DD, SNODE_ACT_TANH, tanh)                                                    \
-    SN_FZ_DEFINE1(DD, SNODE_ACT_SIGMOID, sigmoid)
+    SN_FZ_DEFINE1(DD, SNODE_ACT_SIGMOID, sigmoid)                                              \
+    SN_FZ_DEFINE_TAN(DD, SNODE_ACT_TANH, tanh)                                                 \
+    SN_FZ_DEFINE_TAN(DD, SNODE_ACT_SIGMOID, sigmoid)
 SN_FZ_DEFINE(1)
 SN_FZ_DEFINE(2)
 SN_FZ_DEFINE(3)
@@ -310,6 +323,17 @@ static const fz_bwd_fn fz_bwd[2][SN_FUSED_MAX_D + 1] = {
       [4] = fz_bwd_4_sigmoid, [5] = fz_bwd_5_sigmoid, [6] = fz_bwd_6_sigmoid,
       [7] = fz_bwd_7_sigmoid, [8] = fz_bwd_8_sigmoid, [9] = fz_bwd_9_sigmoid,
       [10] = fz_bwd_10_sigmoid, [11] = fz_bwd_11_sigmoid, [12] = fz_bwd_12_sigmoid}};
+
+static const fz_tan_fn fz_tan[2][SN_FUSED_MAX_D + 1] = {
+    {
+      [1] = fz_tan_1_tanh, [2] = fz_tan_2_tanh, [3] = fz_tan_3_tanh, [4] = fz_tan_4_tanh,
+      [5] = fz_tan_5_tanh, [6] = fz_tan_6_tanh, [7] = fz_tan_7_tanh, [8] = fz_tan_8_tanh,
+      [9] = fz_tan_9_tanh, [10] = fz_tan_10_tanh, [11] = fz_tan_11_tanh, [12] = fz_tan_12_tanh},
+    {
+      [1] = fz_tan_1_sigmoid, [2] = fz_tan_2_sigmoid, [3] = fz_tan_3_sigmoid,
+      [4] = fz_tan_4_sigmoid, [5] = fz_tan_5_sigmoid, [6] = fz_tan_6_sigmoid,
+      [7] = fz_tan_7_sigmoid, [8] = fz_tan_8_sigmoid, [9] = fz_tan_9_sigmoid,
+      [10] = fz_tan_10_sigmoid, [11] = fz_tan_11_sigmoid, [12] = fz_tan_12_sigmoid}};
 
 static int fz_act_index(const snode_net *net) { return net->act == SNODE_ACT_SIGMOID; }
 
@@ -664,11 +688,15 @@ static ptrdiff_t tangent_blocks(const snode_net *net, ptrdiff_t q)
     return 4 + net->S + q * (2 + net->S);
 }
 
+/* one tangent a sample runs the fused kernels where they exist */
+static int tangent_fused(const snode_net *net, ptrdiff_t q) { return q == 1 && use_fused(net); }
+
 ptrdiff_t SN_FN(snode_ws_tangent)(const snode_net *net, ptrdiff_t n, ptrdiff_t q)
 {
     /* x, y, sp, V (d P each), Ks (S d P); xi, ydot (d q P each), Kdot (S d q P) */
     const ptrdiff_t blocks = tangent_blocks(net, q);
-    return net->d * step_panel(net, n, blocks, SN_PAD) * blocks;
+    const ptrdiff_t unit = tangent_fused(net, q) ? col_unit(net) : SN_PAD;
+    return net->d * step_panel(net, n, blocks, unit) * blocks;
 }
 
 /* One panel of the tangent sweep: n samples, ld columns. */
@@ -695,7 +723,9 @@ static int tangent_panel(const snode_net *net, const scaled_tableau *tp, ptrdiff
                 for (ptrdiff_t r = 0; r < n; r++)
                     xi[j * qn + tt * ld + r] = xi0[(r * q + tt) * d + j];
     }
-    for (ptrdiff_t i = 0; i < K; i++) {
+    for (ptrdiff_t i = 0; tangent_fused(net, q) && i < K; i++)
+        fz_tan[fz_act_index(net)][d](net, &t, i, dW, db, x, xi, ld, Ks, Kdot);
+    for (ptrdiff_t i = 0; !tangent_fused(net, q) && i < K; i++) {
         const double *Wi = net->W + i * dd, *bi = net->b + i * d;
         for (int s = 0; s < S; s++) {
             double *k = Ks + s * dn;
@@ -751,11 +781,12 @@ int SN_FN(snode_tangent)(const snode_net *net, ptrdiff_t n, const double *x0, pt
     if (net->S < 1 || net->S > SN_MAX_STAGES || m > d || q < 1 || (identity && q > d))
         return SNODE_ERR_ARG;
     scale_tableau(net, &t);
-    const ptrdiff_t P = step_panel(net, n, tangent_blocks(net, q), SN_PAD);
+    const ptrdiff_t unit = tangent_fused(net, q) ? col_unit(net) : SN_PAD;
+    const ptrdiff_t P = step_panel(net, n, tangent_blocks(net, q), unit);
     /* one panel of samples at a time through all steps */
     for (ptrdiff_t c0 = 0; c0 < n; c0 += P) {
         const ptrdiff_t np = n - c0 < P ? n - c0 : P;
-        int status = tangent_panel(net, &t, np, padded(np), x0 + c0 * m, m, dW, db, q,
+        int status = tangent_panel(net, &t, np, round_up(np, unit), x0 + c0 * m, m, dW, db, q,
                                    xi0 ? xi0 + c0 * q * d : NULL, identity,
                                    xT ? xT + c0 * d : NULL, xiT + c0 * q * d, work);
         if (status != SNODE_OK) return status;

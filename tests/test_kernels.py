@@ -15,8 +15,11 @@ def _info(net, n, recompute=False):
 
 def _everything(net, X, Y, labels, cost):
     lam_T = np.linspace(-1, 1, X.shape[0] * net.width).reshape(X.shape[0], net.width)
+    dW = np.cos(np.arange(net.W.size)).reshape(net.W.shape)
+    db = np.sin(np.arange(net.b.size)).reshape(net.b.shape)
     return (net.forward(X), net.trajectory(X), *cost.value_and_grad(net, X, Y, labels),
-            *net.adjoint(X, lam_T))
+            *net.adjoint(X, lam_T), net.sensitivity(X, dW, db), net.sensitivity(X, dW),
+            net.sensitivity(X, None, db), net.input_jacobian(X))
 
 
 def test_which_kernels():
