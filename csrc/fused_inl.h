@@ -34,12 +34,6 @@ SN_INLINE vd sn_fz_act(const int ACT, vd z)
     return ACT == SNODE_ACT_TANH ? sn_tanh_v(z, &dv) : sn_sigmoid_v(z, &dv);
 }
 
-/* s'(z) from k = s(z), one vector (as sn_deriv_from_value) */
-SN_INLINE vd sn_fz_deriv(const int ACT, vd k)
-{
-    return ACT == SNODE_ACT_TANH ? 1.0 - k * k : k * (1.0 - k);
-}
-
 /* z += W[:, q] y_q for row q of the stage input, y_q = x_q + sum_j aj[j] K_j,q (at offset o);
  * Wq = W + q */
 SN_INLINE void sn_fz_fwd_row(const int D, const int V, ptrdiff_t o, const double *restrict x,
@@ -140,7 +134,7 @@ SN_INLINE void sn_fz_bwd_row(const int D, const int V, const int ACT, int p, ptr
         /* row p of g_s */
         vd kb = hb * SN_LD(lam + o + v * SN_VL);
         for (int r = 0; r < nr; r++) kb += ar[r] * SN_LD(yr[r] + o + v * SN_VL);
-        g[v] = sn_fz_deriv(ACT, SN_LD(ks + o + v * SN_VL)) * kb;
+        g[v] = sn_deriv_v(ACT, SN_LD(ks + o + v * SN_VL)) * kb;
         SN_ST(gs + o + v * SN_VL, g[v]);
         gbv[p] += g[v];
     }
@@ -298,7 +292,7 @@ SN_INLINE void sn_fz_tan_stage(const int D, const int ACT, int s, const double *
             for (int v = 0; v < V; v++) {
                 const vd k = sn_fz_act(ACT, z[p][v]);
                 SN_ST(ks + p * ld + c + v * SN_VL, k);
-                SN_ST(kds + p * ld + c + v * SN_VL, sn_fz_deriv(ACT, k) * zd[p][v]);
+                SN_ST(kds + p * ld + c + v * SN_VL, sn_deriv_v(ACT, k) * zd[p][v]);
             }
     }
 }

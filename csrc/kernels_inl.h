@@ -576,40 +576,11 @@ SN_INLINE void sn_activation(int act, ptrdiff_t len, const double *z, double *k,
 }
 
 /*
- * s'(z) from k = s(z), elementwise: every activation's derivative is a function of its value,
+ * s'(z) from k = s(z) on one vector: every activation's derivative is a function of its value,
  * so the adjoint needs only the stage values. (For tanh and sigmoid this is 1 - k^2 and
- * k (1 - k): accurate to rounding in absolute terms.)
+ * k (1 - k): accurate to rounding in absolute terms; for elu, k = exp(z) - 1 for z <= 0, so
+ * s' = k + 1; for softplus, k = log(1 + exp(z)), so s' = sigmoid(z) = 1 - exp(-k).)
  */
-SN_INLINE void sn_deriv_from_value(int act, ptrdiff_t len, const double *restrict k,
-                                double *restrict sp)
-{
-    ptrdiff_t e;
-    switch (act) {
-    case SNODE_ACT_TANH:
-        for (e = 0; e < len; e++) sp[e] = 1.0 - k[e] * k[e];
-        break;
-    case SNODE_ACT_SIGMOID:
-        for (e = 0; e < len; e++) sp[e] = k[e] * (1.0 - k[e]);
-        break;
-    case SNODE_ACT_RELU:
-        for (e = 0; e < len; e++) sp[e] = k[e] > 0.0 ? 1.0 : 0.0;
-        break;
-    case SNODE_ACT_LEAKY_RELU:
-        for (e = 0; e < len; e++) sp[e] = k[e] > 0.0 ? 1.0 : SN_LEAKY_SLOPE;
-        break;
-    case SNODE_ACT_ELU: /* k = exp(z) - 1 for z <= 0, so s' = k + 1 */
-        for (e = 0; e < len; e++) sp[e] = k[e] > 0.0 ? 1.0 : k[e] + 1.0;
-        break;
-    case SNODE_ACT_SOFTPLUS: /* k = log(1 + exp(z)), so s' = sigmoid(z) = 1 - exp(-k) */
-        for (e = 0; e < len; e++) sp[e] = -expm1(-k[e]);
-        break;
-    default:
-        for (e = 0; e < len; e++) sp[e] = 1.0;
-        break;
-    }
-}
-
-/* s'(z) from k = s(z) on one vector, as sn_deriv_from_value */
 SN_INLINE vd sn_deriv_v(int act, vd k)
 {
     const vd one = (vd){0} + 1.0;

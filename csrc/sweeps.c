@@ -24,9 +24,6 @@
 
 /* --- layout helpers ------------------------------------------------------------------ */
 
-/* columns of a chunk block: n rounded up to a multiple of SN_PAD (the pad is zero input) */
-static ptrdiff_t padded(ptrdiff_t n) { return (n + SN_PAD - 1) / SN_PAD * SN_PAD; }
-
 /* rows (n x m, m <= d) -> component-major d x ld, zero-padded in both directions */
 static void to_cols(ptrdiff_t d, ptrdiff_t n, ptrdiff_t ld, const double *restrict x,
                     ptrdiff_t m, double *restrict xc)
@@ -48,19 +45,11 @@ static void to_rows(ptrdiff_t d, ptrdiff_t n, ptrdiff_t ld, const double *restri
         for (ptrdiff_t j = 0; j < d; j++) x[r * ldx + j] = xc[j * ld + r];
 }
 
-static int all_finite(ptrdiff_t len, const double *x)
-{
-    /* sum of x*0 is NaN iff some entry is Inf or NaN; vectorises without branches */
-    double acc = 0.0;
-    for (ptrdiff_t e = 0; e < len; e++) acc += x[e] * 0.0;
-    return acc == 0.0;
-}
-
 /* the n real columns of d rows with leading dimension ld are finite */
 static int cols_finite(ptrdiff_t d, ptrdiff_t n, ptrdiff_t ld, const double *x)
 {
     int ok = 1;
-    for (ptrdiff_t j = 0; j < d; j++) ok &= all_finite(n, x + j * ld);
+    for (ptrdiff_t j = 0; j < d; j++) ok &= snode_all_finite(n, x + j * ld);
     return ok;
 }
 
@@ -250,14 +239,6 @@ static ptrdiff_t wgrad_scratch(ptrdiff_t d, ptrdiff_t ld)
 
 /* --- the steps: general kernels (any width) or fused ones (small widths) ------------------ */
 
-typedef void (*fz_fwd_fn)(const snode_net *, const scaled_tableau *, ptrdiff_t, const double *,
-                          double *, ptrdiff_t, double *);
-typedef void (*fz_tan_fn)(const snode_net *, const scaled_tableau *, ptrdiff_t, const double *,
-                          const double *, double *, double *, ptrdiff_t, double *, double *);
-typedef void (*fz_bwd_fn)(const snode_net *, const scaled_tableau *, ptrdiff_t, const double *,
-                          const double *, ptrdiff_t, double *, double *, double *, double *,
-                          double *, double *, int);
-
 /* one copy of the fused steps per width D and activation (kept out of line: each is large) */
 #define SN_FZ_DEFINE1(DD, ACT, NAME)                                                           \
     static __attribute__((noinline)) void fz_fwd_##DD##_##NAME(                                \
@@ -274,8 +255,7 @@ typedef void (*fz_bwd_fn)(const snode_net *, const scaled_tableau *, ptrdiff_t, 
     {                                                                                          \
         sn_fz_bwd_step(DD, ACT, net->S, t->ha, t->hb, net->W + i * DD * DD, xi, Ki, ld, lam,   \
                        gWi, gbi, G, Yr, Ybar, accumulate);                                     \
-    }
-#define SN_FZ_DEFINE_TAN(DD, ACT, NAME)                                                        \
+    }                                                                                          \
     static __attribute__((noinline)) void fz_tan_##DD##_##NAME(                                \
         const snode_net *net, const scaled_tableau *t, ptrdiff_t i, const double *dW,          \
         const double *db, double *x, double *xi, ptrdiff_t ld, double *Ks, double *Kd)         \
@@ -286,61 +266,40 @@ typedef void (*fz_bwd_fn)(const snode_net *, const scaled_tableau *, ptrdiff_t, 
     }
 #define SN_FZ_DEFINE(DD)                                                                       \
     SN_FZ_DEFINE1(DD, SNODE_ACT_TANH, tanh)                                                    \
-    SN_FZ_DEFINE1(DD, SNODE_ACT_SIGMOID, sigmoid)                                              \
-    SN_FZ_DEFINE_TAN(DD, SNODE_ACT_TANH, tanh)                                                 \
-    SN_FZ_DEFINE_TAN(DD, SNODE_ACT_SIGMOID, sigmoid)
-SN_FZ_DEFINE(1)
-SN_FZ_DEFINE(2)
-SN_FZ_DEFINE(3)
-SN_FZ_DEFINE(4)
-SN_FZ_DEFINE(5)
-SN_FZ_DEFINE(6)
-SN_FZ_DEFINE(7)
-SN_FZ_DEFINE(8)
-SN_FZ_DEFINE(9)
-SN_FZ_DEFINE(10)
-SN_FZ_DEFINE(11)
-SN_FZ_DEFINE(12)
+    SN_FZ_DEFINE1(DD, SNODE_ACT_SIGMOID, sigmoid)
 
+/* the widths with fused kernels, 1 ... SN_FUSED_MAX_D, as X(width) */
+#define SN_FZ_WIDTHS(X) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12)
+SN_FZ_WIDTHS(SN_FZ_DEFINE)
+
+/* the fused steps of one width and activation */
+typedef struct {
+    void (*fwd)(const snode_net *, const scaled_tableau *, ptrdiff_t, const double *, double *,
+                ptrdiff_t, double *);
+    void (*bwd)(const snode_net *, const scaled_tableau *, ptrdiff_t, const double *,
+                const double *, ptrdiff_t, double *, double *, double *, double *, double *,
+                double *, int);
+    void (*tan)(const snode_net *, const scaled_tableau *, ptrdiff_t, const double *,
+                const double *, double *, double *, ptrdiff_t, double *, double *);
+} fz_kernels;
+
+#define SN_FZ_ENTRY_TANH(DD) [DD] = {fz_fwd_##DD##_tanh, fz_bwd_##DD##_tanh, fz_tan_##DD##_tanh},
+#define SN_FZ_ENTRY_SIGMOID(DD)                                                                \
+    [DD] = {fz_fwd_##DD##_sigmoid, fz_bwd_##DD##_sigmoid, fz_tan_##DD##_sigmoid},
 /* [0]: tanh, [1]: sigmoid */
-static const fz_fwd_fn fz_fwd[2][SN_FUSED_MAX_D + 1] = {
-    {
-      [1] = fz_fwd_1_tanh, [2] = fz_fwd_2_tanh, [3] = fz_fwd_3_tanh, [4] = fz_fwd_4_tanh,
-      [5] = fz_fwd_5_tanh, [6] = fz_fwd_6_tanh, [7] = fz_fwd_7_tanh, [8] = fz_fwd_8_tanh,
-      [9] = fz_fwd_9_tanh, [10] = fz_fwd_10_tanh, [11] = fz_fwd_11_tanh, [12] = fz_fwd_12_tanh},
-    {
-      [1] = fz_fwd_1_sigmoid, [2] = fz_fwd_2_sigmoid, [3] = fz_fwd_3_sigmoid,
-      [4] = fz_fwd_4_sigmoid, [5] = fz_fwd_5_sigmoid, [6] = fz_fwd_6_sigmoid,
-      [7] = fz_fwd_7_sigmoid, [8] = fz_fwd_8_sigmoid, [9] = fz_fwd_9_sigmoid,
-      [10] = fz_fwd_10_sigmoid, [11] = fz_fwd_11_sigmoid, [12] = fz_fwd_12_sigmoid}};
-static const fz_bwd_fn fz_bwd[2][SN_FUSED_MAX_D + 1] = {
-    {
-      [1] = fz_bwd_1_tanh, [2] = fz_bwd_2_tanh, [3] = fz_bwd_3_tanh, [4] = fz_bwd_4_tanh,
-      [5] = fz_bwd_5_tanh, [6] = fz_bwd_6_tanh, [7] = fz_bwd_7_tanh, [8] = fz_bwd_8_tanh,
-      [9] = fz_bwd_9_tanh, [10] = fz_bwd_10_tanh, [11] = fz_bwd_11_tanh, [12] = fz_bwd_12_tanh},
-    {
-      [1] = fz_bwd_1_sigmoid, [2] = fz_bwd_2_sigmoid, [3] = fz_bwd_3_sigmoid,
-      [4] = fz_bwd_4_sigmoid, [5] = fz_bwd_5_sigmoid, [6] = fz_bwd_6_sigmoid,
-      [7] = fz_bwd_7_sigmoid, [8] = fz_bwd_8_sigmoid, [9] = fz_bwd_9_sigmoid,
-      [10] = fz_bwd_10_sigmoid, [11] = fz_bwd_11_sigmoid, [12] = fz_bwd_12_sigmoid}};
-
-static const fz_tan_fn fz_tan[2][SN_FUSED_MAX_D + 1] = {
-    {
-      [1] = fz_tan_1_tanh, [2] = fz_tan_2_tanh, [3] = fz_tan_3_tanh, [4] = fz_tan_4_tanh,
-      [5] = fz_tan_5_tanh, [6] = fz_tan_6_tanh, [7] = fz_tan_7_tanh, [8] = fz_tan_8_tanh,
-      [9] = fz_tan_9_tanh, [10] = fz_tan_10_tanh, [11] = fz_tan_11_tanh, [12] = fz_tan_12_tanh},
-    {
-      [1] = fz_tan_1_sigmoid, [2] = fz_tan_2_sigmoid, [3] = fz_tan_3_sigmoid,
-      [4] = fz_tan_4_sigmoid, [5] = fz_tan_5_sigmoid, [6] = fz_tan_6_sigmoid,
-      [7] = fz_tan_7_sigmoid, [8] = fz_tan_8_sigmoid, [9] = fz_tan_9_sigmoid,
-      [10] = fz_tan_10_sigmoid, [11] = fz_tan_11_sigmoid, [12] = fz_tan_12_sigmoid}};
-
-static int fz_act_index(const snode_net *net) { return net->act == SNODE_ACT_SIGMOID; }
+static const fz_kernels fz_table[2][SN_FUSED_MAX_D + 1] = {{SN_FZ_WIDTHS(SN_FZ_ENTRY_TANH)},
+                                                           {SN_FZ_WIDTHS(SN_FZ_ENTRY_SIGMOID)}};
 
 static int use_fused(const snode_net *net)
 {
     return !net->general && (net->act == SNODE_ACT_TANH || net->act == SNODE_ACT_SIGMOID) &&
-           net->d <= SN_FUSED_MAX_D && fz_fwd[fz_act_index(net)][net->d] != NULL;
+           net->d <= SN_FUSED_MAX_D;
+}
+
+/* the fused steps of the network (use_fused(net) must hold) */
+static const fz_kernels *fz_of(const snode_net *net)
+{
+    return &fz_table[net->act == SNODE_ACT_SIGMOID][net->d];
 }
 
 /* columns of a block are padded to a multiple of this */
@@ -356,7 +315,7 @@ static void fwd_step(const snode_net *net, const scaled_tableau *t, ptrdiff_t i,
                      const double *xin, double *xout, ptrdiff_t ld, double *Ks, double *Ys)
 {
     if (use_fused(net)) {
-        fz_fwd[fz_act_index(net)][net->d](net, t, i, xin, xout, ld, Ks);
+        fz_of(net)->fwd(net, t, i, xin, xout, ld, Ks);
         return;
     }
     step_forward(net, t, i, ld, xin, xout, Ys, Ks);
@@ -378,8 +337,7 @@ static void bwd_step(const snode_net *net, const scaled_tableau *t, ptrdiff_t i,
     const ptrdiff_t ln = net->d * ld;
     const int S = net->S;
     if (use_fused(net)) {
-        fz_bwd[fz_act_index(net)][net->d](net, t, i, xi, Ki, ld, lam, gWi, gbi, w->G, w->Yr,
-                                          w->Ybar, accumulate);
+        fz_of(net)->bwd(net, t, i, xi, Ki, ld, lam, gWi, gbi, w->G, w->Yr, w->Ybar, accumulate);
         return;
     }
     for (int s = 0; s < S; s++) stage_input(s, t->ha + s * S, ln, xi, Ki, w->Yr + s * ln);
@@ -389,21 +347,29 @@ static void bwd_step(const snode_net *net, const scaled_tableau *t, ptrdiff_t i,
 /* --- forward ----------------------------------------------------------------------------- */
 
 /*
- * Columns per panel of the forward and tangent sweeps, which go through all steps one panel
- * of samples at a time: as many as keep the step's `blocks` arrays of d x P numbers within
- * SN_STEP_BYTES (so they stay in the fastest caches), but at least about 2 d (the products'
- * efficiency) and at most the chunk; a multiple of unit.
+ * The sweeps go through all steps one panel of samples at a time, so that a panel's working
+ * set stays in cache. Its width: as many columns as keep col_bytes a column within budget,
+ * but at least about 2 d (the products' efficiency; the weight gradient is a product over the
+ * panel's samples) and at most the chunk of n; a multiple of unit.
  */
+static ptrdiff_t panel_width(const snode_net *net, ptrdiff_t n, ptrdiff_t col_bytes,
+                             ptrdiff_t budget, ptrdiff_t unit)
+{
+    const ptrdiff_t ld = round_up(n, unit);
+    ptrdiff_t P = budget / col_bytes / unit * unit;
+    const ptrdiff_t Pmin = round_up(net->d < 8 ? 16 : 2 * net->d, unit);
+    if (P < Pmin) P = Pmin;
+    return P < ld ? P : ld;
+}
+
+/* Panel width of the forward and tangent sweeps: the step's `blocks` arrays of d x P numbers
+ * within SN_STEP_BYTES (the fastest caches). */
 #ifndef SN_STEP_BYTES
 #define SN_STEP_BYTES (64 * 1024)
 #endif
 static ptrdiff_t step_panel(const snode_net *net, ptrdiff_t n, ptrdiff_t blocks, ptrdiff_t unit)
 {
-    const ptrdiff_t ld = round_up(n, unit);
-    ptrdiff_t P = SN_STEP_BYTES / (blocks * net->d * 8) / unit * unit;
-    const ptrdiff_t Pmin = round_up(net->d < 8 ? 16 : 2 * net->d, unit);
-    if (P < Pmin) P = Pmin;
-    return P < ld ? P : ld;
+    return panel_width(net, n, blocks * net->d * 8, SN_STEP_BYTES, unit);
 }
 
 ptrdiff_t SN_FN(snode_ws_forward)(const snode_net *net, ptrdiff_t n)
@@ -486,23 +452,17 @@ static double data_cost(const snode_net *net, ptrdiff_t n, ptrdiff_t ld, const s
 /* --- gradient ---------------------------------------------------------------------------- */
 
 /*
- * Columns of one panel of the gradient sweep. The sweep runs forward and back through all
- * steps for one panel of samples at a time, so that what the backward pass reads (each step's
- * state and stage values) was written recently and is still in cache: the panel is as wide as
- * keeps that store within SN_PANEL_BYTES, but at least about 2 d columns (the weight gradient
- * is a product over the panel's samples) and at most the chunk.
+ * Panel width of the gradient sweep, which runs forward and back through all steps one panel
+ * at a time, so that what the backward pass reads (each step's state and stage values) was
+ * written recently and is still in cache: that store within SN_PANEL_BYTES.
  */
 #ifndef SN_PANEL_BYTES
 #define SN_PANEL_BYTES (512 * 1024)
 #endif
 static ptrdiff_t panel_cols(const snode_net *net, ptrdiff_t n, int recompute)
 {
-    const ptrdiff_t unit = col_unit(net), ld = round_up(n, unit);
     const ptrdiff_t per_col = net->K * (recompute ? 1 : net->S + 1) * net->d * 8;
-    ptrdiff_t P = SN_PANEL_BYTES / per_col / unit * unit;
-    const ptrdiff_t Pmin = round_up(net->d < 8 ? 16 : 2 * net->d, unit);
-    if (P < Pmin) P = Pmin;
-    return P < ld ? P : ld;
+    return panel_width(net, n, per_col, SN_PANEL_BYTES, col_unit(net));
 }
 
 ptrdiff_t SN_FN(snode_ws_grad)(const snode_net *net, ptrdiff_t n, int recompute)
@@ -574,7 +534,8 @@ static int sum_add(const snode_sum *sum, ptrdiff_t i, ptrdiff_t d, const double 
         for (ptrdiff_t e = 0; e < dd; e++) gWi[e] += gWl[e];
         for (ptrdiff_t e = 0; e < d; e++) gbi[e] += gbl[e];
     }
-    if (sum->index == sum->count - 1) ok = all_finite(dd, gWi) && all_finite(d, gbi);
+    if (sum->index == sum->count - 1)
+        ok = snode_all_finite(dd, gWi) && snode_all_finite(d, gbi);
     sum_done(sum, i);
     return ok;
 }
@@ -646,13 +607,14 @@ static int value_grad(const snode_net *net, ptrdiff_t n, const double *x0, ptrdi
             }
             bwd_step(net, &t, i, lp, xi, Ki, lam, gW + i * dd, gb + i * d, c0 > 0, &w);
             /* the step's gradient is complete after the last panel: check it while in cache */
-            if (c0 + P >= n && !(all_finite(dd, gW + i * dd) && all_finite(d, gb + i * d)))
+            if (c0 + P >= n &&
+                !(snode_all_finite(dd, gW + i * dd) && snode_all_finite(d, gb + i * d)))
                 return SNODE_ERR_NONFINITE;
         }
         if (!cols_finite(d, np, lp, lam)) return SNODE_ERR_NONFINITE;
         if (lam0) to_rows(d, np, lp, lam, lam0 + c0 * d, d);
     }
-    if (!all_finite(1, J)) return SNODE_ERR_NONFINITE;
+    if (!snode_all_finite(1, J)) return SNODE_ERR_NONFINITE;
     return SNODE_OK;
 }
 
@@ -700,14 +662,13 @@ ptrdiff_t SN_FN(snode_ws_tangent)(const snode_net *net, ptrdiff_t n, ptrdiff_t q
 }
 
 /* One panel of the tangent sweep: n samples, ld columns. */
-static int tangent_panel(const snode_net *net, const scaled_tableau *tp, ptrdiff_t n,
+static int tangent_panel(const snode_net *net, const scaled_tableau *t, ptrdiff_t n,
                          ptrdiff_t ld, const double *x0, ptrdiff_t m, const double *dW,
                          const double *db, ptrdiff_t q, const double *xi0, int identity,
                          double *xT, double *xiT, double *work)
 {
     const ptrdiff_t d = net->d, dn = d * ld, K = net->K, S = net->S;
     const ptrdiff_t dd = d * d, qn = q * ld, dqn = d * qn;
-    const scaled_tableau t = *tp;
     double *x = work, *y = x + dn, *sp = y + dn, *V = sp + dn, *Ks = V + dn;
     double *xi = Ks + S * dn, *ydot = xi + dqn, *Kdot = ydot + dqn;
 
@@ -724,14 +685,14 @@ static int tangent_panel(const snode_net *net, const scaled_tableau *tp, ptrdiff
                     xi[j * qn + tt * ld + r] = xi0[(r * q + tt) * d + j];
     }
     for (ptrdiff_t i = 0; tangent_fused(net, q) && i < K; i++)
-        fz_tan[fz_act_index(net)][d](net, &t, i, dW, db, x, xi, ld, Ks, Kdot);
+        fz_of(net)->tan(net, t, i, dW, db, x, xi, ld, Ks, Kdot);
     for (ptrdiff_t i = 0; !tangent_fused(net, q) && i < K; i++) {
         const double *Wi = net->W + i * dd, *bi = net->b + i * d;
         for (int s = 0; s < S; s++) {
             double *k = Ks + s * dn;
             double *kd = Kdot + s * dqn;
-            stage_input(s, t.ha + s * S, dn, x, Ks, y);
-            stage_input(s, t.ha + s * S, dqn, xi, Kdot, ydot);
+            stage_input(s, t->ha + s * S, dn, x, Ks, y);
+            stage_input(s, t->ha + s * S, dqn, xi, Kdot, ydot);
             sn_gemm_nn_act(d, d, ld, Wi, d, bi, y, k, net->act, sp);
             if (!SN_FUSED_ACT(net->act)) sn_activation(net->act, dn, k, k, sp);
             /* kdot = s'(z) * (W ydot + dW y + db) */
@@ -757,8 +718,8 @@ static int tangent_panel(const snode_net *net, const scaled_tableau *tp, ptrdiff
                     for (ptrdiff_t r = 0; r < ld; r++) kr[r] *= spr[r];
                 }
         }
-        combine(S, t.hb, dn, Ks, x);
-        combine(S, t.hb, dqn, Kdot, xi);
+        combine(S, t->hb, dn, Ks, x);
+        combine(S, t->hb, dqn, Kdot, xi);
     }
     if (!cols_finite(d, n, ld, x)) return SNODE_ERR_NONFINITE;
     for (ptrdiff_t tt = 0; tt < q; tt++)
