@@ -116,16 +116,35 @@ SN_INLINE void sn_gemm_nn_tile(const int R, const int V, ptrdiff_t KD, ptrdiff_t
     }
 }
 
-/* One column panel of V vectors, all rows: 8-row tiles where there are 32 vector registers. */
+/*
+ * Packed A: the rows in groups of 8, each group k-major, A(i, k) at
+ * Ap[(i / 8) * 8 KD + 8 k + i % 8]; a register tile of rows (8, 4 or 1, never across a group)
+ * then reads one contiguous stream, the same for A and for A^T. sn_packed_size() doubles.
+ */
+SN_INLINE ptrdiff_t sn_packed_size(ptrdiff_t M, ptrdiff_t KD) { return (M + 7) / 8 * 8 * KD; }
+
+/* where the rows from i on start in packed A (see sn_packed_size) */
+SN_INLINE const double *sn_packed_at(const double *Ap, ptrdiff_t KD, ptrdiff_t i)
+{
+    return Ap + (i / 8) * 8 * KD + i % 8;
+}
+
+/* One column panel of V vectors, all rows: 8-row tiles where there are 32 vector registers.
+ * A(i, k) = A[i*sr + k*sk], or packed A if packed (a constant after inlining). */
 SN_INLINE void sn_gemm_nn_panel(const int V, ptrdiff_t M, ptrdiff_t KD, ptrdiff_t ld,
                                 const double *restrict A, ptrdiff_t sr, ptrdiff_t sk,
-                                const double *restrict bias, const double *restrict Bc,
-                                double *restrict Cc, int act, double *restrict SPc)
+                                const int packed, const double *restrict bias,
+                                const double *restrict Bc, double *restrict Cc, int act,
+                                double *restrict SPc)
 {
     ptrdiff_t i = 0;
+    if (packed) {
+        sr = 1;
+        sk = 8;
+    }
 #define SN_TILE(R)                                                                               \
-    sn_gemm_nn_tile(R, V, KD, ld, A + i * sr, sr, sk, bias ? bias + i : NULL, Bc, Cc + i * ld,   \
-                    act, SPc ? SPc + i * ld : NULL)
+    sn_gemm_nn_tile(R, V, KD, ld, packed ? sn_packed_at(A, KD, i) : A + i * sr, sr, sk,          \
+                    bias ? bias + i : NULL, Bc, Cc + i * ld, act, SPc ? SPc + i * ld : NULL)
 #if SN_VL == 8
     for (; i + 8 <= M; i += 8) SN_TILE(8);
 #endif
@@ -145,14 +164,17 @@ SN_INLINE void sn_gemm_nn_panel(const int V, ptrdiff_t M, ptrdiff_t KD, ptrdiff_
  */
 SN_INLINE void sn_gemm_act_strided(ptrdiff_t M, ptrdiff_t KD, ptrdiff_t ld,
                                    const double *restrict A, ptrdiff_t sr, ptrdiff_t sk,
-                                   const double *restrict bias, const double *restrict B,
-                                   double *restrict C, int act, double *restrict SP)
+                                   const int packed, const double *restrict bias,
+                                   const double *restrict B, double *restrict C, int act,
+                                   double *restrict SP)
 {
     ptrdiff_t c = 0;
     for (; c + 2 * SN_VL <= ld; c += 2 * SN_VL)
-        sn_gemm_nn_panel(2, M, KD, ld, A, sr, sk, bias, B + c, C + c, act, SP ? SP + c : NULL);
+        sn_gemm_nn_panel(2, M, KD, ld, A, sr, sk, packed, bias, B + c, C + c, act,
+                         SP ? SP + c : NULL);
     for (; c < ld; c += SN_VL)
-        sn_gemm_nn_panel(1, M, KD, ld, A, sr, sk, bias, B + c, C + c, act, SP ? SP + c : NULL);
+        sn_gemm_nn_panel(1, M, KD, ld, A, sr, sk, packed, bias, B + c, C + c, act,
+                         SP ? SP + c : NULL);
 }
 
 /* C = s(A B + bias), A with leading dimension lda (see sn_gemm_act_strided). */
@@ -161,7 +183,7 @@ SN_INLINE void sn_gemm_nn_act(ptrdiff_t M, ptrdiff_t KD, ptrdiff_t ld, const dou
                               const double *restrict B, double *restrict C, int act,
                               double *restrict SP)
 {
-    sn_gemm_act_strided(M, KD, ld, A, lda, 1, bias, B, C, act, SP);
+    sn_gemm_act_strided(M, KD, ld, A, lda, 1, 0, bias, B, C, act, SP);
 }
 
 /* C = A B (+ bias), without activation. */
@@ -169,42 +191,64 @@ SN_INLINE void sn_gemm_nn(ptrdiff_t M, ptrdiff_t KD, ptrdiff_t ld, const double 
                           ptrdiff_t lda, const double *restrict bias, const double *restrict B,
                           double *restrict C)
 {
-    sn_gemm_act_strided(M, KD, ld, A, lda, 1, bias, B, C, -1, NULL);
+    sn_gemm_act_strided(M, KD, ld, A, lda, 1, 0, bias, B, C, -1, NULL);
 }
 
 /* C = A^T B for A (KD x M, leading dimension lda): no transposed copy of A is needed. */
 SN_INLINE void sn_gemm_tn(ptrdiff_t M, ptrdiff_t KD, ptrdiff_t ld, const double *restrict A,
                           ptrdiff_t lda, const double *restrict B, double *restrict C)
 {
-    sn_gemm_act_strided(M, KD, ld, A, 1, lda, NULL, B, C, -1, NULL);
+    sn_gemm_act_strided(M, KD, ld, A, 1, lda, 0, NULL, B, C, -1, NULL);
+}
+
+/* C = s(A B + bias) for packed A (M x KD, see sn_packed_size). */
+SN_INLINE void sn_gemm_packed_act(ptrdiff_t M, ptrdiff_t KD, ptrdiff_t ld,
+                                  const double *restrict Ap, const double *restrict bias,
+                                  const double *restrict B, double *restrict C, int act,
+                                  double *restrict SP)
+{
+    sn_gemm_act_strided(M, KD, ld, Ap, 1, 8, 1, bias, B, C, act, SP);
 }
 
 /*
  * C[r, :V*VL] (+)= sum_k A[r*lda + k] B[k*ldb, :V*VL] for r < R (R = 8, 4, 1; V = 2, 1): the
- * register tile of sn_gemm_acc.
+ * register tile of sn_gemm_acc. With nv < VL (V = 1), only the first nv columns of C are read
+ * and written (B is read in whole vectors).
  */
 SN_INLINE void sn_gemm_acc_tile(const int R, const int V, ptrdiff_t KD, const double *restrict A,
                                 ptrdiff_t lda, const double *restrict B, ptrdiff_t ldb,
-                                double *restrict C, ptrdiff_t ldc, int accumulate)
+                                double *restrict C, ptrdiff_t ldc, int accumulate, ptrdiff_t nv)
 {
     vd acc[8][2];
+    const int part = V == 1 && nv < SN_VL;
 #pragma GCC unroll 8
     for (int r = 0; r < R; r++) {
-        acc[r][0] = accumulate ? SN_LD(C + r * ldc) : (vd){0};
-        acc[r][1] = (V == 2 && accumulate) ? SN_LD(C + r * ldc + SN_VL) : (vd){0};
+        acc[r][0] = (vd){0};
+        acc[r][1] = (vd){0};
+        if (accumulate && part) {
+            for (ptrdiff_t l = 0; l < nv; l++) acc[r][0][l] = C[r * ldc + l];
+        } else if (accumulate) {
+            acc[r][0] = SN_LD(C + r * ldc);
+            if (V == 2) acc[r][1] = SN_LD(C + r * ldc + SN_VL);
+        }
     }
     sn_tile_fma(R, V, KD, A, lda, 1, B, ldb, acc);
 #pragma GCC unroll 8
     for (int r = 0; r < R; r++) {
-        SN_ST(C + r * ldc, acc[r][0]);
-        if (V == 2) SN_ST(C + r * ldc + SN_VL, acc[r][1]);
+        if (part) {
+            for (ptrdiff_t l = 0; l < nv; l++) C[r * ldc + l] = acc[r][0][l];
+        } else {
+            SN_ST(C + r * ldc, acc[r][0]);
+            if (V == 2) SN_ST(C + r * ldc + SN_VL, acc[r][1]);
+        }
     }
 }
 
 /*
- * C (M x N) (+)= A (M x KD, leading dimension lda) . B (KD x N, leading dimension ldb), N a
- * multiple of SN_VL, C with leading dimension ldc. The inner dimension is cut into blocks of
- * 128 so that a panel of B (128 x 2 vectors) stays in L1 while the row tiles pass over it.
+ * C (M x N) (+)= A (M x KD, leading dimension lda) . B (KD x N, leading dimension ldb, a
+ * multiple of SN_VL: the columns of B from N to the next multiple are read, not used), C with
+ * leading dimension ldc. The inner dimension is cut into blocks of 128 so that a panel of B
+ * (128 x 2 vectors) stays in L1 while the row tiles pass over it.
  */
 SN_INLINE void sn_gemm_acc(ptrdiff_t M, ptrdiff_t KD, ptrdiff_t N, const double *restrict A,
                            ptrdiff_t lda, const double *restrict B, ptrdiff_t ldb,
@@ -215,28 +259,38 @@ SN_INLINE void sn_gemm_acc(ptrdiff_t M, ptrdiff_t KD, ptrdiff_t N, const double 
         const ptrdiff_t kn = KD - k0 < kc ? KD - k0 : kc;
         const int acc = accumulate || k0 > 0;
         for (ptrdiff_t c = 0; c < N; c += 2 * SN_VL) {
-            const int V = c + 2 * SN_VL <= N ? 2 : 1;
+            const ptrdiff_t nv = N - c; /* columns left */
             const double *Bp = B + k0 * ldb + c;
             ptrdiff_t i = 0;
+#define SN_ACC_TILES(R)                                                                          \
+    for (; i + R <= M; i += R) {                                                                 \
+        if (nv >= 2 * SN_VL)                                                                     \
+            sn_gemm_acc_tile(R, 2, kn, A + i * lda + k0, lda, Bp, ldb, C + i * ldc + c, ldc,     \
+                             acc, nv);                                                           \
+        else                                                                                     \
+            sn_gemm_acc_tile(R, 1, kn, A + i * lda + k0, lda, Bp, ldb, C + i * ldc + c, ldc,     \
+                             acc, nv);                                                           \
+    }
 #if SN_VL == 8
-            for (; i + 8 <= M; i += 8) {
-                if (V == 2)
-                    sn_gemm_acc_tile(8, 2, kn, A + i * lda + k0, lda, Bp, ldb, C + i * ldc + c, ldc, acc);
-                else
-                    sn_gemm_acc_tile(8, 1, kn, A + i * lda + k0, lda, Bp, ldb, C + i * ldc + c, ldc, acc);
-            }
+            SN_ACC_TILES(8)
 #endif
-            for (; i + 4 <= M; i += 4) {
-                if (V == 2)
-                    sn_gemm_acc_tile(4, 2, kn, A + i * lda + k0, lda, Bp, ldb, C + i * ldc + c, ldc, acc);
-                else
-                    sn_gemm_acc_tile(4, 1, kn, A + i * lda + k0, lda, Bp, ldb, C + i * ldc + c, ldc, acc);
-            }
-            for (; i < M; i++) {
-                if (V == 2)
-                    sn_gemm_acc_tile(1, 2, kn, A + i * lda + k0, lda, Bp, ldb, C + i * ldc + c, ldc, acc);
-                else
-                    sn_gemm_acc_tile(1, 1, kn, A + i * lda + k0, lda, Bp, ldb, C + i * ldc + c, ldc, acc);
+            SN_ACC_TILES(4)
+            SN_ACC_TILES(1)
+#undef SN_ACC_TILES
+            if (nv > SN_VL && nv < 2 * SN_VL) {
+                /* the rest after one whole vector: a partial one */
+                const double *Bq = Bp + SN_VL;
+                i = 0;
+#define SN_ACC_REST(R)                                                                           \
+    for (; i + R <= M; i += R)                                                                   \
+        sn_gemm_acc_tile(R, 1, kn, A + i * lda + k0, lda, Bq, ldb, C + i * ldc + c + SN_VL, ldc, \
+                         acc, nv - SN_VL);
+#if SN_VL == 8
+                SN_ACC_REST(8)
+#endif
+                SN_ACC_REST(4)
+                SN_ACC_REST(1)
+#undef SN_ACC_REST
             }
         }
     }
@@ -286,6 +340,47 @@ SN_INLINE void sn_transpose(ptrdiff_t M, ptrdiff_t ld, const double *restrict B,
     for (ptrdiff_t c = 0; c < ld; c++) {
         for (ptrdiff_t j = j0; j < M; j++) Bt[c * ldt + j] = B[j * ld + c];
         for (ptrdiff_t j = M; j < ldt; j++) Bt[c * ldt + j] = 0.0;
+    }
+}
+
+/* Ap = A (M x KD, leading dimension lda) packed (see sn_packed_size) */
+SN_INLINE void sn_pack(ptrdiff_t M, ptrdiff_t KD, const double *restrict A, ptrdiff_t lda,
+                       double *restrict Ap)
+{
+    ptrdiff_t i0 = 0;
+#ifdef SN_HAVE_TRANSPOSE8
+    for (; i0 + 8 <= M; i0 += 8) {
+        double *restrict g = Ap + i0 * KD;
+        ptrdiff_t k0 = 0;
+        for (; k0 + 8 <= KD; k0 += 8) {
+            vd r[8], o[8];
+            for (int q = 0; q < 8; q++) r[q] = SN_LD(A + (i0 + q) * lda + k0);
+            sn_transpose8(r, o);
+            for (int q = 0; q < 8; q++) SN_ST(g + (k0 + q) * 8, o[q]);
+        }
+        for (; k0 < KD; k0++)
+            for (int q = 0; q < 8; q++) g[k0 * 8 + q] = A[(i0 + q) * lda + k0];
+    }
+#endif
+    for (ptrdiff_t i = i0; i < M; i++) {
+        double *restrict g = Ap + (i / 8) * 8 * KD + i % 8;
+        for (ptrdiff_t k = 0; k < KD; k++) g[k * 8] = A[i * lda + k];
+    }
+}
+
+/* Ap = A^T packed, for A (KD x M, leading dimension lda) (see sn_packed_size) */
+SN_INLINE void sn_pack_t(ptrdiff_t M, ptrdiff_t KD, const double *restrict A, ptrdiff_t lda,
+                         double *restrict Ap)
+{
+    const ptrdiff_t M8 = M / 8 * 8;
+    for (ptrdiff_t k = 0; k < KD; k++) {
+        const double *restrict ak = A + k * lda;
+        for (ptrdiff_t i0 = 0; i0 < M8; i0 += 8) {
+            double *restrict g = Ap + i0 * KD + k * 8;
+#pragma GCC unroll 8
+            for (int q = 0; q < 8; q++) g[q] = ak[i0 + q];
+        }
+        for (ptrdiff_t i = M8; i < M; i++) Ap[M8 * KD + k * 8 + (i - M8)] = ak[i];
     }
 }
 

@@ -136,42 +136,114 @@ static void scale_tableau(const snode_net *net, scaled_tableau *t)
     }
 }
 
+/* From this width on, the products of a step read W in packed row tiles (sn_pack), packed
+ * once a step and read by all S stages: one contiguous stream per tile. */
+#ifndef SN_PACK_MIN_D
+#define SN_PACK_MIN_D 16
+#endif
+static ptrdiff_t pack_scratch(ptrdiff_t d) { return d >= SN_PACK_MIN_D ? sn_packed_size(d, d) : 0; }
+
+/* whether stage s has an input other than x (a nonzero coefficient of an earlier stage) */
+static int stage_has_input(int s, const double *coef)
+{
+    for (int j = 0; j < s; j++)
+        if (coef[j] != 0.0) return 1;
+    return 0;
+}
+
 /*
  * One RK step forward on a d x ld block: xout = x_{i+1} from x = x_i (xout may be x). Writes
- * the stage inputs Ys (S x d x ld) and the stage values Ks (S x d x ld).
+ * the stage values Ks (S x d x ld) and, for the stages whose input is not x itself, the stage
+ * inputs Ys (S x d x ld). Wp: pack_scratch(d) scratch.
  */
 static void step_forward(const snode_net *net, const scaled_tableau *t, ptrdiff_t i, ptrdiff_t ld,
                          const double *x, double *xout, double *restrict Ys,
-                         double *restrict Ks)
+                         double *restrict Ks, double *restrict Wp)
 {
     const ptrdiff_t d = net->d, dn = d * ld;
-    const int S = net->S;
+    const int S = net->S, packed = d >= SN_PACK_MIN_D;
     const double *Wi = net->W + i * d * d, *bi = net->b + i * d;
+    if (packed) sn_pack(d, d, Wi, d, Wp);
     for (int s = 0; s < S; s++) {
-        double *y = Ys + (ptrdiff_t)s * dn, *k = Ks + (ptrdiff_t)s * dn;
-        stage_input(s, t->ha + s * S, dn, x, Ks, y);
-        sn_gemm_nn_act(d, d, ld, Wi, d, bi, y, k, net->act, NULL);
+        double *k = Ks + (ptrdiff_t)s * dn;
+        const double *y = x;
+        if (stage_has_input(s, t->ha + s * S)) {
+            y = Ys + (ptrdiff_t)s * dn;
+            stage_input(s, t->ha + s * S, dn, x, Ks, Ys + (ptrdiff_t)s * dn);
+        }
+        if (packed)
+            sn_gemm_packed_act(d, d, ld, Wp, bi, y, k, net->act, NULL);
+        else
+            sn_gemm_nn_act(d, d, ld, Wi, d, bi, y, k, net->act, NULL);
         if (!SN_FUSED_ACT(net->act)) sn_activation(net->act, dn, k, k, NULL);
     }
     combine_to(S, t->hb, dn, Ks, x, xout);
 }
 
 /*
- * One RK step backward: lam <- lambda_i from lambda_{i+1}, using the step's stage inputs Ys and
- * stage values Ks (the derivatives s'(z_s) come from the values). gWi (d x d) and gbi (d)
- * receive this step's gradient (added to them if accumulate). G, Ybar: S x d x ld scratch
- * each; T: wgrad_scratch(d, ld) scratch.
+ * Yt (ld x ldt) = the transpose of stage s's input y = x + sum_{j<s} ha[j] K_j (d x ld each,
+ * K_j = Ks + j d ld), the columns from d on zeroed: formed block by block as it is transposed.
+ */
+static void stage_input_t(int s, const double *restrict ha, ptrdiff_t d, ptrdiff_t ld,
+                          const double *restrict x, const double *restrict Ks,
+                          double *restrict Yt, ptrdiff_t ldt)
+{
+    const double *kj[SN_MAX_STAGES];
+    double cj[SN_MAX_STAGES];
+    int nj = 0;
+    for (int j = 0; j < s; j++)
+        if (ha[j] != 0.0) {
+            cj[nj] = ha[j];
+            kj[nj++] = Ks + (ptrdiff_t)j * d * ld;
+        }
+    ptrdiff_t j0 = 0;
+#ifdef SN_HAVE_TRANSPOSE8
+    for (; j0 + 8 <= d; j0 += 8)
+        for (ptrdiff_t c0 = 0; c0 < ld; c0 += 8) {
+            vd r[8], o[8];
+            for (int q = 0; q < 8; q++) {
+                const ptrdiff_t e = (j0 + q) * ld + c0;
+                /* as stage_input: the first term from x, then added in place */
+                vd y = SN_LD(x + e);
+                if (nj > 0) y = y + cj[0] * SN_LD(kj[0] + e);
+                for (int u = 1; u < nj; u++) y += cj[u] * SN_LD(kj[u] + e);
+                r[q] = y;
+            }
+            sn_transpose8(r, o);
+            for (int q = 0; q < 8; q++) SN_ST(Yt + (c0 + q) * ldt + j0, o[q]);
+        }
+#endif
+    for (ptrdiff_t c = 0; c < ld; c++) {
+        for (ptrdiff_t j = j0; j < d; j++) {
+            const ptrdiff_t e = j * ld + c;
+            double y = x[e];
+            if (nj > 0) y = y + cj[0] * kj[0][e];
+            for (int u = 1; u < nj; u++) y += cj[u] * kj[u][e];
+            Yt[c * ldt + j] = y;
+        }
+        for (ptrdiff_t j = d; j < ldt; j++) Yt[c * ldt + j] = 0.0;
+    }
+}
+
+/*
+ * One RK step backward: lam <- lambda_i from lambda_{i+1}, using the step's state xi and stage
+ * values Ks (the derivatives s'(z_s) come from the values). gWi (d x d) and gbi (d) receive
+ * this step's gradient (added to them if accumulate). G, Ybar: S x d x ld scratch each; T:
+ * wgrad_scratch(d, ld) scratch; Ys: the stage inputs (S x d x ld), where the weight gradient
+ * needs them (d < SN_WGRAD_MIN_D); Wp: pack_scratch(d).
  */
 /* (kept out of line: inlined into the sweep it spills its pointers in the hot loops) */
 __attribute__((noinline)) static void
 step_backward(const snode_net *net, const scaled_tableau *t, ptrdiff_t i, ptrdiff_t ld,
-              double *restrict lam, const double *restrict Ys, const double *restrict Ks,
+              double *restrict lam, const double *restrict xi, const double *restrict Ks,
               double *restrict gWi, double *restrict gbi, double *restrict G,
-              double *restrict Ybar, double *restrict T, int accumulate)
+              double *restrict Ybar, double *restrict T, double *restrict Ys,
+              double *restrict Wp, int accumulate)
 {
     const ptrdiff_t d = net->d, dn = d * ld;
-    const int S = net->S;
+    const int S = net->S, packed = d >= SN_PACK_MIN_D;
     const double *Wi = net->W + i * d * d;
+    if (packed) sn_pack_t(d, d, Wi, d, Wp);
     for (int s = S - 1; s >= 0; s--) {
         const double *restrict ks = Ks + (ptrdiff_t)s * dn;
         const int act = net->act;
@@ -204,37 +276,32 @@ step_backward(const snode_net *net, const scaled_tableau *t, ptrdiff_t i, ptrdif
             gbi[j] = (s == S - 1 && !accumulate) ? sum : gbi[j] + sum;
         }
         /* ybar_s = W^T g_s */
-        sn_gemm_tn(d, d, ld, Wi, d, g, Ybar + (ptrdiff_t)s * dn);
+        if (packed)
+            sn_gemm_packed_act(d, d, ld, Wp, NULL, g, Ybar + (ptrdiff_t)s * dn, -1, NULL);
+        else
+            sn_gemm_tn(d, d, ld, Wi, d, g, Ybar + (ptrdiff_t)s * dn);
     }
     combine_unit(S, dn, Ybar, lam);
     /* dJ/dW_i = sum_s g_s y_s^T (the zero pad of g adds nothing) */
     if (d >= SN_WGRAD_MIN_D) {
         /* as a product with the samples inside: dJ/dW_i = sum_s g_s y_s^T, with y_s
-         * transposed to samples x dp so that the output rows are contiguous */
+         * formed transposed (samples x dp) so that the output rows are contiguous */
         const ptrdiff_t dp = (d + SN_VL - 1) / SN_VL * SN_VL;
-        double *Yt = T, *C = T + ld * dp;
         for (int s = 0; s < S; s++) {
-            sn_transpose(d, ld, Ys + (ptrdiff_t)s * dn, Yt, dp);
-            sn_gemm_acc(d, ld, dp, G + (ptrdiff_t)s * dn, ld, Yt, dp, C, dp, s > 0);
-        }
-        for (ptrdiff_t p = 0; p < d; p++) {
-            double *restrict gr = gWi + p * d;
-            const double *restrict cr = C + p * dp;
-            if (accumulate)
-                for (ptrdiff_t q = 0; q < d; q++) gr[q] += cr[q];
-            else
-                memcpy(gr, cr, (size_t)d * sizeof(double));
+            stage_input_t(s, t->ha + s * S, d, ld, xi, Ks, T, dp);
+            sn_gemm_acc(d, ld, d, G + (ptrdiff_t)s * dn, ld, T, dp, gWi, d, s > 0 || accumulate);
         }
     } else {
+        for (int s = 0; s < S; s++) stage_input(s, t->ha + s * S, dn, xi, Ks, Ys + s * dn);
         sn_gemm_nt(S, d, d, ld, dn, G, Ys, gWi, d, accumulate);
     }
 }
 
-/* scratch of the weight gradient as a product over samples: g_s^T (ld x dp) and its result */
+/* scratch of the weight gradient as a product over samples: y_s^T (ld x dp) */
 static ptrdiff_t wgrad_scratch(ptrdiff_t d, ptrdiff_t ld)
 {
     const ptrdiff_t dp = (d + SN_VL - 1) / SN_VL * SN_VL;
-    return d >= SN_WGRAD_MIN_D ? (ld + d) * dp : 0;
+    return d >= SN_WGRAD_MIN_D ? ld * dp : 0;
 }
 
 /* --- the steps: general kernels (any width) or fused ones (small widths) ------------------ */
@@ -312,18 +379,19 @@ static ptrdiff_t round_up(ptrdiff_t n, ptrdiff_t unit) { return (n + unit - 1) /
  * (S x d x ld) receives the stage values. Ys: S x d x ld scratch (general kernels only).
  */
 static void fwd_step(const snode_net *net, const scaled_tableau *t, ptrdiff_t i,
-                     const double *xin, double *xout, ptrdiff_t ld, double *Ks, double *Ys)
+                     const double *xin, double *xout, ptrdiff_t ld, double *Ks, double *Ys,
+                     double *Wp)
 {
     if (use_fused(net)) {
         fz_of(net)->fwd(net, t, i, xin, xout, ld, Ks);
         return;
     }
-    step_forward(net, t, i, ld, xin, xout, Ys, Ks);
+    step_forward(net, t, i, ld, xin, xout, Ys, Ks, Wp);
 }
 
 /* scratch of one backward step on a d x ld block */
 typedef struct {
-    double *G, *Ybar, *T, *Yr;
+    double *G, *Ybar, *T, *Yr, *Wp;
 } bwd_scratch;
 
 /*
@@ -334,14 +402,12 @@ static void bwd_step(const snode_net *net, const scaled_tableau *t, ptrdiff_t i,
                      const double *xi, const double *Ki, double *lam, double *gWi, double *gbi,
                      int accumulate, const bwd_scratch *w)
 {
-    const ptrdiff_t ln = net->d * ld;
-    const int S = net->S;
     if (use_fused(net)) {
         fz_of(net)->bwd(net, t, i, xi, Ki, ld, lam, gWi, gbi, w->G, w->Yr, w->Ybar, accumulate);
         return;
     }
-    for (int s = 0; s < S; s++) stage_input(s, t->ha + s * S, ln, xi, Ki, w->Yr + s * ln);
-    step_backward(net, t, i, ld, lam, w->Yr, Ki, gWi, gbi, w->G, w->Ybar, w->T, accumulate);
+    step_backward(net, t, i, ld, lam, xi, Ki, gWi, gbi, w->G, w->Ybar, w->T, w->Yr, w->Wp,
+                  accumulate);
 }
 
 /* --- forward ----------------------------------------------------------------------------- */
@@ -374,9 +440,9 @@ static ptrdiff_t step_panel(const snode_net *net, ptrdiff_t n, ptrdiff_t blocks,
 
 ptrdiff_t SN_FN(snode_ws_forward)(const snode_net *net, ptrdiff_t n)
 {
-    /* x, Ys, Ks of one panel */
+    /* x, Ys, Ks of one panel; the packed weights */
     const ptrdiff_t blocks = 1 + 2 * (ptrdiff_t)net->S;
-    return net->d * step_panel(net, n, blocks, col_unit(net)) * blocks;
+    return net->d * step_panel(net, n, blocks, col_unit(net)) * blocks + pack_scratch(net->d);
 }
 
 int SN_FN(snode_forward)(const snode_net *net, ptrdiff_t n, const double *x0, ptrdiff_t m,
@@ -386,7 +452,7 @@ int SN_FN(snode_forward)(const snode_net *net, ptrdiff_t n, const double *x0, pt
     if (n <= 0) return SNODE_OK;
     if (net->S < 1 || net->S > SN_MAX_STAGES || m > d) return SNODE_ERR_ARG;
     const ptrdiff_t P = step_panel(net, n, 1 + 2 * (ptrdiff_t)net->S, unit), pn = d * P;
-    double *x = work, *Ys = x + pn, *Ks = Ys + net->S * pn;
+    double *x = work, *Ys = x + pn, *Ks = Ys + net->S * pn, *Wp = Ks + net->S * pn;
     scaled_tableau t;
     scale_tableau(net, &t);
     /* one panel of samples at a time through all steps */
@@ -395,7 +461,7 @@ int SN_FN(snode_forward)(const snode_net *net, ptrdiff_t n, const double *x0, pt
         to_cols(d, np, lp, x0 + c0 * m, m, x);
         if (traj) to_rows(d, np, lp, x, traj + c0 * d, d);
         for (ptrdiff_t i = 0; i < K; i++) {
-            fwd_step(net, &t, i, x, x, lp, Ks, Ys);
+            fwd_step(net, &t, i, x, x, lp, Ks, Ys, Wp);
             if (traj) to_rows(d, np, lp, x, traj + (i + 1) * traj_stride + c0 * d, d);
         }
         if (!cols_finite(d, np, lp, x)) return SNODE_ERR_NONFINITE;
@@ -470,8 +536,10 @@ ptrdiff_t SN_FN(snode_ws_grad)(const snode_net *net, ptrdiff_t n, int recompute)
     const ptrdiff_t P = panel_cols(net, n, recompute);
     const ptrdiff_t d = net->d, pn = d * P, S = net->S, K = net->K;
     /* x, lam, G (S), Ybar (S), one-step Ks (S), weight-gradient scratch, one step's stage
-     * inputs (S), one step's gradient */
-    ptrdiff_t base = 2 * pn + 4 * S * pn + wgrad_scratch(d, P) + d * d + d;
+     * inputs (S), one step's gradient, the packed weights (each a multiple of 8 numbers, so
+     * that every array is as aligned as work) */
+    ptrdiff_t base = 2 * pn + 4 * S * pn + wgrad_scratch(d, P) + round_up(d * d + d, 8) +
+                     pack_scratch(d);
     if (recompute) return base + K * pn; /* the states x_0..x_{K-1} */
     return base + K * (S + 1) * pn;      /* every step's state and stage values */
 }
@@ -564,7 +632,8 @@ static int value_grad(const snode_net *net, ptrdiff_t n, const double *x0, ptrdi
     w.T = Ks + S * pn;
     w.Yr = w.T + wgrad_scratch(d, P);
     double *gWl = w.Yr + S * pn, *gbl = gWl + dd; /* a step's gradient, for the shared sum */
-    double *store = gbl + d;
+    w.Wp = gWl + round_up(dd + d, 8);
+    double *store = w.Wp + pack_scratch(d);
     *J = 0.0;
     /* one panel of samples at a time, forward and back through all steps */
     for (ptrdiff_t c0 = 0; c0 < n; c0 += P) {
@@ -577,7 +646,7 @@ static int value_grad(const snode_net *net, ptrdiff_t n, const double *x0, ptrdi
         for (ptrdiff_t i = 0; i < K; i++) {
             double *xi = store + i * kept;
             double *Ki = recompute ? Ks : xi + ln;
-            fwd_step(net, &t, i, xi, i + 1 < K ? xi + kept : x, lp, Ki, w.Yr);
+            fwd_step(net, &t, i, xi, i + 1 < K ? xi + kept : x, lp, Ki, w.Yr, w.Wp);
         }
         if (!cols_finite(d, np, lp, x)) return SNODE_ERR_NONFINITE;
         if (xT) to_rows(d, np, lp, x, xT + c0 * d, d);
@@ -592,7 +661,7 @@ static int value_grad(const snode_net *net, ptrdiff_t n, const double *x0, ptrdi
             const double *xi = store + i * kept;
             const double *Ki = xi + ln;
             if (recompute) {
-                fwd_step(net, &t, i, xi, x, lp, Ks, w.Yr);
+                fwd_step(net, &t, i, xi, x, lp, Ks, w.Yr, w.Wp);
                 Ki = Ks;
             }
             if (sum) {

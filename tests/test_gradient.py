@@ -164,9 +164,11 @@ def test_recompute_memory_mode_gives_same_gradient(rng):
 
 
 @pytest.mark.parametrize("scheme", SCHEMES)
-@pytest.mark.parametrize("width", [16, 21, 40])
+@pytest.mark.parametrize("width", [16, 21, 29, 40])
 def test_gradient_of_wide_network_matches_directional_fd(scheme, width, rng):
-    """Wider than the register tiles (and not always a multiple of them): a directional check."""
+    """Wider than the register tiles (and not always a multiple of them: the weight gradient's
+    last column tile is part of a vector at 21, a vector and part of one at 29): a directional
+    check."""
     net = make_net(width=width, n_steps=5, seed=5, scheme=scheme)
     X, Y = rng.normal(size=(37, 13)), rng.normal(size=(37, width))
     cost = snode.Cost(mse=1.0, out=0.1, smooth=0.1)

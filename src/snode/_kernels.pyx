@@ -32,14 +32,19 @@ _tls = threading.local()
 
 
 def _scratch(str name, Py_ssize_t size):
+    # 64-byte aligned (a cache line; numpy gives 16): the kernels' vector loads then never
+    # straddle two lines (the C workspace layout keeps every array at a multiple of 8 numbers)
     bufs = getattr(_tls, "bufs", None)
     if bufs is None:
         bufs = _tls.bufs = {}
+    size = max(size, 1)
     buf = bufs.get(name)
     if buf is None or buf.shape[0] < size:
-        buf = np.empty(max(size, 1), dtype=np.float64)
+        raw = np.empty(size + 7, dtype=np.float64)
+        skip = (-raw.ctypes.data % 64) // 8
+        buf = raw[skip:skip + size]
         bufs[name] = buf
-    return buf[:max(size, 1)]
+    return buf[:size]
 
 
 def release_scratch():
