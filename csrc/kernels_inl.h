@@ -322,27 +322,6 @@ SN_INLINE void sn_transpose8(const vd r[8], vd out[8])
 }
 #endif
 
-/* Bt (ld x ldt, ldt >= M, the extra columns zeroed) = transpose of B (M x ld), ld a multiple
- * of SN_PAD. */
-SN_INLINE void sn_transpose(ptrdiff_t M, ptrdiff_t ld, const double *restrict B,
-                            double *restrict Bt, ptrdiff_t ldt)
-{
-    ptrdiff_t j0 = 0;
-#ifdef SN_HAVE_TRANSPOSE8
-    for (; j0 + 8 <= M; j0 += 8)
-        for (ptrdiff_t c0 = 0; c0 < ld; c0 += 8) {
-            vd r[8], o[8];
-            for (int k = 0; k < 8; k++) r[k] = SN_LD(B + (j0 + k) * ld + c0);
-            sn_transpose8(r, o);
-            for (int k = 0; k < 8; k++) SN_ST(Bt + (c0 + k) * ldt + j0, o[k]);
-        }
-#endif
-    for (ptrdiff_t c = 0; c < ld; c++) {
-        for (ptrdiff_t j = j0; j < M; j++) Bt[c * ldt + j] = B[j * ld + c];
-        for (ptrdiff_t j = M; j < ldt; j++) Bt[c * ldt + j] = 0.0;
-    }
-}
-
 /* Ap = A (M x KD, leading dimension lda) packed (see sn_packed_size) */
 SN_INLINE void sn_pack(ptrdiff_t M, ptrdiff_t KD, const double *restrict A, ptrdiff_t lda,
                        double *restrict Ap)

@@ -64,3 +64,28 @@ def test_input_jacobian_of_linear_flow_is_matrix_exponential():
     jac = net.input_jacobian(rng.normal(size=(3, d)))
     for n in range(3):
         np.testing.assert_allclose(jac[n], expm(A * T), rtol=1e-9, atol=1e-11)
+
+
+@pytest.mark.parametrize("activation", ["tanh", "softplus"])
+def test_sensitivity_and_input_jacobian_of_wide_network(activation, rng):
+    """Width 21: the general products with packed weights, and a part of a row tile left over."""
+    net = make_net(width=21, n_steps=5, T=1.5, activation=activation, seed=8)
+    X = rng.normal(size=(13, 21))
+    dW, db = rng.normal(size=net.W.shape), rng.normal(size=net.b.shape)
+    xi = net.sensitivity(X, dW, db)
+    W0, b0 = net.W.copy(), net.b.copy()
+
+    def out(t, with_b=True):
+        trial = net.copy()
+        trial.W, trial.b = W0 + t * dW, b0 + t * db * with_b
+        return trial.forward(X)
+
+    assert rel_err(xi, fd4(out, 0.0, 1.0, 1e-3)) <= 1e-7
+    # a direction in W alone
+    xiW = net.sensitivity(X, dW)
+    assert rel_err(xiW, fd4(lambda t: out(t, with_b=False), 0.0, 1.0, 1e-3)) <= 1e-7
+    jac = net.input_jacobian(X)
+    for j in (0, 7, 20):
+        e = np.zeros(21)
+        e[j] = 1.0
+        assert rel_err(jac[:, :, j], fd4(net.forward, X, e, 1e-3)) <= 1e-8
