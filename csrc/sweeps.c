@@ -226,6 +226,35 @@ static void stage_input_t(int s, const double *restrict ha, ptrdiff_t d, ptrdiff
 }
 
 /*
+ * The adjoint's stage quantity on d rows of ld columns: g = s'(z) * (hb lam + sum_q cr[q] yr[q])
+ * with s'(z) from the stage values ks, and gb[j] = (or += unless init) the row sums of g. ACT
+ * and NR (the number of terms, or -1 for nr) are constants after inlining where possible.
+ */
+SN_INLINE void g_pass(const int ACT, const int NR, int nr, ptrdiff_t d, ptrdiff_t ld, double hb,
+                      const double *cr, const double *const *yr, const double *restrict lam,
+                      const double *restrict ks, double *restrict g, double *restrict gb,
+                      int init)
+{
+    const int n = NR >= 0 ? NR : nr;
+    for (ptrdiff_t j = 0; j < d; j++) {
+        vd acc0 = {0}, acc1 = {0};
+        const ptrdiff_t o = j * ld;
+        for (ptrdiff_t c = 0; c < ld; c += SN_VL) {
+            vd kb = hb * SN_LD(lam + o + c);
+            for (int q = 0; q < n; q++) kb += cr[q] * SN_LD(yr[q] + o + c);
+            const vd gv = sn_deriv_v(ACT, SN_LD(ks + o + c)) * kb;
+            SN_ST(g + o + c, gv);
+            if ((c / SN_VL) & 1)
+                acc1 += gv;
+            else
+                acc0 += gv;
+        }
+        const double sum = sn_hsum(acc0 + acc1);
+        gb[j] = init ? sum : gb[j] + sum;
+    }
+}
+
+/*
  * One RK step backward: lam <- lambda_i from lambda_{i+1}, using the step's state xi and stage
  * values Ks (the derivatives s'(z_s) come from the values). gWi (d x d) and gbi (d) receive
  * this step's gradient (added to them if accumulate). G, Ybar: S x d x ld scratch each; T:
@@ -259,22 +288,18 @@ step_backward(const snode_net *net, const scaled_tableau *t, ptrdiff_t i, ptrdif
                 yr[nr++] = Ybar + (ptrdiff_t)r * dn;
             }
         /* g_s = s'(z_s) * kbar_s, and dJ/db_i += row sums of g_s, in one pass */
-        for (ptrdiff_t j = 0; j < d; j++) {
-            vd acc0 = {0}, acc1 = {0};
-            const ptrdiff_t o = j * ld;
-            for (ptrdiff_t c = 0; c < ld; c += SN_VL) {
-                vd kb = hb * SN_LD(lam + o + c);
-                for (int q = 0; q < nr; q++) kb += cr[q] * SN_LD(yr[q] + o + c);
-                const vd gv = sn_deriv_v(act, SN_LD(ks + o + c)) * kb;
-                SN_ST(g + o + c, gv);
-                if ((c / SN_VL) & 1)
-                    acc1 += gv;
-                else
-                    acc0 += gv;
-            }
-            const double sum = sn_hsum(acc0 + acc1);
-            gbi[j] = (s == S - 1 && !accumulate) ? sum : gbi[j] + sum;
-        }
+        const int init = s == S - 1 && !accumulate;
+#define SN_G_PASS(ACT, NR) g_pass(ACT, NR, nr, d, ld, hb, cr, yr, lam, ks, g, gbi, init)
+#define SN_G_PASS_ACT(ACT)                                                                     \
+    (nr == 0 ? SN_G_PASS(ACT, 0) : nr == 1 ? SN_G_PASS(ACT, 1) : SN_G_PASS(ACT, -1))
+        if (act == SNODE_ACT_TANH)
+            SN_G_PASS_ACT(SNODE_ACT_TANH);
+        else if (act == SNODE_ACT_SIGMOID)
+            SN_G_PASS_ACT(SNODE_ACT_SIGMOID);
+        else
+            SN_G_PASS_ACT(act);
+#undef SN_G_PASS_ACT
+#undef SN_G_PASS
         /* ybar_s = W^T g_s */
         if (packed)
             sn_gemm_packed_act(d, d, ld, Wp, NULL, g, Ybar + (ptrdiff_t)s * dn, -1, NULL);
