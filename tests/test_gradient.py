@@ -68,6 +68,29 @@ def test_gradient_custom_tableau(rng):
     _fd_check(net, snode.Cost(**COST_TERMS["all"]), X, Y, labels)
 
 
+@pytest.mark.parametrize("width, activation", [(4, "tanh"), (9, "softplus"), (21, "tanh")])
+def test_gradient_tableau_whose_stage_has_two_inputs(width, activation, rng):
+    # Kutta's third-order method: stage 3 reads stages 1 and 2 (the fused kernels, the general
+    # ones with the weight gradient over stages, and with it over samples)
+    a = [[0, 0, 0], [0.5, 0, 0], [-1, 2, 0]]
+    b = [1 / 6, 2 / 3, 1 / 6]
+    net = make_net(width=width, n_steps=4, scheme=(a, b), activation=activation, seed=2)
+    X, Y = rng.normal(size=(19, width)), rng.normal(size=(19, width))
+    cost = snode.Cost(mse=1.0, out=0.1)
+    J, gW, gb = cost.value_and_grad(net, X, Y)
+    dW, db = rng.normal(size=gW.shape), rng.normal(size=gb.shape)
+
+    def J_along(t):
+        trial = net.copy()
+        trial.W, trial.b = net.W + t * dW, net.b + t * db
+        return cost(trial, X, Y)
+
+    eps = 1e-3
+    fd = (J_along(-2 * eps) - 8 * J_along(-eps) + 8 * J_along(eps) - J_along(2 * eps)) / (
+        12 * eps)
+    assert np.sum(gW * dW) + np.sum(gb * db) == pytest.approx(fd, rel=1e-8)
+
+
 @pytest.mark.parametrize("activation", ["relu", "leaky_relu", "elu"])
 def test_gradient_piecewise_activations(activation, rng):
     # away from the kinks the cost is smooth; a step of 1e-5 does not cross one here
