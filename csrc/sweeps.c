@@ -798,18 +798,18 @@ static int tangent_panel(const snode_net *net, const scaled_tableau *t, ptrdiff_
                     for (ptrdiff_t j = 0; j < d; j++)
                         for (ptrdiff_t r = 0; r < ld; r++) V[j * ld + r] = db[i * d + j];
                 }
-                for (ptrdiff_t j = 0; j < d; j++)
-                    for (ptrdiff_t tt = 0; tt < q; tt++) {
-                        double *restrict kr = kd + j * qn + tt * ld;
-                        const double *restrict vr = V + j * ld;
-                        for (ptrdiff_t r = 0; r < ld; r++) kr[r] += vr[r];
-                    }
             }
+            /* one pass: kd = s'(z) * (W ydot + V) */
             for (ptrdiff_t j = 0; j < d; j++)
                 for (ptrdiff_t tt = 0; tt < q; tt++) {
                     double *restrict kr = kd + j * qn + tt * ld;
                     const double *restrict spr = sp + j * ld;
-                    for (ptrdiff_t r = 0; r < ld; r++) kr[r] *= spr[r];
+                    if (dW || db) {
+                        const double *restrict vr = V + j * ld;
+                        for (ptrdiff_t r = 0; r < ld; r++) kr[r] = (kr[r] + vr[r]) * spr[r];
+                    } else {
+                        for (ptrdiff_t r = 0; r < ld; r++) kr[r] *= spr[r];
+                    }
                 }
         }
         combine(S, t->hb, dn, Ks, x);
