@@ -68,12 +68,7 @@ SN_INLINE void sn_fz_fwd_stage(const int D, const int ACT, int s, const double *
     /* the stages that feed this one */
     const double *kj[SN_MAX_STAGES];
     double aj[SN_MAX_STAGES];
-    int nj = 0;
-    for (int j = 0; j < s; j++)
-        if (ha[j] != 0.0) {
-            aj[nj] = ha[j];
-            kj[nj++] = Ks + j * dn;
-        }
+    const int nj = sn_stage_terms(s, ha, Ks, dn, aj, kj);
     double *restrict ks = Ks + s * dn;
     for (ptrdiff_t c = 0; c < ld; c += V * SN_VL) {
         vd z[SN_FUSED_MAX_D][SN_FZ_MAX_V];
@@ -165,12 +160,8 @@ SN_INLINE void sn_fz_bwd_stage(const int D, const int ACT, int S, int s,
     /* the earlier stages j that feed y_s, and the later stages r that s feeds */
     const double *kj[SN_MAX_STAGES], *yr[SN_MAX_STAGES];
     double aj[SN_MAX_STAGES], ar[SN_MAX_STAGES];
-    int nj = 0, nr = 0;
-    for (int j = 0; j < s; j++)
-        if (ha[s * S + j] != 0.0) {
-            aj[nj] = ha[s * S + j];
-            kj[nj++] = Ki + j * dn;
-        }
+    const int nj = sn_stage_terms(s, ha + s * S, Ki, dn, aj, kj);
+    int nr = 0;
     for (int r = s + 1; r < S; r++)
         if (ha[r * S + s] != 0.0) {
             ar[nr] = ha[r * S + s];
@@ -246,13 +237,8 @@ SN_INLINE void sn_fz_tan_stage(const int D, const int ACT, int s, const double *
     const ptrdiff_t dn = D * ld;
     const double *kj[SN_MAX_STAGES], *kdj[SN_MAX_STAGES];
     double aj[SN_MAX_STAGES];
-    int nj = 0;
-    for (int j = 0; j < s; j++)
-        if (ha[j] != 0.0) {
-            aj[nj] = ha[j];
-            kj[nj] = Ks + j * dn;
-            kdj[nj++] = Kd + j * dn;
-        }
+    const int nj = sn_stage_terms(s, ha, Ks, dn, aj, kj);
+    (void)sn_stage_terms(s, ha, Kd, dn, aj, kdj);
     double *restrict ks = Ks + s * dn, *restrict kds = Kd + s * dn;
     for (ptrdiff_t c = 0; c < ld; c += V * SN_VL) {
         vd z[SN_FUSED_MAX_D][SN_FZ_MAX_V], zd[SN_FUSED_MAX_D][SN_FZ_MAX_V];

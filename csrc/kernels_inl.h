@@ -56,6 +56,20 @@ typedef int64_t vl __attribute__((vector_size(SN_VL * sizeof(double))));
 SN_INLINE vd sn_tanh_v(vd z, vd *deriv);
 SN_INLINE vd sn_sigmoid_v(vd z, vd *deriv);
 
+/* The earlier stages j < s that feed stage s (coef[j] != 0): their coefficients into c and
+ * their stage values, Ks + j * stride, into k; returns how many. */
+SN_INLINE int sn_stage_terms(int s, const double *coef, const double *Ks, ptrdiff_t stride,
+                             double *c, const double **k)
+{
+    int n = 0;
+    for (int j = 0; j < s; j++)
+        if (coef[j] != 0.0) {
+            c[n] = coef[j];
+            k[n++] = Ks + (ptrdiff_t)j * stride;
+        }
+    return n;
+}
+
 /* Activations that the product's register tile applies before storing (see sn_gemm_nn). */
 #define SN_FUSED_ACT(act) ((act) == SNODE_ACT_TANH || (act) == SNODE_ACT_SIGMOID)
 

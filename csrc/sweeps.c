@@ -190,12 +190,7 @@ static void stage_input_t(int s, const double *restrict ha, ptrdiff_t d, ptrdiff
 {
     const double *kj[SN_MAX_STAGES];
     double cj[SN_MAX_STAGES];
-    int nj = 0;
-    for (int j = 0; j < s; j++)
-        if (ha[j] != 0.0) {
-            cj[nj] = ha[j];
-            kj[nj++] = Ks + (ptrdiff_t)j * d * ld;
-        }
+    const int nj = sn_stage_terms(s, ha, Ks, d * ld, cj, kj);
     ptrdiff_t j0 = 0;
 #ifdef SN_HAVE_TRANSPOSE8
     for (; j0 + 8 <= d; j0 += 8)

@@ -59,6 +59,22 @@ def test_gradient_across_widths(width, activation, rng):
     _fd_check(net, cost, X, Y, labels)
 
 
+def _directional_check(net, cost, X, Y, rng):
+    """<gradient, a random direction> against a 4th-order central difference of J along it."""
+    J, gW, gb = cost.value_and_grad(net, X, Y)
+    dW, db = rng.normal(size=gW.shape), rng.normal(size=gb.shape)
+
+    def J_along(t):
+        trial = net.copy()
+        trial.W, trial.b = net.W + t * dW, net.b + t * db
+        return cost(trial, X, Y)
+
+    eps = 1e-3
+    fd = (J_along(-2 * eps) - 8 * J_along(-eps) + 8 * J_along(eps) - J_along(2 * eps)) / (
+        12 * eps)
+    assert np.sum(gW * dW) + np.sum(gb * db) == pytest.approx(fd, rel=1e-8)
+
+
 def test_gradient_custom_tableau(rng):
     # Ralston's third-order method, passed as arrays
     a = [[0, 0, 0], [0.5, 0, 0], [0, 0.75, 0]]
@@ -77,18 +93,7 @@ def test_gradient_tableau_whose_stage_has_two_inputs(width, activation, rng):
     net = make_net(width=width, n_steps=4, scheme=(a, b), activation=activation, seed=2)
     X, Y = rng.normal(size=(19, width)), rng.normal(size=(19, width))
     cost = snode.Cost(mse=1.0, out=0.1)
-    J, gW, gb = cost.value_and_grad(net, X, Y)
-    dW, db = rng.normal(size=gW.shape), rng.normal(size=gb.shape)
-
-    def J_along(t):
-        trial = net.copy()
-        trial.W, trial.b = net.W + t * dW, net.b + t * db
-        return cost(trial, X, Y)
-
-    eps = 1e-3
-    fd = (J_along(-2 * eps) - 8 * J_along(-eps) + 8 * J_along(eps) - J_along(2 * eps)) / (
-        12 * eps)
-    assert np.sum(gW * dW) + np.sum(gb * db) == pytest.approx(fd, rel=1e-8)
+    _directional_check(net, cost, X, Y, rng)
 
 
 @pytest.mark.parametrize("activation", ["relu", "leaky_relu", "elu"])
@@ -195,15 +200,4 @@ def test_gradient_of_wide_network_matches_directional_fd(scheme, width, rng):
     net = make_net(width=width, n_steps=5, seed=5, scheme=scheme)
     X, Y = rng.normal(size=(37, 13)), rng.normal(size=(37, width))
     cost = snode.Cost(mse=1.0, out=0.1, smooth=0.1)
-    J, gW, gb = cost.value_and_grad(net, X, Y)
-    dW, db = rng.normal(size=gW.shape), rng.normal(size=gb.shape)
-
-    def J_along(t):
-        trial = net.copy()
-        trial.W, trial.b = net.W + t * dW, net.b + t * db
-        return cost(trial, X, Y)
-
-    eps = 1e-3
-    fd = (J_along(-2 * eps) - 8 * J_along(-eps) + 8 * J_along(eps) - J_along(2 * eps)) / (
-        12 * eps)
-    assert np.sum(gW * dW) + np.sum(gb * db) == pytest.approx(fd, rel=1e-8)
+    _directional_check(net, cost, X, Y, rng)
