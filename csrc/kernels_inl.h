@@ -377,6 +377,22 @@ SN_INLINE void sn_pack_t(ptrdiff_t M, ptrdiff_t KD, const double *restrict A, pt
     }
 }
 
+#ifdef SN_HAVE_TRANSPOSE8
+/* the sums of the lanes of a[0..3], in r[0..3] (a tree over the lanes: three rounds of
+ * shuffles, 11 operations for the four sums) */
+SN_INLINE void sn_hsum4(const vd a[4], double r[4])
+{
+    const vl even = {0, 8, 2, 10, 4, 12, 6, 14}, odd = {1, 9, 3, 11, 5, 13, 7, 15};
+    const vl lo2 = {0, 1, 8, 9, 4, 5, 12, 13}, hi2 = {2, 3, 10, 11, 6, 7, 14, 15};
+    /* x: pair sums of a0 (even lanes) and a1 (odd); y: of a2 and a3 */
+    const vd x = __builtin_shuffle(a[0], a[1], even) + __builtin_shuffle(a[0], a[1], odd);
+    const vd y = __builtin_shuffle(a[2], a[3], even) + __builtin_shuffle(a[2], a[3], odd);
+    /* z[q], z[q + 4]: the sums of lanes 0-3 and 4-7 of a_q */
+    const vd z = __builtin_shuffle(x, y, lo2) + __builtin_shuffle(x, y, hi2);
+    for (int q = 0; q < 4; q++) r[q] = z[q] + z[q + 4];
+}
+#endif
+
 /* Rows of Y per tile of sn_gemm_nt: 4 (16 accumulators) when there are 32 vector registers. */
 #if SN_VL == 8
 #define SN_NT_J 4
@@ -433,11 +449,18 @@ SN_INLINE void sn_gemm_nt(int S, ptrdiff_t MI, ptrdiff_t MJ, ptrdiff_t ld, ptrdi
                                                  SN_LD(Ys + (j + q) * ld + c);
                     }
                 }
-                for (int p = 0; p < ri; p++)
+                for (int p = 0; p < ri; p++) {
+                    double sums[SN_NT_J];
+#if defined(SN_HAVE_TRANSPOSE8) && SN_NT_J == 4
+                    sn_hsum4(acc[p], sums);
+#else
+                    for (int q = 0; q < rj; q++) sums[q] = sn_hsum(acc[p][q]);
+#endif
                     for (int q = 0; q < rj; q++) {
                         double *o = Out + (i + p) * ldo + j + q;
-                        *o = (c0 == 0 && !accumulate ? 0.0 : *o) + sn_hsum(acc[p][q]);
+                        *o = (c0 == 0 && !accumulate ? 0.0 : *o) + sums[q];
                     }
+                }
             }
         }
     }

@@ -192,10 +192,11 @@ def test_recompute_memory_mode_gives_same_gradient(rng):
 
 
 @pytest.mark.parametrize("scheme", SCHEMES)
-@pytest.mark.parametrize("width", [16, 21, 29, 40])
+@pytest.mark.parametrize("width", [16, 21, 29, 40, 100, 108])
 def test_gradient_of_wide_network_matches_directional_fd(scheme, width, rng):
-    """Wider than the register tiles (and not always a multiple of them: the weight gradient's
-    last column tile is part of a vector at 21, a vector and part of one at 29): a directional
+    """Wider than the register tiles, and not always a multiple of them; the weight gradient
+    by dot products along the samples (21, 29) or as a product over the samples, whose last
+    column tile is part of a vector (100) or a vector and part of one (108): a directional
     check."""
     net = make_net(width=width, n_steps=5, seed=5, scheme=scheme)
     X, Y = rng.normal(size=(37, 13)), rng.normal(size=(37, width))
