@@ -405,10 +405,11 @@ SN_INLINE void sn_hsum4(const vd a[4], double r[4])
  * G_s = G + s*sstride, Y_s = Y + s*sstride, each with ld columns (a multiple of SN_PAD).
  * Column blocks small enough for L2 (all stages of G and Y) are the outer loop, so each block
  * is read from memory once; inside, the stages are summed in the register tile and each entry
- * is reduced across the vector lanes once per block.
+ * is reduced across the vector lanes once per block: lane by lane, or with tree (a constant
+ * after inlining) four entries at once by a tree of shuffles where that is available.
  */
-SN_INLINE void sn_gemm_nt(int S, ptrdiff_t MI, ptrdiff_t MJ, ptrdiff_t ld, ptrdiff_t sstride,
-                          const double *restrict G, const double *restrict Y,
+SN_INLINE void sn_gemm_nt(const int tree, int S, ptrdiff_t MI, ptrdiff_t MJ, ptrdiff_t ld,
+                          ptrdiff_t sstride, const double *restrict G, const double *restrict Y,
                           double *restrict Out, ptrdiff_t ldo, int accumulate)
 {
     /* 2 S max(MI, MJ) cb doubles of G and Y blocks: about 1 MiB */
@@ -452,10 +453,11 @@ SN_INLINE void sn_gemm_nt(int S, ptrdiff_t MI, ptrdiff_t MJ, ptrdiff_t ld, ptrdi
                 for (int p = 0; p < ri; p++) {
                     double sums[SN_NT_J];
 #if defined(SN_HAVE_TRANSPOSE8) && SN_NT_J == 4
-                    sn_hsum4(acc[p], sums);
-#else
-                    for (int q = 0; q < rj; q++) sums[q] = sn_hsum(acc[p][q]);
+                    if (tree)
+                        sn_hsum4(acc[p], sums);
+                    else
 #endif
+                        for (int q = 0; q < rj; q++) sums[q] = sn_hsum(acc[p][q]);
                     for (int q = 0; q < rj; q++) {
                         double *o = Out + (i + p) * ldo + j + q;
                         *o = (c0 == 0 && !accumulate ? 0.0 : *o) + sums[q];

@@ -317,7 +317,7 @@ step_backward(const snode_net *net, const scaled_tableau *t, ptrdiff_t i, ptrdif
         }
     } else {
         for (int s = 0; s < S; s++) stage_input(s, t->ha + s * S, dn, xi, Ks, Ys + s * dn);
-        sn_gemm_nt(S, d, d, ld, dn, G, Ys, gWi, d, accumulate);
+        sn_gemm_nt(1, S, d, d, ld, dn, G, Ys, gWi, d, accumulate);
     }
 }
 
