@@ -144,7 +144,8 @@ SN_INLINE const double *sn_packed_at(const double *Ap, ptrdiff_t KD, ptrdiff_t i
 }
 
 /* One column panel of V vectors, all rows: 8-row tiles where there are 32 vector registers.
- * A(i, k) = A[i*sr + k*sk], or packed A if packed (a constant after inlining). */
+ * A(i, k) = A[i*sr + k*sk], or packed A if packed (a constant after inlining; its tiles are
+ * read with sr = 1, sk = 8 from sn_packed_at). */
 SN_INLINE void sn_gemm_nn_panel(const int V, ptrdiff_t M, ptrdiff_t KD, ptrdiff_t ld,
                                 const double *restrict A, ptrdiff_t sr, ptrdiff_t sk,
                                 const int packed, const double *restrict bias,
@@ -152,10 +153,6 @@ SN_INLINE void sn_gemm_nn_panel(const int V, ptrdiff_t M, ptrdiff_t KD, ptrdiff_
                                 double *restrict SPc)
 {
     ptrdiff_t i = 0;
-    if (packed) {
-        sr = 1;
-        sk = 8;
-    }
 #define SN_TILE(R)                                                                               \
     sn_gemm_nn_tile(R, V, KD, ld, packed ? sn_packed_at(A, KD, i) : A + i * sr, sr, sk,          \
                     bias ? bias + i : NULL, Bc, Cc + i * ld, act, SPc ? SPc + i * ld : NULL)

@@ -57,24 +57,30 @@ static int cols_finite(ptrdiff_t d, ptrdiff_t n, ptrdiff_t ld, const double *x)
     return ok;
 }
 
+/* y = x + sum_u c[u] k[u] over n terms (from sn_stage_terms; a copy of x if n = 0) */
+static void stage_sum(int n, const double *c, const double *const *k, ptrdiff_t len,
+                      const double *restrict x, double *restrict y)
+{
+    if (n == 0) {
+        memcpy(y, x, (size_t)len * sizeof(double));
+        return;
+    }
+    const double *restrict k0 = k[0];
+    for (ptrdiff_t e = 0; e < len; e++) y[e] = x[e] + c[0] * k0[e];
+    for (int u = 1; u < n; u++) {
+        const double *restrict ku = k[u];
+        for (ptrdiff_t e = 0; e < len; e++) y[e] += c[u] * ku[e];
+    }
+}
+
 /* y = x + sum_j coef[j] * K_j over the stages j < s with nonzero coefficient */
 static void stage_input(int s, const double *restrict coef, ptrdiff_t len,
                         const double *restrict x, const double *restrict Ks,
                         double *restrict y)
 {
-    int first = 1;
-    for (int j = 0; j < s; j++) {
-        double c = coef[j];
-        if (c == 0.0) continue;
-        const double *restrict kj = Ks + (ptrdiff_t)j * len;
-        if (first) {
-            for (ptrdiff_t e = 0; e < len; e++) y[e] = x[e] + c * kj[e];
-            first = 0;
-        } else {
-            for (ptrdiff_t e = 0; e < len; e++) y[e] += c * kj[e];
-        }
-    }
-    if (first) memcpy(y, x, (size_t)len * sizeof(double));
+    const double *k[SN_MAX_STAGES];
+    double c[SN_MAX_STAGES];
+    stage_sum(sn_stage_terms(s, coef, Ks, len, c, k), c, k, len, x, y);
 }
 
 /* xout = x + sum_s coef[s] * K_s (xout may be x), two stages per pass */
@@ -147,14 +153,6 @@ static void scale_tableau(const snode_net *net, scaled_tableau *t)
 #endif
 static ptrdiff_t pack_scratch(ptrdiff_t d) { return d >= SN_PACK_MIN_D ? sn_packed_size(d, d) : 0; }
 
-/* whether stage s has an input other than x (a nonzero coefficient of an earlier stage) */
-static int stage_has_input(int s, const double *coef)
-{
-    for (int j = 0; j < s; j++)
-        if (coef[j] != 0.0) return 1;
-    return 0;
-}
-
 /*
  * One RK step forward on a d x ld block: xout = x_{i+1} from x = x_i (xout may be x). Writes
  * the stage values Ks (S x d x ld) and, for the stages whose input is not x itself, the stage
@@ -170,10 +168,14 @@ static void step_forward(const snode_net *net, const scaled_tableau *t, ptrdiff_
     if (packed) sn_pack(d, d, Wi, d, Wp);
     for (int s = 0; s < S; s++) {
         double *k = Ks + (ptrdiff_t)s * dn;
+        /* the stage's input: x itself when no earlier stage feeds it */
+        const double *kj[SN_MAX_STAGES];
+        double cj[SN_MAX_STAGES];
+        const int nj = sn_stage_terms(s, t->ha + s * S, Ks, dn, cj, kj);
         const double *y = x;
-        if (stage_has_input(s, t->ha + s * S)) {
+        if (nj > 0) {
             y = Ys + (ptrdiff_t)s * dn;
-            stage_input(s, t->ha + s * S, dn, x, Ks, Ys + (ptrdiff_t)s * dn);
+            stage_sum(nj, cj, kj, dn, x, Ys + (ptrdiff_t)s * dn);
         }
         if (packed)
             sn_gemm_packed_act(d, d, ld, Wp, bi, y, k, net->act, NULL);
