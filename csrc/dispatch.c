@@ -14,23 +14,40 @@ typedef struct {
     ptrdiff_t (*ws_forward)(const snode_net *, ptrdiff_t);
     ptrdiff_t (*ws_grad)(const snode_net *, ptrdiff_t, int);
     ptrdiff_t (*ws_tangent)(const snode_net *, ptrdiff_t, ptrdiff_t);
+    ptrdiff_t (*ws_tangent_kept)(const snode_net *, ptrdiff_t);
+    ptrdiff_t (*keep_size)(const snode_net *, ptrdiff_t);
     int (*forward)(const snode_net *, ptrdiff_t, const double *, ptrdiff_t, double *, double *,
                    ptrdiff_t, double *);
+    int (*data_cost)(const snode_net *, ptrdiff_t, const double *, ptrdiff_t,
+                     const snode_loss *, const double *, ptrdiff_t, const int64_t *, double *,
+                     double *, double *);
     int (*value_grad)(const snode_net *, ptrdiff_t, const double *, ptrdiff_t,
                       const snode_loss *, const double *, ptrdiff_t, const int64_t *,
                       const double *, double *, double *, double *, double *, double *, int,
-                      const snode_sum *, double *);
+                      const snode_sum *, double *, double *);
     int (*tangent)(const snode_net *, ptrdiff_t, const double *, ptrdiff_t, const double *,
                    const double *, ptrdiff_t, const double *, int, double *, double *, double *);
+    int (*tangent_kept)(const snode_net *, ptrdiff_t, const double *, const double *,
+                        const double *, double *, double *);
     void (*activation)(int, ptrdiff_t, const double *, double *, double *);
     ptrdiff_t (*grad_panel)(const snode_net *, ptrdiff_t, int);
     int (*uses_fused)(const snode_net *);
 } sweep_table;
 
 #define SN_TABLE(isa)                                                                          \
-    {#isa,                   snode_ws_forward_##isa, snode_ws_grad_##isa,                      \
-     snode_ws_tangent_##isa, snode_forward_##isa,    snode_value_grad_##isa,                   \
-     snode_tangent_##isa,    snode_activation_##isa, snode_grad_panel_##isa,                   \
+    {#isa,                                                                                     \
+     snode_ws_forward_##isa,                                                                   \
+     snode_ws_grad_##isa,                                                                      \
+     snode_ws_tangent_##isa,                                                                   \
+     snode_ws_tangent_kept_##isa,                                                              \
+     snode_keep_size_##isa,                                                                    \
+     snode_forward_##isa,                                                                      \
+     snode_data_cost_##isa,                                                                    \
+     snode_value_grad_##isa,                                                                   \
+     snode_tangent_##isa,                                                                      \
+     snode_tangent_kept_##isa,                                                                 \
+     snode_activation_##isa,                                                                   \
+     snode_grad_panel_##isa,                                                                   \
      snode_uses_fused_##isa}
 
 static const sweep_table tables[] = {
@@ -95,7 +112,10 @@ int snode_set_isa(const char *name)
     return 0;
 }
 
-ptrdiff_t snode_ws_forward(const snode_net *net, ptrdiff_t n) { return table()->ws_forward(net, n); }
+ptrdiff_t snode_ws_forward(const snode_net *net, ptrdiff_t n)
+{
+    return table()->ws_forward(net, n);
+}
 
 ptrdiff_t snode_ws_grad(const snode_net *net, ptrdiff_t n, int recompute)
 {
@@ -107,20 +127,34 @@ ptrdiff_t snode_ws_tangent(const snode_net *net, ptrdiff_t n, ptrdiff_t q)
     return table()->ws_tangent(net, n, q);
 }
 
+ptrdiff_t snode_ws_tangent_kept(const snode_net *net, ptrdiff_t n)
+{
+    return table()->ws_tangent_kept(net, n);
+}
+
+ptrdiff_t snode_keep_size(const snode_net *net, ptrdiff_t n) { return table()->keep_size(net, n); }
+
 int snode_forward(const snode_net *net, ptrdiff_t n, const double *x0, ptrdiff_t m, double *xT,
                   double *traj, ptrdiff_t traj_stride, double *work)
 {
     return table()->forward(net, n, x0, m, xT, traj, traj_stride, work);
 }
 
+int snode_data_cost(const snode_net *net, ptrdiff_t n, const double *x0, ptrdiff_t m,
+                    const snode_loss *loss, const double *Y, ptrdiff_t my, const int64_t *labels,
+                    double *J, double *xT, double *work)
+{
+    return table()->data_cost(net, n, x0, m, loss, Y, my, labels, J, xT, work);
+}
+
 int snode_value_grad(const snode_net *net, ptrdiff_t n, const double *x0, ptrdiff_t m,
                      const snode_loss *loss, const double *Y, ptrdiff_t my,
                      const int64_t *labels, const double *lamT, double *J, double *gW,
                      double *gb, double *lam0, double *xT, int recompute, const snode_sum *sum,
-                     double *work)
+                     double *keep, double *work)
 {
     return table()->value_grad(net, n, x0, m, loss, Y, my, labels, lamT, J, gW, gb, lam0, xT,
-                               recompute, sum, work);
+                               recompute, sum, keep, work);
 }
 
 int snode_tangent(const snode_net *net, ptrdiff_t n, const double *x0, ptrdiff_t m,
@@ -128,6 +162,12 @@ int snode_tangent(const snode_net *net, ptrdiff_t n, const double *x0, ptrdiff_t
                   int identity, double *xT, double *xiT, double *work)
 {
     return table()->tangent(net, n, x0, m, dW, db, q, xi0, identity, xT, xiT, work);
+}
+
+int snode_tangent_kept(const snode_net *net, ptrdiff_t n, const double *keep, const double *dW,
+                       const double *db, double *xiT, double *work)
+{
+    return table()->tangent_kept(net, n, keep, dW, db, xiT, work);
 }
 
 void snode_activation(int act, ptrdiff_t len, const double *z, double *k, double *sp)

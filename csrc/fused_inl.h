@@ -1,5 +1,5 @@
 /*
- * Fused RK stages for small widths, included by sweeps.c only (once per instruction-set level).
+ * Fused RK stages for small widths, included by steps.c only (once per instruction-set level).
  *
  * For d <= SN_FUSED_MAX_D the width is a compile-time constant D (one copy of each kernel per
  * width and activation). A stage is one pass over the block's column groups (V vectors of
@@ -10,7 +10,7 @@
  * group's activations with the next group's product. At these widths the separate passes of
  * the general kernels cost as much as the arithmetic.
  *
- * Formulas as in the general kernels (MATH.md sections 2 and 4).
+ * Formulas as in the general kernels (docs/method.md: the Runge-Kutta step and the adjoint).
  */
 #ifndef SNODE_FUSED_INL_H
 #define SNODE_FUSED_INL_H
@@ -226,10 +226,13 @@ SN_INLINE void sn_fz_bwd_step(const int D, const int ACT, int S, const double *h
 /*
  * Stage s of one tangent-linear step (one tangent per sample) on D x ld blocks (ld a multiple
  * of SN_FZ_COLS): K_s = s(z_s), z_s = b + W y_s, y_s = x + sum_{j<s} ha[j] K_j, and
- * Kd_s = s'(z_s) (W yd_s + dW y_s + db), yd_s = xi + sum_{j<s} ha[j] Kd_j (MATH.md section 5);
- * K_j = Ks + j dn, Kd_j = Kd + j dn. dW and db may be NULL (zero).
+ * Kd_s = s'(z_s) (W yd_s + dW y_s + db), yd_s = xi + sum_{j<s} ha[j] Kd_j (docs/method.md,
+ * the sensitivity problem); K_j = Ks + j dn, Kd_j = Kd + j dn. dW and db may be NULL (zero).
+ * With KEPT (a constant), x and Ks are a gradient sweep's stored state and stage values: K_s
+ * is read, not computed (no product W y_s, no activation), and y_s is formed only for dW.
  */
-SN_INLINE void sn_fz_tan_stage(const int D, const int ACT, int s, const double *restrict ha,
+SN_INLINE void sn_fz_tan_stage(const int D, const int ACT, const int KEPT, int s,
+                               const double *restrict ha,
                                const double *restrict W, const double *restrict b,
                                const double *restrict dW, const double *restrict db,
                                const double *restrict x, const double *restrict xi,
@@ -248,19 +251,21 @@ SN_INLINE void sn_fz_tan_stage(const int D, const int ACT, int s, const double *
         for (int p = 0; p < D; p++)
 #pragma GCC unroll 4
             for (int v = 0; v < V; v++) {
-                z[p][v] = (vd){0} + b[p];
+                if (!KEPT) z[p][v] = (vd){0} + b[p];
                 zd[p][v] = (vd){0} + (db ? db[p] : 0.0);
             }
+        /* y_s is needed for the product W y_s, or for dW y_s */
+        const int want_y = !KEPT || dW != NULL;
 #pragma GCC unroll 1
         for (int q = 0; q < D; q++) {
             const ptrdiff_t o = q * ld + c;
             vd y[SN_FZ_MAX_V], yd[SN_FZ_MAX_V];
 #pragma GCC unroll 4
             for (int v = 0; v < V; v++) {
-                y[v] = SN_LD(x + o + v * SN_VL);
+                if (want_y) y[v] = SN_LD(x + o + v * SN_VL);
                 yd[v] = SN_LD(xi + o + v * SN_VL);
                 for (int j = 0; j < nj; j++) {
-                    y[v] += aj[j] * SN_LD(kj[j] + o + v * SN_VL);
+                    if (want_y) y[v] += aj[j] * SN_LD(kj[j] + o + v * SN_VL);
                     yd[v] += aj[j] * SN_LD(kdj[j] + o + v * SN_VL);
                 }
             }
@@ -269,8 +274,8 @@ SN_INLINE void sn_fz_tan_stage(const int D, const int ACT, int s, const double *
                 const double w = W[p * D + q], dw = dW ? dW[p * D + q] : 0.0;
 #pragma GCC unroll 4
                 for (int v = 0; v < V; v++) {
-                    z[p][v] += w * y[v];
-                    zd[p][v] += w * yd[v] + dw * y[v];
+                    if (!KEPT) z[p][v] += w * y[v];
+                    zd[p][v] += want_y ? w * yd[v] + dw * y[v] : w * yd[v];
                 }
             }
         }
@@ -278,32 +283,40 @@ SN_INLINE void sn_fz_tan_stage(const int D, const int ACT, int s, const double *
         for (int p = 0; p < D; p++)
 #pragma GCC unroll 4
             for (int v = 0; v < V; v++) {
-                const vd k = sn_fz_act(ACT, z[p][v]);
-                SN_ST(ks + p * ld + c + v * SN_VL, k);
+                vd k;
+                if (KEPT) {
+                    k = SN_LD(ks + p * ld + c + v * SN_VL);
+                } else {
+                    k = sn_fz_act(ACT, z[p][v]);
+                    SN_ST(ks + p * ld + c + v * SN_VL, k);
+                }
                 SN_ST(kds + p * ld + c + v * SN_VL, sn_deriv_v(ACT, k) * zd[p][v]);
             }
     }
 }
 
 /*
- * One tangent-linear step (one tangent per sample) on D x ld blocks: x <- x_{i+1} and
- * xi <- xi_{i+1} in place; Ks, Kd: S x D x ld scratch each.
+ * One tangent-linear step (one tangent per sample) on D x ld blocks: xi <- xi_{i+1} and
+ * x <- x_{i+1} in place, Kd (S x D x ld scratch) the tangent's stage values. Without KEPT the
+ * stage values are computed into Ks (scratch); with KEPT, Ks holds the step's stored stage
+ * values, only read, and x (needed for dW y_s only) is advanced only when dW is not NULL.
  */
-SN_INLINE void sn_fz_tan_step(const int D, const int ACT, int S, const double *ha,
-                              const double *hbw, const double *W, const double *b,
-                              const double *dW, const double *db, double *x, double *xi,
-                              ptrdiff_t ld, double *Ks, double *Kd)
+SN_INLINE void sn_fz_tan_step(const int D, const int ACT, const int KEPT, int S,
+                              const double *ha, const double *hbw, const double *W,
+                              const double *b, const double *dW, const double *db, double *x,
+                              double *xi, ptrdiff_t ld, double *Ks, double *Kd)
 {
     const ptrdiff_t dn = D * ld;
+    const int want_x = !KEPT || dW != NULL;
     for (int s = 0; s < S; s++)
-        sn_fz_tan_stage(D, ACT, s, ha + s * S, W, b, dW, db, x, xi, ld, Ks, Kd);
+        sn_fz_tan_stage(D, ACT, KEPT, s, ha + s * S, W, b, dW, db, x, xi, ld, Ks, Kd);
     for (ptrdiff_t e = 0; e < dn; e += SN_VL) {
-        vd a = SN_LD(x + e), ad = SN_LD(xi + e);
+        vd a = want_x ? SN_LD(x + e) : (vd){0}, ad = SN_LD(xi + e);
         for (int s = 0; s < S; s++) {
-            a += hbw[s] * SN_LD(Ks + s * dn + e);
+            if (want_x) a += hbw[s] * SN_LD(Ks + s * dn + e);
             ad += hbw[s] * SN_LD(Kd + s * dn + e);
         }
-        SN_ST(x + e, a);
+        if (want_x) SN_ST(x + e, a);
         SN_ST(xi + e, ad);
     }
 }

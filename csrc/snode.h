@@ -2,7 +2,8 @@
  * snode: compiled core of the standalone neural ODE solver.
  *
  * The model is x' = s(W(t) x + b(t)) on [0, T] with parameters piecewise constant on K equal
- * steps, discretised by an explicit Runge-Kutta tableau (see shared MATH.md, sections 2-6).
+ * steps, discretised by an explicit Runge-Kutta tableau. The formulas are those of the
+ * repository's docs/method.md.
  *
  * Conventions of this header:
  *   - no Python: raw pointers, sizes as ptrdiff_t, int status codes;
@@ -54,10 +55,17 @@ typedef struct {
     int general;      /* nonzero: always the general kernels, also where fused ones exist */
 } snode_net;
 
-/* Data terms of the cost; scale is 1/N for the global batch size N (so chunks can be summed). */
+/*
+ * Data terms of the cost (loss.c): per sample with output u = x(T), target y and label c,
+ *   scale (mse/2 |u - y|^2 + out/2 |u|^2 + ce (log sum_{j<C} exp(u_j) - u_c)),
+ * scale = 1/N for the global number of samples N, so that the sums of chunks (threads, or
+ * processes) add up to the cost. The squared error's targets are the rows of Y (n x my,
+ * zero-padded to d) when Y is given, else the one-hot vectors of the labels in the first
+ * n_classes components. Sums over samples are formed sample by sample, in order.
+ */
 typedef struct {
     double mse, ce, out;
-    ptrdiff_t n_classes; /* C, used when ce > 0 */
+    ptrdiff_t n_classes; /* C, used when ce > 0, and for one-hot targets */
     double scale;
 } snode_loss;
 
@@ -65,6 +73,11 @@ typedef struct {
 ptrdiff_t snode_ws_forward(const snode_net *net, ptrdiff_t n);
 ptrdiff_t snode_ws_grad(const snode_net *net, ptrdiff_t n, int recompute);
 ptrdiff_t snode_ws_tangent(const snode_net *net, ptrdiff_t n, ptrdiff_t q);
+ptrdiff_t snode_ws_tangent_kept(const snode_net *net, ptrdiff_t n);
+
+/* Size, in doubles, of the forward states that a gradient sweep of n samples keeps for
+ * snode_tangent_kept (K (S + 1) d times about n numbers). */
+ptrdiff_t snode_keep_size(const snode_net *net, ptrdiff_t n);
 
 /*
  * Forward sweep. x0: n x m (m <= d). xT: n x d output, may be NULL.
@@ -72,6 +85,15 @@ ptrdiff_t snode_ws_tangent(const snode_net *net, ptrdiff_t n, ptrdiff_t q);
  */
 int snode_forward(const snode_net *net, ptrdiff_t n, const double *x0, ptrdiff_t m,
                   double *xT, double *traj, ptrdiff_t traj_stride, double *work);
+
+/*
+ * Forward sweep and the data cost at the outputs, for trial points of a line search: *J
+ * receives the chunk's data cost, the same number snode_value_grad gives at the same weights
+ * (Y, my, labels as there). xT (n x d) may be NULL. work: snode_ws_forward.
+ */
+int snode_data_cost(const snode_net *net, ptrdiff_t n, const double *x0, ptrdiff_t m,
+                    const snode_loss *loss, const double *Y, ptrdiff_t my, const int64_t *labels,
+                    double *J, double *xT, double *work);
 
 /*
  * A gradient summed over chunks (threads) in place: chunk `index` of `count` adds its
@@ -95,12 +117,14 @@ typedef struct {
  * NULL, receive it as the chunk's part of that sum.
  * lam0 (n x d, may be NULL) receives lambda_0 = dJ/dx(0); xT (n x d, may be NULL) x(T).
  * recompute != 0 stores only the states x_i and recomputes each step's stages backwards.
+ * keep (snode_keep_size(net, n) doubles, may be NULL; not with recompute) receives the forward
+ * states (every step's state and stage values) for snode_tangent_kept.
  */
 int snode_value_grad(const snode_net *net, ptrdiff_t n, const double *x0, ptrdiff_t m,
                      const snode_loss *loss, const double *Y, ptrdiff_t my,
                      const int64_t *labels, const double *lamT, double *J, double *gW,
                      double *gb, double *lam0, double *xT, int recompute, const snode_sum *sum,
-                     double *work);
+                     double *keep, double *work);
 
 /*
  * Tangent-linear (sensitivity) sweep with q tangents per sample.
@@ -112,6 +136,34 @@ int snode_value_grad(const snode_net *net, ptrdiff_t n, const double *x0, ptrdif
 int snode_tangent(const snode_net *net, ptrdiff_t n, const double *x0, ptrdiff_t m,
                   const double *dW, const double *db, ptrdiff_t q, const double *xi0,
                   int identity, double *xT, double *xiT, double *work);
+
+/*
+ * The tangent-linear sweep along (dW, db) (one tangent a sample, from xi_0 = 0) on the forward
+ * states `keep` that snode_value_grad kept for the same n samples and weights: no forward
+ * recomputation. xiT: n x d output. work: snode_ws_tangent_kept.
+ */
+int snode_tangent_kept(const snode_net *net, ptrdiff_t n, const double *keep, const double *dW,
+                       const double *db, double *xiT, double *work);
+
+/*
+ * The data terms on given outputs x (n x d rows): *J receives their sum; lam (n x d, may be
+ * NULL; zeroed by the caller) has their gradient dJ/dx added. Y, my, labels as for
+ * snode_value_grad.
+ */
+void snode_output_loss(const snode_loss *loss, ptrdiff_t d, ptrdiff_t n, const double *x,
+                       const double *Y, ptrdiff_t my, const int64_t *labels, double *lam,
+                       double *J);
+
+/*
+ * The data terms along the line x + eta xi (n x d rows each): out[0..2] receive phi(eta),
+ * phi'(eta) and phi''(eta), summed over the samples in order.
+ */
+void snode_loss_line(const snode_loss *loss, ptrdiff_t d, ptrdiff_t n, const double *x,
+                     const double *xi, const double *Y, ptrdiff_t my, const int64_t *labels,
+                     double eta, double out[3]);
+
+/* p (n x C) = the softmax of the first C components of each row of z (n rows, stride ldz). */
+void snode_softmax(ptrdiff_t n, ptrdiff_t C, const double *z, ptrdiff_t ldz, double *p);
 
 /* 1 if the n numbers at x are all finite, else 0. */
 int snode_all_finite(ptrdiff_t n, const double *x);
@@ -128,15 +180,21 @@ int snode_uses_fused(const snode_net *net);
 void snode_activation(int act, ptrdiff_t len, const double *z, double *k, double *sp);
 
 /*
- * Discrete Sobolev (H1) Riesz map in depth, per entry: (h I + (alpha/h) L) g = G with L the
- * Neumann path Laplacian; G, g: K x P (g may alias G). work: 2 K doubles.
+ * The discrete H1 operator in depth, A = mass h I + (stiff/h) L, L the Neumann path Laplacian,
+ * on every column of K x P arrays (sobolev.c). h > 0, mass >= 0, stiff >= 0.
+ * snode_h1_solve: g = A^-1 G (g may alias G; mass > 0); work: 2 K doubles.
+ * snode_h1_apply: out = A u.
+ * Both return SNODE_ERR_ARG for parameters out of range and SNODE_ERR_NONFINITE when the
+ * result is not finite.
+ * snode_h1_inner: sum u . A v
+ *   = mass h sum_i u_i.v_i + (stiff/h) sum_{i<K-1} (u_{i+1} - u_i).(v_{i+1} - v_i).
  */
-int snode_sobolev_solve(ptrdiff_t K, ptrdiff_t P, double h, double alpha, const double *G,
-                        double *g, double *work);
-
-/* <u, v>_S = h sum_i u_i.v_i + (alpha/h) sum_{i<K-1} (u_{i+1}-u_i).(v_{i+1}-v_i); K x P. */
-double snode_sobolev_inner(ptrdiff_t K, ptrdiff_t P, double h, double alpha, const double *u,
-                           const double *v);
+int snode_h1_solve(ptrdiff_t K, ptrdiff_t P, double h, double mass, double stiff,
+                   const double *G, double *g, double *work);
+int snode_h1_apply(ptrdiff_t K, ptrdiff_t P, double h, double mass, double stiff,
+                   const double *u, double *out);
+double snode_h1_inner(ptrdiff_t K, ptrdiff_t P, double h, double mass, double stiff,
+                      const double *u, const double *v);
 
 #ifdef __cplusplus
 }

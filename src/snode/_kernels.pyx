@@ -1,13 +1,19 @@
 """Thin wrappers of the C core (csrc/): shapes checked, GIL released, status -> exception.
 
 Nothing here knows about optimisation or semantics (finiteness of inputs, label ranges, ...):
-the Python layer checks those once, before calling. Every function takes the network as
+the Python layer checks those once, before calling. Every sweep takes the network as
 (W, b, a, bw, act, h): weights (K, d, d) and (K, d), the Butcher matrix (S, S) and weights (S,),
-the activation code and the step.
+the activation code and the step; the loss as (mse, ce, out, n_classes, scale) with targets
+Y (N, my) and labels (N,), either None where its term does not need it.
+
+Only snode.model (the sweeps and the loss) and snode.sobolev (the depth operator) import this
+module.
 """
 import threading
 
 import numpy as np
+
+from snode.exceptions import NonFiniteError
 
 from cython.parallel cimport prange
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
@@ -15,14 +21,12 @@ from libc.stdint cimport int64_t
 
 from snode._core cimport (
     SNODE_OK, SNODE_ERR_NONFINITE, snode_net, snode_loss, snode_sum, snode_ws_forward,
-    snode_ws_grad, snode_ws_tangent, snode_forward, snode_value_grad, snode_tangent,
-    snode_activation, snode_sobolev_solve, snode_sobolev_inner, snode_isa, snode_set_isa,
-    snode_grad_panel, snode_uses_fused, snode_all_finite,
+    snode_ws_grad, snode_ws_tangent, snode_ws_tangent_kept, snode_keep_size, snode_forward,
+    snode_data_cost, snode_value_grad, snode_tangent, snode_tangent_kept, snode_output_loss,
+    snode_loss_line, snode_softmax, snode_activation, snode_h1_solve, snode_h1_apply,
+    snode_h1_inner, snode_isa, snode_set_isa, snode_grad_panel, snode_uses_fused,
+    snode_all_finite,
 )
-
-
-class NonFiniteError(FloatingPointError):
-    """A sweep produced Inf or NaN (the weights or inputs are too large for the activation)."""
 
 
 # Per-thread scratch memory, reused across calls: a fresh multi-megabyte buffer on every call
@@ -31,18 +35,23 @@ class NonFiniteError(FloatingPointError):
 _tls = threading.local()
 
 
+def _aligned(Py_ssize_t size):
+    """An uninitialised float64 array of `size` numbers starting on a 64-byte boundary (a cache
+    line; numpy gives 16): the kernels' vector loads then never straddle two lines (the C
+    workspace layout keeps every array at a multiple of 8 numbers)."""
+    raw = np.empty(size + 7, dtype=np.float64)
+    skip = (-raw.ctypes.data % 64) // 8
+    return raw[skip:skip + size]
+
+
 def _scratch(str name, Py_ssize_t size):
-    # 64-byte aligned (a cache line; numpy gives 16): the kernels' vector loads then never
-    # straddle two lines (the C workspace layout keeps every array at a multiple of 8 numbers)
     bufs = getattr(_tls, "bufs", None)
     if bufs is None:
         bufs = _tls.bufs = {}
     size = max(size, 1)
     buf = bufs.get(name)
     if buf is None or buf.shape[0] < size:
-        raw = np.empty(size + 7, dtype=np.float64)
-        skip = (-raw.ctypes.data % 64) // 8
-        buf = raw[skip:skip + size]
+        buf = _aligned(size)
         bufs[name] = buf
     return buf[:size]
 
@@ -162,6 +171,41 @@ cdef _raise_status(int[::1] status, str what):
             raise RuntimeError(f"internal error in the {what} sweep (status {status[c]})")
 
 
+cdef struct _targets:
+    const double *Y
+    Py_ssize_t my
+    const int64_t *labels
+
+
+cdef int _loss_args(snode_loss *loss, _targets *tg, double mse, double ce, double out,
+                    Py_ssize_t n_classes, double scale, const double[:, ::1] Y,
+                    const int64_t[::1] labels, Py_ssize_t N, Py_ssize_t d) except -1:
+    """Fill the loss and point at its targets, checking their shapes and that every term has
+    what it needs (the mse term's targets: Y, or one-hot vectors of the labels)."""
+    loss.mse = mse
+    loss.ce = ce
+    loss.out = out
+    loss.n_classes = n_classes
+    loss.scale = scale
+    tg.Y = NULL
+    tg.my = 0
+    tg.labels = NULL
+    if Y is not None:
+        if Y.shape[0] != N or Y.shape[1] > d or Y.shape[1] < 1:
+            raise ValueError(f"Y must have shape ({N}, 1 <= m <= {d}), got {(Y.shape[0], Y.shape[1])}")
+        tg.Y = &Y[0, 0]
+        tg.my = Y.shape[1]
+    if labels is not None:
+        if labels.shape[0] != N:
+            raise ValueError(f"labels must have shape ({N},), got ({labels.shape[0]},)")
+        tg.labels = &labels[0]
+    if (ce != 0.0 or (mse != 0.0 and tg.Y == NULL)) and (
+            tg.labels == NULL or n_classes < 1 or n_classes > d):
+        raise ValueError("the cross-entropy term and one-hot targets need labels and "
+                         "1 <= n_classes <= width")
+    return 0
+
+
 def forward(const double[:, :, ::1] W, const double[:, ::1] b, const double[:, ::1] a,
             const double[::1] bw, int act, double h, const double[:, ::1] X, int n_threads,
             bint trajectory=False):
@@ -200,52 +244,86 @@ def forward(const double[:, :, ::1] W, const double[:, ::1] b, const double[:, :
     return res
 
 
+def data_cost(const double[:, :, ::1] W, const double[:, ::1] b, const double[:, ::1] a,
+              const double[::1] bw, int act, double h, const double[:, ::1] X,
+              const double[:, ::1] Y, const int64_t[::1] labels, double mse, double ce,
+              double out, Py_ssize_t n_classes, double scale, int n_threads,
+              bint want_xT=False):
+    """The data cost at the outputs of the forward sweep (no adjoint): returns (J, xT); xT is
+    None unless asked for. The same J as value_grad's at the same weights and threads."""
+    cdef snode_net net
+    _make_net(&net, W, b, a, bw, act, h)
+    cdef Py_ssize_t N = X.shape[0], m = X.shape[1], d = net.d
+    _check_inputs(N, m, d)
+    cdef snode_loss loss
+    cdef _targets tg
+    _loss_args(&loss, &tg, mse, ce, out, n_classes, scale, Y, labels, N, d)
+    cdef Py_ssize_t nch = _n_chunks(N, n_threads), c, lo, hi
+    cdef Py_ssize_t chunk = _chunk_size(N, nch)
+    cdef Py_ssize_t ws = snode_ws_forward(&net, chunk)
+    cdef double[::1] work = _scratch("work", nch * ws)
+    cdef int[::1] status = np.zeros(nch, dtype=np.intc)
+    cdef double[::1] Jc = np.zeros(nch)
+    cdef double[:, ::1] xTv
+    cdef double *xTp = NULL
+    xT_arr = None
+    if want_xT:
+        xT_arr = np.empty((N, d))
+        xTv = xT_arr
+        xTp = &xTv[0, 0]
+    with nogil:
+        for c in prange(nch, num_threads=n_threads, schedule="static"):
+            lo = c * chunk
+            hi = min(N, lo + chunk)
+            if hi > lo:
+                status[c] = snode_data_cost(
+                    &net, hi - lo, &X[lo, 0], m, &loss,
+                    (tg.Y + lo * tg.my) if tg.Y != NULL else NULL, tg.my,
+                    (tg.labels + lo) if tg.labels != NULL else NULL, &Jc[c],
+                    (xTp + lo * d) if xTp != NULL else NULL, &work[c * ws])
+    _raise_status(status, "forward")
+    cdef double J = 0.0
+    for c in range(nch):
+        J += Jc[c]
+    return J, xT_arr
+
+
 def value_grad(const double[:, :, ::1] W, const double[:, ::1] b, const double[:, ::1] a,
                const double[::1] bw, int act, double h, const double[:, ::1] X,
                const double[:, ::1] Y, const int64_t[::1] labels, const double[:, ::1] lamT,
                double mse, double ce, double out, Py_ssize_t n_classes, double scale,
-               int n_threads, bint recompute=False, bint want_lam0=False, bint want_xT=False):
+               int n_threads, bint recompute=False, bint want_lam0=False, bint want_xT=False,
+               bint keep=False, reuse=None):
     """Data cost and its exact gradient.
 
-    Returns (J, gW, gb, lam0, xT); lam0 and xT are None unless asked for. With lamT given,
-    it is taken as dJ/dx(T) and J is 0.
+    Returns (J, gW, gb, lam0, xT, kept); lam0, xT and kept are None unless asked for. With
+    lamT given, it is taken as dJ/dx(T) and J is 0. kept holds the forward states for
+    tangent_kept (same N and n_threads); not with recompute. `reuse`: an earlier kept array,
+    overwritten when it has the size needed (a fresh array of tens of megabytes costs its
+    page faults on every call).
     """
     cdef snode_net net
     _make_net(&net, W, b, a, bw, act, h)
     cdef Py_ssize_t N = X.shape[0], m = X.shape[1], d = net.d, K = net.K
     _check_inputs(N, m, d)
-    cdef Py_ssize_t my = 0
-    cdef const double *Yp = NULL
-    cdef const int64_t *Lp = NULL
+    cdef snode_loss loss
+    cdef _targets tg
     cdef const double *lamp = NULL
-    if Y is not None:
-        my = Y.shape[1]
-        if Y.shape[0] != N or my > d or my < 1:
-            raise ValueError(f"Y must have shape ({N}, 1 <= m <= {d}), got {(Y.shape[0], Y.shape[1])}")
-        Yp = &Y[0, 0]
-    if labels is not None:
-        if labels.shape[0] != N:
-            raise ValueError(f"labels must have shape ({N},), got ({labels.shape[0]},)")
-        Lp = &labels[0]
     if lamT is not None:
         if lamT.shape[0] != N or lamT.shape[1] != d:
             raise ValueError(f"lamT must have shape ({N}, {d}), got {(lamT.shape[0], lamT.shape[1])}")
         lamp = &lamT[0, 0]
-    elif ce != 0.0 and (Lp == NULL or n_classes < 1 or n_classes > d):
-        raise ValueError("the cross-entropy term needs labels and 1 <= n_classes <= width")
-    elif mse != 0.0 and Yp == NULL:
-        raise ValueError("the squared-error term needs targets Y")
-    cdef snode_loss loss
-    loss.mse = mse
-    loss.ce = ce
-    loss.out = out
-    loss.n_classes = n_classes
-    loss.scale = scale
+        _loss_args(&loss, &tg, 0.0, 0.0, 0.0, 0, scale, None, None, N, d)
+    else:
+        _loss_args(&loss, &tg, mse, ce, out, n_classes, scale, Y, labels, N, d)
+    if keep and recompute:
+        raise ValueError("the forward states are kept in the 'store' memory mode only")
     cdef int rc = 1 if recompute else 0
     cdef Py_ssize_t nch = _n_chunks(N, n_threads), c, lo, hi, e
     cdef Py_ssize_t chunk = _chunk_size(N, nch)
     cdef Py_ssize_t ws = snode_ws_grad(&net, chunk, rc)
     cdef Py_ssize_t gsz = K * d * d + K * d
+    cdef Py_ssize_t ksz = snode_keep_size(&net, chunk) if keep else 0
     # Several chunks whose sweeps are one panel each add their gradients into gW, gb in place,
     # step by step in chunk order (no per-chunk copies of the gradient, no reduction pass);
     # otherwise each chunk after the first has its own copy, summed afterwards.
@@ -261,9 +339,11 @@ def value_grad(const double[:, :, ::1] W, const double[:, ::1] b, const double[:
     cdef double[:, :, ::1] gW = gW_arr
     cdef double[:, ::1] gb = gb_arr
     cdef double[:, ::1] lam0v, xTv
+    cdef double[::1] keepv
     cdef double *l0p = NULL
     cdef double *xTp = NULL
-    lam0_arr = xT_arr = None
+    cdef double *kp = NULL
+    lam0_arr = xT_arr = keep_arr = None
     if want_lam0:
         lam0_arr = np.empty((N, d))
         lam0v = lam0_arr
@@ -272,6 +352,10 @@ def value_grad(const double[:, :, ::1] W, const double[:, ::1] b, const double[:
         xT_arr = np.empty((N, d))
         xTv = xT_arr
         xTp = &xTv[0, 0]
+    if keep:
+        keep_arr = reuse if (reuse is not None and reuse.shape[0] == nch * ksz) else _aligned(nch * ksz)
+        keepv = keep_arr
+        kp = &keepv[0]
     cdef double *gWp
     cdef double *gbp
     if shared:
@@ -296,16 +380,17 @@ def value_grad(const double[:, :, ::1] W, const double[:, ::1] b, const double[:
                 if hi > lo:
                     status[c] = snode_value_grad(
                         &net, hi - lo, &X[lo, 0], m, &loss,
-                        (Yp + lo * my) if Yp != NULL else NULL, my,
-                        (Lp + lo) if Lp != NULL else NULL,
+                        (tg.Y + lo * tg.my) if tg.Y != NULL else NULL, tg.my,
+                        (tg.labels + lo) if tg.labels != NULL else NULL,
                         (lamp + lo * d) if lamp != NULL else NULL, &Jc[c], gWp, gbp,
                         (l0p + lo * d) if l0p != NULL else NULL,
                         (xTp + lo * d) if xTp != NULL else NULL, rc,
-                        &sums[c] if shared else NULL, &work[c * ws])
+                        &sums[c] if shared else NULL, (kp + c * ksz) if kp != NULL else NULL,
+                        &work[c * ws])
                 else:
                     status[c] = snode_value_grad(
-                        &net, 0, &X[0, 0], m, &loss, NULL, my, NULL, NULL, &Jc[c], gWp, gbp,
-                        NULL, NULL, rc, &sums[c] if shared else NULL, &work[c * ws])
+                        &net, 0, &X[0, 0], m, &loss, NULL, tg.my, NULL, NULL, &Jc[c], gWp, gbp,
+                        NULL, NULL, rc, &sums[c] if shared else NULL, NULL, &work[c * ws])
     finally:
         PyMem_Free(sums)
     _raise_status(status, "gradient")
@@ -323,7 +408,7 @@ def value_grad(const double[:, :, ::1] W, const double[:, ::1] b, const double[:
     cdef double J = 0.0
     for c in range(nch):
         J += Jc[c]
-    return J, gW_arr, gb_arr, lam0_arr, xT_arr
+    return J, gW_arr, gb_arr, lam0_arr, xT_arr, keep_arr
 
 
 def tangent(const double[:, :, ::1] W, const double[:, ::1] b, const double[:, ::1] a,
@@ -340,14 +425,7 @@ def tangent(const double[:, :, ::1] W, const double[:, ::1] b, const double[:, :
     cdef const double *dWp = NULL
     cdef const double *dbp = NULL
     cdef const double *xp = NULL
-    if dW is not None:
-        if dW.shape[0] != K or dW.shape[1] != d or dW.shape[2] != d:
-            raise ValueError(f"dW must have shape ({K}, {d}, {d}), got {(dW.shape[0], dW.shape[1], dW.shape[2])}")
-        dWp = &dW[0, 0, 0]
-    if db is not None:
-        if db.shape[0] != K or db.shape[1] != d:
-            raise ValueError(f"db must have shape ({K}, {d}), got {(db.shape[0], db.shape[1])}")
-        dbp = &db[0, 0]
+    _direction(&dWp, &dbp, dW, db, K, d)
     if xi0 is not None:
         if xi0.shape[0] != N or xi0.shape[1] != q or xi0.shape[2] != d:
             raise ValueError(f"xi0 must have shape ({N}, {q}, {d}), got {(xi0.shape[0], xi0.shape[1], xi0.shape[2])}")
@@ -375,6 +453,106 @@ def tangent(const double[:, :, ::1] W, const double[:, ::1] b, const double[:, :
     return xT_arr, xiT_arr
 
 
+cdef int _direction(const double **dWp, const double **dbp, const double[:, :, ::1] dW,
+                    const double[:, ::1] db, Py_ssize_t K, Py_ssize_t d) except -1:
+    if dW is not None:
+        if dW.shape[0] != K or dW.shape[1] != d or dW.shape[2] != d:
+            raise ValueError(f"dW must have shape ({K}, {d}, {d}), got {(dW.shape[0], dW.shape[1], dW.shape[2])}")
+        dWp[0] = &dW[0, 0, 0]
+    if db is not None:
+        if db.shape[0] != K or db.shape[1] != d:
+            raise ValueError(f"db must have shape ({K}, {d}), got {(db.shape[0], db.shape[1])}")
+        dbp[0] = &db[0, 0]
+    return 0
+
+
+def tangent_kept(const double[:, :, ::1] W, const double[:, ::1] b, const double[:, ::1] a,
+                 const double[::1] bw, int act, double h, Py_ssize_t N, const double[::1] kept,
+                 const double[:, :, ::1] dW, const double[:, ::1] db, int n_threads):
+    """The tangent-linear sweep along (dW, db) on the forward states `kept` that value_grad kept
+    for N samples with n_threads (the same weights): returns xiT (N, d)."""
+    cdef snode_net net
+    _make_net(&net, W, b, a, bw, act, h)
+    cdef Py_ssize_t d = net.d, K = net.K
+    if N < 1:
+        raise ValueError(f"need N >= 1, got {N}")
+    cdef const double *dWp = NULL
+    cdef const double *dbp = NULL
+    _direction(&dWp, &dbp, dW, db, K, d)
+    cdef Py_ssize_t nch = _n_chunks(N, n_threads), c, lo, hi
+    cdef Py_ssize_t chunk = _chunk_size(N, nch)
+    cdef Py_ssize_t ksz = snode_keep_size(&net, chunk)
+    if kept.shape[0] != nch * ksz:
+        raise ValueError("the kept states do not belong to this network, batch and thread count")
+    cdef Py_ssize_t ws = snode_ws_tangent_kept(&net, chunk)
+    cdef double[::1] work = _scratch("work", nch * ws)
+    cdef int[::1] status = np.zeros(nch, dtype=np.intc)
+    xiT_arr = np.empty((N, d))
+    cdef double[:, ::1] xiT = xiT_arr
+    with nogil:
+        for c in prange(nch, num_threads=n_threads, schedule="static"):
+            lo = c * chunk
+            hi = min(N, lo + chunk)
+            if hi > lo:
+                status[c] = snode_tangent_kept(&net, hi - lo, &kept[c * ksz], dWp, dbp,
+                                               &xiT[lo, 0], &work[c * ws])
+    _raise_status(status, "sensitivity")
+    return xiT_arr
+
+
+def loss(const double[:, ::1] x, const double[:, ::1] Y, const int64_t[::1] labels,
+         double mse, double ce, double out, Py_ssize_t n_classes, double scale,
+         bint want_grad=False):
+    """The data terms at given outputs x (N, d): returns (J, dJ/dx or None)."""
+    cdef Py_ssize_t N = x.shape[0], d = x.shape[1]
+    cdef snode_loss ls
+    cdef _targets tg
+    _loss_args(&ls, &tg, mse, ce, out, n_classes, scale, Y, labels, N, d)
+    cdef double J = 0.0
+    cdef double[:, ::1] gv
+    cdef double *gp = NULL
+    g_arr = None
+    if want_grad:
+        g_arr = np.zeros((N, d))
+        gv = g_arr
+        gp = &gv[0, 0]
+    if N > 0 and d > 0:
+        with nogil:
+            snode_output_loss(&ls, d, N, &x[0, 0], tg.Y, tg.my, tg.labels, gp, &J)
+    return J, g_arr
+
+
+def loss_line(const double[:, ::1] x, const double[:, ::1] xi, const double[:, ::1] Y,
+              const int64_t[::1] labels, double mse, double ce, double out,
+              Py_ssize_t n_classes, double scale, double eta):
+    """(phi, phi', phi'') at eta of the data terms at outputs x + eta xi (N, d each)."""
+    cdef Py_ssize_t N = x.shape[0], d = x.shape[1]
+    if xi.shape[0] != N or xi.shape[1] != d:
+        raise ValueError(f"xi must have shape ({N}, {d}), got {(xi.shape[0], xi.shape[1])}")
+    cdef snode_loss ls
+    cdef _targets tg
+    _loss_args(&ls, &tg, mse, ce, out, n_classes, scale, Y, labels, N, d)
+    cdef double res[3]
+    res[0] = res[1] = res[2] = 0.0
+    if N > 0 and d > 0:
+        with nogil:
+            snode_loss_line(&ls, d, N, &x[0, 0], &xi[0, 0], tg.Y, tg.my, tg.labels, eta, res)
+    return res[0], res[1], res[2]
+
+
+def softmax(const double[:, ::1] z, Py_ssize_t C):
+    """The softmax of the first C columns of z (N, >= C): (N, C)."""
+    cdef Py_ssize_t N = z.shape[0]
+    if C < 1 or C > z.shape[1]:
+        raise ValueError(f"need 1 <= C <= {z.shape[1]}, got {C}")
+    p_arr = np.empty((N, C))
+    cdef double[:, ::1] p = p_arr
+    if N > 0:
+        with nogil:
+            snode_softmax(N, C, &z[0, 0], z.shape[1], &p[0, 0])
+    return p_arr
+
+
 def activation(int act, const double[::1] z):
     """(s(z), s'(z)) elementwise."""
     n = z.shape[0]
@@ -387,26 +565,48 @@ def activation(int act, const double[::1] z):
     return k_arr, sp_arr
 
 
-def sobolev_solve(const double[:, ::1] G, double h, double alpha):
-    """Solve (h I + (alpha/h) L) g = G column by column; G has shape (K, P)."""
+cdef _h1_status(int st, double h, double mass, double stiff):
+    if st == SNODE_ERR_NONFINITE:
+        raise NonFiniteError(f"the depth operator with h={h}, weights ({mass}, {stiff}) gave "
+                             "Inf or NaN: the arrays or the weights are too large")
+    if st != SNODE_OK:
+        raise ValueError(f"invalid depth operator parameters h={h}, weights ({mass}, {stiff})")
+
+
+def h1_solve(const double[:, ::1] G, double h, double mass, double stiff):
+    """g = A^-1 G, A = mass h I + (stiff/h) L column by column; G has shape (K, P)."""
     cdef Py_ssize_t K = G.shape[0], P = G.shape[1]
-    g_arr = np.empty((K, P))
-    cdef double[:, ::1] g = g_arr
-    cdef double[::1] work = np.empty(2 * max(K, 1))
-    cdef int st
     if K < 1:
         raise ValueError("need at least one step")
-    if P == 0:
-        return g_arr
+    g_arr = np.empty((K, P))
+    cdef double[:, ::1] g = g_arr
+    cdef double[::1] work = np.empty(2 * K)
+    cdef int st
     with nogil:
-        st = snode_sobolev_solve(K, P, h, alpha, &G[0, 0], &g[0, 0], &work[0])
-    if st != SNODE_OK:
-        raise ValueError(f"invalid Sobolev parameters h={h}, alpha={alpha}")
+        st = snode_h1_solve(K, P, h, mass, stiff, &G[0, 0] if P else NULL,
+                            &g[0, 0] if P else NULL, &work[0])
+    _h1_status(st, h, mass, stiff)
     return g_arr
 
 
-def sobolev_inner(const double[:, ::1] u, const double[:, ::1] v, double h, double alpha):
-    """Discrete H1 inner product in depth of two (K, P) arrays."""
+def h1_apply(const double[:, ::1] u, double h, double mass, double stiff):
+    """A u, A = mass h I + (stiff/h) L column by column; u has shape (K, P)."""
+    cdef Py_ssize_t K = u.shape[0], P = u.shape[1]
+    if K < 1:
+        raise ValueError("need at least one step")
+    out_arr = np.empty((K, P))
+    cdef double[:, ::1] o = out_arr
+    cdef int st = SNODE_OK
+    if P:
+        with nogil:
+            st = snode_h1_apply(K, P, h, mass, stiff, &u[0, 0], &o[0, 0])
+    _h1_status(st, h, mass, stiff)
+    return out_arr
+
+
+def h1_inner(const double[:, ::1] u, const double[:, ::1] v, double h, double mass,
+             double stiff):
+    """sum u . A v for two (K, P) arrays, A = mass h I + (stiff/h) L."""
     if u.shape[0] != v.shape[0] or u.shape[1] != v.shape[1]:
         raise ValueError(f"shapes differ: {(u.shape[0], u.shape[1])} and {(v.shape[0], v.shape[1])}")
     cdef Py_ssize_t K = u.shape[0], P = u.shape[1]
@@ -414,5 +614,5 @@ def sobolev_inner(const double[:, ::1] u, const double[:, ::1] v, double h, doub
     if K == 0 or P == 0:
         return 0.0
     with nogil:
-        r = snode_sobolev_inner(K, P, h, alpha, &u[0, 0], &v[0, 0])
+        r = snode_h1_inner(K, P, h, mass, stiff, &u[0, 0], &v[0, 0])
     return r

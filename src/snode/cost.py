@@ -154,7 +154,7 @@ class Cost:
 
     def _value_and_grad(self, net, X, Y, labels):
         """(J, gW, gb, x(T)) on checked data."""
-        J, gW, gb, _, xT = _kernels.value_grad(
+        J, gW, gb, _, xT, _ = _kernels.value_grad(
             *net._net_args(), X, Y, labels, None, self.mse, self.ce, self.out,
             self.n_classes or 0, 1.0 / X.shape[0], net._threads(), net.memory == "recompute",
             False, True)

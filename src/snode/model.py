@@ -280,7 +280,7 @@ class SNODE:
         if lam_T.shape != (X.shape[0], self._width):
             raise ValueError(f"lam_T must have shape {(X.shape[0], self._width)}, "
                              f"got {lam_T.shape}")
-        _, gW, gb, lam0, _ = _kernels.value_grad(
+        _, gW, gb, lam0, _, _ = _kernels.value_grad(
             *self._net_args(), X, None, None, lam_T, 0.0, 0.0, 0.0, 0, 1.0, self._threads(),
             self._memory == "recompute", True)
         return gW, gb, lam0

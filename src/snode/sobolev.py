@@ -47,8 +47,8 @@ def sobolev_gradient(gW, gb, h, alpha=1.0):
     gW, gb = _pair(gW, gb)
     h, alpha = _scalars(h, alpha)
     K, d = gb.shape
-    sW = _kernels.sobolev_solve(gW.reshape(K, d * d), h, alpha).reshape(K, d, d)
-    sb = _kernels.sobolev_solve(gb, h, alpha)
+    sW = _kernels.h1_solve(gW.reshape(K, d * d), h, 1.0, alpha).reshape(K, d, d)
+    sb = _kernels.h1_solve(gb, h, 1.0, alpha)
     return sW, sb
 
 
@@ -75,5 +75,5 @@ def sobolev_inner(uW, ub, vW, vb, h, alpha=1.0):
         raise ValueError(f"u and v have different shapes: {uW.shape} and {vW.shape}")
     h, alpha = _scalars(h, alpha)
     K, d = ub.shape
-    return (_kernels.sobolev_inner(uW.reshape(K, d * d), vW.reshape(K, d * d), h, alpha)
-            + _kernels.sobolev_inner(ub, vb, h, alpha))
+    return (_kernels.h1_inner(uW.reshape(K, d * d), vW.reshape(K, d * d), h, 1.0, alpha)
+            + _kernels.h1_inner(ub, vb, h, 1.0, alpha))

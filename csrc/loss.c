@@ -1,0 +1,149 @@
+/*
+ * The data terms of the cost, their gradient dJ/dx(T) and their values along a line: the one
+ * implementation of the loss (docs/method.md, the cost functional and the sensitivity step).
+ *
+ * Per sample with output u = x(T) in R^d, target y (Y's row, zero-padded to d, or the one-hot
+ * vector of its label in the first C components) and label c:
+ *
+ *   l(u) = mse/2 |u - y|^2 + out/2 |u|^2 + ce (log sum_{j<C} exp(u_j) - u_c),
+ *
+ * each scaled by loss->scale (1/N for the global number of samples N). Sums over samples are
+ * formed sample by sample in order, so that how a chunk is cut into panels does not change
+ * them. Compiled once (no vector code: these passes are O(n d), the sweeps O(K n d^2)).
+ */
+#include <math.h>
+
+#include "loss.h"
+
+/* max_j u_j and sum_j exp(u_j - max) over j < C, u_j = x[j cs] + eta xi[j cs] (xi may be
+ * NULL): the softmax of u is exp(u_j - max) / sum */
+static void softmax_stats(ptrdiff_t C, const double *x, const double *xi, double eta,
+                          ptrdiff_t cs, double *mx, double *se)
+{
+    double m = x[0] + (xi ? eta * xi[0] : 0.0);
+    for (ptrdiff_t j = 1; j < C; j++) {
+        const double u = x[j * cs] + (xi ? eta * xi[j * cs] : 0.0);
+        m = u > m ? u : m;
+    }
+    double s = 0.0;
+    for (ptrdiff_t j = 0; j < C; j++) s += exp(x[j * cs] + (xi ? eta * xi[j * cs] : 0.0) - m);
+    *mx = m;
+    *se = s;
+}
+
+/* component j of the softmax of u, from softmax_stats */
+static inline double softmax_at(double u, double mx, double se) { return exp(u - mx) / se; }
+
+/* component j of sample r's target for the squared error */
+static inline double target(const double *Y, ptrdiff_t my, const int64_t *labels, ptrdiff_t r,
+                            ptrdiff_t j)
+{
+    if (Y) return j < my ? Y[r * my + j] : 0.0;
+    return labels && labels[r] == j ? 1.0 : 0.0;
+}
+
+void sn_loss(const snode_loss *L, ptrdiff_t d, ptrdiff_t n, const double *x, ptrdiff_t rs,
+             ptrdiff_t cs, const double *Y, ptrdiff_t my, const int64_t *labels, double *lam,
+             double *J)
+{
+    const double cm = L->mse * L->scale, co = L->out * L->scale, cc = L->ce * L->scale;
+    const int quad = L->mse != 0.0 || L->out != 0.0;
+    /* mse with neither Y nor labels has no target: zero, like a zero-padded Y */
+    const int64_t *tl = L->mse != 0.0 ? labels : NULL;
+    const ptrdiff_t C = L->n_classes;
+    double acc = *J;
+    for (ptrdiff_t r = 0; r < n; r++) {
+        const double *xr = x + r * rs;
+        double *lr = lam ? lam + r * rs : NULL;
+        double l = 0.0;
+        if (quad) {
+            double sm = 0.0, so = 0.0;
+            for (ptrdiff_t j = 0; j < d; j++) {
+                const double v = xr[j * cs], diff = v - target(Y, my, tl, r, j);
+                sm += diff * diff;
+                so += v * v;
+                if (lr) lr[j * cs] += cm * diff + co * v;
+            }
+            l = 0.5 * cm * sm + 0.5 * co * so;
+        }
+        if (L->ce != 0.0) {
+            double mx, se;
+            softmax_stats(C, xr, NULL, 0.0, cs, &mx, &se);
+            const ptrdiff_t c = (ptrdiff_t)labels[r];
+            l += cc * (mx + log(se) - xr[c * cs]);
+            if (lr)
+                for (ptrdiff_t j = 0; j < C; j++)
+                    lr[j * cs] += cc * (softmax_at(xr[j * cs], mx, se) - (j == c ? 1.0 : 0.0));
+        }
+        acc += l;
+    }
+    *J = acc;
+}
+
+void snode_output_loss(const snode_loss *loss, ptrdiff_t d, ptrdiff_t n, const double *x,
+                       const double *Y, ptrdiff_t my, const int64_t *labels, double *lam,
+                       double *J)
+{
+    *J = 0.0;
+    sn_loss(loss, d, n, x, d, 1, Y, my, labels, lam, J);
+}
+
+void snode_loss_line(const snode_loss *L, ptrdiff_t d, ptrdiff_t n, const double *x,
+                     const double *xi, const double *Y, ptrdiff_t my, const int64_t *labels,
+                     double eta, double out[3])
+{
+    const double cm = L->mse * L->scale, co = L->out * L->scale, cc = L->ce * L->scale;
+    const int quad = L->mse != 0.0 || L->out != 0.0;
+    const int64_t *tl = L->mse != 0.0 ? labels : NULL;
+    const ptrdiff_t C = L->n_classes;
+    double phi = 0.0, d1 = 0.0, d2 = 0.0;
+    for (ptrdiff_t r = 0; r < n; r++) {
+        const double *xr = x + r * d, *zr = xi + r * d;
+        double p0 = 0.0, p1 = 0.0, p2 = 0.0;
+        if (quad) {
+            double sm = 0.0, so = 0.0, g = 0.0, zz = 0.0;
+            for (ptrdiff_t j = 0; j < d; j++) {
+                const double u = xr[j] + eta * zr[j], diff = u - target(Y, my, tl, r, j);
+                sm += diff * diff;
+                so += u * u;
+                g += (cm * diff + co * u) * zr[j];
+                zz += zr[j] * zr[j];
+            }
+            p0 = 0.5 * cm * sm + 0.5 * co * so;
+            p1 = g;
+            p2 = (cm + co) * zz;
+        }
+        if (L->ce != 0.0) {
+            /* with p the softmax of u: d/deta = <p - e_c, zeta>, d2/deta2 = <p, zeta^2> -
+             * <p, zeta>^2 (zeta = xi restricted to the first C components) */
+            double mx, se;
+            softmax_stats(C, xr, zr, eta, 1, &mx, &se);
+            const ptrdiff_t c = (ptrdiff_t)labels[r];
+            double s1 = 0.0, s2 = 0.0;
+            for (ptrdiff_t j = 0; j < C; j++) {
+                const double pj = softmax_at(xr[j] + eta * zr[j], mx, se);
+                s1 += pj * zr[j];
+                s2 += pj * zr[j] * zr[j];
+            }
+            p0 += cc * (mx + log(se) - (xr[c] + eta * zr[c]));
+            p1 += cc * (s1 - zr[c]);
+            p2 += cc * (s2 - s1 * s1);
+        }
+        phi += p0;
+        d1 += p1;
+        d2 += p2;
+    }
+    out[0] = phi;
+    out[1] = d1;
+    out[2] = d2;
+}
+
+void snode_softmax(ptrdiff_t n, ptrdiff_t C, const double *z, ptrdiff_t ldz, double *p)
+{
+    for (ptrdiff_t r = 0; r < n; r++) {
+        const double *zr = z + r * ldz;
+        double mx, se;
+        softmax_stats(C, zr, NULL, 0.0, 1, &mx, &se);
+        for (ptrdiff_t j = 0; j < C; j++) p[r * C + j] = softmax_at(zr[j], mx, se);
+    }
+}

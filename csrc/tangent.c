@@ -1,0 +1,136 @@
+/*
+ * The tangent-linear (sensitivity) sweep: how x(T) moves along a weight direction (dW, db),
+ * with several tangents a sample for the input Jacobian; and the same sweep on the states that
+ * a gradient sweep kept (snode_value_grad with keep), which skips the forward recomputation.
+ * Compiled once per instruction-set level (see steps.h). Formulas: docs/method.md (the
+ * sensitivity problem).
+ */
+#include "steps.h"
+
+/* the tangent sweep's arrays per step, in d x P blocks (see snode_ws_tangent) */
+static ptrdiff_t tangent_blocks(const snode_net *net, ptrdiff_t q)
+{
+    return 4 + net->S + q * (2 + net->S);
+}
+
+ptrdiff_t SN_FN(snode_ws_tangent)(const snode_net *net, ptrdiff_t n, ptrdiff_t q)
+{
+    /* x, y, sp, V (d P each), Ks (S d P); xi, ydot (d q P each), Kdot (S d q P) */
+    const ptrdiff_t blocks = tangent_blocks(net, q);
+    const ptrdiff_t unit = tangent_fused(net, q) ? col_unit(net) : SN_PAD;
+    return net->d * step_panel(net, n, blocks, unit) * blocks;
+}
+
+/* the n x q x d rows of xiT from the tangents xi (d x q ld, column t ld + r) of n samples */
+static void tangents_to_rows(ptrdiff_t d, ptrdiff_t n, ptrdiff_t q, ptrdiff_t ld,
+                             const double *xi, double *xiT)
+{
+    const ptrdiff_t qn = q * ld;
+    for (ptrdiff_t r = 0; r < n; r++)
+        for (ptrdiff_t tt = 0; tt < q; tt++)
+            for (ptrdiff_t j = 0; j < d; j++) xiT[(r * q + tt) * d + j] = xi[j * qn + tt * ld + r];
+}
+
+/* One panel of the tangent sweep: n samples, ld columns. */
+static int tangent_panel(const snode_net *net, const scaled_tableau *t, ptrdiff_t n,
+                         ptrdiff_t ld, const double *x0, ptrdiff_t m, const double *dW,
+                         const double *db, ptrdiff_t q, const double *xi0, int identity,
+                         double *xT, double *xiT, double *work)
+{
+    const ptrdiff_t d = net->d, dn = d * ld, K = net->K, S = net->S;
+    const ptrdiff_t qn = q * ld, dqn = d * qn;
+    double *x = work, *Ks = x + dn, *xi = Ks + S * dn, *Kdot = xi + dqn;
+    tan_scratch w;
+    w.y = Kdot + S * dqn;
+    w.sp = w.y + dn;
+    w.V = w.sp + dn;
+    w.ydot = w.V + dn;
+
+    to_cols(d, n, ld, x0, m, x);
+    /* xi is d x (q ld): column t*ld + r is tangent t of sample r */
+    memset(xi, 0, (size_t)dqn * sizeof(double));
+    if (identity) {
+        for (ptrdiff_t tt = 0; tt < q; tt++)
+            for (ptrdiff_t r = 0; r < n; r++) xi[tt * qn + tt * ld + r] = 1.0;
+    } else if (xi0) {
+        for (ptrdiff_t j = 0; j < d; j++)
+            for (ptrdiff_t tt = 0; tt < q; tt++)
+                for (ptrdiff_t r = 0; r < n; r++)
+                    xi[j * qn + tt * ld + r] = xi0[(r * q + tt) * d + j];
+    }
+    for (ptrdiff_t i = 0; i < K; i++) sn_tan_step(net, t, i, ld, q, dW, db, x, Ks, xi, Kdot, &w, 0);
+    if (!cols_finite(d, n, ld, x)) return SNODE_ERR_NONFINITE;
+    for (ptrdiff_t tt = 0; tt < q; tt++)
+        if (!cols_finite(d, n, qn, xi + tt * ld)) return SNODE_ERR_NONFINITE;
+    if (xT) to_rows(d, n, ld, x, xT, d);
+    tangents_to_rows(d, n, q, ld, xi, xiT);
+    return SNODE_OK;
+}
+
+int SN_FN(snode_tangent)(const snode_net *net, ptrdiff_t n, const double *x0, ptrdiff_t m,
+                         const double *dW, const double *db, ptrdiff_t q, const double *xi0,
+                         int identity, double *xT, double *xiT, double *work)
+{
+    const ptrdiff_t d = net->d;
+    scaled_tableau t;
+    if (n <= 0) return SNODE_OK;
+    if (net->S < 1 || net->S > SN_MAX_STAGES || m > d || q < 1 || (identity && q > d))
+        return SNODE_ERR_ARG;
+    sn_scale_tableau(net, &t);
+    const ptrdiff_t unit = tangent_fused(net, q) ? col_unit(net) : SN_PAD;
+    const ptrdiff_t P = step_panel(net, n, tangent_blocks(net, q), unit);
+    /* one panel of samples at a time through all steps */
+    for (ptrdiff_t c0 = 0; c0 < n; c0 += P) {
+        const ptrdiff_t np = n - c0 < P ? n - c0 : P;
+        int status = tangent_panel(net, &t, np, round_up(np, unit), x0 + c0 * m, m, dW, db, q,
+                                   xi0 ? xi0 + c0 * q * d : NULL, identity,
+                                   xT ? xT + c0 * d : NULL, xiT + c0 * q * d, work);
+        if (status != SNODE_OK) return status;
+    }
+    return SNODE_OK;
+}
+
+/* --- on kept states --------------------------------------------------------------------- */
+
+ptrdiff_t SN_FN(snode_ws_tangent_kept)(const snode_net *net, ptrdiff_t n)
+{
+    /* x, xi, ydot, y, sp, V (d P each), Kdot (S d P), P the gradient sweep's panel */
+    return net->d * grad_panel(net, n, 0) * (6 + (ptrdiff_t)net->S);
+}
+
+int SN_FN(snode_tangent_kept)(const snode_net *net, ptrdiff_t n, const double *keep,
+                              const double *dW, const double *db, double *xiT, double *work)
+{
+    const ptrdiff_t d = net->d, K = net->K, S = net->S;
+    scaled_tableau t;
+    if (n <= 0) return SNODE_OK;
+    if (S < 1 || S > SN_MAX_STAGES) return SNODE_ERR_ARG;
+    sn_scale_tableau(net, &t);
+    /* the panels of the gradient sweep that kept the states (see snode_keep_size) */
+    const ptrdiff_t P = grad_panel(net, n, 0), unit = col_unit(net), pn = d * P;
+    double *x = work, *xi = x + pn, *Kdot = xi + pn;
+    tan_scratch w;
+    w.ydot = Kdot + S * pn;
+    w.y = w.ydot + pn;
+    w.sp = w.y + pn;
+    w.V = w.sp + pn;
+    for (ptrdiff_t c0 = 0; c0 < n; c0 += P) {
+        const ptrdiff_t np = n - c0 < P ? n - c0 : P, lp = round_up(np, unit), ln = d * lp;
+        /* step i's state and stage values at store + i (S + 1) ln; the states after the
+         * first are formed again from the stage values (cheaper than reading them) */
+        const double *store = keep + c0 / P * (K * (S + 1) * d * P);
+        memcpy(x, store, (size_t)ln * sizeof(double));
+        memset(xi, 0, (size_t)ln * sizeof(double));
+        for (ptrdiff_t i = 0; i < K; i++) {
+            double *Ki = (double *)(store + i * (S + 1) * ln + ln); /* read only (kept) */
+            /* the next step's stage values, fetched from memory while this step runs */
+            if (i + 1 < K)
+                for (ptrdiff_t e = 0; e < S * ln; e += 8)
+                    __builtin_prefetch(Ki + (S + 1) * ln + e, 0, 2);
+            sn_tan_step(net, &t, i, lp, 1, dW, db, x, Ki, xi, Kdot, &w, 1);
+        }
+        if (!cols_finite(d, np, lp, xi)) return SNODE_ERR_NONFINITE;
+        to_rows(d, np, lp, xi, xiT + c0 * d, d);
+    }
+    return SNODE_OK;
+}
