@@ -20,6 +20,8 @@
 /* The largest width with fused kernels. (At 16 the general kernels' 8-row register tiles,
  * which reuse each loaded vector 8 times, are as fast.) */
 #define SN_FUSED_MAX_D 12
+/* The tangent step on kept states (no product W y, no activation) is fused up to this width. */
+#define SN_FUSED_KEPT_MAX_D 16
 
 /* Vectors of samples per column group: D V <= 16 accumulators. */
 #define SN_FZ_V(D) ((D) <= 2 ? 4 : (D) <= 4 ? 2 : 1)
@@ -246,7 +248,7 @@ SN_INLINE void sn_fz_tan_stage(const int D, const int ACT, const int KEPT, int s
     (void)sn_stage_terms(s, ha, Kd, dn, aj, kdj);
     double *restrict ks = Ks + s * dn, *restrict kds = Kd + s * dn;
     for (ptrdiff_t c = 0; c < ld; c += V * SN_VL) {
-        vd z[SN_FUSED_MAX_D][SN_FZ_MAX_V], zd[SN_FUSED_MAX_D][SN_FZ_MAX_V];
+        vd z[SN_FUSED_KEPT_MAX_D][SN_FZ_MAX_V], zd[SN_FUSED_KEPT_MAX_D][SN_FZ_MAX_V];
 #pragma GCC unroll 16
         for (int p = 0; p < D; p++)
 #pragma GCC unroll 4

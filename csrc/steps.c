@@ -330,6 +330,19 @@ typedef struct {
 static const fz_kernels fz_table[2][SN_FUSED_MAX_D + 1] = {{SN_FZ_WIDTHS(SN_FZ_ENTRY_TANH)},
                                                            {SN_FZ_WIDTHS(SN_FZ_ENTRY_SIGMOID)}};
 
+/* the tangent step on kept states at width 16 (fused: its stage has two products and no
+ * activation, which fit the registers at this width) */
+#define SN_FZ_TANK16(ACT, NAME)                                                                \
+    static __attribute__((noinline)) void fz_tank_16_##NAME(                                   \
+        const snode_net *net, const scaled_tableau *t, ptrdiff_t i, const double *dW,          \
+        const double *db, double *x, double *xi, ptrdiff_t ld, double *Ks, double *Kd)         \
+    {                                                                                          \
+        sn_fz_tan_step(16, ACT, 1, net->S, t->ha, t->hb, net->W + i * 256, net->b + i * 16,    \
+                       dW ? dW + i * 256 : NULL, db ? db + i * 16 : NULL, x, xi, ld, Ks, Kd);  \
+    }
+SN_FZ_TANK16(SNODE_ACT_TANH, tanh)
+SN_FZ_TANK16(SNODE_ACT_SIGMOID, sigmoid)
+
 /* the fused steps of the network (use_fused(net) must hold) */
 static const fz_kernels *fz_of(const snode_net *net)
 {
@@ -364,6 +377,11 @@ void sn_tan_step(const snode_net *net, const scaled_tableau *t, ptrdiff_t i, ptr
 {
     if (tangent_fused(net, q)) {
         (kept ? fz_of(net)->tank : fz_of(net)->tan)(net, t, i, dW, db, x, xi, ld, Ks, Kdot);
+        return;
+    }
+    if (kept && q == 1 && net->d == 16 && !net->general && SN_FUSED_ACT(net->act)) {
+        (net->act == SNODE_ACT_TANH ? fz_tank_16_tanh : fz_tank_16_sigmoid)(net, t, i, dW, db,
+                                                                         x, xi, ld, Ks, Kdot);
         return;
     }
     const ptrdiff_t d = net->d, dn = d * ld, S = net->S, dd = d * d;

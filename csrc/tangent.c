@@ -114,7 +114,9 @@ int SN_FN(snode_tangent_kept)(const snode_net *net, ptrdiff_t n, const double *k
     w.y = w.ydot + pn;
     w.sp = w.y + pn;
     w.V = w.sp + pn;
-    for (ptrdiff_t c0 = 0; c0 < n; c0 += P) {
+    /* the panels in the reverse of the order the gradient sweep wrote them: the last ones
+     * written are the likeliest to be still in cache */
+    for (ptrdiff_t c0 = (n - 1) / P * P; c0 >= 0; c0 -= P) {
         const ptrdiff_t np = n - c0 < P ? n - c0 : P, lp = round_up(np, unit), ln = d * lp;
         /* step i's state and stage values at store + i (S + 1) ln; the states after the
          * first are formed again from the stage values (cheaper than reading them) */

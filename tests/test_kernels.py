@@ -10,7 +10,7 @@ RALSTON3 = ([[0, 0, 0], [0.5, 0, 0], [0, 0.75, 0]], [2 / 9, 1 / 3, 4 / 9])  # a_
 
 
 def _info(net, n, recompute=False):
-    return _kernels.kernel_info(*net._net_args(), n, recompute)
+    return _kernels.kernel_info(*net._args(None), n, recompute)
 
 
 def _everything(net, X, Y, labels, cost):

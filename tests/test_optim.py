@@ -6,7 +6,8 @@ import pytest
 from scipy.optimize import minimize
 
 import snode
-from snode.optim import BETA_RULES, _newton_bisect
+from snode.optim import BETA_RULES
+from snode.optim.linesearch import newton_bisect as _newton_bisect
 
 
 def _quadratic_problem(seed=0, d=3, N=40, decay=0.1):

@@ -12,10 +12,11 @@ import warnings
 
 import numpy as np
 
-from . import __version__, datasets
+from . import __version__, data as datasets
 from .estimators import OPTIMIZERS, SNODEClassifier, SNODERegressor, load
+from .exceptions import LineSearchWarning
 from .io import read_header
-from .optim import BETA_RULES, LineSearchWarning
+from .optim import BETA_RULES
 
 _IMAGES = ("digits", "mnist")
 

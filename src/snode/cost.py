@@ -1,10 +1,16 @@
-"""The cost functional and its exact discrete gradient (shared MATH.md sections 3-4)."""
+"""The cost functional: which terms, with which weights (docs/method.md, the cost functional).
+
+The data terms are computed by the compiled core (through :class:`snode.SNODE`); the weight
+penalty is the depth operator of :mod:`snode.sobolev`. :class:`snode.Objective` binds a cost
+to a network and a batch; ``cost(net, X, ...)`` and ``cost.value_and_grad(net, X, ...)`` are
+shorthands for it.
+"""
 from dataclasses import dataclass
 
-import numpy as np
-
-from . import _kernels
-from ._validate import as_float_array, as_labels, check_int, check_real
+from ._validate import check_int, check_real
+from .model import output_loss
+from .objective import Objective
+from .sobolev import h1_apply, h1_inner
 
 __all__ = ["Cost"]
 
@@ -25,12 +31,24 @@ class Cost:
         C, the number of classes; needed when ``ce > 0``, and to build one-hot targets from
         labels for the squared error. At most the network's width.
 
+    Raises
+    ------
+    ValueError
+        For a negative or non-finite weight, or ``ce > 0`` without n_classes.
+
+    Notes
+    -----
     Calling ``cost(net, X, Y=None, labels=None)`` returns J;
     ``cost.value_and_grad(net, X, Y=None, labels=None)`` returns ``(J, gW, gb)``, the exact
     gradient of the discrete J with respect to ``net.W`` and ``net.b``.
 
     Targets ``Y`` have shape (N, m) with m <= width and are zero-padded. When ``mse > 0`` and
     ``Y`` is None, the targets are the one-hot vectors of ``labels`` in the first C components.
+
+    References
+    ----------
+    docs/method.md; Baravdish et al. (2022), arXiv:2202.05766, where the cost functional
+    with loss and penalty terms is set up for the sNODE.
     """
 
     mse: float = 1.0
@@ -50,113 +68,87 @@ class Cost:
             raise ValueError("the cross-entropy term (ce > 0) needs n_classes")
 
     # --- inputs ------------------------------------------------------------------------------
-    def _data(self, net, X, Y, labels):
-        X = net._inputs(X)
-        N, d = X.shape[0], net.width
-        if self.n_classes is not None and self.n_classes > d:
-            raise ValueError(f"n_classes = {self.n_classes} exceeds the width {d}: the classes "
-                             "are read from the first n_classes outputs")
-        # labels are used by the cross-entropy, and for one-hot targets when Y is not given
-        uses_labels = self.ce > 0 or (self.mse > 0 and Y is None)
-        if not uses_labels:
+    def prepare(self, net, X, Y=None, labels=None):
+        """Check and convert a batch once: returns (X, Y, labels).
+
+        Labels the terms do not use are dropped (they need not be valid then).
+
+        Raises
+        ------
+        ValueError
+            Naming what is wrong with X, Y or labels, or what a term lacks.
+        """
+        X = net.check_inputs(X)
+        if not (self.ce > 0 or (self.mse > 0 and Y is None)):
             labels = None
-        elif labels is not None:
-            if self.n_classes is None:
-                raise ValueError("labels need a cost with n_classes (to build one-hot targets)")
-            labels = as_labels(labels, N, self.n_classes)
-        elif self.ce > 0:
-            raise ValueError("the cross-entropy term (ce > 0) needs labels")
-        if Y is not None:
-            Y = as_float_array(Y, "Y", ndim=2)
-            if Y.shape[0] != N or not 1 <= Y.shape[1] <= d:
-                raise ValueError(f"Y must have shape ({N}, m) with 1 <= m <= {d}, "
-                                 f"got {Y.shape}")
-        elif self.mse > 0:
-            if labels is None:
-                raise ValueError("the squared-error term (mse > 0) needs targets Y or labels")
-            Y = np.zeros((N, self.n_classes))
-            Y[np.arange(N), labels] = 1.0
+        Y, labels = net.check_targets(self, X.shape[0], Y, labels)
         return X, Y, labels
 
-    # --- the cost ----------------------------------------------------------------------------
+    # --- the weight penalty (docs/method.md: decay and smooth are the depth operator) --------
+    def _penalised(self):
+        return self.decay > 0 or self.smooth > 0
+
+    def penalty(self, net, params=None):
+        """The weight terms (decay, smooth) of J at the network's weights or at `params`."""
+        if not self._penalised():
+            return 0.0
+        p = (net.W, net.b) if params is None else params
+        return 0.5 * h1_inner(p, p, net.h, self.decay, self.smooth)
+
+    def penalty_grad(self, net, gW, gb, params=None):
+        """Add the gradient of the weight terms (at the network's weights or at `params`) to
+        gW, gb in place."""
+        if not self._penalised():
+            return
+        pW, pb = h1_apply((net.W, net.b) if params is None else params, net.h, self.decay,
+                          self.smooth)
+        gW += pW
+        gb += pb
+
+    def penalty_along(self, net, params, direction):
+        """The penalty on the line ``params + eta direction``: ``P(eta) = p0 + p1 eta +
+        p2 eta^2 / 2``; returns (p0, p1, p2)."""
+        if not self._penalised():
+            return 0.0, 0.0, 0.0
+        h = net.h
+        return (0.5 * h1_inner(params, params, h, self.decay, self.smooth),
+                h1_inner(params, direction, h, self.decay, self.smooth),
+                h1_inner(direction, direction, h, self.decay, self.smooth))
+
     def data_cost(self, outputs, Y=None, labels=None):
-        """The data terms (mse, ce, out) of J for given outputs x(T) of shape (N, width).
+        """The data terms (mse, ce, out) of J at given outputs x(T) of shape (N, width)."""
+        return output_loss(outputs, self, Y, labels)
 
-        `Y` and `labels` must already be checked (as by ``value_and_grad``).
-        """
-        N = outputs.shape[0]
-        J = 0.0
-        with np.errstate(over="ignore", invalid="ignore"):
-            if self.mse > 0:
-                diff = outputs.copy()
-                diff[:, :Y.shape[1]] -= Y
-                J += self.mse / (2 * N) * np.sum(diff * diff)
-            if self.out > 0:
-                J += self.out / (2 * N) * np.sum(outputs * outputs)
-            if self.ce > 0:
-                z = outputs[:, :self.n_classes]
-                mx = z.max(axis=1)
-                lse = mx + np.log(np.exp(z - mx[:, None]).sum(axis=1))
-                J += self.ce / N * np.sum(lse - z[np.arange(N), labels])
-        if not np.isfinite(J):
-            raise _kernels.NonFiniteError("the cost is not finite: the outputs are too large")
-        return float(J)
-
-    def penalty(self, net):
-        """The weight terms (decay, smooth) of J."""
-        J = 0.0
-        W, b, h = net.W, net.b, net.h
-        if self.decay > 0:
-            J += 0.5 * self.decay * h * (np.sum(W * W) + np.sum(b * b))
-        if self.smooth > 0 and net.n_steps > 1:
-            dW, db = np.diff(W, axis=0), np.diff(b, axis=0)
-            J += 0.5 * self.smooth / h * (np.sum(dW * dW) + np.sum(db * db))
-        return float(J)
-
-    def penalty_grad(self, net, gW, gb):
-        """Add the gradient of the weight terms to gW, gb in place."""
-        W, b, h = net.W, net.b, net.h
-        if self.decay > 0:
-            gW += (self.decay * h) * W
-            gb += (self.decay * h) * b
-        if self.smooth > 0 and net.n_steps > 1:
-            c = self.smooth / h
-            for g, p in ((gW, W), (gb, b)):
-                diff = c * np.diff(p, axis=0)
-                g[:-1] -= diff
-                g[1:] += diff
-
+    # --- shorthands for an Objective --------------------------------------------------------
     def __call__(self, net, X, Y=None, labels=None):
         """The cost J (a float)."""
-        X, Y, labels = self._data(net, X, Y, labels)
-        return self._value(net, X, Y, labels)
+        return Objective(net, self, X, Y, labels).value()
 
-    def value_and_grad(self, net, X, Y=None, labels=None):
+    def value_and_grad(self, net, X, Y=None, labels=None, *, input_grad=False):
         """The cost and its exact gradient.
+
+        Parameters
+        ----------
+        net : SNODE
+        X : array_like, shape (N, m)
+        Y : array_like, shape (N, m'), optional
+        labels : array_like of int, shape (N,), optional
+        input_grad : bool
+            Also return dJ/dX, shape (N, m), from the same adjoint sweep.
 
         Returns
         -------
         J : float
         gW : ndarray, shape (n_steps, width, width)
         gb : ndarray, shape (n_steps, width)
+        gX : ndarray, shape (N, m)
+            Only with `input_grad`.
+
+        Raises
+        ------
+        ValueError
+            For malformed data.
+        NonFiniteError
+            If a sweep overflows.
         """
-        X, Y, labels = self._data(net, X, Y, labels)
-        J, gW, gb, _ = self._value_and_grad(net, X, Y, labels)
-        return J, gW, gb
-
-    # --- on checked data (the optimisers check a batch once, then iterate) --------------------
-    def prepare(self, net, X, Y=None, labels=None):
-        """Check and convert a batch once: returns (X, Y, labels) for the ``_``-methods."""
-        return self._data(net, X, Y, labels)
-
-    def _value(self, net, X, Y, labels):
-        return self.data_cost(net.forward(X), Y, labels) + self.penalty(net)
-
-    def _value_and_grad(self, net, X, Y, labels):
-        """(J, gW, gb, x(T)) on checked data."""
-        J, gW, gb, _, xT, _ = _kernels.value_grad(
-            *net._net_args(), X, Y, labels, None, self.mse, self.ce, self.out,
-            self.n_classes or 0, 1.0 / X.shape[0], net._threads(), net.memory == "recompute",
-            False, True)
-        self.penalty_grad(net, gW, gb)
-        return J + self.penalty(net), gW, gb, xT
+        return Objective(net, self, X, Y, labels).value_and_grad(input_grad=input_grad)

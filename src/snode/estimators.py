@@ -11,8 +11,8 @@ import numpy as np
 from . import io
 from ._validate import as_float_array
 from .cost import Cost
-from .datasets import Scaler
-from .model import SNODE
+from .data import Scaler
+from .model import SNODE, softmax
 from .optim import NCG, Adam, GradientDescent
 
 __all__ = ["SNODEClassifier", "SNODERegressor", "OPTIMIZERS"]
@@ -156,7 +156,7 @@ class _SNODEEstimator(_Params):
         meta = {"estimator": type(self).__name__, "params": _jsonable(self.get_params()),
                 "scaler": self.scaler_.to_dict(), "n_features_in": int(self.n_features_in_)}
         meta.update(self._extra_meta())
-        io.save(self.net_, path, meta)
+        self.net_.save(path, meta)
 
     @classmethod
     def _from_file(cls, net, meta):
@@ -248,9 +248,7 @@ class SNODEClassifier(_SNODEEstimator, _SkClassifier, _SkBase):
 
     def predict_proba(self, X):
         """Softmax of the first C outputs, (N, C)."""
-        z = self._outputs(X)[:, :self.classes_.shape[0]]
-        p = np.exp(z - z.max(axis=1, keepdims=True))
-        return p / p.sum(axis=1, keepdims=True)
+        return softmax(self._outputs(X), self.classes_.shape[0])
 
     def predict(self, X):
         z = self._outputs(X)[:, :self.classes_.shape[0]]
@@ -362,9 +360,25 @@ def _jsonable(params):
 def load(path):
     """Read a model file written by ``SNODE.save`` or an estimator's ``save``.
 
-    Returns the SNODE, or the fitted estimator when the file holds one.
+    Parameters
+    ----------
+    path : str or path-like
+
+    Returns
+    -------
+    SNODE, or the fitted estimator when the file holds one.
+
+    Raises
+    ------
+    ValueError
+        If the file is missing, not an snode model, corrupt, from a newer snode, or
+        inconsistent; naming the file.
     """
-    net, meta = io.load(path)
+    desc, meta = io.read_model(path)
+    try:
+        net = SNODE.from_description(desc)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"{path}: inconsistent model file: {exc}") from None
     kind = meta.get("estimator")
     if kind is None:
         return net

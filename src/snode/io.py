@@ -1,20 +1,29 @@
-"""Saving and loading models: a .npz file with the weights and a versioned JSON header.
+"""Persistence: model files (.npz with the arrays and a versioned JSON header).
 
-Files are written atomically (a temporary file in the same folder, then renamed), so an
-interrupted save never leaves a half-written model. A corrupt, truncated, foreign or newer
-file raises ValueError naming the problem.
+A model file holds what defines a network (its configuration, the arrays of its Runge-Kutta
+tableau and its weights, from :meth:`SNODE.describe`) and a JSON ``meta`` dict (an estimator's
+parameters and fitted state). Files are written atomically (a temporary file in the same
+folder, then renamed), so an interrupted save never leaves a half-written model. A corrupt,
+truncated, foreign or newer file raises ValueError naming the file and the problem; the header
+is checked before any array is read.
+
+This module knows the file format, not the classes: :class:`snode.SNODE` and the estimators
+turn themselves into a description and back (``snode.load`` reads any model file).
 """
 import json
+import numbers
 import os
 import tempfile
 import zipfile
 
 import numpy as np
 
-__all__ = ["save", "load", "read_header", "FORMAT", "VERSION"]
+__all__ = ["save_model", "read_model", "read_header", "FORMAT", "VERSION"]
 
 FORMAT = "snode-model"
 VERSION = 1
+
+_ARRAYS = ("W", "b", "tableau_a", "tableau_b", "tableau_c")
 
 
 def _atomic_savez(path, arrays):
@@ -38,67 +47,108 @@ def _atomic_savez(path, arrays):
         raise
 
 
-def save(net, path, meta=None):
-    """Write `net` (an SNODE) and a JSON-serialisable `meta` dict to `path` (.npz)."""
-    t = net.tableau
-    header = {"format": FORMAT, "version": VERSION, "width": net.width,
-              "n_steps": net.n_steps, "T": net.T, "scheme": t.name, "order": t.order,
-              "activation": net.activation, "meta": meta or {}}
+def save_model(path, desc, meta=None):
+    """Write a network's description (``SNODE.describe()``) and a JSON-serialisable `meta`
+    dict to `path` (.npz), atomically.
+
+    Raises
+    ------
+    ValueError
+        If `meta` is not JSON-serialisable (nothing is written then).
+    """
+    header = {"format": FORMAT, "version": VERSION, "width": desc["width"],
+              "n_steps": desc["n_steps"], "T": desc["T"], "scheme": desc["scheme"],
+              "order": desc["order"], "activation": desc["activation"], "meta": meta or {}}
     try:
         text = json.dumps(header)
     except TypeError as exc:
         raise ValueError(f"the model's metadata is not JSON-serialisable: {exc}") from None
-    _atomic_savez(path, {"header": np.array(text), "W": net.W, "b": net.b,
-                         "tableau_a": t.a, "tableau_b": t.b, "tableau_c": t.c})
+    _atomic_savez(path, {"header": np.array(text), **{k: desc[k] for k in _ARRAYS}})
 
 
-def _open(path):
+def _open(path, arrays=True):
     path = os.fspath(path)
     if not os.path.exists(path):
         raise ValueError(f"no such model file: {path}")
     try:
         with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as data:
-            arrays = {k: data[k] for k in data.files}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+            if "header" not in data.files:
+                raise ValueError(f"{path} is not an snode model: no header")
+            header = _check_header(path, data["header"])
+            out = {}
+            if arrays:
+                for k in _ARRAYS:
+                    if k not in data.files:
+                        raise ValueError(f"{path}: inconsistent model file: no array {k!r}")
+                    out[k] = data[k]
+    except (OSError, EOFError, zipfile.BadZipFile, TypeError) as exc:
         raise ValueError(f"{path} is not a readable snode model (corrupt or truncated?): "
                          f"{exc}") from None
-    if "header" not in arrays:
-        raise ValueError(f"{path} is not an snode model: no header")
+    except ValueError as exc:
+        if str(exc).startswith(path):
+            raise
+        raise ValueError(f"{path} is not a readable snode model (corrupt or truncated?): "
+                         f"{exc}") from None
+    return header, out
+
+
+def _check_header(path, raw):
     try:
-        header = json.loads(str(arrays["header"]))
+        header = json.loads(str(raw))
     except (json.JSONDecodeError, TypeError) as exc:
         raise ValueError(f"{path}: the model header is corrupt: {exc}") from None
     if not isinstance(header, dict) or header.get("format") != FORMAT:
         raise ValueError(f"{path} is not an snode model file")
     version = header.get("version")
-    if not isinstance(version, int) or version > VERSION:
+    if not isinstance(version, int) or isinstance(version, bool) or version > VERSION:
         raise ValueError(f"{path} was written by a newer snode (format version {version}; "
                          f"this one reads up to {VERSION})")
-    return header, arrays
+    for key in ("width", "n_steps"):
+        v = header.get(key)
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            raise ValueError(f"{path}: inconsistent model file: {key} must be a positive "
+                             f"integer, got {v!r}")
+    T = header.get("T")
+    if isinstance(T, bool) or not isinstance(T, numbers.Real) or not 0 < T < np.inf:
+        raise ValueError(f"{path}: inconsistent model file: T must be a positive number, "
+                         f"got {T!r}")
+    for key in ("scheme", "activation"):
+        if not isinstance(header.get(key), str):
+            raise ValueError(f"{path}: inconsistent model file: {key} must be a string")
+    if not isinstance(header.get("meta", {}), dict):
+        raise ValueError(f"{path}: inconsistent model file: meta must be a dict")
+    return header
 
 
 def read_header(path):
-    """The header dict of a model file (width, n_steps, T, scheme, activation, meta, ...)."""
-    return _open(path)[0]
+    """The header dict of a model file (width, n_steps, T, scheme, activation, meta, ...).
+
+    Raises
+    ------
+    ValueError
+        If the file is missing, not a model file, corrupt, or from a newer snode.
+    """
+    return _open(path, arrays=False)[0]
 
 
-def load(path):
-    """Read a model file: returns (SNODE, meta dict)."""
-    from .model import SNODE
-    from .schemes import SCHEMES, Tableau
+def read_model(path):
+    """Read a model file: ``(desc, meta)``, the network's description (for
+    ``SNODE.from_description``) and the meta dict.
 
+    Raises
+    ------
+    ValueError
+        If the file is missing, not a model file, corrupt, from a newer snode, or its arrays
+        do not match its header.
+    """
     header, arrays = _open(path)
-    try:
-        name = header["scheme"]
-        if name in SCHEMES:
-            scheme = SCHEMES[name]
-        else:
-            scheme = Tableau(arrays["tableau_a"], arrays["tableau_b"], arrays["tableau_c"],
-                             name=name, order=header.get("order"))
-        net = SNODE(header["width"], header["n_steps"], T=header["T"], scheme=scheme,
-                    activation=header["activation"], init="zeros")
-        net.W = arrays["W"]
-        net.b = arrays["b"]
-    except (KeyError, ValueError, TypeError) as exc:
-        raise ValueError(f"{path}: inconsistent model file: {exc}") from None
-    return net, header.get("meta", {})
+    K, d = header["n_steps"], header["width"]
+    shapes = {"W": (K, d, d), "b": (K, d)}
+    for key, shape in shapes.items():
+        if arrays[key].shape != shape:
+            raise ValueError(f"{path}: inconsistent model file: {key} has shape "
+                             f"{arrays[key].shape}, the header says {shape}")
+    desc = {k: header[k] for k in ("width", "n_steps", "T", "scheme", "activation")}
+    desc["order"] = header.get("order")
+    desc.update(arrays)
+    return desc, header.get("meta", {})

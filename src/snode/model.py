@@ -1,13 +1,22 @@
-"""The standalone neural ODE: x' = s(W(t) x + b(t)) on [0, T] (shared MATH.md sections 1-2, 5)."""
+"""The standalone neural ODE x' = s(W(t) x + b(t)) on [0, T], and its sweeps.
+
+This module is the one caller of the compiled sweeps (forward, gradient, sensitivity) and of
+the compiled loss: everything above it (the cost, the objective, the optimisers, the analysis
+tools) reaches the core through :class:`SNODE`'s methods and the loss functions here. The
+formulas are in the repository's docs/method.md.
+"""
 import math
+from collections import namedtuple
 
 import numpy as np
 
 from . import _kernels
-from ._validate import as_float_array, check_int, check_real, check_threads
-from .schemes import get_tableau
+from . import io
+from ._validate import as_float_array, as_labels, check_int, check_real, check_threads
+from .schemes import Tableau, get_tableau
 
-__all__ = ["SNODE", "ACTIVATIONS", "INITS"]
+__all__ = ["SNODE", "ACTIVATIONS", "INITS", "ForwardStates", "DataGradient", "output_loss",
+           "output_loss_along", "softmax", "all_finite"]
 
 #: Activation names and their codes in the C core.
 ACTIVATIONS = {"tanh": 0, "sigmoid": 1, "relu": 2, "leaky_relu": 3, "elu": 4, "softplus": 5,
@@ -16,6 +25,55 @@ ACTIVATIONS = {"tanh": 0, "sigmoid": 1, "relu": 2, "leaky_relu": 3, "elu": 4, "s
 INITS = ("smooth", "normal", "zeros")
 _MEMORY = ("store", "recompute")
 
+#: What :meth:`SNODE.data_gradient` returns.
+DataGradient = namedtuple("DataGradient", "value gW gb input_grad outputs states")
+DataGradient.__doc__ = """The data terms of the cost and their exact gradient (a named tuple).
+
+Attributes
+----------
+value : float
+    The data terms' sum over the samples, times `scale`.
+gW : ndarray, shape (n_steps, width, width)
+gb : ndarray, shape (n_steps, width)
+    Their gradient with respect to W and b.
+input_grad : ndarray, shape (N, m), or None
+    Their gradient with respect to the inputs X (as given, before zero-padding).
+outputs : ndarray, shape (N, width), or None
+    The outputs x(T).
+states : ForwardStates or None
+    The kept forward states.
+"""
+
+
+class ForwardStates:
+    """The forward states a gradient sweep kept, for a sensitivity sweep at the same point.
+
+    Every step's state and stage values of the sweep's samples, at the weights it ran with
+    (:meth:`SNODE.data_gradient` with ``keep=True``). ``SNODE.sensitivity(states=...)`` reads
+    them instead of recomputing the forward sweep. They take
+    ``K (S + 1) width N`` float64 numbers (`nbytes`).
+
+    Attributes
+    ----------
+    params : (ndarray, ndarray)
+        The weights (W, b) of the sweep (references, not copies: do not change them).
+    n_samples : int
+    nbytes : int
+    """
+
+    __slots__ = ("params", "n_samples", "nbytes", "_buffer", "_threads", "_config")
+
+    def __init__(self, params, n_samples, buffer, threads, config):
+        self.params = params
+        self.n_samples = n_samples
+        self.nbytes = buffer.nbytes
+        self._buffer = buffer
+        self._threads = threads
+        self._config = config
+
+    def __repr__(self):
+        return f"ForwardStates(n_samples={self.n_samples}, nbytes={self.nbytes})"
+
 
 class SNODE:
     """A standalone neural ODE with depth-varying weights.
@@ -23,7 +81,7 @@ class SNODE:
     The network is the ODE ``x'(t) = s(W(t) x(t) + b(t))`` on ``[0, T]``, its input the initial
     state (zero-padded to `width`) and its output ``x(T)``. Depth is cut into `n_steps` equal
     steps of length ``h = T / n_steps``; the weights are constant on each step and the ODE is
-    integrated by an explicit Runge-Kutta scheme.
+    integrated by an explicit Runge-Kutta scheme (docs/method.md, sections 1-2).
 
     Parameters
     ----------
@@ -32,7 +90,7 @@ class SNODE:
     n_steps : int
         Number of depth steps K.
     T : float, default 1.0
-        Final time (depth).
+        Final time (depth), > 0.
     scheme : str, Tableau or (a, b), default "rk4"
         "euler", "heun", "midpoint", "rk4", or any explicit Butcher tableau.
     activation : str, default "tanh"
@@ -62,6 +120,27 @@ class SNODE:
         Step length T / n_steps.
     tableau : Tableau
         The Runge-Kutta scheme.
+
+    Raises
+    ------
+    ValueError
+        For arguments out of range (width, n_steps or threads below 1, T not positive and
+        finite, an unknown scheme, activation, init or memory mode, an implicit tableau).
+
+    Notes
+    -----
+    Every method that runs a sweep takes the keyword ``params=(W, b)`` to run at other weights
+    than the network's own, which stay as they are. A sweep that overflows raises
+    :class:`snode.NonFiniteError` instead of returning Inf or NaN.
+
+    References
+    ----------
+    .. [1] G. Baravdish, G. Eilertsen, R. Jaroudi, B. T. Johansson, L. Malý, J. Unger,
+       "Learning via nonlinear conjugate gradients and depth-varying neural ODEs",
+       arXiv:2202.05766, 2022.
+    .. [2] G. Baravdish, G. Eilertsen, R. Jaroudi, B. T. Johansson, L. Malý, J. Unger,
+       "A hybrid Sobolev gradient method for learning NODEs", Operations Research Forum 5,
+       article 91, 2024.
     """
 
     def __init__(self, width, n_steps, T=1.0, scheme="rk4", activation="tanh", init="smooth",
@@ -114,6 +193,11 @@ class SNODE:
         self._n_threads = None if value is None else check_threads(value)
 
     @property
+    def threads(self):
+        """The number of threads the sweeps run on (`n_threads`, or the CPUs available)."""
+        return self._n_threads if self._n_threads is not None else check_threads(None)
+
+    @property
     def memory(self):
         return self._memory
 
@@ -129,8 +213,7 @@ class SNODE:
 
     @W.setter
     def W(self, value):
-        self._W = self._check_param(value, "W", (self._n_steps, self._width, self._width),
-                                    allow_nonfinite=False)
+        self._W = self._check_param(value, "W", (self._n_steps, self._width, self._width))
 
     @property
     def b(self):
@@ -138,10 +221,10 @@ class SNODE:
 
     @b.setter
     def b(self, value):
-        self._b = self._check_param(value, "b", (self._n_steps, self._width),
-                                    allow_nonfinite=False)
+        self._b = self._check_param(value, "b", (self._n_steps, self._width))
 
-    def _check_param(self, value, name, shape, allow_nonfinite=True):
+    @staticmethod
+    def _check_param(value, name, shape, allow_nonfinite=False):
         arr = as_float_array(value, name, allow_nonfinite=allow_nonfinite)
         if arr.shape != shape:
             raise ValueError(f"{name} must have shape {shape}, got {arr.shape}")
@@ -161,37 +244,56 @@ class SNODE:
         new._b = self._b.copy()
         return new
 
-    def save(self, path, meta=None):
-        """Write the network (and a JSON-serialisable `meta` dict) to `path`, atomically.
+    def get_params(self):
+        """Copies of the weights, ``(W, b)``."""
+        return self._W.copy(), self._b.copy()
 
-        Read it back with ``snode.load(path)``.
+    def set_params(self, params):
+        """Set the weights from ``(W, b)`` (copied in; checked before anything changes).
+
+        Raises
+        ------
+        ValueError
+            If a shape is wrong or an entry is NaN or Inf; the weights are then unchanged.
         """
-        from . import io
+        W, b = self.check_params(params)
+        self._W[...] = W
+        self._b[...] = b
 
-        io.save(self, path, meta)
+    def check_params(self, params, name="params"):
+        """``params = (W, b)`` as float64 arrays of the network's shapes, all finite.
 
-    # --- kernel plumbing ---------------------------------------------------------------------
-    def _threads(self):
-        return self._n_threads if self._n_threads is not None else check_threads(None)
+        Returns the arrays themselves when they already are (no copy).
 
-    def _net_args(self):
-        """(W, b, a, bw, act, h) for the kernels, after checking the weights."""
-        W, b = self._W, self._b
-        shape_W = (self._n_steps, self._width, self._width)
-        if (not isinstance(W, np.ndarray) or W.shape != shape_W or W.dtype != np.float64
-                or not W.flags.c_contiguous):
-            W = self._check_param(W, "W", shape_W)
-        if (not isinstance(b, np.ndarray) or b.shape != shape_W[:2] or b.dtype != np.float64
-                or not b.flags.c_contiguous):
-            b = self._check_param(b, "b", shape_W[:2])
-        if not _kernels.all_finite(W, self._threads()):
+        Raises
+        ------
+        ValueError
+            If `params` is not a pair, a shape is wrong or an entry is NaN or Inf.
+        """
+        try:
+            W, b = params
+        except (TypeError, ValueError):
+            raise ValueError(f"{name} must be a pair (W, b), got {type(params).__name__}") \
+                from None
+        K, d = self._n_steps, self._width
+        if not _is_ready(W, (K, d, d)):
+            W = self._check_param(W, "W", (K, d, d))
+        if not _is_ready(b, (K, d)):
+            b = self._check_param(b, "b", (K, d))
+        if not _kernels.all_finite(W, self.threads):
             raise ValueError("the weights W contain NaN or Inf")
         if not _kernels.all_finite(b):
             raise ValueError("the biases b contain NaN or Inf")
-        t = self.tableau
-        return (W, b, t.a, t.b, ACTIVATIONS[self._activation], self.h)
+        return W, b
 
-    def _inputs(self, X, name="X"):
+    def check_inputs(self, X, name="X"):
+        """`X` as a float64 array of shape (N, m), 1 <= N, 1 <= m <= width, all finite.
+
+        Raises
+        ------
+        ValueError
+            Naming what is wrong.
+        """
         X = as_float_array(X, name, ndim=2)
         if X.shape[0] < 1:
             raise ValueError(f"{name} is empty (no samples)")
@@ -200,90 +302,346 @@ class SNODE:
                              f"width {self._width} (inputs are zero-padded to the width)")
         return X
 
-    def _direction(self, dW, db):
-        d, K = self._width, self._n_steps
-        dW = None if dW is None else self._check_param(dW, "dW", (K, d, d), allow_nonfinite=False)
-        db = None if db is None else self._check_param(db, "db", (K, d), allow_nonfinite=False)
-        return dW, db
+    def check_targets(self, loss, N, Y=None, labels=None):
+        """Targets for the data terms of `loss` on N samples, checked: returns (Y, labels).
 
-    # --- sweeps ------------------------------------------------------------------------------
-    def forward(self, X):
+        Y : (N, m) floats, 1 <= m <= width, or None; labels : (N,) integers in
+        [0, loss.n_classes), or None.
+
+        Raises
+        ------
+        ValueError
+            If a term lacks what it needs (the cross-entropy needs labels; the squared error
+            needs Y or labels) or an array is malformed.
+        """
+        C = loss.n_classes
+        d = self._width
+        if C is not None and C > d:
+            raise ValueError(f"n_classes = {C} exceeds the width {d}: the classes are read "
+                             "from the first n_classes outputs")
+        if Y is not None:
+            Y = as_float_array(Y, "Y", ndim=2)
+            if Y.shape[0] != N or not 1 <= Y.shape[1] <= d:
+                raise ValueError(f"Y must have shape ({N}, m) with 1 <= m <= {d}, "
+                                 f"got {Y.shape}")
+        if labels is not None:
+            if C is None:
+                raise ValueError("labels need a cost with n_classes")
+            labels = as_labels(labels, N, C)
+        if loss.ce > 0 and labels is None:
+            raise ValueError("the cross-entropy term (ce > 0) needs labels")
+        if loss.mse > 0 and Y is None and labels is None:
+            raise ValueError("the squared-error term (mse > 0) needs targets Y or labels")
+        return Y, labels
+
+    def save(self, path, meta=None):
+        """Write the network (and a JSON-serialisable `meta` dict) to `path`, atomically.
+
+        Read it back with ``snode.load(path)``.
+
+        Raises
+        ------
+        ValueError
+            If `meta` is not JSON-serialisable; OSError if the file cannot be written. An
+            existing file at `path` is then left as it was.
+        """
+        io.save_model(path, self.describe(), meta)
+
+    def describe(self):
+        """What defines the network, for persistence: a dict of its configuration (width,
+        n_steps, T, activation, the tableau's arrays, name and order) and weights."""
+        t = self.tableau
+        return {"width": self._width, "n_steps": self._n_steps, "T": self._T,
+                "activation": self._activation, "scheme": t.name, "order": t.order,
+                "tableau_a": t.a, "tableau_b": t.b, "tableau_c": t.c, "W": self._W,
+                "b": self._b}
+
+    @classmethod
+    def from_description(cls, desc):
+        """The network `describe()` gave (as read back by ``snode.io.read_model``)."""
+        tableau = Tableau(desc["tableau_a"], desc["tableau_b"], desc["tableau_c"],
+                          name=desc["scheme"], order=desc["order"])
+        net = cls(desc["width"], desc["n_steps"], T=desc["T"], scheme=tableau,
+                  activation=desc["activation"], init="zeros")
+        net.W = desc["W"]
+        net.b = desc["b"]
+        return net
+
+    # --- the sweeps --------------------------------------------------------------------------
+    def _args(self, params):
+        W, b = self.check_params((self._W, self._b) if params is None else params)
+        t = self.tableau
+        return (W, b, t.a, t.b, ACTIVATIONS[self._activation], self.h)
+
+    def _config(self):
+        return (self._width, self._n_steps, self.h, self._activation, id(self.tableau))
+
+    def forward(self, X, *, params=None):
         """The output x(T).
 
         Parameters
         ----------
         X : array_like, shape (N, m), m <= width
             Inputs, zero-padded to the width.
+        params : (W, b), optional
+            Weights to run with instead of the network's.
 
         Returns
         -------
         ndarray, shape (N, width)
-        """
-        X = self._inputs(X)
-        return _kernels.forward(*self._net_args(), X, self._threads())
 
-    def trajectory(self, X):
+        Raises
+        ------
+        ValueError
+            For malformed inputs or weights.
+        NonFiniteError
+            If the sweep overflows.
+        """
+        X = self.check_inputs(X)
+        return _kernels.forward(*self._args(params), X, self.threads)
+
+    def trajectory(self, X, *, params=None):
         """The states at the step times t_i = i h, i = 0..n_steps.
+
+        Parameters
+        ----------
+        X : array_like, shape (N, m), m <= width
+        params : (W, b), optional
 
         Returns
         -------
         ndarray, shape (n_steps + 1, N, width)
         """
-        X = self._inputs(X)
-        return _kernels.forward(*self._net_args(), X, self._threads(), True)
+        X = self.check_inputs(X)
+        return _kernels.forward(*self._args(params), X, self.threads, True)
 
-    def sensitivity(self, X, dW=None, db=None):
+    def sensitivity(self, X, dW=None, db=None, *, params=None, states=None):
         """The linearised response xi(T) of the output to the weight direction (dW, db).
 
         ``forward(X)`` with weights ``(W + eps dW, b + eps db)`` equals
         ``forward(X) + eps * sensitivity(X, dW, db) + O(eps^2)``, exactly for the discrete
-        scheme (MATH.md section 5).
+        scheme (docs/method.md, the sensitivity problem).
 
         Parameters
         ----------
-        X : array_like, shape (N, m)
+        X : array_like, shape (N, m), or None with `states`
         dW : array_like, shape (n_steps, width, width), or None for zero
         db : array_like, shape (n_steps, width), or None for zero
+        params : (W, b), optional
+            Weights to linearise at instead of the network's.
+        states : ForwardStates, optional
+            The states a gradient sweep kept (``data_gradient(..., keep=True)``): the sweep
+            then runs at their weights and samples without recomputing the forward sweep.
 
         Returns
         -------
         ndarray, shape (N, width)
         """
-        X = self._inputs(X)
         dW, db = self._direction(dW, db)
-        _, xi = _kernels.tangent(*self._net_args(), X, dW, db, 1, None, False, self._threads())
+        if states is not None:
+            if not isinstance(states, ForwardStates) or states._config != self._config():
+                raise ValueError("states must be the ForwardStates of this network's "
+                                 "data_gradient(..., keep=True)")
+            if params is not None and params is not states.params:
+                raise ValueError("states run at their own weights; do not pass params too")
+            if X is not None and np.shape(X)[0] != states.n_samples:
+                raise ValueError(f"X has {np.shape(X)[0]} samples, the states "
+                                 f"{states.n_samples}")
+            return _kernels.tangent_kept(*self._args(states.params), states.n_samples,
+                                         states._buffer, dW, db, states._threads)
+        X = self.check_inputs(X)
+        _, xi = _kernels.tangent(*self._args(params), X, dW, db, 1, None, False, self.threads)
         return xi[:, 0, :]
 
-    def input_jacobian(self, X):
+    def input_jacobian(self, X, *, params=None):
         """The Jacobian dx(T)/dx(0) of the output with respect to the (padded) input.
+
+        Parameters
+        ----------
+        X : array_like, shape (N, m)
+        params : (W, b), optional
 
         Returns
         -------
         ndarray, shape (N, width, width)
             ``J[n, i, j] = d x_i(T) / d x_j(0)`` for sample n.
         """
-        X = self._inputs(X)
+        X = self.check_inputs(X)
         d = self._width
-        _, xi = _kernels.tangent(*self._net_args(), X, None, None, d, None, True,
-                                 self._threads())
+        _, xi = _kernels.tangent(*self._args(params), X, None, None, d, None, True,
+                                 self.threads)
         return np.ascontiguousarray(xi.transpose(0, 2, 1))
 
-    def adjoint(self, X, lam_T):
+    def adjoint(self, X, lam_T, *, params=None):
         """Back-propagate a given dJ/dx(T): returns (gW, gb, lam_0).
 
         For any cost J of the outputs with gradient ``lam_T = dJ/dx(T)``, this gives the exact
         gradient of J with respect to W (n_steps, width, width) and b (n_steps, width) and the
-        gradient ``lam_0 = dJ/dx(0)`` (N, width) with respect to the padded inputs.
+        gradient ``lam_0 = dJ/dx(0)`` (N, width) with respect to the padded inputs
+        (docs/method.md, the adjoint sweep).
+
+        Parameters
+        ----------
+        X : array_like, shape (N, m)
+        lam_T : array_like, shape (N, width)
+        params : (W, b), optional
         """
-        X = self._inputs(X)
+        X = self.check_inputs(X)
         lam_T = as_float_array(lam_T, "lam_T", ndim=2)
         if lam_T.shape != (X.shape[0], self._width):
             raise ValueError(f"lam_T must have shape {(X.shape[0], self._width)}, "
                              f"got {lam_T.shape}")
         _, gW, gb, lam0, _, _ = _kernels.value_grad(
-            *self._net_args(), X, None, None, lam_T, 0.0, 0.0, 0.0, 0, 1.0, self._threads(),
+            *self._args(params), X, None, None, lam_T, 0.0, 0.0, 0.0, 0, 1.0, self.threads,
             self._memory == "recompute", True)
         return gW, gb, lam0
+
+    def data_gradient(self, X, loss, Y=None, labels=None, *, scale=None, params=None,
+                      input_grad=False, outputs=False, keep=False, reuse=None):
+        """The data terms of a cost and their exact gradient, in one forward and one adjoint
+        sweep (docs/method.md, the cost functional and the adjoint sweep).
+
+        Parameters
+        ----------
+        X : array_like, shape (N, m)
+        loss : Cost
+            Any object with the weights `mse`, `ce`, `out` and `n_classes` of :class:`Cost`.
+        Y : array_like, shape (N, m'), optional
+            Targets of the squared error (zero-padded); without them, the one-hot vectors of
+            `labels` in the first n_classes components.
+        labels : array_like of int, shape (N,), optional
+        scale : float, optional
+            The factor of the sums over samples: 1/N_total for the number of samples of the
+            whole batch (over all processes). Default 1/N.
+        params : (W, b), optional
+        input_grad : bool
+            Also return dJ/dX (N, m), from the same adjoint sweep.
+        outputs : bool
+            Also return x(T).
+        keep : bool
+            Keep the forward states for :meth:`sensitivity` (``memory="store"`` only).
+        reuse : ForwardStates, optional
+            States of an earlier call whose memory this call may overwrite.
+
+        Returns
+        -------
+        DataGradient
+        """
+        X = self.check_inputs(X)
+        Y, labels = self.check_targets(loss, X.shape[0], Y, labels)
+        scale = 1.0 / X.shape[0] if scale is None else check_real(scale, "scale", 0.0)
+        args = self._args(params)
+        if keep and self._memory == "recompute":
+            raise ValueError("forward states are kept with memory='store' only")
+        buf = reuse._buffer if isinstance(reuse, ForwardStates) else None
+        threads = self.threads
+        J, gW, gb, lam0, xT, kept = _kernels.value_grad(
+            *args, X, Y, labels, None, loss.mse, loss.ce, loss.out, loss.n_classes or 0,
+            scale, threads, self._memory == "recompute", bool(input_grad), bool(outputs),
+            bool(keep), buf)
+        states = None
+        if keep:
+            states = ForwardStates((args[0], args[1]), X.shape[0], kept, threads,
+                                   self._config())
+        gX = np.ascontiguousarray(lam0[:, :X.shape[1]]) if input_grad else None
+        return DataGradient(J, gW, gb, gX, xT, states)
+
+    def data_cost(self, X, loss, Y=None, labels=None, *, scale=None, params=None,
+                  outputs=False):
+        """The data terms of a cost from one forward sweep (no gradient): the value
+        :meth:`data_gradient` gives at the same weights, for trial points of line searches.
+
+        Parameters as for :meth:`data_gradient`.
+
+        Returns
+        -------
+        value : float
+        outputs : ndarray, shape (N, width), or None
+        """
+        X = self.check_inputs(X)
+        Y, labels = self.check_targets(loss, X.shape[0], Y, labels)
+        scale = 1.0 / X.shape[0] if scale is None else check_real(scale, "scale", 0.0)
+        return _kernels.data_cost(*self._args(params), X, Y, labels, loss.mse, loss.ce,
+                                  loss.out, loss.n_classes or 0, scale, self.threads,
+                                  bool(outputs))
+
+    def states_nbytes(self, n_samples):
+        """Bytes the forward states of `n_samples` samples take when kept
+        (:meth:`data_gradient` with ``keep=True``)."""
+        n = check_int(n_samples, "n_samples", minimum=0)
+        return 8 * (self.tableau.stages + 1) * self._n_steps * self._width * n
+
+    def _direction(self, dW, db):
+        d, K = self._width, self._n_steps
+        dW = None if dW is None else self._check_param(dW, "dW", (K, d, d))
+        db = None if db is None else self._check_param(db, "db", (K, d))
+        return dW, db
+
+
+def all_finite(a):
+    """Whether every entry of the array `a` is finite (float64 arrays without temporaries)."""
+    return _kernels.all_finite(a)
+
+
+def _is_ready(a, shape):
+    return (isinstance(a, np.ndarray) and a.shape == shape and a.dtype == np.float64
+            and a.flags.c_contiguous)
+
+
+# --- the loss on given outputs (the compiled core's one implementation) -------------------------
+def _loss_targets(outputs, loss, Y, labels):
+    x = as_float_array(outputs, "outputs", ndim=2)
+    N, d = x.shape
+    if Y is not None:
+        Y = as_float_array(Y, "Y", ndim=2)
+        if Y.shape[0] != N or not 1 <= Y.shape[1] <= d:
+            raise ValueError(f"Y must have shape ({N}, m) with 1 <= m <= {d}, got {Y.shape}")
+    if labels is not None:
+        if loss.n_classes is None or loss.n_classes > d:
+            raise ValueError("labels need a cost with 1 <= n_classes <= the outputs' width")
+        labels = as_labels(labels, N, loss.n_classes)
+    return x, Y, labels
+
+
+def output_loss(outputs, loss, Y=None, labels=None, *, scale=None, grad=False):
+    """The data terms of `loss` at given outputs x(T).
+
+    Parameters
+    ----------
+    outputs : array_like, shape (N, d)
+    loss : Cost
+    Y : array_like, shape (N, m), optional
+    labels : array_like of int, shape (N,), optional
+    scale : float, optional
+        Factor of the sums over samples; default 1/N.
+    grad : bool
+        Also return the gradient with respect to the outputs.
+
+    Returns
+    -------
+    float, or (float, ndarray of shape (N, d)) with `grad`
+    """
+    x, Y, labels = _loss_targets(outputs, loss, Y, labels)
+    scale = 1.0 / max(x.shape[0], 1) if scale is None else scale
+    J, g = _kernels.loss(x, Y, labels, loss.mse, loss.ce, loss.out, loss.n_classes or 0,
+                         scale, bool(grad))
+    return (J, g) if grad else J
+
+
+def output_loss_along(outputs, xi, loss, Y=None, labels=None, *, scale, eta):
+    """The data terms of `loss` at the outputs ``x + eta xi`` and their first and second
+    derivatives in eta: ``(phi, dphi, d2phi)``, sums over this process's samples (times
+    `scale`). `outputs` and `xi` have shape (N, d); Y, labels as for :func:`output_loss`."""
+    x, Y, labels = _loss_targets(outputs, loss, Y, labels)
+    xi = as_float_array(xi, "xi", ndim=2)
+    return _kernels.loss_line(x, xi, Y, labels, loss.mse, loss.ce, loss.out,
+                              loss.n_classes or 0, scale, eta)
+
+
+def softmax(z, n_classes):
+    """The softmax of the first `n_classes` columns of z (N, >= n_classes): (N, n_classes)."""
+    z = as_float_array(z, "z", ndim=2)
+    return _kernels.softmax(z, check_int(n_classes, "n_classes", minimum=1))
 
 
 def _initial_weights(d, K, T, init, seed):

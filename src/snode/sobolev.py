@@ -1,8 +1,24 @@
-"""The discrete Sobolev (H1) inner product in depth and the Sobolev gradient (MATH.md sec. 6)."""
+"""The discrete H1 (Sobolev) inner product in depth, its Riesz map, and the weight penalty.
+
+All of them are one operator on parameter pairs ``(W, b)`` (arrays of shape (K, d, d) and
+(K, d), depth first), applied entry by entry along depth:
+
+    A = mass h I + (stiff / h) L,     L the Neumann path Laplacian,
+
+so that ``u . A v = mass h sum_i u_i v_i + (stiff/h) sum_i (u_{i+1} - u_i)(v_{i+1} - v_i)``.
+With ``(mass, stiff) = (1, alpha)`` it is the Sobolev inner product and solving with it gives
+the Sobolev gradient; with ``(decay, smooth)`` it is twice the cost's weight penalty and
+applying it gives the penalty's gradient. See docs/method.md (the Sobolev gradient).
+
+References
+----------
+.. [1] J. W. Neuberger, "Sobolev Gradients and Differential Equations", 2nd ed., Lecture
+   Notes in Mathematics 1670, Springer, 2010.
+"""
 from . import _kernels
 from ._validate import as_float_array, check_real
 
-__all__ = ["sobolev_gradient", "sobolev_inner"]
+__all__ = ["sobolev_gradient", "sobolev_inner", "h1_inner", "h1_apply"]
 
 
 def _pair(gW, gb, names=("gW", "gb")):
@@ -17,17 +33,21 @@ def _pair(gW, gb, names=("gW", "gb")):
     return gW, gb
 
 
-def _scalars(h, alpha):
-    return (check_real(h, "h", minimum=0.0, strict=True),
-            check_real(alpha, "alpha", minimum=0.0))
+def _weights(h, mass, stiff, names=("mass", "stiff")):
+    h = check_real(h, "h", minimum=0.0, strict=True)
+    return h, check_real(mass, names[0], minimum=0.0), check_real(stiff, names[1], minimum=0.0)
+
+
+def _flat(a):
+    return a.reshape(a.shape[0], -1)
 
 
 def sobolev_gradient(gW, gb, h, alpha=1.0):
     """The Sobolev gradient: the Riesz representer of a gradient in the discrete H1 product.
 
-    Solves ``(h I + (alpha/h) L) g_S = G`` in depth for every entry, L the Neumann path
+    Solves ``(h I + (alpha/h) L) g_S = G`` along depth for every entry, L the Neumann path
     Laplacian, so that ``sobolev_inner(g_S, v) = sum(G * v)`` for every v. ``alpha = 0`` gives
-    the L2 gradient ``G / h``.
+    the L2 gradient ``G / h``. One tridiagonal (Thomas) solve, O(K) per entry.
 
     Parameters
     ----------
@@ -43,17 +63,27 @@ def sobolev_gradient(gW, gb, h, alpha=1.0):
     -------
     sW : ndarray, shape (K, d, d)
     sb : ndarray, shape (K, d)
+
+    Raises
+    ------
+    ValueError
+        For malformed arrays or parameters out of range.
+    NonFiniteError
+        If the result is not finite (h or alpha so extreme that the solve overflows).
+
+    References
+    ----------
+    docs/method.md, the Sobolev gradient; Neuberger (2010).
     """
     gW, gb = _pair(gW, gb)
-    h, alpha = _scalars(h, alpha)
-    K, d = gb.shape
-    sW = _kernels.h1_solve(gW.reshape(K, d * d), h, 1.0, alpha).reshape(K, d, d)
+    h, _, alpha = _weights(h, 1.0, alpha, ("mass", "alpha"))
+    sW = _kernels.h1_solve(_flat(gW), h, 1.0, alpha).reshape(gW.shape)
     sb = _kernels.h1_solve(gb, h, 1.0, alpha)
     return sW, sb
 
 
 def sobolev_inner(uW, ub, vW, vb, h, alpha=1.0):
-    """The discrete H1 inner product in depth of two parameter-shaped pairs.
+    """The discrete H1 inner product in depth of two parameter pairs.
 
     ``<u, v>_S = h sum_i u_i . v_i + (alpha/h) sum_{i<K-1} (u_{i+1}-u_i) . (v_{i+1}-v_i)``,
     summed over the W and b parts.
@@ -69,11 +99,30 @@ def sobolev_inner(uW, ub, vW, vb, h, alpha=1.0):
     -------
     float
     """
-    uW, ub = _pair(uW, ub, ("uW", "ub"))
-    vW, vb = _pair(vW, vb, ("vW", "vb"))
+    return h1_inner((uW, ub), (vW, vb), h, 1.0, alpha, names=("alpha",))
+
+
+def h1_inner(u, v, h, mass, stiff, *, names=("mass", "stiff")):
+    """``u . A v`` for two parameter pairs u = (uW, ub), v = (vW, vb), A = mass h I +
+    (stiff/h) L (see the module docstring): a float."""
+    uW, ub = _pair(*u, ("uW", "ub"))
+    vW, vb = _pair(*v, ("vW", "vb"))
     if uW.shape != vW.shape:
         raise ValueError(f"u and v have different shapes: {uW.shape} and {vW.shape}")
-    h, alpha = _scalars(h, alpha)
-    K, d = ub.shape
-    return (_kernels.h1_inner(uW.reshape(K, d * d), vW.reshape(K, d * d), h, 1.0, alpha)
-            + _kernels.h1_inner(ub, vb, h, 1.0, alpha))
+    h, mass, stiff = _weights(h, mass, stiff, ("mass",) + tuple(names[-1:]))
+    return (_kernels.h1_inner(_flat(uW), _flat(vW), h, mass, stiff)
+            + _kernels.h1_inner(ub, vb, h, mass, stiff))
+
+
+def h1_apply(u, h, mass, stiff):
+    """``A u`` for a parameter pair u = (uW, ub), A = mass h I + (stiff/h) L: a pair.
+
+    Raises
+    ------
+    NonFiniteError
+        If the result overflows.
+    """
+    uW, ub = _pair(*u, ("uW", "ub"))
+    h, mass, stiff = _weights(h, mass, stiff)
+    return (_kernels.h1_apply(_flat(uW), h, mass, stiff).reshape(uW.shape),
+            _kernels.h1_apply(ub, h, mass, stiff))

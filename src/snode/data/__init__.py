@@ -1,0 +1,48 @@
+"""Data sets and preprocessing.
+
+Synthetic 2-D classification sets (`spirals`, `circles`, `moons`, `xor`), the inverse problem
+`teacher`, scikit-learn's bundled 8x8 `digits`, MNIST from IDX files the user downloaded
+(`mnist`), and CSV/NPZ files. Every loader returns float64 inputs X of shape (N, m) and either
+integer labels (N,) or real targets (N, k).
+
+Preprocessing: :class:`Scaler` (to a range, by default background 0 and foreground -1 as in the
+authors' experiments, or standardisation), :func:`one_hot` targets in the first C components,
+and a seeded :func:`train_test_split`.
+
+Rooms: :mod:`.synthetic` (generated sets), :mod:`.files` (readers), :mod:`.preprocessing`.
+"""
+from .files import load_csv, load_npz, mnist
+from .preprocessing import Scaler, one_hot, train_test_split
+from .synthetic import circles, digits, moons, spirals, teacher, xor
+
+__all__ = ["spirals", "circles", "moons", "xor", "teacher", "digits", "mnist", "load_csv",
+           "load_npz", "load", "Scaler", "one_hot", "train_test_split", "NAMES"]
+
+#: Names accepted by :func:`load` (besides "mnist:DIR", "csv:FILE" and "npz:FILE").
+NAMES = ("spirals", "circles", "moons", "xor", "teacher", "digits")
+
+
+def load(name, n=1000, seed=None):
+    """A data set by name: one of NAMES, "mnist:DIR", "csv:FILE" or "npz:FILE".
+
+    Returns (X, y) with y labels (N,) or targets (N, k); the teacher's targets are its outputs.
+    """
+    if not isinstance(name, str):
+        raise ValueError(f"data set name must be a string, got {name!r}")
+    kind, _, arg = name.partition(":")
+    if kind == "mnist":
+        return mnist(arg or ".")
+    if kind == "csv":
+        return load_csv(arg)
+    if kind == "npz":
+        return load_npz(arg)
+    if kind == "digits":
+        return digits()
+    if kind == "teacher":
+        X, Y, _ = teacher(n, seed=seed)
+        return X, Y
+    gens = {"spirals": spirals, "circles": circles, "moons": moons, "xor": xor}
+    if kind not in gens:
+        raise ValueError(f"unknown data set {name!r}; choose one of {NAMES}, 'mnist:DIR', "
+                         "'csv:FILE' or 'npz:FILE'")
+    return gens[kind](n, seed=seed)

@@ -1,0 +1,109 @@
+"""Preprocessing: input scaling fitted on training data, one-hot targets, a seeded split."""
+import numpy as np
+
+from .._validate import as_float_array, check_int, check_real
+
+__all__ = ["Scaler", "one_hot", "train_test_split"]
+
+
+def _rng(seed):
+    return np.random.default_rng(seed)
+
+
+class Scaler:
+    """Affine input scaling, fitted on training data and reused on new data.
+
+    Parameters
+    ----------
+    method : {"range", "standard", "none"}, default "range"
+        "range" maps the smallest value to `low` and the largest to `high`; the default
+        (low=0, high=-1) is the authors' choice for images: background 0, strokes -1.
+        "standard" subtracts the mean and divides by the standard deviation.
+    low, high : float
+    per_feature : bool, default False
+        Fit each feature separately (for tabular and 2-D data) or all values together (for
+        images).
+    """
+
+    def __init__(self, method="range", low=0.0, high=-1.0, per_feature=False):
+        if method not in ("range", "standard", "none"):
+            raise ValueError(f"unknown scaling {method!r}; choose 'range', 'standard' or 'none'")
+        self.method = method
+        self.low = check_real(low, "low")
+        self.high = check_real(high, "high")
+        self.per_feature = bool(per_feature)
+        self.shift_ = self.scale_ = None
+
+    def fit(self, X):
+        X = as_float_array(X, "X", ndim=2)
+        if X.shape[0] < 1:
+            raise ValueError("cannot fit a scaler on no samples")
+        axis = 0 if self.per_feature else None
+        if self.method == "none":
+            self.shift_, self.scale_ = np.zeros(X.shape[1]), np.ones(X.shape[1])
+        elif self.method == "standard":
+            mu, sd = X.mean(axis=axis), X.std(axis=axis)
+            self.shift_ = np.broadcast_to(mu, X.shape[1]).copy()
+            self.scale_ = np.broadcast_to(np.where(sd > 0, 1.0 / np.maximum(sd, 1e-300), 1.0),
+                                          X.shape[1]).copy()
+        else:
+            lo, hi = X.min(axis=axis), X.max(axis=axis)
+            span = hi - lo
+            scale = np.where(span > 0, (self.high - self.low) / np.where(span > 0, span, 1), 1)
+            self.scale_ = np.broadcast_to(scale, X.shape[1]).copy()
+            self.shift_ = np.broadcast_to(lo - self.low / self.scale_, X.shape[1]).copy()
+        return self
+
+    def transform(self, X):
+        if self.shift_ is None:
+            raise ValueError("the scaler is not fitted")
+        X = as_float_array(X, "X", ndim=2)
+        if X.shape[1] != self.shift_.shape[0]:
+            raise ValueError(f"X has {X.shape[1]} features, the scaler was fitted on "
+                             f"{self.shift_.shape[0]}")
+        return (X - self.shift_) * self.scale_
+
+    def fit_transform(self, X):
+        return self.fit(X).transform(X)
+
+    def to_dict(self):
+        return {"method": self.method, "low": self.low, "high": self.high,
+                "per_feature": self.per_feature,
+                "shift": None if self.shift_ is None else self.shift_.tolist(),
+                "scale": None if self.scale_ is None else self.scale_.tolist()}
+
+    @classmethod
+    def from_dict(cls, d):
+        s = cls(d["method"], d["low"], d["high"], d["per_feature"])
+        if d.get("shift") is not None:
+            s.shift_ = np.asarray(d["shift"], dtype=np.float64)
+            s.scale_ = np.asarray(d["scale"], dtype=np.float64)
+        return s
+
+
+def one_hot(labels, n_classes, width=None, levels=(0.0, 1.0)):
+    """Targets with `levels[1]` in component `label` and `levels[0]` in the other first
+    `n_classes` components, zero-padded to `width` (default n_classes)."""
+    n_classes = check_int(n_classes, "n_classes", minimum=1)
+    width = n_classes if width is None else check_int(width, "width", minimum=n_classes)
+    labels = np.asarray(labels)
+    if labels.ndim != 1 or (labels.size and (labels.min() < 0 or labels.max() >= n_classes)):
+        raise ValueError(f"labels must be a vector of integers in [0, {n_classes})")
+    Y = np.zeros((labels.shape[0], width))
+    Y[:, :n_classes] = levels[0]
+    Y[np.arange(labels.shape[0]), labels.astype(np.int64)] = levels[1]
+    return Y
+
+
+def train_test_split(X, y, test_size=0.25, seed=None):
+    """Seeded random split: returns X_train, X_test, y_train, y_test."""
+    X, y = np.asarray(X), np.asarray(y)
+    if X.shape[0] != y.shape[0]:
+        raise ValueError(f"X and y have {X.shape[0]} and {y.shape[0]} samples")
+    test_size = check_real(test_size, "test_size", minimum=0.0)
+    if not test_size < 1.0:
+        raise ValueError(f"test_size must be < 1, got {test_size}")
+    n_test = int(round(test_size * X.shape[0]))
+    perm = _rng(seed).permutation(X.shape[0])
+    test, train = perm[:n_test], perm[n_test:]
+    return X[train], X[test], y[train], y[test]

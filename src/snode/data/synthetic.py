@@ -1,0 +1,123 @@
+"""Synthetic data sets: the 2-D classification sets (spirals, circles, moons, xor) and the
+inverse problem (teacher), generated from a seed; and scikit-learn's bundled 8x8 digits.
+
+Every generator returns float64 inputs X of shape (n, m) and integer labels (n,), or, for the
+teacher, real targets (n, width).
+"""
+import numpy as np
+
+from .._validate import check_int, check_real
+
+__all__ = ["spirals", "circles", "moons", "xor", "teacher", "digits"]
+
+
+def _rng(seed):
+    return np.random.default_rng(seed)
+
+
+def _n(n):
+    return check_int(n, "n", minimum=2)
+
+
+def spirals(n=1000, noise=0.05, turns=1.5, seed=None):
+    """Two interleaved spirals in the plane, one per class (inputs in about [-1, 1]^2).
+
+    Returns
+    -------
+    X : ndarray, shape (n, 2)
+    labels : ndarray of int, shape (n,)
+    """
+    n = _n(n)
+    noise = check_real(noise, "noise", minimum=0.0)
+    turns = check_real(turns, "turns", minimum=0.0, strict=True)
+    rng = _rng(seed)
+    labels = np.arange(n) % 2
+    r = np.sqrt(rng.uniform(0.0, 1.0, n)) * 0.95 + 0.05  # radius, area-uniform
+    phi = r * turns * 2 * np.pi + np.pi * labels
+    X = np.column_stack([r * np.cos(phi), r * np.sin(phi)])
+    X += noise * rng.normal(size=X.shape)
+    return X, labels
+
+
+def circles(n=1000, noise=0.05, factor=0.5, seed=None):
+    """Two concentric circles (radii 1 and `factor`), one per class.
+
+    Returns (X (n, 2), labels (n,)); label 1 is the inner circle.
+    """
+    n = _n(n)
+    noise = check_real(noise, "noise", minimum=0.0)
+    factor = check_real(factor, "factor", minimum=0.0, strict=True)
+    if not factor < 1.0:
+        raise ValueError(f"factor must be < 1, got {factor}")
+    rng = _rng(seed)
+    labels = np.arange(n) % 2
+    phi = rng.uniform(0.0, 2 * np.pi, n)
+    radius = np.where(labels == 1, factor, 1.0)
+    X = np.column_stack([radius * np.cos(phi), radius * np.sin(phi)])
+    X += noise * rng.normal(size=X.shape)
+    return X, labels
+
+
+def moons(n=1000, noise=0.1, seed=None):
+    """Two interleaving half circles, one per class. Returns (X (n, 2), labels (n,))."""
+    n = _n(n)
+    noise = check_real(noise, "noise", minimum=0.0)
+    rng = _rng(seed)
+    labels = np.arange(n) % 2
+    phi = rng.uniform(0.0, np.pi, n)
+    X = np.where(labels[:, None] == 0,
+                 np.column_stack([np.cos(phi), np.sin(phi)]),
+                 np.column_stack([1.0 - np.cos(phi), 0.5 - np.sin(phi)]))
+    X = (X - [0.5, 0.25]) / 1.25 + noise * rng.normal(size=X.shape)
+    return X, labels
+
+
+def xor(n=1000, noise=0.0, seed=None):
+    """Points uniform in [-1, 1]^2, labelled by the sign of x1 x2 (1 where positive)."""
+    n = _n(n)
+    noise = check_real(noise, "noise", minimum=0.0)
+    rng = _rng(seed)
+    X = rng.uniform(-1.0, 1.0, (n, 2))
+    labels = (X[:, 0] * X[:, 1] > 0).astype(np.int64)
+    return X + noise * rng.normal(size=X.shape), labels
+
+
+def teacher(n=1000, width=4, n_steps=20, T=1.0, scheme="rk4", activation="tanh", scale=4.0,
+            seed=None, teacher_seed=0):
+    """The inverse problem: a random smooth sNODE (the teacher) maps random inputs to outputs.
+
+    The teacher's weights are the smooth initialisation (seeded by `teacher_seed`, so the same
+    teacher answers every call) times `scale`; `seed` draws the inputs, uniform in [-1, 1]. The
+    task is to recover the weights, or at least the teacher's input-output map, from (X, Y).
+
+    Returns
+    -------
+    X : ndarray, shape (n, width)
+    Y : ndarray, shape (n, width)
+    net : SNODE
+        The teacher.
+    """
+    from ..model import SNODE
+
+    n = _n(n)
+    net = SNODE(width, n_steps, T=T, scheme=scheme, activation=activation, init="smooth",
+                seed=teacher_seed)
+    net.W *= scale
+    net.b *= scale
+    X = _rng(seed).uniform(-1.0, 1.0, (n, net.width))
+    return X, net.forward(X), net
+
+
+def digits():
+    """scikit-learn's bundled 8x8 handwritten digits (1797 images, 64 features, 10 classes).
+
+    Pixel values 0..16 as in scikit-learn; no download needed. Needs scikit-learn
+    (``pip install scikit-learn``).
+    """
+    try:
+        from sklearn.datasets import load_digits
+    except ImportError:
+        raise ImportError("the digits data set comes with scikit-learn: "
+                          "pip install scikit-learn") from None
+    data = load_digits()
+    return data.data.astype(np.float64), data.target.astype(np.int64)

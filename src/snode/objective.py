@@ -1,0 +1,358 @@
+"""The objective: the cost of a network on a batch, as one function of the weights.
+
+:class:`Objective` is the seam between the optimisers and everything below them. It binds a
+network, a cost, a batch of samples and a reducer, and answers what an optimiser asks: the
+cost at given weights, the cost and its gradient, and the cost with x(T) linearised along a
+direction (the sensitivity step's model, :class:`LinearizedCost`). Every sum over samples is
+formed on this process's samples, scaled by the global number of samples, and passed through
+the reducer; the weight penalty is added once, after the reduction (see :mod:`snode.reduce`).
+
+The formulas are in docs/method.md (the cost functional, the sensitivity step).
+"""
+import numpy as np
+
+from .exceptions import NonFiniteError
+from .model import ForwardStates, output_loss_along
+from .reduce import LocalReducer, check_reducer, reduce_floats
+
+__all__ = ["Objective", "Evaluation", "LinearizedCost"]
+
+#: Forward states larger than this are not kept by default (keep_states="auto").
+MAX_STATE_BYTES = 1 << 30
+
+
+class Evaluation:
+    """The objective at one point: what :meth:`Objective.evaluate` returns.
+
+    Attributes
+    ----------
+    params : (ndarray, ndarray)
+        The weights (W, b) evaluated at (references to the arrays passed in, or copies of the
+        network's; do not change them while the evaluation is in use).
+    value : float
+        The cost J (over all processes' samples, with the penalty).
+    grad : (ndarray, ndarray) or None
+        dJ/dW (n_steps, width, width) and dJ/db (n_steps, width), when asked for.
+    input_grad : ndarray, shape (N, m), or None
+        dJ/dX for this process's samples, when asked for.
+    outputs : ndarray, shape (N, width), or None
+        x(T) of this process's samples (with the gradient).
+    states : ForwardStates or None
+        The forward states kept for a linearisation at this point.
+    """
+
+    __slots__ = ("params", "value", "grad", "input_grad", "outputs", "states")
+
+    def __init__(self, params, value, grad=None, input_grad=None, outputs=None, states=None):
+        self.params = params
+        self.value = value
+        self.grad = grad
+        self.input_grad = input_grad
+        self.outputs = outputs
+        self.states = states
+
+    def __repr__(self):
+        return (f"Evaluation(value={self.value!r}, grad={self.grad is not None}, "
+                f"states={self.states is not None})")
+
+
+class Objective:
+    """The cost of a network on a batch, as a function of the weights.
+
+    Parameters
+    ----------
+    net : SNODE
+        The network; its weights are the default point and what :meth:`set_params` changes.
+    cost : Cost
+        The cost functional.
+    X : array_like, shape (N, m)
+        This process's samples (zero-padded to the width).
+    Y : array_like, shape (N, m'), optional
+        Targets of the squared error.
+    labels : array_like of int, shape (N,), optional
+        Class labels (the cross-entropy, or one-hot targets of the squared error).
+    reducer : Reducer, optional
+        Where sums over samples meet across processes; default :class:`LocalReducer`.
+    keep_states : {"auto", True, False}, default "auto"
+        Whether gradient evaluations keep their forward states for :meth:`linearize` ("auto":
+        when the network stores its states, ``net.memory == "store"``, and they take at most
+        ``MAX_STATE_BYTES``); without them a linearisation recomputes the forward sweep.
+
+    Attributes
+    ----------
+    n_samples : int
+        This process's samples.
+    n_total : int
+        The samples over all processes (the normalisation of every sum).
+    counts : dict
+        ``gradients`` (gradient evaluations), ``values`` (cost evaluations, with or without
+        a gradient), ``sweeps`` (sweeps over depth: a gradient 2, a cost or a linearisation 1).
+
+    Raises
+    ------
+    ValueError
+        For malformed data or a term that lacks what it needs (as :meth:`Cost.prepare`).
+
+    Notes
+    -----
+    Evaluating at other weights (``params=(W, b)``) leaves the network as it is; only
+    :meth:`set_params` changes it.
+
+    References
+    ----------
+    docs/method.md; Baravdish et al. (2022), arXiv:2202.05766 (the cost, the adjoint and the
+    sensitivity problems of the sNODE).
+    """
+
+    def __init__(self, net, cost, X, Y=None, labels=None, *, reducer=None, keep_states="auto"):
+        X, Y, labels = cost.prepare(net, X, Y, labels)
+        if keep_states not in ("auto", True, False):
+            raise ValueError(f"keep_states must be 'auto', True or False, got {keep_states!r}")
+        self._setup(net, cost, X, Y, labels, check_reducer(reducer), keep_states)
+
+    def _setup(self, net, cost, X, Y, labels, reducer, keep_states):
+        self.net, self.cost, self.reducer = net, cost, reducer
+        self.X, self.Y, self.labels = X, Y, labels
+        self.keep_states = keep_states
+        self.n_samples = X.shape[0]
+        self.n_total = int(reducer.total(self.n_samples))
+        if self.n_total < 1:
+            raise ValueError("the batch has no samples on any process")
+        self._scale = 1.0 / self.n_total
+        self.counts = {"gradients": 0, "values": 0, "sweeps": 0}
+        self._spare = []  # buffers of released forward states, to overwrite
+
+    def subset(self, index):
+        """The objective on the samples `index` of this one (a mini-batch): the same network,
+        cost, reducer and counts; normalised by the mini-batch's global size."""
+        index = np.asarray(index)
+        sub = object.__new__(Objective)
+        sub._setup(self.net, self.cost, self.X[index],
+                   None if self.Y is None else self.Y[index],
+                   None if self.labels is None else self.labels[index], self.reducer,
+                   self.keep_states)
+        sub.counts = self.counts
+        return sub
+
+    # --- the point ---------------------------------------------------------------------------
+    @property
+    def h(self):
+        """The network's depth step."""
+        return self.net.h
+
+    def params(self):
+        """Copies of the network's weights, ``(W, b)``."""
+        return self.net.get_params()
+
+    def set_params(self, params):
+        """Set the network's weights to ``params = (W, b)`` (checked first; ValueError, with
+        the weights unchanged, if malformed or not finite)."""
+        self.net.set_params(params)
+
+    def _point(self, params):
+        if params is None:
+            return self.net.get_params()
+        return self.net.check_params(params)
+
+    # --- values and gradients ----------------------------------------------------------------
+    def _keep(self, keep):
+        if keep is not None:
+            return bool(keep)
+        if self.keep_states is False or self.net.memory != "store":
+            return False
+        return (self.keep_states is True
+                or self.net.states_nbytes(self.n_samples) <= MAX_STATE_BYTES)
+
+    def evaluate(self, params=None, *, grad=True, input_grad=False, keep=None):
+        """The objective at `params` (default: the network's weights).
+
+        Parameters
+        ----------
+        params : (W, b), optional
+            Arrays of shapes (n_steps, width, width) and (n_steps, width).
+        grad : bool, default True
+            Compute the gradient (a forward and an adjoint sweep); else only the cost (one
+            forward sweep).
+        input_grad : bool
+            Also dJ/dX of this process's samples (with `grad`).
+        keep : bool, optional
+            Keep the forward states for :meth:`linearize` (with `grad`); default by
+            `keep_states`.
+
+        Returns
+        -------
+        Evaluation
+
+        Raises
+        ------
+        NonFiniteError
+            If a sweep overflows or the cost is not finite.
+        """
+        W, b = point = self._point(params)
+        net, cost = self.net, self.cost
+        red = self.reducer
+        self.counts["values"] += 1
+        if not grad:
+            self.counts["sweeps"] += 1
+            J, _ = net.data_cost(self.X, cost, self.Y, self.labels, scale=self._scale,
+                                 params=point)
+            (J,) = reduce_floats(red, J)
+            return Evaluation(point, self._with_penalty(J, point))
+        self.counts["gradients"] += 1
+        self.counts["sweeps"] += 2
+        keep = self._keep(keep) and bool(grad)
+        r = net.data_gradient(self.X, cost, self.Y, self.labels, scale=self._scale,
+                              params=point, input_grad=input_grad, outputs=True, keep=keep,
+                              reuse=self._spare.pop() if (keep and self._spare) else None)
+        J, gW, gb = r.value, r.gW, r.gb
+        if not isinstance(red, LocalReducer):
+            J, gW, gb = red.allreduce(np.float64(J), gW, gb)
+            J = float(J)
+        cost.penalty_grad(net, gW, gb, params=point)
+        J = self._with_penalty(J, point)
+        if not (np.isfinite(gW).all() and np.isfinite(gb).all()):
+            raise NonFiniteError("the gradient is not finite: the weights are too large")
+        return Evaluation(point, J, (gW, gb), r.input_grad, r.outputs, r.states)
+
+    def _with_penalty(self, J, point):
+        J = J + self.cost.penalty(self.net, point)
+        if not np.isfinite(J):
+            raise NonFiniteError("the cost is not finite: the weights or outputs are too large")
+        return float(J)
+
+    def release(self, evaluation):
+        """Declare that `evaluation` will not be linearised again: the memory of its forward
+        states may be overwritten by later evaluations (a fresh buffer of tens of megabytes
+        costs its page faults on every evaluation)."""
+        states = evaluation.states
+        evaluation.states = None
+        if isinstance(states, ForwardStates) and len(self._spare) < 2:
+            self._spare.append(states)
+
+    def value(self, params=None):
+        """The cost J at `params` (default: the network's weights), from one forward sweep."""
+        return self.evaluate(params, grad=False).value
+
+    def value_and_grad(self, params=None, *, input_grad=False):
+        """The cost and its exact gradient at `params` (default: the network's weights).
+
+        Returns
+        -------
+        J : float
+        gW : ndarray, shape (n_steps, width, width)
+        gb : ndarray, shape (n_steps, width)
+        gX : ndarray, shape (N, m)
+            dJ/dX of this process's samples; only with `input_grad`.
+        """
+        ev = self.evaluate(params, input_grad=input_grad, keep=False)
+        gW, gb = ev.grad
+        return (ev.value, gW, gb, ev.input_grad) if input_grad else (ev.value, gW, gb)
+
+    def accuracy(self, params=None):
+        """The fraction of samples (over all processes) whose largest output among the first
+        n_classes is their label. Needs labels."""
+        if self.labels is None:
+            raise ValueError("accuracy needs labels (and a cost with n_classes)")
+        C = self.cost.n_classes
+        out = self.net.forward(self.X, params=self._point(params))
+        self.counts["sweeps"] += 1
+        (correct,) = reduce_floats(self.reducer,
+                                   np.count_nonzero(out[:, :C].argmax(axis=1) == self.labels))
+        return correct / self.n_total
+
+    # --- the linearised model ----------------------------------------------------------------
+    def linearize(self, evaluation, direction):
+        """The cost along ``params + eta direction`` with x(T) replaced by its linearisation
+        ``x(T) + eta xi(T)`` (the sensitivity sweep along `direction`).
+
+        Parameters
+        ----------
+        evaluation : Evaluation
+            A gradient evaluation (its outputs and gradient; its kept forward states if any).
+        direction : (ndarray, ndarray)
+            (dW, db), the shapes of the weights.
+
+        Returns
+        -------
+        LinearizedCost
+        """
+        if evaluation.grad is None or evaluation.outputs is None:
+            raise ValueError("linearize needs a gradient evaluation (evaluate(grad=True))")
+        dW, db = direction
+        # the tangent of the direction scaled to unit max-norm (the sweep is linear in it),
+        # so that a long direction cannot overflow it
+        scale = max(float(np.abs(dW).max()), float(np.abs(db).max()))
+        if not (np.isfinite(scale) and scale > 0.0):
+            raise ValueError(f"the direction must be finite and nonzero, got max-norm {scale}")
+        u = (dW / scale, db / scale)
+        self.counts["sweeps"] += 1
+        if evaluation.states is not None:
+            xi = self.net.sensitivity(None, u[0], u[1], states=evaluation.states)
+        else:
+            xi = self.net.sensitivity(self.X, u[0], u[1], params=evaluation.params)
+        GW, Gb = evaluation.grad
+        slope = float(np.einsum("i,i->", GW.ravel(), dW.ravel())
+                      + np.einsum("i,i->", Gb.ravel(), db.ravel()))
+        return LinearizedCost(self, evaluation, u, scale, xi, slope)
+
+
+class LinearizedCost:
+    """The cost along a line with x(T) linearised: ``phi(eta)`` and its derivatives.
+
+    ``phi(eta) = J(x(T) + eta xi(T)) + P(theta + eta d)``: the data terms at the linearised
+    outputs and the weight penalty on the line (exact: it is quadratic). ``phi(0)`` is the
+    cost and ``phi'(0)`` the exact slope ``<dJ/dtheta, d>`` (the adjoint and the sensitivity
+    give the same number up to rounding; the exact one is used, so that a line search's
+    sufficient-decrease test and this model agree at 0). Without the cross-entropy term phi
+    is a quadratic (`quadratic`), whose minimiser is ``-slope / curvature``. Built by
+    :meth:`Objective.linearize`; its sums over samples pass through the objective's reducer.
+
+    Attributes
+    ----------
+    value : float
+        phi(0), the cost.
+    slope : float
+        phi'(0).
+    quadratic : bool
+    curvature : float
+        phi''(0) (constant when `quadratic`).
+    """
+
+    def __init__(self, objective, evaluation, unit, scale, xi, slope):
+        self._obj, self._unit, self._scale, self._xi = objective, unit, scale, xi
+        self._ev = evaluation
+        cost, net = objective.cost, objective.net
+        self.value = evaluation.value
+        self.slope = slope
+        self.quadratic = cost.ce == 0.0
+        # in the variable t = eta * scale along the unit direction
+        _, self._p1, self._p2 = cost.penalty_along(net, evaluation.params, unit)
+        self._d0 = self._data(0.0)
+        self.curvature = (self._d0[2] + self._p2) * scale * scale
+
+    def _data(self, t):
+        obj = self._obj
+        parts = output_loss_along(self._ev.outputs, self._xi, obj.cost, obj.Y, obj.labels,
+                                  scale=obj._scale, eta=t)
+        return reduce_floats(obj.reducer, *parts)
+
+    def __call__(self, eta):
+        """``(phi(eta), phi'(eta), phi''(eta))``."""
+        s = self._scale
+        t = eta * s
+        if eta == 0.0:
+            return self.value, self.slope, self.curvature
+        if self.quadratic:
+            return (self.value + eta * self.slope + 0.5 * eta * eta * self.curvature,
+                    self.slope + eta * self.curvature, self.curvature)
+        f, d1, d2 = self._data(t)
+        f0, d10, _ = self._d0
+        phi = self.value + (f - f0) + (self._p1 * t + 0.5 * self._p2 * t * t)
+        dphi = self.slope + (d1 - d10 + self._p2 * t) * s
+        return phi, dphi, (d2 + self._p2) * s * s
+
+    def minimizer(self):
+        """The minimiser ``-slope / curvature`` of a quadratic phi (None without curvature)."""
+        if not self.curvature > 0.0:
+            return None
+        return -self.slope / self.curvature

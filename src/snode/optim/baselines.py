@@ -1,0 +1,183 @@
+"""The standard gradient methods the NCG is compared with, on the same network and gradient:
+gradient descent (SGD with a batch size), with momentum or Nesterov's, and Adam."""
+from dataclasses import dataclass
+
+import numpy as np
+
+from .._validate import check_real
+from ..exceptions import NonFiniteError
+from ..sobolev import sobolev_gradient
+from .ncg import METRICS
+from .trainer import Trainer, pair_axpy, pair_dot, pair_finite
+
+__all__ = ["GradientDescent", "Adam"]
+
+
+@dataclass(frozen=True)
+class GradientDescent(Trainer):
+    """Gradient descent with a fixed learning rate, optionally with (Nesterov) momentum: with
+    `batch_size` set this is SGD with momentum.
+
+    Parameters
+    ----------
+    lr : float > 0, default 0.1
+        Learning rate.
+    momentum : float in [0, 1), default 0
+    nesterov : bool, default False
+    metric : {"l2", "sobolev"}, default "l2"
+        The gradient: dJ/dtheta ("l2"), or the Sobolev gradient in depth with weight `alpha`.
+    alpha : float >= 0, default 1.0
+    batch_size, iterations_per_batch, epochs, max_iter, tol, seed
+        As for :class:`NCG` (one iteration per batch by default).
+
+    Raises
+    ------
+    ValueError
+        For parameters out of range.
+
+    Notes
+    -----
+    A step that makes the weights or the cost non-finite restores the last good weights and
+    stops training (``success=False``).
+
+    References
+    ----------
+    .. [1] Y. Nesterov, "A method for solving the convex programming problem with convergence
+       rate O(1/k^2)", Soviet Mathematics Doklady 27, 372-376, 1983.
+    """
+
+    lr: float = 0.1
+    momentum: float = 0.0
+    nesterov: bool = False
+    metric: str = "l2"
+    alpha: float = 1.0
+    batch_size: int = None
+    iterations_per_batch: int = 1
+    epochs: int = 10
+    max_iter: int = 200
+    tol: float = 1e-8
+    seed: int = None
+
+    def __post_init__(self):
+        object.__setattr__(self, "lr", check_real(self.lr, "lr", minimum=0.0, strict=True))
+        object.__setattr__(self, "momentum", check_real(self.momentum, "momentum", minimum=0.0))
+        if not self.momentum < 1.0:
+            raise ValueError(f"momentum must be < 1, got {self.momentum}")
+        if self.metric not in METRICS:
+            raise ValueError(f"unknown metric {self.metric!r}; choose one of {METRICS}")
+        object.__setattr__(self, "alpha", check_real(self.alpha, "alpha", minimum=0.0))
+        self._check_common()
+
+    def _direction(self, obj, G):
+        if self.metric == "sobolev":
+            return sobolev_gradient(G[0], G[1], obj.h, self.alpha)
+        return G
+
+    def _iterate(self, obj, state):
+        try:
+            ev = obj.evaluate(grad=True, keep=False)
+        except NonFiniteError:
+            return _diverged(obj, state)
+        G = ev.grad
+        g = self._direction(obj, G)
+        gn = np.sqrt(max(pair_dot(G, g), 0.0))
+        rec = dict(cost=ev.value, grad_norm=gn, beta=self.momentum, step=self.lr, restart=0,
+                   rejected=0, backtracks=0)
+        if self.batch_size is None and gn <= self.tol:
+            rec.update(step=0.0, stop="gradient norm below tol")
+            state["fun"] = ev.value
+            return rec
+        v = state.get("v")
+        v = g if v is None else pair_axpy(self.momentum, v, g)
+        upd = pair_axpy(self.momentum, v, g) if self.nesterov else v
+        return _step(obj, state, ev, upd, self.lr, rec, v=v)
+
+
+@dataclass(frozen=True)
+class Adam(Trainer):
+    """Adam on the L2 gradient dJ/dtheta.
+
+    Parameters
+    ----------
+    lr : float > 0, default 0.01
+    beta1, beta2 : float in [0, 1), defaults 0.9 and 0.999
+    eps : float > 0, default 1e-8
+    batch_size, iterations_per_batch, epochs, max_iter, tol, seed
+        As for :class:`GradientDescent`.
+
+    Raises
+    ------
+    ValueError
+        For parameters out of range.
+
+    References
+    ----------
+    .. [1] D. P. Kingma, J. Ba, "Adam: a method for stochastic optimization", ICLR 2015,
+       arXiv:1412.6980.
+    """
+
+    lr: float = 1e-2
+    beta1: float = 0.9
+    beta2: float = 0.999
+    eps: float = 1e-8
+    batch_size: int = None
+    iterations_per_batch: int = 1
+    epochs: int = 10
+    max_iter: int = 200
+    tol: float = 1e-8
+    seed: int = None
+
+    def __post_init__(self):
+        object.__setattr__(self, "lr", check_real(self.lr, "lr", minimum=0.0, strict=True))
+        for name in ("beta1", "beta2"):
+            v = check_real(getattr(self, name), name, minimum=0.0)
+            if not v < 1.0:
+                raise ValueError(f"{name} must be < 1, got {v}")
+        object.__setattr__(self, "eps", check_real(self.eps, "eps", minimum=0.0, strict=True))
+        self._check_common()
+
+    def _iterate(self, obj, state):
+        try:
+            ev = obj.evaluate(grad=True, keep=False)
+        except NonFiniteError:
+            return _diverged(obj, state)
+        GW, Gb = ev.grad
+        gn = np.sqrt(pair_dot(ev.grad, ev.grad))
+        rec = dict(cost=ev.value, grad_norm=gn, beta=np.nan, step=self.lr, restart=0,
+                   rejected=0, backtracks=0)
+        if self.batch_size is None and gn <= self.tol:
+            rec.update(step=0.0, stop="gradient norm below tol")
+            state["fun"] = ev.value
+            return rec
+        t = state.get("t", 0) + 1
+        m = state.get("m", (np.zeros_like(GW), np.zeros_like(Gb)))
+        v = state.get("v", (np.zeros_like(GW), np.zeros_like(Gb)))
+        m = tuple(self.beta1 * mi + (1 - self.beta1) * gi for mi, gi in zip(m, (GW, Gb)))
+        v = tuple(self.beta2 * vi + (1 - self.beta2) * gi * gi for vi, gi in zip(v, (GW, Gb)))
+        c1, c2 = 1 - self.beta1 ** t, 1 - self.beta2 ** t
+        upd = tuple((mi / c1) / (np.sqrt(vi / c2) + self.eps) for mi, vi in zip(m, v))
+        return _step(obj, state, ev, upd, self.lr, rec, t=t, m=m, v=v)
+
+
+def _step(obj, state, ev, upd, lr, rec, **keep):
+    """theta <- theta - lr upd, unless that is not finite (then as _diverged); `keep` is the
+    optimiser's state after a taken step."""
+    new = (ev.params[0] - lr * upd[0], ev.params[1] - lr * upd[1])
+    if not pair_finite(new):
+        return _diverged(obj, state, ev.value)
+    state["theta_prev"] = ev.params
+    state.update(keep)
+    state.pop("fun", None)  # the cost at the new weights is not known yet
+    obj.set_params(new)
+    return rec
+
+
+def _diverged(obj, state, cost=np.inf):
+    """The last fixed-rate step made the weights or the cost non-finite: restore the weights
+    it started from and stop."""
+    if "theta_prev" in state:
+        obj.set_params(state["theta_prev"])
+    return dict(cost=cost, grad_norm=np.nan, beta=np.nan, step=0.0, restart=0, rejected=1,
+                backtracks=0, success=False,
+                stop="the cost became non-finite (learning rate too large?); last good "
+                     "weights restored")

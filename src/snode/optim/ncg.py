@@ -1,0 +1,248 @@
+"""Nonlinear conjugate gradients with a sensitivity step and Sobolev gradients
+(docs/method.md, the NCG iteration)."""
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from .._validate import check_int, check_real
+from ..exceptions import LineSearchWarning, NonFiniteError
+from ..sobolev import sobolev_gradient
+from . import linesearch
+from .trainer import Trainer, pair_axpy, pair_dot, pair_finite
+
+__all__ = ["NCG", "BETA_RULES", "STEP_RULES", "METRICS"]
+
+BETA_RULES = ("FR", "PR+", "HS", "DY", "FR-PR", "sd")
+STEP_RULES = ("sensitivity", "wolfe")
+METRICS = ("l2", "sobolev")
+
+
+@dataclass(frozen=True)
+class NCG(Trainer):
+    """Nonlinear conjugate gradients with a sensitivity step length and Sobolev gradients.
+
+    Parameters
+    ----------
+    beta : {"FR", "PR+", "HS", "DY", "FR-PR", "sd"}, default "FR"
+        Conjugacy rule; "sd" is steepest descent.
+    metric : {"sobolev", "l2"}, default "sobolev"
+        Inner product in depth used for the gradient, the direction and beta.
+    alpha : float, default 1.0
+        Weight of the derivative term of the Sobolev metric.
+    step : {"sensitivity", "wolfe"}, default "sensitivity"
+        "sensitivity": minimise the cost with x(T) replaced by its linearisation along the
+        direction (closed form for the quadratic terms; a safeguarded Newton/bisection root of
+        phi' when ce > 0). "wolfe": a strong-Wolfe line search (scipy's).
+    safeguard : bool, default True
+        Check the sensitivity step against the true cost and backtrack (Armijo) when it
+        over-reaches. False gives the authors' unguarded rule (a step whose cost is not finite
+        is still refused).
+    batch_size, iterations_per_batch, epochs
+        Mini-batch mode: every epoch, batches of `batch_size` shuffled samples with
+        `iterations_per_batch` (default 6) iterations each, starting from steepest descent.
+    max_iter, tol
+        Full-batch mode (``batch_size=None``): at most `max_iter` iterations, stopping when
+        the gradient norm in the metric is at most `tol`.
+    armijo : float, default 1e-4
+        Sufficient-decrease constant.
+    max_backtracks : int, default 30
+    seed : int or None
+        Seed of the shuffling.
+
+    Raises
+    ------
+    ValueError
+        For an unknown rule or metric, or a parameter out of range.
+
+    Notes
+    -----
+    One iteration costs a gradient evaluation and a sensitivity sweep: the sensitivity sweep
+    reads the forward states the gradient evaluation kept, and the first trial point of the
+    safeguard is evaluated with its gradient, which the next iteration then uses (when the
+    next iteration runs on the same batch, and the last line search took its first trial;
+    after a backtracking search the trials evaluate the cost only).
+
+    References
+    ----------
+    .. [1] G. Baravdish et al., "Learning via nonlinear conjugate gradients and depth-varying
+       neural ODEs", arXiv:2202.05766, 2022.
+    .. [2] W. W. Hager, H. Zhang, "A survey of nonlinear conjugate gradient methods", Pacific
+       Journal of Optimization 2(1), 35-58, 2006 (the beta rules).
+    .. [3] J. Nocedal, S. J. Wright, "Numerical Optimization", 2nd ed., Springer, 2006.
+    """
+
+    beta: str = "FR"
+    metric: str = "sobolev"
+    alpha: float = 1.0
+    step: str = "sensitivity"
+    safeguard: bool = True
+    batch_size: int = None
+    iterations_per_batch: int = 6
+    epochs: int = 10
+    max_iter: int = 200
+    tol: float = 1e-8
+    armijo: float = 1e-4
+    max_backtracks: int = 30
+    seed: int = None
+
+    def __post_init__(self):
+        if self.beta not in BETA_RULES:
+            raise ValueError(f"unknown beta rule {self.beta!r}; choose one of {BETA_RULES}")
+        if self.metric not in METRICS:
+            raise ValueError(f"unknown metric {self.metric!r}; choose one of {METRICS}")
+        if self.step not in STEP_RULES:
+            raise ValueError(f"unknown step rule {self.step!r}; choose one of {STEP_RULES}")
+        object.__setattr__(self, "alpha", check_real(self.alpha, "alpha", minimum=0.0))
+        object.__setattr__(self, "armijo", check_real(self.armijo, "armijo", minimum=0.0))
+        if not self.armijo < 0.5:
+            raise ValueError(f"armijo must be < 0.5, got {self.armijo}")
+        object.__setattr__(self, "max_backtracks",
+                           check_int(self.max_backtracks, "max_backtracks", 0))
+        self._check_common()
+
+    # --- one iteration ----------------------------------------------------------------------
+    def _iterate(self, obj, state):
+        if state["first"]:  # a new batch: an evaluation made on the last one does not count
+            state.pop("next", None)
+        ev = state.pop("next", None)
+        if ev is None:
+            ev = obj.evaluate(grad=True, keep=None if self.step == "sensitivity" else False)
+        theta, J, G = ev.params, ev.value, ev.grad
+        a = self.alpha if self.metric == "sobolev" else 0.0
+        g = sobolev_gradient(G[0], G[1], obj.h, a)
+        gg = pair_dot(G, g)
+        rec = dict(cost=J, grad_norm=np.sqrt(max(gg, 0.0)), rejected=0, backtracks=0)
+        state["fun"] = J
+        if self.batch_size is None and rec["grad_norm"] <= self.tol:
+            rec.update(step=0.0, beta=0.0, restart=0, stop="gradient norm below tol")
+            state["next"] = ev
+            return rec
+        if gg == 0.0:  # a stationary point of this batch: nothing to do on it
+            rec.update(step=0.0, beta=0.0, restart=1)
+            state.update(force_restart=True, next=ev)
+            return rec
+
+        restart = state["first"] or self.beta == "sd" or state.get("force_restart", False)
+        beta = 0.0 if restart else self._beta(G, g, gg, state)
+        d = (-g[0], -g[1]) if beta == 0.0 else pair_axpy(beta, state["d"], (-g[0], -g[1]))
+        slope = pair_dot(G, d)
+        if beta != 0.0 and not slope < 0.0:  # not a descent direction
+            beta, d, slope, restart = 0.0, (-g[0], -g[1]), -gg, True
+        rec.update(beta=beta, restart=int(restart))
+        state.update(G=G, g=g, gg=gg, d=d, force_restart=False)
+
+        # the first trial with its gradient when it is likely to be accepted (as the last
+        # one was) and the next iteration runs on this batch
+        trials = _Trials(obj, theta, d, want_grad=state["more"] and state.get("taken", True),
+                         keep=self.step == "sensitivity")
+        rejected = n_back = 0
+        if self.step == "wolfe":
+            eta, n_eval = linesearch.wolfe(trials.phi_dphi, J, slope,
+                                           c1=max(self.armijo, 1e-8), c2=0.1)
+            n_back = max(n_eval - 1, 0)
+        elif not (np.isfinite(slope) and slope < 0.0):
+            eta = None  # the gradient overflowed: no line to search along
+        else:
+            eta = linesearch.sensitivity_step(obj.linearize(ev, d))
+            if not (np.isfinite(eta) and eta > 0.0):
+                eta = None
+            elif self.safeguard:
+                eta, n_back, rejected = linesearch.backtrack(
+                    trials.phi, J, slope, eta, self.armijo, self.max_backtracks)
+            else:  # the authors' rule, but a step to a non-finite cost is refused and halved
+                eta, rejected = linesearch.first_finite(trials.phi, eta, self.max_backtracks)
+                n_back = rejected
+        rec["rejected"] = rejected
+        rec["backtracks"] = n_back
+        state["taken"] = eta is not None and n_back == 0
+        if eta is None:  # no acceptable step: keep the weights, restart next time
+            trials.release_all(obj)
+            rec["step"] = 0.0
+            if restart:
+                warnings.warn("no step along steepest descent decreases the cost; stopping",
+                              LineSearchWarning, stacklevel=4)
+                rec.update(stop="line search failed along steepest descent", success=False)
+            state["force_restart"] = True
+            state["next"] = ev  # still the gradient at the (unchanged) weights
+            return rec
+        accepted = trials.take(eta, obj)
+        obj.release(ev)
+        obj.set_params(accepted.params)
+        state["fun"] = accepted.value
+        if accepted.grad is not None and state["more"]:
+            state["next"] = accepted
+        else:
+            obj.release(accepted)
+        rec["step"] = eta
+        return rec
+
+    def _beta(self, G, g, gg, state):
+        Gp, gp, ggp, dp = state["G"], state["g"], state["gg"], state["d"]
+        if ggp <= 0.0:
+            return 0.0
+        fr = gg / ggp
+        if self.beta == "FR":
+            return fr
+        pr = (gg - pair_dot(G, gp)) / ggp  # <g_k, g_k - g_{k-1}> / |g_{k-1}|^2
+        if self.beta == "PR+":
+            return max(0.0, pr)
+        if self.beta == "FR-PR":
+            return max(-fr, min(fr, pr))
+        dy = pair_dot(dp, G) - pair_dot(dp, Gp)  # <d_{k-1}, y_k> in the metric
+        if dy == 0.0:
+            return 0.0
+        if self.beta == "HS":
+            return (gg - pair_dot(G, gp)) / dy
+        return gg / dy  # DY
+
+
+class _Trials:
+    """The trial points theta + eta d of one line search, as the scalar phi the searches see.
+
+    With want_grad, the first trial is evaluated with its gradient (and kept forward states):
+    accepted, it is the next iteration's gradient evaluation. Later trials evaluate the cost
+    only.
+    """
+
+    def __init__(self, obj, theta, d, want_grad, keep):
+        self.obj, self.theta, self.d = obj, theta, d
+        self.want_grad, self.keep = want_grad, keep
+        self.evals = {}
+
+    def _params(self, eta):
+        return (self.theta[0] + eta * self.d[0], self.theta[1] + eta * self.d[1])
+
+    def _evaluate(self, eta, grad):
+        p = self._params(eta)
+        if not pair_finite(p):
+            return None
+        try:
+            ev = self.obj.evaluate(p, grad=grad, keep=None if (self.keep and grad) else False)
+        except NonFiniteError:
+            return None
+        self.evals[eta] = ev
+        return ev
+
+    def phi(self, eta):
+        ev = self._evaluate(eta, grad=self.want_grad and not self.evals)
+        return np.inf if ev is None else ev.value
+
+    def phi_dphi(self, eta):
+        ev = self._evaluate(eta, grad=True)
+        if ev is None:
+            return np.inf, np.nan
+        return ev.value, pair_dot(ev.grad, self.d)
+
+    def take(self, eta, obj):
+        """The evaluation at the accepted eta; the other trials' states are released."""
+        accepted = self.evals.pop(eta, None)
+        self.release_all(obj)
+        if accepted is None:  # (a search that returned a step it did not evaluate)
+            accepted = self.obj.evaluate(self._params(eta), grad=False)
+        return accepted
+
+    def release_all(self, obj):
+        for ev in self.evals.values():
+            obj.release(ev)
+        self.evals.clear()
