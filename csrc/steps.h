@@ -37,7 +37,10 @@ static inline ptrdiff_t col_unit(const snode_net *net)
     return use_fused(net) ? SN_FZ_COLS : SN_PAD;
 }
 
-static inline ptrdiff_t round_up(ptrdiff_t n, ptrdiff_t unit) { return (n + unit - 1) / unit * unit; }
+static inline ptrdiff_t round_up(ptrdiff_t n, ptrdiff_t unit)
+{
+    return (n + unit - 1) / unit * unit;
+}
 
 /* rows (n x m, m <= d) -> component-major d x ld, zero-padded in both directions */
 static inline void to_cols(ptrdiff_t d, ptrdiff_t n, ptrdiff_t ld, const double *restrict x,

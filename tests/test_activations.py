@@ -1,4 +1,5 @@
-"""The activations and their derivatives, at every instruction-set level (MATH.md section 1)."""
+"""The activations and their derivatives, at every instruction-set level (docs/method.md,
+section 1)."""
 import numpy as np
 import pytest
 from scipy.special import expit

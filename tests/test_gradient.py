@@ -1,4 +1,5 @@
-"""The adjoint sweep gives the exact gradient of the discrete cost (MATH.md sections 3-4)."""
+"""The adjoint sweep gives the exact gradient of the discrete cost (docs/method.md, sections
+3-4)."""
 import numpy as np
 import pytest
 from _helpers import fd_gradient, make_net, rel_err

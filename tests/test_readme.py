@@ -17,6 +17,7 @@ def test_readme_examples_run(tmp_path, monkeypatch):
         exec(compile(block, str(README), "exec"), namespace)
     assert namespace["out"].shape == (100, 4)
     assert namespace["jac"].shape == (100, 4, 4)
+    assert namespace["gX"].shape == (100, 2)
     assert namespace["J"] > 0
     assert namespace["clf"].score(namespace["Xte"], namespace["yte"]) > 0.95
     assert (tmp_path / "spirals.npz").exists()

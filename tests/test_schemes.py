@@ -1,4 +1,5 @@
-"""Runge-Kutta tableaux: order conditions and observed convergence order (MATH.md section 2)."""
+"""Runge-Kutta tableaux: order conditions and observed convergence order (docs/method.md,
+section 2)."""
 import numpy as np
 import pytest
 from scipy.linalg import expm

@@ -1,4 +1,4 @@
-"""The tangent-linear sweep and the input Jacobian (MATH.md section 5)."""
+"""The tangent-linear sweep and the input Jacobian (docs/method.md, section 5)."""
 import numpy as np
 import pytest
 from _helpers import fd4, make_net, rel_err

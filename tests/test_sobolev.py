@@ -1,4 +1,5 @@
-"""The discrete Sobolev inner product and Riesz map in depth (MATH.md section 6)."""
+"""The discrete Sobolev inner product and Riesz map in depth, and the depth operator they share
+with the weight penalty (docs/method.md, section 6)."""
 import numpy as np
 import pytest
 
@@ -105,3 +106,54 @@ def test_bad_arguments(rng):
         snode.sobolev_gradient(G[0] * np.nan, G[1], 0.1)
     with pytest.raises(ValueError, match="different shapes"):
         snode.sobolev_inner(*G, *_random_pair(rng, K=3), 0.1)
+
+
+@pytest.mark.parametrize("K", [1, 2, 9])
+@pytest.mark.parametrize("mass, stiff", [(1.0, 0.0), (0.3, 2.0), (0.0, 1.0)])
+def test_depth_operator_apply_and_inner_match_the_dense_matrix(K, mass, stiff, rng):
+    """h1_apply and h1_inner are A = mass h I + (stiff/h) L, the operator of the Sobolev product
+    and of the weight penalty; sobolev_gradient solves with it."""
+    from snode.sobolev import h1_apply, h1_inner
+
+    h = 0.3
+    A = mass * h * np.eye(K) + (_dense_matrix(K, 1.0, 1.0) - np.eye(K)) * stiff / h
+    u, v = _random_pair(rng, K), _random_pair(rng, K)
+    Au = h1_apply(u, h, mass, stiff)
+    np.testing.assert_allclose(Au[0], np.einsum("ij,jkl->ikl", A, u[0]), rtol=1e-13,
+                               atol=1e-13)
+    np.testing.assert_allclose(Au[1], A @ u[1], rtol=1e-13, atol=1e-13)
+    expected = np.sum(u[0] * np.einsum("ij,jkl->ikl", A, v[0])) + np.sum(u[1] * (A @ v[1]))
+    assert h1_inner(u, v, h, mass, stiff) == pytest.approx(expected, rel=1e-12, abs=1e-12)
+    if mass > 0:
+        g = snode.sobolev_gradient(*h1_apply(u, h, 1.0, stiff), h, stiff)
+        np.testing.assert_allclose(g[0], u[0], rtol=1e-10, atol=1e-12)
+
+
+def test_penalty_is_the_depth_operator(rng):
+    """Cost's decay and smooth terms, their gradient and their values along a line."""
+    net = snode.SNODE(3, 7, T=2.0, seed=0)
+    net.W, net.b = _random_pair(rng, 7)
+    cost = snode.Cost(mse=0.0, decay=0.4, smooth=0.7)
+    W, b, h = net.W, net.b, net.h
+    expected = (0.2 * h * (np.sum(W ** 2) + np.sum(b ** 2))
+                + 0.35 / h * (np.sum(np.diff(W, axis=0) ** 2) + np.sum(np.diff(b, axis=0) ** 2)))
+    assert cost.penalty(net) == pytest.approx(expected, rel=1e-13)
+    gW, gb = np.zeros_like(W), np.zeros_like(b)
+    cost.penalty_grad(net, gW, gb)
+    d = _random_pair(rng, 7)
+    eps = 1e-4
+    fd = (cost.penalty(net, (W + eps * d[0], b + eps * d[1]))
+          - cost.penalty(net, (W - eps * d[0], b - eps * d[1]))) / (2 * eps)
+    assert np.sum(gW * d[0]) + np.sum(gb * d[1]) == pytest.approx(fd, rel=1e-9)
+    p0, p1, p2 = cost.penalty_along(net, (W, b), d)
+    for eta in (0.5, -1.3):
+        assert p0 + p1 * eta + 0.5 * p2 * eta ** 2 == pytest.approx(
+            cost.penalty(net, (W + eta * d[0], b + eta * d[1])), rel=1e-12)
+
+
+def test_extreme_parameters_raise_instead_of_returning_nan(rng):
+    G = _random_pair(rng, 5)
+    with pytest.raises(snode.NonFiniteError):
+        snode.sobolev_gradient(*G, 1e-310, 1.0)
+    with pytest.raises(ValueError, match="alpha must be finite"):
+        snode.sobolev_gradient(*G, 0.1, np.inf)

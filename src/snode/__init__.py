@@ -12,11 +12,10 @@ one thing the optimisers (:mod:`snode.optim`) see; then the data sets (:mod:`sno
 estimators, persistence (:mod:`snode.io`), the command line and the figures.
 """
 from . import data, datasets
-from ._kernels import isa, release_scratch
 from .cost import Cost
 from .estimators import SNODEClassifier, SNODERegressor, load
 from .exceptions import LineSearchWarning, NonFiniteError
-from .model import ACTIVATIONS, INITS, SNODE
+from .model import ACTIVATIONS, INITS, SNODE, isa, release_scratch
 from .objective import Evaluation, LinearizedCost, Objective
 from .optim import NCG, Adam, GradientDescent, TrainResult, scipy_objective
 from .reduce import LocalReducer, Reducer

@@ -57,8 +57,39 @@ def _scratch(str name, Py_ssize_t size):
 
 
 def release_scratch():
-    """Free the calling thread's cached scratch memory."""
+    """Free the calling thread's cached scratch memory (and its spare kept-state buffers)."""
     _tls.bufs = {}
+    _tls.kept = []
+
+
+# Buffers of kept forward states that their owner released, per thread, for the next gradient
+# sweep that keeps states: a fresh buffer of tens of megabytes costs its page faults on every
+# use (they dominate a short training run's first iterations).
+_KEPT_SPARE = 3
+
+
+def _kept_buffer(Py_ssize_t size):
+    pool = getattr(_tls, "kept", None)
+    if pool:
+        for i in range(len(pool)):
+            if pool[i].shape[0] >= size:
+                return pool.pop(i)[:size]
+    return _aligned(size)
+
+
+def recycle_kept(buf):
+    """Give a released kept-state buffer (from value_grad) to the calling thread's pool."""
+    pool = getattr(_tls, "kept", None)
+    if pool is None:
+        pool = _tls.kept = []
+    base = buf
+    while base.base is not None and isinstance(base.base, np.ndarray) and \
+            base.base.ctypes.data == buf.ctypes.data:
+        base = base.base  # the whole pooled buffer, not its slice
+    pool.append(base)
+    pool.sort(key=lambda a: a.shape[0])
+    while len(pool) > _KEPT_SPARE:
+        pool.pop(0)
 
 
 def isa():
@@ -293,14 +324,13 @@ def value_grad(const double[:, :, ::1] W, const double[:, ::1] b, const double[:
                const double[:, ::1] Y, const int64_t[::1] labels, const double[:, ::1] lamT,
                double mse, double ce, double out, Py_ssize_t n_classes, double scale,
                int n_threads, bint recompute=False, bint want_lam0=False, bint want_xT=False,
-               bint keep=False, reuse=None):
+               bint keep=False):
     """Data cost and its exact gradient.
 
     Returns (J, gW, gb, lam0, xT, kept); lam0, xT and kept are None unless asked for. With
     lamT given, it is taken as dJ/dx(T) and J is 0. kept holds the forward states for
-    tangent_kept (same N and n_threads); not with recompute. `reuse`: an earlier kept array,
-    overwritten when it has the size needed (a fresh array of tens of megabytes costs its
-    page faults on every call).
+    tangent_kept (same N and n_threads); not with recompute. Its memory comes from the
+    thread's pool of recycled buffers where one is large enough (see recycle_kept).
     """
     cdef snode_net net
     _make_net(&net, W, b, a, bw, act, h)
@@ -353,7 +383,7 @@ def value_grad(const double[:, :, ::1] W, const double[:, ::1] b, const double[:
         xTv = xT_arr
         xTp = &xTv[0, 0]
     if keep:
-        keep_arr = reuse if (reuse is not None and reuse.shape[0] == nch * ksz) else _aligned(nch * ksz)
+        keep_arr = _kept_buffer(nch * ksz)
         keepv = keep_arr
         kp = &keepv[0]
     cdef double *gWp

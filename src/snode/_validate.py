@@ -8,6 +8,11 @@ import numpy as np
 
 def as_float_array(x, name, ndim=None, allow_nonfinite=False):
     """Return `x` as a C-contiguous float64 array, checking dimensions and finiteness."""
+    if (type(x) is np.ndarray and x.dtype == np.float64 and x.flags.c_contiguous
+            and (ndim is None or x.ndim == ndim)):
+        if not allow_nonfinite and not np.isfinite(x).all():
+            raise ValueError(f"{name} contains NaN or Inf")
+        return x
     try:
         arr = np.asarray(x)
     except Exception as exc:  # ragged lists and the like

@@ -13,9 +13,11 @@ import warnings
 import numpy as np
 
 from . import __version__, data as datasets
+from .cost import Cost
 from .estimators import OPTIMIZERS, SNODEClassifier, SNODERegressor, load
 from .exceptions import LineSearchWarning
 from .io import read_header
+from .objective import Objective
 from .optim import BETA_RULES
 
 _IMAGES = ("digits", "mnist")
@@ -79,14 +81,18 @@ class _Progress:
         self.quiet = quiet or not sys.stderr.isatty()
         self.record = record and isinstance(est, SNODEClassifier)
         self.accuracy = ([], [])
+        self.objective = None
         self.n = 0
         self.t0 = time.perf_counter()
         self.last = 0.0
 
     def _train_accuracy(self):
-        out = self.est.net_.forward(self.est.scaler_.transform(self.X))
-        pred = out[:, :len(self.est.classes_)].argmax(axis=1)
-        return float(np.mean(self.est.classes_[pred] == self.y))
+        if self.objective is None:  # the estimator's network exists once training has begun
+            classes = self.est.classes_
+            self.objective = Objective(self.est.net_, Cost(mse=0.0, n_classes=len(classes)),
+                                       self.est.scaler_.transform(self.X),
+                                       labels=np.searchsorted(classes, self.y))
+        return self.objective.accuracy()
 
     def __call__(self, rec):
         self.n += 1

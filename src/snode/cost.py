@@ -71,7 +71,8 @@ class Cost:
     def prepare(self, net, X, Y=None, labels=None):
         """Check and convert a batch once: returns (X, Y, labels).
 
-        Labels the terms do not use are dropped (they need not be valid then).
+        Labels are kept (and checked) when the cost has n_classes; otherwise, when no term
+        uses them, they are dropped.
 
         Raises
         ------
@@ -79,7 +80,7 @@ class Cost:
             Naming what is wrong with X, Y or labels, or what a term lacks.
         """
         X = net.check_inputs(X)
-        if not (self.ce > 0 or (self.mse > 0 and Y is None)):
+        if self.n_classes is None and not (self.ce > 0 or (self.mse > 0 and Y is None)):
             labels = None
         Y, labels = net.check_targets(self, X.shape[0], Y, labels)
         return X, Y, labels

@@ -192,6 +192,28 @@ class SNODEClassifier(_SNODEEstimator, _SkClassifier, _SkBase):
     scale : {"standard", "range", "none"}, default "standard"
         Input scaling fitted on the training data (range: to [-1, 1] per feature).
     random_state, warm_start, n_threads
+
+    Attributes
+    ----------
+    net_ : SNODE
+        The trained network.
+    scaler_ : Scaler
+        The input scaling fitted on the training data.
+    classes_ : ndarray, shape (C,)
+    n_features_in_ : int
+    result_ : TrainResult
+    history_ : dict of ndarray
+        The training history (``result_.history``).
+    n_iter_ : int
+
+    Raises
+    ------
+    ValueError
+        From ``fit`` for malformed data, fewer than 2 classes, or parameters out of range.
+
+    References
+    ----------
+    docs/method.md; Baravdish et al. (2022), arXiv:2202.05766 (the network and its training).
     """
 
     def __init__(self, width=None, n_steps=60, T=6.0, scheme="rk4", activation="tanh",
@@ -269,7 +291,16 @@ class SNODEClassifier(_SNODEEstimator, _SkClassifier, _SkBase):
 
 class SNODERegressor(_SNODEEstimator, _SkRegressor, _SkBase):
     """Regression with a standalone neural ODE: targets (N,) or (N, k) are fitted by the first
-    k outputs (squared error). Parameters as for :class:`SNODEClassifier` (no `loss`)."""
+    k outputs (squared error).
+
+    Parameters as for :class:`SNODEClassifier` (no `loss`); attributes too, with
+    ``n_outputs_`` (k) instead of ``classes_``.
+
+    Raises
+    ------
+    ValueError
+        From ``fit`` for malformed data or parameters out of range.
+    """
 
     def __init__(self, width=None, n_steps=60, T=6.0, scheme="rk4", activation="tanh",
                  init="smooth", optimizer="ncg", beta="FR", sobolev_alpha=1.0,

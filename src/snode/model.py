@@ -16,7 +16,8 @@ from ._validate import as_float_array, as_labels, check_int, check_real, check_t
 from .schemes import Tableau, get_tableau
 
 __all__ = ["SNODE", "ACTIVATIONS", "INITS", "ForwardStates", "DataGradient", "output_loss",
-           "output_loss_along", "softmax", "all_finite"]
+           "output_loss_along", "softmax", "all_finite", "isa", "release_scratch",
+           "release_states"]
 
 #: Activation names and their codes in the C core.
 ACTIVATIONS = {"tanh": 0, "sigmoid": 1, "relu": 2, "leaky_relu": 3, "elu": 4, "softplus": 5,
@@ -51,7 +52,8 @@ class ForwardStates:
     Every step's state and stage values of the sweep's samples, at the weights it ran with
     (:meth:`SNODE.data_gradient` with ``keep=True``). ``SNODE.sensitivity(states=...)`` reads
     them instead of recomputing the forward sweep. They take
-    ``K (S + 1) width N`` float64 numbers (`nbytes`).
+    ``K (S + 1) width N`` float64 numbers (`nbytes`); :func:`release_states` gives the memory
+    back for reuse.
 
     Attributes
     ----------
@@ -139,8 +141,8 @@ class SNODE:
        "Learning via nonlinear conjugate gradients and depth-varying neural ODEs",
        arXiv:2202.05766, 2022.
     .. [2] G. Baravdish, G. Eilertsen, R. Jaroudi, B. T. Johansson, L. Malý, J. Unger,
-       "A hybrid Sobolev gradient method for learning NODEs", Operations Research Forum 5,
-       article 91, 2024.
+       "A hybrid Sobolev gradient method for learning NODEs", Operations Research Forum 5(4),
+       2024, doi:10.1007/s43069-024-00377-x.
     """
 
     def __init__(self, width, n_steps, T=1.0, scheme="rk4", activation="tanh", init="smooth",
@@ -411,6 +413,12 @@ class SNODE:
         Returns
         -------
         ndarray, shape (n_steps + 1, N, width)
+        Raises
+        ------
+        ValueError
+            For malformed inputs, weights or directions (shapes, NaN or Inf).
+        NonFiniteError
+            If the sweep overflows.
         """
         X = self.check_inputs(X)
         return _kernels.forward(*self._args(params), X, self.threads, True)
@@ -436,12 +444,20 @@ class SNODE:
         Returns
         -------
         ndarray, shape (N, width)
+        Raises
+        ------
+        ValueError
+            For malformed inputs, weights or directions (shapes, NaN or Inf).
+        NonFiniteError
+            If the sweep overflows.
         """
         dW, db = self._direction(dW, db)
         if states is not None:
             if not isinstance(states, ForwardStates) or states._config != self._config():
                 raise ValueError("states must be the ForwardStates of this network's "
                                  "data_gradient(..., keep=True)")
+            if states._buffer is None:
+                raise ValueError("these forward states were released")
             if params is not None and params is not states.params:
                 raise ValueError("states run at their own weights; do not pass params too")
             if X is not None and np.shape(X)[0] != states.n_samples:
@@ -465,6 +481,12 @@ class SNODE:
         -------
         ndarray, shape (N, width, width)
             ``J[n, i, j] = d x_i(T) / d x_j(0)`` for sample n.
+        Raises
+        ------
+        ValueError
+            For malformed inputs, weights or directions (shapes, NaN or Inf).
+        NonFiniteError
+            If the sweep overflows.
         """
         X = self.check_inputs(X)
         d = self._width
@@ -485,6 +507,18 @@ class SNODE:
         X : array_like, shape (N, m)
         lam_T : array_like, shape (N, width)
         params : (W, b), optional
+
+        Returns
+        -------
+        gW : ndarray, shape (n_steps, width, width)
+        gb : ndarray, shape (n_steps, width)
+        lam_0 : ndarray, shape (N, width)
+        Raises
+        ------
+        ValueError
+            For malformed inputs, weights or directions (shapes, NaN or Inf).
+        NonFiniteError
+            If the sweep overflows.
         """
         X = self.check_inputs(X)
         lam_T = as_float_array(lam_T, "lam_T", ndim=2)
@@ -497,7 +531,7 @@ class SNODE:
         return gW, gb, lam0
 
     def data_gradient(self, X, loss, Y=None, labels=None, *, scale=None, params=None,
-                      input_grad=False, outputs=False, keep=False, reuse=None):
+                      input_grad=False, outputs=False, keep=False, check_input=True):
         """The data terms of a cost and their exact gradient, in one forward and one adjoint
         sweep (docs/method.md, the cost functional and the adjoint sweep).
 
@@ -519,26 +553,33 @@ class SNODE:
         outputs : bool
             Also return x(T).
         keep : bool
-            Keep the forward states for :meth:`sensitivity` (``memory="store"`` only).
-        reuse : ForwardStates, optional
-            States of an earlier call whose memory this call may overwrite.
+            Keep the forward states for :meth:`sensitivity` (``memory="store"`` only;
+            :func:`release_states` gives their memory back for reuse).
+        check_input : bool, default True
+            False skips the checks of X, Y and labels, for a caller that made them already
+            (as :class:`snode.Objective` does, once); unchecked bad input gives undefined
+            results.
 
         Returns
         -------
         DataGradient
+
+        Raises
+        ------
+        ValueError
+            For malformed data or weights, or a term that lacks what it needs.
+        NonFiniteError
+            If a sweep overflows.
         """
-        X = self.check_inputs(X)
-        Y, labels = self.check_targets(loss, X.shape[0], Y, labels)
-        scale = 1.0 / X.shape[0] if scale is None else check_real(scale, "scale", 0.0)
+        X, Y, labels, scale = self._data(X, loss, Y, labels, scale, check_input)
         args = self._args(params)
         if keep and self._memory == "recompute":
             raise ValueError("forward states are kept with memory='store' only")
-        buf = reuse._buffer if isinstance(reuse, ForwardStates) else None
         threads = self.threads
         J, gW, gb, lam0, xT, kept = _kernels.value_grad(
             *args, X, Y, labels, None, loss.mse, loss.ce, loss.out, loss.n_classes or 0,
             scale, threads, self._memory == "recompute", bool(input_grad), bool(outputs),
-            bool(keep), buf)
+            bool(keep))
         states = None
         if keep:
             states = ForwardStates((args[0], args[1]), X.shape[0], kept, threads,
@@ -547,7 +588,7 @@ class SNODE:
         return DataGradient(J, gW, gb, gX, xT, states)
 
     def data_cost(self, X, loss, Y=None, labels=None, *, scale=None, params=None,
-                  outputs=False):
+                  outputs=False, check_input=True):
         """The data terms of a cost from one forward sweep (no gradient): the value
         :meth:`data_gradient` gives at the same weights, for trial points of line searches.
 
@@ -558,12 +599,18 @@ class SNODE:
         value : float
         outputs : ndarray, shape (N, width), or None
         """
-        X = self.check_inputs(X)
-        Y, labels = self.check_targets(loss, X.shape[0], Y, labels)
-        scale = 1.0 / X.shape[0] if scale is None else check_real(scale, "scale", 0.0)
+        X, Y, labels, scale = self._data(X, loss, Y, labels, scale, check_input)
         return _kernels.data_cost(*self._args(params), X, Y, labels, loss.mse, loss.ce,
                                   loss.out, loss.n_classes or 0, scale, self.threads,
                                   bool(outputs))
+
+    def _data(self, X, loss, Y, labels, scale, check_input):
+        if check_input:
+            X = self.check_inputs(X)
+            Y, labels = self.check_targets(loss, X.shape[0], Y, labels)
+        if scale is None:
+            return X, Y, labels, 1.0 / X.shape[0]
+        return X, Y, labels, check_real(scale, "scale", 0.0)
 
     def states_nbytes(self, n_samples):
         """Bytes the forward states of `n_samples` samples take when kept
@@ -576,6 +623,25 @@ class SNODE:
         dW = None if dW is None else self._check_param(dW, "dW", (K, d, d))
         db = None if db is None else self._check_param(db, "db", (K, d))
         return dW, db
+
+
+def isa():
+    """Name of the instruction-set level the sweeps run with ("baseline", "avx2", "avx512");
+    ``SNODE_ISA=baseline`` (or avx2) in the environment forces a narrower one."""
+    return _kernels.isa()
+
+
+def release_scratch():
+    """Free the calling thread's cached scratch memory of the sweeps."""
+    _kernels.release_scratch()
+
+
+def release_states(states):
+    """Give the memory of kept forward states back to the calling thread's pool, for the next
+    gradient evaluation that keeps states; `states` cannot be used afterwards."""
+    if isinstance(states, ForwardStates) and states._buffer is not None:
+        buf, states._buffer = states._buffer, None
+        _kernels.recycle_kept(buf)
 
 
 def all_finite(a):

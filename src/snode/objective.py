@@ -12,7 +12,7 @@ The formulas are in docs/method.md (the cost functional, the sensitivity step).
 import numpy as np
 
 from .exceptions import NonFiniteError
-from .model import ForwardStates, output_loss_along
+from .model import output_loss_along, release_states
 from .reduce import LocalReducer, check_reducer, reduce_floats
 
 __all__ = ["Objective", "Evaluation", "LinearizedCost"]
@@ -27,8 +27,9 @@ class Evaluation:
     Attributes
     ----------
     params : (ndarray, ndarray)
-        The weights (W, b) evaluated at (references to the arrays passed in, or copies of the
-        network's; do not change them while the evaluation is in use).
+        The weights (W, b) evaluated at: references to the arrays passed in, or to the
+        network's own (which :meth:`Objective.set_params` overwrites); do not change them while
+        the evaluation is in use.
     value : float
         The cost J (over all processes' samples, with the penalty).
     grad : (ndarray, ndarray) or None
@@ -120,7 +121,6 @@ class Objective:
             raise ValueError("the batch has no samples on any process")
         self._scale = 1.0 / self.n_total
         self.counts = {"gradients": 0, "values": 0, "sweeps": 0}
-        self._spare = []  # buffers of released forward states, to overwrite
 
     def subset(self, index):
         """The objective on the samples `index` of this one (a mini-batch): the same network,
@@ -150,9 +150,8 @@ class Objective:
         self.net.set_params(params)
 
     def _point(self, params):
-        if params is None:
-            return self.net.get_params()
-        return self.net.check_params(params)
+        # the network's own arrays (not copies) when no point is given
+        return self.net.check_params((self.net.W, self.net.b) if params is None else params)
 
     # --- values and gradients ----------------------------------------------------------------
     def _keep(self, keep):
@@ -195,7 +194,7 @@ class Objective:
         if not grad:
             self.counts["sweeps"] += 1
             J, _ = net.data_cost(self.X, cost, self.Y, self.labels, scale=self._scale,
-                                 params=point)
+                                 params=point, check_input=False)
             (J,) = reduce_floats(red, J)
             return Evaluation(point, self._with_penalty(J, point))
         self.counts["gradients"] += 1
@@ -203,9 +202,9 @@ class Objective:
         keep = self._keep(keep) and bool(grad)
         r = net.data_gradient(self.X, cost, self.Y, self.labels, scale=self._scale,
                               params=point, input_grad=input_grad, outputs=True, keep=keep,
-                              reuse=self._spare.pop() if (keep and self._spare) else None)
+                              check_input=False)
         J, gW, gb = r.value, r.gW, r.gb
-        if not isinstance(red, LocalReducer):
+        if type(red) is not LocalReducer:
             J, gW, gb = red.allreduce(np.float64(J), gW, gb)
             J = float(J)
         cost.penalty_grad(net, gW, gb, params=point)
@@ -222,12 +221,10 @@ class Objective:
 
     def release(self, evaluation):
         """Declare that `evaluation` will not be linearised again: the memory of its forward
-        states may be overwritten by later evaluations (a fresh buffer of tens of megabytes
+        states goes back to a pool for later evaluations (a fresh buffer of tens of megabytes
         costs its page faults on every evaluation)."""
-        states = evaluation.states
-        evaluation.states = None
-        if isinstance(states, ForwardStates) and len(self._spare) < 2:
-            self._spare.append(states)
+        states, evaluation.states = evaluation.states, None
+        release_states(states)
 
     def value(self, params=None):
         """The cost J at `params` (default: the network's weights), from one forward sweep."""

@@ -79,7 +79,7 @@ def check_reducer(reducer):
 
 def reduce_floats(reducer, *values):
     """Sum plain floats through the reducer; returns a tuple of floats."""
-    if isinstance(reducer, LocalReducer):
+    if type(reducer) is LocalReducer:
         return tuple(float(v) for v in values)
     out = reducer.allreduce(np.array(values, dtype=np.float64))[0]
     return tuple(float(v) for v in np.asarray(out, dtype=np.float64))

@@ -1,4 +1,4 @@
-"""Explicit Runge-Kutta schemes as data (shared MATH.md section 2)."""
+"""Explicit Runge-Kutta schemes as data (docs/method.md, section 2)."""
 from dataclasses import dataclass
 
 import numpy as np

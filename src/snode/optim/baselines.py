@@ -165,7 +165,7 @@ def _step(obj, state, ev, upd, lr, rec, **keep):
     new = (ev.params[0] - lr * upd[0], ev.params[1] - lr * upd[1])
     if not pair_finite(new):
         return _diverged(obj, state, ev.value)
-    state["theta_prev"] = ev.params
+    state["theta_prev"] = (ev.params[0].copy(), ev.params[1].copy())  # (the net's own arrays)
     state.update(keep)
     state.pop("fun", None)  # the cost at the new weights is not known yet
     obj.set_params(new)

@@ -106,6 +106,7 @@ class NCG(Trainer):
         if state["first"]:  # a new batch: an evaluation made on the last one does not count
             state.pop("next", None)
         ev = state.pop("next", None)
+        state["pending"] = 0  # gradient evaluations made for the next iteration
         if ev is None:
             ev = obj.evaluate(grad=True, keep=None if self.step == "sensitivity" else False)
         theta, J, G = ev.params, ev.value, ev.grad
@@ -171,7 +172,7 @@ class NCG(Trainer):
         obj.set_params(accepted.params)
         state["fun"] = accepted.value
         if accepted.grad is not None and state["more"]:
-            state["next"] = accepted
+            state.update(next=accepted, pending=1)
         else:
             obj.release(accepted)
         rec["step"] = eta

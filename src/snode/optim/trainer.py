@@ -144,7 +144,9 @@ class Trainer:
                     state["more"] = it + 1 < n_it
                     rec = self._iterate(batch_obj, state)
                     good = objective.params()
-                    pending = 1 if state.get("next") is not None else 0
+                    # an optimiser may evaluate the next iteration's gradient in this one
+                    # (NCG's accepted trial point): it counts for the next
+                    pending = state.get("pending", 0)
                     rec.update(epoch=epoch, batch=bi,
                                evaluations=counts["gradients"] - start["gradients"] - pending,
                                time=time.perf_counter() - t0)

@@ -1,0 +1,315 @@
+"""The objective: values, gradients (weights and inputs), the linearised cost, kept states,
+subsets, accuracy and the reducer's contract (docs/method.md, sections 3-5, 7-8)."""
+import threading
+
+import numpy as np
+import pytest
+from _helpers import fd4, make_net, rel_err
+
+import snode
+from snode.reduce import LocalReducer, Reducer
+
+FULL = dict(mse=0.7, ce=0.5, out=0.3, decay=0.2, smooth=0.1, n_classes=3)
+
+
+def _data(rng, N=23, m=3, d=4, C=3):
+    return rng.normal(size=(N, m)), rng.normal(size=(N, d)), rng.integers(0, C, size=N)
+
+
+def test_value_and_gradient_match_the_cost_and_finite_differences(rng):
+    net = make_net(width=4, n_steps=5, T=1.3)
+    X, Y, labels = _data(rng)
+    cost = snode.Cost(**FULL)
+    obj = snode.Objective(net, cost, X, Y, labels)
+    J, gW, gb = obj.value_and_grad()
+    assert J == cost(net, X, Y, labels) == obj.value()
+    dW, db = rng.normal(size=gW.shape), rng.normal(size=gb.shape)
+    W0, b0 = net.get_params()
+    fd = fd4(lambda t: obj.value((W0 + t * dW, b0 + t * db)), 0.0, 1.0, 1e-3)
+    assert np.sum(gW * dW) + np.sum(gb * db) == pytest.approx(fd, rel=1e-8)
+
+
+@pytest.mark.parametrize("width, threads", [(4, 1), (12, 2), (16, 2), (21, 3)])
+def test_cost_only_evaluation_is_the_gradient_evaluations_value(width, threads, rng):
+    # the line searches compare trial costs with the gradient's cost: the same number
+    net = make_net(width=width, n_steps=4, seed=width, n_threads=threads)
+    X, Y = rng.normal(size=(203, width)), rng.normal(size=(203, width))
+    labels = rng.integers(0, 3, size=203)
+    obj = snode.Objective(net, snode.Cost(**FULL), X, Y, labels)
+    W, b = net.get_params()
+    params = (1.1 * W, b - 0.1)
+    assert obj.evaluate(params, grad=False).value == obj.evaluate(params).value
+
+
+@pytest.mark.parametrize("m", [2, 4])
+def test_input_gradient_matches_finite_differences(m, rng):
+    net = make_net(width=4, n_steps=6)
+    X, Y, labels = _data(rng, N=5, m=m)
+    cost = snode.Cost(**FULL)
+    J, gW, gb, gX = cost.value_and_grad(net, X, Y, labels, input_grad=True)
+    assert gX.shape == X.shape
+    fd = np.empty_like(X)
+    for n in range(X.shape[0]):
+        for j in range(m):
+            E = np.zeros_like(X)
+            E[n, j] = 1.0
+            fd[n, j] = fd4(lambda t: cost(net, X + t * E, Y, labels), 0.0, 1.0, 1e-3)
+    assert rel_err(gX, fd) <= 1e-8
+    # the same backward sweep: the weight gradient is the one without input_grad
+    J2, gW2, gb2 = cost.value_and_grad(net, X, Y, labels)
+    assert J == J2 and np.array_equal(gW, gW2) and np.array_equal(gb, gb2)
+
+
+def test_evaluating_elsewhere_leaves_the_network_and_bad_params_are_refused(rng):
+    net = make_net(width=3, n_steps=4)
+    X, Y, _ = _data(rng, d=3)
+    obj = snode.Objective(net, snode.Cost(), X, Y)
+    W, b = net.get_params()
+    obj.evaluate((W + 1.0, b))
+    assert np.array_equal(net.W, W)
+    bad = W.copy()
+    bad[0, 0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        obj.set_params((bad, b))
+    with pytest.raises(ValueError, match="shape"):
+        obj.set_params((W[:2], b))
+    assert np.array_equal(net.W, W)  # a failed call changes nothing
+    obj.set_params((W + 1.0, b))
+    assert np.array_equal(net.W, W + 1.0)
+
+
+def test_non_finite_penalty_raises():
+    # a cost that overflows in the penalty alone is not finite: NonFiniteError, not Inf
+    net = snode.SNODE(2, 3, init="zeros")
+    net.b = np.full((3, 2), 1e300)
+    net.W = np.zeros((3, 2, 2))
+    X, Y = np.zeros((4, 2)), np.zeros((4, 2))
+    obj = snode.Objective(net, snode.Cost(mse=0.0, out=0.0, decay=1.0), X, Y)
+    with pytest.raises(snode.NonFiniteError):
+        obj.value()
+    with pytest.raises(snode.NonFiniteError):
+        obj.value_and_grad()
+
+
+@pytest.mark.parametrize("terms", [dict(mse=1.0, out=0.2, decay=0.1, smooth=0.3),
+                                   dict(mse=0.0, ce=1.0, n_classes=3, smooth=0.2),
+                                   FULL])
+def test_linearized_cost_is_exact_for_a_network_linear_in_its_weights(terms, rng):
+    # identity activation, one Euler step: x(T) is linear in (W, b), so the linearised cost
+    # along a line is the cost itself, with its slope and curvature
+    net = snode.SNODE(3, 1, scheme="euler", activation="identity", init="zeros")
+    net.W = 0.3 * rng.normal(size=net.W.shape)
+    X, Y, labels = _data(rng, d=3)
+    obj = snode.Objective(net, snode.Cost(**terms), X, Y, labels)
+    ev = obj.evaluate()
+    d = (rng.normal(size=net.W.shape), rng.normal(size=net.b.shape))
+    line = obj.linearize(ev, d)
+    W, b = ev.params
+    assert line.value == ev.value and line.quadratic == ("ce" not in terms)
+    assert line.slope == pytest.approx(np.sum(ev.grad[0] * d[0]) + np.sum(ev.grad[1] * d[1]),
+                                       rel=1e-14)
+    for eta in (0.0, 0.3, -0.7):
+        phi, dphi, d2phi = line(eta)
+        along = lambda t: obj.value((W + t * d[0], b + t * d[1]))  # noqa: E731
+        assert phi == pytest.approx(along(eta), rel=1e-12)
+        assert dphi == pytest.approx(fd4(along, eta, 1.0, 1e-3), rel=1e-8)
+        h = 1e-3
+        fd2 = (along(eta + h) - 2 * along(eta) + along(eta - h)) / h ** 2
+        assert d2phi == pytest.approx(fd2, rel=1e-5)
+
+
+def test_linearized_cost_of_a_nonlinear_network_is_the_sensitivity_model(rng):
+    net = make_net(width=5, n_steps=6, T=2.0)
+    X, Y, labels = _data(rng, d=5)
+    cost = snode.Cost(**FULL)
+    obj = snode.Objective(net, cost, X, Y, labels)
+    ev = obj.evaluate()
+    d = (rng.normal(size=net.W.shape), rng.normal(size=net.b.shape))
+    line = obj.linearize(ev, d)
+    xi = net.sensitivity(X, *d)
+    W, b = ev.params
+    for eta in (0.05, 0.4):
+        out = net.forward(X) + eta * xi
+        p = (W + eta * d[0], b + eta * d[1])
+        expected = cost.data_cost(out, Y, labels) + cost.penalty(net, p)
+        assert line(eta)[0] == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.parametrize("width, activation, scheme", [
+    (3, "tanh", "rk4"), (12, "sigmoid", "heun"), (16, "tanh", "rk4"), (16, "sigmoid", "euler"),
+    (21, "softplus", "midpoint"), (40, "relu", "rk4"),
+    (5, "tanh", ([[0, 0, 0], [0.5, 0, 0], [-1, 2, 0]], [1 / 6, 2 / 3, 1 / 6]))])
+def test_sensitivity_on_kept_states_is_the_sensitivity(width, activation, scheme, rng):
+    net = make_net(width=width, n_steps=5, scheme=scheme, activation=activation, seed=width,
+                   n_threads=2)
+    X, Y = rng.normal(size=(77, width)), rng.normal(size=(77, width))
+    r = net.data_gradient(X, snode.Cost(), Y, keep=True)
+    dW, db = rng.normal(size=net.W.shape), rng.normal(size=net.b.shape)
+    for direction in ((dW, db), (dW, None), (None, db)):
+        kept = net.sensitivity(None, *direction, states=r.states)
+        np.testing.assert_allclose(kept, net.sensitivity(X, *direction), rtol=1e-12,
+                                   atol=1e-13 * np.abs(kept).max())
+    with pytest.raises(ValueError, match="samples"):
+        net.sensitivity(X[:5], dW, db, states=r.states)
+    with pytest.raises(ValueError, match="ForwardStates of this network"):
+        make_net(width=width + 1, n_steps=5).sensitivity(None, states=r.states)
+
+
+def test_kept_states_need_the_store_memory_mode(rng):
+    net = make_net(width=4, n_steps=3, memory="recompute")
+    X, Y = rng.normal(size=(9, 4)), rng.normal(size=(9, 4))
+    with pytest.raises(ValueError, match="memory='store'"):
+        net.data_gradient(X, snode.Cost(), Y, keep=True)
+    obj = snode.Objective(net, snode.Cost(), X, Y)
+    assert obj.evaluate().states is None  # "auto" keeps nothing here
+
+
+def test_subset_and_accuracy(rng):
+    net = make_net(width=4, n_steps=4)
+    X, Y, labels = _data(rng, N=40)
+    cost = snode.Cost(**FULL)
+    obj = snode.Objective(net, cost, X, Y, labels)
+    idx = np.array([3, 1, 30, 7, 22])
+    sub = obj.subset(idx)
+    assert sub.n_total == 5 and sub.counts is obj.counts
+    direct = snode.Objective(net, cost, X[idx], Y[idx], labels[idx])
+    assert sub.value() == direct.value()
+    pred = net.forward(X)[:, :3].argmax(axis=1)
+    assert obj.accuracy() == np.mean(pred == labels)
+    with pytest.raises(ValueError, match="needs labels"):
+        snode.Objective(net, snode.Cost(), X, Y).accuracy()
+
+
+def test_counts_and_scipy_style_result(rng):
+    X, Y, _ = _data(rng, N=60, d=4)
+    net = make_net(width=4, n_steps=6, seed=3)
+    res = snode.NCG(max_iter=15).minimize(net, snode.Cost(), X, Y)
+    assert res.nit == res.n_iter == 15 and res.njev == res.evaluations
+    assert res.nfev >= res.njev
+    # one gradient evaluation an iteration (the accepted trial's is the next iteration's)
+    assert res.evaluations <= res.n_iter + 1 + res.history["backtracks"].sum()
+    assert np.all(np.diff(res.history["evaluations"]) >= 1)
+    np.testing.assert_array_equal(res.x[0], net.W)
+    assert res.fun == pytest.approx(snode.Cost()(net, X, Y), rel=1e-14)
+
+
+def test_keeping_states_does_not_change_training(rng):
+    X, Y, _ = _data(rng, N=60, d=4)
+    out = []
+    for keep in ("auto", False):
+        net = make_net(width=4, n_steps=6, seed=3)
+        obj = snode.Objective(net, snode.Cost(), X, Y, keep_states=keep)
+        snode.NCG(max_iter=10).minimize(obj)
+        out.append(net.W.copy())
+    np.testing.assert_allclose(out[0], out[1], rtol=1e-9, atol=1e-12)
+
+
+def test_bad_objective_arguments(rng):
+    net = make_net(width=3, n_steps=2)
+    X, Y, _ = _data(rng, d=3)
+    with pytest.raises(ValueError, match="keep_states"):
+        snode.Objective(net, snode.Cost(), X, Y, keep_states="yes")
+    with pytest.raises(ValueError, match="allreduce"):
+        snode.Objective(net, snode.Cost(), X, Y, reducer=object())
+    obj = snode.Objective(net, snode.Cost(), X, Y)
+    with pytest.raises(ValueError, match="gradient evaluation"):
+        obj.linearize(obj.evaluate(grad=False), net.get_params())
+    with pytest.raises(ValueError, match="nonzero"):
+        obj.linearize(obj.evaluate(), (np.zeros_like(net.W), np.zeros_like(net.b)))
+    with pytest.raises(ValueError, match="Objective or a network"):
+        snode.NCG().minimize(obj, snode.Cost())
+
+
+# --- the reducer's contract --------------------------------------------------------------
+
+
+class CountingReducer(LocalReducer):
+    def __init__(self):
+        self.calls = 0
+
+    def allreduce(self, *parts):
+        self.calls += 1
+        return parts
+
+
+class ThreadGroup:
+    """Processes simulated by threads: a reducer per 'rank' that sums the ranks' parts in rank
+    order (what an MPI reducer does across processes)."""
+
+    def __init__(self, size):
+        self.size = size
+        self.barrier = threading.Barrier(size)
+        self.slots = [None] * size
+
+    def reducer(self, rank):
+        group = self
+
+        class _R(Reducer):
+            def allreduce(self, *parts):
+                group.slots[rank] = [np.array(p, dtype=np.float64, copy=True) for p in parts]
+                group.barrier.wait()
+                total = [sum(group.slots[r][k] for r in range(group.size))
+                         for k in range(len(parts))]
+                group.barrier.wait()
+                return tuple(float(t) if t.ndim == 0 else t for t in total)
+
+            def total(self, n):
+                return int(self.allreduce(np.float64(n))[0])
+
+        r = _R()
+        r.rank, r.size = rank, self.size
+        return r
+
+
+def test_every_sum_goes_through_the_reducer(rng):
+    net = make_net(width=4, n_steps=3)
+    X, Y, labels = _data(rng, N=30)
+    red = CountingReducer()
+    obj = snode.Objective(net, snode.Cost(**FULL), X, Y, labels, reducer=red)
+    for call in (obj.value, obj.value_and_grad, obj.accuracy):
+        before = red.calls
+        call()
+        assert red.calls == before + 1
+    ev = obj.evaluate()
+    before = red.calls
+    line = obj.linearize(ev, (np.ones_like(net.W), np.ones_like(net.b)))
+    line(0.1)
+    assert red.calls == before + 2  # the line's value at 0 and at 0.1
+
+
+@pytest.mark.parametrize("make_opt", [lambda: snode.NCG(max_iter=8),
+                                      lambda: snode.NCG(beta="PR+", metric="l2", max_iter=8),
+                                      lambda: snode.Adam(lr=0.02, max_iter=8),
+                                      lambda: snode.GradientDescent(lr=0.2, max_iter=8)])
+@pytest.mark.parametrize("cost", [snode.Cost(mse=1.0, decay=0.01, smooth=0.01), snode.Cost(**FULL)])
+def test_sharded_training_through_a_reducer_matches_one_process(make_opt, cost, rng):
+    """Two 'ranks' with half the samples each, their sums met by a reducer: the same weights
+    as one process with all of them (up to the order of the sums)."""
+    X, Y, labels = _data(rng, N=64, m=4, d=5)
+    net0 = make_net(width=5, n_steps=6, seed=11, n_threads=1)
+    ref = net0.copy()
+    make_opt().minimize(ref, cost, X, Y, labels)
+    group = ThreadGroup(2)
+    shards = [slice(0, 29), slice(29, 64)]  # uneven
+    nets = [net0.copy(), net0.copy()]
+    errors = []
+
+    def run(rank):
+        try:
+            s = shards[rank]
+            obj = snode.Objective(nets[rank], cost, X[s], Y[s], labels[s],
+                                  reducer=group.reducer(rank))
+            make_opt().minimize(obj)
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+            group.barrier.abort()
+
+    threads = [threading.Thread(target=run, args=(r,)) for r in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    np.testing.assert_array_equal(nets[0].W, nets[1].W)  # every rank took the same steps
+    np.testing.assert_allclose(nets[0].W, ref.W, rtol=1e-8, atol=1e-11)
+    assert not np.allclose(nets[0].W, net0.W)  # it trained
