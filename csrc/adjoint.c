@@ -1,8 +1,8 @@
 /*
  * The gradient sweep: forward through all steps, the data cost and lambda_K = dJ/dx(T), then
  * the adjoint sweep back, which gives the exact gradient of the discrete cost with respect to
- * the weights and the inputs. Compiled once per instruction-set level (see steps.h).
- * Formulas: docs/method.md (the cost functional, the adjoint sweep).
+ * the weights and the inputs. Part of sweeps.c (one translation unit per instruction-set
+ * level, see steps.h). Formulas: docs/method.md (the cost functional, the adjoint sweep).
  */
 #include "loss.h"
 #include "steps.h"
@@ -86,8 +86,9 @@ static int value_grad(const snode_net *net, ptrdiff_t n, const double *x0, ptrdi
             to_cols(d, np, lp, lamT + c0 * d, d, lam);
         } else {
             memset(lam, 0, (size_t)ln * sizeof(double));
-            sn_loss(loss, d, np, x, 1, lp, Y ? Y + c0 * my : NULL, my,
-                    labels ? labels + c0 : NULL, lam, J);
+            const int status = sn_loss(loss, d, np, x, 1, lp, Y ? Y + c0 * my : NULL, my,
+                                       labels ? labels + c0 : NULL, lam, J);
+            if (status != SNODE_OK) return status;
         }
 
         for (ptrdiff_t i = K - 1; i >= 0; i--) {

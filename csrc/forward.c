@@ -1,7 +1,8 @@
 /*
  * The forward sweep: the outputs x(T), the trajectory, and the data cost at the outputs (the
- * cost-only entry that line searches evaluate at trial points). Compiled once per
- * instruction-set level (see steps.h). Formulas: docs/method.md (the Runge-Kutta step).
+ * cost-only entry that line searches evaluate at trial points). Part of sweeps.c (one
+ * translation unit per instruction-set level, see steps.h). Formulas: docs/method.md (the
+ * Runge-Kutta step).
  */
 #include "loss.h"
 #include "steps.h"
@@ -36,9 +37,11 @@ static int forward(const snode_net *net, ptrdiff_t n, const double *x0, ptrdiff_
         }
         if (!cols_finite(d, np, lp, x)) return SNODE_ERR_NONFINITE;
         if (xT) to_rows(d, np, lp, x, xT + c0 * d, d);
-        if (loss)
-            sn_loss(loss, d, np, x, 1, lp, Y ? Y + c0 * my : NULL, my,
-                    labels ? labels + c0 : NULL, NULL, J);
+        if (loss) {
+            const int status = sn_loss(loss, d, np, x, 1, lp, Y ? Y + c0 * my : NULL, my,
+                                       labels ? labels + c0 : NULL, NULL, J);
+            if (status != SNODE_OK) return status;
+        }
     }
     if (loss && !snode_all_finite(1, J)) return SNODE_ERR_NONFINITE;
     return SNODE_OK;

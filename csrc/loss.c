@@ -42,15 +42,26 @@ static inline double target(const double *Y, ptrdiff_t my, const int64_t *labels
     return labels && labels[r] == j ? 1.0 : 0.0;
 }
 
-void sn_loss(const snode_loss *L, ptrdiff_t d, ptrdiff_t n, const double *x, ptrdiff_t rs,
-             ptrdiff_t cs, const double *Y, ptrdiff_t my, const int64_t *labels, double *lam,
-             double *J)
+/* the labels the loss reads (for the cross-entropy, or as one-hot targets) lie in [0, C) */
+static int labels_valid(const snode_loss *L, ptrdiff_t n, const double *Y,
+                        const int64_t *labels)
+{
+    if (!labels || !(L->ce != 0.0 || (L->mse != 0.0 && !Y))) return 1;
+    int ok = 1;
+    for (ptrdiff_t r = 0; r < n; r++) ok &= labels[r] >= 0 && labels[r] < L->n_classes;
+    return ok;
+}
+
+int sn_loss(const snode_loss *L, ptrdiff_t d, ptrdiff_t n, const double *x, ptrdiff_t rs,
+            ptrdiff_t cs, const double *Y, ptrdiff_t my, const int64_t *labels, double *lam,
+            double *J)
 {
     const double cm = L->mse * L->scale, co = L->out * L->scale, cc = L->ce * L->scale;
     const int quad = L->mse != 0.0 || L->out != 0.0;
     /* mse with neither Y nor labels has no target: zero, like a zero-padded Y */
     const int64_t *tl = L->mse != 0.0 ? labels : NULL;
     const ptrdiff_t C = L->n_classes;
+    if (!labels_valid(L, n, Y, labels)) return SNODE_ERR_LABEL;
     double acc = *J;
     for (ptrdiff_t r = 0; r < n; r++) {
         const double *xr = x + r * rs;
@@ -78,25 +89,27 @@ void sn_loss(const snode_loss *L, ptrdiff_t d, ptrdiff_t n, const double *x, ptr
         acc += l;
     }
     *J = acc;
+    return SNODE_OK;
 }
 
-void snode_output_loss(const snode_loss *loss, ptrdiff_t d, ptrdiff_t n, const double *x,
-                       const double *Y, ptrdiff_t my, const int64_t *labels, double *lam,
-                       double *J)
+int snode_output_loss(const snode_loss *loss, ptrdiff_t d, ptrdiff_t n, const double *x,
+                      const double *Y, ptrdiff_t my, const int64_t *labels, double *lam,
+                      double *J)
 {
     *J = 0.0;
-    sn_loss(loss, d, n, x, d, 1, Y, my, labels, lam, J);
+    return sn_loss(loss, d, n, x, d, 1, Y, my, labels, lam, J);
 }
 
-void snode_loss_line(const snode_loss *L, ptrdiff_t d, ptrdiff_t n, const double *x,
-                     const double *xi, const double *Y, ptrdiff_t my, const int64_t *labels,
-                     double eta, double out[3])
+int snode_loss_line(const snode_loss *L, ptrdiff_t d, ptrdiff_t n, const double *x,
+                    const double *xi, const double *Y, ptrdiff_t my, const int64_t *labels,
+                    double eta, double out[3])
 {
     const double cm = L->mse * L->scale, co = L->out * L->scale, cc = L->ce * L->scale;
     const int quad = L->mse != 0.0 || L->out != 0.0;
     const int64_t *tl = L->mse != 0.0 ? labels : NULL;
     const ptrdiff_t C = L->n_classes;
     double phi = 0.0, d1 = 0.0, d2 = 0.0;
+    if (!labels_valid(L, n, Y, labels)) return SNODE_ERR_LABEL;
     for (ptrdiff_t r = 0; r < n; r++) {
         const double *xr = x + r * d, *zr = xi + r * d;
         double p0 = 0.0, p1 = 0.0, p2 = 0.0;
@@ -136,6 +149,7 @@ void snode_loss_line(const snode_loss *L, ptrdiff_t d, ptrdiff_t n, const double
     out[0] = phi;
     out[1] = d1;
     out[2] = d2;
+    return SNODE_OK;
 }
 
 void snode_softmax(ptrdiff_t n, ptrdiff_t C, const double *z, ptrdiff_t ldz, double *p)

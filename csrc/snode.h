@@ -27,7 +27,8 @@ extern "C" {
 enum {
     SNODE_OK = 0,
     SNODE_ERR_NONFINITE = 1, /* a sweep produced Inf or NaN */
-    SNODE_ERR_ARG = 2        /* an argument is out of range (caller bug) */
+    SNODE_ERR_ARG = 2,       /* an argument is out of range (caller bug) */
+    SNODE_ERR_LABEL = 3      /* a label the loss uses is outside [0, n_classes) */
 };
 
 enum {
@@ -61,7 +62,9 @@ typedef struct {
  * scale = 1/N for the global number of samples N, so that the sums of chunks (threads, or
  * processes) add up to the cost. The squared error's targets are the rows of Y (n x my,
  * zero-padded to d) when Y is given, else the one-hot vectors of the labels in the first
- * n_classes components. Sums over samples are formed sample by sample, in order.
+ * n_classes components. Sums over samples are formed sample by sample, in order. A label
+ * the loss uses that is outside [0, n_classes) gives SNODE_ERR_LABEL (never a read out of
+ * bounds).
  */
 typedef struct {
     double mse, ce, out;
@@ -150,17 +153,17 @@ int snode_tangent_kept(const snode_net *net, ptrdiff_t n, const double *keep, co
  * NULL; zeroed by the caller) has their gradient dJ/dx added. Y, my, labels as for
  * snode_value_grad.
  */
-void snode_output_loss(const snode_loss *loss, ptrdiff_t d, ptrdiff_t n, const double *x,
-                       const double *Y, ptrdiff_t my, const int64_t *labels, double *lam,
-                       double *J);
+int snode_output_loss(const snode_loss *loss, ptrdiff_t d, ptrdiff_t n, const double *x,
+                      const double *Y, ptrdiff_t my, const int64_t *labels, double *lam,
+                      double *J);
 
 /*
  * The data terms along the line x + eta xi (n x d rows each): out[0..2] receive phi(eta),
  * phi'(eta) and phi''(eta), summed over the samples in order.
  */
-void snode_loss_line(const snode_loss *loss, ptrdiff_t d, ptrdiff_t n, const double *x,
-                     const double *xi, const double *Y, ptrdiff_t my, const int64_t *labels,
-                     double eta, double out[3]);
+int snode_loss_line(const snode_loss *loss, ptrdiff_t d, ptrdiff_t n, const double *x,
+                    const double *xi, const double *Y, ptrdiff_t my, const int64_t *labels,
+                    double eta, double out[3]);
 
 /* p (n x C) = the softmax of the first C components of each row of z (n rows, stride ldz). */
 void snode_softmax(ptrdiff_t n, ptrdiff_t C, const double *z, ptrdiff_t ldz, double *p);

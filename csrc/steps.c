@@ -4,8 +4,8 @@
  * sensitivity), on a component-major block of samples; general register-tiled kernels at any
  * width, and fused ones for the small widths with tanh or sigmoid (fused_inl.h).
  *
- * Compiled once per instruction-set level (see steps.h). Formulas: docs/method.md (the
- * Runge-Kutta step, the adjoint sweep, the sensitivity problem).
+ * Part of sweeps.c (one translation unit per instruction-set level, see steps.h). Formulas:
+ * docs/method.md (the Runge-Kutta step, the adjoint sweep, the sensitivity problem).
  */
 #include "steps.h"
 
@@ -83,7 +83,7 @@ static void combine_unit(int S, ptrdiff_t len, const double *restrict Ks, double
     }
 }
 
-void sn_scale_tableau(const snode_net *net, scaled_tableau *t)
+static void sn_scale_tableau(const snode_net *net, scaled_tableau *t)
 {
     const int S = net->S;
     for (int s = 0; s < S; s++) {
@@ -284,19 +284,15 @@ step_backward(const snode_net *net, const scaled_tableau *t, ptrdiff_t i, ptrdif
         sn_fz_bwd_step(DD, ACT, net->S, t->ha, t->hb, net->W + i * DD * DD, xi, Ki, ld, lam,   \
                        gWi, gbi, G, Yr, Ybar, accumulate);                                     \
     }                                                                                          \
-    static __attribute__((noinline)) void fz_tan_##DD##_##NAME(                                \
+    SN_FZ_TAN(DD, ACT, NAME, tan, 0)                                                           \
+    SN_FZ_TAN(DD, ACT, NAME, tank, 1)
+/* the tangent step, on computed (KEPT 0) or kept (1) stage values */
+#define SN_FZ_TAN(DD, ACT, NAME, KIND, KEPT)                                                   \
+    static __attribute__((noinline)) void fz_##KIND##_##DD##_##NAME(                           \
         const snode_net *net, const scaled_tableau *t, ptrdiff_t i, const double *dW,          \
         const double *db, double *x, double *xi, ptrdiff_t ld, double *Ks, double *Kd)         \
     {                                                                                          \
-        sn_fz_tan_step(DD, ACT, 0, net->S, t->ha, t->hb, net->W + i * DD * DD,                 \
-                       net->b + i * DD, dW ? dW + i * DD * DD : NULL, db ? db + i * DD : NULL, \
-                       x, xi, ld, Ks, Kd);                                                     \
-    }                                                                                          \
-    static __attribute__((noinline)) void fz_tank_##DD##_##NAME(                               \
-        const snode_net *net, const scaled_tableau *t, ptrdiff_t i, const double *dW,          \
-        const double *db, double *x, double *xi, ptrdiff_t ld, double *Ks, double *Kd)         \
-    {                                                                                          \
-        sn_fz_tan_step(DD, ACT, 1, net->S, t->ha, t->hb, net->W + i * DD * DD,                 \
+        sn_fz_tan_step(DD, ACT, KEPT, net->S, t->ha, t->hb, net->W + i * DD * DD,              \
                        net->b + i * DD, dW ? dW + i * DD * DD : NULL, db ? db + i * DD : NULL, \
                        x, xi, ld, Ks, Kd);                                                     \
     }
@@ -332,16 +328,8 @@ static const fz_kernels fz_table[2][SN_FUSED_MAX_D + 1] = {{SN_FZ_WIDTHS(SN_FZ_E
 
 /* the tangent step on kept states at width 16 (fused: its stage has two products and no
  * activation, which fit the registers at this width) */
-#define SN_FZ_TANK16(ACT, NAME)                                                                \
-    static __attribute__((noinline)) void fz_tank_16_##NAME(                                   \
-        const snode_net *net, const scaled_tableau *t, ptrdiff_t i, const double *dW,          \
-        const double *db, double *x, double *xi, ptrdiff_t ld, double *Ks, double *Kd)         \
-    {                                                                                          \
-        sn_fz_tan_step(16, ACT, 1, net->S, t->ha, t->hb, net->W + i * 256, net->b + i * 16,    \
-                       dW ? dW + i * 256 : NULL, db ? db + i * 16 : NULL, x, xi, ld, Ks, Kd);  \
-    }
-SN_FZ_TANK16(SNODE_ACT_TANH, tanh)
-SN_FZ_TANK16(SNODE_ACT_SIGMOID, sigmoid)
+SN_FZ_TAN(16, SNODE_ACT_TANH, tanh, tank, 1)
+SN_FZ_TAN(16, SNODE_ACT_SIGMOID, sigmoid, tank, 1)
 
 /* the fused steps of the network (use_fused(net) must hold) */
 static const fz_kernels *fz_of(const snode_net *net)
@@ -349,8 +337,9 @@ static const fz_kernels *fz_of(const snode_net *net)
     return &fz_table[net->act == SNODE_ACT_SIGMOID][net->d];
 }
 
-void sn_fwd_step(const snode_net *net, const scaled_tableau *t, ptrdiff_t i, const double *xin,
-                 double *xout, ptrdiff_t ld, double *Ks, double *Ys, double *Wp)
+static void sn_fwd_step(const snode_net *net, const scaled_tableau *t, ptrdiff_t i,
+                        const double *xin, double *xout, ptrdiff_t ld, double *Ks,
+                        double *Ys, double *Wp)
 {
     if (use_fused(net)) {
         fz_of(net)->fwd(net, t, i, xin, xout, ld, Ks);
@@ -359,9 +348,9 @@ void sn_fwd_step(const snode_net *net, const scaled_tableau *t, ptrdiff_t i, con
     step_forward(net, t, i, ld, xin, xout, Ys, Ks, Wp);
 }
 
-void sn_bwd_step(const snode_net *net, const scaled_tableau *t, ptrdiff_t i, ptrdiff_t ld,
-                 const double *xi, const double *Ki, double *lam, double *gWi, double *gbi,
-                 int accumulate, const bwd_scratch *w)
+static void sn_bwd_step(const snode_net *net, const scaled_tableau *t, ptrdiff_t i,
+                        ptrdiff_t ld, const double *xi, const double *Ki, double *lam,
+                        double *gWi, double *gbi, int accumulate, const bwd_scratch *w)
 {
     if (use_fused(net)) {
         fz_of(net)->bwd(net, t, i, xi, Ki, ld, lam, gWi, gbi, w->G, w->Yr, w->Ybar, accumulate);
@@ -371,9 +360,10 @@ void sn_bwd_step(const snode_net *net, const scaled_tableau *t, ptrdiff_t i, ptr
                   accumulate);
 }
 
-void sn_tan_step(const snode_net *net, const scaled_tableau *t, ptrdiff_t i, ptrdiff_t ld,
-                 ptrdiff_t q, const double *dW, const double *db, double *x, double *Ks,
-                 double *xi, double *Kdot, const tan_scratch *w, int kept)
+static void sn_tan_step(const snode_net *net, const scaled_tableau *t, ptrdiff_t i,
+                        ptrdiff_t ld, ptrdiff_t q, const double *dW, const double *db,
+                        double *x, double *Ks, double *xi, double *Kdot, const tan_scratch *w,
+                        int kept)
 {
     if (tangent_fused(net, q)) {
         (kept ? fz_of(net)->tank : fz_of(net)->tan)(net, t, i, dW, db, x, xi, ld, Ks, Kdot);

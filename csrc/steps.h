@@ -1,8 +1,8 @@
 /*
  * Internal to csrc/: what the sweep files (forward.c, adjoint.c, tangent.c) share with the step
- * kernels (steps.c). All of these files are compiled once per instruction-set level, SN_ISA
- * naming the level (see meson.build); the functions declared here are renamed with the
- * level's suffix, so that the levels link side by side.
+ * kernels (steps.c). All of them are compiled together, as sweeps.c, once per instruction-set
+ * level, SN_ISA naming the level (see meson.build): the step kernels are static, and the
+ * entry points carry the level's suffix (SN_FN), so that the levels link side by side.
  *
  * Layout inside a chunk of samples: component-major blocks, d rows of ld columns (samples),
  * ld a multiple of the column unit; see kernels_inl.h.
@@ -141,20 +141,16 @@ static inline ptrdiff_t wgrad_scratch(ptrdiff_t d, ptrdiff_t ld)
 
 /* --- the step kernels (steps.c): general kernels at any width, fused ones where they exist - */
 
-#define sn_scale_tableau SN_FN(sn_scale_tableau)
-#define sn_fwd_step SN_FN(sn_fwd_step)
-#define sn_bwd_step SN_FN(sn_bwd_step)
-#define sn_tan_step SN_FN(sn_tan_step)
-
-void sn_scale_tableau(const snode_net *net, scaled_tableau *t);
+static void sn_scale_tableau(const snode_net *net, scaled_tableau *t);
 
 /*
  * One step forward on a d x ld block: xout = x_{i+1} from xin = x_i (xout may be xin). Ks
  * (S x d x ld) receives the stage values. Ys: S x d x ld scratch (general kernels only); Wp:
  * pack_scratch(d).
  */
-void sn_fwd_step(const snode_net *net, const scaled_tableau *t, ptrdiff_t i, const double *xin,
-                 double *xout, ptrdiff_t ld, double *Ks, double *Ys, double *Wp);
+static void sn_fwd_step(const snode_net *net, const scaled_tableau *t, ptrdiff_t i,
+                        const double *xin, double *xout, ptrdiff_t ld, double *Ks,
+                        double *Ys, double *Wp);
 
 /* scratch of one backward step on a d x ld block: G, Ybar, Yr S x d x ld each; T
  * wgrad_scratch(d, ld); Wp pack_scratch(d) */
@@ -167,9 +163,9 @@ typedef struct {
  * ld): lam <- lambda_i from lambda_{i+1}; gWi (d x d), gbi (d) receive the step's gradient
  * (added to them if accumulate).
  */
-void sn_bwd_step(const snode_net *net, const scaled_tableau *t, ptrdiff_t i, ptrdiff_t ld,
-                 const double *xi, const double *Ki, double *lam, double *gWi, double *gbi,
-                 int accumulate, const bwd_scratch *w);
+static void sn_bwd_step(const snode_net *net, const scaled_tableau *t, ptrdiff_t i,
+                        ptrdiff_t ld, const double *xi, const double *Ki, double *lam,
+                        double *gWi, double *gbi, int accumulate, const bwd_scratch *w);
 
 /* scratch of one tangent step on d x ld blocks with q tangents: y, sp, V d x ld each, ydot
  * d x q ld (general kernels only) */
@@ -191,8 +187,9 @@ static inline int tangent_fused(const snode_net *net, ptrdiff_t q)
  * sweep stored them, only read (q must be 1), and x, needed for dW y_s only, is advanced only
  * when dW is not NULL; otherwise Ks receives the stage values.
  */
-void sn_tan_step(const snode_net *net, const scaled_tableau *t, ptrdiff_t i, ptrdiff_t ld,
-                 ptrdiff_t q, const double *dW, const double *db, double *x, double *Ks,
-                 double *xi, double *Kdot, const tan_scratch *w, int kept);
+static void sn_tan_step(const snode_net *net, const scaled_tableau *t, ptrdiff_t i,
+                        ptrdiff_t ld, ptrdiff_t q, const double *dW, const double *db,
+                        double *x, double *Ks, double *xi, double *Kdot, const tan_scratch *w,
+                        int kept);
 
 #endif

@@ -2,8 +2,8 @@
  * The tangent-linear (sensitivity) sweep: how x(T) moves along a weight direction (dW, db),
  * with several tangents a sample for the input Jacobian; and the same sweep on the states that
  * a gradient sweep kept (snode_value_grad with keep), which skips the forward recomputation.
- * Compiled once per instruction-set level (see steps.h). Formulas: docs/method.md (the
- * sensitivity problem).
+ * Part of sweeps.c (one translation unit per instruction-set level, see steps.h). Formulas:
+ * docs/method.md (the sensitivity problem).
  */
 #include "steps.h"
 

@@ -149,10 +149,17 @@ def test_sensitivity_on_kept_states_is_the_sensitivity(width, activation, scheme
         kept = net.sensitivity(None, *direction, states=r.states)
         np.testing.assert_allclose(kept, net.sensitivity(X, *direction), rtol=1e-12,
                                    atol=1e-13 * np.abs(kept).max())
-    with pytest.raises(ValueError, match="samples"):
-        net.sensitivity(X[:5], dW, db, states=r.states)
-    with pytest.raises(ValueError, match="ForwardStates of this network"):
-        make_net(width=width + 1, n_steps=5).sensitivity(None, states=r.states)
+    with pytest.raises(ValueError, match="pass X=None"):
+        net.sensitivity(X, dW, db, states=r.states)
+    with pytest.raises(ValueError, match="this network's"):
+        net.copy().sensitivity(None, states=r.states)
+    # the states own their weights: changing the network's does not change them
+    before = net.sensitivity(None, dW, db, states=r.states)
+    net.set_params((2 * net.W, net.b))
+    np.testing.assert_array_equal(net.sensitivity(None, dW, db, states=r.states), before)
+    snode.model.release_states(r.states)
+    with pytest.raises(ValueError, match="released"):
+        net.sensitivity(None, dW, db, states=r.states)
 
 
 def test_kept_states_need_the_store_memory_mode(rng):
@@ -216,7 +223,7 @@ def test_bad_objective_arguments(rng):
         obj.linearize(obj.evaluate(grad=False), net.get_params())
     with pytest.raises(ValueError, match="nonzero"):
         obj.linearize(obj.evaluate(), (np.zeros_like(net.W), np.zeros_like(net.b)))
-    with pytest.raises(ValueError, match="Objective or a network"):
+    with pytest.raises(ValueError, match="either an Objective"):
         snode.NCG().minimize(obj, snode.Cost())
 
 
@@ -313,3 +320,122 @@ def test_sharded_training_through_a_reducer_matches_one_process(make_opt, cost, 
     np.testing.assert_array_equal(nets[0].W, nets[1].W)  # every rank took the same steps
     np.testing.assert_allclose(nets[0].W, ref.W, rtol=1e-8, atol=1e-11)
     assert not np.allclose(nets[0].W, net0.W)  # it trained
+
+
+# --- misuse: clear errors, nothing changed, no crash ----------------------------------------
+
+
+def test_labels_changed_after_the_objective_was_built_do_not_reach_the_core(rng):
+    net = make_net(width=4, n_steps=3)
+    X, _, labels = _data(rng)
+    cost = snode.Cost(mse=1.0, ce=1.0, n_classes=3)
+    obj = snode.Objective(net, cost, X, labels=labels.astype(np.int64))
+    J = obj.value()
+    labels[:] = 100000  # the caller's array; the objective holds its own copy
+    assert obj.value() == J
+    # and the core refuses out-of-range labels instead of reading out of bounds
+    bad = np.full(X.shape[0], 100000, dtype=np.int64)
+    with pytest.raises(ValueError, match=r"outside \[0, n_classes\)"):
+        net.data_gradient(X, cost, labels=bad, check_input=False)
+    with pytest.raises(ValueError, match=r"outside \[0, n_classes\)"):
+        net.data_cost(X, cost, labels=bad, check_input=False)
+
+
+@pytest.mark.parametrize("labels, match", [
+    (np.array([2 ** 63 + 5, 0], dtype=np.uint64), r"\[0, 9223372036854775813\]"),
+    (np.array([1e20, 0.0]), "must lie in"),
+])
+def test_huge_labels_give_a_clear_error(labels, match):
+    net = snode.SNODE(3, 2, init="zeros")
+    with pytest.raises(ValueError, match=match):
+        snode.Objective(net, snode.Cost(mse=0.0, ce=1.0, n_classes=2), np.ones((2, 3)),
+                        labels=labels)
+
+
+def test_reducers_that_break_the_contract(rng):
+    net = make_net(width=3, n_steps=2)
+    X, Y, _ = _data(rng, d=3)
+
+    class Scalar(LocalReducer):
+        def allreduce(self, *parts):
+            return tuple(np.sum(p) for p in parts)
+
+    class Fractional(LocalReducer):
+        def total(self, n):
+            return n + 0.7
+
+    class Nothing(Reducer):
+        pass
+
+    obj = snode.Objective(net, snode.Cost(), X, Y, reducer=Scalar())
+    with pytest.raises(ValueError, match="reducer returned arrays of shapes"):
+        obj.value_and_grad()
+    with pytest.raises(ValueError, match="must be an integer"):
+        snode.Objective(net, snode.Cost(), X, Y, reducer=Fractional())
+    with pytest.raises(NotImplementedError, match="must implement total"):
+        snode.Objective(net, snode.Cost(), X, Y, reducer=Nothing())
+
+
+def test_optimiser_arguments_are_checked_before_anything_changes(rng):
+    net = make_net(width=3, n_steps=2)
+    X, Y, _ = _data(rng, d=3)
+    W = net.W.copy()
+    obj = snode.Objective(net, snode.Cost(), X, Y)
+    with pytest.raises(ValueError, match="either an Objective"):
+        snode.NCG().minimize(obj, reducer=LocalReducer())
+    with pytest.raises(ValueError, match="either an Objective"):
+        snode.scipy_objective(obj, snode.Cost())
+    with pytest.raises(ValueError, match="callback must be callable"):
+        snode.NCG(max_iter=3).minimize(net, snode.Cost(), X, Y, callback=3)
+    assert np.array_equal(net.W, W)
+
+
+@pytest.mark.parametrize("opt", [snode.NCG(max_iter=3), snode.Adam(max_iter=3),
+                                 snode.GradientDescent(max_iter=3)])
+def test_starting_weights_that_overflow_raise_and_change_nothing(opt):
+    net = snode.SNODE(3, 60, T=30000.0, activation="relu", seed=0)
+    W = net.W.copy()
+    X, Y = np.ones((5, 3)), np.zeros((5, 3))
+    with pytest.raises(snode.NonFiniteError):
+        opt.minimize(net, snode.Cost(), X, Y)
+    assert np.array_equal(net.W, W)
+
+
+def test_interrupted_baseline_reports_the_cost_at_its_weights(rng):
+    X, Y, _ = _data(rng, d=4)
+    net = make_net(width=4, n_steps=3)
+
+    def stop(rec):
+        if rec["evaluations"] == 3:
+            raise KeyboardInterrupt
+
+    res = snode.GradientDescent(lr=0.05, max_iter=20).minimize(net, snode.Cost(), X, Y,
+                                                               callback=stop)
+    assert res.interrupted and res.fun == snode.Cost()(net, X, Y)
+
+
+def test_linearize_takes_any_direction_pair_and_checks_its_evaluation(rng):
+    net = make_net(width=3, n_steps=2)
+    X, Y, labels = _data(rng, d=3)
+    obj = snode.Objective(net, snode.Cost(mse=0.0, ce=1.0, n_classes=3), X, labels=labels)
+    ev = obj.evaluate()
+    dW = rng.normal(size=net.W.shape)
+    a = obj.linearize(ev, (dW.tolist(), None))
+    b = obj.linearize(ev, (dW, np.zeros_like(net.b)))
+    assert a(0.3) == b(0.3)
+    assert a.minimizer() is None  # not a quadratic: see the sensitivity step
+    other = snode.Objective(net, obj.cost, X[:5], labels=labels[:5])
+    with pytest.raises(ValueError, match="another objective"):
+        other.linearize(ev, (dW, None))
+    with pytest.raises(ValueError, match="dW must have shape"):
+        obj.linearize(ev, (dW[0], None))
+    with pytest.raises(ValueError, match="input_grad needs grad"):
+        obj.evaluate(grad=False, input_grad=True)
+    # a long or a short direction gives the same step (the model is scaled, not overflowed)
+    q = snode.Objective(net, snode.Cost(), X, Y)
+    e = q.evaluate()
+    g = (-e.grad[0], -e.grad[1])
+    base = q.linearize(e, g).minimizer()
+    for s in (1e300, 1e-300):
+        eta = q.linearize(e, (s * g[0], s * g[1])).minimizer()
+        assert eta * s == pytest.approx(base, rel=1e-12)

@@ -6,6 +6,7 @@ cdef extern from "snode.h" nogil:
         SNODE_OK
         SNODE_ERR_NONFINITE
         SNODE_ERR_ARG
+        SNODE_ERR_LABEL
 
     ctypedef struct snode_net:
         Py_ssize_t d
@@ -54,10 +55,10 @@ cdef extern from "snode.h" nogil:
                       int identity, double *xT, double *xiT, double *work)
     int snode_tangent_kept(const snode_net *net, Py_ssize_t n, const double *keep,
                            const double *dW, const double *db, double *xiT, double *work)
-    void snode_output_loss(const snode_loss *loss, Py_ssize_t d, Py_ssize_t n,
+    int snode_output_loss(const snode_loss *loss, Py_ssize_t d, Py_ssize_t n,
                            const double *x, const double *Y, Py_ssize_t my,
                            const int64_t *labels, double *lam, double *J)
-    void snode_loss_line(const snode_loss *loss, Py_ssize_t d, Py_ssize_t n, const double *x,
+    int snode_loss_line(const snode_loss *loss, Py_ssize_t d, Py_ssize_t n, const double *x,
                          const double *xi, const double *Y, Py_ssize_t my,
                          const int64_t *labels, double eta, double *out)
     void snode_softmax(Py_ssize_t n, Py_ssize_t C, const double *z, Py_ssize_t ldz, double *p)

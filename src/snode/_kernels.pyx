@@ -20,7 +20,7 @@ from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from libc.stdint cimport int64_t
 
 from snode._core cimport (
-    SNODE_OK, SNODE_ERR_NONFINITE, snode_net, snode_loss, snode_sum, snode_ws_forward,
+    SNODE_OK, SNODE_ERR_NONFINITE, SNODE_ERR_LABEL, snode_net, snode_loss, snode_sum, snode_ws_forward,
     snode_ws_grad, snode_ws_tangent, snode_ws_tangent_kept, snode_keep_size, snode_forward,
     snode_data_cost, snode_value_grad, snode_tangent, snode_tangent_kept, snode_output_loss,
     snode_loss_line, snode_softmax, snode_activation, snode_h1_solve, snode_h1_apply,
@@ -148,8 +148,13 @@ def all_finite(x, int n_threads=1):
         return bool(np.isfinite(x).all())
     cdef const double[::1] v = x.reshape(-1)
     cdef Py_ssize_t n = v.shape[0], block = 1 << 18, nb, k, lo
+    cdef int one
     if n == 0:
         return True
+    if n <= block:
+        with nogil:
+            one = snode_all_finite(n, &v[0])
+        return bool(one)
     nb = (n + block - 1) // block
     cdef int[::1] ok = np.ones(nb, dtype=np.intc)
     with nogil:
@@ -194,6 +199,9 @@ cdef Py_ssize_t _chunk_size(Py_ssize_t N, Py_ssize_t nch):
 cdef _raise_status(int[::1] status, str what):
     cdef Py_ssize_t c
     for c in range(status.shape[0]):
+        if status[c] == SNODE_ERR_LABEL:
+            raise ValueError("a label is outside [0, n_classes) (were the labels changed after "
+                             "they were checked?)")
         if status[c] == SNODE_ERR_NONFINITE:
             raise NonFiniteError(
                 f"the {what} sweep produced Inf or NaN: the weights or inputs are too large "
@@ -546,9 +554,11 @@ def loss(const double[:, ::1] x, const double[:, ::1] Y, const int64_t[::1] labe
         g_arr = np.zeros((N, d))
         gv = g_arr
         gp = &gv[0, 0]
+    cdef int st = SNODE_OK
     if N > 0 and d > 0:
         with nogil:
-            snode_output_loss(&ls, d, N, &x[0, 0], tg.Y, tg.my, tg.labels, gp, &J)
+            st = snode_output_loss(&ls, d, N, &x[0, 0], tg.Y, tg.my, tg.labels, gp, &J)
+    _raise_status(np.array([st], dtype=np.intc), "loss")
     return J, g_arr
 
 
@@ -564,9 +574,12 @@ def loss_line(const double[:, ::1] x, const double[:, ::1] xi, const double[:, :
     _loss_args(&ls, &tg, mse, ce, out, n_classes, scale, Y, labels, N, d)
     cdef double res[3]
     res[0] = res[1] = res[2] = 0.0
+    cdef int st = SNODE_OK
     if N > 0 and d > 0:
         with nogil:
-            snode_loss_line(&ls, d, N, &x[0, 0], &xi[0, 0], tg.Y, tg.my, tg.labels, eta, res)
+            st = snode_loss_line(&ls, d, N, &x[0, 0], &xi[0, 0], tg.Y, tg.my, tg.labels, eta,
+                                 res)
+    _raise_status(np.array([st], dtype=np.intc), "loss")
     return res[0], res[1], res[2]
 
 

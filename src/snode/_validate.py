@@ -40,11 +40,11 @@ def as_labels(labels, n, n_classes, name="labels"):
     if np.issubdtype(arr.dtype, np.floating):
         if not np.isfinite(arr).all() or np.any(arr != np.round(arr)):
             raise ValueError(f"{name} must be integers, got non-integral values")
-    arr = np.ascontiguousarray(arr, dtype=np.int64)
+    # the range first, in the labels' own type (a cast of a huge value would wrap or warn)
     if n and (arr.min() < 0 or arr.max() >= n_classes):
         raise ValueError(f"{name} must lie in [0, {n_classes}), got values in "
                          f"[{arr.min()}, {arr.max()}]")
-    return arr
+    return np.ascontiguousarray(arr, dtype=np.int64)
 
 
 def check_int(value, name, minimum=None):

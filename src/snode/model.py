@@ -1,8 +1,9 @@
 """The standalone neural ODE x' = s(W(t) x + b(t)) on [0, T], and its sweeps.
 
 This module is the one caller of the compiled sweeps (forward, gradient, sensitivity) and of
-the compiled loss: everything above it (the cost, the objective, the optimisers, the analysis
-tools) reaches the core through :class:`SNODE`'s methods and the loss functions here. The
+the compiled loss: everything above it (the cost, the objective, the optimisers, and any
+analysis built on the sweeps) reaches the core through :class:`SNODE`'s methods and the loss
+functions here. The
 formulas are in the repository's docs/method.md.
 """
 import math
@@ -58,7 +59,8 @@ class ForwardStates:
     Attributes
     ----------
     params : (ndarray, ndarray)
-        The weights (W, b) of the sweep (references, not copies: do not change them).
+        The weights (W, b) of the sweep: copies of the network's, or the arrays passed as
+        ``params`` (references: do not change them while the states are in use).
     n_samples : int
     nbytes : int
     """
@@ -370,13 +372,18 @@ class SNODE:
         return net
 
     # --- the sweeps --------------------------------------------------------------------------
-    def _args(self, params):
-        W, b = self.check_params((self._W, self._b) if params is None else params)
+    def _args(self, params, check=True):
+        if params is None:
+            params = (self._W, self._b)
+        W, b = self.check_params(params) if check else params
         t = self.tableau
         return (W, b, t.a, t.b, ACTIVATIONS[self._activation], self.h)
 
     def _config(self):
-        return (self._width, self._n_steps, self.h, self._activation, id(self.tableau))
+        # kept states belong to one network (they run at their own weights, but its
+        # configuration and scheme must be theirs)
+        return (id(self), self._width, self._n_steps, self.h, self._activation,
+                id(self.tableau))
 
     def forward(self, X, *, params=None):
         """The output x(T).
@@ -413,6 +420,7 @@ class SNODE:
         Returns
         -------
         ndarray, shape (n_steps + 1, N, width)
+
         Raises
         ------
         ValueError
@@ -432,7 +440,7 @@ class SNODE:
 
         Parameters
         ----------
-        X : array_like, shape (N, m), or None with `states`
+        X : array_like, shape (N, m); None with `states`
         dW : array_like, shape (n_steps, width, width), or None for zero
         db : array_like, shape (n_steps, width), or None for zero
         params : (W, b), optional
@@ -444,6 +452,7 @@ class SNODE:
         Returns
         -------
         ndarray, shape (N, width)
+
         Raises
         ------
         ValueError
@@ -454,17 +463,17 @@ class SNODE:
         dW, db = self._direction(dW, db)
         if states is not None:
             if not isinstance(states, ForwardStates) or states._config != self._config():
-                raise ValueError("states must be the ForwardStates of this network's "
+                raise ValueError("states must come from this network's "
                                  "data_gradient(..., keep=True)")
             if states._buffer is None:
                 raise ValueError("these forward states were released")
-            if params is not None and params is not states.params:
-                raise ValueError("states run at their own weights; do not pass params too")
-            if X is not None and np.shape(X)[0] != states.n_samples:
-                raise ValueError(f"X has {np.shape(X)[0]} samples, the states "
-                                 f"{states.n_samples}")
+            if params is not None or X is not None:
+                raise ValueError("states carry their own weights and samples: pass X=None "
+                                 "and no params with them")
             return _kernels.tangent_kept(*self._args(states.params), states.n_samples,
                                          states._buffer, dW, db, states._threads)
+        if X is None:
+            raise ValueError("X is needed (None only with states)")
         X = self.check_inputs(X)
         _, xi = _kernels.tangent(*self._args(params), X, dW, db, 1, None, False, self.threads)
         return xi[:, 0, :]
@@ -481,6 +490,7 @@ class SNODE:
         -------
         ndarray, shape (N, width, width)
             ``J[n, i, j] = d x_i(T) / d x_j(0)`` for sample n.
+
         Raises
         ------
         ValueError
@@ -513,6 +523,7 @@ class SNODE:
         gW : ndarray, shape (n_steps, width, width)
         gb : ndarray, shape (n_steps, width)
         lam_0 : ndarray, shape (N, width)
+
         Raises
         ------
         ValueError
@@ -556,9 +567,10 @@ class SNODE:
             Keep the forward states for :meth:`sensitivity` (``memory="store"`` only;
             :func:`release_states` gives their memory back for reuse).
         check_input : bool, default True
-            False skips the checks of X, Y and labels, for a caller that made them already
-            (as :class:`snode.Objective` does, once); unchecked bad input gives undefined
-            results.
+            False skips the checks of X, Y, labels and params, for a caller that made them
+            already (as :class:`snode.Objective` does: the data once, a point per
+            evaluation); a label out of range still raises ValueError, other unchecked bad
+            input gives undefined results.
 
         Returns
         -------
@@ -572,9 +584,11 @@ class SNODE:
             If a sweep overflows.
         """
         X, Y, labels, scale = self._data(X, loss, Y, labels, scale, check_input)
-        args = self._args(params)
         if keep and self._memory == "recompute":
             raise ValueError("forward states are kept with memory='store' only")
+        if keep and params is None:  # the states must not follow later changes of the weights
+            params = (self._W.copy(), self._b.copy())
+        args = self._args(params, check_input)
         threads = self.threads
         J, gW, gb, lam0, xT, kept = _kernels.value_grad(
             *args, X, Y, labels, None, loss.mse, loss.ce, loss.out, loss.n_classes or 0,
@@ -600,7 +614,7 @@ class SNODE:
         outputs : ndarray, shape (N, width), or None
         """
         X, Y, labels, scale = self._data(X, loss, Y, labels, scale, check_input)
-        return _kernels.data_cost(*self._args(params), X, Y, labels, loss.mse, loss.ce,
+        return _kernels.data_cost(*self._args(params, check_input), X, Y, labels, loss.mse, loss.ce,
                                   loss.out, loss.n_classes or 0, scale, self.threads,
                                   bool(outputs))
 
@@ -623,6 +637,23 @@ class SNODE:
         dW = None if dW is None else self._check_param(dW, "dW", (K, d, d))
         db = None if db is None else self._check_param(db, "db", (K, d))
         return dW, db
+
+    def check_direction(self, direction):
+        """A weight direction ``(dW, db)`` as two float64 arrays of the weights' shapes (None
+        for zeros), all finite.
+
+        Raises
+        ------
+        ValueError
+            If it is not a pair, a shape is wrong or an entry is NaN or Inf.
+        """
+        try:
+            dW, db = direction
+        except (TypeError, ValueError):
+            raise ValueError("the direction must be a pair (dW, db)") from None
+        dW, db = self._direction(dW, db)
+        return (np.zeros_like(self._W) if dW is None else dW,
+                np.zeros_like(self._b) if db is None else db)
 
 
 def isa():

@@ -12,8 +12,8 @@ The formulas are in docs/method.md (the cost functional, the sensitivity step).
 import numpy as np
 
 from .exceptions import NonFiniteError
-from .model import output_loss_along, release_states
-from .reduce import LocalReducer, check_reducer, reduce_floats
+from .model import SNODE, all_finite, output_loss_along, release_states
+from .reduce import LocalReducer, check_reducer, reduce_floats, total_samples
 
 __all__ = ["Objective", "Evaluation", "LinearizedCost"]
 
@@ -87,7 +87,9 @@ class Objective:
         The samples over all processes (the normalisation of every sum).
     counts : dict
         ``gradients`` (gradient evaluations), ``values`` (cost evaluations, with or without
-        a gradient), ``sweeps`` (sweeps over depth: a gradient 2, a cost or a linearisation 1).
+        a gradient), ``sweeps`` (passes over depth: a gradient 2, a cost or a linearisation 1;
+        a linearisation without kept states does more work in its pass, as does a gradient
+        with ``memory="recompute"``).
 
     Raises
     ------
@@ -97,7 +99,8 @@ class Objective:
     Notes
     -----
     Evaluating at other weights (``params=(W, b)``) leaves the network as it is; only
-    :meth:`set_params` changes it.
+    :meth:`set_params` changes it. X and Y are checked once and then referenced, not copied:
+    change them and build a new objective.
 
     References
     ----------
@@ -106,7 +109,11 @@ class Objective:
     """
 
     def __init__(self, net, cost, X, Y=None, labels=None, *, reducer=None, keep_states="auto"):
+        if not isinstance(net, SNODE):
+            raise ValueError(f"net must be an snode.SNODE, got {type(net).__name__}")
         X, Y, labels = cost.prepare(net, X, Y, labels)
+        if labels is not None:  # (small: the caller's changes would reach the core unchecked)
+            labels = labels.copy()
         if keep_states not in ("auto", True, False):
             raise ValueError(f"keep_states must be 'auto', True or False, got {keep_states!r}")
         self._setup(net, cost, X, Y, labels, check_reducer(reducer), keep_states)
@@ -116,7 +123,7 @@ class Objective:
         self.X, self.Y, self.labels = X, Y, labels
         self.keep_states = keep_states
         self.n_samples = X.shape[0]
-        self.n_total = int(reducer.total(self.n_samples))
+        self.n_total = total_samples(reducer, self.n_samples)
         if self.n_total < 1:
             raise ValueError("the batch has no samples on any process")
         self._scale = 1.0 / self.n_total
@@ -149,9 +156,13 @@ class Objective:
         the weights unchanged, if malformed or not finite)."""
         self.net.set_params(params)
 
-    def _point(self, params):
-        # the network's own arrays (not copies) when no point is given
-        return self.net.check_params((self.net.W, self.net.b) if params is None else params)
+    def _point(self, params, copy=True):
+        # the network's own arrays are copied (an evaluation keeps its point) unless the
+        # evaluation is used at once and dropped
+        if params is None:
+            net = self.net
+            params = (net.W.copy(), net.b.copy()) if copy else (net.W, net.b)
+        return self.net.check_params(params)
 
     # --- values and gradients ----------------------------------------------------------------
     def _keep(self, keep):
@@ -184,10 +195,17 @@ class Objective:
 
         Raises
         ------
+        ValueError
+            For malformed weights, or input_grad without grad.
         NonFiniteError
             If a sweep overflows or the cost is not finite.
         """
-        W, b = point = self._point(params)
+        if input_grad and not grad:
+            raise ValueError("input_grad needs grad=True (the input gradient comes from the "
+                             "adjoint sweep)")
+        return self._evaluate(self._point(params), grad, input_grad, keep)
+
+    def _evaluate(self, point, grad, input_grad, keep):
         net, cost = self.net, self.cost
         red = self.reducer
         self.counts["values"] += 1
@@ -204,13 +222,17 @@ class Objective:
                               params=point, input_grad=input_grad, outputs=True, keep=keep,
                               check_input=False)
         J, gW, gb = r.value, r.gW, r.gb
-        if type(red) is not LocalReducer:
-            J, gW, gb = red.allreduce(np.float64(J), gW, gb)
-            J = float(J)
+        local = type(red) is LocalReducer
+        if not local:
+            J, gW, gb = _reduced(red.allreduce(np.float64(J), gW, gb), gW.shape, gb.shape)
         cost.penalty_grad(net, gW, gb, params=point)
         J = self._with_penalty(J, point)
-        if not (np.isfinite(gW).all() and np.isfinite(gb).all()):
+        # (the core checked its own sums; these add a penalty or other processes' parts)
+        if not (local and cost.decay == 0 and cost.smooth == 0) and not (
+                all_finite(gW) and all_finite(gb)):
             raise NonFiniteError("the gradient is not finite: the weights are too large")
+        if r.states is not None:
+            point = r.states.params  # (copies, if the point was the network's own weights)
         return Evaluation(point, J, (gW, gb), r.input_grad, r.outputs, r.states)
 
     def _with_penalty(self, J, point):
@@ -228,7 +250,7 @@ class Objective:
 
     def value(self, params=None):
         """The cost J at `params` (default: the network's weights), from one forward sweep."""
-        return self.evaluate(params, grad=False).value
+        return self._evaluate(self._point(params, copy=False), False, False, False).value
 
     def value_and_grad(self, params=None, *, input_grad=False):
         """The cost and its exact gradient at `params` (default: the network's weights).
@@ -241,7 +263,7 @@ class Objective:
         gX : ndarray, shape (N, m)
             dJ/dX of this process's samples; only with `input_grad`.
         """
-        ev = self.evaluate(params, input_grad=input_grad, keep=False)
+        ev = self._evaluate(self._point(params, copy=False), True, input_grad, False)
         gW, gb = ev.grad
         return (ev.value, gW, gb, ev.input_grad) if input_grad else (ev.value, gW, gb)
 
@@ -251,7 +273,7 @@ class Objective:
         if self.labels is None:
             raise ValueError("accuracy needs labels (and a cost with n_classes)")
         C = self.cost.n_classes
-        out = self.net.forward(self.X, params=self._point(params))
+        out = self.net.forward(self.X, params=self._point(params, copy=False))
         self.counts["sweeps"] += 1
         (correct,) = reduce_floats(self.reducer,
                                    np.count_nonzero(out[:, :C].argmax(axis=1) == self.labels))
@@ -273,14 +295,17 @@ class Objective:
         -------
         LinearizedCost
         """
-        if evaluation.grad is None or evaluation.outputs is None:
+        if not isinstance(evaluation, Evaluation) or evaluation.grad is None \
+                or evaluation.outputs is None:
             raise ValueError("linearize needs a gradient evaluation (evaluate(grad=True))")
-        dW, db = direction
+        if evaluation.outputs.shape[0] != self.n_samples:
+            raise ValueError("the evaluation belongs to another objective (its samples differ)")
+        dW, db = self.net.check_direction(direction)
         # the tangent of the direction scaled to unit max-norm (the sweep is linear in it),
         # so that a long direction cannot overflow it
         scale = max(float(np.abs(dW).max()), float(np.abs(db).max()))
-        if not (np.isfinite(scale) and scale > 0.0):
-            raise ValueError(f"the direction must be finite and nonzero, got max-norm {scale}")
+        if not scale > 0.0:
+            raise ValueError("the direction must be nonzero")
         u = (dW / scale, db / scale)
         self.counts["sweeps"] += 1
         if evaluation.states is not None:
@@ -288,9 +313,25 @@ class Objective:
         else:
             xi = self.net.sensitivity(self.X, u[0], u[1], params=evaluation.params)
         GW, Gb = evaluation.grad
-        slope = float(np.einsum("i,i->", GW.ravel(), dW.ravel())
-                      + np.einsum("i,i->", Gb.ravel(), db.ravel()))
-        return LinearizedCost(self, evaluation, u, scale, xi, slope)
+        slope_u = float(np.einsum("i,i->", GW.ravel(), u[0].ravel())
+                        + np.einsum("i,i->", Gb.ravel(), u[1].ravel()))
+        return LinearizedCost(self, evaluation, u, scale, xi, slope_u)
+
+
+def _reduced(parts, *shapes):
+    """The cost and gradient a reducer returned, checked: (float, ndarray, ndarray)."""
+    try:
+        J, gW, gb = parts
+        J = float(J)
+        gW = np.ascontiguousarray(gW, dtype=np.float64)
+        gb = np.ascontiguousarray(gb, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError("the reducer's allreduce must return its parts, summed, in order "
+                         "(see snode.Reducer)") from None
+    if (gW.shape, gb.shape) != shapes:
+        raise ValueError(f"the reducer returned arrays of shapes {gW.shape}, {gb.shape} for "
+                         f"{shapes[0]}, {shapes[1]}")
+    return J, gW, gb
 
 
 class LinearizedCost:
@@ -311,21 +352,25 @@ class LinearizedCost:
     slope : float
         phi'(0).
     quadratic : bool
+        True without the cross-entropy term.
     curvature : float
         phi''(0) (constant when `quadratic`).
     """
 
-    def __init__(self, objective, evaluation, unit, scale, xi, slope):
+    def __init__(self, objective, evaluation, unit, scale, xi, slope_u):
+        # computed in the variable t = eta * scale along the unit direction (no overflow for
+        # long or short directions), reported in eta
         self._obj, self._unit, self._scale, self._xi = objective, unit, scale, xi
         self._ev = evaluation
         cost, net = objective.cost, objective.net
         self.value = evaluation.value
-        self.slope = slope
+        self._slope_u = slope_u
+        self.slope = slope_u * scale
         self.quadratic = cost.ce == 0.0
-        # in the variable t = eta * scale along the unit direction
         _, self._p1, self._p2 = cost.penalty_along(net, evaluation.params, unit)
         self._d0 = self._data(0.0)
-        self.curvature = (self._d0[2] + self._p2) * scale * scale
+        self._curv_u = self._d0[2] + self._p2
+        self.curvature = self._curv_u * scale * scale
 
     def _data(self, t):
         obj = self._obj
@@ -349,7 +394,9 @@ class LinearizedCost:
         return phi, dphi, (d2 + self._p2) * s * s
 
     def minimizer(self):
-        """The minimiser ``-slope / curvature`` of a quadratic phi (None without curvature)."""
-        if not self.curvature > 0.0:
+        """The minimiser ``-slope / curvature`` of a quadratic phi; None when phi is not a
+        quadratic (with the cross-entropy: see ``snode.optim.linesearch.sensitivity_step``)
+        or has no positive curvature."""
+        if not (self.quadratic and self._curv_u > 0.0):
             return None
-        return -self.slope / self.curvature
+        return -self._slope_u / self._curv_u / self._scale

@@ -46,10 +46,12 @@ class Reducer:
     size = 1
 
     def allreduce(self, *parts):
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} must implement allreduce(*parts) "
+                                  "(see snode.Reducer)")
 
     def total(self, n):
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} must implement total(n) "
+                                  "(see snode.Reducer)")
 
 
 class LocalReducer(Reducer):
@@ -77,9 +79,26 @@ def check_reducer(reducer):
     return reducer
 
 
+def total_samples(reducer, n):
+    """The reducer's global sample count for this process's n, checked (an integer >= n)."""
+    t = reducer.total(n)
+    try:
+        ok = float(t) == int(t) and int(t) >= n
+    except (TypeError, ValueError, OverflowError):
+        ok = False
+    if not ok:
+        raise ValueError(f"the reducer's total({n}) must be an integer at least {n}, got {t!r}")
+    return int(t)
+
+
 def reduce_floats(reducer, *values):
     """Sum plain floats through the reducer; returns a tuple of floats."""
     if type(reducer) is LocalReducer:
         return tuple(float(v) for v in values)
-    out = reducer.allreduce(np.array(values, dtype=np.float64))[0]
-    return tuple(float(v) for v in np.asarray(out, dtype=np.float64))
+    parts = reducer.allreduce(np.array(values, dtype=np.float64))
+    try:
+        out = np.asarray(parts[0], dtype=np.float64).reshape(len(values))
+    except (TypeError, ValueError, IndexError):
+        raise ValueError("the reducer's allreduce must return its parts, summed, in order "
+                         "(see snode.Reducer)") from None
+    return tuple(float(v) for v in out)

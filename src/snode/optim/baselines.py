@@ -74,18 +74,8 @@ class GradientDescent(Trainer):
         return G
 
     def _iterate(self, obj, state):
-        try:
-            ev = obj.evaluate(grad=True, keep=False)
-        except NonFiniteError:
-            return _diverged(obj, state)
-        G = ev.grad
-        g = self._direction(obj, G)
-        gn = np.sqrt(max(pair_dot(G, g), 0.0))
-        rec = dict(cost=ev.value, grad_norm=gn, beta=self.momentum, step=self.lr, restart=0,
-                   rejected=0, backtracks=0)
-        if self.batch_size is None and gn <= self.tol:
-            rec.update(step=0.0, stop="gradient norm below tol")
-            state["fun"] = ev.value
+        ev, g, rec = _begin(self, obj, state, self._direction, beta=self.momentum)
+        if "stop" in rec:
             return rec
         v = state.get("v")
         v = g if v is None else pair_axpy(self.momentum, v, g)
@@ -137,18 +127,10 @@ class Adam(Trainer):
         self._check_common()
 
     def _iterate(self, obj, state):
-        try:
-            ev = obj.evaluate(grad=True, keep=False)
-        except NonFiniteError:
-            return _diverged(obj, state)
-        GW, Gb = ev.grad
-        gn = np.sqrt(pair_dot(ev.grad, ev.grad))
-        rec = dict(cost=ev.value, grad_norm=gn, beta=np.nan, step=self.lr, restart=0,
-                   rejected=0, backtracks=0)
-        if self.batch_size is None and gn <= self.tol:
-            rec.update(step=0.0, stop="gradient norm below tol")
-            state["fun"] = ev.value
+        ev, _, rec = _begin(self, obj, state, lambda obj, G: G, beta=np.nan)
+        if "stop" in rec:
             return rec
+        GW, Gb = ev.grad
         t = state.get("t", 0) + 1
         m = state.get("m", (np.zeros_like(GW), np.zeros_like(Gb)))
         v = state.get("v", (np.zeros_like(GW), np.zeros_like(Gb)))
@@ -157,6 +139,25 @@ class Adam(Trainer):
         c1, c2 = 1 - self.beta1 ** t, 1 - self.beta2 ** t
         upd = tuple((mi / c1) / (np.sqrt(vi / c2) + self.eps) for mi, vi in zip(m, v))
         return _step(obj, state, ev, upd, self.lr, rec, t=t, m=m, v=v)
+
+
+def _begin(opt, obj, state, direction, beta):
+    """An iteration's gradient at the current weights and its record: (evaluation, the
+    direction of the step, record); the record has "stop" when training ends here."""
+    try:
+        ev = obj.evaluate(grad=True, keep=False)
+    except NonFiniteError:
+        if "theta_prev" not in state:  # at the starting weights: nothing to go back to
+            raise
+        return None, None, _diverged(obj, state)
+    g = direction(obj, ev.grad)
+    gn = np.sqrt(max(pair_dot(ev.grad, g), 0.0))
+    rec = dict(cost=ev.value, grad_norm=gn, beta=beta, step=opt.lr, restart=0, rejected=0,
+               backtracks=0)
+    if opt.batch_size is None and gn <= opt.tol:
+        rec.update(step=0.0, stop="gradient norm below tol")
+        state["fun"] = ev.value
+    return ev, g, rec
 
 
 def _step(obj, state, ev, upd, lr, rec, **keep):

@@ -37,8 +37,14 @@ def scipy_objective(net, cost=None, X=None, Y=None, labels=None, *, reducer=None
     -----
     After minimising, call ``fun(result.x)`` once more to leave the network at the optimum.
     """
-    obj = net if isinstance(net, Objective) else Objective(net, cost, X, Y, labels,
-                                                           reducer=reducer)
+    if isinstance(net, Objective):
+        if (cost is not None or X is not None or Y is not None or labels is not None
+                or reducer is not None):
+            raise ValueError("pass either an Objective, or a network, a cost, data and a "
+                             "reducer")
+        obj = net
+    else:
+        obj = Objective(net, cost, X, Y, labels, reducer=reducer)
     W, b = obj.params()
     nW, size = W.size, W.size + b.size
 

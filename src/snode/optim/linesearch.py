@@ -17,10 +17,18 @@ from scipy.optimize import line_search
 __all__ = ["backtrack", "first_finite", "newton_bisect", "sensitivity_step", "wolfe"]
 
 
+#: The rounding allowance of the sufficient-decrease test, relative to |phi(0)|: near a
+#: minimiser the decrease a step can make is below the rounding of the cost, and a test
+#: without allowance refuses every step there (compare the approximate Wolfe conditions of
+#: Hager and Zhang, which allow 1e-6 |phi(0)|).
+ROUNDING = 8 * np.finfo(np.float64).eps
+
+
 def backtrack(phi, phi0, slope, eta, c1=1e-4, max_backtracks=30, shrink=0.5):
     """Backtracking from `eta` until sufficient decrease (the Armijo condition).
 
-    Tries eta, shrink eta, shrink^2 eta, ... until ``phi(eta) <= phi0 + c1 eta slope``.
+    Tries eta, shrink eta, shrink^2 eta, ... until
+    ``phi(eta) <= phi0 + c1 eta slope + ROUNDING |phi0|``.
 
     Parameters
     ----------
@@ -41,10 +49,11 @@ def backtrack(phi, phi0, slope, eta, c1=1e-4, max_backtracks=30, shrink=0.5):
         Trial steps whose cost was not finite.
     """
     nonfinite = 0
+    allowance = ROUNDING * abs(phi0)
     for k in range(max_backtracks + 1):
         value = phi(eta)
         nonfinite += not np.isfinite(value)
-        if value <= phi0 + c1 * eta * slope:
+        if value <= phi0 + c1 * eta * slope + allowance:
             return eta, k, nonfinite
         eta *= shrink
     return None, max_backtracks, nonfinite

@@ -108,7 +108,16 @@ class NCG(Trainer):
         ev = state.pop("next", None)
         state["pending"] = 0  # gradient evaluations made for the next iteration
         if ev is None:
-            ev = obj.evaluate(grad=True, keep=None if self.step == "sensitivity" else False)
+            try:
+                ev = obj.evaluate(grad=True, keep=None if self.step == "sensitivity" else False)
+            except NonFiniteError:
+                if not state.get("started"):  # at the starting weights: bad input, raise
+                    raise
+                # the weights accepted so far overflow on this batch: stop, keep them
+                return dict(cost=np.inf, grad_norm=np.nan, beta=np.nan, step=0.0, restart=0,
+                            rejected=0, backtracks=0, success=False,
+                            stop="the cost is not finite at the current weights on this batch")
+        state["started"] = True
         theta, J, G = ev.params, ev.value, ev.grad
         a = self.alpha if self.metric == "sobolev" else 0.0
         g = sobolev_gradient(G[0], G[1], obj.h, a)

@@ -6,6 +6,7 @@ import numpy as np
 from scipy.optimize import OptimizeResult
 
 from .._validate import check_int, check_real
+from ..exceptions import NonFiniteError
 from ..model import all_finite
 from ..objective import Objective
 
@@ -105,11 +106,17 @@ class Trainer:
         Raises
         ------
         ValueError
-            For malformed data (before anything changes).
+            For malformed data or arguments (before anything changes).
+        NonFiniteError
+            If the cost is not finite at the starting weights (nothing changes).
         """
+        if callback is not None and not callable(callback):
+            raise ValueError(f"callback must be callable, got {callback!r}")
         if isinstance(net, Objective):
-            if cost is not None or X is not None or Y is not None or labels is not None:
-                raise ValueError("pass either an Objective or a network, a cost and data")
+            if (cost is not None or X is not None or Y is not None or labels is not None
+                    or reducer is not None):
+                raise ValueError("pass either an Objective, or a network, a cost, data and a "
+                                 "reducer")
             objective = net
         else:
             if cost is None or X is None:
@@ -166,10 +173,10 @@ class Trainer:
             objective.set_params(good)
             message, interrupted = "interrupted", True
         fun = state.get("fun", np.nan)
-        if not np.isfinite(fun) and not interrupted and hist["cost"]:
+        if not np.isfinite(fun) and hist["cost"]:
             try:
                 fun = batch_obj.value()
-            except Exception:  # the cost at the final weights is not finite: report NaN
+            except (NonFiniteError, KeyboardInterrupt):  # not finite, or a second Ctrl-C
                 fun = np.nan
         history = {k: np.asarray(v, dtype=float) for k, v in hist.items()}
         n_iter = len(hist["cost"])
