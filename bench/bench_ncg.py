@@ -1,6 +1,6 @@
 """The cost of one full-batch NCG iteration, in gradient evaluations, measured side by side.
 
-    python bench/bench_ncg.py [--threads 2] [--blocks 5] [--iterations 25]
+    python bench/bench_ncg.py [--threads 2] [--blocks 7] [--iterations 25]
 
 For each (width, batch, steps): the problem of bench_core.py (random weights, inputs and
 targets; rk4, tanh, float64, mean-squared error) trained by NCG with its defaults (FR, Sobolev
@@ -41,7 +41,7 @@ def warm(fn):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--blocks", type=int, default=5, help="alternating blocks per method")
+    ap.add_argument("--blocks", type=int, default=7, help="alternating blocks per method")
     ap.add_argument("--iterations", type=int, default=25, help="NCG iterations per block")
     ap.add_argument("--configs", default=None, help="comma-separated d:N:K triples")
     args = ap.parse_args(argv)
