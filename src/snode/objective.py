@@ -15,7 +15,7 @@ from .exceptions import NonFiniteError
 from .model import SNODE, all_finite, output_loss_along, release_states
 from .reduce import LocalReducer, check_reducer, reduce_floats, total_samples
 
-__all__ = ["Objective", "Evaluation", "LinearizedCost"]
+__all__ = ["Objective", "Evaluation", "LinearizedCost", "as_objective"]
 
 #: Forward states larger than this are not kept by default (keep_states="auto").
 MAX_STATE_BYTES = 1 << 30
@@ -316,6 +316,25 @@ class Objective:
         slope_u = float(np.einsum("i,i->", GW.ravel(), u[0].ravel())
                         + np.einsum("i,i->", Gb.ravel(), u[1].ravel()))
         return LinearizedCost(self, evaluation, u, scale, xi, slope_u)
+
+
+def as_objective(net, cost=None, X=None, Y=None, labels=None, reducer=None):
+    """`net` itself when it is an Objective (and nothing else is given), else the Objective of
+    (net, cost, X, Y, labels, reducer): what the optimisers and the scipy interface accept.
+
+    Raises
+    ------
+    ValueError
+        For an Objective with other arguments, or a network without a cost and inputs.
+    """
+    if isinstance(net, Objective):
+        if any(a is not None for a in (cost, X, Y, labels, reducer)):
+            raise ValueError("pass either an Objective, or a network, a cost, data and a "
+                             "reducer")
+        return net
+    if cost is None or X is None:
+        raise ValueError("a network needs a cost and inputs X (or pass an Objective)")
+    return Objective(net, cost, X, Y, labels, reducer=reducer)
 
 
 def _reduced(parts, *shapes):

@@ -2,7 +2,7 @@
 import numpy as np
 
 from ..exceptions import NonFiniteError
-from ..objective import Objective
+from ..objective import as_objective
 
 __all__ = ["scipy_objective"]
 
@@ -37,14 +37,7 @@ def scipy_objective(net, cost=None, X=None, Y=None, labels=None, *, reducer=None
     -----
     After minimising, call ``fun(result.x)`` once more to leave the network at the optimum.
     """
-    if isinstance(net, Objective):
-        if (cost is not None or X is not None or Y is not None or labels is not None
-                or reducer is not None):
-            raise ValueError("pass either an Objective, or a network, a cost, data and a "
-                             "reducer")
-        obj = net
-    else:
-        obj = Objective(net, cost, X, Y, labels, reducer=reducer)
+    obj = as_objective(net, cost, X, Y, labels, reducer)
     W, b = obj.params()
     nW, size = W.size, W.size + b.size
 

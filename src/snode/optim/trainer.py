@@ -8,7 +8,7 @@ from scipy.optimize import OptimizeResult
 from .._validate import check_int, check_real
 from ..exceptions import NonFiniteError
 from ..model import all_finite
-from ..objective import Objective
+from ..objective import as_objective
 
 __all__ = ["TrainResult", "Trainer", "pair_dot", "pair_axpy"]
 
@@ -112,17 +112,7 @@ class Trainer:
         """
         if callback is not None and not callable(callback):
             raise ValueError(f"callback must be callable, got {callback!r}")
-        if isinstance(net, Objective):
-            if (cost is not None or X is not None or Y is not None or labels is not None
-                    or reducer is not None):
-                raise ValueError("pass either an Objective, or a network, a cost, data and a "
-                                 "reducer")
-            objective = net
-        else:
-            if cost is None or X is None:
-                raise ValueError("minimize needs a cost and inputs X (or an Objective)")
-            objective = Objective(net, cost, X, Y, labels, reducer=reducer)
-        return self._run(objective, callback)
+        return self._run(as_objective(net, cost, X, Y, labels, reducer), callback)
 
     def _run(self, objective, callback):
         rng = np.random.default_rng(self.seed)
@@ -172,7 +162,8 @@ class Trainer:
         except KeyboardInterrupt:
             objective.set_params(good)
             message, interrupted = "interrupted", True
-        fun = state.get("fun", np.nan)
+        # the cost at the final weights: known from the last iteration, unless interrupted
+        fun = np.nan if interrupted else state.get("fun", np.nan)
         if not np.isfinite(fun) and hist["cost"]:
             try:
                 fun = batch_obj.value()
