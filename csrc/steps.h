@@ -104,10 +104,18 @@ static inline ptrdiff_t step_panel(const snode_net *net, ptrdiff_t n, ptrdiff_t 
 #ifndef SN_PANEL_BYTES
 #define SN_PANEL_BYTES (512 * 1024)
 #endif
+#ifndef SN_STORE_MAX_BYTES
+#define SN_STORE_MAX_BYTES (256 * 1024 * 1024)
+#endif
 static inline ptrdiff_t grad_panel(const snode_net *net, ptrdiff_t n, int recompute)
 {
     const ptrdiff_t per_col = net->K * (recompute ? 1 : net->S + 1) * net->d * 8;
-    return panel_width(net, n, per_col, SN_PANEL_BYTES, col_unit(net));
+    const ptrdiff_t unit = col_unit(net), P = panel_width(net, n, per_col, SN_PANEL_BYTES, unit);
+    /* a network so deep and wide that a panel of the products' preferred width would keep
+     * gigabytes: fewer columns, so that the scratch follows the work (at least one unit) */
+    ptrdiff_t cap = SN_STORE_MAX_BYTES / per_col / unit * unit;
+    if (cap < unit) cap = unit;
+    return P < cap ? P : cap;
 }
 
 /* From this width on, the products of a step read W in packed row tiles (sn_pack), packed

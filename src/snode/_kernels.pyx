@@ -9,6 +9,7 @@ Y (N, my) and labels (N,), either None where its term does not need it.
 Only snode.model (the sweeps and the loss) and snode.sobolev (the depth operator) import this
 module.
 """
+import os
 import threading
 
 import numpy as np
@@ -42,6 +43,17 @@ def _aligned(Py_ssize_t size):
     raw = np.empty(size + 7, dtype=np.float64)
     skip = (-raw.ctypes.data % 64) // 8
     return raw[skip:skip + size]
+
+
+def _memory_limit():
+    """Bytes a sweep's scratch may take: half the machine's memory."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2
+    except (ValueError, OSError, AttributeError):
+        return 1 << 62
+
+
+_MEMORY_LIMIT = _memory_limit()
 
 
 def _scratch(str name, Py_ssize_t size):
@@ -103,6 +115,24 @@ def set_isa(str name):
         raise ValueError(f"instruction-set level {name!r} is not available on this machine")
 
 
+# GCC's OpenMP runtime cannot start threads in a child made by fork() after the parent ran a
+# parallel region (the child hangs): in such a child every sweep runs its chunks on one thread
+# (the same chunks, so the same results).
+cdef bint _forked = False
+
+
+def _after_fork_in_child():
+    global _forked
+    _forked = True
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+cdef inline int _team(int n_threads) noexcept nogil:
+    return 1 if _forked else n_threads
+
+
 # When true, every sweep uses the general kernels, also at the widths that have fused ones
 # (for tests and benchmarks that compare the two); read once per call.
 cdef bint _general_only = False
@@ -158,7 +188,7 @@ def all_finite(x, int n_threads=1):
     nb = (n + block - 1) // block
     cdef int[::1] ok = np.ones(nb, dtype=np.intc)
     with nogil:
-        for k in prange(nb, num_threads=max(1, min(n_threads, nb)), schedule="static"):
+        for k in prange(nb, num_threads=_team(max(1, min(n_threads, nb))), schedule="static"):
             lo = k * block
             ok[k] = snode_all_finite(min(block, n - lo), &v[lo])
     for k in range(nb):
@@ -174,6 +204,22 @@ def kernel_info(const double[:, :, ::1] W, const double[:, ::1] b, const double[
     cdef snode_net net
     _make_net(&net, W, b, a, bw, act, h)
     return bool(snode_uses_fused(&net)), snode_grad_panel(&net, n, 1 if recompute else 0)
+
+
+def _size(nbytes):
+    return f"{nbytes / 2**30:.1f} GiB" if nbytes >= 2**30 else f"{nbytes / 2**20:.1f} MiB"
+
+
+cdef _workspace(Py_ssize_t size, str sweep, snode_net *net, Py_ssize_t chunk):
+    """The calling thread's scratch of `size` numbers for a sweep, or MemoryError naming the
+    sizes and the way out when it would take more than half of the machine's memory."""
+    if 8 * size > _MEMORY_LIMIT:
+        raise MemoryError(
+            f"the {sweep} needs {_size(8 * size)} of scratch memory (width {net.d}, "
+            f"{net.K} steps, {net.S} stages, chunks of {chunk} samples), more than half of "
+            "this machine's: use memory='recompute', fewer steps, a smaller batch or fewer "
+            "threads")
+    return _scratch("work", size)
 
 
 cdef int _check_inputs(Py_ssize_t N, Py_ssize_t m, Py_ssize_t d) except -1:
@@ -256,7 +302,7 @@ def forward(const double[:, :, ::1] W, const double[:, ::1] b, const double[:, :
     cdef Py_ssize_t nch = _n_chunks(N, n_threads), c, lo, hi
     cdef Py_ssize_t chunk = _chunk_size(N, nch)
     cdef Py_ssize_t ws = snode_ws_forward(&net, chunk)
-    cdef double[::1] work = _scratch("work", nch * ws)
+    cdef double[::1] work = _workspace(nch * ws, "forward sweep", &net, chunk)
     cdef int[::1] status = np.zeros(nch, dtype=np.intc)
     cdef double[:, :, ::1] traj
     cdef double[:, ::1] out
@@ -271,7 +317,7 @@ def forward(const double[:, :, ::1] W, const double[:, ::1] b, const double[:, :
         out = res
         op = &out[0, 0]
     with nogil:
-        for c in prange(nch, num_threads=n_threads, schedule="static"):
+        for c in prange(nch, num_threads=_team(n_threads), schedule="static"):
             lo = c * chunk
             hi = min(N, lo + chunk)
             if hi > lo:
@@ -300,7 +346,7 @@ def data_cost(const double[:, :, ::1] W, const double[:, ::1] b, const double[:,
     cdef Py_ssize_t nch = _n_chunks(N, n_threads), c, lo, hi
     cdef Py_ssize_t chunk = _chunk_size(N, nch)
     cdef Py_ssize_t ws = snode_ws_forward(&net, chunk)
-    cdef double[::1] work = _scratch("work", nch * ws)
+    cdef double[::1] work = _workspace(nch * ws, "cost sweep", &net, chunk)
     cdef int[::1] status = np.zeros(nch, dtype=np.intc)
     cdef double[::1] Jc = np.zeros(nch)
     cdef double[:, ::1] xTv
@@ -311,7 +357,7 @@ def data_cost(const double[:, :, ::1] W, const double[:, ::1] b, const double[:,
         xTv = xT_arr
         xTp = &xTv[0, 0]
     with nogil:
-        for c in prange(nch, num_threads=n_threads, schedule="static"):
+        for c in prange(nch, num_threads=_team(n_threads), schedule="static"):
             lo = c * chunk
             hi = min(N, lo + chunk)
             if hi > lo:
@@ -366,7 +412,11 @@ def value_grad(const double[:, :, ::1] W, const double[:, ::1] b, const double[:
     # step by step in chunk order (no per-chunk copies of the gradient, no reduction pass);
     # otherwise each chunk after the first has its own copy, summed afterwards.
     cdef bint shared = nch > 1 and snode_grad_panel(&net, chunk, rc) >= chunk
-    cdef double[::1] work = _scratch("work", nch * ws)
+    if 8 * nch * ksz > _MEMORY_LIMIT:
+        raise MemoryError(f"keeping the forward states of {N} samples needs "
+                          f"{_size(8 * nch * ksz)}, more than half of this machine's memory: "
+                          "evaluate without keeping them, or with a smaller batch")
+    cdef double[::1] work = _workspace(nch * ws, "gradient sweep", &net, chunk)
     cdef double[::1] gbuf = _scratch("grad", 0 if shared else (nch - 1) * gsz)
     cdef int[::1] turn = np.zeros(K if shared else 1, dtype=np.intc)
     cdef snode_sum *sums = NULL
@@ -406,7 +456,7 @@ def value_grad(const double[:, :, ::1] W, const double[:, ::1] b, const double[:
             sums[c].turn = &turn[0]
     try:
         with nogil:
-            for c in prange(nch, num_threads=n_threads, schedule="static"):
+            for c in prange(nch, num_threads=_team(n_threads), schedule="static"):
                 lo = c * chunk
                 hi = min(N, lo + chunk)
                 if c == 0 or shared:
@@ -437,7 +487,7 @@ def value_grad(const double[:, :, ::1] W, const double[:, ::1] b, const double[:
     cdef Py_ssize_t KDD = K * d * d, KD = K * d
     if nch > 1 and not shared:
         with nogil:
-            for e in prange(KDD, num_threads=n_threads, schedule="static"):
+            for e in prange(KDD, num_threads=_team(n_threads), schedule="static"):
                 for c in range(1, nch):
                     g0[e] += gbuf[(c - 1) * gsz + e]
             for e in range(KD):
@@ -471,7 +521,7 @@ def tangent(const double[:, :, ::1] W, const double[:, ::1] b, const double[:, :
     cdef Py_ssize_t nch = _n_chunks(N, n_threads), c, lo, hi
     cdef Py_ssize_t chunk = _chunk_size(N, nch)
     cdef Py_ssize_t ws = snode_ws_tangent(&net, chunk, q)
-    cdef double[::1] work = _scratch("work", nch * ws)
+    cdef double[::1] work = _workspace(nch * ws, "sensitivity sweep", &net, chunk)
     cdef int[::1] status = np.zeros(nch, dtype=np.intc)
     xT_arr = np.empty((N, d))
     xiT_arr = np.empty((N, q, d))
@@ -479,7 +529,7 @@ def tangent(const double[:, :, ::1] W, const double[:, ::1] b, const double[:, :
     cdef double[:, :, ::1] xiT = xiT_arr
     cdef int ident = 1 if identity else 0
     with nogil:
-        for c in prange(nch, num_threads=n_threads, schedule="static"):
+        for c in prange(nch, num_threads=_team(n_threads), schedule="static"):
             lo = c * chunk
             hi = min(N, lo + chunk)
             if hi > lo:
@@ -523,12 +573,12 @@ def tangent_kept(const double[:, :, ::1] W, const double[:, ::1] b, const double
     if kept.shape[0] != nch * ksz:
         raise ValueError("the kept states do not belong to this network, batch and thread count")
     cdef Py_ssize_t ws = snode_ws_tangent_kept(&net, chunk)
-    cdef double[::1] work = _scratch("work", nch * ws)
+    cdef double[::1] work = _workspace(nch * ws, "sensitivity sweep", &net, chunk)
     cdef int[::1] status = np.zeros(nch, dtype=np.intc)
     xiT_arr = np.empty((N, d))
     cdef double[:, ::1] xiT = xiT_arr
     with nogil:
-        for c in prange(nch, num_threads=n_threads, schedule="static"):
+        for c in prange(nch, num_threads=_team(n_threads), schedule="static"):
             lo = c * chunk
             hi = min(N, lo + chunk)
             if hi > lo:

@@ -76,7 +76,18 @@ def default_threads():
         return max(1, os.cpu_count() or 1)
 
 
+def max_threads():
+    """The most threads a sweep may be split over: 4 x the CPUs this process may run on, and
+    at least 64 (more only oversubscribes the cores, and very many exhaust the system)."""
+    return max(64, 4 * default_threads())
+
+
 def check_threads(n_threads):
     if n_threads is None:
         return default_threads()
-    return check_int(n_threads, "n_threads", minimum=1)
+    n = check_int(n_threads, "n_threads", minimum=1)
+    cap = max_threads()
+    if n > cap:
+        raise ValueError(f"n_threads must be at most {cap} (4 x the {default_threads()} CPUs "
+                         f"this process may use, and at least 64), got {n}")
+    return n
