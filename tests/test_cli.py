@@ -80,3 +80,25 @@ def test_train_with_figure(tmp_path):
     fig = tmp_path / "fig.png"
     code, out, _ = _train(tmp_path, "--dataset", "circles", "--plot", str(fig))
     assert code == 0 and fig.stat().st_size > 10_000
+
+
+@pytest.mark.parametrize("optimizer", ["ncg", "adam"])
+def test_overflow_is_one_error_line_with_a_hint(tmp_path, capsys, optimizer):
+    code = cli.main(["train", "--n", "100", "--activation", "relu", "--T", "30000",
+                     "--optimizer", optimizer, "--max-iter", "3", "-q",
+                     "-o", str(tmp_path / "m.npz")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1
+    assert err[0].startswith("snode train: error:") and "bounded activation" in err[0]
+    assert not (tmp_path / "m.npz").exists()
+
+
+def test_damaged_and_foreign_model_files_are_one_error_line(tmp_path, capsys):
+    np.save(tmp_path / "array.npy", np.ones(3))
+    (tmp_path / "array.npy").rename(tmp_path / "array.npz")
+    for args in (["info", str(tmp_path / "array.npz")],
+                 ["evaluate", str(tmp_path / "array.npz")],
+                 ["info", str(tmp_path / "missing.npz")]):
+        assert cli.main(args) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith(f"snode {args[0]}: error:")

@@ -122,3 +122,17 @@ def test_check_estimator(cls):
     from sklearn.utils.estimator_checks import check_estimator
 
     check_estimator(cls(n_steps=5, max_iter=20, random_state=0))
+
+
+@pytest.mark.parametrize("cls", [snode.SNODEClassifier, snode.SNODERegressor])
+def test_a_failed_fit_leaves_the_estimator_as_it_was(cls):
+    X, y = ds.moons(60, seed=0)
+    est = cls(n_steps=4, max_iter=3, random_state=0, warm_start=True).fit(X, y)
+    before = est.predict(X), dict(vars(est))
+    X3 = np.column_stack([X, X[:, 0]])
+    with pytest.raises(ValueError, match="3 features"):
+        est.fit(X3, y)  # warm start on other features: refused
+    with pytest.raises(ValueError):
+        est.fit(X, np.full(len(X), np.nan))  # bad targets: refused
+    assert est.n_features_in_ == 2 and est.net_ is before[1]["net_"]
+    np.testing.assert_array_equal(est.predict(X), before[0])

@@ -244,3 +244,15 @@ def test_bad_baseline_arguments():
         snode.GradientDescent(momentum=1.0)
     with pytest.raises(ValueError, match="beta2 must be < 1"):
         snode.Adam(beta2=1.0)
+
+
+def test_an_infinite_penalty_is_not_a_success():
+    """Weights that grow until the weight decay overflows: the step is refused, the last
+    good weights stay, and training reports failure."""
+    X, Y, _ = _teacher_problem()
+    net = snode.SNODE(3, 6, T=1.0, seed=7, activation="tanh")
+    cost = snode.Cost(mse=1.0, decay=1e-3)
+    res = snode.GradientDescent(lr=1e300, max_iter=200).minimize(net, cost, X, Y)
+    assert not res.success and "non-finite" in res.message
+    assert np.isfinite(net.W).all() and np.isfinite(cost(net, X, Y))
+    assert res.n_iter < 200

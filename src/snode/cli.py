@@ -15,7 +15,7 @@ import numpy as np
 from . import __version__, data as datasets
 from .cost import Cost
 from .estimators import OPTIMIZERS, SNODEClassifier, SNODERegressor, load
-from .exceptions import LineSearchWarning
+from .exceptions import LineSearchWarning, NonFiniteError
 from .io import read_header
 from .objective import Objective
 from .optim import BETA_RULES
@@ -122,7 +122,7 @@ class _Progress:
 
 
 def _is_classification(y):
-    return y.ndim == 1 and np.issubdtype(y.dtype, np.integer)
+    return y.ndim == 1 and (np.issubdtype(y.dtype, np.integer) or y.dtype.kind in "USO")
 
 
 def _train(args):
@@ -228,7 +228,12 @@ def main(argv=None):
     args = _parser().parse_args(argv)
     try:
         return {"train": _train, "evaluate": _evaluate, "info": _info}[args.command](args)
-    except (ValueError, ImportError, OSError) as exc:
+    except NonFiniteError as exc:  # an overflow: what the user chose, with the way out
+        hint = ("try a smaller --T, more --steps, or a bounded activation such as tanh"
+                if args.command == "train" else "the model overflows on these inputs")
+        print(f"snode {args.command}: error: {exc} ({hint})", file=sys.stderr)
+        return 2
+    except (ValueError, ImportError, OSError, MemoryError) as exc:
         print(f"snode {args.command}: error: {exc}", file=sys.stderr)
         return 2
 

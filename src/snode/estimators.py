@@ -4,6 +4,7 @@ They follow scikit-learn's conventions (fit / predict / score, get_params / set_
 warm_start, random_state, fitted attributes ending in ``_``) and derive from its base classes
 when scikit-learn is installed; without it they work the same on their own.
 """
+import contextlib
 import inspect
 
 import numpy as np
@@ -68,6 +69,19 @@ class _Params:
 
 
 class _SNODEEstimator(_Params):
+    @contextlib.contextmanager
+    def _transaction(self):
+        """Restore the estimator's attributes if the block raises (scikit-learn's rule: a
+        failed fit leaves a fitted estimator usable). Training changes the network only after
+        every check has passed."""
+        saved = dict(self.__dict__)
+        try:
+            yield
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(saved)
+            raise
+
     def _make_optimizer(self):
         metric = "l2" if self.sobolev_alpha is None else "sobolev"
         alpha = 1.0 if self.sobolev_alpha is None else self.sobolev_alpha
@@ -244,8 +258,12 @@ class SNODEClassifier(_SNODEEstimator, _SkClassifier, _SkBase):
         """Train on inputs X (N, m) and class labels y (N,) of any comparable type.
 
         `callback(record)` is called after every iteration with its history record; returning
-        True stops training.
+        True stops training. A fit that raises leaves the estimator as it was.
         """
+        with self._transaction():
+            return self._fit(X, y, callback)
+
+    def _fit(self, X, y, callback):
         X, y = self._check_Xy(X, y, classification=True)
         classes, labels = np.unique(y, return_inverse=True)
         if self.warm_start and hasattr(self, "classes_") and not np.array_equal(classes,
@@ -335,7 +353,11 @@ class SNODERegressor(_SNODEEstimator, _SkRegressor, _SkBase):
 
     def fit(self, X, y, callback=None):
         """Train on inputs X (N, m) and targets y (N,) or (N, k); `callback` as for
-        SNODEClassifier.fit."""
+        SNODEClassifier.fit. A fit that raises leaves the estimator as it was."""
+        with self._transaction():
+            return self._fit(X, y, callback)
+
+    def _fit(self, X, y, callback):
         X, y = self._check_Xy(X, y, classification=False)
         y = as_float_array(y, "y")
         self._y_1d = y.ndim == 1

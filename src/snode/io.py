@@ -71,7 +71,7 @@ def _open(path, arrays=True):
     if not os.path.exists(path):
         raise ValueError(f"no such model file: {path}")
     try:
-        with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as data:
+        with open(path, "rb") as fh, _npz(path, np.load(fh, allow_pickle=False)) as data:
             if "header" not in data.files:
                 raise ValueError(f"{path} is not an snode model: no header")
             header = _check_header(path, data["header"])
@@ -90,6 +90,13 @@ def _open(path, arrays=True):
         raise ValueError(f"{path} is not a readable snode model (corrupt or truncated?): "
                          f"{exc}") from None
     return header, out
+
+
+def _npz(path, loaded):
+    if not isinstance(loaded, np.lib.npyio.NpzFile):
+        raise ValueError(f"{path} is not an snode model: it holds one array (as np.save "
+                         "writes), not a model's arrays and header")
+    return loaded
 
 
 def _check_header(path, raw):

@@ -6,6 +6,8 @@ targets (N, k), or raises ValueError naming the file and what is wrong with it.
 import gzip
 import os
 import struct
+import zipfile
+import zlib
 
 import numpy as np
 
@@ -19,8 +21,9 @@ def _read_idx(path):
     try:
         with opener(path, "rb") as f:
             raw = f.read()
-    except OSError as exc:
-        raise ValueError(f"cannot read the IDX file {path}: {exc}") from None
+    except (OSError, EOFError, zlib.error) as exc:  # (gzip: a truncated or damaged download)
+        raise ValueError(f"cannot read the IDX file {path} (truncated or damaged?): "
+                         f"{exc}") from None
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
         raise ValueError(f"{path} is not an IDX file of unsigned bytes")
     ndim = raw[3]
@@ -82,7 +85,19 @@ def mnist(path, kind="train", size=14):
 
 
 def _labels_or_targets(y):
-    if y.ndim == 1 and np.all(y == np.round(y)) and y.min() >= 0:
+    """Class labels (N,) or real targets (N, k) from a data file's y: strings and integers are
+    labels; floats are labels when all are non-negative integers, else targets."""
+    if y.dtype.kind in "USO":  # class names
+        if y.ndim != 1:
+            raise ValueError(f"string labels must be one column, got shape {y.shape}")
+        return y.astype(str)
+    if y.dtype.kind == "b":
+        return y.astype(np.int64)
+    if y.dtype.kind not in "iuf":
+        raise ValueError(f"labels or targets must be numbers or strings, got dtype {y.dtype}")
+    if y.dtype.kind == "f" and not np.isfinite(y).all():
+        raise ValueError("the labels or targets contain NaN or Inf")
+    if y.ndim == 1 and y.size and np.all(y == np.round(y)) and y.min() >= 0:
         return y.astype(np.int64)
     return y
 
@@ -117,15 +132,40 @@ def load_csv(path, target_columns=1, delimiter=",", skip_header="auto"):
     return X, _labels_or_targets(y[:, 0] if target_columns == 1 else y)
 
 
+class _Unreadable(Exception):
+    """A data file's problem, stated (raised as ValueError)."""
+
+
 def load_npz(path):
-    """An .npz file with arrays X (N, m) and y (labels (N,) or targets (N, k))."""
+    """An .npz file with arrays X (N, m) and y (labels (N,) or targets (N, k)).
+
+    Labels may be integers or strings (class names); see :func:`load_csv` for how y is read.
+
+    Raises
+    ------
+    ValueError
+        Naming the file: not an .npz archive (a single array saved by ``np.save``, a pickle,
+        a damaged file), missing or malformed X or y.
+    """
     try:
-        with np.load(path, allow_pickle=False) as data:
-            if "X" not in data or "y" not in data:
-                raise ValueError(f"{path} must hold arrays 'X' and 'y', has {sorted(data)}")
-            X, y = data["X"], data["y"]
-    except (OSError, EOFError) as exc:
-        raise ValueError(f"cannot read {path}: {exc}") from None
+        with open(path, "rb") as fh:
+            try:
+                loaded = np.load(fh, allow_pickle=False)
+            except (OSError, EOFError, ValueError, zipfile.BadZipFile) as exc:
+                raise _Unreadable(f"cannot read {path} as an .npz archive of arrays: {exc}")
+            if not isinstance(loaded, np.lib.npyio.NpzFile):
+                raise _Unreadable(f"{path} is not an .npz archive: it holds one array (as "
+                                  "np.save writes); save the inputs and labels with "
+                                  "np.savez(path, X=X, y=y)")
+            with loaded as data:
+                if "X" not in data.files or "y" not in data.files:
+                    raise _Unreadable(f"{path} must hold arrays 'X' and 'y', has "
+                                      f"{sorted(data.files)}")
+                X, y = data["X"], data["y"]
+    except _Unreadable as exc:
+        raise ValueError(str(exc)) from None
+    except (OSError, EOFError, ValueError, zipfile.BadZipFile) as exc:
+        raise ValueError(f"cannot read {path} (truncated or damaged?): {exc}") from None
     X = as_float_array(X, f"X in {path}", ndim=2)
     if y.shape[0] != X.shape[0]:
         raise ValueError(f"X and y in {path} have {X.shape[0]} and {y.shape[0]} rows")
