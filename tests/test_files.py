@@ -95,3 +95,93 @@ def test_a_custom_tableau_named_like_a_built_in_survives_a_round_trip(tmp_path):
     np.testing.assert_array_equal(back.tableau.a, ralston.a)
     X = np.ones((2, 3))
     np.testing.assert_array_equal(back.forward(X), net.forward(X))
+
+
+# --- CSV dialects -------------------------------------------------------------------------
+
+ROWS = [[0.25, -1.5, 0], [1.0, 2.0, 1], [3.0, 4.0, 0], [-0.5, 0.5, 1]]
+
+
+def _write(path, text, encoding="utf-8"):
+    path.write_text(text, encoding=encoding)
+    return path
+
+
+def _rows_text(sep=",", label=lambda v: str(int(v))):
+    return "".join(f"{r[0]}{sep}{r[1]}{sep}{label(r[2])}\n" for r in ROWS)
+
+
+@pytest.mark.parametrize("text, encoding, kwargs", [
+    (_rows_text(), "utf-8-sig", {}),                                   # Excel's byte-order mark
+    ("x1,x2,label\n" + _rows_text(), "utf-8-sig", {}),                 # BOM and a header
+    ("0,1,2\n" + _rows_text(), "utf-8", {}),                           # pandas' column numbers
+    (",0,1,2\n" + "".join(f"{k},{r[0]},{r[1]},{int(r[2])}\n" for k, r in enumerate(ROWS)),
+     "utf-8", {}),                                                     # pandas' index column
+    (_rows_text(";"), "utf-8", {}),                                    # semicolons
+    (_rows_text("\t"), "utf-8", {}),                                   # tabs
+    ('"x1","x2","label"\n' + "".join(f'"{r[0]}","{r[1]}","{int(r[2])}"\n' for r in ROWS)
+     + "\n\n", "utf-8", {}),                                           # quotes, blank lines
+    ("label,x1,x2\n" + "".join(f"{int(r[2])},{r[0]},{r[1]}\n" for r in ROWS), "utf-8",
+     dict(label_column=0)),                                            # labels first
+    ("label,x1,x2\n" + "".join(f"{int(r[2])},{r[0]},{r[1]}\n" for r in ROWS), "utf-8",
+     dict(label_column="label")),                                      # ... by name
+    (_rows_text(), "utf-8", dict(header="no", delimiter=",")),
+])
+def test_csv_dialects_give_the_rows(tmp_path, text, encoding, kwargs):
+    X, y = datasets.load_csv(_write(tmp_path / "d.csv", text, encoding), **kwargs)
+    np.testing.assert_array_equal(X, np.array(ROWS)[:, :2])
+    np.testing.assert_array_equal(y, np.array(ROWS)[:, 2].astype(int))
+
+
+def test_csv_class_names_are_labels(tmp_path):
+    X, y = datasets.load_csv(_write(tmp_path / "d.csv", _rows_text(
+        label=lambda v: "yes" if v else "no")))
+    assert list(y) == ["no", "yes", "no", "yes"]
+
+
+@pytest.mark.parametrize("text, match", [
+    ("a,b,y\n1,2,0\n3,,1\n", r"line 3, column 2 \('b'\): the value is missing"),
+    ("a,b,y\n1,2,0\n3,NA,1\n", r"line 3, column 2 \('b'\): the value is missing"),
+    ("1,2,0\n3,4,nan\n", r"line 2, column 3: 'nan' is not finite"),
+    ("1,2,0\n3,4,inf\n", r"line 2, column 3: 'inf' is not finite"),
+    ("1,2,0\n3,x,1\n", r"line 2, column 2: 'x' is not a number"),
+    ("1,2,cat\n3,4,\n", r"line 2, column 3: the label is missing"),
+    ("1,2,0\n3,4\n", r"line 2: 2 fields, the first row has 3"),
+    ("1\n2\n", r"at least one input column"),
+    ("a,b\n", r"header but no data rows"),
+    ("", r"is empty"),
+])
+def test_csv_problems_name_the_file_row_and_column(tmp_path, text, match):
+    path = _write(tmp_path / "bad.csv", text)
+    with pytest.raises(ValueError, match=match) as info:
+        datasets.load_csv(path)
+    assert "bad.csv" in str(info.value)
+
+
+def test_csv_options_are_checked(tmp_path):
+    path = _write(tmp_path / "d.csv", "a,b,y\n" + _rows_text())
+    with pytest.raises(ValueError, match="no column 'z'"):
+        datasets.load_csv(path, label_column="z")
+    with pytest.raises(ValueError, match="outside the 3 columns"):
+        datasets.load_csv(path, label_column=5)
+    with pytest.raises(ValueError, match="header must be one of"):
+        datasets.load_csv(path, header="maybe")
+    with pytest.raises(ValueError, match="apply to csv:FILE"):
+        datasets.load("moons", header="yes")
+
+
+def test_command_line_reads_a_csv_with_its_options(tmp_path, capsys):
+    from snode import cli
+
+    rng = np.random.default_rng(0)
+    lines = ["y;a;b"] + [f"{'cat' if k % 2 else 'dog'};{rng.normal() + 3 * (k % 2):.3f};"
+                         f"{rng.normal():.3f}" for k in range(40)]
+    path = _write(tmp_path / "t.csv", "\n".join(lines) + "\n")
+    out = tmp_path / "m.npz"
+    assert cli.main(["train", "--dataset", f"csv:{path}", "--label-column", "y",
+                     "--delimiter", ";", "--max-iter", "10", "-q", "-o", str(out)]) == 0
+    assert cli.main(["evaluate", str(out), "--dataset", f"csv:{path}",
+                     "--label-column", "y"]) == 0
+    assert "accuracy" in capsys.readouterr().out
+    assert cli.main(["train", "--dataset", f"csv:{path}", "-q", "-o", str(out)]) == 2
+    assert "'dog' is not a number" in capsys.readouterr().err  # (the labels are not last)

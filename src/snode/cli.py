@@ -23,6 +23,17 @@ from .optim import BETA_RULES
 _IMAGES = ("digits", "mnist")
 
 
+def _file_options(p):
+    p.add_argument("--header", default=None, choices=["auto", "yes", "no"],
+                   help="csv:FILE: whether the first row names the columns (default auto)")
+    p.add_argument("--label-column", default=None,
+                   help="csv:FILE: the labels' column, a number (negative from the end) or "
+                        "a name from the header (default: the last)")
+    p.add_argument("--delimiter", default=None,
+                   help="csv:FILE: the field separator, or 'tab' (default: the first of , ; "
+                        "tab | in the first line)")
+
+
 def _parser():
     p = argparse.ArgumentParser(prog="snode", description=__doc__.split("\n")[0])
     p.add_argument("--version", action="version", version=f"snode {__version__}")
@@ -33,6 +44,7 @@ def _parser():
                    help="spirals, circles, moons, xor, teacher, digits, mnist:DIR, csv:FILE, "
                         "npz:FILE (default spirals)")
     t.add_argument("--n", type=int, default=1000, help="samples of a synthetic data set")
+    _file_options(t)
     t.add_argument("--test-size", type=float, default=0.25)
     t.add_argument("--width", type=int, default=None,
                    help="state dimension (default: features or classes, plus 2)")
@@ -66,6 +78,7 @@ def _parser():
     e.add_argument("--n", type=int, default=1000)
     e.add_argument("--seed", type=int, default=1,
                    help="seed of a synthetic data set (default 1: fresh samples)")
+    _file_options(e)
 
     i = sub.add_parser("info", help="describe a saved model")
     i.add_argument("model")
@@ -125,8 +138,21 @@ def _is_classification(y):
     return y.ndim == 1 and (np.issubdtype(y.dtype, np.integer) or y.dtype.kind in "USO")
 
 
+def _csv_options(args):
+    """The file options given on the command line (for csv:FILE data sets)."""
+    opts = {}
+    if args.header is not None:
+        opts["header"] = args.header
+    if args.delimiter is not None:
+        opts["delimiter"] = "\t" if args.delimiter in ("\\t", "tab") else args.delimiter
+    if args.label_column is not None:
+        lc = args.label_column
+        opts["label_column"] = int(lc) if lc.lstrip("-").isdigit() else lc
+    return opts
+
+
 def _train(args):
-    X, y = datasets.load(args.dataset, n=args.n, seed=args.seed)
+    X, y = datasets.load(args.dataset, n=args.n, seed=args.seed, **_csv_options(args))
     Xtr, Xte, ytr, yte = datasets.train_test_split(X, y, args.test_size, seed=args.seed)
     classify = _is_classification(y)
     common = dict(width=args.width, n_steps=args.steps, T=args.T, scheme=args.scheme,
@@ -198,7 +224,7 @@ def _evaluate(args):
     est = load(args.model)
     if not hasattr(est, "predict"):
         raise ValueError(f"{args.model} holds a bare network, not an estimator")
-    X, y = datasets.load(args.dataset, n=args.n, seed=args.seed)
+    X, y = datasets.load(args.dataset, n=args.n, seed=args.seed, **_csv_options(args))
     if isinstance(est, SNODEClassifier):
         print(f"accuracy {est.score(X, y):.4f} on {len(X)} samples of {args.dataset}")
     else:

@@ -22,18 +22,40 @@ __all__ = ["spirals", "circles", "moons", "xor", "teacher", "digits", "mnist", "
 NAMES = ("spirals", "circles", "moons", "xor", "teacher", "digits")
 
 
-def load(name, n=1000, seed=None):
+def load(name, n=1000, seed=None, **csv_options):
     """A data set by name: one of NAMES, "mnist:DIR", "csv:FILE" or "npz:FILE".
 
-    Returns (X, y) with y labels (N,) or targets (N, k); the teacher's targets are its outputs.
+    Parameters
+    ----------
+    name : str
+    n : int
+        Samples of a generated set.
+    seed : int, optional
+        Seed of a generated set.
+    **csv_options
+        For "csv:FILE": `header`, `label_column`, `delimiter`, `target_columns` of
+        :func:`load_csv`.
+
+    Returns
+    -------
+    X : ndarray, shape (N, m)
+    y : ndarray, shape (N,) or (N, k)
+        Labels, or targets (the teacher's are its outputs).
+
+    Raises
+    ------
+    ValueError
+        For an unknown name, or a file that cannot be read (naming it).
     """
     if not isinstance(name, str):
         raise ValueError(f"data set name must be a string, got {name!r}")
     kind, _, arg = name.partition(":")
+    if csv_options and kind != "csv":
+        raise ValueError(f"{sorted(csv_options)} apply to csv:FILE data sets only")
     if kind == "mnist":
         return mnist(arg or ".")
     if kind == "csv":
-        return load_csv(arg)
+        return load_csv(arg, **csv_options)
     if kind == "npz":
         return load_npz(arg)
     if kind == "digits":

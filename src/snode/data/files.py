@@ -3,6 +3,7 @@
 Every reader returns float64 inputs X of shape (N, m) and either integer labels (N,) or real
 targets (N, k), or raises ValueError naming the file and what is wrong with it.
 """
+import csv
 import gzip
 import os
 import struct
@@ -102,38 +103,176 @@ def _labels_or_targets(y):
     return y
 
 
-def load_csv(path, target_columns=1, delimiter=",", skip_header="auto"):
-    """A CSV file of numbers: the last `target_columns` columns are the target.
-
-    With one target column of non-negative integers, it is returned as labels (N,), else as
-    targets (N, k). A first line that is not numeric is skipped as a header.
-    """
-    target_columns = check_int(target_columns, "target_columns", minimum=1)
-    try:
-        with open(path) as f:
-            first = f.readline()
-    except OSError as exc:
-        raise ValueError(f"cannot read {path}: {exc}") from None
-    if skip_header == "auto":
-        try:
-            [float(v) for v in first.strip().split(delimiter)]
-            skip_header = 0
-        except ValueError:
-            skip_header = 1
-    try:
-        data = np.loadtxt(path, delimiter=delimiter, skiprows=int(skip_header), ndmin=2)
-    except ValueError as exc:
-        raise ValueError(f"{path} is not a CSV file of numbers: {exc}") from None
-    if data.shape[1] <= target_columns or data.shape[0] < 1:
-        raise ValueError(f"{path} needs at least one row and more than {target_columns} "
-                         f"columns, got shape {data.shape}")
-    X = as_float_array(data[:, :-target_columns], f"inputs in {path}")
-    y = data[:, -target_columns:]
-    return X, _labels_or_targets(y[:, 0] if target_columns == 1 else y)
-
-
 class _Unreadable(Exception):
     """A data file's problem, stated (raised as ValueError)."""
+
+
+#: The values a CSV field may hold for "missing" (read as missing, and refused).
+_MISSING = {"", "na", "n/a", "null", "none", "?", "-"}
+#: Delimiters tried, in order, when none is given.
+_DELIMITERS = (",", ";", "\t", "|")
+HEADERS = ("auto", "yes", "no")
+
+
+def _number(text):
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def _is_header(first, rows):
+    """Whether the first row names the columns: it has a field that is not a number where the
+    second row has one (class names in both are data), or it is the column numbers 0, 1, ...
+    as pandas writes them for unnamed columns."""
+    values = [_number(v) for v in first]
+    if any(v is None for v in values):
+        if len(rows) < 2:
+            return True
+        second = rows[1]
+        return any(v is None and (j >= len(second) or _number(second[j]) is not None)
+                   for j, v in enumerate(values))
+    m = len(first)
+    if m > 1 and values == [float(k) for k in range(m)] and len(rows) > 1:
+        return [_number(v) for v in rows[1]] != values
+    return False
+
+
+def load_csv(path, target_columns=1, delimiter=None, header="auto", label_column=-1,
+             skip_header=None):
+    """Inputs and labels (or targets) from a CSV file.
+
+    One row per sample. Read: a UTF-8 byte-order mark (as Excel writes), a header row (column
+    names, or pandas' column numbers), pandas' index column (a first column without a name),
+    quoted fields, blank lines, and delimiters ",", ";", tab or "|".
+
+    Parameters
+    ----------
+    path : str or path-like
+    target_columns : int, default 1
+        The number of target columns: with 1, the column `label_column`; with more, the last
+        `target_columns` columns (real targets of a regression).
+    delimiter : str, optional
+        The field separator; default: the first of ",", ";", tab, "|" that the first line
+        holds.
+    header : {"auto", "yes", "no"}, default "auto"
+        Whether the first row names the columns; "auto": when one of its fields is not a
+        number, or it is 0, 1, ..., m-1 (pandas' names of unnamed columns).
+    label_column : int or str, default -1
+        The column of the labels (with one target column): an index (negative from the end)
+        or a name from the header.
+    skip_header : bool, optional
+        Earlier name of `header` (True for "yes", False for "no").
+
+    Returns
+    -------
+    X : ndarray, shape (N, m)
+        The other columns, as float64.
+    y : ndarray, shape (N,) or (N, target_columns)
+        Labels: integers (a column of non-negative integers) or strings (class names); else
+        real targets.
+
+    Raises
+    ------
+    ValueError
+        Naming the file, and the row (its line in the file) and column of a value that is
+        missing, not a number, or not finite; rows of different lengths; too few columns.
+    """
+    target_columns = check_int(target_columns, "target_columns", minimum=1)
+    if skip_header is not None:
+        header = "yes" if skip_header else "no"
+    if header not in HEADERS:
+        raise ValueError(f"header must be one of {HEADERS}, got {header!r}")
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:  # (a BOM is not data)
+            lines = [(k + 1, line) for k, line in enumerate(f) if line.strip()]
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"cannot read {path} as a text file: {exc}") from None
+    if not lines:
+        raise ValueError(f"{path} is empty")
+    if delimiter is None:
+        delimiter = next((c for c in _DELIMITERS if c in lines[0][1]), ",")
+    elif not isinstance(delimiter, str) or len(delimiter) != 1:
+        raise ValueError(f"delimiter must be one character, got {delimiter!r}")
+    numbers = [k for k, _ in lines]
+    rows = [[v.strip() for v in r] for r in csv.reader((line for _, line in lines),
+                                                       delimiter=delimiter)]
+    has_header = header == "yes" or (header == "auto" and _is_header(rows[0], rows))
+    names = rows[0] if has_header else None
+    if has_header:
+        rows, numbers = rows[1:], numbers[1:]
+    if not rows:
+        raise ValueError(f"{path} has a header but no data rows")
+    m = len(names) if names is not None else len(rows[0])
+    for k, row in zip(numbers, rows):
+        if len(row) != m:
+            raise ValueError(f"{path}, line {k}: {len(row)} fields, the "
+                             f"{'header' if names else 'first row'} has {m}")
+    columns = list(range(m))
+    if names is not None and names[0] in ("", "Unnamed: 0") and m > 2:
+        columns = columns[1:]  # pandas' index column
+    if target_columns > 1:
+        targets = columns[-target_columns:]
+    else:
+        targets = [_column(label_column, columns, names, path)]
+    features = [c for c in columns if c not in targets]
+    if not features:
+        raise ValueError(f"{path} needs at least one input column beside the "
+                         f"{'targets' if target_columns > 1 else 'labels'}; it has "
+                         f"{len(columns)} column(s)")
+
+    def where(k, c):
+        return f"line {k}, column {c + 1}" + (f" ({names[c]!r})" if names else "")
+
+    X = np.empty((len(rows), len(features)))
+    try:
+        for i, (k, row) in enumerate(zip(numbers, rows)):
+            for j, c in enumerate(features):
+                X[i, j] = _value(row[c], where(k, c))
+        y = _parse_targets([[row[c] for c in targets] for row in rows], numbers, targets,
+                           where, target_columns)
+    except _Unreadable as exc:
+        raise ValueError(f"{path} is not a CSV file of numbers: {exc}") from None
+    return X, y
+
+
+def _column(label_column, columns, names, path):
+    if isinstance(label_column, str):
+        if names is None:
+            raise ValueError(f"{path} has no header: give label_column as a number")
+        if label_column not in names:
+            raise ValueError(f"{path} has no column {label_column!r}; its columns: {names}")
+        return names.index(label_column)
+    k = check_int(label_column, "label_column")
+    if not -len(columns) <= k < len(columns):
+        raise ValueError(f"label_column {k} is outside the {len(columns)} columns of {path}")
+    return columns[k]
+
+
+def _value(text, where):
+    if text.lower() in _MISSING:
+        raise _Unreadable(f"{where}: the value is missing ({text!r})")
+    v = _number(text)
+    if v is None:
+        raise _Unreadable(f"{where}: {text!r} is not a number")
+    if not np.isfinite(v):
+        raise _Unreadable(f"{where}: {text!r} is not finite")
+    return v
+
+
+def _parse_targets(y, numbers, targets, where, target_columns):
+    values = [[_number(v) for v in r] for r in y]
+    if target_columns == 1 and any(v[0] is None for v in values):
+        # class names: every row needs one
+        for k, r in zip(numbers, y):
+            if r[0].lower() in _MISSING:
+                raise _Unreadable(f"{where(k, targets[0])}: the label is missing ({r[0]!r})")
+        return np.array([r[0] for r in y])
+    out = np.empty((len(y), len(targets)))
+    for i, (k, r) in enumerate(zip(numbers, y)):
+        for j, c in enumerate(targets):
+            out[i, j] = _value(r[j], where(k, c))
+    return _labels_or_targets(out[:, 0] if target_columns == 1 else out)
 
 
 def load_npz(path):
