@@ -102,3 +102,13 @@ def test_damaged_and_foreign_model_files_are_one_error_line(tmp_path, capsys):
         assert cli.main(args) == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and err[0].startswith(f"snode {args[0]}: error:")
+
+
+def test_images_are_scaled_as_the_methods_authors_scale_them(tmp_path):
+    pytest.importorskip("sklearn")
+    out = tmp_path / "digits.npz"
+    assert cli.main(["train", "--dataset", "digits", "--steps", "3", "--max-iter", "2",
+                     "--batch-size", "500", "--epochs", "1", "-q", "-o", str(out)]) == 0
+    scaler = snode.load(out).scaler_
+    assert (scaler.method, scaler.low, scaler.high, scaler.per_feature) == (
+        "range", 0.0, -1.0, False)

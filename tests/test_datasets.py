@@ -175,3 +175,27 @@ def test_one_hot_and_split():
     np.testing.assert_array_equal(a[1], b[1])
     assert sorted(np.concatenate([a[2], a[3]])) == list(range(10))
     assert snode.datasets is ds
+
+
+@pytest.mark.parametrize("method", ["standard", "range"])
+def test_constant_and_nearly_constant_features_keep_scale_one(method):
+    rng = np.random.default_rng(0)
+    X = np.column_stack([rng.normal(size=50), np.full(50, 0.3),
+                         0.3 + 1e-17 * rng.normal(size=50),  # rounding noise only
+                         1e5 + 1e-12 * rng.normal(size=50)])
+    scaler = ds.Scaler(method, low=-1.0, high=1.0, per_feature=True).fit(X)
+    assert scaler.scale_[0] != 1.0
+    np.testing.assert_array_equal(scaler.scale_[1:], 1.0)
+    # float32 rounding of the inputs does not move the scaled values by more than it is
+    Xs = scaler.transform(X)
+    X32 = scaler.transform(X.astype(np.float32).astype(np.float64))
+    assert np.abs(Xs[:, 1:] - X32[:, 1:]).max() < 1e-2
+
+
+def test_image_scaling_maps_background_to_zero_and_strokes_to_minus_one():
+    X = np.array([[0.0, 16.0, 8.0], [0.0, 0.0, 16.0]])
+    clf = snode.SNODEClassifier(n_steps=3, max_iter=2, scale="image", random_state=0)
+    clf.fit(np.vstack([X] * 5), np.array([0, 1] * 5))
+    np.testing.assert_allclose(clf.scaler_.transform(X), [[0.0, -1.0, -0.5], [0.0, 0.0, -1.0]])
+    with pytest.raises(ValueError, match="unknown scale"):
+        snode.SNODEClassifier(scale="minmax").fit(X, [0, 1])

@@ -160,7 +160,7 @@ def _train(args):
                   sobolev_alpha=None if args.no_sobolev else args.alpha,
                   batch_size=args.batch_size, iterations_per_batch=args.iterations_per_batch,
                   epochs=args.epochs, max_iter=args.max_iter, lr=args.lr,
-                  scale="range" if args.dataset.split(":")[0] in _IMAGES else "standard",
+                  scale="image" if args.dataset.split(":")[0] in _IMAGES else "standard",
                   random_state=args.seed, n_threads=args.threads)
     if classify:
         est = SNODEClassifier(loss=args.loss or "ce", **common)

@@ -147,8 +147,7 @@ class _SNODEEstimator(_Params):
             self.random_state if isinstance(self.random_state, (int, np.integer))
             else np.random.default_rng(self.random_state).integers(2**31))
         if not (self.warm_start and hasattr(self, "net_")):
-            self.scaler_ = Scaler(self.scale, low=-1.0, high=1.0, per_feature=True)
-            self.scaler_.fit(X)
+            self.scaler_ = _scaler(self.scale).fit(X)
             width = self.width if self.width is not None else max(X.shape[1], n_out) + 2
             if width < max(X.shape[1], n_out):
                 raise ValueError(f"width {width} is below the number of features "
@@ -203,8 +202,11 @@ class SNODEClassifier(_SNODEEstimator, _SkClassifier, _SkBase):
         Mini-batch schedule (batch_size set) or full-batch iterations (batch_size None).
     lr : float
         Learning rate of adam, sgd (momentum 0.9) and gd.
-    scale : {"standard", "range", "none"}, default "standard"
-        Input scaling fitted on the training data (range: to [-1, 1] per feature).
+    scale : {"standard", "range", "image", "none"}, default "standard"
+        Input scaling fitted on the training data: "standard" per feature (constant features
+        keep scale 1), "range" each feature to [-1, 1], "image" all values together with the
+        smallest to 0 and the largest to -1 (background 0, strokes -1, the method's authors'
+        scaling of images).
     random_state, warm_start, n_threads
 
     Attributes
@@ -387,6 +389,20 @@ class SNODERegressor(_SNODEEstimator, _SkRegressor, _SkBase):
     def _restore_meta(self, meta):
         self.n_outputs_ = meta["n_outputs"]
         self._y_1d = meta["y_1d"]
+
+
+SCALES = ("standard", "range", "image", "none")
+
+
+def _scaler(scale):
+    """The input scaling of an estimator's `scale`: "standard" (per feature), "range" (each
+    feature to [-1, 1]), "image" (all values together, the smallest to 0 and the largest to
+    -1: background 0, strokes -1, as the method's authors scale images), "none"."""
+    if scale == "image":
+        return Scaler("range", low=0.0, high=-1.0, per_feature=False)
+    if scale not in SCALES:
+        raise ValueError(f"unknown scale {scale!r}; choose one of {SCALES}")
+    return Scaler(scale, low=-1.0, high=1.0, per_feature=True)
 
 
 def _not_fitted(est):

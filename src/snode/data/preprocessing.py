@@ -42,14 +42,22 @@ class Scaler:
         if self.method == "none":
             self.shift_, self.scale_ = np.zeros(X.shape[1]), np.ones(X.shape[1])
         elif self.method == "standard":
-            mu, sd = X.mean(axis=axis), X.std(axis=axis)
+            n = X.size if axis is None else X.shape[0]
+            mu, var = X.mean(axis=axis), X.var(axis=axis)
+            # a feature whose variance is within the rounding of its values is a constant
+            # (scikit-learn's StandardScaler rule): scale 1, not 1 / (rounding noise)
+            eps = np.finfo(np.float64).eps
+            constant = var <= n * eps * var + (n * mu * eps) ** 2
+            scale = np.where(constant, 1.0, 1.0 / np.sqrt(np.where(constant, 1.0, var)))
             self.shift_ = np.broadcast_to(mu, X.shape[1]).copy()
-            self.scale_ = np.broadcast_to(np.where(sd > 0, 1.0 / np.maximum(sd, 1e-300), 1.0),
-                                          X.shape[1]).copy()
+            self.scale_ = np.broadcast_to(scale, X.shape[1]).copy()
         else:
             lo, hi = X.min(axis=axis), X.max(axis=axis)
             span = hi - lo
-            scale = np.where(span > 0, (self.high - self.low) / np.where(span > 0, span, 1), 1)
+            # a span within the rounding of the values: a constant, scaled by 1
+            constant = span <= 8 * np.finfo(np.float64).eps * np.maximum(abs(lo), abs(hi))
+            scale = np.where(constant, 1.0,
+                             (self.high - self.low) / np.where(constant, 1.0, span))
             self.scale_ = np.broadcast_to(scale, X.shape[1]).copy()
             self.shift_ = np.broadcast_to(lo - self.low / self.scale_, X.shape[1]).copy()
         return self
