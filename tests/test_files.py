@@ -185,3 +185,86 @@ def test_command_line_reads_a_csv_with_its_options(tmp_path, capsys):
     assert "accuracy" in capsys.readouterr().out
     assert cli.main(["train", "--dataset", f"csv:{path}", "-q", "-o", str(out)]) == 2
     assert "'dog' is not a number" in capsys.readouterr().err  # (the labels are not last)
+
+
+# --- MNIST as people have it ----------------------------------------------------------------
+
+
+def _mnist_csv(path, n, seed):
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 10, n)
+    pixels = rng.integers(0, 256, (n, 784))
+    header = "label," + ",".join(f"{r}x{c}" for r in range(1, 29) for c in range(1, 29))
+    rows = "\n".join(",".join(map(str, [lab, *px])) for lab, px in zip(labels, pixels))
+    path.write_text(header + "\n" + rows + "\n")
+    return labels, pixels
+
+
+def test_mnist_from_csv_files(tmp_path):
+    labels, pixels = _mnist_csv(tmp_path / "mnist_train.csv", 5, 0)
+    _mnist_csv(tmp_path / "mnist_test.csv", 3, 1)
+    X, y = datasets.mnist(str(tmp_path), "train", size=28)
+    np.testing.assert_array_equal(y, labels)
+    np.testing.assert_allclose(X * 255.0, pixels)
+    X, y = datasets.mnist(str(tmp_path), "test", size=7)
+    assert X.shape == (3, 49) and 0.0 <= X.min() and X.max() <= 1.0
+    with pytest.raises(ValueError, match=r"size must divide 28 \(1, 2, 4, 7, 14 or 28\)"):
+        datasets.mnist(str(tmp_path), size=5)
+    (tmp_path / "mnist_test.csv").write_text("label,a,b\n1,2,3\n")
+    with pytest.raises(ValueError, match="mnist_test.csv has 3 columns"):
+        datasets.mnist(str(tmp_path), "test")
+
+
+def test_command_line_trains_on_mnist_train_and_tests_on_t10k(tmp_path, capsys):
+    import json
+
+    from snode import cli
+
+    (tmp_path / "m").mkdir()
+    folder = _mnist_folder(tmp_path / "m", n=12)
+    (folder / "t10k-images-idx3-ubyte.gz").unlink()
+    (folder / "t10k-labels-idx1-ubyte.gz").unlink()
+    rng = np.random.default_rng(5)
+    _idx(folder / "t10k-images-idx3-ubyte.gz", rng.integers(0, 256, (7, 28, 28)), True)
+    _idx(folder / "t10k-labels-idx1-ubyte.gz", rng.integers(0, 10, 7), True)
+    out, metrics = tmp_path / "m.npz", tmp_path / "m.json"
+    assert cli.main(["train", "--dataset", f"mnist:{folder}", "--steps", "2", "--max-iter",
+                     "2", "-q", "-o", str(out), "--json", str(metrics)]) == 0
+    m = json.loads(metrics.read_text())
+    assert m["n_train"] == 12 and m["n_test"] == 7
+    assert "test accuracy" in capsys.readouterr().out
+
+
+def test_command_line_trains_large_data_in_mini_batches(tmp_path, capsys):
+    from snode import cli
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(14000, 2))
+    y = (X[:, 0] > 0).astype(int)
+    path = tmp_path / "big.csv"
+    path.write_text("".join(f"{a:.4f},{b:.4f},{c}\n" for (a, b), c in zip(X, y)))
+    out = tmp_path / "big.npz"
+    assert cli.main(["train", "--dataset", f"csv:{path}", "--steps", "2", "--T", "1",
+                     "--iterations-per-batch", "1", "-o", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "mini-batches of 100, 1 epoch" in printed
+    assert snode.load(out).get_params()["batch_size"] == 100
+
+
+def test_progress_line_shows_epoch_cost_accuracy_and_time_left(monkeypatch, capsys):
+    import io as _io
+
+    from snode import cli
+
+    X, y = datasets.moons(3000, seed=0)
+    clf = snode.SNODEClassifier(n_steps=2, batch_size=500, epochs=2, iterations_per_batch=1,
+                                random_state=0)
+    fake = _io.StringIO()
+    fake.isatty = lambda: True
+    monkeypatch.setattr(cli.sys, "stderr", fake)
+    progress = cli._Progress(12, clf, X, y, quiet=False, epochs=2)
+    clf.fit(X, y, callback=progress)
+    progress.close()
+    line = fake.getvalue().strip().split("\r")[-1]
+    assert "epoch 2/2" in line and "cost" in line and "train acc" in line and "left" in line
+    assert len(progress.X) == 1000  # the accuracy of a sample, not of all 3000

@@ -45,7 +45,8 @@ def _parser():
                         "npz:FILE (default spirals)")
     t.add_argument("--n", type=int, default=1000, help="samples of a synthetic data set")
     _file_options(t)
-    t.add_argument("--test-size", type=float, default=0.25)
+    t.add_argument("--test-size", type=float, default=0.25,
+                   help="the held-out share of the data (MNIST: its own 10,000 test images)")
     t.add_argument("--width", type=int, default=None,
                    help="state dimension (default: features or classes, plus 2)")
     t.add_argument("--steps", type=int, default=60, help="depth steps K (default 60)")
@@ -59,9 +60,12 @@ def _parser():
     t.add_argument("--alpha", type=float, default=1.0, help="Sobolev alpha (default 1)")
     t.add_argument("--no-sobolev", action="store_true", help="use the L2 gradient")
     t.add_argument("--batch-size", type=int, default=None,
-                   help="mini-batch size (default: full batch)")
+                   help=f"mini-batch size (default: full batch, or 100 above {LARGE} "
+                        "training samples)")
     t.add_argument("--iterations-per-batch", type=int, default=6)
-    t.add_argument("--epochs", type=int, default=10)
+    t.add_argument("--epochs", type=int, default=None,
+                   help="epochs of mini-batch training (default 10, or 1 above "
+                        f"{LARGE} training samples)")
     t.add_argument("--max-iter", type=int, default=800,
                    help="full-batch iterations (default 800)")
     t.add_argument("--lr", type=float, default=0.01, help="learning rate of adam/sgd/gd")
@@ -86,11 +90,19 @@ def _parser():
 
 
 class _Progress:
-    """A one-line progress bar on stderr with the live cost and training accuracy; with
-    `record`, the training accuracy after every iteration is kept for the figure."""
+    """A one-line progress bar on stderr: iterations (and the epoch), the live cost, the
+    training accuracy (on at most 1000 training samples, refreshed every few seconds) and an
+    estimate of the time left; with `record`, the accuracy after every iteration is kept for
+    the figure."""
 
-    def __init__(self, total, est, X, y, quiet, record=False):
-        self.total, self.est, self.X, self.y = total, est, X, y
+    SAMPLE = 1000
+    REFRESH = 3.0  # seconds between accuracy updates on the bar
+
+    def __init__(self, total, est, X, y, quiet, record=False, epochs=None):
+        if len(X) > self.SAMPLE:
+            keep = np.random.default_rng(0).choice(len(X), self.SAMPLE, replace=False)
+            X, y = X[np.sort(keep)], y[np.sort(keep)]
+        self.total, self.est, self.X, self.y, self.epochs = total, est, X, y, epochs
         self.quiet = quiet or not sys.stderr.isatty()
         self.record = record and isinstance(est, SNODEClassifier)
         self.accuracy = ([], [])
@@ -98,6 +110,7 @@ class _Progress:
         self.n = 0
         self.t0 = time.perf_counter()
         self.last = 0.0
+        self.acc, self.acc_time = None, -np.inf
 
     def _train_accuracy(self):
         if self.objective is None:  # the estimator's network exists once training has begun
@@ -109,29 +122,57 @@ class _Progress:
 
     def __call__(self, rec):
         self.n += 1
-        acc = None
-        if self.record:
-            acc = self._train_accuracy()
-            self.accuracy[0].append(self.n)
-            self.accuracy[1].append(acc)
         now = time.perf_counter()
+        if self.record:
+            self.acc, self.acc_time = self._train_accuracy(), now
+            self.accuracy[0].append(self.n)
+            self.accuracy[1].append(self.acc)
         if self.quiet or (now - self.last < 0.2 and self.n < self.total):
             return False
         self.last = now
         frac = min(1.0, self.n / self.total)
         bar = "#" * int(30 * frac) + "-" * (30 - int(30 * frac))
         text = ""
+        if self.epochs and self.epochs > 1:
+            text += f"  epoch {int(rec.get('epoch', 0)) + 1}/{self.epochs}"
+        text += f"  cost {rec['cost']:.4g}"
         if isinstance(self.est, SNODEClassifier):
-            acc = self._train_accuracy() if acc is None else acc
-            text = f"  train acc {acc:.3f}"
-        sys.stderr.write(f"\r[{bar}] {self.n}/{self.total}  cost {rec['cost']:.4g}{text}  "
-                         f"{now - self.t0:.1f}s ")
+            if now - self.acc_time > self.REFRESH or self.n >= self.total:
+                self.acc, self.acc_time = self._train_accuracy(), now
+            text += f"  train acc {self.acc:.3f}"
+        elapsed = now - self.t0
+        left = elapsed / frac - elapsed if frac > 0 else 0.0
+        sys.stderr.write(f"\r[{bar}] {self.n}/{self.total}{text}  {elapsed:.0f}s, "
+                         f"{_duration(left)} left ")
         sys.stderr.flush()
         return False
 
     def close(self):
         if not self.quiet:
             sys.stderr.write("\n")
+
+
+def _duration(seconds):
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+#: Training sets larger than this train in mini-batches by default.
+LARGE = 10000
+
+
+def _split(args):
+    """(Xtr, Xte, ytr, yte): MNIST's own training and test files, else a seeded split."""
+    kind, _, arg = args.dataset.partition(":")
+    if kind == "mnist":
+        Xtr, ytr = datasets.mnist(arg or ".", "train")
+        Xte, yte = datasets.mnist(arg or ".", "test")
+        return Xtr, Xte, ytr, yte
+    X, y = datasets.load(args.dataset, n=args.n, seed=args.seed, **_csv_options(args))
+    return datasets.train_test_split(X, y, args.test_size, seed=args.seed)
 
 
 def _is_classification(y):
@@ -152,14 +193,20 @@ def _csv_options(args):
 
 
 def _train(args):
-    X, y = datasets.load(args.dataset, n=args.n, seed=args.seed, **_csv_options(args))
-    Xtr, Xte, ytr, yte = datasets.train_test_split(X, y, args.test_size, seed=args.seed)
-    classify = _is_classification(y)
+    Xtr, Xte, ytr, yte = _split(args)
+    classify = _is_classification(ytr)
+    batch_size, epochs = args.batch_size, args.epochs
+    if batch_size is None and len(Xtr) > LARGE:
+        batch_size, epochs = 100, epochs or 1
+        if not args.quiet:
+            print(f"{len(Xtr)} training samples: mini-batches of {batch_size}, {epochs} "
+                  f"epoch{'s' if epochs > 1 else ''} (--batch-size, --epochs to change)")
+    epochs = epochs or 10
     common = dict(width=args.width, n_steps=args.steps, T=args.T, scheme=args.scheme,
                   activation=args.activation, optimizer=args.optimizer, beta=args.beta,
                   sobolev_alpha=None if args.no_sobolev else args.alpha,
-                  batch_size=args.batch_size, iterations_per_batch=args.iterations_per_batch,
-                  epochs=args.epochs, max_iter=args.max_iter, lr=args.lr,
+                  batch_size=batch_size, iterations_per_batch=args.iterations_per_batch,
+                  epochs=epochs, max_iter=args.max_iter, lr=args.lr,
                   scale="image" if args.dataset.split(":")[0] in _IMAGES else "standard",
                   random_state=args.seed, n_threads=args.threads)
     if classify:
@@ -168,14 +215,15 @@ def _train(args):
         if args.loss is not None:
             raise ValueError("--loss applies to classification only")
         est = SNODERegressor(**common)
-    if args.batch_size:
-        n_batches = -(-len(Xtr) // args.batch_size)
-        total = args.epochs * n_batches * (args.iterations_per_batch
-                                           if args.optimizer == "ncg" else 1)
+    if batch_size:
+        n_batches = -(-len(Xtr) // batch_size)
+        total = epochs * n_batches * (args.iterations_per_batch
+                                      if args.optimizer == "ncg" else 1)
     else:
         total = args.max_iter
 
-    progress = _Progress(total, est, Xtr, ytr, args.quiet, record=bool(args.plot))
+    progress = _Progress(total, est, Xtr, ytr, args.quiet, record=bool(args.plot),
+                         epochs=epochs if batch_size else None)
     t0 = time.perf_counter()
     try:
         with warnings.catch_warnings():  # reported below, in words

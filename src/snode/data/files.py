@@ -39,17 +39,56 @@ def _read_idx(path):
     return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape)
 
 
-def _find(folder, stem):
-    for name in (stem, stem + ".gz", stem.replace("-idx", ".idx"),
-                 stem.replace("-idx", ".idx") + ".gz"):
+def _find(folder, names):
+    for name in names:
         path = os.path.join(folder, name)
         if os.path.exists(path):
             return path
-    raise ValueError(f"no {stem}[.gz] in {folder}: download the MNIST IDX files there")
+    return None
+
+
+def _mnist_idx(folder, kind):
+    prefix = "train" if kind == "train" else "t10k"
+    found = []
+    for what in ("images-idx3-ubyte", "labels-idx1-ubyte"):
+        stem = f"{prefix}-{what}"
+        dotted = stem.replace("-idx", ".idx")
+        found.append(_find(folder, (stem, stem + ".gz", dotted, dotted + ".gz")))
+    if None in found:
+        return None
+    images, labels = (_read_idx(p) for p in found)
+    if images.ndim != 3 or images.shape[1:] != (28, 28) or labels.ndim != 1 \
+            or images.shape[0] != labels.shape[0]:
+        raise ValueError(f"the MNIST IDX files in {folder} do not match: images "
+                         f"{images.shape}, labels {labels.shape} (expected (N, 28, 28) and "
+                         "(N,))")
+    return images, labels
+
+
+def _mnist_csv(folder, kind):
+    path = _find(folder, (f"mnist_{kind}.csv", f"mnist_{kind}.csv.gz", f"{kind}.csv",
+                          f"{kind}.csv.gz"))
+    if path is None:
+        return None
+    try:  # (numpy's reader is in C: the 60000 training rows take about a second)
+        data = np.loadtxt(path, delimiter=",", skiprows=1, dtype=np.int64, ndmin=2)
+    except (OSError, EOFError, zlib.error, ValueError) as exc:
+        raise ValueError(f"{path} is not an MNIST CSV file (a header row, then a label and "
+                         f"784 pixel values a row): {exc}") from None
+    if data.shape[1] != 785:
+        raise ValueError(f"{path} has {data.shape[1]} columns; an MNIST CSV file has 785 (a "
+                         "label, then 784 pixels)")
+    labels, pixels = data[:, 0], data[:, 1:]
+    if labels.min() < 0 or labels.max() > 9 or pixels.min() < 0 or pixels.max() > 255:
+        raise ValueError(f"{path}: labels must lie in 0..9 and pixels in 0..255, got labels "
+                         f"in [{labels.min()}, {labels.max()}] and pixels in "
+                         f"[{pixels.min()}, {pixels.max()}]")
+    return pixels.reshape(-1, 28, 28), labels
 
 
 def mnist(path, kind="train", size=14):
-    """MNIST from the standard IDX files (plain or .gz) in the folder `path`.
+    """MNIST from the files a user has: the standard IDX files (plain or .gz), or the common
+    CSV form (a header, then a label and 784 pixel values a row), in the folder `path`.
 
     Images are averaged down from 28x28 to `size` x `size` (a divisor of 28; 14 as in the
     authors' experiments) and returned with pixel values in [0, 1].
@@ -58,29 +97,38 @@ def mnist(path, kind="train", size=14):
     ----------
     path : str
         Folder with train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte,
-        t10k-labels-idx1-ubyte (each optionally .gz).
+        t10k-labels-idx1-ubyte (each optionally .gz; also with dots, train-images.idx3-ubyte),
+        or mnist_train.csv and mnist_test.csv (or train.csv and test.csv; optionally .gz).
     kind : {"train", "test"}
+        The 60,000 training images or the 10,000 test images.
     size : int, default 14
 
     Returns
     -------
     X : ndarray, shape (N, size * size)
     labels : ndarray of int, shape (N,)
+
+    Raises
+    ------
+    ValueError
+        Naming the folder or file: no MNIST files, a truncated or damaged file, files that do
+        not match, a size that does not divide 28.
     """
     if kind not in ("train", "test"):
         raise ValueError(f"kind must be 'train' or 'test', got {kind!r}")
     size = check_int(size, "size", minimum=1)
     if 28 % size:
-        raise ValueError(f"size must divide 28, got {size}")
+        raise ValueError(f"size must divide 28 (1, 2, 4, 7, 14 or 28), got {size}")
     if not os.path.isdir(path):
         raise ValueError(f"{path} is not a folder")
-    prefix = "train" if kind == "train" else "t10k"
-    images = _read_idx(_find(path, f"{prefix}-images-idx3-ubyte"))
-    labels = _read_idx(_find(path, f"{prefix}-labels-idx1-ubyte"))
-    if images.ndim != 3 or labels.ndim != 1 or images.shape[0] != labels.shape[0]:
-        raise ValueError(f"MNIST files in {path} do not match: images {images.shape}, "
-                         f"labels {labels.shape}")
-    f = images.shape[1] // size
+    found = _mnist_idx(path, kind) or _mnist_csv(path, kind)
+    if found is None:
+        prefix = "train" if kind == "train" else "t10k"
+        raise ValueError(f"no {prefix}-images-idx3-ubyte and {prefix}-labels-idx1-ubyte (or "
+                         f".gz), nor mnist_{kind}.csv, in {path}: download the MNIST files "
+                         "there")
+    images, labels = found
+    f = 28 // size
     X = images.astype(np.float64).reshape(-1, size, f, size, f).mean(axis=(2, 4)) / 255.0
     return X.reshape(len(X), -1), labels.astype(np.int64)
 
