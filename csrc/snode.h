@@ -187,8 +187,8 @@ void snode_activation(int act, ptrdiff_t len, const double *z, double *k, double
  * on every column of K x P arrays (sobolev.c). h > 0, mass >= 0, stiff >= 0.
  * snode_h1_solve: g = A^-1 G (g may alias G; mass > 0); work: 2 K doubles.
  * snode_h1_apply: out = A u.
- * Both return SNODE_ERR_ARG for parameters out of range and SNODE_ERR_NONFINITE when the
- * result is not finite.
+ * Both return SNODE_ERR_ARG for parameters out of range (also when the operator itself
+ * overflows, as for h = 1e-310) and SNODE_ERR_NONFINITE when the result is not finite.
  * snode_h1_inner: sum u . A v
  *   = mass h sum_i u_i.v_i + (stiff/h) sum_{i<K-1} (u_{i+1} - u_i).(v_{i+1} - v_i).
  */

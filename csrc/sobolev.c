@@ -28,7 +28,8 @@ int snode_h1_solve(ptrdiff_t K, ptrdiff_t P, double h, double mass, double stiff
         inv[i] = 1.0 / den;
         cp[i] = off * inv[i];
     }
-    if (!snode_all_finite(2 * K, work)) return SNODE_ERR_NONFINITE;
+    /* a factorisation that overflows: h and the weights are out of range */
+    if (!snode_all_finite(2 * K, work)) return SNODE_ERR_ARG;
     /* forward substitution: g_i = (G_i - off g_{i-1}) / den_i */
     for (ptrdiff_t i = 0; i < K; i++) {
         const double *Gi = G + i * P;
@@ -54,8 +55,9 @@ int snode_h1_solve(ptrdiff_t K, ptrdiff_t P, double h, double mass, double stiff
 int snode_h1_apply(ptrdiff_t K, ptrdiff_t P, double h, double mass, double stiff,
                    const double *u, double *out)
 {
-    if (!valid(K, P, h, mass, stiff)) return SNODE_ERR_ARG;
     const double cm = mass * h, cs = stiff / h;
+    if (!valid(K, P, h, mass, stiff) || !snode_all_finite(1, &cm) || !snode_all_finite(1, &cs))
+        return SNODE_ERR_ARG;
     for (ptrdiff_t i = 0; i < K; i++) {
         const double *ui = u + i * P;
         const double *up = i > 0 ? u + (i - 1) * P : NULL;

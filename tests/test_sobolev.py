@@ -153,7 +153,12 @@ def test_penalty_is_the_depth_operator(rng):
 
 def test_extreme_parameters_raise_instead_of_returning_nan(rng):
     G = _random_pair(rng, 5)
-    with pytest.raises(snode.NonFiniteError):
-        snode.sobolev_gradient(*G, 1e-310, 1.0)
+    for h, alpha in ((1e-310, 1.0), (0.1, 1e308)):
+        with pytest.raises(ValueError, match="out of range"):
+            snode.sobolev_gradient(*G, h, alpha)
+        with pytest.raises(ValueError, match="out of range"):
+            snode.sobolev_inner(*G, *G, h, alpha)
     with pytest.raises(ValueError, match="alpha must be finite"):
         snode.sobolev_gradient(*G, 0.1, np.inf)
+    with pytest.raises(snode.NonFiniteError):
+        snode.sobolev_inner(1e200 * G[0], G[1], 1e200 * G[0], G[1], 0.1, 1.0)

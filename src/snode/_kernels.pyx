@@ -661,9 +661,11 @@ def activation(int act, const double[::1] z):
 cdef _h1_status(int st, double h, double mass, double stiff):
     if st == SNODE_ERR_NONFINITE:
         raise NonFiniteError(f"the depth operator with h={h}, weights ({mass}, {stiff}) gave "
-                             "Inf or NaN: the arrays or the weights are too large")
+                             "Inf or NaN: the arrays are too large")
     if st != SNODE_OK:
-        raise ValueError(f"invalid depth operator parameters h={h}, weights ({mass}, {stiff})")
+        raise ValueError(f"the depth operator's parameters are out of range: h={h}, weights "
+                         f"({mass}, {stiff}) (it overflows, or is singular without its first "
+                         "weight)")
 
 
 def h1_solve(const double[:, ::1] G, double h, double mass, double stiff):
@@ -708,4 +710,8 @@ def h1_inner(const double[:, ::1] u, const double[:, ::1] v, double h, double ma
         return 0.0
     with nogil:
         r = snode_h1_inner(K, P, h, mass, stiff, &u[0, 0], &v[0, 0])
+    if not (r == r and r - r == 0.0):  # Inf or NaN
+        cm, cs = mass * h, stiff / h
+        _h1_status(SNODE_ERR_NONFINITE if (cm - cm == 0.0 and cs - cs == 0.0) else -1,
+                   h, mass, stiff)
     return r
