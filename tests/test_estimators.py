@@ -136,3 +136,29 @@ def test_a_failed_fit_leaves_the_estimator_as_it_was(cls):
         est.fit(X, np.full(len(X), np.nan))  # bad targets: refused
     assert est.n_features_in_ == 2 and est.net_ is before[1]["net_"]
     np.testing.assert_array_equal(est.predict(X), before[0])
+
+
+def test_a_loaded_estimator_refuses_what_the_fitted_one_refused(tmp_path):
+    Xtr, Xte, ytr, _ = _moons()
+    names = np.array(["left", "right"])
+    clf = snode.SNODEClassifier(n_steps=4, max_iter=3, random_state=0).fit(Xtr, names[ytr])
+    clf.save(tmp_path / "c.npz")
+    back = snode.load(tmp_path / "c.npz")
+    assert list(back.classes_) == ["left", "right"] and back.n_features_in_ == 2
+    for est in (clf, back):
+        with pytest.raises(ValueError, match="3 features"):
+            est.predict(np.column_stack([Xte, Xte[:, 0]]))
+    np.testing.assert_array_equal(back.predict(Xte), clf.predict(Xte))
+
+
+def test_a_learning_rate_that_overflows_leaves_finite_weights():
+    X, y = ds.moons(60, seed=0)
+    net = snode.SNODE(4, 5, T=1.0, seed=0, activation="identity")
+    cost = snode.Cost(mse=0.0, ce=1.0, n_classes=2)
+    W0 = net.W.copy()
+    res = snode.GradientDescent(lr=1e300, max_iter=20).minimize(net, cost, X, labels=y)
+    assert not res.success and "non-finite" in res.message
+    assert np.isfinite(net.W).all()
+    assert np.isfinite(cost(net, X, labels=y))
+    np.testing.assert_array_equal(res.x[0], net.W)
+    assert res.n_iter < 20 and (res.n_iter > 1 or np.array_equal(net.W, W0))
