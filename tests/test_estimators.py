@@ -162,3 +162,20 @@ def test_a_learning_rate_that_overflows_leaves_finite_weights():
     assert np.isfinite(cost(net, X, labels=y))
     np.testing.assert_array_equal(res.x[0], net.W)
     assert res.n_iter < 20 and (res.n_iter > 1 or np.array_equal(net.W, W0))
+
+
+def test_warm_start_keeps_its_network_and_a_failed_fit_its_weights():
+    X, y = ds.moons(60, seed=0)
+    clf = snode.SNODEClassifier(n_steps=4, max_iter=3, random_state=0, warm_start=True)
+    clf.fit(X, y)
+    W = clf.net_.W.copy()
+
+    def boom(rec):
+        raise RuntimeError("a callback that fails")
+
+    with pytest.raises(RuntimeError):
+        clf.fit(X, y, callback=boom)
+    np.testing.assert_array_equal(clf.net_.W, W)
+    with pytest.raises(ValueError, match="warm_start goes on with the fitted network"):
+        clf.set_params(n_steps=8).fit(X, y)
+    np.testing.assert_array_equal(clf.net_.W, W)

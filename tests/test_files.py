@@ -268,3 +268,109 @@ def test_progress_line_shows_epoch_cost_accuracy_and_time_left(monkeypatch, caps
     line = fake.getvalue().strip().split("\r")[-1]
     assert "epoch 2/2" in line and "cost" in line and "train acc" in line and "left" in line
     assert len(progress.X) == 1000  # the accuracy of a sample, not of all 3000
+
+
+# --- found by trying real files as a user ---------------------------------------------------
+
+
+@pytest.mark.parametrize("text, match", [
+    ("1,NA,0\n3,4,1\n5,6,0\n", r"line 1, column 2: the value is missing"),   # not a header
+    (",2,3,0\n1,2,3,1\n4,5,6,0\n", r"line 1, column 1: the value is missing"),
+    ("0,1,label\n0.5,1.5,1\n2.5,3.5,0\n", r"line 1, column 3: the label 'label' is text.*"
+                                           r"header"),
+    ("x;y;l\n1,5;2,5;1\n", r"'1,5' is not a number"),                         # decimal comma
+    ("a,b,c\n" + "x" * 200000 + ",1,0\n", r"this reader takes"),               # a huge field
+])
+def test_a_bad_first_row_is_named_not_dropped(tmp_path, text, match):
+    with pytest.raises(ValueError, match=match):
+        datasets.load_csv(_write(tmp_path / "f.csv", text))
+
+
+def test_whole_numbers_of_any_sign_are_class_labels(tmp_path):
+    X, y = datasets.load_csv(_write(tmp_path / "s.csv", "1,2,-1\n3,4,1\n5,6,-1\n"))
+    assert y.dtype == np.int64 and list(y) == [-1, 1, -1]
+    for labels in (np.array([[-1], [1]]), np.array([-1.0, 1.0])):
+        np.savez(tmp_path / "s.npz", X=np.ones((2, 2)), y=labels)
+        assert datasets.load_npz(tmp_path / "s.npz")[1].tolist() == [-1, 1]
+    np.savez(tmp_path / "z.npz", X=np.ones((2, 2)), y=np.array(3))
+    with pytest.raises(ValueError, match="have 2 and no rows"):
+        datasets.load_npz(tmp_path / "z.npz")
+    with pytest.raises(ValueError, match="no such file"):
+        datasets.load_npz(tmp_path / "missing.npz")
+
+
+def test_mnist_files_are_checked(tmp_path):
+    _mnist_folder(tmp_path)
+    _idx(tmp_path / "train-labels-idx1-ubyte.gz", np.full(6, 199), True)
+    with pytest.raises(ValueError, match="MNIST labels lie in 0..9"):
+        datasets.mnist(str(tmp_path))
+    (tmp_path / "train-labels-idx1-ubyte.gz").unlink()
+    with pytest.raises(ValueError, match="train labels file .* is missing"):
+        datasets.mnist(str(tmp_path))
+    other = tmp_path / "csv"
+    other.mkdir()
+    labels, pixels = _mnist_csv(other / "mnist_train.csv", 4, 0)
+    text = (other / "mnist_train.csv").read_text().split("\n", 1)[1]  # without the header
+    (other / "mnist_train.csv").write_text(text)
+    X, y = datasets.mnist(str(other), size=28)
+    np.testing.assert_array_equal(y, labels)
+
+
+def test_a_scale_that_overflows_is_a_clear_error():
+    with pytest.raises(ValueError, match="too large"):
+        datasets.Scaler("standard").fit(np.array([[1e308], [-1e308]]))
+    with pytest.raises(ValueError, match="too large"):
+        datasets.Scaler("range").fit(np.array([[1e308], [-1e308]]))
+
+
+def test_command_line_checks_its_files_first_and_matches_class_types(tmp_path, capsys):
+    from snode import cli
+
+    assert cli.main(["train", "--output", str(tmp_path / "no" / "m.npz")]) == 2
+    assert "no folder" in capsys.readouterr().err
+    assert cli.main(["train", "--output", str(tmp_path)]) == 2
+    assert "is a folder" in capsys.readouterr().err
+    assert cli.main(["train", "--epochs", "0", "--batch-size", "50"]) == 2
+    assert "epochs must be >= 1" in capsys.readouterr().err
+    rng = np.random.default_rng(0)
+    rows = [(rng.normal() + 2 * (k % 2), rng.normal(), ("1", "2")[k % 2]) for k in range(60)]
+    train = _write(tmp_path / "tr.csv", "".join(f"{a},{b},{c}\n" for a, b, c in rows[:40])
+                   + "0.1,0.2,other\n")  # class names: "1", "2", "other"
+    test = _write(tmp_path / "te.csv", "".join(f"{a},{b},{c}\n" for a, b, c in rows[40:]))
+    out = tmp_path / "m.npz"
+    assert cli.main(["train", "--dataset", f"csv:{train}", "--max-iter", "20", "-q",
+                     "-o", str(out)]) == 0
+    capsys.readouterr()
+    assert cli.main(["evaluate", str(out), "--dataset", f"csv:{test}"]) == 0  # 1, 2 -> "1", "2"
+    assert float(capsys.readouterr().out.split()[1]) > 0.5
+    assert cli.main(["evaluate", str(out), "--dataset", "spirals"]) == 2
+    assert "labels the model was not trained on" in capsys.readouterr().err
+    reg = tmp_path / "reg.npz"
+    assert cli.main(["train", "--dataset", f"csv:{test}", "--task", "regress", "--max-iter",
+                     "3", "-q", "-o", str(reg)]) == 0
+    assert isinstance(snode.load(reg), snode.SNODERegressor)
+
+
+def test_info_checks_the_whole_model_file(tmp_path, capsys):
+    import json
+
+    from snode import cli
+
+    net = snode.SNODE(3, 4, seed=0)
+    path = tmp_path / "m.npz"
+    net.save(path)
+    with np.load(path) as data:
+        arrays = {k: data[k] for k in data.files}
+    arrays["W"] = np.full_like(arrays["W"], np.nan)
+    np.savez(tmp_path / "nan.npz", **arrays)
+    assert cli.main(["info", str(tmp_path / "nan.npz")]) == 2
+    assert "NaN" in capsys.readouterr().err
+    clf = snode.SNODEClassifier(n_steps=3, max_iter=2, random_state=0)
+    clf.fit(*datasets.moons(40, seed=0)).save(path)
+    with np.load(path) as data:
+        arrays = {k: data[k] for k in data.files}
+    header = json.loads(str(arrays["header"]))
+    header["meta"]["classes"] = None
+    np.savez(tmp_path / "cls.npz", **dict(arrays, header=np.array(json.dumps(header))))
+    with pytest.raises(ValueError, match="classes must be a list"):
+        snode.load(tmp_path / "cls.npz")

@@ -6,6 +6,7 @@ Ctrl-C during training saves the last good model before exiting.
 """
 import argparse
 import json
+import os
 import sys
 import time
 import warnings
@@ -53,6 +54,9 @@ def _parser():
     t.add_argument("--T", type=float, default=6.0, help="final time (default 6)")
     t.add_argument("--scheme", default="rk4", choices=["euler", "heun", "midpoint", "rk4"])
     t.add_argument("--activation", default="tanh")
+    t.add_argument("--task", default="auto", choices=["auto", "classify", "regress"],
+                   help="classification or regression (default auto: class labels are "
+                        "strings, booleans or whole numbers, anything else is a target)")
     t.add_argument("--loss", default=None, choices=["ce", "mse"],
                    help="classification loss (default ce)")
     t.add_argument("--optimizer", default="ncg", choices=OPTIMIZERS)
@@ -192,16 +196,43 @@ def _csv_options(args):
     return opts
 
 
+def _writable(path, option):
+    """ValueError now, not after training, if `path` cannot be written."""
+    path = os.path.abspath(path)
+    folder = os.path.dirname(path)
+    if os.path.isdir(path):
+        raise ValueError(f"{option} {path} is a folder; give a file name")
+    if not os.path.isdir(folder):
+        raise ValueError(f"{option}: no folder {folder} to write {os.path.basename(path)} in")
+    if not os.access(folder, os.W_OK):
+        raise ValueError(f"{option}: the folder {folder} is not writable")
+
+
 def _train(args):
+    for path, option in ((args.output, "--output"), (args.json, "--json"),
+                         (args.plot, "--plot")):
+        if path:
+            _writable(path, option)
     Xtr, Xte, ytr, yte = _split(args)
-    classify = _is_classification(ytr)
+    if args.task == "auto":
+        classify = _is_classification(ytr)
+    elif args.task == "classify":
+        if ytr.ndim != 1:
+            raise ValueError(f"--task classify needs one label a sample; {args.dataset} has "
+                             f"{ytr.shape[1]} target columns")
+        classify = True
+    else:
+        if ytr.dtype.kind in "USO":
+            raise ValueError(f"--task regress needs numbers; {args.dataset} has class names")
+        ytr, yte = ytr.astype(np.float64), yte.astype(np.float64)
+        classify = False
     batch_size, epochs = args.batch_size, args.epochs
     if batch_size is None and len(Xtr) > LARGE:
-        batch_size, epochs = 100, epochs or 1
+        batch_size, epochs = 100, (1 if epochs is None else epochs)
         if not args.quiet:
             print(f"{len(Xtr)} training samples: mini-batches of {batch_size}, {epochs} "
                   f"epoch{'s' if epochs > 1 else ''} (--batch-size, --epochs to change)")
-    epochs = epochs or 10
+    epochs = 10 if epochs is None else epochs
     common = dict(width=args.width, n_steps=args.steps, T=args.T, scheme=args.scheme,
                   activation=args.activation, optimizer=args.optimizer, beta=args.beta,
                   sobolev_alpha=None if args.no_sobolev else args.alpha,
@@ -272,8 +303,13 @@ def _evaluate(args):
     est = load(args.model)
     if not hasattr(est, "predict"):
         raise ValueError(f"{args.model} holds a bare network, not an estimator")
-    X, y = datasets.load(args.dataset, n=args.n, seed=args.seed, **_csv_options(args))
+    kind, _, arg = args.dataset.partition(":")
+    if kind == "mnist":  # its own test images
+        X, y = datasets.mnist(arg or ".", "test")
+    else:
+        X, y = datasets.load(args.dataset, n=args.n, seed=args.seed, **_csv_options(args))
     if isinstance(est, SNODEClassifier):
+        y = _as_classes(y, est.classes_, args.dataset)
         print(f"accuracy {est.score(X, y):.4f} on {len(X)} samples of {args.dataset}")
     else:
         err = np.linalg.norm(est.predict(X) - y) / np.linalg.norm(y)
@@ -281,7 +317,30 @@ def _evaluate(args):
     return 0
 
 
+def _as_classes(y, classes, dataset):
+    """The labels y in the type of the model's classes (a file read as integers against a
+    model trained on class names, or the other way round); ValueError if some are not among
+    them."""
+    y = np.asarray(y)
+    if y.ndim != 1:
+        raise ValueError(f"{dataset} has targets, not class labels")
+    if classes.dtype.kind in "US" and y.dtype.kind not in "US":
+        y = y.astype(str)
+    elif classes.dtype.kind not in "US" and y.dtype.kind in "US":
+        try:
+            y = y.astype(classes.dtype)
+        except ValueError:
+            pass
+    unknown = np.setdiff1d(np.unique(y), classes)
+    if unknown.size:
+        raise ValueError(f"{dataset} has labels the model was not trained on: "
+                         f"{unknown[:5].tolist()}{' ...' if unknown.size > 5 else ''} (its "
+                         f"classes: {classes[:10].tolist()})")
+    return y
+
+
 def _info(args):
+    load(args.model)  # the whole file is checked, not only its header
     h = read_header(args.model)
     meta = h.get("meta", {})
     print(f"{args.model}: snode model (format version {h['version']})")

@@ -75,11 +75,15 @@ class _SNODEEstimator(_Params):
         failed fit leaves a fitted estimator usable). Training changes the network only after
         every check has passed."""
         saved = dict(self.__dict__)
+        net = saved.get("net_")
+        weights = net.get_params() if net is not None else None  # (warm start trains it)
         try:
             yield
         except BaseException:
             self.__dict__.clear()
             self.__dict__.update(saved)
+            if net is not None:
+                net.set_params(weights)
             raise
 
     def _make_optimizer(self):
@@ -146,7 +150,16 @@ class _SNODEEstimator(_Params):
         self._seed = None if self.random_state is None else (
             self.random_state if isinstance(self.random_state, (int, np.integer))
             else np.random.default_rng(self.random_state).integers(2**31))
-        if not (self.warm_start and hasattr(self, "net_")):
+        if self.warm_start and hasattr(self, "net_"):
+            net = self.net_
+            now = (net.n_steps, net.T, net.activation, net.width)
+            asked = (self.n_steps, float(self.T), self.activation,
+                     net.width if self.width is None else self.width)
+            if now != asked or (isinstance(self.scheme, str) and self.scheme != net.scheme):
+                raise ValueError("warm_start goes on with the fitted network: n_steps, T, "
+                                 "scheme, activation and width must stay as they were "
+                                 f"({net!r}); set warm_start=False to start afresh")
+        else:
             self.scaler_ = _scaler(self.scale).fit(X)
             width = self.width if self.width is not None else max(X.shape[1], n_out) + 2
             if width < max(X.shape[1], n_out):
@@ -176,7 +189,12 @@ class _SNODEEstimator(_Params):
         est = cls(**meta.get("params", {}))
         est.net_ = net
         est.scaler_ = Scaler.from_dict(meta["scaler"])
-        est.n_features_in_ = meta["n_features_in"]
+        n = meta["n_features_in"]
+        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= net.width:
+            raise ValueError(f"n_features_in must be an integer in [1, {net.width}], got {n!r}")
+        if est.scaler_.shift_ is None or est.scaler_.shift_.shape != (n,):
+            raise ValueError("the input scaling does not match the number of features")
+        est.n_features_in_ = n
         est._restore_meta(meta)
         return est
 
@@ -306,7 +324,13 @@ class SNODEClassifier(_SNODEEstimator, _SkClassifier, _SkBase):
         return {"classes": self.classes_.tolist()}
 
     def _restore_meta(self, meta):
-        self.classes_ = np.asarray(meta["classes"])
+        classes = meta["classes"]
+        if not isinstance(classes, list) or len(classes) < 2 or \
+                len(classes) > self.net_.width or \
+                not all(isinstance(c, (str, int, float, bool)) for c in classes):
+            raise ValueError(f"classes must be a list of 2 to {self.net_.width} labels, "
+                             f"got {classes!r}")
+        self.classes_ = np.asarray(classes)
 
 
 class SNODERegressor(_SNODEEstimator, _SkRegressor, _SkBase):
@@ -387,8 +411,11 @@ class SNODERegressor(_SNODEEstimator, _SkRegressor, _SkBase):
         return {"n_outputs": int(self.n_outputs_), "y_1d": bool(self._y_1d)}
 
     def _restore_meta(self, meta):
-        self.n_outputs_ = meta["n_outputs"]
-        self._y_1d = meta["y_1d"]
+        k = meta["n_outputs"]
+        if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= self.net_.width:
+            raise ValueError(f"n_outputs must be an integer in [1, {self.net_.width}], got {k!r}")
+        self.n_outputs_ = k
+        self._y_1d = bool(meta["y_1d"])
 
 
 SCALES = ("standard", "range", "image", "none")

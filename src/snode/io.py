@@ -29,7 +29,12 @@ _ARRAYS = ("W", "b", "tableau_a", "tableau_b", "tableau_c")
 def _atomic_savez(path, arrays):
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".snode-", suffix=".tmp", dir=folder)
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"cannot write the model to {path}: it is a folder")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".snode-", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise type(exc)(f"cannot write the model to {path}: {exc.strerror}") from None
     try:
         with os.fdopen(fd, "wb") as f:
             np.savez(f, **arrays)

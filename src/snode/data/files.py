@@ -7,6 +7,7 @@ import csv
 import gzip
 import os
 import struct
+import warnings
 import zipfile
 import zlib
 
@@ -54,9 +55,15 @@ def _mnist_idx(folder, kind):
         stem = f"{prefix}-{what}"
         dotted = stem.replace("-idx", ".idx")
         found.append(_find(folder, (stem, stem + ".gz", dotted, dotted + ".gz")))
-    if None in found:
+    if found == [None, None]:
         return None
+    if None in found:
+        missing = ("images", "labels")[found.index(None)]
+        raise ValueError(f"the MNIST {kind} {missing} file ({prefix}-{missing}-idx"
+                         f"{3 if missing == 'images' else 1}-ubyte[.gz]) is missing in {folder}")
     images, labels = (_read_idx(p) for p in found)
+    if labels.size and labels.max() > 9:
+        raise ValueError(f"{found[1]}: MNIST labels lie in 0..9, this file has {labels.max()}")
     if images.ndim != 3 or images.shape[1:] != (28, 28) or labels.ndim != 1 \
             or images.shape[0] != labels.shape[0]:
         raise ValueError(f"the MNIST IDX files in {folder} do not match: images "
@@ -71,7 +78,12 @@ def _mnist_csv(folder, kind):
     if path is None:
         return None
     try:  # (numpy's reader is in C: the 60000 training rows take about a second)
-        data = np.loadtxt(path, delimiter=",", skiprows=1, dtype=np.int64, ndmin=2)
+        opener = gzip.open if path.endswith(".gz") else open
+        with opener(path, "rt") as f:  # a header, or a first row of numbers
+            head = f.readline().split(",")[0].strip().lstrip("\ufeff")
+        skip = 0 if _number(head) is not None else 1
+        data = np.loadtxt(path, delimiter=",", skiprows=skip, dtype=np.int64, ndmin=2,
+                          encoding="utf-8-sig")
     except (OSError, EOFError, zlib.error, ValueError) as exc:
         raise ValueError(f"{path} is not an MNIST CSV file (a header row, then a label and "
                          f"784 pixel values a row): {exc}") from None
@@ -134,8 +146,13 @@ def mnist(path, kind="train", size=14):
 
 
 def _labels_or_targets(y):
-    """Class labels (N,) or real targets (N, k) from a data file's y: strings and integers are
-    labels; floats are labels when all are non-negative integers, else targets."""
+    """Class labels (N,) or real targets (N, k) from a data file's y: strings, booleans and
+    integral numbers (of any sign: -1 and 1 are two classes) are labels, other numbers
+    targets; a single column (N, 1) is read as (N,)."""
+    if y.ndim == 0:
+        raise ValueError("y must have one entry a sample, got a single value")
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
     if y.dtype.kind in "USO":  # class names
         if y.ndim != 1:
             raise ValueError(f"string labels must be one column, got shape {y.shape}")
@@ -146,7 +163,7 @@ def _labels_or_targets(y):
         raise ValueError(f"labels or targets must be numbers or strings, got dtype {y.dtype}")
     if y.dtype.kind == "f" and not np.isfinite(y).all():
         raise ValueError("the labels or targets contain NaN or Inf")
-    if y.ndim == 1 and y.size and np.all(y == np.round(y)) and y.min() >= 0:
+    if y.ndim == 1 and y.size and np.all(y == np.round(y)) and np.abs(y).max() < 2 ** 53:
         return y.astype(np.int64)
     return y
 
@@ -169,21 +186,30 @@ def _number(text):
         return None
 
 
-def _is_header(first, rows):
-    """Whether the first row names the columns: it has a field that is not a number where the
-    second row has one (class names in both are data), or it is the column numbers 0, 1, ...
-    as pandas writes them for unnamed columns."""
-    values = [_number(v) for v in first]
-    if any(v is None for v in values):
-        if len(rows) < 2:
-            return True
-        second = rows[1]
-        return any(v is None and (j >= len(second) or _number(second[j]) is not None)
-                   for j, v in enumerate(values))
-    m = len(first)
-    if m > 1 and values == [float(k) for k in range(m)] and len(rows) > 1:
-        return [_number(v) for v in rows[1]] != values
-    return False
+def _is_header(first):
+    """Whether the first row names the columns: none of its fields is a number (an empty first
+    field, pandas' index column, aside), or it is the column numbers 0, 1, ..., m-1 that pandas
+    writes for unnamed columns. A row of numbers with a missing or mistyped value is data
+    (and its bad value an error), never a header."""
+    fields = first[1:] if len(first) > 1 and first[0] == "" else first
+    values = [_number(v) for v in fields]
+    if all(v is None for v in values):
+        return True
+    return len(values) > 1 and values == [float(k) for k in range(len(values))]
+
+
+def _sniff(lines):
+    """The delimiter: the first of ",", ";", tab, "|" that splits the first lines into the
+    same number (more than one) of fields; else ","."""
+    head = [line for _, line in lines[:5]]
+    for c in _DELIMITERS:
+        try:
+            counts = {len(r) for r in csv.reader(head, delimiter=c)}
+        except csv.Error:  # (a field over the csv module's limit: reported when read)
+            continue
+        if len(counts) == 1 and counts.pop() > 1:
+            return c
+    return ","
 
 
 def load_csv(path, target_columns=1, delimiter=None, header="auto", label_column=-1,
@@ -239,25 +265,21 @@ def load_csv(path, target_columns=1, delimiter=None, header="auto", label_column
     if not lines:
         raise ValueError(f"{path} is empty")
     if delimiter is None:
-        delimiter = next((c for c in _DELIMITERS if c in lines[0][1]), ",")
+        delimiter = _sniff(lines)
     elif not isinstance(delimiter, str) or len(delimiter) != 1:
         raise ValueError(f"delimiter must be one character, got {delimiter!r}")
-    numbers = [k for k, _ in lines]
-    rows = [[v.strip() for v in r] for r in csv.reader((line for _, line in lines),
-                                                       delimiter=delimiter)]
-    has_header = header == "yes" or (header == "auto" and _is_header(rows[0], rows))
-    names = rows[0] if has_header else None
-    if has_header:
-        rows, numbers = rows[1:], numbers[1:]
-    if not rows:
+    try:
+        first = [v.strip() for v in next(csv.reader([lines[0][1]], delimiter=delimiter))]
+    except csv.Error as exc:  # (a field over the csv module's limit, a NUL byte)
+        raise ValueError(f"{path} is not a CSV file this reader takes: {exc}") from None
+    has_header = header == "yes" or (header == "auto" and _is_header(first))
+    names = first if has_header else None
+    data = lines[1:] if has_header else lines
+    if not data:
         raise ValueError(f"{path} has a header but no data rows")
-    m = len(names) if names is not None else len(rows[0])
-    for k, row in zip(numbers, rows):
-        if len(row) != m:
-            raise ValueError(f"{path}, line {k}: {len(row)} fields, the "
-                             f"{'header' if names else 'first row'} has {m}")
+    m = len(first)
     columns = list(range(m))
-    if names is not None and names[0] in ("", "Unnamed: 0") and m > 2:
+    if names is not None and names[0] in ("", "Unnamed: 0") and m > 1:
         columns = columns[1:]  # pandas' index column
     if target_columns > 1:
         targets = columns[-target_columns:]
@@ -268,6 +290,24 @@ def load_csv(path, target_columns=1, delimiter=None, header="auto", label_column
         raise ValueError(f"{path} needs at least one input column beside the "
                          f"{'targets' if target_columns > 1 else 'labels'}; it has "
                          f"{len(columns)} column(s)")
+    # the fast way first: all numbers, all finite (numpy's reader, in C); else every value is
+    # read here, and the first bad one named
+    fast = _numbers(path, delimiter, data[0][0] - 1, m)
+    if fast is not None:
+        y = fast[:, targets]
+        return fast[:, features], _labels_or_targets(y[:, 0] if target_columns == 1 else y)
+    numbers = [k for k, _ in data]
+    try:
+        rows = [[v.strip() for v in r] for r in csv.reader((line for _, line in data),
+                                                           delimiter=delimiter)]
+    except csv.Error as exc:
+        raise ValueError(f"{path} is not a CSV file this reader takes: {exc}") from None
+    if len(rows) != len(numbers):  # a quoted field spans lines: count them as they come
+        numbers = list(range(numbers[0], numbers[0] + len(rows)))
+    for k, row in zip(numbers, rows):
+        if len(row) != m:
+            raise ValueError(f"{path}, line {k}: {len(row)} fields, the "
+                             f"{'header' if names else 'first row'} has {m}")
 
     def where(k, c):
         return f"line {k}, column {c + 1}" + (f" ({names[c]!r})" if names else "")
@@ -282,6 +322,21 @@ def load_csv(path, target_columns=1, delimiter=None, header="auto", label_column
     except _Unreadable as exc:
         raise ValueError(f"{path} is not a CSV file of numbers: {exc}") from None
     return X, y
+
+
+def _numbers(path, delimiter, skip, m):
+    """The rows from line skip + 1 on as an (N, m) array of finite numbers, or None when some
+    value is not (numpy's reader: fast, but its errors do not say enough)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            a = np.loadtxt(path, delimiter=delimiter, skiprows=skip, encoding="utf-8-sig",
+                           comments=None, quotechar='"', ndmin=2, dtype=np.float64)
+    except (ValueError, TypeError):
+        return None
+    if a.shape[1] != m or not np.isfinite(a).all():
+        return None
+    return a
 
 
 def _column(label_column, columns, names, path):
@@ -311,10 +366,16 @@ def _value(text, where):
 def _parse_targets(y, numbers, targets, where, target_columns):
     values = [[_number(v) for v in r] for r in y]
     if target_columns == 1 and any(v[0] is None for v in values):
-        # class names: every row needs one
-        for k, r in zip(numbers, y):
+        # class names: every row needs one, and a column of numbers with one name in it is
+        # more likely a header or a mistake than a class
+        for k, r, v in zip(numbers, y, values):
             if r[0].lower() in _MISSING:
                 raise _Unreadable(f"{where(k, targets[0])}: the label is missing ({r[0]!r})")
+        text = [(k, r[0]) for k, r, v in zip(numbers, y, values) if v[0] is None]
+        if len(y) > 1 and len(text) == 1 and text[0][0] == numbers[0]:
+            raise _Unreadable(f"{where(*text[0][:1], targets[0])}: the label {text[0][1]!r} "
+                              "is text where every other label is a number: if the first row "
+                              "is a header, say so (header='yes', --header yes)")
         return np.array([r[0] for r in y])
     out = np.empty((len(y), len(targets)))
     for i, (k, r) in enumerate(zip(numbers, y)):
@@ -334,6 +395,8 @@ def load_npz(path):
         Naming the file: not an .npz archive (a single array saved by ``np.save``, a pickle,
         a damaged file), missing or malformed X or y.
     """
+    if not os.path.isfile(path):
+        raise ValueError(f"no such file: {path}")
     try:
         with open(path, "rb") as fh:
             try:
@@ -354,6 +417,7 @@ def load_npz(path):
     except (OSError, EOFError, ValueError, zipfile.BadZipFile) as exc:
         raise ValueError(f"cannot read {path} (truncated or damaged?): {exc}") from None
     X = as_float_array(X, f"X in {path}", ndim=2)
-    if y.shape[0] != X.shape[0]:
-        raise ValueError(f"X and y in {path} have {X.shape[0]} and {y.shape[0]} rows")
+    if y.ndim == 0 or y.shape[0] != X.shape[0]:
+        raise ValueError(f"X and y in {path} have {X.shape[0]} and "
+                         f"{y.shape[0] if y.ndim else 'no'} rows")
     return X, _labels_or_targets(np.asarray(y))

@@ -43,7 +43,11 @@ class Scaler:
             self.shift_, self.scale_ = np.zeros(X.shape[1]), np.ones(X.shape[1])
         elif self.method == "standard":
             n = X.size if axis is None else X.shape[0]
-            mu, var = X.mean(axis=axis), X.var(axis=axis)
+            with np.errstate(over="ignore", invalid="ignore"):
+                mu, var = X.mean(axis=axis), X.var(axis=axis)
+            if not (np.isfinite(mu).all() and np.isfinite(var).all()):
+                raise ValueError("X has values too large to standardise (their variance "
+                                 "overflows)")
             # a feature whose variance is within the rounding of its values is a constant
             # (scikit-learn's StandardScaler rule): scale 1, not 1 / (rounding noise)
             eps = np.finfo(np.float64).eps
@@ -53,7 +57,10 @@ class Scaler:
             self.scale_ = np.broadcast_to(scale, X.shape[1]).copy()
         else:
             lo, hi = X.min(axis=axis), X.max(axis=axis)
-            span = hi - lo
+            with np.errstate(over="ignore"):
+                span = hi - lo
+            if not np.isfinite(span).all():
+                raise ValueError("X has values too large to scale (their range overflows)")
             # a span within the rounding of the values: a constant, scaled by 1
             constant = span <= 8 * np.finfo(np.float64).eps * np.maximum(abs(lo), abs(hi))
             scale = np.where(constant, 1.0,
