@@ -168,14 +168,20 @@ def _duration(seconds):
 LARGE = 10000
 
 
-def _split(args):
-    """(Xtr, Xte, ytr, yte): MNIST's own training and test files, else a seeded split."""
+def _load(args, mnist_part):
+    """(X, y) of the data set: for MNIST its training or test files (`mnist_part`)."""
     kind, _, arg = args.dataset.partition(":")
     if kind == "mnist":
-        Xtr, ytr = datasets.mnist(arg or ".", "train")
-        Xte, yte = datasets.mnist(arg or ".", "test")
+        return datasets.mnist(arg or ".", mnist_part)
+    return datasets.load(args.dataset, n=args.n, seed=args.seed, **_csv_options(args))
+
+
+def _split(args):
+    """(Xtr, Xte, ytr, yte): MNIST's own training and test files, else a seeded split."""
+    if args.dataset.partition(":")[0] == "mnist":
+        (Xtr, ytr), (Xte, yte) = _load(args, "train"), _load(args, "test")
         return Xtr, Xte, ytr, yte
-    X, y = datasets.load(args.dataset, n=args.n, seed=args.seed, **_csv_options(args))
+    X, y = _load(args, "train")
     return datasets.train_test_split(X, y, args.test_size, seed=args.seed)
 
 
@@ -303,11 +309,7 @@ def _evaluate(args):
     est = load(args.model)
     if not hasattr(est, "predict"):
         raise ValueError(f"{args.model} holds a bare network, not an estimator")
-    kind, _, arg = args.dataset.partition(":")
-    if kind == "mnist":  # its own test images
-        X, y = datasets.mnist(arg or ".", "test")
-    else:
-        X, y = datasets.load(args.dataset, n=args.n, seed=args.seed, **_csv_options(args))
+    X, y = _load(args, "test")  # (MNIST: its own test images)
     if isinstance(est, SNODEClassifier):
         y = _as_classes(y, est.classes_, args.dataset)
         print(f"accuracy {est.score(X, y):.4f} on {len(X)} samples of {args.dataset}")

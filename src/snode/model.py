@@ -322,25 +322,7 @@ class SNODE:
             If a term lacks what it needs (the cross-entropy needs labels; the squared error
             needs Y or labels) or an array is malformed.
         """
-        C = loss.n_classes
-        d = self._width
-        if C is not None and C > d:
-            raise ValueError(f"n_classes = {C} exceeds the width {d}: the classes are read "
-                             "from the first n_classes outputs")
-        if Y is not None:
-            Y = as_float_array(Y, "Y", ndim=2)
-            if Y.shape[0] != N or not 1 <= Y.shape[1] <= d:
-                raise ValueError(f"Y must have shape ({N}, m) with 1 <= m <= {d}, "
-                                 f"got {Y.shape}")
-        if labels is not None:
-            if C is None:
-                raise ValueError("labels need a cost with n_classes")
-            labels = as_labels(labels, N, C)
-        if loss.ce > 0 and labels is None:
-            raise ValueError("the cross-entropy term (ce > 0) needs labels")
-        if loss.mse > 0 and Y is None and labels is None:
-            raise ValueError("the squared-error term (mse > 0) needs targets Y or labels")
-        return Y, labels
+        return _targets(loss, N, self._width, Y, labels)
 
     def save(self, path, meta=None):
         """Write the network (and a JSON-serialisable `meta` dict) to `path`, atomically.
@@ -690,18 +672,31 @@ def _is_ready(a, shape):
 
 
 # --- the loss on given outputs (the compiled core's one implementation) -------------------------
-def _loss_targets(outputs, loss, Y, labels):
-    x = as_float_array(outputs, "outputs", ndim=2)
-    N, d = x.shape
+def _targets(loss, N, d, Y, labels):
+    """Y and labels checked for the data terms of `loss` on N samples of width d (see
+    SNODE.check_targets)."""
+    C = loss.n_classes
+    if C is not None and C > d:
+        raise ValueError(f"n_classes = {C} exceeds the width {d}: the classes are read "
+                         "from the first n_classes outputs")
     if Y is not None:
         Y = as_float_array(Y, "Y", ndim=2)
         if Y.shape[0] != N or not 1 <= Y.shape[1] <= d:
             raise ValueError(f"Y must have shape ({N}, m) with 1 <= m <= {d}, got {Y.shape}")
     if labels is not None:
-        if loss.n_classes is None or loss.n_classes > d:
-            raise ValueError("labels need a cost with 1 <= n_classes <= the outputs' width")
-        labels = as_labels(labels, N, loss.n_classes)
-    return x, Y, labels
+        if C is None:
+            raise ValueError("labels need a cost with n_classes")
+        labels = as_labels(labels, N, C)
+    if loss.ce > 0 and labels is None:
+        raise ValueError("the cross-entropy term (ce > 0) needs labels")
+    if loss.mse > 0 and Y is None and labels is None:
+        raise ValueError("the squared-error term (mse > 0) needs targets Y or labels")
+    return Y, labels
+
+
+def _loss_targets(outputs, loss, Y, labels):
+    x = as_float_array(outputs, "outputs", ndim=2)
+    return (x, *_targets(loss, x.shape[0], x.shape[1], Y, labels))
 
 
 def output_loss(outputs, loss, Y=None, labels=None, *, scale=None, grad=False):

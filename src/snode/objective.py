@@ -379,7 +379,7 @@ class LinearizedCost:
     def __init__(self, objective, evaluation, unit, scale, xi, slope_u):
         # computed in the variable t = eta * scale along the unit direction (no overflow for
         # long or short directions), reported in eta
-        self._obj, self._unit, self._scale, self._xi = objective, unit, scale, xi
+        self._obj, self._scale, self._xi = objective, scale, xi
         self._ev = evaluation
         cost, net = objective.cost, objective.net
         self.value = evaluation.value
