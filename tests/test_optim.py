@@ -39,7 +39,7 @@ def test_ncg_sensitivity_step_finds_the_minimiser_of_a_quadratic(beta, metric):
     X, Y, cost, W, b = _quadratic_problem()
     net = _linear_net()
     res = snode.NCG(beta=beta, metric=metric, max_iter=200, tol=1e-10).minimize(net, cost, X, Y)
-    assert res.success and res.message == "gradient norm below tol"
+    assert res.success and res.message == "gradient norm below tol", res.message
     np.testing.assert_allclose(net.W[0], W, atol=1e-9)
     np.testing.assert_allclose(net.b[0], b, atol=1e-9)
     # with an exact line search on a quadratic, the conjugate rules are linear CG
@@ -256,3 +256,142 @@ def test_an_infinite_penalty_is_not_a_success():
     assert not res.success and "non-finite" in res.message
     assert np.isfinite(net.W).all() and np.isfinite(cost(net, X, Y))
     assert res.n_iter < 200
+
+
+def _blobs(seed, n_classes, dim, n=200):
+    """Well separated Gaussian blobs: centres at -1 and +1 on the first axis (2 classes) or
+    at the unit vectors (more), spread 0.2."""
+    rng = np.random.default_rng(seed)
+    if n_classes == 2:
+        centres = np.zeros((2, dim))
+        centres[:, 0] = (-1.0, 1.0)
+    else:
+        centres = np.eye(n_classes, dim)
+    y = rng.integers(n_classes, size=n)
+    return centres[y] + 0.2 * rng.normal(size=(n, dim)), y
+
+
+@pytest.mark.parametrize("n_classes,dim", [(2, 2), (3, 5)])
+def test_separable_blobs_train_to_full_accuracy_for_every_seed(n_classes, dim):
+    """The cross-entropy of separable data decreases along the whole line of a step: the
+    step search stays finite and training ends well for every initialisation."""
+    for rs in range(10):
+        X, y = _blobs(100 + rs, n_classes, dim)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", snode.LineSearchWarning)
+            est = snode.SNODEClassifier(random_state=rs).fit(X, y)
+        assert est.score(X, y) == 1.0, rs
+        assert est.result_.success, (rs, est.result_.message)
+        assert np.all(np.isfinite(est.result_.history["step"]))
+        assert np.abs(est.net_.W).max() < 1e3
+
+
+def test_sensitivity_step_on_a_line_that_decreases_forever_is_finite():
+    from snode.optim.linesearch import SATURATION, sensitivity_step
+    # K = 1, identity activation, labels the first output already ranks highest: along the
+    # direction that scales the outputs up, the cross-entropy decreases for every step
+    X = np.eye(3)[[0, 1, 2, 0, 1, 2]] * 2.0
+    labels = np.array([0, 1, 2, 0, 1, 2])
+    net = snode.SNODE(3, 1, T=1.0, scheme="euler", activation="identity", init="zeros")
+    obj = snode.Objective(net, snode.Cost(mse=0.0, ce=1.0, n_classes=3), X, labels=labels)
+    ev = obj.evaluate(grad=True)
+    d = (np.eye(3)[None], np.zeros((1, 3)))  # W = eta I: x(T) = (1 + eta) x(0)
+    line = obj.linearize(ev, d)
+    assert line.slope < 0 and line(10.0)[1] < 0  # no root within reach
+    eta = sensitivity_step(line)
+    assert np.isfinite(eta)
+    assert eta * line.output_rate == pytest.approx(SATURATION, rel=1e-12)
+    assert sensitivity_step(line, max_step=0.5) == 0.5
+    # the rate: root mean square of |xi(T)| = |x(0)| = 2 per unit step
+    assert line.output_rate == pytest.approx(2.0, rel=1e-14)
+
+
+def test_newton_bisection_stops_at_its_bound():
+    root = _newton_bisect(lambda t: (np.tanh(t - 3.7), 1 - np.tanh(t - 3.7) ** 2),
+                          np.tanh(-3.7), upper=2.0)
+    assert root == 2.0
+    root = _newton_bisect(lambda t: (np.tanh(t - 3.7), 1 - np.tanh(t - 3.7) ** 2),
+                          np.tanh(-3.7), upper=50.0, start=10.0)
+    assert root == pytest.approx(3.7, abs=1e-12)
+
+
+def test_a_converged_run_says_so():
+    """Near a minimiser that fits the data exactly the cost is the small difference of outputs
+    that carry rounding: no step decreases it beyond that, and the run ends as a success
+    (converged, at tol, or at max_iter with tol = 0), never as a failed search."""
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(40, 3))
+    W, b = 0.3 * rng.normal(size=(3, 3)), rng.normal(size=3)
+    Y = X + X @ W.T + b  # explicit Euler, K = 1, T = 1, identity: reachable exactly
+    for tol, start in ((0.0, 0.0), (1e-8, 1e-9), (0.0, 1e-9)):
+        net = _linear_net()
+        net.W[0], net.b[0] = W * (1 + start), b * (1 + start)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", snode.LineSearchWarning)
+            res = snode.NCG(tol=tol, max_iter=300).minimize(net, snode.Cost(mse=1.0), X, Y)
+        assert res.success, res.message
+        np.testing.assert_allclose(net.W[0], W, atol=1e-7)
+
+
+def test_a_failed_search_on_a_batch_moves_on_to_the_next(monkeypatch):
+    from snode.optim import linesearch
+    X, Y, cost = _teacher_problem()
+    real = linesearch.backtrack
+    calls = []
+
+    def failing_on_the_first_batch(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            return None, 31, 0, False
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(linesearch, "backtrack", failing_on_the_first_batch)
+    net = snode.SNODE(3, 6, T=1.0, seed=7)
+    with pytest.warns(snode.LineSearchWarning, match="going on with the next"):
+        res = snode.NCG(batch_size=40, iterations_per_batch=3, epochs=2, seed=0).minimize(
+            net, cost, X, Y)
+    h = res.history
+    assert res.success and res.n_iter == 1 + 5 * 3  # the failed batch's other 2 skipped
+    assert h["batch"][0] == 0 and h["batch"][1] == 1 and h["step"][0] == 0.0
+
+
+@pytest.mark.parametrize("beta", ["PR+", "HS", "FR-PR"])
+def test_restart_flag_marks_every_steepest_descent_step(beta):
+    X, Y, cost = _teacher_problem()
+    net = snode.SNODE(3, 6, T=1.0, seed=7)
+    h = snode.NCG(beta=beta, max_iter=60).minimize(net, cost, X, Y).history
+    np.testing.assert_array_equal(h["restart"] == 1, h["beta"] == 0)
+
+
+def test_learning_rate_and_tol_mean_the_same_under_both_metrics():
+    """The Sobolev gradient at alpha = 0 is the L2(0, T) one: gradient descent takes the
+    same steps and reports the same norms under both metrics."""
+    X, Y, cost = _teacher_problem()
+    runs = []
+    for metric in ("l2", "sobolev"):
+        net = snode.SNODE(3, 6, T=1.0, seed=7)
+        res = snode.GradientDescent(lr=0.02, metric=metric, alpha=0.0, max_iter=5).minimize(
+            net, cost, X, Y)
+        runs.append((net.W.copy(), res.history["grad_norm"]))
+    np.testing.assert_allclose(runs[0][0], runs[1][0], rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(runs[0][1], runs[1][1], rtol=1e-12)
+    # the norm is the L2(0, T) one: |G| / sqrt(h)
+    net = snode.SNODE(3, 6, T=1.0, seed=7)
+    _, GW, Gb = cost.value_and_grad(net, X, Y)
+    G = np.sqrt(np.sum(GW ** 2) + np.sum(Gb ** 2))
+    assert runs[0][1][0] == pytest.approx(G / np.sqrt(net.h), rel=1e-12)
+
+
+def test_backtracking_ends_flat_where_the_cost_is_rounding():
+    from snode.optim.linesearch import backtrack
+    # a cost that is rounding noise around 1 with a tiny slope: no trial passes, and the
+    # search ends flat once the predicted decrease is within the allowance
+    noise = iter(np.random.default_rng(0).uniform(2e-15, 4e-15, 100))
+    eta, k, nonfinite, flat = backtrack(lambda e: 1.0 + next(noise), 1.0, -1e-12, 1.0)
+    assert eta is None and flat and nonfinite == 0
+    assert 1e-12 * 0.5 ** (k - 1) <= 8 * np.finfo(float).eps  # stopped at the allowance
+    # a cost that decreases: the first trial that passes the Armijo test
+    assert backtrack(lambda e: 1.0 - e + e * e, 1.0, -1.0, 4.0)[:2] == (0.5, 3)
+    # overflow everywhere: not flat, a failed search
+    eta, k, nonfinite, flat = backtrack(lambda e: np.inf, 1.0, -1.0, 1.0, max_backtracks=5)
+    assert eta is None and not flat and nonfinite == 6 and k == 6

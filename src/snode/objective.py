@@ -12,7 +12,7 @@ The formulas are in docs/method.md (the cost functional, the sensitivity step).
 import numpy as np
 
 from .exceptions import NonFiniteError
-from .model import SNODE, all_finite, output_loss_along, release_states
+from .model import SNODE, all_finite, output_loss, output_loss_along, release_states
 from .reduce import LocalReducer, check_reducer, reduce_floats, total_samples
 
 __all__ = ["Objective", "Evaluation", "LinearizedCost", "as_objective"]
@@ -374,6 +374,13 @@ class LinearizedCost:
         True without the cross-entropy term.
     curvature : float
         phi''(0) (constant when `quadratic`).
+    output_rate : float
+        The root mean square over samples of |xi(T)|, the change of x(T) per unit step along
+        the direction (the scale of a trust region on the linearisation).
+    output_scale : float
+        ``sum |dJ/dx(T)| |x(T)|`` over samples and components: the size of the terms whose
+        rounding the data cost carries (eps times it is the cost's rounding level when x(T)
+        has relative rounding eps, even where the cost itself is far smaller).
     """
 
     def __init__(self, objective, evaluation, unit, scale, xi, slope_u):
@@ -387,14 +394,21 @@ class LinearizedCost:
         self.slope = slope_u * scale
         self.quadratic = cost.ce == 0.0
         _, self._p1, self._p2 = cost.penalty_along(net, evaluation.params, unit)
-        self._d0 = self._data(0.0)
+        _, g = output_loss(evaluation.outputs, cost, objective.Y, objective.labels,
+                           scale=objective._scale, grad=True)
+        size = float(np.einsum("i,i->", np.abs(g).ravel(), np.abs(evaluation.outputs).ravel()))
+        *self._d0, ms, self.output_scale = self._data(0.0, extra=(size,))
+        self.output_rate = np.sqrt(max(ms, 0.0)) * scale
         self._curv_u = self._d0[2] + self._p2
         self.curvature = self._curv_u * scale * scale
 
-    def _data(self, t):
+    def _data(self, t, extra=None):
         obj = self._obj
         parts = output_loss_along(self._ev.outputs, self._xi, obj.cost, obj.Y, obj.labels,
                                   scale=obj._scale, eta=t)
+        if extra is not None:  # and the mean over all samples of |xi(T)|^2, and more sums
+            xi = self._xi.reshape(-1)
+            parts = (*parts, float(np.einsum("i,i->", xi, xi)) * obj._scale, *extra)
         return reduce_floats(obj.reducer, *parts)
 
     def __call__(self, eta):

@@ -25,10 +25,14 @@ class GradientDescent(Trainer):
     momentum : float in [0, 1), default 0
     nesterov : bool, default False
     metric : {"l2", "sobolev"}, default "l2"
-        The gradient: dJ/dtheta ("l2"), or the Sobolev gradient in depth with weight `alpha`.
+        The gradient in depth, as for :class:`NCG`: the L2(0, T) gradient ``G / h`` of the
+        weights as functions of depth (G = dJ/dtheta, h the depth step), or the Sobolev
+        gradient with weight `alpha` (which is the L2 one at ``alpha = 0``). The step is
+        ``lr`` times it, so `lr` and `tol` mean the same under both metrics.
     alpha : float >= 0, default 1.0
     batch_size, iterations_per_batch, epochs, max_iter, tol, seed
-        As for :class:`NCG` (one iteration per batch by default).
+        As for :class:`NCG` (one iteration per batch by default); `tol` bounds the gradient's
+        norm in the metric.
 
     Raises
     ------
@@ -69,9 +73,8 @@ class GradientDescent(Trainer):
         self._check_common()
 
     def _direction(self, obj, G):
-        if self.metric == "sobolev":
-            return sobolev_gradient(G[0], G[1], obj.h, self.alpha)
-        return G
+        return sobolev_gradient(G[0], G[1], obj.h, self.alpha if self.metric == "sobolev"
+                                else 0.0)
 
     def _iterate(self, obj, state):
         ev, g, rec = _begin(self, obj, state, self._direction, beta=self.momentum)
@@ -85,7 +88,8 @@ class GradientDescent(Trainer):
 
 @dataclass(frozen=True)
 class Adam(Trainer):
-    """Adam on the L2 gradient dJ/dtheta.
+    """Adam on the gradient dJ/dtheta (its steps do not depend on the gradient's scale; `tol`
+    bounds the norm of the L2(0, T) gradient, as for :class:`GradientDescent`).
 
     Parameters
     ----------
@@ -127,7 +131,7 @@ class Adam(Trainer):
         self._check_common()
 
     def _iterate(self, obj, state):
-        ev, _, rec = _begin(self, obj, state, lambda obj, G: G, beta=np.nan)
+        ev, _, rec = _begin(self, obj, state, _l2_gradient, beta=np.nan)
         if "stop" in rec:
             return rec
         GW, Gb = ev.grad
@@ -139,6 +143,11 @@ class Adam(Trainer):
         c1, c2 = 1 - self.beta1 ** t, 1 - self.beta2 ** t
         upd = tuple((mi / c1) / (np.sqrt(vi / c2) + self.eps) for mi, vi in zip(m, v))
         return _step(obj, state, ev, upd, self.lr, rec, t=t, m=m, v=v)
+
+
+def _l2_gradient(obj, G):
+    """The L2(0, T) gradient G / h (its norm is the one `tol` bounds)."""
+    return (G[0] / obj.h, G[1] / obj.h)
 
 
 def _begin(opt, obj, state, direction, beta):

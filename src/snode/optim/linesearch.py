@@ -24,11 +24,16 @@ __all__ = ["backtrack", "first_finite", "newton_bisect", "sensitivity_step", "wo
 ROUNDING = 8 * np.finfo(np.float64).eps
 
 
-def backtrack(phi, phi0, slope, eta, c1=1e-4, max_backtracks=30, shrink=0.5):
+def backtrack(phi, phi0, slope, eta, c1=1e-4, max_backtracks=30, shrink=0.5,
+              allowance=None):
     """Backtracking from `eta` until sufficient decrease (the Armijo condition).
 
     Tries eta, shrink eta, shrink^2 eta, ... until
-    ``phi(eta) <= phi0 + c1 eta slope + ROUNDING |phi0|``.
+    ``phi(eta) <= phi0 + c1 eta slope + allowance``, the allowance for the cost's rounding
+    (default ``ROUNDING |phi0|``). The search also ends, without a step but *flat*, at the
+    first refused trial whose predicted decrease ``-slope eta`` is within the allowance:
+    shorter steps cannot make a decrease the cost resolves, so the point is a minimiser along
+    the line to within rounding.
 
     Parameters
     ----------
@@ -42,21 +47,27 @@ def backtrack(phi, phi0, slope, eta, c1=1e-4, max_backtracks=30, shrink=0.5):
     Returns
     -------
     eta : float or None
-        The accepted step, or None after `max_backtracks` halvings.
+        The accepted step, or None when no trial passed.
     backtracks : int
-        Trial steps refused before the accepted one.
+        Trial steps refused.
     nonfinite : int
         Trial steps whose cost was not finite.
+    flat : bool
+        True when the search ended because the predicted decrease fell within rounding
+        (eta is None then).
     """
     nonfinite = 0
-    allowance = ROUNDING * abs(phi0)
+    if allowance is None:
+        allowance = ROUNDING * abs(phi0)
     for k in range(max_backtracks + 1):
         value = phi(eta)
         nonfinite += not np.isfinite(value)
         if value <= phi0 + c1 * eta * slope + allowance:
-            return eta, k, nonfinite
+            return eta, k, nonfinite, False
+        if -slope * eta <= allowance:
+            return None, k + 1, nonfinite, True
         eta *= shrink
-    return None, max_backtracks, nonfinite
+    return None, max_backtracks + 1, nonfinite, False
 
 
 def first_finite(phi, eta, max_backtracks=30, shrink=0.5):
@@ -66,14 +77,14 @@ def first_finite(phi, eta, max_backtracks=30, shrink=0.5):
         if np.isfinite(phi(eta)):
             return eta, k
         eta *= shrink
-    return None, max_backtracks
+    return None, max_backtracks + 1
 
 
-def newton_bisect(dphi, slope0, max_iter=60):
-    """Root of an increasing phi' with ``phi'(0) = slope0 < 0``.
+def newton_bisect(dphi, slope0, upper=np.inf, start=1.0, max_iter=60):
+    """Root of an increasing phi' with ``phi'(0) = slope0 < 0``, in (0, upper].
 
-    Brackets the root by doubling from 1, then takes Newton steps kept inside the bracket
-    (bisection when one would leave it).
+    Brackets the root by doubling from `start` (never beyond `upper`), then takes Newton
+    steps kept inside the bracket (bisection when one would leave it).
 
     Parameters
     ----------
@@ -81,19 +92,25 @@ def newton_bisect(dphi, slope0, max_iter=60):
         dphi(eta) -> (phi'(eta), phi''(eta)).
     slope0 : float
         phi'(0), for the relative stopping test.
+    upper : float > 0, default inf
+        The longest step searched.
+    start : float > 0, default 1
+        The first end of the bracket tried.
 
     Returns
     -------
     float
-        The root; the last doubled step when phi' stays negative (the model decreases
-        without bound along the line).
+        The root; `upper` when phi' is still negative there (without a finite `upper`, the
+        last of 200 doublings: the model decreases without bound along the line).
     """
-    lo, hi = 0.0, 1.0
+    lo, hi = 0.0, min(start, upper)
     for _ in range(200):
         f, _ = dphi(hi)
         if f > 0.0:
             break
-        lo, hi = hi, 2.0 * hi
+        if hi >= upper:
+            return upper
+        lo, hi = hi, min(2.0 * hi, upper)
     else:
         return hi
     eta = 0.5 * (lo + hi)
@@ -110,22 +127,34 @@ def newton_bisect(dphi, slope0, max_iter=60):
     return eta
 
 
-def sensitivity_step(line):
-    """The step that minimises the linearised cost along the direction (the sensitivity step
-    of the method; docs/method.md, the sensitivity step).
+#: Beyond the step at which the outputs move by this much (root mean square over samples),
+#: the linearised cross-entropy changes by less than its rounding: a logit margin that grows
+#: by log(1 / eps) ~ 36 has saturated the softmax (docs/method.md, the sensitivity step).
+SATURATION = float(np.log(1.0 / np.finfo(np.float64).eps))
+
+
+def sensitivity_step(line, max_step=np.inf):
+    """The step that minimises the linearised cost along the direction, in (0, max_step] (the
+    sensitivity step of the method; docs/method.md, the sensitivity step).
 
     Parameters
     ----------
     line : LinearizedCost
-        From :meth:`snode.Objective.linearize`: ``line(eta) -> (phi, phi', phi'')``, with
-        ``slope`` = phi'(0) < 0 and, when it is a quadratic, its ``minimizer()``.
+        From :meth:`snode.Objective.linearize`: ``line(eta) -> (phi, phi', phi'')`` with
+        ``slope`` = phi'(0) < 0, ``curvature`` = phi''(0), ``output_rate`` (the root mean
+        square change of x(T) per unit step) and, for a quadratic, ``minimizer()``.
+    max_step : float > 0, default inf
+        The longest step allowed (a trust region on the linearisation).
 
     Returns
     -------
     float
-        The minimiser: in closed form for a quadratic; else the root of phi' (which is
-        increasing: the linearised cost is convex) by :func:`newton_bisect`. When a quadratic
-        has no curvature, 1 (a line search takes it from there).
+        The minimiser, clipped to `max_step`: in closed form for a quadratic (`max_step`, or 1
+        when that is unbounded, for a quadratic without curvature); else the root of phi'
+        (increasing: the linearised cost is convex) by :func:`newton_bisect`, bracketed from
+        the Newton step ``-phi'(0) / phi''(0)`` and never beyond the step at which the
+        outputs move by :data:`SATURATION` (so that a cost that decreases along the whole
+        line, as the cross-entropy of separable data does, gives a finite step).
 
     References
     ----------
@@ -133,8 +162,17 @@ def sensitivity_step(line):
     """
     if line.quadratic:
         eta = line.minimizer()
-        return 1.0 if eta is None else eta
-    return newton_bisect(lambda eta: line(eta)[1:], line.slope)
+        if eta is None:
+            return max_step if np.isfinite(max_step) else 1.0
+        return min(eta, max_step)
+    upper = max_step
+    if line.output_rate > 0.0:
+        upper = min(upper, SATURATION / line.output_rate)
+    start = -line.slope / line.curvature if line.curvature > 0.0 else 1.0
+    if not (np.isfinite(start) and start > 0.0):
+        start = 1.0
+    return newton_bisect(lambda eta: line(eta)[1:], line.slope, upper=upper,
+                         start=min(start, upper))
 
 
 def wolfe(phi_dphi, phi0, dphi0, c1=1e-4, c2=0.1, max_iter=10):

@@ -27,7 +27,11 @@ class NCG(Trainer):
     beta : {"FR", "PR+", "HS", "DY", "FR-PR", "sd"}, default "FR"
         Conjugacy rule; "sd" is steepest descent.
     metric : {"sobolev", "l2"}, default "sobolev"
-        Inner product in depth used for the gradient, the direction and beta.
+        Inner product in depth used for the gradient, the direction and beta: "l2" the
+        L2(0, T) product of the weights as functions of depth (``h sum_i u_i v_i``, whose
+        gradient is G / h for G = dJ/dtheta and h the depth step), "sobolev" the discrete H1
+        product (docs/method.md), which is the L2 one at ``alpha = 0``. Gradient norms (and
+        `tol`) are in this metric.
     alpha : float, default 1.0
         Weight of the derivative term of the Sobolev metric.
     step : {"sensitivity", "wolfe"}, default "sensitivity"
@@ -139,7 +143,8 @@ class NCG(Trainer):
         slope = pair_dot(G, d)
         if beta != 0.0 and not slope < 0.0:  # not a descent direction
             beta, d, slope, restart = 0.0, (-g[0], -g[1]), -gg, True
-        rec.update(beta=beta, restart=int(restart))
+        # a truncated beta (PR+, HS, ...) restarts the direction as well
+        rec.update(beta=beta, restart=int(restart or beta == 0.0))
         state.update(G=G, g=g, gg=gg, d=d, force_restart=False)
 
         # the first trial with its gradient when it is likely to be accepted (as the last
@@ -147,6 +152,7 @@ class NCG(Trainer):
         trials = _Trials(obj, theta, d, want_grad=state["more"] and state.get("taken", True),
                          keep=self.step == "sensitivity")
         rejected = n_back = 0
+        flat = False
         if self.step == "wolfe":
             eta, n_eval = linesearch.wolfe(trials.phi_dphi, J, slope,
                                            c1=max(self.armijo, 1e-8), c2=0.1)
@@ -154,14 +160,24 @@ class NCG(Trainer):
         elif not (np.isfinite(slope) and slope < 0.0):
             eta = None  # the gradient overflowed: no line to search along
         else:
-            eta = linesearch.sensitivity_step(obj.linearize(ev, d))
-            if not (np.isfinite(eta) and eta > 0.0):
+            line = obj.linearize(ev, d)
+            max_step = np.inf
+            if self.safeguard and line.output_rate > 0.0:
+                max_step = state.setdefault("radius", RADIUS) / line.output_rate
+            eta0 = linesearch.sensitivity_step(line, max_step)
+            # the cost's rounding: relative to the terms it sums, not to itself (a cost near
+            # zero is the small difference of outputs that carry rounding)
+            allowance = linesearch.ROUNDING * (abs(J) + line.output_scale)
+            if not (np.isfinite(eta0) and eta0 > 0.0):
                 eta = None
             elif self.safeguard:
-                eta, n_back, rejected = linesearch.backtrack(
-                    trials.phi, J, slope, eta, self.armijo, self.max_backtracks)
+                eta, n_back, rejected, flat = linesearch.backtrack(
+                    trials.phi, J, slope, eta0, self.armijo, self.max_backtracks,
+                    allowance=allowance)
+                state["radius"] = _radius(state["radius"], line, eta0, max_step, eta,
+                                          trials.value(eta), J)
             else:  # the authors' rule, but a step to a non-finite cost is refused and halved
-                eta, rejected = linesearch.first_finite(trials.phi, eta, self.max_backtracks)
+                eta, rejected = linesearch.first_finite(trials.phi, eta0, self.max_backtracks)
                 n_back = rejected
         rec["rejected"] = rejected
         rec["backtracks"] = n_back
@@ -169,12 +185,10 @@ class NCG(Trainer):
         if eta is None:  # no acceptable step: keep the weights, restart next time
             trials.release_all(obj)
             rec["step"] = 0.0
-            if restart:
-                warnings.warn("no step along steepest descent decreases the cost; stopping",
-                              LineSearchWarning, stacklevel=4)
-                rec.update(stop="line search failed along steepest descent", success=False)
             state["force_restart"] = True
             state["next"] = ev  # still the gradient at the (unchanged) weights
+            if restart:
+                rec.update(self._no_descent(flat))
             return rec
         accepted = trials.take(eta, obj)
         obj.release(ev)
@@ -186,6 +200,22 @@ class NCG(Trainer):
             obj.release(accepted)
         rec["step"] = eta
         return rec
+
+    def _no_descent(self, flat):
+        """What ends a search along steepest descent that found no step: the record's
+        stop (full batch) or the move to the next batch (mini-batch)."""
+        if flat:  # no decrease the cost can resolve: a minimiser, to within rounding
+            if self.batch_size is None:
+                return dict(stop="converged: no step along steepest descent decreases the "
+                                 "cost beyond its rounding", success=True)
+            return dict(next_batch=True)
+        warnings.warn("no step along steepest descent decreases the cost"
+                      + ("; stopping" if self.batch_size is None else
+                         " on this batch; going on with the next"),
+                      LineSearchWarning, stacklevel=5)
+        if self.batch_size is None:
+            return dict(stop="line search failed along steepest descent", success=False)
+        return dict(next_batch=True)
 
     def _beta(self, G, g, gg, state):
         Gp, gp, ggp, dp = state["G"], state["g"], state["gg"], state["d"]
@@ -205,6 +235,38 @@ class NCG(Trainer):
         if self.beta == "HS":
             return (gg - pair_dot(G, gp)) / dy
         return gg / dy  # DY
+
+
+#: The trust radius of the safeguarded sensitivity step, in the root mean square change of x(T)
+#: over samples: none at first (the linearised model's minimiser is taken as it is, which
+#: keeps exact line searches on quadratics); set by the first step that over-reaches.
+RADIUS = np.inf
+RADIUS_BOUNDS = (1e-12, np.inf)
+
+
+def _radius(radius, line, eta0, max_step, eta, value, J):
+    """The trust radius after a safeguarded step (the classical update of a trust region on
+    the linearisation, in the outputs' units; Nocedal & Wright, algorithm 4.1): the change of
+    the accepted step after a backtrack (a quarter of the first trial's after a failed
+    search); half the step's change when the model predicted the decrease poorly (ratio of
+    actual to predicted decrease below 1/4); doubled when a step at the radius was predicted
+    well (ratio above 3/4)."""
+    rate = line.output_rate
+    if not rate > 0.0:  # the direction does not move the outputs: nothing to learn
+        return radius
+    if eta is None:
+        radius = 0.25 * eta0 * rate
+    elif eta < eta0:
+        radius = eta * rate
+    else:
+        predicted = J - line(eta)[0]
+        ratio = (J - value) / predicted if predicted > 0.0 else 1.0
+        if ratio < 0.25:
+            radius = 0.5 * eta * rate
+        elif ratio > 0.75 and eta >= max_step * (1.0 - 1e-12):
+            radius = 2.0 * radius
+    lo, hi = RADIUS_BOUNDS
+    return min(max(radius, lo), hi) if np.isfinite(radius) else radius
 
 
 class _Trials:
@@ -243,6 +305,10 @@ class _Trials:
         if ev is None:
             return np.inf, np.nan
         return ev.value, pair_dot(ev.grad, self.d)
+
+    def value(self, eta):
+        """The cost at an evaluated trial step (None for None)."""
+        return None if eta is None else self.evals[eta].value
 
     def take(self, eta, obj):
         """The evaluation at the accepted eta; the other trials' states are released."""

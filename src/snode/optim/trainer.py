@@ -157,6 +157,8 @@ class Trainer:
                     if callback is not None and callback(dict(rec)):
                         message, stop = "stopped by the callback", True
                         break
+                    if rec.get("next_batch"):  # nothing more to do on this batch
+                        break
                 if stop:
                     break
         except KeyboardInterrupt:
