@@ -18,6 +18,7 @@ from .exceptions import LineSearchWarning, NonFiniteError
 from .model import ACTIVATIONS, INITS, SNODE, isa, release_scratch
 from .objective import Evaluation, LinearizedCost, Objective
 from .optim import NCG, Adam, GradientDescent, TrainResult, scipy_objective
+from .presets import PRESETS, Preset, preset
 from .reduce import LocalReducer, Reducer
 from .schemes import SCHEMES, Tableau
 from .sobolev import sobolev_gradient, sobolev_inner
@@ -29,5 +30,6 @@ __all__ = [
     "Tableau", "SCHEMES", "ACTIVATIONS", "INITS", "NonFiniteError", "sobolev_gradient",
     "sobolev_inner", "isa", "release_scratch", "NCG", "GradientDescent", "Adam",
     "TrainResult", "LineSearchWarning", "scipy_objective", "SNODEClassifier",
-    "SNODERegressor", "load", "data", "datasets", "__version__",
+    "SNODERegressor", "load", "data", "datasets", "preset", "Preset", "PRESETS",
+    "__version__",
 ]

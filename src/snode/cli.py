@@ -20,6 +20,7 @@ from .exceptions import LineSearchWarning, NonFiniteError
 from .io import read_header
 from .objective import Objective
 from .optim import BETA_RULES
+from .presets import PRESETS, preset
 
 _IMAGES = ("digits", "mnist")
 
@@ -50,23 +51,28 @@ def _parser():
                    help="the held-out share of the data (MNIST: its own 10,000 test images)")
     t.add_argument("--width", type=int, default=None,
                    help="state dimension (default: features or classes, plus 2)")
-    t.add_argument("--steps", type=int, default=60, help="depth steps K (default 60)")
-    t.add_argument("--T", type=float, default=6.0, help="final time (default 6)")
-    t.add_argument("--scheme", default="rk4", choices=["euler", "heun", "midpoint", "rk4"])
-    t.add_argument("--activation", default="tanh")
+    t.add_argument("--preset", default=None, choices=sorted(PRESETS),
+                   help="a named configuration (baravdish2022: the method's authors' "
+                        "prototype); the options below change single settings of it")
+    t.add_argument("--steps", type=int, default=None, help="depth steps K (default 60)")
+    t.add_argument("--T", type=float, default=None, help="final time (default 6)")
+    t.add_argument("--scheme", default=None, choices=["euler", "heun", "midpoint", "rk4"],
+                   help="Runge-Kutta scheme (default rk4)")
+    t.add_argument("--activation", default=None, help="activation (default tanh)")
     t.add_argument("--task", default="auto", choices=["auto", "classify", "regress"],
                    help="classification or regression (default auto: class labels are "
                         "strings, booleans or whole numbers, anything else is a target)")
     t.add_argument("--loss", default=None, choices=["ce", "mse"],
                    help="classification loss (default ce)")
     t.add_argument("--optimizer", default="ncg", choices=OPTIMIZERS)
-    t.add_argument("--beta", default="FR", choices=BETA_RULES)
-    t.add_argument("--alpha", type=float, default=1.0, help="Sobolev alpha (default 1)")
+    t.add_argument("--beta", default=None, choices=BETA_RULES, help="NCG's rule (default FR)")
+    t.add_argument("--alpha", type=float, default=None, help="Sobolev alpha (default 1)")
     t.add_argument("--no-sobolev", action="store_true", help="use the L2 gradient")
     t.add_argument("--batch-size", type=int, default=None,
                    help=f"mini-batch size (default: full batch, or 100 above {LARGE} "
                         "training samples)")
-    t.add_argument("--iterations-per-batch", type=int, default=6)
+    t.add_argument("--iterations-per-batch", type=int, default=None,
+                   help="NCG iterations on each mini-batch (default 6)")
     t.add_argument("--epochs", type=int, default=None,
                    help="epochs of mini-batch training (default 10, or 1 above "
                         f"{LARGE} training samples)")
@@ -214,6 +220,27 @@ def _writable(path, option):
         raise ValueError(f"{option}: the folder {folder} is not writable")
 
 
+#: The training settings a preset may give, with their values without one.
+_DEFAULTS = dict(width=None, n_steps=60, T=6.0, scheme="rk4", activation="tanh", loss=None,
+                 beta="FR", sobolev_alpha=1.0, batch_size=None, iterations_per_batch=6,
+                 epochs=None)
+
+
+def _settings(args):
+    """The estimator's settings: the preset's (or the defaults), then the options given."""
+    settings = dict(_DEFAULTS)
+    if args.preset is not None:
+        settings.update(preset(args.preset).estimator_params())
+    given = dict(width=args.width, n_steps=args.steps, T=args.T, scheme=args.scheme,
+                 activation=args.activation, loss=args.loss, beta=args.beta,
+                 sobolev_alpha=args.alpha, batch_size=args.batch_size,
+                 iterations_per_batch=args.iterations_per_batch, epochs=args.epochs)
+    settings.update({k: v for k, v in given.items() if v is not None})
+    if args.no_sobolev:
+        settings["sobolev_alpha"] = None
+    return settings
+
+
 def _train(args):
     for path, option in ((args.output, "--output"), (args.json, "--json"),
                          (args.plot, "--plot")):
@@ -232,29 +259,29 @@ def _train(args):
             raise ValueError(f"--task regress needs numbers; {args.dataset} has class names")
         ytr, yte = ytr.astype(np.float64), yte.astype(np.float64)
         classify = False
-    batch_size, epochs = args.batch_size, args.epochs
+    settings = _settings(args)
+    batch_size, epochs = settings.pop("batch_size"), settings.pop("epochs")
     if batch_size is None and len(Xtr) > LARGE:
         batch_size, epochs = 100, (1 if epochs is None else epochs)
         if not args.quiet:
             print(f"{len(Xtr)} training samples: mini-batches of {batch_size}, {epochs} "
                   f"epoch{'s' if epochs > 1 else ''} (--batch-size, --epochs to change)")
     epochs = 10 if epochs is None else epochs
-    common = dict(width=args.width, n_steps=args.steps, T=args.T, scheme=args.scheme,
-                  activation=args.activation, optimizer=args.optimizer, beta=args.beta,
-                  sobolev_alpha=None if args.no_sobolev else args.alpha,
-                  batch_size=batch_size, iterations_per_batch=args.iterations_per_batch,
-                  epochs=epochs, max_iter=args.max_iter, lr=args.lr,
-                  scale="image" if args.dataset.split(":")[0] in _IMAGES else "standard",
-                  random_state=args.seed, n_threads=args.threads)
+    if "scale" not in settings:
+        settings["scale"] = "image" if args.dataset.split(":")[0] in _IMAGES else "standard"
+    common = dict(settings, optimizer=args.optimizer, batch_size=batch_size, epochs=epochs,
+                  max_iter=args.max_iter, lr=args.lr, random_state=args.seed,
+                  n_threads=args.threads)
+    loss = common.pop("loss", None)
     if classify:
-        est = SNODEClassifier(loss=args.loss or "ce", **common)
+        est = SNODEClassifier(loss=loss or "ce", **common)
     else:
         if args.loss is not None:
             raise ValueError("--loss applies to classification only")
         est = SNODERegressor(**common)
     if batch_size:
         n_batches = -(-len(Xtr) // batch_size)
-        total = epochs * n_batches * (args.iterations_per_batch
+        total = epochs * n_batches * (est.iterations_per_batch
                                       if args.optimizer == "ncg" else 1)
     else:
         total = args.max_iter

@@ -15,10 +15,13 @@ from .cost import Cost
 from .data import Scaler
 from .model import SNODE, softmax
 from .optim import NCG, Adam, GradientDescent
+from .presets import preset
 
 __all__ = ["SNODEClassifier", "SNODERegressor", "OPTIMIZERS"]
 
 OPTIMIZERS = ("ncg", "adam", "sgd", "gd")
+#: The settings of NCG that `ncg_options` may hold (the others are the estimators' own).
+NCG_OPTIONS = ("step", "safeguard", "beta_inner", "armijo", "max_backtracks", "tol")
 
 try:  # scikit-learn is optional: with it, its own input validation (and messages) is used
     from sklearn.base import BaseEstimator as _SkBase
@@ -86,14 +89,35 @@ class _SNODEEstimator(_Params):
                 net.set_params(weights)
             raise
 
+    @classmethod
+    def from_preset(cls, name, **params):
+        """The estimator with a named configuration's settings (``snode.preset(name)``;
+        "baravdish2022" is the method's authors' prototype); `params` change some of them.
+
+        Raises
+        ------
+        ValueError
+            For an unknown preset or parameter.
+        """
+        settings = preset(name).estimator_params()
+        if cls is SNODERegressor:
+            settings.pop("loss")
+        est = cls()
+        est.set_params(**{**settings, **params})
+        return est
+
     def _make_optimizer(self):
         metric = "l2" if self.sobolev_alpha is None else "sobolev"
         alpha = 1.0 if self.sobolev_alpha is None else self.sobolev_alpha
         common = dict(batch_size=self.batch_size, epochs=self.epochs, max_iter=self.max_iter,
-                      seed=self._seed)
+                      seed=self._seed, drop_last=bool(self.drop_last))
         if self.optimizer == "ncg":
+            options = {} if self.ncg_options is None else self.ncg_options
+            if not isinstance(options, dict) or not set(options) <= set(NCG_OPTIONS):
+                raise ValueError(f"ncg_options must be a dict with keys from {NCG_OPTIONS}, "
+                                 f"got {options!r}")
             return NCG(beta=self.beta, metric=metric, alpha=alpha,
-                       iterations_per_batch=self.iterations_per_batch, **common)
+                       iterations_per_batch=self.iterations_per_batch, **common, **options)
         if self.optimizer == "adam":
             return Adam(lr=self.lr, **common)
         if self.optimizer in ("sgd", "gd"):
@@ -154,14 +178,19 @@ class _SNODEEstimator(_Params):
             net = self.net_
             now = (net.n_steps, net.T, net.activation, net.width)
             asked = (self.n_steps, float(self.T), self.activation,
-                     net.width if self.width is None else self.width)
+                     net.width if self.width in (None, "inputs") else self.width)
             if now != asked or (isinstance(self.scheme, str) and self.scheme != net.scheme):
                 raise ValueError("warm_start goes on with the fitted network: n_steps, T, "
                                  "scheme, activation and width must stay as they were "
                                  f"({net!r}); set warm_start=False to start afresh")
         else:
             self.scaler_ = _scaler(self.scale).fit(X)
-            width = self.width if self.width is not None else max(X.shape[1], n_out) + 2
+            if self.width == "inputs":
+                width = max(X.shape[1], n_out)
+            elif self.width is None:
+                width = max(X.shape[1], n_out) + 2
+            else:
+                width = self.width
             if width < max(X.shape[1], n_out):
                 raise ValueError(f"width {width} is below the number of features "
                                  f"({X.shape[1]}) or outputs ({n_out})")
@@ -205,8 +234,9 @@ class SNODEClassifier(_SNODEEstimator, _SkClassifier, _SkBase):
 
     Parameters
     ----------
-    width : int or None
-        State dimension; None: the larger of features and classes, plus 2.
+    width : int, None or "inputs"
+        State dimension; None: the larger of features and classes, plus 2; "inputs": the
+        larger of features and classes.
     n_steps, T, scheme, activation, init
         As for :class:`snode.SNODE`.
     loss : {"ce", "mse"}, default "ce"
@@ -220,6 +250,11 @@ class SNODEClassifier(_SNODEEstimator, _SkClassifier, _SkBase):
         Mini-batch schedule (batch_size set) or full-batch iterations (batch_size None).
     lr : float
         Learning rate of adam, sgd (momentum 0.9) and gd.
+    drop_last : bool, default False
+        Mini-batch mode: leave out each epoch's last batch when it is partial.
+    ncg_options : dict or None
+        More settings of :class:`snode.NCG`: any of "step", "safeguard", "beta_inner",
+        "armijo", "max_backtracks", "tol".
     scale : {"standard", "range", "image", "none"}, default "standard"
         Input scaling fitted on the training data: "standard" per feature (constant features
         keep scale 1), "range" each feature to [-1, 1], "image" all values together with the
@@ -253,7 +288,8 @@ class SNODEClassifier(_SNODEEstimator, _SkClassifier, _SkBase):
     def __init__(self, width=None, n_steps=60, T=6.0, scheme="rk4", activation="tanh",
                  init="smooth", loss="ce", optimizer="ncg", beta="FR", sobolev_alpha=1.0,
                  batch_size=None, iterations_per_batch=6, epochs=10, max_iter=800, lr=0.01,
-                 scale="standard", random_state=None, warm_start=False, n_threads=None):
+                 scale="standard", random_state=None, warm_start=False, n_threads=None,
+                 drop_last=False, ncg_options=None):
         self.width = width
         self.n_steps = n_steps
         self.T = T
@@ -273,6 +309,8 @@ class SNODEClassifier(_SNODEEstimator, _SkClassifier, _SkBase):
         self.random_state = random_state
         self.warm_start = warm_start
         self.n_threads = n_threads
+        self.drop_last = drop_last
+        self.ncg_options = ncg_options
 
     def fit(self, X, y, callback=None):
         """Train on inputs X (N, m) and class labels y (N,) of any comparable type.
@@ -349,7 +387,8 @@ class SNODERegressor(_SNODEEstimator, _SkRegressor, _SkBase):
     def __init__(self, width=None, n_steps=60, T=6.0, scheme="rk4", activation="tanh",
                  init="smooth", optimizer="ncg", beta="FR", sobolev_alpha=1.0,
                  batch_size=None, iterations_per_batch=6, epochs=10, max_iter=800, lr=0.01,
-                 scale="standard", random_state=None, warm_start=False, n_threads=None):
+                 scale="standard", random_state=None, warm_start=False, n_threads=None,
+                 drop_last=False, ncg_options=None):
         self.width = width
         self.n_steps = n_steps
         self.T = T
@@ -368,6 +407,8 @@ class SNODERegressor(_SNODEEstimator, _SkRegressor, _SkBase):
         self.random_state = random_state
         self.warm_start = warm_start
         self.n_threads = n_threads
+        self.drop_last = drop_last
+        self.ncg_options = ncg_options
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -447,6 +488,8 @@ def _jsonable(params):
             v = int(v)
         elif isinstance(v, (np.floating,)):
             v = float(v)
+        elif isinstance(v, dict):  # ncg_options
+            v = _jsonable(v)
         elif not isinstance(v, (int, float, str, bool, type(None))):
             v = None  # e.g. a Generator as random_state or a Tableau: not stored
         out[k] = v

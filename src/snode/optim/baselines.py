@@ -30,7 +30,7 @@ class GradientDescent(Trainer):
         gradient with weight `alpha` (which is the L2 one at ``alpha = 0``). The step is
         ``lr`` times it, so `lr` and `tol` mean the same under both metrics.
     alpha : float >= 0, default 1.0
-    batch_size, iterations_per_batch, epochs, max_iter, tol, seed
+    batch_size, iterations_per_batch, epochs, max_iter, tol, seed, drop_last
         As for :class:`NCG` (one iteration per batch by default); `tol` bounds the gradient's
         norm in the metric.
 
@@ -61,6 +61,7 @@ class GradientDescent(Trainer):
     max_iter: int = 200
     tol: float = 1e-8
     seed: int = None
+    drop_last: bool = False
 
     def __post_init__(self):
         object.__setattr__(self, "lr", check_real(self.lr, "lr", minimum=0.0, strict=True))
@@ -96,7 +97,7 @@ class Adam(Trainer):
     lr : float > 0, default 0.01
     beta1, beta2 : float in [0, 1), defaults 0.9 and 0.999
     eps : float > 0, default 1e-8
-    batch_size, iterations_per_batch, epochs, max_iter, tol, seed
+    batch_size, iterations_per_batch, epochs, max_iter, tol, seed, drop_last
         As for :class:`GradientDescent`.
 
     Raises
@@ -120,6 +121,7 @@ class Adam(Trainer):
     max_iter: int = 200
     tol: float = 1e-8
     seed: int = None
+    drop_last: bool = False
 
     def __post_init__(self):
         object.__setattr__(self, "lr", check_real(self.lr, "lr", minimum=0.0, strict=True))

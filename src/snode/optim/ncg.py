@@ -16,6 +16,7 @@ __all__ = ["NCG", "BETA_RULES", "STEP_RULES", "METRICS"]
 BETA_RULES = ("FR", "PR+", "HS", "DY", "FR-PR", "sd")
 STEP_RULES = ("sensitivity", "wolfe")
 METRICS = ("l2", "sobolev")
+BETA_INNER = ("metric", "euclidean")
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,13 @@ class NCG(Trainer):
     max_backtracks : int, default 30
     seed : int or None
         Seed of the shuffling.
+    beta_inner : {"metric", "euclidean"}, default "metric"
+        The inner product of the beta rules: the metric's, or the plain sum over entries of
+        the metric's gradients (the authors' prototype, which forms the Sobolev gradient but
+        takes Euclidean sums in beta).
+    drop_last : bool, default False
+        Mini-batch mode: leave out the last batch of an epoch when it is smaller than
+        `batch_size` (as the authors' prototype does).
 
     Raises
     ------
@@ -89,8 +97,13 @@ class NCG(Trainer):
     armijo: float = 1e-4
     max_backtracks: int = 30
     seed: int = None
+    beta_inner: str = "metric"
+    drop_last: bool = False
 
     def __post_init__(self):
+        if self.beta_inner not in BETA_INNER:
+            raise ValueError(f"unknown beta_inner {self.beta_inner!r}; choose one of "
+                             f"{BETA_INNER}")
         if self.beta not in BETA_RULES:
             raise ValueError(f"unknown beta rule {self.beta!r}; choose one of {BETA_RULES}")
         if self.metric not in METRICS:
@@ -137,15 +150,18 @@ class NCG(Trainer):
             state.update(force_restart=True, next=ev)
             return rec
 
+        # beta's inner products: <u, v> in the metric is pair_dot(u's Euclidean gradient, v);
+        # with beta_inner="euclidean", plain sums of the metric's gradients (the prototype's)
+        dual = G if self.beta_inner == "metric" else g
         restart = state["first"] or self.beta == "sd" or state.get("force_restart", False)
-        beta = 0.0 if restart else self._beta(G, g, gg, state)
+        beta = 0.0 if restart else self._beta(dual, g, pair_dot(dual, g), state)
         d = (-g[0], -g[1]) if beta == 0.0 else pair_axpy(beta, state["d"], (-g[0], -g[1]))
         slope = pair_dot(G, d)
         if beta != 0.0 and not slope < 0.0:  # not a descent direction
             beta, d, slope, restart = 0.0, (-g[0], -g[1]), -gg, True
         # a truncated beta (PR+, HS, ...) restarts the direction as well
         rec.update(beta=beta, restart=int(restart or beta == 0.0))
-        state.update(G=G, g=g, gg=gg, d=d, force_restart=False)
+        state.update(dual=dual, g=g, gg=pair_dot(dual, g), d=d, force_restart=False)
 
         # the first trial with its gradient when it is likely to be accepted (as the last
         # one was) and the next iteration runs on this batch
@@ -218,7 +234,8 @@ class NCG(Trainer):
         return dict(next_batch=True)
 
     def _beta(self, G, g, gg, state):
-        Gp, gp, ggp, dp = state["G"], state["g"], state["gg"], state["d"]
+        # G: the Euclidean form of this iteration's gradient in beta's inner product
+        Gp, gp, ggp, dp = state["dual"], state["g"], state["gg"], state["d"]
         if ggp <= 0.0:
             return 0.0
         fr = gg / ggp

@@ -182,7 +182,8 @@ class Trainer:
 
     def _minibatches(self, N, rng):
         B = min(self.batch_size, N)
+        stop = N - N % B if self.drop_last else N
         for epoch in range(self.epochs):
             perm = rng.permutation(N)
-            for bi, start in enumerate(range(0, N, B)):
+            for bi, start in enumerate(range(0, stop, B)):
                 yield epoch, bi, perm[start:start + B]
