@@ -71,9 +71,24 @@ def test_sobolev_metric_keeps_weights_smoother():
     rough = {}
     for metric in ("l2", "sobolev"):
         net = snode.SNODE(3, 30, T=1.0, init="zeros")
-        snode.NCG(metric=metric, max_iter=30).minimize(net, cost, X, Y)
+        snode.NCG(metric=metric, alpha=1.0, max_iter=30).minimize(net, cost, X, Y)
         rough[metric] = np.sum(np.diff(net.W, axis=0) ** 2) / np.sum(net.W ** 2)
     assert rough["sobolev"] < 0.5 * rough["l2"]
+
+
+def test_auto_alpha_smooths_over_a_sixth_of_the_depth():
+    from snode.optim import auto_alpha
+    assert auto_alpha(6.0) == 1.0 and auto_alpha(3.0) == 0.25
+    X, Y, cost = _teacher_problem(seed=3, K=12)
+    for T in (1.0, 3.0):
+        nets = []
+        for alpha in ("auto", auto_alpha(T)):
+            net = snode.SNODE(3, 12, T=T, init="zeros")
+            snode.NCG(alpha=alpha, max_iter=5).minimize(net, cost, X, Y)
+            nets.append(net.W.copy())
+        np.testing.assert_array_equal(nets[0], nets[1])
+    with pytest.raises(ValueError, match="alpha"):
+        snode.NCG(alpha="smooth")
 
 
 def test_cross_entropy_step_is_the_root_of_the_linearised_slope():
@@ -277,13 +292,15 @@ def test_separable_blobs_train_to_full_accuracy_for_every_seed(n_classes, dim):
     step search stays finite and training ends well for every initialisation."""
     for rs in range(10):
         X, y = _blobs(100 + rs, n_classes, dim)
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", snode.LineSearchWarning)
-            est = snode.SNODEClassifier(random_state=rs).fit(X, y)
-        assert est.score(X, y) == 1.0, rs
-        assert est.result_.success, (rs, est.result_.message)
-        assert np.all(np.isfinite(est.result_.history["step"]))
-        assert np.abs(est.net_.W).max() < 1e3
+        # without weight decay (no minimiser: the case of a runaway step), and the default
+        for params in (dict(decay=0.0), dict(max_iter=100)):
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", snode.LineSearchWarning)
+                est = snode.SNODEClassifier(random_state=rs, **params).fit(X, y)
+            assert est.score(X, y) == 1.0, (rs, params)
+            assert est.result_.success, (rs, params, est.result_.message)
+            assert np.all(np.isfinite(est.result_.history["step"]))
+            assert np.abs(est.net_.W).max() < 1e3
 
 
 def test_sensitivity_step_on_a_line_that_decreases_forever_is_finite():

@@ -50,7 +50,7 @@ def test_fletcher_reeves_beta_in_either_inner_product(inner):
     cost = snode.Cost(mse=1.0)
     net = snode.SNODE(3, 8, T=1.0, seed=3)
     weights = [net.get_params()]
-    res = snode.NCG(beta="FR", beta_inner=inner, max_iter=3).minimize(
+    res = snode.NCG(beta="FR", alpha=1.0, beta_inner=inner, max_iter=3).minimize(
         net, cost, X, Y, callback=lambda r: weights.append(net.get_params()) and False)
 
     def sq(params):

@@ -66,7 +66,8 @@ def _parser():
                    help="classification loss (default ce)")
     t.add_argument("--optimizer", default="ncg", choices=OPTIMIZERS)
     t.add_argument("--beta", default=None, choices=BETA_RULES, help="NCG's rule (default FR)")
-    t.add_argument("--alpha", type=float, default=None, help="Sobolev alpha (default 1)")
+    t.add_argument("--alpha", type=float, default=None,
+                   help="Sobolev alpha (default (T/6)^2: smoothing over a sixth of the depth)")
     t.add_argument("--no-sobolev", action="store_true", help="use the L2 gradient")
     t.add_argument("--batch-size", type=int, default=None,
                    help=f"mini-batch size (default: full batch, or 100 above {LARGE} "
@@ -79,6 +80,8 @@ def _parser():
     t.add_argument("--max-iter", type=int, default=800,
                    help="full-batch iterations (default 800)")
     t.add_argument("--lr", type=float, default=0.01, help="learning rate of adam/sgd/gd")
+    t.add_argument("--decay", type=float, default=None,
+                   help="weight decay (default 1e-4 for classification, 0 for regression)")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--threads", type=int, default=None)
     t.add_argument("--output", "-o", default="snode-model.npz")
@@ -222,7 +225,7 @@ def _writable(path, option):
 
 #: The training settings a preset may give, with their values without one.
 _DEFAULTS = dict(width=None, n_steps=60, T=6.0, scheme="rk4", activation="tanh", loss=None,
-                 beta="FR", sobolev_alpha=1.0, batch_size=None, iterations_per_batch=6,
+                 beta="FR", sobolev_alpha="auto", batch_size=None, iterations_per_batch=6,
                  epochs=None)
 
 
@@ -234,7 +237,8 @@ def _settings(args):
     given = dict(width=args.width, n_steps=args.steps, T=args.T, scheme=args.scheme,
                  activation=args.activation, loss=args.loss, beta=args.beta,
                  sobolev_alpha=args.alpha, batch_size=args.batch_size,
-                 iterations_per_batch=args.iterations_per_batch, epochs=args.epochs)
+                 iterations_per_batch=args.iterations_per_batch, epochs=args.epochs,
+                 decay=args.decay)
     settings.update({k: v for k, v in given.items() if v is not None})
     if args.no_sobolev:
         settings["sobolev_alpha"] = None

@@ -108,7 +108,7 @@ class _SNODEEstimator(_Params):
 
     def _make_optimizer(self):
         metric = "l2" if self.sobolev_alpha is None else "sobolev"
-        alpha = 1.0 if self.sobolev_alpha is None else self.sobolev_alpha
+        alpha = "auto" if self.sobolev_alpha is None else self.sobolev_alpha
         common = dict(batch_size=self.batch_size, epochs=self.epochs, max_iter=self.max_iter,
                       seed=self._seed, drop_last=bool(self.drop_last))
         if self.optimizer == "ncg":
@@ -244,8 +244,9 @@ class SNODEClassifier(_SNODEEstimator, _SkClassifier, _SkBase):
     optimizer : {"ncg", "adam", "sgd", "gd"}, default "ncg"
     beta : str, default "FR"
         NCG's conjugacy rule.
-    sobolev_alpha : float or None, default 1.0
-        Weight of the Sobolev metric's derivative term; None for the L2 metric.
+    sobolev_alpha : float, "auto" or None, default "auto"
+        Weight of the Sobolev metric's derivative term ("auto": (T/6)^2, smoothing over a
+        sixth of the depth; see :func:`snode.optim.auto_alpha`); None for the L2 metric.
     batch_size, iterations_per_batch, epochs, max_iter
         Mini-batch schedule (batch_size set) or full-batch iterations (batch_size None).
     lr : float
@@ -255,6 +256,12 @@ class SNODEClassifier(_SNODEEstimator, _SkClassifier, _SkBase):
     ncg_options : dict or None
         More settings of :class:`snode.NCG`: any of "step", "safeguard", "beta_inner",
         "armijo", "max_backtracks", "tol".
+    decay : float >= 0, default 1e-4
+        Weight decay: the cost's L2(0, T) penalty ``decay/2 int_0^T |W|^2 + |b|^2 dt``
+        (:class:`snode.Cost`). Without it the cross-entropy of separable data keeps pulling
+        the weights outward; of 0, 1e-4, 1e-3 and 1e-2, 1e-4 gave the best median held-out
+        accuracy over five seeded splits of spirals, circles, moons, xor and scikit-learn's
+        iris, wine and breast cancer sets.
     scale : {"standard", "range", "image", "none"}, default "standard"
         Input scaling fitted on the training data: "standard" per feature (constant features
         keep scale 1), "range" each feature to [-1, 1], "image" all values together with the
@@ -286,10 +293,10 @@ class SNODEClassifier(_SNODEEstimator, _SkClassifier, _SkBase):
     """
 
     def __init__(self, width=None, n_steps=60, T=6.0, scheme="rk4", activation="tanh",
-                 init="smooth", loss="ce", optimizer="ncg", beta="FR", sobolev_alpha=1.0,
+                 init="smooth", loss="ce", optimizer="ncg", beta="FR", sobolev_alpha="auto",
                  batch_size=None, iterations_per_batch=6, epochs=10, max_iter=800, lr=0.01,
                  scale="standard", random_state=None, warm_start=False, n_threads=None,
-                 drop_last=False, ncg_options=None):
+                 drop_last=False, ncg_options=None, decay=1e-4):
         self.width = width
         self.n_steps = n_steps
         self.T = T
@@ -311,6 +318,7 @@ class SNODEClassifier(_SNODEEstimator, _SkClassifier, _SkBase):
         self.n_threads = n_threads
         self.drop_last = drop_last
         self.ncg_options = ncg_options
+        self.decay = decay
 
     def fit(self, X, y, callback=None):
         """Train on inputs X (N, m) and class labels y (N,) of any comparable type.
@@ -332,9 +340,9 @@ class SNODEClassifier(_SNODEEstimator, _SkClassifier, _SkBase):
         self.classes_ = classes
         C = classes.shape[0]
         if self.loss == "ce":
-            cost = Cost(mse=0.0, ce=1.0, n_classes=C)
+            cost = Cost(mse=0.0, ce=1.0, n_classes=C, decay=self.decay)
         elif self.loss == "mse":
-            cost = Cost(mse=1.0, n_classes=C)
+            cost = Cost(mse=1.0, n_classes=C, decay=self.decay)
         else:
             raise ValueError(f"unknown loss {self.loss!r}; choose 'ce' or 'mse'")
         return self._fit_net(X, C, labels=labels, cost=cost, callback=callback)
@@ -375,7 +383,8 @@ class SNODERegressor(_SNODEEstimator, _SkRegressor, _SkBase):
     """Regression with a standalone neural ODE: targets (N,) or (N, k) are fitted by the first
     k outputs (squared error).
 
-    Parameters as for :class:`SNODEClassifier` (no `loss`); attributes too, with
+    Parameters as for :class:`SNODEClassifier` (no `loss`; `decay` defaults to 0, so that
+    an exact fit, as in an inverse problem, is not biased); attributes too, with
     ``n_outputs_`` (k) instead of ``classes_``.
 
     Raises
@@ -385,10 +394,10 @@ class SNODERegressor(_SNODEEstimator, _SkRegressor, _SkBase):
     """
 
     def __init__(self, width=None, n_steps=60, T=6.0, scheme="rk4", activation="tanh",
-                 init="smooth", optimizer="ncg", beta="FR", sobolev_alpha=1.0,
+                 init="smooth", optimizer="ncg", beta="FR", sobolev_alpha="auto",
                  batch_size=None, iterations_per_batch=6, epochs=10, max_iter=800, lr=0.01,
                  scale="standard", random_state=None, warm_start=False, n_threads=None,
-                 drop_last=False, ncg_options=None):
+                 drop_last=False, ncg_options=None, decay=0.0):
         self.width = width
         self.n_steps = n_steps
         self.T = T
@@ -409,6 +418,7 @@ class SNODERegressor(_SNODEEstimator, _SkRegressor, _SkBase):
         self.n_threads = n_threads
         self.drop_last = drop_last
         self.ncg_options = ncg_options
+        self.decay = decay
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -432,7 +442,8 @@ class SNODERegressor(_SNODEEstimator, _SkRegressor, _SkBase):
         if Y.ndim != 2 or Y.shape[0] != X.shape[0]:
             raise ValueError(f"y must have {X.shape[0]} rows, got shape {y.shape}")
         self.n_outputs_ = Y.shape[1]
-        return self._fit_net(X, Y.shape[1], Y=Y, cost=Cost(mse=1.0), callback=callback)
+        return self._fit_net(X, Y.shape[1], Y=Y, cost=Cost(mse=1.0, decay=self.decay),
+                             callback=callback)
 
     def predict(self, X):
         out = self._outputs(X)[:, :self.n_outputs_]

@@ -16,8 +16,8 @@ scalar phi), :mod:`.ncg`, :mod:`.baselines` (gradient descent, Adam), :mod:`.int
 from ..exceptions import LineSearchWarning
 from .baselines import Adam, GradientDescent
 from .interop import scipy_objective
-from .ncg import BETA_RULES, METRICS, NCG, STEP_RULES
+from .ncg import BETA_RULES, METRICS, NCG, STEP_RULES, auto_alpha
 from .trainer import TrainResult
 
 __all__ = ["NCG", "GradientDescent", "Adam", "TrainResult", "LineSearchWarning",
-           "scipy_objective", "BETA_RULES", "STEP_RULES", "METRICS"]
+           "scipy_objective", "BETA_RULES", "STEP_RULES", "METRICS", "auto_alpha"]

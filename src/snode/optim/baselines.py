@@ -7,7 +7,7 @@ import numpy as np
 from .._validate import check_real
 from ..exceptions import NonFiniteError
 from ..sobolev import sobolev_gradient
-from .ncg import METRICS
+from .ncg import METRICS, _check_alpha, metric_alpha
 from .trainer import Trainer, pair_axpy, pair_dot, pair_finite
 
 __all__ = ["GradientDescent", "Adam"]
@@ -29,7 +29,8 @@ class GradientDescent(Trainer):
         weights as functions of depth (G = dJ/dtheta, h the depth step), or the Sobolev
         gradient with weight `alpha` (which is the L2 one at ``alpha = 0``). The step is
         ``lr`` times it, so `lr` and `tol` mean the same under both metrics.
-    alpha : float >= 0, default 1.0
+    alpha : float >= 0 or "auto", default "auto"
+        As for :class:`NCG`.
     batch_size, iterations_per_batch, epochs, max_iter, tol, seed, drop_last
         As for :class:`NCG` (one iteration per batch by default); `tol` bounds the gradient's
         norm in the metric.
@@ -54,7 +55,7 @@ class GradientDescent(Trainer):
     momentum: float = 0.0
     nesterov: bool = False
     metric: str = "l2"
-    alpha: float = 1.0
+    alpha: float = "auto"
     batch_size: int = None
     iterations_per_batch: int = 1
     epochs: int = 10
@@ -70,12 +71,11 @@ class GradientDescent(Trainer):
             raise ValueError(f"momentum must be < 1, got {self.momentum}")
         if self.metric not in METRICS:
             raise ValueError(f"unknown metric {self.metric!r}; choose one of {METRICS}")
-        object.__setattr__(self, "alpha", check_real(self.alpha, "alpha", minimum=0.0))
+        _check_alpha(self)
         self._check_common()
 
     def _direction(self, obj, G):
-        return sobolev_gradient(G[0], G[1], obj.h, self.alpha if self.metric == "sobolev"
-                                else 0.0)
+        return sobolev_gradient(G[0], G[1], obj.h, metric_alpha(self, obj))
 
     def _iterate(self, obj, state):
         ev, g, rec = _begin(self, obj, state, self._direction, beta=self.momentum)
