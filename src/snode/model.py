@@ -728,10 +728,22 @@ def output_loss_along(outputs, xi, loss, Y=None, labels=None, *, scale, eta):
     """The data terms of `loss` at the outputs ``x + eta xi`` and their first and second
     derivatives in eta: ``(phi, dphi, d2phi)``, sums over this process's samples (times
     `scale`). `outputs` and `xi` have shape (N, d); Y, labels as for :func:`output_loss`."""
-    x, Y, labels = _loss_targets(outputs, loss, Y, labels)
-    xi = as_float_array(xi, "xi", ndim=2)
-    return _kernels.loss_line(x, xi, Y, labels, loss.mse, loss.ce, loss.out,
-                              loss.n_classes or 0, scale, eta)
+    return OutputLine(outputs, xi, loss, Y, labels, scale=scale)(eta)
+
+
+class OutputLine:
+    """:func:`output_loss_along` at many eta with the arrays checked once (a line search
+    evaluates it several times an iteration): ``line(eta) -> (phi, dphi, d2phi)``."""
+
+    def __init__(self, outputs, xi, loss, Y=None, labels=None, *, scale):
+        self._x, self._Y, self._labels = _loss_targets(outputs, loss, Y, labels)
+        self._xi = as_float_array(xi, "xi", ndim=2)
+        self._terms = (loss.mse, loss.ce, loss.out, loss.n_classes or 0,
+                       check_real(scale, "scale"))
+
+    def __call__(self, eta):
+        return _kernels.loss_line(self._x, self._xi, self._Y, self._labels, *self._terms,
+                                  float(eta))
 
 
 def softmax(z, n_classes):

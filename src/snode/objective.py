@@ -12,7 +12,7 @@ The formulas are in docs/method.md (the cost functional, the sensitivity step).
 import numpy as np
 
 from .exceptions import NonFiniteError
-from .model import SNODE, all_finite, output_loss, output_loss_along, release_states
+from .model import SNODE, OutputLine, all_finite, output_loss, release_states
 from .reduce import LocalReducer, check_reducer, reduce_floats, total_samples
 
 __all__ = ["Objective", "Evaluation", "LinearizedCost", "as_objective"]
@@ -394,6 +394,8 @@ class LinearizedCost:
         self.slope = slope_u * scale
         self.quadratic = cost.ce == 0.0
         _, self._p1, self._p2 = cost.penalty_along(net, evaluation.params, unit)
+        self._line = OutputLine(evaluation.outputs, xi, cost, objective.Y, objective.labels,
+                                scale=objective._scale)
         _, g = output_loss(evaluation.outputs, cost, objective.Y, objective.labels,
                            scale=objective._scale, grad=True)
         size = float(np.einsum("i,i->", np.abs(g).ravel(), np.abs(evaluation.outputs).ravel()))
@@ -404,8 +406,7 @@ class LinearizedCost:
 
     def _data(self, t, extra=None):
         obj = self._obj
-        parts = output_loss_along(self._ev.outputs, self._xi, obj.cost, obj.Y, obj.labels,
-                                  scale=obj._scale, eta=t)
+        parts = self._line(t)
         if extra is not None:  # and the mean over all samples of |xi(T)|^2, and more sums
             xi = self._xi.reshape(-1)
             parts = (*parts, float(np.einsum("i,i->", xi, xi)) * obj._scale, *extra)
