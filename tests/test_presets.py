@@ -100,3 +100,58 @@ def test_command_line_preset(tmp_path):
     assert est.loss == "mse" and est.drop_last and est.batch_size == 100
     # digits: 1347 training samples, 13 full batches of 100, 6 iterations each
     assert json.loads(metrics.read_text())["iterations"] == 13 * 6
+
+
+def test_settings_are_checked_and_kept():
+    X = np.random.default_rng(0).normal(size=(40, 2))
+    y = (X[:, 0] > 0).astype(int)
+    for bad in (dict(width="input"), dict(width="4"), dict(drop_last="no"),
+                dict(ncg_options={"safeguard": "no"}), dict(ncg_options={"safeguard": None}),
+                dict(optimizer="adam", ncg_options={"foo": 1})):
+        with pytest.raises(ValueError, match="width|drop_last|safeguard|ncg_options"):
+            snode.SNODEClassifier(max_iter=2, n_steps=4, **bad).fit(X, y)
+    for opt in (lambda: snode.NCG(safeguard="x"), lambda: snode.Adam(drop_last=2),
+                lambda: snode.GradientDescent(nesterov="yes")):
+        with pytest.raises(ValueError, match="must be True or False"):
+            opt()
+    # a preset cannot be changed for the whole process
+    with pytest.raises(TypeError):
+        snode.preset("baravdish2022").net["T"] = 99.0
+    assert snode.preset("baravdish2022").net["T"] == 3.0
+
+
+def test_numpy_bools_survive_a_save(tmp_path):
+    X = np.random.default_rng(0).normal(size=(40, 2))
+    y = (X[:, 0] > 0).astype(int)
+    est = snode.SNODEClassifier(ncg_options={"safeguard": np.True_}, drop_last=np.True_,
+                                max_iter=3, n_steps=4).fit(X, y)
+    est.save(tmp_path / "m.npz")
+    p = snode.load(tmp_path / "m.npz").get_params()
+    assert p["ncg_options"] == {"safeguard": True} and p["drop_last"] is True
+    assert p["warm_start"] is False
+
+
+def test_warm_start_checks_the_width_it_would_build():
+    X = np.random.default_rng(0).normal(size=(40, 2))
+    y = (X[:, 0] > 0).astype(int)
+    est = snode.SNODEClassifier(width="inputs", warm_start=True, max_iter=2, n_steps=4)
+    est.fit(X, y)
+    assert est.net_.width == 2
+    est.set_params(width=None)  # a fresh fit would build width 4
+    with pytest.raises(ValueError, match="warm_start"):
+        est.fit(X, y)
+
+
+def test_command_line_alpha_auto_and_info(tmp_path, capsys):
+    out = tmp_path / "m.npz"
+    assert cli.main(["train", "--dataset", "moons", "--n", "120", "--preset", "baravdish2022",
+                     "--alpha", "auto", "--steps", "6", "--epochs", "1", "-q",
+                     "-o", str(out)]) == 0
+    assert snode.load(out).sobolev_alpha == "auto"
+    capsys.readouterr()
+    assert cli.main(["info", str(out)]) == 0
+    info = capsys.readouterr().out
+    assert "loss=mse" in info and "drop_last=True" in info and "'safeguard': False" in info
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["train", "--alpha", "smooth", "-o", str(out)])
+    assert exit_.value.code == 2 and "a number or auto" in capsys.readouterr().err

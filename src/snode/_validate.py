@@ -68,6 +68,13 @@ def check_real(value, name, minimum=None, strict=False):
     return value
 
 
+def check_bool(value, name):
+    """`value` as a bool; ValueError for anything but True/False (numpy's included)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
 def default_threads():
     """Threads to use when none are given: the CPUs this process may run on."""
     try:

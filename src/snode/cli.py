@@ -66,8 +66,9 @@ def _parser():
                    help="classification loss (default ce)")
     t.add_argument("--optimizer", default="ncg", choices=OPTIMIZERS)
     t.add_argument("--beta", default=None, choices=BETA_RULES, help="NCG's rule (default FR)")
-    t.add_argument("--alpha", type=float, default=None,
-                   help="Sobolev alpha (default (T/6)^2: smoothing over a sixth of the depth)")
+    t.add_argument("--alpha", type=_alpha, default=None,
+                   help="Sobolev alpha, or auto: (T/6)^2, smoothing over a sixth of the depth "
+                        "(the default)")
     t.add_argument("--no-sobolev", action="store_true", help="use the L2 gradient")
     t.add_argument("--batch-size", type=int, default=None,
                    help=f"mini-batch size (default: full batch, or 100 above {LARGE} "
@@ -211,6 +212,16 @@ def _csv_options(args):
     return opts
 
 
+def _alpha(text):
+    """--alpha: a number or "auto"."""
+    if text == "auto":
+        return text
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a number or auto, got {text!r}") from None
+
+
 def _writable(path, option):
     """ValueError now, not after training, if `path` cannot be written."""
     path = os.path.abspath(path)
@@ -284,7 +295,8 @@ def _train(args):
             raise ValueError("--loss applies to classification only")
         est = SNODERegressor(**common)
     if batch_size:
-        n_batches = -(-len(Xtr) // batch_size)
+        n_batches = (max(1, len(Xtr) // batch_size) if est.drop_last
+                     else -(-len(Xtr) // batch_size))
         total = epochs * n_batches * (est.iterations_per_batch
                                       if args.optimizer == "ncg" else 1)
     else:
@@ -384,9 +396,11 @@ def _info(args):
         if "classes" in meta:
             print(f"  classes: {meta['classes']}")
         params = meta.get("params", {})
-        print("  trained with " + ", ".join(f"{k}={params[k]}" for k in
-                                             ("optimizer", "beta", "sobolev_alpha",
-                                              "batch_size") if k in params))
+        print("  trained with " + ", ".join(
+            f"{k}={params[k]}" for k in ("optimizer", "loss", "beta", "sobolev_alpha",
+                                         "ncg_options", "decay", "scale", "batch_size",
+                                         "iterations_per_batch", "drop_last", "epochs",
+                                         "max_iter") if k in params))
     return 0
 
 

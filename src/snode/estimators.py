@@ -10,7 +10,7 @@ import inspect
 import numpy as np
 
 from . import io
-from ._validate import as_float_array
+from ._validate import as_float_array, check_int
 from .cost import Cost
 from .data import Scaler
 from .model import SNODE, softmax
@@ -107,15 +107,15 @@ class _SNODEEstimator(_Params):
         return est
 
     def _make_optimizer(self):
+        options = {} if self.ncg_options is None else self.ncg_options
+        if not isinstance(options, dict) or not set(options) <= set(NCG_OPTIONS):
+            raise ValueError(f"ncg_options must be a dict with keys from {NCG_OPTIONS}, "
+                             f"got {options!r}")
         metric = "l2" if self.sobolev_alpha is None else "sobolev"
         alpha = "auto" if self.sobolev_alpha is None else self.sobolev_alpha
         common = dict(batch_size=self.batch_size, epochs=self.epochs, max_iter=self.max_iter,
-                      seed=self._seed, drop_last=bool(self.drop_last))
+                      seed=self._seed, drop_last=self.drop_last)
         if self.optimizer == "ncg":
-            options = {} if self.ncg_options is None else self.ncg_options
-            if not isinstance(options, dict) or not set(options) <= set(NCG_OPTIONS):
-                raise ValueError(f"ncg_options must be a dict with keys from {NCG_OPTIONS}, "
-                                 f"got {options!r}")
             return NCG(beta=self.beta, metric=metric, alpha=alpha,
                        iterations_per_batch=self.iterations_per_batch, **common, **options)
         if self.optimizer == "adam":
@@ -174,23 +174,21 @@ class _SNODEEstimator(_Params):
         self._seed = None if self.random_state is None else (
             self.random_state if isinstance(self.random_state, (int, np.integer))
             else np.random.default_rng(self.random_state).integers(2**31))
+        width = self._width(X.shape[1], n_out)
         if self.warm_start and hasattr(self, "net_"):
             net = self.net_
+            if X.shape[1] != self.scaler_.shift_.shape[0]:
+                raise ValueError(f"X has {X.shape[1]} features, but the fitted network was "
+                                 f"trained on {self.scaler_.shift_.shape[0]}; warm_start "
+                                 "goes on with it (set warm_start=False to start afresh)")
             now = (net.n_steps, net.T, net.activation, net.width)
-            asked = (self.n_steps, float(self.T), self.activation,
-                     net.width if self.width in (None, "inputs") else self.width)
+            asked = (self.n_steps, float(self.T), self.activation, width)
             if now != asked or (isinstance(self.scheme, str) and self.scheme != net.scheme):
                 raise ValueError("warm_start goes on with the fitted network: n_steps, T, "
                                  "scheme, activation and width must stay as they were "
                                  f"({net!r}); set warm_start=False to start afresh")
         else:
             self.scaler_ = _scaler(self.scale).fit(X)
-            if self.width == "inputs":
-                width = max(X.shape[1], n_out)
-            elif self.width is None:
-                width = max(X.shape[1], n_out) + 2
-            else:
-                width = self.width
             if width < max(X.shape[1], n_out):
                 raise ValueError(f"width {width} is below the number of features "
                                  f"({X.shape[1]}) or outputs ({n_out})")
@@ -203,6 +201,16 @@ class _SNODEEstimator(_Params):
         self.history_ = self.result_.history
         self.n_iter_ = self.result_.n_iter
         return self
+
+    def _width(self, m, n_out):
+        """The network's width for m features and n_out outputs."""
+        if self.width is None:
+            return max(m, n_out) + 2
+        if isinstance(self.width, str):
+            if self.width == "inputs":
+                return max(m, n_out)
+            raise ValueError(f"width must be an integer, None or 'inputs', got {self.width!r}")
+        return check_int(self.width, "width", 1)
 
     def save(self, path):
         """Write the fitted estimator to `path` (.npz, atomically); read it with snode.load."""
@@ -495,7 +503,9 @@ def _not_fitted(est):
 def _jsonable(params):
     out = {}
     for k, v in params.items():
-        if isinstance(v, (np.integer,)):
+        if isinstance(v, np.bool_):
+            v = bool(v)
+        elif isinstance(v, (np.integer,)):
             v = int(v)
         elif isinstance(v, (np.floating,)):
             v = float(v)

@@ -12,6 +12,7 @@ The estimators take it with ``SNODEClassifier.from_preset(name)`` and the comman
 ``snode train --preset NAME``.
 """
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 from .cost import Cost
 from .model import SNODE
@@ -28,8 +29,8 @@ class Preset:
     ----------
     name : str
     description : str
-    net : dict
-        Keyword arguments of :class:`snode.SNODE` (all but the width).
+    net : mapping
+        Keyword arguments of :class:`snode.SNODE` (all but the width); read-only.
     loss : {"mse", "ce"}
         The classifier's loss ("mse": squared error to one-hot targets in R^width).
     scale : str
@@ -50,6 +51,9 @@ class Preset:
     optimizer: NCG = None
     width: str = "inputs"
     reference: str = ""
+
+    def __post_init__(self):
+        object.__setattr__(self, "net", MappingProxyType(dict(self.net)))
 
     def network(self, width, seed=None, **kwargs):
         """The preset's network of the given width (an :class:`snode.SNODE`)."""

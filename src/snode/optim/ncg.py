@@ -62,7 +62,8 @@ class NCG(Trainer):
         takes Euclidean sums in beta).
     drop_last : bool, default False
         Mini-batch mode: leave out the last batch of an epoch when it is smaller than
-        `batch_size` (as the authors' prototype does).
+        `batch_size` (as the authors' prototype does). With fewer samples than `batch_size`
+        the one batch is all of them.
 
     Raises
     ------

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import OptimizeResult
 
-from .._validate import check_int, check_real
+from .._validate import check_bool, check_int, check_real
 from ..exceptions import NonFiniteError
 from ..model import all_finite
 from ..objective import as_objective
@@ -79,6 +79,9 @@ class Trainer:
         for name in ("iterations_per_batch", "epochs", "max_iter"):
             object.__setattr__(self, name, check_int(getattr(self, name), name, 1))
         object.__setattr__(self, "tol", check_real(self.tol, "tol", minimum=0.0))
+        for name in ("drop_last", "safeguard", "nesterov"):
+            if hasattr(self, name):
+                object.__setattr__(self, name, check_bool(getattr(self, name), name))
 
     def minimize(self, net, cost=None, X=None, Y=None, labels=None, callback=None, *,
                  reducer=None):
@@ -181,6 +184,7 @@ class Trainer:
                            success=success, message=message, interrupted=interrupted)
 
     def _minibatches(self, N, rng):
+        # (fewer samples than batch_size: the one batch is all of them, also with drop_last)
         B = min(self.batch_size, N)
         stop = N - N % B if self.drop_last else N
         for epoch in range(self.epochs):
