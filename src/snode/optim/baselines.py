@@ -55,7 +55,7 @@ class GradientDescent(Trainer):
     momentum: float = 0.0
     nesterov: bool = False
     metric: str = "l2"
-    alpha: float = "auto"
+    alpha: "float | str" = "auto"
     batch_size: int = None
     iterations_per_batch: int = 1
     epochs: int = 10

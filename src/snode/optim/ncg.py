@@ -89,7 +89,7 @@ class NCG(Trainer):
 
     beta: str = "FR"
     metric: str = "sobolev"
-    alpha: float = "auto"
+    alpha: "float | str" = "auto"
     step: str = "sensitivity"
     safeguard: bool = True
     batch_size: int = None
