@@ -11,7 +11,7 @@ caller of the sweeps) and the depth operator (:mod:`snode.sobolev`); the cost
 one thing the optimisers (:mod:`snode.optim`) see; then the data sets (:mod:`snode.data`), the
 estimators, persistence (:mod:`snode.io`), the command line and the figures.
 """
-from . import data, datasets
+from . import analysis, data, datasets
 from .cost import Cost
 from .estimators import SNODEClassifier, SNODERegressor, load
 from .exceptions import LineSearchWarning, NonFiniteError
@@ -30,6 +30,6 @@ __all__ = [
     "Tableau", "SCHEMES", "ACTIVATIONS", "INITS", "NonFiniteError", "sobolev_gradient",
     "sobolev_inner", "isa", "release_scratch", "NCG", "GradientDescent", "Adam",
     "TrainResult", "LineSearchWarning", "scipy_objective", "SNODEClassifier",
-    "SNODERegressor", "load", "data", "datasets", "preset", "Preset", "PRESETS",
+    "SNODERegressor", "load", "data", "datasets", "analysis", "preset", "Preset", "PRESETS",
     "__version__",
 ]

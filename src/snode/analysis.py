@@ -1,0 +1,255 @@
+"""What the sensitivity problem tells about a trained network: how its output moves when the
+weights are perturbed (the linearisation and its range of validity, the output's uncertainty
+under weight noise) and how smooth the weights are over depth.
+
+Every function here runs the network's sweeps (forward, sensitivity, adjoint) and never forms
+the Jacobian of the output with respect to all the weights. The formulas are in the
+repository's docs/method.md (section 10, sensitivity analysis).
+
+References
+----------
+.. [1] G. Baravdish et al., "Learning via nonlinear conjugate gradients and depth-varying
+   neural ODEs", arXiv:2202.05766, 2022 (the sensitivity problem).
+.. [2] M. F. Hutchinson, "A stochastic estimator of the trace of the influence matrix for
+   Laplacian smoothing splines", Communications in Statistics - Simulation and Computation
+   19(2), 433-450, 1990 (estimates from random probes).
+"""
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._validate import as_float_array, check_int, check_real
+from .model import SNODE
+
+__all__ = ["PerturbationResponse", "perturbation_response", "output_covariance",
+           "monte_carlo_covariance", "smoothness"]
+
+
+@dataclass(frozen=True)
+class PerturbationResponse:
+    """The output's change under scaled weight perturbations, actual and linearised.
+
+    Attributes
+    ----------
+    sizes : ndarray, shape (S,)
+    actual : ndarray, shape (S, N, width)
+        ``x(T; W + s dW, b + s db) - x(T; W, b)`` for each size s.
+    predicted : ndarray, shape (S, N, width)
+        ``s xi(T)``, the sensitivity sweep's prediction.
+    """
+
+    sizes: np.ndarray
+    actual: np.ndarray
+    predicted: np.ndarray
+
+    @property
+    def error(self):
+        """The linearisation's error per size: ``|actual - predicted|`` over all samples and
+        components (Frobenius norm), shape (S,); it falls like s^2."""
+        diff = (self.actual - self.predicted).reshape(len(self.sizes), -1)
+        return np.linalg.norm(diff, axis=1)
+
+
+def _check_net(net):
+    if not isinstance(net, SNODE):
+        raise ValueError(f"net must be an snode.SNODE, got {type(net).__name__}")
+    return net
+
+
+def perturbation_response(net, X, dW, db, sizes):
+    """The actual and the predicted change of x(T) under the weight perturbation s (dW, db).
+
+    Parameters
+    ----------
+    net : SNODE
+    X : array_like, shape (N, m)
+        Inputs (m <= width; zero-padded).
+    dW : array_like, shape (n_steps, width, width), or None for zeros
+    db : array_like, shape (n_steps, width), or None for zeros
+    sizes : array_like of float, shape (S,)
+        The scales s of the perturbation (any sign; 0 gives zero change).
+
+    Returns
+    -------
+    PerturbationResponse
+        ``actual`` and ``predicted``, each (S, N, width).
+
+    Raises
+    ------
+    ValueError
+        For malformed inputs or directions, or sizes that are not finite.
+    NonFiniteError
+        If a perturbed forward sweep overflows.
+
+    Notes
+    -----
+    The difference ``actual - predicted`` is O(s^2) (the sensitivity is the exact derivative
+    of the discrete output); docs/method.md, section 5.
+    """
+    net = _check_net(net)
+    X = net.check_inputs(X)
+    dW, db = net.check_direction((dW, db))
+    sizes = as_float_array(np.atleast_1d(np.asarray(sizes, dtype=float)), "sizes", ndim=1)
+    W, b = net.get_params()
+    x0 = net.forward(X)
+    xi = net.sensitivity(X, dW, db)
+    actual = np.stack([net.forward(X, params=(W + s * dW, b + s * db)) - x0 for s in sizes])
+    predicted = sizes[:, None, None] * xi[None]
+    return PerturbationResponse(sizes=sizes, actual=actual, predicted=predicted)
+
+
+def output_covariance(net, X, sigma, *, probes=None, seed=None, diagonal=False):
+    """The linearised covariance of x(T) under independent Gaussian noise on every weight.
+
+    With weights ``theta + sigma eps``, eps ~ N(0, I), the linearised output of sample n is
+    ``x_n(T) + sigma J_n eps`` (J_n = dx_n(T)/dtheta), so its covariance is
+    ``sigma^2 J_n J_n^T = sigma^2 sum_j xi_n^(j) xi_n^(j)T`` over the unit directions j of
+    the weights, xi^(j) the sensitivity sweep along direction j.
+
+    Parameters
+    ----------
+    net : SNODE
+    X : array_like, shape (N, m)
+    sigma : float >= 0
+        Standard deviation of the noise on each weight (the units of W and b).
+    probes : int or None
+        None: exact, one sensitivity sweep per weight (n_steps (width^2 + width) sweeps over
+        the N inputs). An int M: the unbiased estimate ``sigma^2 / M sum_m xi^(m) xi^(m)T``
+        over M random directions with N(0, 1) entries (M sweeps) [2].
+    seed : int or None
+        Seed of the random directions.
+    diagonal : bool
+        Return the per-component standard deviations, shape (N, width), instead of the
+        covariances, shape (N, width, width).
+
+    Returns
+    -------
+    ndarray, shape (N, width, width), or (N, width) with `diagonal`
+
+    Raises
+    ------
+    ValueError
+        For malformed inputs, a negative or non-finite sigma, or probes < 1.
+
+    See Also
+    --------
+    monte_carlo_covariance : the same from perturbed forward sweeps, to check where the
+        linearisation holds.
+    """
+    net = _check_net(net)
+    X = net.check_inputs(X)
+    sigma = check_real(sigma, "sigma", minimum=0.0)
+    K, d = net.n_steps, net.width
+    N = X.shape[0]
+    acc = np.zeros((N, d, d))
+    if probes is None:
+        dW, db = np.zeros((K, d, d)), np.zeros((K, d))
+        for flat in (dW.reshape(-1), db.reshape(-1)):
+            for j in range(flat.size):
+                flat[j] = 1.0
+                xi = net.sensitivity(X, dW, db)
+                acc += xi[:, :, None] * xi[:, None, :]
+                flat[j] = 0.0
+        count = 1
+    else:
+        count = check_int(probes, "probes", 1)
+        rng = np.random.default_rng(seed)
+        for _ in range(count):
+            xi = net.sensitivity(X, rng.standard_normal((K, d, d)), rng.standard_normal((K, d)))
+            acc += xi[:, :, None] * xi[:, None, :]
+    cov = (sigma * sigma / count) * acc
+    if diagonal:
+        return np.sqrt(np.einsum("nii->ni", cov))
+    return cov
+
+
+def monte_carlo_covariance(net, X, sigma, samples=200, *, seed=None, diagonal=False):
+    """The covariance of x(T) under Gaussian weight noise, from perturbed forward sweeps.
+
+    Parameters
+    ----------
+    net : SNODE
+    X : array_like, shape (N, m)
+    sigma : float >= 0
+        Standard deviation of the noise on each weight.
+    samples : int >= 2
+        Noise draws (one forward sweep each).
+    seed : int or None
+    diagonal : bool
+        Per-component standard deviations (N, width) instead of covariances.
+
+    Returns
+    -------
+    ndarray, shape (N, width, width), or (N, width) with `diagonal`
+        The sample covariance (divided by samples - 1) of the outputs.
+
+    Raises
+    ------
+    ValueError
+        For malformed inputs, a negative sigma, or samples < 2.
+    NonFiniteError
+        If a perturbed forward sweep overflows.
+    """
+    net = _check_net(net)
+    X = net.check_inputs(X)
+    sigma = check_real(sigma, "sigma", minimum=0.0)
+    samples = check_int(samples, "samples", 2)
+    rng = np.random.default_rng(seed)
+    W, b = net.get_params()
+    N, d = X.shape[0], net.width
+    mean, m2 = np.zeros((N, d)), np.zeros((N, d, d))
+    for k in range(1, samples + 1):  # Welford's update, one draw at a time
+        x = net.forward(X, params=(W + sigma * rng.standard_normal(W.shape),
+                                   b + sigma * rng.standard_normal(b.shape)))
+        delta = x - mean
+        mean += delta / k
+        m2 += delta[:, :, None] * (x - mean)[:, None, :]
+    cov = m2 / (samples - 1)
+    if diagonal:
+        return np.sqrt(np.maximum(np.einsum("nii->ni", cov), 0.0))
+    return cov
+
+
+def smoothness(net, X=None, *, probes=16, seed=None):
+    """How the weights vary over depth, and (with inputs) how strongly each step's weights
+    move the output.
+
+    Parameters
+    ----------
+    net : SNODE
+    X : array_like, shape (N, m), optional
+        Inputs for the per-step sensitivity.
+    probes : int >= 1
+        Random output directions of the per-step sensitivity's estimate.
+    seed : int or None
+
+    Returns
+    -------
+    dict
+        ``total_variation``: sum over steps of ``|W_{i+1} - W_i| + |b_{i+1} - b_i|`` (entry
+        sums); ``h1_seminorm``: ``sqrt(sum_i (|W_{i+1} - W_i|^2 + |b_{i+1} - b_i|^2) / h)``,
+        the discrete H1 seminorm of t -> (W(t), b(t)); with X also ``step_sensitivity``,
+        shape (n_steps,): for each step i the root mean square over samples of the Frobenius
+        norm of dx_n(T)/d(W_i, b_i), estimated from `probes` adjoint sweeps with random
+        output directions v (E |J^T v|^2 = |J|_F^2 [2]).
+
+    Raises
+    ------
+    ValueError
+        For malformed inputs or probes < 1.
+    """
+    net = _check_net(net)
+    W, b = net.W, net.b
+    dW, db = np.diff(W, axis=0), np.diff(b, axis=0)
+    out = {"total_variation": float(np.abs(dW).sum() + np.abs(db).sum()),
+           "h1_seminorm": float(np.sqrt((np.sum(dW * dW) + np.sum(db * db)) / net.h))}
+    if X is not None:
+        X = net.check_inputs(X)
+        probes = check_int(probes, "probes", 1)
+        rng = np.random.default_rng(seed)
+        acc = np.zeros(net.n_steps)
+        for _ in range(probes):
+            gW, gb, _ = net.adjoint(X, rng.standard_normal((X.shape[0], net.width)))
+            acc += np.einsum("kij,kij->k", gW, gW) + np.einsum("ki,ki->k", gb, gb)
+        out["step_sensitivity"] = np.sqrt(acc / probes / X.shape[0])
+    return out

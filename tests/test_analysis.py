@@ -1,0 +1,108 @@
+"""snode.analysis: the linearised response to weight perturbations and its error, the output
+covariance under weight noise (against finite differences and Monte Carlo), smoothness."""
+import numpy as np
+import pytest
+
+import snode
+from snode import analysis
+from _helpers import make_net
+
+
+def _fd_jacobian(net, X, eps=1e-6):
+    """dx(T)/dtheta for every sample, (N, width, P), by central differences of forward."""
+    W, b = net.get_params()
+    theta = np.concatenate([W.ravel(), b.ravel()])
+    cols = []
+    for j in range(theta.size):
+        e = np.zeros_like(theta)
+        e[j] = eps
+
+        def at(t):
+            return net.forward(X, params=(t[:W.size].reshape(W.shape),
+                                          t[W.size:].reshape(b.shape)))
+
+        cols.append((at(theta + e) - at(theta - e)) / (2 * eps))
+    return np.stack(cols, axis=-1)
+
+
+def test_perturbation_response_error_falls_like_the_square_of_the_size():
+    net = make_net(width=3, n_steps=5, seed=1)
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(20, 3))
+    dW, db = rng.normal(size=net.W.shape), rng.normal(size=net.b.shape)
+    sizes = np.array([1e-1, 3e-2, 1e-2, 3e-3, 1e-3])
+    r = analysis.perturbation_response(net, X, dW, db, sizes)
+    assert r.actual.shape == r.predicted.shape == (5, 20, 3)
+    slope = np.polyfit(np.log(sizes), np.log(r.error), 1)[0]
+    assert 1.9 < slope < 2.1
+    # the prediction is the derivative: against central differences of the forward sweep
+    s = 1e-5
+    W, b = net.get_params()
+    fd = (net.forward(X, params=(W + s * dW, b + s * db))
+          - net.forward(X, params=(W - s * dW, b - s * db))) / (2 * s)
+    np.testing.assert_allclose(r.predicted[2] / sizes[2], fd, rtol=1e-7, atol=1e-9)
+    assert np.all(analysis.perturbation_response(net, X, dW, db, [0.0]).actual == 0.0)
+
+
+def test_output_covariance_against_finite_differences_and_monte_carlo():
+    net = make_net(width=3, n_steps=3, seed=4)
+    X = np.random.default_rng(5).normal(size=(4, 3))
+    sigma = 1e-3
+    J = _fd_jacobian(net, X)
+    expected = sigma ** 2 * np.einsum("nip,njp->nij", J, J)
+    cov = analysis.output_covariance(net, X, sigma)
+    np.testing.assert_allclose(cov, expected, rtol=1e-6, atol=1e-14)
+    std = analysis.output_covariance(net, X, sigma, diagonal=True)
+    np.testing.assert_allclose(std, np.sqrt(np.einsum("nii->ni", expected)), rtol=1e-6)
+    # random probes: unbiased, converging like 1/sqrt(M)
+    approx = analysis.output_covariance(net, X, sigma, probes=4000, seed=0, diagonal=True)
+    np.testing.assert_allclose(approx, std, rtol=0.08)
+    # Monte Carlo at small noise agrees within its sampling error; at large noise it parts
+    mc = analysis.monte_carlo_covariance(net, X, sigma, samples=3000, seed=1, diagonal=True)
+    np.testing.assert_allclose(mc, std, rtol=0.08)
+    big = 2.0
+    mc_big = analysis.monte_carlo_covariance(net, X, big, samples=500, seed=1, diagonal=True)
+    lin_big = analysis.output_covariance(net, X, big, diagonal=True)
+    assert np.median(np.abs(mc_big / lin_big - 1)) > 0.2
+
+
+def test_smoothness_measures():
+    net = snode.SNODE(2, 4, T=2.0, init="zeros")
+    net.W[:, 0, 0] = [0.0, 1.0, 3.0, 2.0]
+    net.b[:, 1] = [1.0, 1.0, 0.0, 0.0]
+    s = analysis.smoothness(net)
+    assert s["total_variation"] == pytest.approx(1 + 2 + 1 + 1)
+    assert s["h1_seminorm"] == pytest.approx(np.sqrt((1 + 4 + 1 + 1) / 0.5))
+    assert "step_sensitivity" not in s
+
+
+def test_step_sensitivity_against_per_sample_adjoints():
+    net = make_net(width=3, n_steps=4, seed=6)
+    X = np.random.default_rng(7).normal(size=(5, 3))
+    exact = np.zeros(net.n_steps)
+    for n in range(5):  # |dx_n(T)/d(W_i, b_i)|_F^2, one output component at a time
+        for k in range(3):
+            lam = np.zeros((5, 3))
+            lam[n, k] = 1.0
+            gW, gb, _ = net.adjoint(X, lam)
+            exact += np.einsum("kij,kij->k", gW, gW) + np.einsum("ki,ki->k", gb, gb)
+    exact = np.sqrt(exact / 5)
+    est = analysis.smoothness(net, X, probes=3000, seed=0)["step_sensitivity"]
+    np.testing.assert_allclose(est, exact, rtol=0.06)
+
+
+def test_bad_input():
+    net = make_net(width=3, n_steps=2)
+    X = np.zeros((2, 3))
+    with pytest.raises(ValueError, match="sigma"):
+        analysis.output_covariance(net, X, -1.0)
+    with pytest.raises(ValueError, match="probes"):
+        analysis.output_covariance(net, X, 0.1, probes=0)
+    with pytest.raises(ValueError, match="samples"):
+        analysis.monte_carlo_covariance(net, X, 0.1, samples=1)
+    with pytest.raises(ValueError, match="sizes"):
+        analysis.perturbation_response(net, X, None, None, [np.nan])
+    with pytest.raises(ValueError, match="SNODE"):
+        analysis.smoothness("net")
+    with pytest.raises(ValueError):
+        analysis.perturbation_response(net, X, np.zeros((1, 3, 3)), None, [0.1])
