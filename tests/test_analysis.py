@@ -106,3 +106,16 @@ def test_bad_input():
         analysis.smoothness("net")
     with pytest.raises(ValueError):
         analysis.perturbation_response(net, X, np.zeros((1, 3, 3)), None, [0.1])
+
+
+def test_noise_sweep_finds_where_linearisation_and_monte_carlo_part():
+    net = make_net(width=3, n_steps=3, seed=4)
+    X = np.random.default_rng(5).normal(size=(6, 3))
+    r = analysis.noise_sweep(net, X, [1e-3, 1e-2, 1e-1, 1.0, 3.0], samples=800, tol=0.2,
+                             seed=0)
+    assert r.linearized.shape == r.monte_carlo.shape == (5, 6, 3)
+    assert r.discrepancy[0] < 0.1 and r.discrepancy[-1] > 0.2
+    assert r.limit in r.sigmas and r.discrepancy[list(r.sigmas).index(r.limit)] > 0.2
+    assert np.all(r.discrepancy[r.sigmas < r.limit] <= 0.2)
+    with pytest.raises(ValueError, match="ascending"):
+        analysis.noise_sweep(net, X, [0.1, 0.01])
