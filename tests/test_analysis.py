@@ -119,3 +119,79 @@ def test_noise_sweep_finds_where_linearisation_and_monte_carlo_part():
     assert np.all(r.discrepancy[r.sigmas < r.limit] <= 0.2)
     with pytest.raises(ValueError, match="ascending"):
         analysis.noise_sweep(net, X, [0.1, 0.01])
+
+
+def _linear_classifier(seed=0, d=3):
+    """x(T) = x + (W x + b) (one explicit Euler step, identity): affine scores, whose class
+    boundaries are hyperplanes with known distances."""
+    net = snode.SNODE(d, 1, T=1.0, scheme="euler", activation="identity", init="zeros")
+    rng = np.random.default_rng(seed)
+    net.W[0] = rng.normal(size=(d, d))
+    net.b[0] = rng.normal(size=d)
+    return net
+
+
+@pytest.mark.parametrize("norm", [2, np.inf])
+def test_deepfool_finds_the_exact_distance_for_affine_scores(norm):
+    net = _linear_classifier()
+    X = np.random.default_rng(1).normal(size=(30, 3))
+    A = np.eye(3) + net.W[0]
+    labels = net.forward(X)[:, :2].argmax(axis=1)  # all correct
+    res = analysis.deepfool(net, X, labels, 2, kappa=1.0, norm=norm)
+    w = A[1] - A[0]
+    gap = np.abs(X @ w + net.b[0, 1] - net.b[0, 0])
+    dual = np.linalg.norm(w, 1 if norm == np.inf else 2)
+    assert res.success.all() and (res.status == "fooled").all()
+    np.testing.assert_allclose(res.norm, gap / dual, atol=2e-4 / dual)
+    # every success re-checked independently
+    assert (net.forward(res.x_adv)[:, :2].argmax(axis=1) != labels).all()
+    diff = res.x_adv - X
+    expected = np.abs(diff).max(axis=1) if norm == np.inf else np.linalg.norm(diff, axis=1)
+    np.testing.assert_allclose(res.norm, expected)
+
+
+def test_deepfool_on_a_trained_network_targeted_and_in_a_box():
+    rng = np.random.default_rng(0)
+    centres = np.eye(3) * 1.5
+    y = rng.integers(3, size=90)
+    X = centres[y] + 0.3 * rng.normal(size=(90, 3))
+    est = snode.SNODEClassifier(n_steps=8, T=2.0, max_iter=60, random_state=0,
+                                scale="none").fit(X, y)
+    net = est.net_
+    res = analysis.deepfool(net, X, y, 3)
+    pred = net.forward(X)[:, :3].argmax(axis=1)
+    assert (res.status[pred != y] == "misclassified").all()
+    assert res.success[pred == y].mean() > 0.9
+    fooled = res.success
+    assert (net.forward(res.x_adv[fooled])[:, :3].argmax(axis=1) != y[fooled]).all()
+    target = (y + 1) % 3
+    t = analysis.deepfool(net, X, y, 3, targeted=target, bounds=(-3.0, 3.0), norm=np.inf)
+    assert t.success.mean() > 0.8
+    assert (net.forward(t.x_adv[t.success])[:, :3].argmax(axis=1) == target[t.success]).all()
+    assert t.x_adv.min() >= -3.0 and t.x_adv.max() <= 3.0
+    # targeted attacks need at least the untargeted (nearest boundary) perturbation, roughly
+    both = res.success & t.success
+    assert np.median(t.norm[both] / np.abs(res.x_adv - X)[both].max(axis=1)) >= 0.9
+    ra = analysis.robust_accuracy(res, [0.0, 0.5, 1e9])
+    clean = (pred == y).mean()
+    assert ra["clean"] == pytest.approx(clean)
+    assert ra["over_all"][0] == pytest.approx(clean)
+    manual = ((pred == y) & ~(res.success & (res.norm <= 0.5))).sum()
+    assert ra["over_all"][1] == pytest.approx(manual / 90)
+    assert ra["over_correct"][1] == pytest.approx(manual / (pred == y).sum())
+    assert ra["over_all"][2] == pytest.approx(((pred == y) & ~res.success).mean())
+
+
+def test_deepfool_bad_input():
+    net = _linear_classifier()
+    X = np.zeros((2, 3))
+    with pytest.raises(ValueError, match="labels"):
+        analysis.deepfool(net, X, [0, 5], 2)
+    with pytest.raises(ValueError, match="norm"):
+        analysis.deepfool(net, X, [0, 1], 2, norm=1)
+    with pytest.raises(ValueError, match="bounds"):
+        analysis.deepfool(net, X, [0, 1], 2, bounds=(1.0, 2.0))
+    with pytest.raises(ValueError, match="kappa"):
+        analysis.deepfool(net, X, [0, 1], 2, kappa=1.5)
+    with pytest.raises(ValueError, match="n_classes"):
+        analysis.deepfool(net, X, [0, 1], 4)
