@@ -195,3 +195,38 @@ def test_deepfool_bad_input():
         analysis.deepfool(net, X, [0, 1], 2, kappa=1.5)
     with pytest.raises(ValueError, match="n_classes"):
         analysis.deepfool(net, X, [0, 1], 4)
+
+
+def test_pgd_and_the_masking_check():
+    rng = np.random.default_rng(0)
+    y = rng.integers(3, size=60)
+    X = np.eye(3)[y] * 1.5 + 0.3 * rng.normal(size=(60, 3))
+    net = snode.SNODEClassifier(n_steps=8, T=2.0, max_iter=60, random_state=0,
+                                scale="none").fit(X, y).net_
+    pred = net.forward(X)[:, :3].argmax(axis=1)
+    none = analysis.pgd(net, X, y, 3, 0.0)
+    assert not none.success.any() and np.all(none.x_adv == X)
+    for norm, eps in ((np.inf, 0.3), (2, 0.5)):
+        r = analysis.pgd(net, X, y, 3, eps, norm=norm, seed=0)
+        assert np.all(r.norm <= eps * (1 + 1e-12))
+        assert (net.forward(r.x_adv[r.success])[:, :3].argmax(axis=1) != y[r.success]).all()
+        # at least as strong as one DeepFool run at the same budget, roughly
+        df = analysis.deepfool(net, X, y, 3, norm=norm)
+        df_acc = analysis.robust_accuracy(df, [eps])["over_all"][0]
+        assert np.mean((pred == y) & ~r.success) <= df_acc + 0.05
+    check = analysis.masking_check(net, X, y, 3, 3.0, seed=0)
+    assert check["passed"] and check["accuracy"] <= 1 / 3
+
+
+def test_the_attacks_input_gradient_against_finite_differences():
+    net = make_net(width=3, n_steps=4, seed=9)
+    rng = np.random.default_rng(3)
+    X, y = rng.normal(size=(4, 2)), rng.integers(2, size=4)
+    cost = snode.Cost(mse=0.0, ce=1.0, n_classes=2)
+    g = analysis._input_grad(net, X, y, 2)
+    for n in range(4):
+        for j in range(2):
+            e = np.zeros_like(X)
+            e[n, j] = 1e-6
+            fd = (cost(net, X + e, labels=y) - cost(net, X - e, labels=y)) / 2e-6 * 4
+            assert g[n, j] == pytest.approx(fd, rel=1e-6, abs=1e-9)
