@@ -98,6 +98,13 @@ def _parser():
                    help="seed of a synthetic data set (default 1: fresh samples)")
     _file_options(e)
 
+    r = sub.add_parser("reproduce", help="run the method's experiments and write a report")
+    r.add_argument("--quick", action="store_true", help="small sizes (about a minute)")
+    r.add_argument("--out", default="snode-report", help="the report's folder")
+    r.add_argument("--mnist", default=None, help="a folder with the MNIST files")
+    r.add_argument("--threads", type=int, default=None)
+    r.add_argument("--seed", type=int, default=0)
+
     i = sub.add_parser("info", help="describe a saved model")
     i.add_argument("model")
     return p
@@ -404,10 +411,29 @@ def _info(args):
     return 0
 
 
+def _reproduce(args):
+    from .reproduce import run
+
+    if os.path.exists(args.out) and not os.path.isdir(args.out):
+        raise ValueError(f"--out {args.out} is a file; give a folder")
+    _writable(os.path.join(args.out, "report.md") if os.path.isdir(args.out)
+              else args.out, "--out")
+    if args.mnist is not None and not os.path.isdir(args.mnist):
+        raise ValueError(f"--mnist {args.mnist} is not a folder")
+    try:
+        run(args.out, quick=args.quick, mnist=args.mnist, threads=args.threads,
+            seed=args.seed, progress=lambda line: print(line, flush=True))
+    except KeyboardInterrupt:
+        print("interrupted: no report written", file=sys.stderr)
+        return 130
+    return 0
+
+
 def main(argv=None):
     args = _parser().parse_args(argv)
     try:
-        return {"train": _train, "evaluate": _evaluate, "info": _info}[args.command](args)
+        return {"train": _train, "evaluate": _evaluate, "info": _info,
+                "reproduce": _reproduce}[args.command](args)
     except NonFiniteError as exc:  # an overflow: what the user chose, with the way out
         hint = ("try a smaller --T, more --steps, or a bounded activation such as tanh"
                 if args.command == "train" else "the model overflows on these inputs")

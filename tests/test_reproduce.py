@@ -1,0 +1,50 @@
+"""snode reproduce --quick: the report, its figures and its numbers."""
+import json
+import math
+
+import pytest
+
+from snode import cli
+
+pytest.importorskip("matplotlib")
+pytest.importorskip("sklearn")
+
+
+def _numbers(obj):
+    if isinstance(obj, dict):
+        for v in obj.values():
+            yield from _numbers(v)
+    elif isinstance(obj, list):
+        for v in obj:
+            yield from _numbers(v)
+    elif isinstance(obj, (int, float)) and not isinstance(obj, bool):
+        yield float(obj)
+
+
+def test_quick_report(tmp_path, capsys):
+    out = tmp_path / "report"
+    assert cli.main(["reproduce", "--quick", "--out", str(out)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert sum(line.startswith("[") for line in lines) >= 6  # a line per section, and the end
+    numbers = json.loads((out / "report.json").read_text())
+    for section in ("teacher", "synthetic", "metric", "sensitivity", "robustness_digits",
+                    "meta"):
+        assert section in numbers
+    values = list(_numbers({k: v for k, v in numbers.items() if k != "sensitivity"}))
+    values += [v for v in numbers["sensitivity"]["error"] + numbers["sensitivity"]["discrepancy"]]
+    assert values and all(math.isfinite(v) for v in values)
+    assert 1.8 < numbers["sensitivity"]["slope"] < 2.2
+    report = (out / "report.md").read_text()
+    for name in numbers["meta"]["figures"]:
+        assert (out / name).stat().st_size > 1000 and f"]({name})" in report
+    assert len(numbers["meta"]["figures"]) == 5
+
+
+def test_reproduce_errors_are_one_line(tmp_path, capsys):
+    f = tmp_path / "file"
+    f.write_text("x")
+    for args in (["--out", str(f)], ["--out", str(tmp_path / "a" / "b")],
+                 ["--mnist", str(tmp_path / "none")]):
+        assert cli.main(["reproduce", "--quick", *args]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith("snode reproduce: error:")
