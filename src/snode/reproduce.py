@@ -41,7 +41,7 @@ __all__ = ["run", "SIZES"]
 SIZES = {
     "quick": dict(teacher_n=200, teacher_steps=10, teacher_iter=150, synth_n=300,
                   synth_iter=150, digits_iter=40, digits_test=120, noise_samples=150,
-                  mnist_train=2000, mnist_epochs=1, mnist_test=200),
+                  mnist_train=2000, mnist_epochs=1, mnist_test=50),
     "full": dict(teacher_n=1000, teacher_steps=20, teacher_iter=1000, synth_n=1000,
                  synth_iter=800, digits_iter=300, digits_test=450, noise_samples=600,
                  mnist_train=60000, mnist_epochs=10, mnist_test=1000),
