@@ -21,3 +21,4 @@ def test_readme_examples_run(tmp_path, monkeypatch):
     assert namespace["J"] > 0
     assert namespace["clf"].score(namespace["Xte"], namespace["yte"]) > 0.95
     assert (tmp_path / "spirals.npz").exists()
+    assert namespace["std"].shape == (10, 4) and namespace["attack"].success.any()
