@@ -230,3 +230,32 @@ def test_the_attacks_input_gradient_against_finite_differences():
             e[n, j] = 1e-6
             fd = (cost(net, X + e, labels=y) - cost(net, X - e, labels=y)) / 2e-6 * 4
             assert g[n, j] == pytest.approx(fd, rel=1e-6, abs=1e-9)
+
+
+def test_attacks_and_analyses_refuse_what_they_cannot_do():
+    net = _linear_classifier()
+    X = np.random.default_rng(1).normal(size=(6, 3)) * 0.5
+    labels = net.forward(X)[:, :2].argmax(axis=1)
+    # a target equal to the label: not attacked, not a success, robust at every epsilon
+    r = analysis.deepfool(net, X, labels, 2, targeted=labels)
+    assert not r.success.any() and (r.status == "failed").all() and np.all(r.x_adv == X)
+    assert analysis.robust_accuracy(r, [0.0, 10.0])["over_all"].tolist() == [1.0, 1.0]
+    for bad in ((1.0, -1.0), (-0.1, 0.1), (-1.0,)):
+        with pytest.raises(ValueError, match="bounds"):
+            analysis.pgd(net, X, labels, 2, 0.3, bounds=bad)
+    with pytest.raises(ValueError, match="random_start"):
+        analysis.pgd(net, X, labels, 2, 0.3, random_start="no")
+    with pytest.raises(ValueError, match="diagonal"):
+        analysis.output_covariance(net, X, 0.1, diagonal="yes")
+    with pytest.raises(ValueError, match="seed"):
+        analysis.output_covariance(net, X, 0.1, probes=3, seed=-1)
+    with pytest.raises(ValueError, match="probes"):
+        analysis.smoothness(net, probes=0)
+    with pytest.raises(ValueError, match="sizes"):
+        analysis.perturbation_response(net, X, None, None, [])
+    with pytest.raises(snode.NonFiniteError):
+        analysis.output_covariance(net, X, 1e300)
+    with pytest.raises(snode.NonFiniteError):
+        analysis.noise_sweep(make_net(width=3, n_steps=2), X, [1e-2, 1e200], samples=4)
+    with pytest.raises(snode.NonFiniteError):
+        analysis.perturbation_response(net, X, np.full_like(net.W, 10.0), None, [1e308])

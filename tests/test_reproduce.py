@@ -48,3 +48,16 @@ def test_reproduce_errors_are_one_line(tmp_path, capsys):
         assert cli.main(["reproduce", "--quick", *args]) == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and err[0].startswith("snode reproduce: error:")
+
+
+def test_reproduce_checks_its_arguments_before_any_work(tmp_path, capsys):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    for args in (["--threads", "0"], ["--seed", "-1"], ["--out", ""],
+                 ["--mnist", str(empty)]):
+        assert cli.main(["reproduce", "--quick", "--out", str(tmp_path / "r"), *args]) == 2
+        captured = capsys.readouterr()
+        assert captured.out == ""  # no section started
+        err = captured.err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith("snode reproduce: error:")
+    assert not (tmp_path / "r").exists()

@@ -25,7 +25,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validate import as_float_array, check_int, check_real
+from ._validate import as_float_array, check_bool, check_int, check_real
+from .exceptions import NonFiniteError
 from .cost import Cost
 from .model import SNODE, output_loss
 
@@ -45,18 +46,44 @@ class PerturbationResponse:
         ``x(T; W + s dW, b + s db) - x(T; W, b)`` for each size s.
     predicted : ndarray, shape (S, N, width)
         ``s xi(T)``, the sensitivity sweep's prediction.
+    error : ndarray, shape (S,)
+        The linearisation's error per size, ``|actual - predicted|`` over all samples and
+        components (Frobenius norm); it falls like s^2.
     """
 
     sizes: np.ndarray
     actual: np.ndarray
     predicted: np.ndarray
+    error: np.ndarray
 
-    @property
-    def error(self):
-        """The linearisation's error per size: ``|actual - predicted|`` over all samples and
-        components (Frobenius norm), shape (S,); it falls like s^2."""
-        diff = (self.actual - self.predicted).reshape(len(self.sizes), -1)
-        return np.linalg.norm(diff, axis=1)
+
+def _rng(seed):
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))
+                             or seed < 0):
+        raise ValueError(f"seed must be None or an integer >= 0, got {seed!r}")
+    return np.random.default_rng(seed)
+
+
+def _bounds(bounds, X):
+    """(low, high) of the box of valid inputs, checked, and X inside it."""
+    if bounds is None:
+        return -np.inf, np.inf
+    try:
+        lo, hi = bounds
+    except (TypeError, ValueError):
+        raise ValueError(f"bounds must be (low, high), got {bounds!r}") from None
+    lo, hi = check_real(lo, "bounds"), check_real(hi, "bounds")
+    if not lo < hi:
+        raise ValueError(f"bounds must be (low, high) with low < high, got {bounds}")
+    if (X < lo).any() or (X > hi).any():
+        raise ValueError(f"X has values outside the bounds {bounds}")
+    return lo, hi
+
+
+def _finite(a, what):
+    if not np.isfinite(a).all():
+        raise NonFiniteError(f"{what} overflows (not finite); use a smaller noise or size")
+    return a
 
 
 def _check_net(net):
@@ -99,12 +126,24 @@ def perturbation_response(net, X, dW, db, sizes):
     X = net.check_inputs(X)
     dW, db = net.check_direction((dW, db))
     sizes = as_float_array(np.atleast_1d(np.asarray(sizes, dtype=float)), "sizes", ndim=1)
+    if sizes.size == 0:
+        raise ValueError("sizes is empty")
     W, b = net.get_params()
     x0 = net.forward(X)
     xi = net.sensitivity(X, dW, db)
-    actual = np.stack([net.forward(X, params=(W + s * dW, b + s * db)) - x0 for s in sizes])
-    predicted = sizes[:, None, None] * xi[None]
-    return PerturbationResponse(sizes=sizes, actual=actual, predicted=predicted)
+    with np.errstate(over="ignore", invalid="ignore"):
+        perturbed = [(W + s * dW, b + s * db) for s in sizes]
+        _finite(np.array([np.abs(p[0]).max() + np.abs(p[1]).max() for p in perturbed]),
+                "the perturbed weights")
+        actual = _finite(np.stack([net.forward(X, params=p) - x0 for p in perturbed]),
+                         "the change of the output")
+        predicted = _finite(sizes[:, None, None] * xi[None], "the predicted change")
+        diff = (actual - predicted).reshape(len(sizes), -1)
+        top = np.abs(diff).max(axis=1, initial=0.0)
+        unit = np.where(top > 0, top, 1.0)
+        error = _finite(top * np.linalg.norm(diff / unit[:, None], axis=1),
+                        "the linearisation's error")
+    return PerturbationResponse(sizes=sizes, actual=actual, predicted=predicted, error=error)
 
 
 def output_covariance(net, X, sigma, *, probes=None, seed=None, diagonal=False):
@@ -139,6 +178,8 @@ def output_covariance(net, X, sigma, *, probes=None, seed=None, diagonal=False):
     ------
     ValueError
         For malformed inputs, a negative or non-finite sigma, or probes < 1.
+    NonFiniteError
+        If the covariance overflows (sigma too large).
 
     See Also
     --------
@@ -162,11 +203,13 @@ def output_covariance(net, X, sigma, *, probes=None, seed=None, diagonal=False):
         count = 1
     else:
         count = check_int(probes, "probes", 1)
-        rng = np.random.default_rng(seed)
+        rng = _rng(seed)
         for _ in range(count):
             xi = net.sensitivity(X, rng.standard_normal((K, d, d)), rng.standard_normal((K, d)))
             acc += xi[:, :, None] * xi[:, None, :]
-    cov = (sigma * sigma / count) * acc
+    diagonal = check_bool(diagonal, "diagonal")
+    with np.errstate(over="ignore", invalid="ignore"):
+        cov = _finite((sigma * sigma / count) * acc, "the output covariance")
     if diagonal:
         return np.sqrt(np.einsum("nii->ni", cov))
     return cov
@@ -203,7 +246,8 @@ def monte_carlo_covariance(net, X, sigma, samples=200, *, seed=None, diagonal=Fa
     X = net.check_inputs(X)
     sigma = check_real(sigma, "sigma", minimum=0.0)
     samples = check_int(samples, "samples", 2)
-    rng = np.random.default_rng(seed)
+    diagonal = check_bool(diagonal, "diagonal")
+    rng = _rng(seed)
     W, b = net.get_params()
     N, d = X.shape[0], net.width
     mean, m2 = np.zeros((N, d)), np.zeros((N, d, d))
@@ -271,6 +315,8 @@ def noise_sweep(net, X, sigmas, *, samples=200, tol=0.2, seed=None):
     ------
     ValueError
         For malformed inputs, levels that are not positive and ascending, or tol <= 0.
+    NonFiniteError
+        If a level is so large that the spreads overflow.
     """
     net = _check_net(net)
     X = net.check_inputs(X)
@@ -279,13 +325,15 @@ def noise_sweep(net, X, sigmas, *, samples=200, tol=0.2, seed=None):
         raise ValueError(f"sigmas must be positive and ascending, got {sigmas}")
     tol = check_real(tol, "tol", minimum=0.0, strict=True)
     unit = output_covariance(net, X, 1.0, diagonal=True)
-    lin = sigmas[:, None, None] * unit[None]
-    rng = np.random.default_rng(seed)
+    with np.errstate(over="ignore", invalid="ignore"):
+        lin = _finite(sigmas[:, None, None] * unit[None], "the linearised spread")
+    rng = _rng(seed)
     mc = np.stack([monte_carlo_covariance(net, X, s, samples, seed=rng.integers(2**63),
                                           diagonal=True) for s in sigmas])
-    scale = np.linalg.norm(lin.reshape(len(sigmas), -1), axis=1)
-    disc = np.linalg.norm((mc - lin).reshape(len(sigmas), -1), axis=1) / np.where(
-        scale > 0, scale, 1.0)
+    with np.errstate(over="ignore", invalid="ignore"):
+        scale = np.linalg.norm(lin.reshape(len(sigmas), -1), axis=1)
+        disc = _finite(np.linalg.norm((mc - lin).reshape(len(sigmas), -1), axis=1)
+                       / np.where(scale > 0, scale, 1.0), "the discrepancy")
     over = np.flatnonzero(disc > tol)
     return NoiseSweep(sigmas=sigmas, linearized=lin, monte_carlo=mc, discrepancy=disc,
                       tol=tol, limit=float(sigmas[over[0]]) if over.size else np.inf)
@@ -320,14 +368,14 @@ def smoothness(net, X=None, *, probes=16, seed=None):
         For malformed inputs or probes < 1.
     """
     net = _check_net(net)
+    probes = check_int(probes, "probes", 1)
     W, b = net.W, net.b
     dW, db = np.diff(W, axis=0), np.diff(b, axis=0)
     out = {"total_variation": float(np.abs(dW).sum() + np.abs(db).sum()),
            "h1_seminorm": float(np.sqrt((np.sum(dW * dW) + np.sum(db * db)) / net.h))}
     if X is not None:
         X = net.check_inputs(X)
-        probes = check_int(probes, "probes", 1)
-        rng = np.random.default_rng(seed)
+        rng = _rng(seed)
         acc = np.zeros(net.n_steps)
         for _ in range(probes):
             gW, gb, _ = net.adjoint(X, rng.standard_normal((X.shape[0], net.width)))
@@ -351,8 +399,10 @@ class AttackResult:
     norm : ndarray, shape (N,)
         ``|x_adv - x|`` in the attack's norm (0 where nothing changed).
     success : ndarray of bool, shape (N,)
-        The class of x_adv (re-checked by a forward sweep) is not the label (untargeted) or is
-        the target (targeted).
+        The attack changed the class of a sample classified correctly: the class of x_adv
+        (re-checked by a forward sweep) is not the label (untargeted) or is the target
+        (targeted). False for samples not attacked (misclassified ones, or a target equal to
+        the label).
     original, final : ndarray of int, shape (N,)
         The class the network gives x and x_adv.
     status : ndarray of str, shape (N,)
@@ -435,13 +485,7 @@ def deepfool(net, X, labels, n_classes, targeted=None, kappa=0.975, step=1.0, ma
     max_iter = check_int(max_iter, "max_iter", 1)
     if norm not in (2, np.inf):
         raise ValueError(f"norm must be 2 or np.inf, got {norm!r}")
-    lo, hi = -np.inf, np.inf
-    if bounds is not None:
-        lo, hi = (check_real(v, "bounds") for v in bounds)
-        if not lo < hi:
-            raise ValueError(f"bounds must be (low, high) with low < high, got {bounds}")
-        if (X < lo).any() or (X > hi).any():
-            raise ValueError(f"X has values outside the bounds {bounds}")
+    lo, hi = _bounds(bounds, X)
 
     original = _classes(net, X, C)
     active = original == labels
@@ -484,7 +528,10 @@ def deepfool(net, X, labels, n_classes, targeted=None, kappa=0.975, step=1.0, ma
 
     final = _classes(net, x_adv, C)  # every success is re-checked here
     attacked = original == labels
-    success = attacked & ((final == target) if target is not None else (final != labels))
+    if target is None:
+        success = attacked & (final != labels)
+    else:  # (a sample whose target is its label is not attacked)
+        success = attacked & (target != labels) & (final == target)
     x_adv[~success] = X[~success]
     final[~success] = original[~success]
     diff = x_adv - X
@@ -581,8 +628,9 @@ def pgd(net, X, labels, n_classes, epsilon, *, norm=np.inf, steps=40, step_size=
     steps = check_int(steps, "steps", 1)
     alpha = 2.5 * eps / steps if step_size is None else check_real(
         step_size, "step_size", minimum=0.0, strict=True)
-    lo, hi = (-np.inf, np.inf) if bounds is None else (check_real(v, "bounds") for v in bounds)
-    rng = np.random.default_rng(seed)
+    lo, hi = _bounds(bounds, X)
+    random_start = check_bool(random_start, "random_start")
+    rng = _rng(seed)
 
     def project(x):
         delta = x - X
@@ -616,11 +664,17 @@ def pgd(net, X, labels, n_classes, epsilon, *, norm=np.inf, steps=40, step_size=
                         status=status, norm_kind=float(norm))
 
 
-def masking_check(net, X, labels, n_classes, epsilon, *, norm=np.inf, steps=100, seed=None):
+def masking_check(net, X, labels, n_classes, epsilon, *, norm=np.inf, steps=100,
+                  bounds=None, seed=None):
     """A sanity check against masked gradients [5]: at a large epsilon an iterative attack must
     bring the accuracy down to chance (1 / n_classes) or below; if it does not, the gradients
     the attacks follow are not telling the truth, and robustness figures built on them are
     not to be trusted.
+
+    Parameters
+    ----------
+    net, X, labels, n_classes, epsilon, norm, steps, bounds, seed
+        As for :func:`pgd` (epsilon: the largest of the budgets studied, or more).
 
     Returns
     -------
@@ -628,7 +682,8 @@ def masking_check(net, X, labels, n_classes, epsilon, *, norm=np.inf, steps=100,
         ``accuracy`` under :func:`pgd` at `epsilon`, ``chance``, ``passed`` (accuracy <=
         chance), ``result`` (the AttackResult).
     """
-    res = pgd(net, X, labels, n_classes, epsilon, norm=norm, steps=steps, seed=seed)
+    res = pgd(net, X, labels, n_classes, epsilon, norm=norm, steps=steps, bounds=bounds,
+              seed=seed)
     accuracy = float(np.mean((res.status != MISCLASSIFIED) & ~res.success))
     chance = 1.0 / check_int(n_classes, "n_classes", 2)
     return {"accuracy": accuracy, "chance": chance, "passed": accuracy <= chance,
