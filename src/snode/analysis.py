@@ -470,13 +470,8 @@ def deepfool(net, X, labels, n_classes, targeted=None, kappa=0.975, step=1.0, ma
     ValueError
         For malformed inputs, labels or targets out of range, or parameters out of range.
     """
-    net = _check_net(net)
-    X = net.check_inputs(X)
+    net, X, labels, C = _attack_args(net, X, labels, n_classes)
     N, m = X.shape
-    C = check_int(n_classes, "n_classes", 2)
-    if C > net.width:
-        raise ValueError(f"n_classes = {C} exceeds the width {net.width}")
-    labels = _int_labels(labels, N, C, "labels")
     target = None if targeted is None else _int_labels(targeted, N, C, "targeted")
     kappa = check_real(kappa, "kappa", minimum=0.0, strict=True)
     step = check_real(step, "step", minimum=0.0, strict=True)
@@ -615,13 +610,8 @@ def pgd(net, X, labels, n_classes, epsilon, *, norm=np.inf, steps=40, step_size=
     ValueError
         For malformed inputs or parameters out of range.
     """
-    net = _check_net(net)
-    X = net.check_inputs(X)
+    net, X, labels, C = _attack_args(net, X, labels, n_classes)
     N, m = X.shape
-    C = check_int(n_classes, "n_classes", 2)
-    if C > net.width:
-        raise ValueError(f"n_classes = {C} exceeds the width {net.width}")
-    labels = _int_labels(labels, N, C, "labels")
     eps = check_real(epsilon, "epsilon", minimum=0.0)
     if norm not in (2, np.inf):
         raise ValueError(f"norm must be 2 or np.inf, got {norm!r}")
@@ -688,6 +678,16 @@ def masking_check(net, X, labels, n_classes, epsilon, *, norm=np.inf, steps=100,
     chance = 1.0 / check_int(n_classes, "n_classes", 2)
     return {"accuracy": accuracy, "chance": chance, "passed": accuracy <= chance,
             "result": res}
+
+
+def _attack_args(net, X, labels, n_classes):
+    """(net, X, labels, C) of an attack, checked."""
+    net = _check_net(net)
+    X = net.check_inputs(X)
+    C = check_int(n_classes, "n_classes", 2)
+    if C > net.width:
+        raise ValueError(f"n_classes = {C} exceeds the width {net.width}")
+    return net, X, _int_labels(labels, X.shape[0], C, "labels"), C
 
 
 def _int_labels(values, N, C, name):

@@ -270,8 +270,6 @@ def _sensitivity(rep, trained, size, seed):
 
 
 def _robustness(rep, name, Xtr, ytr, Xte, yte, C, make_snode, make_resnets, n_test, seed):
-    from .estimators import SNODEClassifier  # noqa: F401  (the makers build estimators)
-
     models = {"sNODE (NCG)": make_snode()}
     models.update(make_resnets())
     eps_grid = None
