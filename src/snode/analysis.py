@@ -611,7 +611,6 @@ def pgd(net, X, labels, n_classes, epsilon, *, norm=np.inf, steps=40, step_size=
         For malformed inputs or parameters out of range.
     """
     net, X, labels, C = _attack_args(net, X, labels, n_classes)
-    N, m = X.shape
     eps = check_real(epsilon, "epsilon", minimum=0.0)
     if norm not in (2, np.inf):
         raise ValueError(f"norm must be 2 or np.inf, got {norm!r}")

@@ -386,8 +386,7 @@ class LinearizedCost:
     def __init__(self, objective, evaluation, unit, scale, xi, slope_u):
         # computed in the variable t = eta * scale along the unit direction (no overflow for
         # long or short directions), reported in eta
-        self._obj, self._scale, self._xi = objective, scale, xi
-        self._ev = evaluation
+        self._obj, self._scale = objective, scale
         cost, net = objective.cost, objective.net
         self.value = evaluation.value
         self._slope_u = slope_u
@@ -396,21 +395,21 @@ class LinearizedCost:
         _, self._p1, self._p2 = cost.penalty_along(net, evaluation.params, unit)
         self._line = OutputLine(evaluation.outputs, xi, cost, objective.Y, objective.labels,
                                 scale=objective._scale)
+        # at 0, with two more sums: the mean of |xi(T)|^2 over samples, and the size of the
+        # terms the data cost sums, sum |dJ/dx(T)| |x(T)|
         _, g = output_loss(evaluation.outputs, cost, objective.Y, objective.labels,
                            scale=objective._scale, grad=True)
-        size = float(np.einsum("i,i->", np.abs(g).ravel(), np.abs(evaluation.outputs).ravel()))
-        *self._d0, ms, self.output_scale = self._data(0.0, extra=(size,))
+        flat = xi.reshape(-1)
+        *self._d0, ms, self.output_scale = reduce_floats(
+            objective.reducer, *self._line(0.0),
+            float(np.einsum("i,i->", flat, flat)) * objective._scale,
+            float(np.einsum("i,i->", np.abs(g).ravel(), np.abs(evaluation.outputs).ravel())))
         self.output_rate = np.sqrt(max(ms, 0.0)) * scale
         self._curv_u = self._d0[2] + self._p2
         self.curvature = self._curv_u * scale * scale
 
-    def _data(self, t, extra=None):
-        obj = self._obj
-        parts = self._line(t)
-        if extra is not None:  # and the mean over all samples of |xi(T)|^2, and more sums
-            xi = self._xi.reshape(-1)
-            parts = (*parts, float(np.einsum("i,i->", xi, xi)) * obj._scale, *extra)
-        return reduce_floats(obj.reducer, *parts)
+    def _data(self, t):
+        return reduce_floats(self._obj.reducer, *self._line(t))
 
     def __call__(self, eta):
         """``(phi(eta), phi'(eta), phi''(eta))``."""

@@ -157,14 +157,15 @@ class NCG(Trainer):
         # with beta_inner="euclidean", plain sums of the metric's gradients (the prototype's)
         dual = G if self.beta_inner == "metric" else g
         restart = state["first"] or self.beta == "sd" or state.get("force_restart", False)
-        beta = 0.0 if restart else self._beta(dual, g, pair_dot(dual, g), state)
+        gg_beta = gg if dual is G else pair_dot(dual, g)
+        beta = 0.0 if restart else self._beta(dual, g, gg_beta, state)
         d = (-g[0], -g[1]) if beta == 0.0 else pair_axpy(beta, state["d"], (-g[0], -g[1]))
         slope = pair_dot(G, d)
         if beta != 0.0 and not slope < 0.0:  # not a descent direction
             beta, d, slope, restart = 0.0, (-g[0], -g[1]), -gg, True
         # a truncated beta (PR+, HS, ...) restarts the direction as well
         rec.update(beta=beta, restart=int(restart or beta == 0.0))
-        state.update(dual=dual, g=g, gg=pair_dot(dual, g), d=d, force_restart=False)
+        state.update(dual=dual, g=g, gg=gg_beta, d=d, force_restart=False)
 
         # the first trial with its gradient when it is likely to be accepted (as the last
         # one was) and the next iteration runs on this batch
