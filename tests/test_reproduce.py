@@ -54,7 +54,8 @@ def test_reproduce_checks_its_arguments_before_any_work(tmp_path, capsys):
     empty = tmp_path / "empty"
     empty.mkdir()
     for args in (["--threads", "0"], ["--seed", "-1"], ["--out", ""],
-                 ["--mnist", str(empty)]):
+                 ["--mnist", str(empty)], ["--mnist-epochs", "2"],
+                 ["--mnist", str(empty), "--mnist-train", "0"]):
         assert cli.main(["reproduce", "--quick", "--out", str(tmp_path / "r"), *args]) == 2
         captured = capsys.readouterr()
         assert captured.out == ""  # no section started

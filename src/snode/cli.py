@@ -105,6 +105,11 @@ def _parser():
                    help="the report's folder (created; default snode-report)")
     r.add_argument("--mnist", default=None,
                    help="a folder with the MNIST files (IDX or CSV): adds MNIST 14 x 14")
+    r.add_argument("--mnist-train", type=int, default=None, metavar="N",
+                   help="train on the first N MNIST training images (default: all 60000, "
+                        "2000 with --quick)")
+    r.add_argument("--mnist-epochs", type=int, default=None, metavar="E",
+                   help="epochs over them (default: the authors' 10, 1 with --quick)")
     r.add_argument("--threads", type=int, default=None,
                    help="threads of the sweeps (default: the CPUs)")
     r.add_argument("--seed", type=int, default=0, help="seed of every experiment (default 0)")
@@ -430,9 +435,16 @@ def _reproduce(args):
         raise ValueError(f"--seed must be >= 0, got {args.seed}")
     if args.mnist is not None and not os.path.isdir(args.mnist):
         raise ValueError(f"--mnist {args.mnist} is not a folder")
+    for opt, value in (("--mnist-train", args.mnist_train),
+                       ("--mnist-epochs", args.mnist_epochs)):
+        if value is not None and value < 1:
+            raise ValueError(f"{opt} must be >= 1, got {value}")
+        if value is not None and args.mnist is None:
+            raise ValueError(f"{opt} needs --mnist")
     try:
         run(args.out, quick=args.quick, mnist=args.mnist, threads=args.threads,
-            seed=args.seed, progress=lambda line: print(line, flush=True))
+            seed=args.seed, progress=lambda line: print(line, flush=True),
+            mnist_train=args.mnist_train, mnist_epochs=args.mnist_epochs)
     except KeyboardInterrupt:
         print("interrupted: no report written", file=sys.stderr)
         return 130
