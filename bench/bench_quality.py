@@ -20,6 +20,7 @@ Every figure is a median with its range [min-max] over the seeds. digits and the
 scikit-learn.
 """
 import argparse
+import json
 import time
 import warnings
 
@@ -44,6 +45,7 @@ SETS = {
 PARAMS = {"teacher": dict(width=4, n_steps=20, T=1.0, scale="none", max_iter=2000),
           "digits": dict(n_steps=20, max_iter=300, scale="range")}
 LRS = (1e-3, 3e-3, 1e-2, 3e-2, 1e-1)
+EXTRA = {}  # --params: estimator settings for every set (the NCG run and Adam's)
 
 
 def held_out(est, X, y):
@@ -100,7 +102,7 @@ def one_seed(name, seed, threads, with_mlp):
     Xtr, Xte, ytr, yte = ds.train_test_split(X, y, 0.25, seed=seed)
     classifier = y.ndim == 1 and y.dtype.kind in "iu"
     cls = snode.SNODEClassifier if classifier else snode.SNODERegressor
-    params = PARAMS.get(name, {})
+    params = dict(PARAMS.get(name, {}), **EXTRA)
     est = cls(random_state=seed, n_threads=threads, **params)
     minibatch = est.batch_size is not None
     trace = Trace(est, Xtr, ytr, every=10 if minibatch else 1)
@@ -146,7 +148,10 @@ def main(argv=None):
     ap.add_argument("--sets", default=",".join(SETS))
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--params", default="{}",
+                    help='estimator settings as JSON, e.g. \'{"memory": 0}\'')
     args = ap.parse_args(argv)
+    EXTRA.update(json.loads(args.params))
     try:
         import sklearn  # noqa: F401
         with_mlp = True

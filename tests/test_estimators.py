@@ -179,3 +179,37 @@ def test_warm_start_keeps_its_network_and_a_failed_fit_its_weights():
     with pytest.raises(ValueError, match="warm_start goes on with the fitted network"):
         clf.set_params(n_steps=8).fit(X, y)
     np.testing.assert_array_equal(clf.net_.W, W)
+
+
+def test_memory_auto_and_its_bounds():
+    from snode.estimators import AUTO_MEMORY, AUTO_MEMORY_BYTES
+
+    est = snode.SNODEClassifier()
+    assert est.memory == "auto" and est._memory(1000) == AUTO_MEMORY
+    assert snode.SNODEClassifier(batch_size=10)._memory(1000) == 5  # 6 iterations a batch
+    assert snode.SNODEClassifier(batch_size=10, iterations_per_batch=1)._memory(1000) == 0
+    big = AUTO_MEMORY_BYTES // (16 * 3)  # weights for which only 3 pairs fit
+    assert snode.SNODEClassifier()._memory(big) == 3
+    assert snode.SNODEClassifier(memory=7)._memory(10**9) == 7  # a number is taken as it is
+    Xtr, _, ytr, _ = _moons()
+    clf = snode.SNODEClassifier(n_steps=5, max_iter=30, random_state=0).fit(Xtr, ytr)
+    h = clf.history_
+    assert np.isnan(h["beta"][1:]).any() and h["restart"][0] == 1
+    fr = snode.SNODEClassifier(n_steps=5, max_iter=30, random_state=0, memory=0).fit(Xtr, ytr)
+    assert np.isfinite(fr.history_["beta"]).all()
+
+
+@pytest.mark.parametrize("memory", [-1, "many", 2.5, True])
+def test_a_bad_memory_is_refused_before_any_change(memory):
+    X, y = ds.moons(60, seed=0)
+    est = snode.SNODEClassifier(n_steps=4, max_iter=3, random_state=0).fit(X, y)
+    before = dict(vars(est))
+    est.set_params(memory=memory)
+    with pytest.raises(ValueError, match="memory"):
+        est.fit(X[:, ::-1], 1 - y)
+    for k in ("net_", "scaler_", "classes_", "result_"):
+        assert getattr(est, k) is before[k]
+    reg = snode.SNODERegressor(n_steps=4, max_iter=3, memory=memory)
+    with pytest.raises(ValueError, match="memory"):
+        reg.fit(X, y.astype(float))
+    assert not hasattr(reg, "net_") and not hasattr(reg, "n_outputs_")

@@ -412,3 +412,116 @@ def test_backtracking_ends_flat_where_the_cost_is_rounding():
     # overflow everywhere: not flat, a failed search
     eta, k, nonfinite, flat = backtrack(lambda e: np.inf, 1.0, -1.0, 1.0, max_backtracks=5)
     assert eta is None and not flat and nonfinite == 6 and k == 6
+
+
+# --- the limited-memory BFGS direction (memory > 0) -----------------------------------------
+def _dense_riesz(shapes, h, alpha):
+    """The metric's Riesz map A^-1 as a dense matrix (columns: sobolev_gradient of unit
+    vectors)."""
+    from snode.sobolev import sobolev_gradient
+
+    nW, nb = int(np.prod(shapes[0])), int(np.prod(shapes[1]))
+    cols = []
+    for j in range(nW + nb):
+        e = np.zeros(nW + nb)
+        e[j] = 1.0
+        gW, gb = sobolev_gradient(e[:nW].reshape(shapes[0]), e[nW:].reshape(shapes[1]), h,
+                                  alpha)
+        cols.append(np.concatenate([gW.ravel(), gb.ravel()]))
+    return np.array(cols).T
+
+
+@pytest.mark.parametrize("alpha", [0.0, 0.7])
+@pytest.mark.parametrize("memory", [1, 3, 10])
+def test_quasi_newton_direction_is_the_bfgs_update_of_the_scaled_metric(memory, alpha):
+    """The two-loop recursion equals the dense BFGS inverse-Hessian updates (oldest pair
+    first) of H0 = <s, y> / <y, A^-1 y> A^-1, the newest pair's scaling (Nocedal & Wright,
+    algorithm 7.4)."""
+    K, d, h = 4, 2, 0.25
+    shapes = ((K, d, d), (K, d))
+    P = K * d * (d + 1)
+    rng = np.random.default_rng(memory)
+    Q = rng.normal(size=(P, P))
+    Q = Q @ Q.T + P * np.eye(P)  # the gradients of a convex quadratic: G = Q x
+    opt = snode.NCG(memory=memory, metric="sobolev", alpha=alpha)
+    state, pairs = {}, []
+    x = rng.normal(size=P)
+    for k in range(memory + 3):
+        G = Q @ x
+        theta = (x[:K * d * d].reshape(shapes[0]).copy(), x[K * d * d:].reshape(shapes[1]).copy())
+        Gp = (G[:K * d * d].reshape(shapes[0]), G[K * d * d:].reshape(shapes[1]))
+        n, dvec = opt._quasi_newton(theta, Gp, Gp, k == 0, state, h, alpha)
+        if k > 0:
+            pairs.append((x - x_prev, G - G_prev))
+        used = pairs[-memory:]
+        assert n == len(used)
+        if used:
+            Ainv = _dense_riesz(shapes, h, alpha)
+            s, y = used[-1]
+            H = (s @ y) / (y @ Ainv @ y) * Ainv
+            for s, y in used:
+                rho = 1.0 / (s @ y)
+                V = np.eye(P) - rho * np.outer(y, s)
+                H = V.T @ H @ V + rho * np.outer(s, s)
+            got = np.concatenate([dvec[0].ravel(), dvec[1].ravel()])
+            np.testing.assert_allclose(got, -H @ G, rtol=1e-10, atol=1e-12 * np.abs(H @ G).max())
+        x_prev, G_prev = x, G
+        x = x - 0.1 * rng.uniform(0.5, 1.0) * G / np.linalg.norm(G) * np.linalg.norm(x)
+
+
+@pytest.mark.parametrize("metric", ["sobolev", "l2"])
+@pytest.mark.parametrize("memory", [1, 5, 20])
+def test_quasi_newton_finds_the_minimiser_of_a_quadratic(memory, metric):
+    X, Y, cost, W, b = _quadratic_problem()
+    net = _linear_net()
+    res = snode.NCG(memory=memory, metric=metric, max_iter=200, tol=1e-10).minimize(
+        net, cost, X, Y)
+    assert res.success and res.message == "gradient norm below tol", res.message
+    np.testing.assert_allclose(net.W[0], W, atol=1e-9)
+    np.testing.assert_allclose(net.b[0], b, atol=1e-9)
+    # with exact line searches on a quadratic: at most as many iterations as linear CG
+    assert res.n_iter <= 8
+    h = res.history
+    assert h["restart"][0] == 1 and h["beta"][0] == 0 and np.isnan(h["beta"][1:-1]).all()
+
+
+@pytest.mark.parametrize("metric", ["sobolev", "l2"])
+def test_memory_one_with_exact_steps_is_hestenes_stiefel(metric):
+    """Shanno: memoryless BFGS with exact line searches is the HS direction (scaled), so on a
+    quadratic, where the sensitivity step is exact, the iterates coincide."""
+    X, Y, cost, W, b = _quadratic_problem(seed=3)
+    runs = []
+    for opt in (snode.NCG(memory=1, metric=metric), snode.NCG(beta="HS", metric=metric)):
+        net = _linear_net()
+        runs.append(opt.__class__(**{**opt.__dict__, "max_iter": 5, "tol": 0.0}).minimize(
+            net, cost, X, Y).history["cost"])
+    np.testing.assert_allclose(runs[0], runs[1], rtol=1e-9)
+    assert runs[0][-1] < 1e-6 * runs[0][0] + cost(_quadratic_solution_net(W, b), X, Y)
+
+
+def _quadratic_solution_net(W, b):
+    net = _linear_net()
+    net.W[0], net.b[0] = W, b
+    return net
+
+
+def test_quasi_newton_trains_a_teacher_and_forgets_at_each_batch():
+    X, Y, cost = _teacher_problem()
+    full = snode.NCG(memory=10, max_iter=150).minimize(snode.SNODE(3, 6, T=1.0, seed=7),
+                                                        cost, X, Y)
+    fr = snode.NCG(max_iter=150).minimize(snode.SNODE(3, 6, T=1.0, seed=7), cost, X, Y)
+    assert full.fun < 0.5 * fr.fun  # (measured: 1.3e-6 against FR's 3.0e-6)
+    assert np.all(np.diff(full.history["cost"]) <= 0)
+    res = snode.NCG(memory=5, batch_size=32, iterations_per_batch=4, epochs=2,
+                    seed=0).minimize(snode.SNODE(3, 6, T=1.0, seed=7), cost, X, Y)
+    h = res.history
+    starts = np.flatnonzero(np.r_[True, np.diff(h["batch"]) != 0])
+    assert np.all(h["restart"][starts] == 1) and np.all(h["beta"][starts] == 0)
+    np.testing.assert_array_equal(h["restart"] == 1, h["beta"] == 0)
+    assert np.isnan(h["beta"]).sum() > len(h["beta"]) // 2
+
+
+@pytest.mark.parametrize("memory", [-1, 1.5, True, "5"])
+def test_memory_must_be_a_count(memory):
+    with pytest.raises(ValueError, match="memory"):
+        snode.NCG(memory=memory)

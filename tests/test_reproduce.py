@@ -34,6 +34,8 @@ def test_quick_report(tmp_path, capsys):
     values += [v for v in numbers["sensitivity"]["error"] + numbers["sensitivity"]["discrepancy"]]
     assert values and all(math.isfinite(v) for v in values)
     assert 1.8 < numbers["sensitivity"]["slope"] < 2.2
+    models = numbers["robustness_digits"]["models"]
+    assert len(models) == 3 and all(m["noise_spread"] > 0 for m in models.values())
     report = (out / "report.md").read_text()
     for name in numbers["meta"]["figures"]:
         assert (out / name).stat().st_size > 1000 and f"]({name})" in report

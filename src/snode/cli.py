@@ -65,7 +65,12 @@ def _parser():
     t.add_argument("--loss", default=None, choices=["ce", "mse"],
                    help="classification loss (default ce)")
     t.add_argument("--optimizer", default="ncg", choices=OPTIMIZERS)
-    t.add_argument("--beta", default=None, choices=BETA_RULES, help="NCG's rule (default FR)")
+    t.add_argument("--beta", default=None, choices=BETA_RULES,
+                   help="NCG's conjugacy rule, with --memory 0 (default FR)")
+    t.add_argument("--memory", type=int, default=None,
+                   help="NCG's direction: 0 the conjugate one of --beta, m > 0 limited-memory "
+                        "BFGS from the last m steps (default: 20, fewer in mini-batch mode "
+                        "and for large networks)")
     t.add_argument("--alpha", type=_alpha, default=None,
                    help="Sobolev alpha, or auto: (T/6)^2, smoothing over a sixth of the depth "
                         "(the default)")
@@ -252,8 +257,8 @@ def _writable(path, option):
 
 #: The training settings a preset may give, with their values without one.
 _DEFAULTS = dict(width=None, n_steps=60, T=6.0, scheme="rk4", activation="tanh", loss=None,
-                 beta="FR", sobolev_alpha="auto", batch_size=None, iterations_per_batch=6,
-                 epochs=None)
+                 beta="FR", memory="auto", sobolev_alpha="auto", batch_size=None,
+                 iterations_per_batch=6, epochs=None)
 
 
 def _settings(args):
@@ -263,7 +268,7 @@ def _settings(args):
         settings.update(preset(args.preset).estimator_params())
     given = dict(width=args.width, n_steps=args.steps, T=args.T, scheme=args.scheme,
                  activation=args.activation, loss=args.loss, beta=args.beta,
-                 sobolev_alpha=args.alpha, batch_size=args.batch_size,
+                 memory=args.memory, sobolev_alpha=args.alpha, batch_size=args.batch_size,
                  iterations_per_batch=args.iterations_per_batch, epochs=args.epochs,
                  decay=args.decay)
     settings.update({k: v for k, v in given.items() if v is not None})
@@ -413,10 +418,10 @@ def _info(args):
             print(f"  classes: {meta['classes']}")
         params = meta.get("params", {})
         print("  trained with " + ", ".join(
-            f"{k}={params[k]}" for k in ("optimizer", "loss", "beta", "sobolev_alpha",
-                                         "ncg_options", "decay", "scale", "batch_size",
-                                         "iterations_per_batch", "drop_last", "epochs",
-                                         "max_iter") if k in params))
+            f"{k}={params[k]}" for k in ("optimizer", "loss", "beta", "memory",
+                                         "sobolev_alpha", "ncg_options", "decay", "scale",
+                                         "batch_size", "iterations_per_batch", "drop_last",
+                                         "epochs", "max_iter") if k in params))
     return 0
 
 

@@ -22,6 +22,11 @@ __all__ = ["SNODEClassifier", "SNODERegressor", "OPTIMIZERS"]
 OPTIMIZERS = ("ncg", "adam", "sgd", "gd")
 #: The settings of NCG that `ncg_options` may hold (the others are the estimators' own).
 NCG_OPTIONS = ("step", "safeguard", "beta_inner", "armijo", "max_backtracks", "tol")
+#: memory="auto": this many pairs (bench/bench_quality.py, bench/bench_metric.py), fewer in
+#: mini-batch mode (forgotten at each batch) and for large networks (the pairs, two vectors
+#: of the weights' size each, take at most AUTO_MEMORY_BYTES).
+AUTO_MEMORY = 20
+AUTO_MEMORY_BYTES = 256 * 2**20
 
 try:  # scikit-learn is optional: with it, its own input validation (and messages) is used
     from sklearn.base import BaseEstimator as _SkBase
@@ -106,17 +111,18 @@ class _SNODEEstimator(_Params):
         est.set_params(**{**settings, **params})
         return est
 
-    def _make_optimizer(self):
+    def _make_optimizer(self, n_weights):
         options = {} if self.ncg_options is None else self.ncg_options
         if not isinstance(options, dict) or not set(options) <= set(NCG_OPTIONS):
             raise ValueError(f"ncg_options must be a dict with keys from {NCG_OPTIONS}, "
                              f"got {options!r}")
+        memory = self._memory(n_weights)
         metric = "l2" if self.sobolev_alpha is None else "sobolev"
         alpha = "auto" if self.sobolev_alpha is None else self.sobolev_alpha
         common = dict(batch_size=self.batch_size, epochs=self.epochs, max_iter=self.max_iter,
                       seed=self._seed, drop_last=self.drop_last)
         if self.optimizer == "ncg":
-            return NCG(beta=self.beta, metric=metric, alpha=alpha,
+            return NCG(beta=self.beta, memory=memory, metric=metric, alpha=alpha,
                        iterations_per_batch=self.iterations_per_batch, **common, **options)
         if self.optimizer == "adam":
             return Adam(lr=self.lr, **common)
@@ -170,7 +176,9 @@ class _SNODEEstimator(_Params):
         X = self._check_X(X)
         return self.net_.forward(self.scaler_.transform(X))
 
-    def _fit_net(self, X, n_out, Y=None, labels=None, cost=None, callback=None):
+    def _fit_net(self, X, n_out, Y=None, labels=None, cost=None, callback=None, attrs=()):
+        """Check every setting, then set the fitted attributes (`attrs` among them) and
+        train."""
         self._seed = None if self.random_state is None else (
             self.random_state if isinstance(self.random_state, (int, np.integer))
             else np.random.default_rng(self.random_state).integers(2**31))
@@ -187,20 +195,37 @@ class _SNODEEstimator(_Params):
                 raise ValueError("warm_start goes on with the fitted network: n_steps, T, "
                                  "scheme, activation and width must stay as they were "
                                  f"({net!r}); set warm_start=False to start afresh")
+            scaler = self.scaler_
         else:
-            self.scaler_ = _scaler(self.scale).fit(X)
             if width < max(X.shape[1], n_out):
                 raise ValueError(f"width {width} is below the number of features "
                                  f"({X.shape[1]}) or outputs ({n_out})")
-            self.net_ = SNODE(width, self.n_steps, T=self.T, scheme=self.scheme,
-                              activation=self.activation, init=self.init, seed=self._seed,
-                              n_threads=self.n_threads)
+            net = SNODE(width, self.n_steps, T=self.T, scheme=self.scheme,
+                        activation=self.activation, init=self.init, seed=self._seed,
+                        n_threads=self.n_threads)
+            scaler = _scaler(self.scale).fit(X)
+        optimizer = self._make_optimizer(net.W.size + net.b.size)
+        # (every setting checked: from here on the estimator holds the new network)
+        self.net_, self.scaler_ = net, scaler
+        for k, v in dict(attrs).items():
+            setattr(self, k, v)
         Xs = self.scaler_.transform(X)
-        self.result_ = self._make_optimizer().minimize(self.net_, cost, Xs, Y, labels,
-                                                       callback=callback)
+        self.result_ = optimizer.minimize(self.net_, cost, Xs, Y, labels, callback=callback)
         self.history_ = self.result_.history
         self.n_iter_ = self.result_.n_iter
         return self
+
+    def _memory(self, n_weights):
+        """NCG's memory for a network of `n_weights` weights ("auto": see the docstring)."""
+        if not (isinstance(self.memory, str) and self.memory == "auto"):
+            if isinstance(self.memory, str):
+                raise ValueError(f"memory must be an integer >= 0 or 'auto', got "
+                                 f"{self.memory!r}")
+            return check_int(self.memory, "memory", 0)
+        m = AUTO_MEMORY
+        if self.batch_size is not None:  # forgotten at every batch: no use beyond its length
+            m = min(m, check_int(self.iterations_per_batch, "iterations_per_batch", 1) - 1)
+        return max(0, min(m, AUTO_MEMORY_BYTES // (16 * n_weights)))
 
     def _width(self, m, n_out):
         """The network's width for m features and n_out outputs."""
@@ -251,7 +276,15 @@ class SNODEClassifier(_SNODEEstimator, _SkClassifier, _SkBase):
         Softmax cross-entropy of the first C outputs, or squared error to one-hot targets.
     optimizer : {"ncg", "adam", "sgd", "gd"}, default "ncg"
     beta : str, default "FR"
-        NCG's conjugacy rule.
+        NCG's conjugacy rule, when `memory` is 0.
+    memory : int >= 0 or "auto", default "auto"
+        NCG's direction: 0 the conjugate direction of `beta`; m > 0 the limited-memory BFGS
+        direction in the same metric from the last m steps (:class:`snode.NCG`); the step
+        length is the sensitivity step either way. "auto": 20 (by measurement:
+        bench/bench_quality.py, bench/bench_metric.py, docs/method.md), at most
+        ``iterations_per_batch - 1`` in mini-batch mode (the memory is forgotten at every
+        batch), and at most what keeps the stored pairs (16 bytes per weight each) within
+        256 MiB.
     sobolev_alpha : float, "auto" or None, default "auto"
         Weight of the Sobolev metric's derivative term ("auto": (T/6)^2, smoothing over a
         sixth of the depth; see :func:`snode.optim.auto_alpha`); None for the L2 metric.
@@ -302,7 +335,8 @@ class SNODEClassifier(_SNODEEstimator, _SkClassifier, _SkBase):
     """
 
     def __init__(self, width=None, n_steps=60, T=6.0, scheme="rk4", activation="tanh",
-                 init="smooth", loss="ce", optimizer="ncg", beta="FR", sobolev_alpha="auto",
+                 init="smooth", loss="ce", optimizer="ncg", beta="FR", memory="auto",
+                 sobolev_alpha="auto",
                  batch_size=None, iterations_per_batch=6, epochs=10, max_iter=800, lr=0.01,
                  scale="standard", random_state=None, warm_start=False, n_threads=None,
                  drop_last=False, ncg_options=None, decay=1e-4):
@@ -315,6 +349,7 @@ class SNODEClassifier(_SNODEEstimator, _SkClassifier, _SkBase):
         self.loss = loss
         self.optimizer = optimizer
         self.beta = beta
+        self.memory = memory
         self.sobolev_alpha = sobolev_alpha
         self.batch_size = batch_size
         self.iterations_per_batch = iterations_per_batch
@@ -346,7 +381,6 @@ class SNODEClassifier(_SNODEEstimator, _SkClassifier, _SkBase):
             raise ValueError("warm_start needs the same classes as the previous fit")
         if classes.shape[0] < 2:
             raise ValueError(f"need at least 2 classes, got {classes.shape[0]} class")
-        self.classes_ = classes
         C = classes.shape[0]
         if self.loss == "ce":
             cost = Cost(mse=0.0, ce=1.0, n_classes=C, decay=self.decay)
@@ -354,7 +388,8 @@ class SNODEClassifier(_SNODEEstimator, _SkClassifier, _SkBase):
             cost = Cost(mse=1.0, n_classes=C, decay=self.decay)
         else:
             raise ValueError(f"unknown loss {self.loss!r}; choose 'ce' or 'mse'")
-        return self._fit_net(X, C, labels=labels, cost=cost, callback=callback)
+        return self._fit_net(X, C, labels=labels, cost=cost, callback=callback,
+                             attrs=dict(classes_=classes))
 
     def decision_function(self, X):
         """The first C outputs, (N, C) (for 2 classes: output 1 minus output 0, (N,))."""
@@ -403,7 +438,8 @@ class SNODERegressor(_SNODEEstimator, _SkRegressor, _SkBase):
     """
 
     def __init__(self, width=None, n_steps=60, T=6.0, scheme="rk4", activation="tanh",
-                 init="smooth", optimizer="ncg", beta="FR", sobolev_alpha="auto",
+                 init="smooth", optimizer="ncg", beta="FR", memory="auto",
+                 sobolev_alpha="auto",
                  batch_size=None, iterations_per_batch=6, epochs=10, max_iter=800, lr=0.01,
                  scale="standard", random_state=None, warm_start=False, n_threads=None,
                  drop_last=False, ncg_options=None, decay=0.0):
@@ -415,6 +451,7 @@ class SNODERegressor(_SNODEEstimator, _SkRegressor, _SkBase):
         self.init = init
         self.optimizer = optimizer
         self.beta = beta
+        self.memory = memory
         self.sobolev_alpha = sobolev_alpha
         self.batch_size = batch_size
         self.iterations_per_batch = iterations_per_batch
@@ -446,13 +483,12 @@ class SNODERegressor(_SNODEEstimator, _SkRegressor, _SkBase):
     def _fit(self, X, y, callback):
         X, y = self._check_Xy(X, y, classification=False)
         y = as_float_array(y, "y")
-        self._y_1d = y.ndim == 1
         Y = y[:, None] if y.ndim == 1 else y
         if Y.ndim != 2 or Y.shape[0] != X.shape[0]:
             raise ValueError(f"y must have {X.shape[0]} rows, got shape {y.shape}")
-        self.n_outputs_ = Y.shape[1]
         return self._fit_net(X, Y.shape[1], Y=Y, cost=Cost(mse=1.0, decay=self.decay),
-                             callback=callback)
+                             callback=callback, attrs=dict(_y_1d=y.ndim == 1,
+                                                           n_outputs_=Y.shape[1]))
 
     def predict(self, X):
         out = self._outputs(X)[:, :self.n_outputs_]

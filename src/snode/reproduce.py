@@ -48,6 +48,11 @@ SIZES = {
 }
 
 
+#: Weight-noise analysis of the robustness sections: test images and random probes.
+NOISE_SAMPLES = 100
+NOISE_PROBES = 32
+
+
 class _Report:
     def __init__(self, out, progress):
         self.out, self.progress = out, progress
@@ -295,12 +300,20 @@ def _robustness(rep, name, Xtr, ytr, Xte, yte, C, make_snode, make_resnets, n_te
         ra = analysis.robust_accuracy(res, eps_grid)
         mask = analysis.masking_check(net, Xs, labels, C, 2 * eps_grid[-1], norm=2, steps=50,
                                       bounds=(lo, hi), seed=seed)
+        # weight noise: the linearised standard deviation of the class scores per unit of
+        # noise on every weight (random probes), root mean square over samples and classes
+        spread = analysis.output_covariance(net, Xs[:NOISE_SAMPLES], 1.0, probes=NOISE_PROBES,
+                                            seed=seed, diagonal=True)[:, :C]
+        rms_weight = float(np.sqrt((np.sum(net.W ** 2) + np.sum(net.b ** 2))
+                                   / (net.W.size + net.b.size)))
         out[label] = dict(test_accuracy=est.score(Xte, yte), seconds=seconds,
                           median_norm=float(np.median(norms)) if norms.size else None,
                           fooled=float(res.success.mean()),
                           robust_over_all=ra["over_all"].tolist(),
                           robust_over_correct=ra["over_correct"].tolist(),
-                          masking_check=dict(accuracy=mask["accuracy"], passed=mask["passed"]))
+                          masking_check=dict(accuracy=mask["accuracy"], passed=mask["passed"]),
+                          noise_spread=float(np.sqrt(np.mean(spread ** 2))),
+                          rms_weight=rms_weight)
         if norms.size:
             ax[0].hist(norms, bins=30, alpha=0.5, label=label)
         ax[1].plot(eps_grid, ra["over_all"], label=label)
@@ -313,19 +326,30 @@ def _robustness(rep, name, Xtr, ytr, Xte, yte, C, make_snode, make_resnets, n_te
     rep.text(f"Attacks in the L2 norm on the first {n_test} test images, inside the box of "
              "the scaled pixel values: DeepFool's minimal perturbations, and projected "
              "gradient ascent at twice the largest epsilon of the figure as the check for "
-             "masked gradients. Held-out accuracy is on the whole test set.", "",
-             "| model | held-out accuracy | median minimal L2 perturbation | fooled | masking "
-             "check (accuracy at 2 x largest epsilon) |", "|---|---:|---:|---:|---|",
+             "masked gradients. Held-out accuracy is on the whole test set. Weight noise: "
+             "the linearised standard deviation of the class scores under independent "
+             "Gaussian noise on every weight, per unit of its standard deviation (root mean "
+             f"square over the first {NOISE_SAMPLES} test images and the classes; "
+             f"{NOISE_PROBES} random sensitivity probes), beside the weights' root mean square.",
+             "", "| model | held-out accuracy | median minimal L2 perturbation | fooled | masking "
+             "check (accuracy at 2 x largest epsilon) | score spread per unit weight noise | "
+             "rms weight |", "|---|---:|---:|---:|---|---:|---:|",
              *[f"| {k} | {v['test_accuracy']:.4f} | "
                f"{v['median_norm'] if v['median_norm'] is None else round(v['median_norm'], 4)}"
                f" | {v['fooled']:.2f} | {'passed' if v['masking_check']['passed'] else 'FAILED'}"
-               f" ({v['masking_check']['accuracy']:.2f}) |" for k, v in out.items()], "")
+               f" ({v['masking_check']['accuracy']:.2f}) | {v['noise_spread']:.3g} | "
+               f"{v['rms_weight']:.3g} |" for k, v in out.items()], "")
     snode_norm = out["sNODE (NCG)"]["median_norm"] or 0.0
     others = [k for k, v in out.items() if k != "sNODE (NCG)" and
               (v["median_norm"] or 0.0) > snode_norm]
     rep.text("The NCG-trained sNODE needs " + (
         f"smaller median perturbations than {', '.join(others)}: on this evidence it is the "
         "less robust." if others else "the largest median perturbation of the models here."))
+    calmer = [k for k, v in out.items() if k != "sNODE (NCG)" and
+              v["noise_spread"] < out["sNODE (NCG)"]["noise_spread"]]
+    rep.text("Under weight noise its class scores spread " + (
+        f"more than those of {', '.join(calmer)}." if calmer else
+        "least of the models here."))
     rep.figure(fig, f"robustness_{name}.png", f"{name}: minimal attack norms and robust "
                                              "accuracy against epsilon")
 

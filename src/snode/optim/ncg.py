@@ -64,6 +64,15 @@ class NCG(Trainer):
         Mini-batch mode: leave out the last batch of an epoch when it is smaller than
         `batch_size` (as the authors' prototype does). With fewer samples than `batch_size`
         the one batch is all of them.
+    memory : int >= 0, default 0
+        0: the conjugate direction of `beta`. m > 0: the limited-memory BFGS direction from
+        the last m steps and gradient changes, with the metric's gradient as its initial
+        inverse Hessian, so it stays in the metric's space (smooth in depth under the Sobolev
+        metric); `beta` and `beta_inner` are then not used and the history's beta is NaN. It
+        generalises the conjugate directions: with m = 1 and exact line searches it is the
+        Hestenes-Stiefel direction (Shanno's memoryless quasi-Newton method) [4]_. The
+        memory is forgotten where the direction restarts (a new batch, a failed search, a
+        direction that does not descend).
 
     Raises
     ------
@@ -85,6 +94,9 @@ class NCG(Trainer):
     .. [2] W. W. Hager, H. Zhang, "A survey of nonlinear conjugate gradient methods", Pacific
        Journal of Optimization 2(1), 35-58, 2006 (the beta rules).
     .. [3] J. Nocedal, S. J. Wright, "Numerical Optimization", 2nd ed., Springer, 2006.
+    .. [4] J. Nocedal, "Updating quasi-Newton matrices with limited storage", Mathematics of
+       Computation 35, 773-782, 1980; D. F. Shanno, "Conjugate gradient methods with inexact
+       searches", Mathematics of Operations Research 3, 244-256, 1978.
     """
 
     beta: str = "FR"
@@ -102,6 +114,7 @@ class NCG(Trainer):
     seed: int = None
     beta_inner: str = "metric"
     drop_last: bool = False
+    memory: int = 0
 
     def __post_init__(self):
         if self.beta_inner not in BETA_INNER:
@@ -119,6 +132,7 @@ class NCG(Trainer):
             raise ValueError(f"armijo must be < 0.5, got {self.armijo}")
         object.__setattr__(self, "max_backtracks",
                            check_int(self.max_backtracks, "max_backtracks", 0))
+        object.__setattr__(self, "memory", check_int(self.memory, "memory", 0))
         self._check_common()
 
     # --- one iteration ----------------------------------------------------------------------
@@ -158,11 +172,16 @@ class NCG(Trainer):
         dual = G if self.beta_inner == "metric" else g
         restart = state["first"] or self.beta == "sd" or state.get("force_restart", False)
         gg_beta = gg if dual is G else pair_dot(dual, g)
-        beta = 0.0 if restart else self._beta(dual, g, gg_beta, state)
-        d = (-g[0], -g[1]) if beta == 0.0 else pair_axpy(beta, state["d"], (-g[0], -g[1]))
+        if self.memory:  # the quasi-Newton direction: no beta (NaN), 0 for steepest descent
+            n_pairs, d = self._quasi_newton(theta, G, g, restart, state, obj.h, a)
+            beta = np.nan if n_pairs else 0.0
+        else:
+            beta = 0.0 if restart else self._beta(dual, g, gg_beta, state)
+            d = (-g[0], -g[1]) if beta == 0.0 else pair_axpy(beta, state["d"], (-g[0], -g[1]))
         slope = pair_dot(G, d)
         if beta != 0.0 and not slope < 0.0:  # not a descent direction
             beta, d, slope, restart = 0.0, (-g[0], -g[1]), -gg, True
+            state.pop("pairs", None)
         # a truncated beta (PR+, HS, ...) restarts the direction as well
         rec.update(beta=beta, restart=int(restart or beta == 0.0))
         state.update(dual=dual, g=g, gg=gg_beta, d=d, force_restart=False)
@@ -237,6 +256,42 @@ class NCG(Trainer):
             return dict(stop="line search failed along steepest descent", success=False)
         return dict(next_batch=True)
 
+    def _quasi_newton(self, theta, G, g, restart, state, h, a):
+        """The limited-memory BFGS direction (docs/method.md): the two-loop recursion over the
+        last `memory` pairs (s, y) of steps and gradient changes, whose initial inverse
+        Hessian is the metric's Riesz map (the gradient g = A^-1 G) scaled by
+        <s, y> / <y, A^-1 y> of the newest pair. Pairs with no positive curvature <s, y> are
+        skipped; a restart forgets them all. Returns (number of pairs used, direction)."""
+        pairs = state.setdefault("pairs", [])
+        x, gx = _flat(theta), _flat(G)
+        prev = state.get("prev")
+        state["prev"] = (x, gx)
+        if restart or prev is None:
+            pairs.clear()
+        else:
+            s, y = x - prev[0], gx - prev[1]
+            sy = float(s @ y)
+            if sy > 1e-12 * np.sqrt(float(s @ s) * float(y @ y)):
+                pairs.append((s, y, 1.0 / sy))
+                del pairs[:-self.memory]
+        if not pairs:
+            return 0.0, (-g[0], -g[1])
+        shapes = (G[0].shape, G[1].shape)
+        q = gx.copy()
+        coef = []
+        for s, y, rho in reversed(pairs):
+            c = rho * float(s @ q)
+            coef.append(c)
+            q -= c * y
+        s, y, rho = pairs[-1]
+        Hy = _flat(sobolev_gradient(*_unflat(y, shapes), h, a))
+        r = _flat(sobolev_gradient(*_unflat(q, shapes), h, a))
+        r *= 1.0 / (rho * float(y @ Hy))
+        for (s, y, rho), c in zip(pairs, reversed(coef)):
+            r += (c - rho * float(y @ r)) * s
+        r = -r
+        return float(len(pairs)), _unflat(r, shapes)
+
     def _beta(self, G, g, gg, state):
         # G: the Euclidean form of this iteration's gradient in beta's inner product
         Gp, gp, ggp, dp = state["dual"], state["g"], state["gg"], state["d"]
@@ -256,6 +311,15 @@ class NCG(Trainer):
         if self.beta == "HS":
             return (gg - pair_dot(G, gp)) / dy
         return gg / dy  # DY
+
+
+def _flat(p):
+    return np.concatenate((p[0].ravel(), p[1].ravel()))
+
+
+def _unflat(v, shapes):
+    n = int(np.prod(shapes[0]))
+    return v[:n].reshape(shapes[0]), v[n:].reshape(shapes[1])
 
 
 def auto_alpha(T):
