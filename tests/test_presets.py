@@ -19,6 +19,7 @@ def test_the_authors_configuration():
     opt = p.optimizer
     assert (opt.beta, opt.metric, opt.alpha, opt.beta_inner, opt.step, opt.safeguard) == (
         "FR", "sobolev", 1.0, "euclidean", "sensitivity", False)
+    assert opt.memory == 0
     assert (opt.batch_size, opt.iterations_per_batch, opt.epochs, opt.drop_last) == (
         100, 6, 10, True)
     cost = p.cost(n_classes=10)
@@ -77,7 +78,9 @@ def test_estimator_from_preset(tmp_path):
     assert (p["scheme"], p["T"], p["loss"], p["scale"], p["drop_last"], p["width"]) == (
         "euler", 3.0, "mse", "image", True, "inputs")
     assert p["ncg_options"] == {"safeguard": False, "beta_inner": "euclidean"}
+    assert (p["beta"], p["memory"]) == ("FR", 0)  # the conjugate direction, not L-BFGS
     est.fit(X, y)
+    assert np.isfinite(est.history_["beta"]).all()
     assert est.net_.width == 8 and est.n_iter_ == 2 * 2 * 6  # 230 samples: 2 full batches
     assert est.scaler_.low == 0.0 and est.scaler_.high == -1.0
     est.save(tmp_path / "m.npz")
