@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from ._validate import check_int, check_real
 from .model import output_loss
 from .objective import Objective
-from .sobolev import h1_apply, h1_inner
+from .sobolev import _apply, _inner
 
 __all__ = ["Cost"]
 
@@ -94,15 +94,15 @@ class Cost:
         if not self._penalised():
             return 0.0
         p = (net.W, net.b) if params is None else params
-        return 0.5 * h1_inner(p, p, net.h, self.decay, self.smooth)
+        return 0.5 * _inner(p, p, net.h, self.decay, self.smooth)
 
     def penalty_grad(self, net, gW, gb, params=None):
         """Add the gradient of the weight terms (at the network's weights or at `params`) to
         gW, gb in place."""
         if not self._penalised():
             return
-        pW, pb = h1_apply((net.W, net.b) if params is None else params, net.h, self.decay,
-                          self.smooth)
+        pW, pb = _apply((net.W, net.b) if params is None else params, net.h, self.decay,
+                        self.smooth)
         gW += pW
         gb += pb
 
@@ -112,9 +112,9 @@ class Cost:
         if not self._penalised():
             return 0.0, 0.0, 0.0
         h = net.h
-        return (0.5 * h1_inner(params, params, h, self.decay, self.smooth),
-                h1_inner(params, direction, h, self.decay, self.smooth),
-                h1_inner(direction, direction, h, self.decay, self.smooth))
+        return (0.5 * _inner(params, params, h, self.decay, self.smooth),
+                _inner(params, direction, h, self.decay, self.smooth),
+                _inner(direction, direction, h, self.decay, self.smooth))
 
     def data_cost(self, outputs, Y=None, labels=None):
         """The data terms (mse, ce, out) of J at given outputs x(T) of shape (N, width)."""

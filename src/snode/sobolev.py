@@ -15,6 +15,8 @@ References
 .. [1] J. W. Neuberger, "Sobolev Gradients and Differential Equations", 2nd ed., Lecture
    Notes in Mathematics 1670, Springer, 2010.
 """
+import numpy as np
+
 from . import _kernels
 from ._validate import as_float_array, check_real
 
@@ -126,3 +128,29 @@ def h1_apply(u, h, mass, stiff):
     h, mass, stiff = _weights(h, mass, stiff)
     return (_kernels.h1_apply(_flat(uW), h, mass, stiff).reshape(uW.shape),
             _kernels.h1_apply(ub, h, mass, stiff))
+
+
+# --- the same with light checks, for the optimisers' and the cost's own arrays -------------
+# (pairs of matching shapes, h > 0 and weights >= 0, as the callers' objects guarantee; the
+# arrays are made float64 and contiguous, copied only when they are not; the kernels still
+# check shapes and finiteness)
+def _c(a):
+    return np.ascontiguousarray(a, dtype=np.float64)
+
+
+def _solve(u, h, alpha):
+    """sobolev_gradient of a trusted pair."""
+    return (_kernels.h1_solve(_flat(_c(u[0])), h, 1.0, alpha).reshape(u[0].shape),
+            _kernels.h1_solve(_c(u[1]), h, 1.0, alpha))
+
+
+def _inner(u, v, h, mass, stiff):
+    """h1_inner of trusted pairs."""
+    return (_kernels.h1_inner(_flat(_c(u[0])), _flat(_c(v[0])), h, mass, stiff)
+            + _kernels.h1_inner(_c(u[1]), _c(v[1]), h, mass, stiff))
+
+
+def _apply(u, h, mass, stiff):
+    """h1_apply of a trusted pair."""
+    return (_kernels.h1_apply(_flat(_c(u[0])), h, mass, stiff).reshape(u[0].shape),
+            _kernels.h1_apply(_c(u[1]), h, mass, stiff))

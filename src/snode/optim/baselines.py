@@ -6,7 +6,7 @@ import numpy as np
 
 from .._validate import check_real
 from ..exceptions import NonFiniteError
-from ..sobolev import sobolev_gradient
+from ..sobolev import _solve
 from .ncg import METRICS, _check_alpha, metric_alpha
 from .trainer import Trainer, pair_axpy, pair_dot, pair_finite
 
@@ -75,7 +75,7 @@ class GradientDescent(Trainer):
         self._check_common()
 
     def _direction(self, obj, G):
-        return sobolev_gradient(G[0], G[1], obj.h, metric_alpha(self, obj))
+        return _solve(G, obj.h, metric_alpha(self, obj))
 
     def _iterate(self, obj, state):
         ev, g, rec = _begin(self, obj, state, self._direction, beta=self.momentum)

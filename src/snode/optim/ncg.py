@@ -7,7 +7,7 @@ import numpy as np
 
 from .._validate import check_int, check_real
 from ..exceptions import LineSearchWarning, NonFiniteError
-from ..sobolev import sobolev_gradient
+from ..sobolev import _solve
 from . import linesearch
 from .trainer import Trainer, pair_axpy, pair_dot, pair_finite
 
@@ -154,7 +154,7 @@ class NCG(Trainer):
         state["started"] = True
         theta, J, G = ev.params, ev.value, ev.grad
         a = metric_alpha(self, obj)
-        g = sobolev_gradient(G[0], G[1], obj.h, a)
+        g = _solve(G, obj.h, a)
         gg = pair_dot(G, g)
         rec = dict(cost=J, grad_norm=np.sqrt(max(gg, 0.0)), rejected=0, backtracks=0)
         state["fun"] = J
@@ -264,32 +264,33 @@ class NCG(Trainer):
         skipped; a restart forgets them all. Returns (number of pairs used, direction)."""
         pairs = state.setdefault("pairs", [])
         x, gx = _flat(theta), _flat(G)
+        dot = _dot(x.size)
         prev = state.get("prev")
         state["prev"] = (x, gx)
         if restart or prev is None:
             pairs.clear()
         else:
             s, y = x - prev[0], gx - prev[1]
-            sy = float(s @ y)
-            if sy > 1e-12 * np.sqrt(float(s @ s) * float(y @ y)):
+            sy = dot(s, y)
+            if sy > 1e-12 * np.sqrt(dot(s, s) * dot(y, y)):
                 pairs.append((s, y, 1.0 / sy))
                 del pairs[:-self.memory]
         if not pairs:
             return 0.0, (-g[0], -g[1])
         shapes = (G[0].shape, G[1].shape)
-        q = gx.copy()
+        q = gx
         coef = []
         for s, y, rho in reversed(pairs):
-            c = rho * float(s @ q)
+            c = rho * dot(s, q)
             coef.append(c)
-            q -= c * y
+            q = q - c * y
         s, y, rho = pairs[-1]
-        Hy = _flat(sobolev_gradient(*_unflat(y, shapes), h, a))
-        r = _flat(sobolev_gradient(*_unflat(q, shapes), h, a))
-        r *= 1.0 / (rho * float(y @ Hy))
+        Hy = _flat(_solve(_unflat(y, shapes), h, a))
+        r = _flat(_solve(_unflat(q, shapes), h, a))
+        r *= 1.0 / (rho * dot(y, Hy))
         for (s, y, rho), c in zip(pairs, reversed(coef)):
-            r += (c - rho * float(y @ r)) * s
-        r = -r
+            r += (c - rho * dot(y, r)) * s
+        np.negative(r, out=r)
         return float(len(pairs)), _unflat(r, shapes)
 
     def _beta(self, G, g, gg, state):
@@ -311,6 +312,21 @@ class NCG(Trainer):
         if self.beta == "HS":
             return (gg - pair_dot(G, gp)) / dy
         return gg / dy  # DY
+
+
+def _dot(n):
+    """The dot product for vectors of n entries: BLAS's for short ones, einsum's own loop for
+    long ones (a threaded BLAS woken between the sweeps' OpenMP regions competes with their
+    idle threads; see trainer.pair_dot)."""
+    return _blas_dot if n < 8192 else _einsum_dot
+
+
+def _blas_dot(u, v):
+    return float(np.dot(u, v))
+
+
+def _einsum_dot(u, v):
+    return float(np.einsum("i,i->", u, v))
 
 
 def _flat(p):
