@@ -112,3 +112,30 @@ def test_images_are_scaled_as_the_methods_authors_scale_them(tmp_path):
     scaler = snode.load(out).scaler_
     assert (scaler.method, scaler.low, scaler.high, scaler.per_feature) == (
         "range", 0.0, -1.0, False)
+
+
+@pytest.mark.parametrize("args", [["--memory", "x"], ["--steps", "1.5"], ["--optimizer", "x"]])
+def test_a_malformed_option_is_one_error_line(args, capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["train", *args])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("snode train: error:") and "--help" in err[0]
+
+
+def test_memory_options_and_info(tmp_path, capsys):
+    base = ["train", "--n", "60", "--steps", "4", "--max-iter", "5", "--threads", "1"]
+    for extra, msg in ((["--memory", "-1"], "--memory must be >= 0"),
+                       (["--beta", "PR+", "--memory", "3"], "give one of them")):
+        assert cli.main([*base, *extra, "-o", str(tmp_path / "x.npz")]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and msg in err[0]
+    out = tmp_path / "m.npz"
+    assert cli.main([*base, "-o", str(out)]) == 0
+    capsys.readouterr()
+    assert cli.main(["info", str(out)]) == 0
+    assert "memory=auto (20 used)" in capsys.readouterr().out
+    assert cli.main([*base, "--beta", "PR+", "-o", str(out)]) == 0
+    capsys.readouterr()
+    assert cli.main(["info", str(out)]) == 0
+    assert "beta=PR+, memory=auto (0 used)" in capsys.readouterr().out

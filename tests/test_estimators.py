@@ -213,3 +213,27 @@ def test_a_bad_memory_is_refused_before_any_change(memory):
     with pytest.raises(ValueError, match="memory"):
         reg.fit(X, y.astype(float))
     assert not hasattr(reg, "net_") and not hasattr(reg, "n_outputs_")
+
+
+def test_a_chosen_beta_selects_the_conjugate_direction(tmp_path):
+    X, y = ds.moons(80, seed=0)
+    kw = dict(n_steps=4, max_iter=10, random_state=0, n_threads=1)
+    auto = snode.SNODEClassifier(**kw).fit(X, y)
+    assert auto.memory_ == 20 and np.isnan(auto.history_["beta"][1:]).any()
+    for beta in ("FR", "PR+", "sd"):
+        est = snode.SNODEClassifier(beta=beta, **kw).fit(X, y)
+        assert est.memory_ == 0 and np.isfinite(est.history_["beta"]).all()
+    sd = snode.SNODEClassifier(beta="sd", **kw).fit(X, y)
+    assert np.all(sd.history_["beta"] == 0)
+    # FR with memory 0 is the conjugate direction whatever beta's default
+    fr = snode.SNODEClassifier(memory=0, **kw).fit(X, y)
+    np.testing.assert_array_equal(fr.net_.W, snode.SNODEClassifier(beta="FR", **kw).fit(X, y).net_.W)
+    before = dict(vars(auto))
+    auto.set_params(beta="PR+", memory=5)
+    with pytest.raises(ValueError, match="memory=0"):
+        auto.fit(X, y)
+    assert auto.net_ is before["net_"] and auto.memory_ == 20
+    # the number used is saved and read back
+    auto.set_params(beta=None, memory="auto")
+    auto.save(tmp_path / "m.npz")
+    assert snode.load(tmp_path / "m.npz").memory_ == 20

@@ -525,3 +525,11 @@ def test_quasi_newton_trains_a_teacher_and_forgets_at_each_batch():
 def test_memory_must_be_a_count(memory):
     with pytest.raises(ValueError, match="memory"):
         snode.NCG(memory=memory)
+
+
+def test_a_conjugate_rule_and_a_memory_exclude_each_other():
+    with pytest.raises(ValueError, match="memory=0"):
+        snode.NCG(beta="sd", memory=3)
+    with pytest.raises(ValueError, match="memory=0"):
+        snode.NCG(beta="PR+", memory=1)
+    assert snode.NCG(beta="FR", memory=3).memory == 3  # (FR, the default, is not used)

@@ -64,3 +64,19 @@ def test_reproduce_checks_its_arguments_before_any_work(tmp_path, capsys):
         err = captured.err.strip().splitlines()
         assert len(err) == 1 and err[0].startswith("snode reproduce: error:")
     assert not (tmp_path / "r").exists()
+
+
+def test_reproduce_refuses_an_mnist_subset_that_lacks_classes(tmp_path, capsys):
+    mnist = tmp_path / "mnist"
+    mnist.mkdir()
+    header = "label," + ",".join(f"p{i}" for i in range(784))
+    for name, labels in (("mnist_train.csv", [3, 3, 1, 0, 2]), ("mnist_test.csv", [0, 1, 2, 3])):
+        rows = [",".join([str(lab)] + ["0"] * 784) for lab in labels]
+        (mnist / name).write_text(header + "\n" + "\n".join(rows) + "\n")
+    out = tmp_path / "r"
+    assert cli.main(["reproduce", "--quick", "--out", str(out), "--mnist", str(mnist),
+                     "--mnist-train", "2"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and not out.exists()
+    err = captured.err.strip().splitlines()
+    assert len(err) == 1 and "lack the class(es) [0, 1, 2]" in err[0]

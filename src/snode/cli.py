@@ -36,8 +36,15 @@ def _file_options(p):
                         "tab | in the first line)")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser, whose errors are one line (its usage is in --help)."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def _parser():
-    p = argparse.ArgumentParser(prog="snode", description=__doc__.split("\n")[0])
+    p = _Parser(prog="snode", description=__doc__.split("\n")[0])
     p.add_argument("--version", action="version", version=f"snode {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
 
@@ -66,11 +73,11 @@ def _parser():
                    help="classification loss (default ce)")
     t.add_argument("--optimizer", default="ncg", choices=OPTIMIZERS)
     t.add_argument("--beta", default=None, choices=BETA_RULES,
-                   help="NCG's conjugacy rule, with --memory 0 (default FR)")
+                   help="NCG's conjugate direction with this rule (then --memory is 0)")
     t.add_argument("--memory", type=int, default=None,
-                   help="NCG's direction: 0 the conjugate one of --beta, m > 0 limited-memory "
-                        "BFGS from the last m steps (default: 20, fewer in mini-batch mode "
-                        "and for large networks)")
+                   help="NCG's direction: m > 0 limited-memory BFGS from the last m steps, 0 "
+                        "the conjugate one of --beta (default: 20 pairs, fewer in mini-batch "
+                        "mode and for large networks; 0 with --beta)")
     t.add_argument("--alpha", type=_alpha, default=None,
                    help="Sobolev alpha, or auto: (T/6)^2, smoothing over a sixth of the depth "
                         "(the default)")
@@ -257,7 +264,7 @@ def _writable(path, option):
 
 #: The training settings a preset may give, with their values without one.
 _DEFAULTS = dict(width=None, n_steps=60, T=6.0, scheme="rk4", activation="tanh", loss=None,
-                 beta="FR", memory="auto", sobolev_alpha="auto", batch_size=None,
+                 beta=None, memory="auto", sobolev_alpha="auto", batch_size=None,
                  iterations_per_batch=6, epochs=None)
 
 
@@ -278,6 +285,11 @@ def _settings(args):
 
 
 def _train(args):
+    if args.memory is not None and args.memory < 0:
+        raise ValueError(f"--memory must be >= 0, got {args.memory}")
+    if args.memory and args.beta not in (None, "FR"):
+        raise ValueError(f"--beta {args.beta} chooses a conjugate direction, which --memory "
+                         f"{args.memory} replaces by L-BFGS; give one of them")
     for path, option in ((args.output, "--output"), (args.json, "--json"),
                          (args.plot, "--plot")):
         if path:
@@ -416,7 +428,9 @@ def _info(args):
         print(f"  {meta['estimator']} with {meta['n_features_in']} input features")
         if "classes" in meta:
             print(f"  classes: {meta['classes']}")
-        params = meta.get("params", {})
+        params = dict(meta.get("params", {}))
+        if "memory_used" in meta and "memory" in params:
+            params["memory"] = f"{params['memory']} ({meta['memory_used']} used)"
         print("  trained with " + ", ".join(
             f"{k}={params[k]}" for k in ("optimizer", "loss", "beta", "memory",
                                          "sobolev_alpha", "ncg_options", "decay", "scale",
@@ -439,7 +453,7 @@ def _reproduce(args):
     if args.seed < 0:
         raise ValueError(f"--seed must be >= 0, got {args.seed}")
     if args.mnist is not None and not os.path.isdir(args.mnist):
-        raise ValueError(f"--mnist {args.mnist} is not a folder")
+        raise ValueError(f"--mnist {args.mnist!r} is not a folder")
     for opt, value in (("--mnist-train", args.mnist_train),
                        ("--mnist-epochs", args.mnist_epochs)):
         if value is not None and value < 1:

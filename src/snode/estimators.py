@@ -122,7 +122,8 @@ class _SNODEEstimator(_Params):
         common = dict(batch_size=self.batch_size, epochs=self.epochs, max_iter=self.max_iter,
                       seed=self._seed, drop_last=self.drop_last)
         if self.optimizer == "ncg":
-            return NCG(beta=self.beta, memory=memory, metric=metric, alpha=alpha,
+            return NCG(beta="FR" if self.beta is None else self.beta, memory=memory,
+                       metric=metric, alpha=alpha,
                        iterations_per_batch=self.iterations_per_batch, **common, **options)
         if self.optimizer == "adam":
             return Adam(lr=self.lr, **common)
@@ -209,6 +210,7 @@ class _SNODEEstimator(_Params):
         self.net_, self.scaler_ = net, scaler
         for k, v in dict(attrs).items():
             setattr(self, k, v)
+        self.memory_ = getattr(optimizer, "memory", 0)  # (0 for adam, sgd and gd)
         Xs = self.scaler_.transform(X)
         self.result_ = optimizer.minimize(self.net_, cost, Xs, Y, labels, callback=callback)
         self.history_ = self.result_.history
@@ -219,9 +221,11 @@ class _SNODEEstimator(_Params):
         """NCG's memory for a network of `n_weights` weights ("auto": see the docstring)."""
         if not (isinstance(self.memory, str) and self.memory == "auto"):
             if isinstance(self.memory, str):
-                raise ValueError(f"memory must be an integer >= 0 or 'auto', got "
-                                 f"{self.memory!r}")
+                raise ValueError("memory (NCG's number of L-BFGS pairs) must be an integer "
+                                 f">= 0 or 'auto', got {self.memory!r}")
             return check_int(self.memory, "memory", 0)
+        if self.beta is not None:  # a conjugate rule chosen: its direction
+            return 0
         m = AUTO_MEMORY
         if self.batch_size is not None:  # forgotten at every batch: no use beyond its length
             m = min(m, check_int(self.iterations_per_batch, "iterations_per_batch", 1) - 1)
@@ -243,6 +247,8 @@ class _SNODEEstimator(_Params):
             raise _not_fitted(self)
         meta = {"estimator": type(self).__name__, "params": _jsonable(self.get_params()),
                 "scaler": self.scaler_.to_dict(), "n_features_in": int(self.n_features_in_)}
+        if hasattr(self, "memory_"):
+            meta["memory_used"] = int(self.memory_)
         meta.update(self._extra_meta())
         self.net_.save(path, meta)
 
@@ -257,6 +263,11 @@ class _SNODEEstimator(_Params):
         if est.scaler_.shift_ is None or est.scaler_.shift_.shape != (n,):
             raise ValueError("the input scaling does not match the number of features")
         est.n_features_in_ = n
+        if "memory_used" in meta:
+            m = meta["memory_used"]
+            if isinstance(m, bool) or not isinstance(m, int) or m < 0:
+                raise ValueError(f"memory_used must be an integer >= 0, got {m!r}")
+            est.memory_ = m
         est._restore_meta(meta)
         return est
 
@@ -275,16 +286,18 @@ class SNODEClassifier(_SNODEEstimator, _SkClassifier, _SkBase):
     loss : {"ce", "mse"}, default "ce"
         Softmax cross-entropy of the first C outputs, or squared error to one-hot targets.
     optimizer : {"ncg", "adam", "sgd", "gd"}, default "ncg"
-    beta : str, default "FR"
-        NCG's conjugacy rule, when `memory` is 0.
+    beta : str or None, default None
+        NCG's conjugacy rule ("FR", "PR+", "HS", "DY", "FR-PR", "sd"): choosing one selects
+        the conjugate direction (`memory` "auto" is then 0). None: FR when `memory` is 0.
     memory : int >= 0 or "auto", default "auto"
         NCG's direction: 0 the conjugate direction of `beta`; m > 0 the limited-memory BFGS
-        direction in the same metric from the last m steps (:class:`snode.NCG`); the step
-        length is the sensitivity step either way. "auto": 20 (by measurement:
-        bench/bench_quality.py, bench/bench_metric.py, docs/method.md), at most
-        ``iterations_per_batch - 1`` in mini-batch mode (the memory is forgotten at every
-        batch), and at most what keeps the stored pairs (16 bytes per weight each) within
-        256 MiB.
+        direction in the same metric from the last m steps (:class:`snode.NCG`; `beta` must
+        then be None or "FR"); the step length is the sensitivity step either way. "auto":
+        0 when `beta` is given; else 20 pairs (by measurement: bench/bench_quality.py,
+        bench/bench_metric.py, docs/method.md), at most ``iterations_per_batch - 1`` in
+        mini-batch mode (the memory is forgotten at every batch), and at most what keeps the
+        stored pairs (16 bytes per weight each) within 256 MiB. The number used is
+        ``memory_``.
     sobolev_alpha : float, "auto" or None, default "auto"
         Weight of the Sobolev metric's derivative term ("auto": (T/6)^2, smoothing over a
         sixth of the depth; see :func:`snode.optim.auto_alpha`); None for the L2 metric.
@@ -323,6 +336,9 @@ class SNODEClassifier(_SNODEEstimator, _SkClassifier, _SkBase):
     history_ : dict of ndarray
         The training history (``result_.history``).
     n_iter_ : int
+    memory_ : int
+        The L-BFGS pairs NCG kept (the resolved `memory`; 0 for the conjugate direction and
+        the other optimisers).
 
     Raises
     ------
@@ -335,7 +351,7 @@ class SNODEClassifier(_SNODEEstimator, _SkClassifier, _SkBase):
     """
 
     def __init__(self, width=None, n_steps=60, T=6.0, scheme="rk4", activation="tanh",
-                 init="smooth", loss="ce", optimizer="ncg", beta="FR", memory="auto",
+                 init="smooth", loss="ce", optimizer="ncg", beta=None, memory="auto",
                  sobolev_alpha="auto",
                  batch_size=None, iterations_per_batch=6, epochs=10, max_iter=800, lr=0.01,
                  scale="standard", random_state=None, warm_start=False, n_threads=None,
@@ -438,7 +454,7 @@ class SNODERegressor(_SNODEEstimator, _SkRegressor, _SkBase):
     """
 
     def __init__(self, width=None, n_steps=60, T=6.0, scheme="rk4", activation="tanh",
-                 init="smooth", optimizer="ncg", beta="FR", memory="auto",
+                 init="smooth", optimizer="ncg", beta=None, memory="auto",
                  sobolev_alpha="auto",
                  batch_size=None, iterations_per_batch=6, epochs=10, max_iter=800, lr=0.01,
                  scale="standard", random_state=None, warm_start=False, n_threads=None,

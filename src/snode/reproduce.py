@@ -275,6 +275,8 @@ def _sensitivity(rep, trained, size, seed):
 
 
 def _robustness(rep, name, Xtr, ytr, Xte, yte, C, make_snode, make_resnets, n_test, seed):
+    n_test = min(n_test, len(Xte))
+    n_noise = min(NOISE_SAMPLES, n_test)
     models = {"sNODE (NCG)": make_snode()}
     models.update(make_resnets())
     eps_grid = None
@@ -302,7 +304,7 @@ def _robustness(rep, name, Xtr, ytr, Xte, yte, C, make_snode, make_resnets, n_te
                                       bounds=(lo, hi), seed=seed)
         # weight noise: the linearised standard deviation of the class scores per unit of
         # noise on every weight (random probes), root mean square over samples and classes
-        spread = analysis.output_covariance(net, Xs[:NOISE_SAMPLES], 1.0, probes=NOISE_PROBES,
+        spread = analysis.output_covariance(net, Xs[:n_noise], 1.0, probes=NOISE_PROBES,
                                             seed=seed, diagonal=True)[:, :C]
         rms_weight = float(np.sqrt((np.sum(net.W ** 2) + np.sum(net.b ** 2))
                                    / (net.W.size + net.b.size)))
@@ -329,7 +331,7 @@ def _robustness(rep, name, Xtr, ytr, Xte, yte, C, make_snode, make_resnets, n_te
              "masked gradients. Held-out accuracy is on the whole test set. Weight noise: "
              "the linearised standard deviation of the class scores under independent "
              "Gaussian noise on every weight, per unit of its standard deviation (root mean "
-             f"square over the first {NOISE_SAMPLES} test images and the classes; "
+             f"square over the first {n_noise} test images and the classes; "
              f"{NOISE_PROBES} random sensitivity probes), beside the weights' root mean square.",
              "", "| model | held-out accuracy | median minimal L2 perturbation | fooled | masking "
              "check (accuracy at 2 x largest epsilon) | score spread per unit weight noise | "
@@ -465,6 +467,13 @@ def run(out, quick=False, mnist=None, threads=None, seed=0, progress=print, mnis
     if mnist_epochs is not None:
         size["mnist_epochs"] = check_int(mnist_epochs, "mnist_epochs", 1)
     data = None if mnist is None else _load_mnist(mnist)  # (its errors before any work)
+    if data is not None:
+        (_, ytr), (_, yte) = data
+        missing = np.setdiff1d(np.unique(yte), ytr[:size["mnist_train"]])
+        if missing.size:
+            raise ValueError(f"the first {size['mnist_train']} MNIST training images lack "
+                             f"the class(es) {missing.tolist()} of the test images; train on "
+                             "more (--mnist-train)")
     out = os.fspath(out)
     os.makedirs(out, exist_ok=True)
     if not os.access(out, os.W_OK):

@@ -68,7 +68,8 @@ class NCG(Trainer):
         0: the conjugate direction of `beta`. m > 0: the limited-memory BFGS direction from
         the last m steps and gradient changes, with the metric's gradient as its initial
         inverse Hessian, so it stays in the metric's space (smooth in depth under the Sobolev
-        metric); `beta` and `beta_inner` are then not used and the history's beta is NaN. It
+        metric); `beta` (which must then be left at "FR") and `beta_inner` are not used and
+        the history's beta is NaN. It
         generalises the conjugate directions: with m = 1 and exact line searches it is the
         Hestenes-Stiefel direction (Shanno's memoryless quasi-Newton method) [4]_. The
         memory is forgotten where the direction restarts (a new batch, a failed search, a
@@ -133,6 +134,9 @@ class NCG(Trainer):
         object.__setattr__(self, "max_backtracks",
                            check_int(self.max_backtracks, "max_backtracks", 0))
         object.__setattr__(self, "memory", check_int(self.memory, "memory", 0))
+        if self.memory and self.beta != "FR":
+            raise ValueError(f"beta={self.beta!r} chooses a conjugate direction, which "
+                             f"memory={self.memory} replaces by L-BFGS; use memory=0 for it")
         self._check_common()
 
     # --- one iteration ----------------------------------------------------------------------
