@@ -227,7 +227,8 @@ def test_a_chosen_beta_selects_the_conjugate_direction(tmp_path):
     assert np.all(sd.history_["beta"] == 0)
     # FR with memory 0 is the conjugate direction whatever beta's default
     fr = snode.SNODEClassifier(memory=0, **kw).fit(X, y)
-    np.testing.assert_array_equal(fr.net_.W, snode.SNODEClassifier(beta="FR", **kw).fit(X, y).net_.W)
+    explicit = snode.SNODEClassifier(beta="FR", **kw).fit(X, y)
+    np.testing.assert_array_equal(fr.net_.W, explicit.net_.W)
     before = dict(vars(auto))
     auto.set_params(beta="PR+", memory=5)
     with pytest.raises(ValueError, match="memory=0"):
