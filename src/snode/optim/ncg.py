@@ -69,11 +69,11 @@ class NCG(Trainer):
         the last m steps and gradient changes, with the metric's gradient as its initial
         inverse Hessian, so it stays in the metric's space (smooth in depth under the Sobolev
         metric); `beta` (which must then be left at "FR") and `beta_inner` are not used and
-        the history's beta is NaN. It
-        generalises the conjugate directions: with m = 1 and exact line searches it is the
-        Hestenes-Stiefel direction (Shanno's memoryless quasi-Newton method) [4]_. The
-        memory is forgotten where the direction restarts (a new batch, a failed search, a
-        direction that does not descend).
+        the history's beta is NaN. It generalises the conjugate directions: with m = 1 and
+        exact line searches it is the Hestenes-Stiefel direction (Shanno's memoryless
+        quasi-Newton method) [4]_. The memory is forgotten where the direction restarts (a
+        new batch, a failed search, a direction that does not descend). It stores 2 m
+        vectors of the weights' size.
 
     Raises
     ------
