@@ -96,12 +96,16 @@ def test_overflow_is_one_error_line_with_a_hint(tmp_path, capsys, optimizer):
 def test_damaged_and_foreign_model_files_are_one_error_line(tmp_path, capsys):
     np.save(tmp_path / "array.npy", np.ones(3))
     (tmp_path / "array.npy").rename(tmp_path / "array.npz")
+    (tmp_path / "text.npz").write_text("hello\n")
     for args in (["info", str(tmp_path / "array.npz")],
                  ["evaluate", str(tmp_path / "array.npz")],
-                 ["info", str(tmp_path / "missing.npz")]):
+                 ["info", str(tmp_path / "missing.npz")],
+                 ["info", str(tmp_path / "text.npz")]):
         assert cli.main(args) == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and err[0].startswith(f"snode {args[0]}: error:")
+        assert "pickle" not in err[0]  # (no advice to load a foreign file unsafely)
+    assert "not an .npz archive" in err[0]
 
 
 def test_images_are_scaled_as_the_methods_authors_scale_them(tmp_path):

@@ -92,6 +92,9 @@ def _open(path, arrays=True):
     except ValueError as exc:
         if str(exc).startswith(path):
             raise
+        if "pickle" in str(exc):  # numpy's reading of a file that is no .npz/.npy at all
+            raise ValueError(f"{path} is not a readable snode model (not an .npz archive)") \
+                from None
         raise ValueError(f"{path} is not a readable snode model (corrupt or truncated?): "
                          f"{exc}") from None
     return header, out
