@@ -186,8 +186,8 @@ def test_memory_auto_and_its_bounds():
 
     est = snode.SNODEClassifier()
     assert est.memory == "auto" and est._memory(1000) == AUTO_MEMORY
-    assert snode.SNODEClassifier(batch_size=10)._memory(1000) == 5  # 6 iterations a batch
-    assert snode.SNODEClassifier(batch_size=10, iterations_per_batch=1)._memory(1000) == 0
+    assert snode.SNODEClassifier(batch_size=10)._memory(1000) == 0  # mini-batch: FR
+    assert snode.SNODEClassifier(batch_size=10, memory=5)._memory(1000) == 5
     big = AUTO_MEMORY_BYTES // (16 * 3)  # weights for which only 3 pairs fit
     assert snode.SNODEClassifier()._memory(big) == 3
     assert snode.SNODEClassifier(memory=7)._memory(10**9) == 7  # a number is taken as it is

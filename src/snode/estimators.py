@@ -22,9 +22,9 @@ __all__ = ["SNODEClassifier", "SNODERegressor", "OPTIMIZERS"]
 OPTIMIZERS = ("ncg", "adam", "sgd", "gd")
 #: The settings of NCG that `ncg_options` may hold (the others are the estimators' own).
 NCG_OPTIONS = ("step", "safeguard", "beta_inner", "armijo", "max_backtracks", "tol")
-#: memory="auto": this many pairs (bench/bench_quality.py, bench/bench_metric.py), fewer in
-#: mini-batch mode (forgotten at each batch) and for large networks (the pairs, two vectors
-#: of the weights' size each, take at most AUTO_MEMORY_BYTES).
+#: memory="auto": this many pairs in full-batch mode (bench/bench_quality.py,
+#: bench/bench_metric.py), fewer for large networks (the pairs, two vectors of the weights'
+#: size each, take at most AUTO_MEMORY_BYTES); none in mini-batch mode.
 AUTO_MEMORY = 20
 AUTO_MEMORY_BYTES = 256 * 2**20
 
@@ -227,8 +227,12 @@ class _SNODEEstimator(_Params):
         if self.beta is not None:  # a conjugate rule chosen: its direction
             return 0
         m = AUTO_MEMORY
-        if self.batch_size is not None:  # forgotten at every batch: no use beyond its length
-            m = min(m, check_int(self.iterations_per_batch, "iterations_per_batch", 1) - 1)
+        if self.batch_size is not None:
+            # mini-batch mode: the conjugate direction. The memory would be forgotten at every
+            # batch; measured (5 seeds, batches of 100) it gained little on the 2-D sets and
+            # lost a seed of spirals, and with a small batch and a wide network its vector
+            # work rivals the sweeps' (MNIST width 198: slower than FR by more than 1.8x)
+            return 0
         return max(0, min(m, AUTO_MEMORY_BYTES // (16 * n_weights)))
 
     def _width(self, m, n_out):
@@ -293,11 +297,11 @@ class SNODEClassifier(_SNODEEstimator, _SkClassifier, _SkBase):
         NCG's direction: 0 the conjugate direction of `beta`; m > 0 the limited-memory BFGS
         direction in the same metric from the last m steps (:class:`snode.NCG`; `beta` must
         then be None or "FR"); the step length is the sensitivity step either way. "auto":
-        0 when `beta` is given; else 20 pairs (by measurement: bench/bench_quality.py,
-        bench/bench_metric.py, docs/method.md), at most ``iterations_per_batch - 1`` in
-        mini-batch mode (the memory is forgotten at every batch), and at most what keeps the
-        stored pairs (16 bytes per weight each) within 256 MiB. The number used is
-        ``memory_``.
+        0 when `beta` is given and in mini-batch mode (where the memory is forgotten at
+        every batch, and with small batches and wide networks its vector work rivals the
+        sweeps'); else 20 pairs (by measurement: bench/bench_quality.py,
+        bench/bench_metric.py, docs/method.md), at most what keeps the stored pairs (16 bytes
+        per weight each) within 256 MiB. The number used is ``memory_``.
     sobolev_alpha : float, "auto" or None, default "auto"
         Weight of the Sobolev metric's derivative term ("auto": (T/6)^2, smoothing over a
         sixth of the depth; see :func:`snode.optim.auto_alpha`); None for the L2 metric.
