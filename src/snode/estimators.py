@@ -226,14 +226,13 @@ class _SNODEEstimator(_Params):
             return check_int(self.memory, "memory", 0)
         if self.beta is not None:  # a conjugate rule chosen: its direction
             return 0
-        m = AUTO_MEMORY
         if self.batch_size is not None:
             # mini-batch mode: the conjugate direction. The memory would be forgotten at every
             # batch; measured (5 seeds, batches of 100) it gained little on the 2-D sets and
             # lost a seed of spirals, and with a small batch and a wide network its vector
             # work rivals the sweeps' (MNIST width 198: slower than FR by more than 1.8x)
             return 0
-        return max(0, min(m, AUTO_MEMORY_BYTES // (16 * n_weights)))
+        return max(0, min(AUTO_MEMORY, AUTO_MEMORY_BYTES // (16 * n_weights)))
 
     def _width(self, m, n_out):
         """The network's width for m features and n_out outputs."""

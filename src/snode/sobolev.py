@@ -79,9 +79,7 @@ def sobolev_gradient(gW, gb, h, alpha=1.0):
     """
     gW, gb = _pair(gW, gb)
     h, _, alpha = _weights(h, 1.0, alpha, ("mass", "alpha"))
-    sW = _kernels.h1_solve(_flat(gW), h, 1.0, alpha).reshape(gW.shape)
-    sb = _kernels.h1_solve(gb, h, 1.0, alpha)
-    return sW, sb
+    return _solve((gW, gb), h, alpha)
 
 
 def sobolev_inner(uW, ub, vW, vb, h, alpha=1.0):
@@ -112,8 +110,7 @@ def h1_inner(u, v, h, mass, stiff, *, names=("mass", "stiff")):
     if uW.shape != vW.shape:
         raise ValueError(f"u and v have different shapes: {uW.shape} and {vW.shape}")
     h, mass, stiff = _weights(h, mass, stiff, ("mass",) + tuple(names[-1:]))
-    return (_kernels.h1_inner(_flat(uW), _flat(vW), h, mass, stiff)
-            + _kernels.h1_inner(ub, vb, h, mass, stiff))
+    return _inner((uW, ub), (vW, vb), h, mass, stiff)
 
 
 def h1_apply(u, h, mass, stiff):
@@ -126,11 +123,11 @@ def h1_apply(u, h, mass, stiff):
     """
     uW, ub = _pair(*u, ("uW", "ub"))
     h, mass, stiff = _weights(h, mass, stiff)
-    return (_kernels.h1_apply(_flat(uW), h, mass, stiff).reshape(uW.shape),
-            _kernels.h1_apply(ub, h, mass, stiff))
+    return _apply((uW, ub), h, mass, stiff)
 
 
-# --- the same with light checks, for the optimisers' and the cost's own arrays -------------
+# --- the kernels' calls, with light checks: what the public functions run after theirs, and
+# what the optimisers and the cost call directly on their own arrays -------------------------
 # (pairs of matching shapes, h > 0 and weights >= 0, as the callers' objects guarantee; the
 # arrays are made float64 and contiguous, copied only when they are not; the kernels still
 # check shapes and finiteness)
