@@ -124,3 +124,50 @@ def test_scratch_is_cache_line_aligned():
         buf = _kernels._scratch(name, size)
         assert buf.shape == (size,) and buf.ctypes.data % 64 == 0
     _kernels.release_scratch()
+
+
+def _sums(net, X, labels, cost, dW, db):
+    r = net.data_gradient(X, cost, labels=labels, keep=net.memory == "store", outputs=True)
+    J, _ = net.data_cost(X, cost, labels=labels)
+    xi = net.sensitivity(None, dW, db, states=r.states) if r.states is not None else None
+    return r.value, J, r.gW.copy(), r.gb.copy(), r.outputs, xi
+
+
+@pytest.mark.parametrize("case", ["copies", "in-place", "one chunk"])
+def test_sums_are_the_same_on_any_number_of_threads(case, rng):
+    # the cost and the gradient are summed chunk by chunk in chunk order, the chunks a
+    # function of the network and the batch size alone: bit for bit the same sums (and the
+    # same kept states) on 1, 2, 3 or 5 threads
+    if case == "copies":  # chunks of several panels, each summed in its thread's copy
+        net, N = make_net(width=4, n_steps=60, T=3.0, seed=1), 750
+    elif case == "in-place":  # a gradient of 17 MB: chunks of one panel, summed in place
+        net, N = make_net(width=130, n_steps=125, scheme="euler", seed=2), 300
+    else:
+        net, N = make_net(width=3, n_steps=4, seed=3), 20
+    chunk = _kernels.sum_chunk(*net._args(None), N)
+    panel = _info(net, N)[1]
+    assert {"copies": chunk > panel, "in-place": chunk <= panel < N,
+            "one chunk": chunk >= N}[case]
+    X = rng.normal(size=(N, net.width))
+    labels = rng.integers(0, 3, size=N)
+    cost = snode.Cost(mse=1.0, ce=0.5, n_classes=3)
+    dW, db = rng.normal(size=net.W.shape), rng.normal(size=net.b.shape)
+    results = {}
+    for threads in (1, 2, 3, 5):
+        net.n_threads = threads
+        results[threads] = _sums(net, X, labels, cost, dW, db)
+    ref = results[1]
+    assert ref[0] == ref[1]  # the cost sweep's sum is the gradient sweep's
+    for threads, res in results.items():
+        for a, b in zip(res, ref):
+            np.testing.assert_array_equal(a, b, err_msg=f"{threads} threads")
+    # and it is the gradient (not only a reproducible number): against the sum of
+    # separately computed pieces
+    net.n_threads = 2
+    J, gW, gb = cost.value_and_grad(net, X, None, labels)
+    parts = [cost.value_and_grad(net, X[lo:lo + 37], None, labels[lo:lo + 37])
+             for lo in range(0, N, 37)]
+    w = [min(37, N - lo) / N for lo in range(0, N, 37)]
+    assert J == pytest.approx(sum(p[0] * s for p, s in zip(parts, w)), rel=1e-12)
+    np.testing.assert_allclose(gW, sum(p[1] * s for p, s in zip(parts, w)), rtol=1e-9,
+                               atol=1e-14)

@@ -16,7 +16,7 @@ import numpy as np
 
 from snode.exceptions import NonFiniteError
 
-from cython.parallel cimport prange
+from cython.parallel cimport prange, threadid
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from libc.stdint cimport int64_t
 
@@ -26,7 +26,7 @@ from snode._core cimport (
     snode_data_cost, snode_value_grad, snode_tangent, snode_tangent_kept, snode_output_loss,
     snode_loss_line, snode_softmax, snode_activation, snode_h1_solve, snode_h1_apply,
     snode_h1_inner, snode_isa, snode_set_isa, snode_grad_panel, snode_uses_fused,
-    snode_all_finite,
+    snode_all_finite, snode_sum_ordered,
 )
 
 
@@ -242,6 +242,47 @@ cdef Py_ssize_t _chunk_size(Py_ssize_t N, Py_ssize_t nch):
     return (chunk + 7) // 8 * 8
 
 
+# Gradients larger than this are summed in place step by step (no per-thread copies).
+cdef Py_ssize_t _COPY_MAX_BYTES = 16 << 20
+
+
+cdef Py_ssize_t _sum_chunk(snode_net *net, Py_ssize_t N):
+    # The samples of a chunk of the sums over samples of a batch of N (the cost and the
+    # gradient): a number of the network and N alone, never of the threads. The sums are
+    # formed chunk by chunk in chunk order, so that they are the same on any number of threads.
+    # About N/16 samples (enough chunks for the threads to share, few enough that each is
+    # worth its turn) and at least 32 (64 from width 33 on: a chunk streams all the weights),
+    # split evenly; then whole panels of the gradient sweep (P samples), or, below one panel,
+    # whole vector columns. For a gradient too large to copy per thread, at most one panel,
+    # so that the chunks add in place step by step.
+    cdef Py_ssize_t least = 32 if net.d <= 32 else 64
+    cdef Py_ssize_t n = max(1, min(8, (N + least - 1) // least))
+    cdef Py_ssize_t P = snode_grad_panel(net, <Py_ssize_t>1 << 40, 0)
+    cdef Py_ssize_t c = (N + n - 1) // n
+    if c > P and 8 * net.K * (net.d * net.d + net.d) > _COPY_MAX_BYTES:
+        c = P
+    if c >= P:
+        return (c + P - 1) // P * P
+    return snode_grad_panel(net, c, 0)  # c rounded up to the kernels' column unit
+
+
+cdef int _sum_team(int n_threads, Py_ssize_t nch) noexcept nogil:
+    # the threads a sum's chunks run on (whole chunks taken in turn: thread t takes chunks
+    # t, t + T, t + 2T, ..., each in increasing order, as the ordered sum needs)
+    cdef Py_ssize_t t = n_threads if n_threads > 1 else 1
+    if t > nch:
+        t = nch
+    return _team(<int>t)
+
+
+def sum_chunk(const double[:, :, ::1] W, const double[:, ::1] b, const double[:, ::1] a,
+              const double[::1] bw, int act, double h, Py_ssize_t N):
+    """The samples of a chunk of the sums over N samples of this network (for tests)."""
+    cdef snode_net net
+    _make_net(&net, W, b, a, bw, act, h)
+    return _sum_chunk(&net, N)
+
+
 cdef _raise_status(int[::1] status, str what):
     cdef Py_ssize_t c
     for c in range(status.shape[0]):
@@ -335,7 +376,8 @@ def data_cost(const double[:, :, ::1] W, const double[:, ::1] b, const double[:,
               double out, Py_ssize_t n_classes, double scale, int n_threads,
               bint want_xT=False):
     """The data cost at the outputs of the forward sweep (no adjoint): returns (J, xT); xT is
-    None unless asked for. The same J as value_grad's at the same weights and threads."""
+    None unless asked for. The same J as value_grad's at the same weights, on any number of
+    threads."""
     cdef snode_net net
     _make_net(&net, W, b, a, bw, act, h)
     cdef Py_ssize_t N = X.shape[0], m = X.shape[1], d = net.d
@@ -343,10 +385,10 @@ def data_cost(const double[:, :, ::1] W, const double[:, ::1] b, const double[:,
     cdef snode_loss loss
     cdef _targets tg
     _loss_args(&loss, &tg, mse, ce, out, n_classes, scale, Y, labels, N, d)
-    cdef Py_ssize_t nch = _n_chunks(N, n_threads), c, lo, hi
-    cdef Py_ssize_t chunk = _chunk_size(N, nch)
+    cdef Py_ssize_t chunk = _sum_chunk(&net, N), nch = (N + chunk - 1) // chunk, c, lo, hi
+    cdef int team = _sum_team(n_threads, nch)
     cdef Py_ssize_t ws = snode_ws_forward(&net, chunk)
-    cdef double[::1] work = _workspace(nch * ws, "cost sweep", &net, chunk)
+    cdef double[::1] work = _workspace(team * ws, "cost sweep", &net, chunk)
     cdef int[::1] status = np.zeros(nch, dtype=np.intc)
     cdef double[::1] Jc = np.zeros(nch)
     cdef double[:, ::1] xTv
@@ -357,15 +399,14 @@ def data_cost(const double[:, :, ::1] W, const double[:, ::1] b, const double[:,
         xTv = xT_arr
         xTp = &xTv[0, 0]
     with nogil:
-        for c in prange(nch, num_threads=_team(n_threads), schedule="static"):
+        for c in prange(nch, num_threads=team, schedule="static", chunksize=1):
             lo = c * chunk
             hi = min(N, lo + chunk)
-            if hi > lo:
-                status[c] = snode_data_cost(
-                    &net, hi - lo, &X[lo, 0], m, &loss,
-                    (tg.Y + lo * tg.my) if tg.Y != NULL else NULL, tg.my,
-                    (tg.labels + lo) if tg.labels != NULL else NULL, &Jc[c],
-                    (xTp + lo * d) if xTp != NULL else NULL, &work[c * ws])
+            status[c] = snode_data_cost(
+                &net, hi - lo, &X[lo, 0], m, &loss,
+                (tg.Y + lo * tg.my) if tg.Y != NULL else NULL, tg.my,
+                (tg.labels + lo) if tg.labels != NULL else NULL, &Jc[c],
+                (xTp + lo * d) if xTp != NULL else NULL, &work[threadid() * ws])
     _raise_status(status, "forward")
     cdef double J = 0.0
     for c in range(nch):
@@ -383,8 +424,10 @@ def value_grad(const double[:, :, ::1] W, const double[:, ::1] b, const double[:
 
     Returns (J, gW, gb, lam0, xT, kept); lam0, xT and kept are None unless asked for. With
     lamT given, it is taken as dJ/dx(T) and J is 0. kept holds the forward states for
-    tangent_kept (same N and n_threads); not with recompute. Its memory comes from the
-    thread's pool of recycled buffers where one is large enough (see recycle_kept).
+    tangent_kept (same N); not with recompute; its memory comes from the thread's pool of
+    recycled buffers where one is large enough (see recycle_kept). J and the gradient are
+    summed chunk by chunk in chunk order (chunks of _sum_chunk samples): the same numbers on
+    any number of threads.
     """
     cdef snode_net net
     _make_net(&net, W, b, a, bw, act, h)
@@ -403,34 +446,37 @@ def value_grad(const double[:, :, ::1] W, const double[:, ::1] b, const double[:
     if keep and recompute:
         raise ValueError("the forward states are kept in the 'store' memory mode only")
     cdef int rc = 1 if recompute else 0
-    cdef Py_ssize_t nch = _n_chunks(N, n_threads), c, lo, hi, e
-    cdef Py_ssize_t chunk = _chunk_size(N, nch)
+    cdef Py_ssize_t chunk = _sum_chunk(&net, N), nch = (N + chunk - 1) // chunk, c, lo, hi
+    cdef int team = _sum_team(n_threads, nch)
     cdef Py_ssize_t ws = snode_ws_grad(&net, chunk, rc)
-    cdef Py_ssize_t gsz = K * d * d + K * d
     cdef Py_ssize_t ksz = snode_keep_size(&net, chunk) if keep else 0
-    # Several chunks whose sweeps are one panel each add their gradients into gW, gb in place,
-    # step by step in chunk order (no per-chunk copies of the gradient, no reduction pass);
-    # otherwise each chunk after the first has its own copy, summed afterwards.
+    cdef Py_ssize_t KDD = K * d * d, gsz = KDD + K * d
+    # Chunks of one panel of the gradient sweep add their gradients into gW, gb in place, step
+    # by step in chunk order (no copies of the gradient); chunks of several panels are each
+    # computed into their thread's copy, added whole in chunk order. One chunk: directly.
     cdef bint shared = nch > 1 and snode_grad_panel(&net, chunk, rc) >= chunk
+    cdef bint copies = nch > 1 and not shared
     if 8 * nch * ksz > _MEMORY_LIMIT:
         raise MemoryError(f"keeping the forward states of {N} samples needs "
                           f"{_size(8 * nch * ksz)}, more than half of this machine's memory: "
                           "evaluate without keeping them, or with a smaller batch")
-    cdef double[::1] work = _workspace(nch * ws, "gradient sweep", &net, chunk)
-    cdef double[::1] gbuf = _scratch("grad", 0 if shared else (nch - 1) * gsz)
+    cdef double[::1] work = _workspace(team * ws, "gradient sweep", &net, chunk)
+    cdef double[::1] gbuf = _scratch("grad", team * gsz if copies else 0)
     cdef int[::1] turn = np.zeros(K if shared else 1, dtype=np.intc)
     cdef snode_sum *sums = NULL
     cdef int[::1] status = np.zeros(nch, dtype=np.intc)
     cdef double[::1] Jc = np.zeros(nch)
-    gW_arr = np.empty((K, d, d))
-    gb_arr = np.empty((K, d))
-    cdef double[:, :, ::1] gW = gW_arr
-    cdef double[:, ::1] gb = gb_arr
+    g_arr = np.empty(gsz)
+    gW_arr = g_arr[:KDD].reshape(K, d, d)
+    gb_arr = g_arr[KDD:].reshape(K, d)
+    cdef double[::1] g = g_arr
     cdef double[:, ::1] lam0v, xTv
     cdef double[::1] keepv
     cdef double *l0p = NULL
     cdef double *xTp = NULL
     cdef double *kp = NULL
+    cdef double *gp
+    cdef int tid
     lam0_arr = xT_arr = keep_arr = None
     if want_lam0:
         lam0_arr = np.empty((N, d))
@@ -444,9 +490,7 @@ def value_grad(const double[:, :, ::1] W, const double[:, ::1] b, const double[:
         keep_arr = _kept_buffer(nch * ksz)
         keepv = keep_arr
         kp = &keepv[0]
-    cdef double *gWp
-    cdef double *gbp
-    if shared:
+    if nch > 1:
         sums = <snode_sum *> PyMem_Malloc(nch * sizeof(snode_sum))
         if sums == NULL:
             raise MemoryError()
@@ -456,43 +500,28 @@ def value_grad(const double[:, :, ::1] W, const double[:, ::1] b, const double[:
             sums[c].turn = &turn[0]
     try:
         with nogil:
-            for c in prange(nch, num_threads=_team(n_threads), schedule="static"):
+            for c in prange(nch, num_threads=team, schedule="static", chunksize=1):
                 lo = c * chunk
                 hi = min(N, lo + chunk)
-                if c == 0 or shared:
-                    gWp = &gW[0, 0, 0]
-                    gbp = &gb[0, 0]
-                else:
-                    gWp = &gbuf[(c - 1) * gsz]
-                    gbp = gWp + K * d * d
-                if hi > lo:
-                    status[c] = snode_value_grad(
-                        &net, hi - lo, &X[lo, 0], m, &loss,
-                        (tg.Y + lo * tg.my) if tg.Y != NULL else NULL, tg.my,
-                        (tg.labels + lo) if tg.labels != NULL else NULL,
-                        (lamp + lo * d) if lamp != NULL else NULL, &Jc[c], gWp, gbp,
-                        (l0p + lo * d) if l0p != NULL else NULL,
-                        (xTp + lo * d) if xTp != NULL else NULL, rc,
-                        &sums[c] if shared else NULL, (kp + c * ksz) if kp != NULL else NULL,
-                        &work[c * ws])
-                else:
-                    status[c] = snode_value_grad(
-                        &net, 0, &X[0, 0], m, &loss, NULL, tg.my, NULL, NULL, &Jc[c], gWp, gbp,
-                        NULL, NULL, rc, &sums[c] if shared else NULL, NULL, &work[c * ws])
+                tid = threadid()
+                gp = &gbuf[tid * gsz] if copies else &g[0]
+                status[c] = snode_value_grad(
+                    &net, hi - lo, &X[lo, 0], m, &loss,
+                    (tg.Y + lo * tg.my) if tg.Y != NULL else NULL, tg.my,
+                    (tg.labels + lo) if tg.labels != NULL else NULL,
+                    (lamp + lo * d) if lamp != NULL else NULL, &Jc[c], gp, gp + KDD,
+                    (l0p + lo * d) if l0p != NULL else NULL,
+                    (xTp + lo * d) if xTp != NULL else NULL, rc,
+                    &sums[c] if shared else NULL, (kp + c * ksz) if kp != NULL else NULL,
+                    &work[tid * ws])
+                if copies:
+                    if not snode_sum_ordered(&sums[c], gsz,
+                                             gp if status[c] == SNODE_OK else NULL, &g[0]):
+                        if status[c] == SNODE_OK:
+                            status[c] = SNODE_ERR_NONFINITE
     finally:
         PyMem_Free(sums)
     _raise_status(status, "gradient")
-    cdef double *g0 = &gW[0, 0, 0]
-    cdef double *b0 = &gb[0, 0]
-    cdef Py_ssize_t KDD = K * d * d, KD = K * d
-    if nch > 1 and not shared:
-        with nogil:
-            for e in prange(KDD, num_threads=_team(n_threads), schedule="static"):
-                for c in range(1, nch):
-                    g0[e] += gbuf[(c - 1) * gsz + e]
-            for e in range(KD):
-                for c in range(1, nch):
-                    b0[e] += gbuf[(c - 1) * gsz + KDD + e]
     cdef double J = 0.0
     for c in range(nch):
         J += Jc[c]
@@ -558,7 +587,7 @@ def tangent_kept(const double[:, :, ::1] W, const double[:, ::1] b, const double
                  const double[::1] bw, int act, double h, Py_ssize_t N, const double[::1] kept,
                  const double[:, :, ::1] dW, const double[:, ::1] db, int n_threads):
     """The tangent-linear sweep along (dW, db) on the forward states `kept` that value_grad kept
-    for N samples with n_threads (the same weights): returns xiT (N, d)."""
+    for N samples (the same weights), on n_threads threads: returns xiT (N, d)."""
     cdef snode_net net
     _make_net(&net, W, b, a, bw, act, h)
     cdef Py_ssize_t d = net.d, K = net.K
@@ -567,23 +596,22 @@ def tangent_kept(const double[:, :, ::1] W, const double[:, ::1] b, const double
     cdef const double *dWp = NULL
     cdef const double *dbp = NULL
     _direction(&dWp, &dbp, dW, db, K, d)
-    cdef Py_ssize_t nch = _n_chunks(N, n_threads), c, lo, hi
-    cdef Py_ssize_t chunk = _chunk_size(N, nch)
+    cdef Py_ssize_t chunk = _sum_chunk(&net, N), nch = (N + chunk - 1) // chunk, c, lo, hi
+    cdef int team = _sum_team(n_threads, nch)
     cdef Py_ssize_t ksz = snode_keep_size(&net, chunk)
     if kept.shape[0] != nch * ksz:
-        raise ValueError("the kept states do not belong to this network, batch and thread count")
+        raise ValueError("the kept states do not belong to this network and batch")
     cdef Py_ssize_t ws = snode_ws_tangent_kept(&net, chunk)
-    cdef double[::1] work = _workspace(nch * ws, "sensitivity sweep", &net, chunk)
+    cdef double[::1] work = _workspace(team * ws, "sensitivity sweep", &net, chunk)
     cdef int[::1] status = np.zeros(nch, dtype=np.intc)
     xiT_arr = np.empty((N, d))
     cdef double[:, ::1] xiT = xiT_arr
     with nogil:
-        for c in prange(nch, num_threads=_team(n_threads), schedule="static"):
+        for c in prange(nch, num_threads=team, schedule="static", chunksize=1):
             lo = c * chunk
             hi = min(N, lo + chunk)
-            if hi > lo:
-                status[c] = snode_tangent_kept(&net, hi - lo, &kept[c * ksz], dWp, dbp,
-                                               &xiT[lo, 0], &work[c * ws])
+            status[c] = snode_tangent_kept(&net, hi - lo, &kept[c * ksz], dWp, dbp,
+                                           &xiT[lo, 0], &work[threadid() * ws])
     _raise_status(status, "sensitivity")
     return xiT_arr
 
