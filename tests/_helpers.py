@@ -42,3 +42,73 @@ def rel_err(a, b):
     a = np.concatenate([np.ravel(x) for x in a]) if isinstance(a, tuple) else np.ravel(a)
     b = np.concatenate([np.ravel(x) for x in b]) if isinstance(b, tuple) else np.ravel(b)
     return np.linalg.norm(a - b) / np.linalg.norm(b)
+
+
+class ThreadGroup:
+    """Processes simulated by threads (the serial suite's stand-in for MPI ranks): a reducer
+    per 'rank'. ``exact=True`` gives reducers that evaluate the whole tree over blocks (as
+    snode.mpi.MPIReducer does); ``exact=False`` the plain all-reduce in rank order."""
+
+    def __init__(self, size, exact=True):
+        import threading
+        self.size, self.exact = size, exact
+        self.barrier = threading.Barrier(size)
+        self.slots = [None] * size
+
+    def _exchange(self, rank, obj):
+        self.slots[rank] = obj
+        self.barrier.wait()
+        out = list(self.slots)
+        self.barrier.wait()
+        return out
+
+    def reducer(self, rank):
+        group = self
+        base = snode.Reducer
+
+        class _R(base):
+            def allreduce(self, *parts):
+                got = group._exchange(rank, [np.array(p, dtype=np.float64, copy=True)
+                                             for p in parts])
+                total = [sum(g[k] for g in got) for k in range(len(parts))]
+                return tuple(float(t) if t.ndim == 0 else t for t in total)
+
+            def total(self, n):
+                return int(sum(group._exchange(rank, int(n))))
+
+            def allgather(self, obj):
+                return group._exchange(rank, obj)
+
+            if group.exact:
+                def reduce_tree(self, nodes, n_blocks):
+                    from snode.reduce import tree_root
+                    got = group._exchange(rank, nodes)
+                    # (copies: the tree adds into its nodes' arrays)
+                    return tree_root([(ab, tuple(np.copy(p) if isinstance(p, np.ndarray)
+                                                 else p for p in parts))
+                                      for g in got for ab, parts in g], n_blocks)
+
+        r = _R()
+        r.rank, r.size, r.exact = rank, self.size, self.exact
+        return r
+
+    def run(self, fn):
+        """fn(rank, reducer) on every 'rank' at once; their results, in rank order."""
+        import threading
+        results, errors = [None] * self.size, []
+
+        def target(rank):
+            try:
+                results[rank] = fn(rank, self.reducer(rank))
+            except Exception as exc:  # pragma: no cover - reported below
+                errors.append(exc)
+                self.barrier.abort()
+
+        threads = [threading.Thread(target=target, args=(r,)) for r in range(self.size)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        if errors:
+            raise errors[0]
+        return results

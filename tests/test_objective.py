@@ -238,6 +238,10 @@ class CountingReducer(LocalReducer):
         self.calls += 1
         return parts
 
+    def reduce_tree(self, nodes, n_blocks):
+        self.calls += 1
+        return super().reduce_tree(nodes, n_blocks)
+
 
 class ThreadGroup:
     """Processes simulated by threads: a reducer per 'rank' that sums the ranks' parts in rank
@@ -357,8 +361,8 @@ def test_reducers_that_break_the_contract(rng):
     X, Y, _ = _data(rng, d=3)
 
     class Scalar(LocalReducer):
-        def allreduce(self, *parts):
-            return tuple(np.sum(p) for p in parts)
+        def reduce_tree(self, nodes, n_blocks):
+            return tuple(np.sum(p) for p in super().reduce_tree(nodes, n_blocks))
 
     class Fractional(LocalReducer):
         def total(self, n):
@@ -439,3 +443,121 @@ def test_linearize_takes_any_direction_pair_and_checks_its_evaluation(rng):
     for s in (1e300, 1e-300):
         eta = q.linearize(e, (s * g[0], s * g[1])).minimizer()
         assert eta * s == pytest.approx(base, rel=1e-12)
+
+
+# --- sums that do not depend on the number of processes ------------------------------------
+
+
+def test_the_tree_over_blocks():
+    from snode.reduce import tree_nodes, tree_root
+    for n in (1, 2, 3, 5, 8, 13, 64, 100):
+        assert tree_nodes(0, n, n) == [(0, n)]
+        for lo in range(n):
+            for hi in range(lo + 1, n + 1):
+                nodes = tree_nodes(lo, hi, n)
+                covered = [k for a, b in nodes for k in range(a, b)]
+                assert covered == list(range(lo, hi))  # exactly, in order
+                assert len(nodes) <= 2 * max(1, n.bit_length())
+        # any split into consecutive ranges gives the same root, bit for bit
+        rng = np.random.default_rng(n)
+        leaves = rng.normal(size=(n, 5)) * 10.0 ** rng.integers(-8, 8, size=(n, 1))
+        ref = snode.reduce.tree_sum(0, n, lambda k: (leaves[k].copy(), float(leaves[k, 0])))
+        for cuts in ([0, n], [0, n // 2, n], [0, n // 3, 2 * n // 3, n]):
+            nodes = [((a, b), snode.reduce.tree_sum(a, b, lambda k: (leaves[k].copy(),
+                                                                     float(leaves[k, 0]))))
+                     for lo, hi in zip(cuts, cuts[1:]) for a, b in tree_nodes(lo, hi, n)]
+            root = tree_root(nodes[::-1], n)
+            np.testing.assert_array_equal(root[0], ref[0])
+            assert root[1] == ref[1]
+    with pytest.raises(ValueError, match="do not cover block"):
+        tree_root([((0, 2), (1.0,))], 3)
+
+
+def _trained(make_opt, cost, X, Y, labels, net0, size, block_size, exact=True):
+    """The weights NCG/Adam/... reach with the samples sharded over `size` simulated ranks."""
+    from _helpers import ThreadGroup
+    if size == 0:  # one process, no reducer at all
+        net = net0.copy()
+        make_opt().minimize(snode.Objective(net, cost, X, Y, labels, block_size=block_size))
+        return net.W, net.b
+
+    def run(rank, red):
+        s = snode.shard(X.shape[0], red, block_size)
+        net = net0.copy()
+        obj = snode.Objective(net, cost, X[s], Y[s], labels[s], reducer=red,
+                              block_size=block_size)
+        res = make_opt().minimize(obj)
+        return net.W, net.b, res.n_iter
+
+    out = ThreadGroup(size, exact).run(run)
+    for W, b, _ in out[1:]:  # every rank took the same steps
+        np.testing.assert_array_equal(W, out[0][0])
+        np.testing.assert_array_equal(b, out[0][1])
+    return out[0][0], out[0][1]
+
+
+@pytest.mark.parametrize("make_opt", [
+    lambda: snode.NCG(max_iter=6),
+    lambda: snode.NCG(memory=3, max_iter=6),
+    lambda: snode.NCG(beta="PR+", metric="l2", max_iter=6),
+    lambda: snode.NCG(batch_size=20, epochs=2, iterations_per_batch=2, seed=4),
+    lambda: snode.Adam(lr=0.02, max_iter=6),
+    lambda: snode.Adam(lr=0.02, batch_size=16, epochs=2, seed=5),
+    lambda: snode.GradientDescent(lr=0.2, max_iter=6)],
+    ids=["ncg", "lbfgs", "pr+", "ncg-minibatch", "adam", "adam-minibatch", "gd"])
+def test_training_is_bit_for_bit_the_same_on_any_number_of_processes(make_opt, rng):
+    # 70 samples in blocks of 8 (9 blocks, the last short) over 1, 2 and 3 simulated ranks
+    # (uneven shares), and without any reducer: the same weights, bit for bit
+    X, Y, labels = _data(rng, N=70, m=4, d=5)
+    net0 = make_net(width=5, n_steps=6, seed=11, n_threads=2)
+    cost = snode.Cost(**FULL)
+    ref = _trained(make_opt, cost, X, Y, labels, net0, 0, 8)
+    assert not np.array_equal(ref[0], net0.W)  # it trained
+    for size in (1, 2, 3):
+        W, b = _trained(make_opt, cost, X, Y, labels, net0, size, 8)
+        np.testing.assert_array_equal(W, ref[0], err_msg=f"{size} ranks")
+        np.testing.assert_array_equal(b, ref[1], err_msg=f"{size} ranks")
+    # blocks change the rounding, not the result
+    one = _trained(make_opt, cost, X, Y, labels, net0, 0, 4096)
+    np.testing.assert_allclose(one[0], ref[0], rtol=1e-7, atol=1e-10)
+
+
+def test_blocks_give_the_gradient(rng):
+    # several blocks in one process: the cost and gradient of the whole batch (to rounding),
+    # the linearised cost, the input gradient and outputs in sample order
+    net = make_net(width=4, n_steps=5)
+    X, Y, labels = _data(rng, N=45)
+    cost = snode.Cost(**FULL)
+    one = snode.Objective(net, cost, X, Y, labels)
+    many = snode.Objective(net, cost, X, Y, labels, block_size=7)
+    a, b = one.evaluate(input_grad=True), many.evaluate(input_grad=True)
+    assert isinstance(b.states, tuple) and len(b.states) == 7
+    assert b.value == pytest.approx(a.value, rel=1e-13)
+    for x, y in zip(a.grad + (a.input_grad, a.outputs), b.grad + (b.input_grad, b.outputs)):
+        np.testing.assert_allclose(y, x, rtol=1e-11, atol=1e-14)
+    d = (rng.normal(size=net.W.shape), rng.normal(size=net.b.shape))
+    la, lb = one.linearize(a, d), many.linearize(b, d)
+    for eta in (0.0, 0.01, 0.3):
+        np.testing.assert_allclose(lb(eta), la(eta), rtol=1e-10)
+    assert lb.output_rate == pytest.approx(la.output_rate, rel=1e-12)
+    many.release(b)
+    assert b.states is None
+
+
+def test_shards_that_cut_a_block_are_refused(rng):
+    from _helpers import ThreadGroup
+    X, Y, labels = _data(rng, N=30, m=4, d=5)
+    net = make_net(width=5, n_steps=2)
+
+    def run(rank, red):
+        s = slice(0, 13) if rank == 0 else slice(13, 30)
+        with pytest.raises(ValueError, match="must be whole blocks of block_size=8"):
+            snode.Objective(net, snode.Cost(), X[s], Y[s], reducer=red, block_size=8)
+        return True
+
+    assert all(ThreadGroup(2).run(run))
+    assert snode.shard(30, None, 8) == slice(0, 30)
+    assert [snode.shard(30, type("G", (), {"rank": r, "size": 3})(), 8) for r in range(3)] \
+        == [slice(0, 16), slice(16, 24), slice(24, 30)]
+    assert [snode.shard(5, type("G", (), {"rank": r, "size": 3})(), 8) for r in range(3)] \
+        == [slice(0, 5), slice(5, 5), slice(5, 5)]

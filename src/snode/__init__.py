@@ -19,7 +19,7 @@ from .model import ACTIVATIONS, INITS, SNODE, isa, release_scratch
 from .objective import Evaluation, LinearizedCost, Objective
 from .optim import NCG, Adam, GradientDescent, TrainResult, scipy_objective
 from .presets import PRESETS, Preset, preset
-from .reduce import LocalReducer, Reducer
+from .reduce import LocalReducer, Reducer, shard
 from .schemes import SCHEMES, Tableau
 from .sobolev import sobolev_gradient, sobolev_inner
 
@@ -27,6 +27,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "SNODE", "Cost", "Objective", "Evaluation", "LinearizedCost", "Reducer", "LocalReducer",
+    "shard",
     "Tableau", "SCHEMES", "ACTIVATIONS", "INITS", "NonFiniteError", "sobolev_gradient",
     "sobolev_inner", "isa", "release_scratch", "NCG", "GradientDescent", "Adam",
     "TrainResult", "LineSearchWarning", "scipy_objective", "SNODEClassifier",

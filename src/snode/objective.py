@@ -5,7 +5,8 @@ network, a cost, a batch of samples and a reducer, and answers what an optimiser
 cost at given weights, the cost and its gradient, and the cost with x(T) linearised along a
 direction (the sensitivity step's model, :class:`LinearizedCost`). Every sum over samples is
 formed on this process's samples, scaled by the global number of samples, and passed through
-the reducer; the weight penalty is added once, after the reduction (see :mod:`snode.reduce`).
+the reducer block by block; the weight penalty is added once, after the reduction (see
+:mod:`snode.reduce`).
 
 The formulas are in docs/method.md (the cost functional, the sensitivity step).
 """
@@ -13,7 +14,9 @@ import numpy as np
 
 from .exceptions import NonFiniteError
 from .model import SNODE, OutputLine, all_finite, output_loss, release_states
-from .reduce import LocalReducer, check_reducer, reduce_floats, total_samples
+from .reduce import (BLOCK_SIZE, LocalReducer, check_reducer, reduce_floats, shard,
+                     total_samples, tree_nodes, tree_sum)
+from ._validate import check_int
 
 __all__ = ["Objective", "Evaluation", "LinearizedCost", "as_objective"]
 
@@ -38,8 +41,9 @@ class Evaluation:
         dJ/dX for this process's samples, when asked for.
     outputs : ndarray, shape (N, width), or None
         x(T) of this process's samples (with the gradient).
-    states : ForwardStates or None
-        The forward states kept for a linearisation at this point.
+    states : ForwardStates, tuple of ForwardStates, or None
+        The forward states kept for a linearisation at this point (one per block of this
+        process's samples when it holds several).
     """
 
     __slots__ = ("params", "value", "grad", "input_grad", "outputs", "states")
@@ -74,6 +78,12 @@ class Objective:
         Class labels (the cross-entropy, or one-hot targets of the squared error).
     reducer : Reducer, optional
         Where sums over samples meet across processes; default :class:`LocalReducer`.
+    block_size : int, optional
+        Samples of a block of the sums over samples (default ``snode.reduce.BLOCK_SIZE``,
+        4096): the sums are formed block by block and added along a fixed tree, so that they
+        are bit for bit the same however the blocks are shared between processes. With an
+        exact reducer of several processes, this process's samples must be whole blocks of
+        the global batch (the last one may be short): see :func:`snode.shard`.
     keep_states : {"auto", True, False}, default "auto"
         Whether gradient evaluations keep their forward states for :meth:`linearize` ("auto":
         when the network stores its states, ``net.memory == "store"``, and they take at most
@@ -85,6 +95,8 @@ class Objective:
         This process's samples.
     n_total : int
         The samples over all processes (the normalisation of every sum).
+    offset : int
+        The global number of this process's first sample.
     counts : dict
         ``gradients`` (gradient evaluations), ``values`` (cost evaluations, with or without
         a gradient), ``sweeps`` (passes over depth: a gradient 2, a cost or a linearisation 1;
@@ -108,7 +120,8 @@ class Objective:
     sensitivity problems of the sNODE).
     """
 
-    def __init__(self, net, cost, X, Y=None, labels=None, *, reducer=None, keep_states="auto"):
+    def __init__(self, net, cost, X, Y=None, labels=None, *, reducer=None, keep_states="auto",
+                 block_size=None):
         if not isinstance(net, SNODE):
             raise ValueError(f"net must be an snode.SNODE, got {type(net).__name__}")
         X, Y, labels = cost.prepare(net, X, Y, labels)
@@ -116,30 +129,94 @@ class Objective:
             labels = labels.copy()
         if keep_states not in ("auto", True, False):
             raise ValueError(f"keep_states must be 'auto', True or False, got {keep_states!r}")
-        self._setup(net, cost, X, Y, labels, check_reducer(reducer), keep_states)
+        block_size = BLOCK_SIZE if block_size is None else check_int(block_size, "block_size",
+                                                                       1)
+        self._setup(net, cost, X, Y, labels, check_reducer(reducer), keep_states, block_size)
 
-    def _setup(self, net, cost, X, Y, labels, reducer, keep_states):
+    def _setup(self, net, cost, X, Y, labels, reducer, keep_states, block_size):
         self.net, self.cost, self.reducer = net, cost, reducer
         self.X, self.Y, self.labels = X, Y, labels
         self.keep_states = keep_states
-        self.n_samples = X.shape[0]
-        self.n_total = total_samples(reducer, self.n_samples)
+        self.block_size = B = block_size
+        self.n_samples = n = X.shape[0]
+        self.n_total = total_samples(reducer, n)
         if self.n_total < 1:
             raise ValueError("the batch has no samples on any process")
         self._scale = 1.0 / self.n_total
         self.counts = {"gradients": 0, "values": 0, "sweeps": 0}
+        # the blocks: global numbers with an exact reducer; else this process's own
+        local = type(reducer) is LocalReducer
+        self.offset = 0 if local or not reducer.exact else int(reducer.offset(n))
+        if reducer.exact:
+            if n and (self.offset % B or (n % B and self.offset + n != self.n_total)):
+                raise ValueError(
+                    f"this process's samples (numbers {self.offset} to {self.offset + n - 1} "
+                    f"of {self.n_total}) must be whole blocks of block_size={B} samples (the "
+                    "last block of all may be short): shard the data with snode.shard")
+            self._n_blocks = -(-self.n_total // B)
+        else:
+            self._n_blocks = -(-n // B)
+        self._k0 = self.offset // B if reducer.exact else 0
+        self._k1 = self._k0 + -(-n // B)
+
+    def _slice(self, k):
+        """This process's samples of block k (a global block number)."""
+        lo = k * self.block_size - (self.offset if self.reducer.exact else 0)
+        return slice(lo, min(lo + self.block_size, self.n_samples))
+
+    def _sum(self, leaf, zeros):
+        """The sum over every process's blocks of ``leaf(k)`` (a tuple of floats and float64
+        arrays for block k, which this process holds), along the tree (snode.reduce).
+        ``zeros()``: the parts of no samples (for a process without any)."""
+        nodes = [((a, b), tree_sum(a, b, leaf))
+                 for a, b in tree_nodes(self._k0, self._k1, self._n_blocks)]
+        if not nodes and not self.reducer.exact:
+            nodes = [((0, 0), zeros())]
+        return self.reducer.reduce_tree(nodes, self._n_blocks)
 
     def subset(self, index):
-        """The objective on the samples `index` of this one (a mini-batch): the same network,
-        cost, reducer and counts; normalised by the mini-batch's global size."""
+        """The objective on the samples `index` of this one (a mini-batch, in that order): the
+        same network, cost, reducer, block size and counts; normalised by the mini-batch's
+        global size. Over several processes, `index` holds global sample numbers (the same on
+        every process); the processes exchange the mini-batch's samples
+        (``reducer.allgather``) and each takes its share of its blocks."""
         index = np.asarray(index)
+        red = self.reducer
+        X, Y, labels = self.X, self.Y, self.labels
+        if red.size > 1:
+            X, Y, labels, index = self._gather(index)
         sub = object.__new__(Objective)
-        sub._setup(self.net, self.cost, self.X[index],
-                   None if self.Y is None else self.Y[index],
-                   None if self.labels is None else self.labels[index], self.reducer,
-                   self.keep_states)
+        sub._setup(self.net, self.cost, X[index], None if Y is None else Y[index],
+                   None if labels is None else labels[index], red, self.keep_states,
+                   self.block_size)
         sub.counts = self.counts
         return sub
+
+    def _gather(self, index):
+        # every process contributes the rows of the mini-batch it holds; all assemble the
+        # whole mini-batch and keep their share of its blocks
+        n = self.n_samples
+        own = np.flatnonzero((index >= self.offset) & (index < self.offset + n))
+        rows = index[own] - self.offset
+        pieces = self.reducer.allgather(
+            (own, self.X[rows], None if self.Y is None else self.Y[rows],
+             None if self.labels is None else self.labels[rows]))
+        N = index.shape[0]
+        X = np.empty((N, self.X.shape[1]))
+        Y = None if self.Y is None else np.empty((N, self.Y.shape[1]))
+        labels = None if self.labels is None else np.empty(N, dtype=self.labels.dtype)
+        seen = np.zeros(N, dtype=bool)
+        for pos, xr, yr, lr in pieces:
+            X[pos] = xr
+            seen[pos] = True
+            if Y is not None:
+                Y[pos] = yr
+            if labels is not None:
+                labels[pos] = lr
+        if not seen.all():
+            raise ValueError("the mini-batch holds sample numbers that no process has (they "
+                             f"must lie in [0, {self.n_total}))")
+        return X, Y, labels, shard(N, self.reducer, self.block_size)
 
     # --- the point ---------------------------------------------------------------------------
     @property
@@ -207,33 +284,54 @@ class Objective:
 
     def _evaluate(self, point, grad, input_grad, keep):
         net, cost = self.net, self.cost
-        red = self.reducer
+        X, Y, labels, scale = self.X, self.Y, self.labels, self._scale
         self.counts["values"] += 1
         if not grad:
             self.counts["sweeps"] += 1
-            J, _ = net.data_cost(self.X, cost, self.Y, self.labels, scale=self._scale,
-                                 params=point, check_input=False)
-            (J,) = reduce_floats(red, J)
-            return Evaluation(point, self._with_penalty(J, point))
+
+            def value(k):
+                s = self._slice(k)
+                return (net.data_cost(X[s], cost, None if Y is None else Y[s],
+                                      None if labels is None else labels[s], scale=scale,
+                                      params=point, check_input=False)[0],)
+
+            (J,) = self._sum(value, lambda: (0.0,))
+            return Evaluation(point, self._with_penalty(float(J), point))
         self.counts["gradients"] += 1
         self.counts["sweeps"] += 2
         keep = self._keep(keep) and bool(grad)
-        r = net.data_gradient(self.X, cost, self.Y, self.labels, scale=self._scale,
-                              params=point, input_grad=input_grad, outputs=True, keep=keep,
-                              check_input=False)
-        J, gW, gb = r.value, r.gW, r.gb
-        local = type(red) is LocalReducer
-        if not local:
-            J, gW, gb = _reduced(red.allreduce(np.float64(J), gW, gb), gW.shape, gb.shape)
+        blocks = []
+
+        def gradient(k):
+            s = self._slice(k)
+            r = net.data_gradient(X[s], cost, None if Y is None else Y[s],
+                                  None if labels is None else labels[s], scale=scale,
+                                  params=point, input_grad=input_grad, outputs=True,
+                                  keep=keep, check_input=False)
+            blocks.append(r)
+            return r.value, r.gW, r.gb
+
+        shapes = (net.n_steps, net.width, net.width), (net.n_steps, net.width)
+        J, gW, gb = _reduced(self._sum(gradient, lambda: (0.0, *map(np.zeros, shapes))),
+                             *shapes)
         cost.penalty_grad(net, gW, gb, params=point)
         J = self._with_penalty(J, point)
-        # (the core checked its own sums; these add a penalty or other processes' parts)
-        if not (local and cost.decay == 0 and cost.smooth == 0) and not (
-                all_finite(gW) and all_finite(gb)):
+        # (the core checked each block's sums; these add blocks, processes or a penalty)
+        if not (len(blocks) == 1 and type(self.reducer) is LocalReducer and cost.decay == 0
+                and cost.smooth == 0) and not (all_finite(gW) and all_finite(gb)):
             raise NonFiniteError("the gradient is not finite: the weights are too large")
-        if r.states is not None:
-            point = r.states.params  # (copies, if the point was the network's own weights)
-        return Evaluation(point, J, (gW, gb), r.input_grad, r.outputs, r.states)
+        one = len(blocks) == 1
+        outputs = blocks[0].outputs if one else _joined([r.outputs for r in blocks],
+                                                         (0, net.width))
+        gX = None
+        if input_grad:
+            gX = blocks[0].input_grad if one else _joined([r.input_grad for r in blocks],
+                                                          (0, X.shape[1]))
+        states = None
+        if keep and blocks:
+            states = blocks[0].states if one else tuple(r.states for r in blocks)
+            point = blocks[0].states.params  # (copies, if the point was the network's own)
+        return Evaluation(point, J, (gW, gb), gX, outputs, states)
 
     def _with_penalty(self, J, point):
         J = J + self.cost.penalty(self.net, point)
@@ -246,7 +344,8 @@ class Objective:
         states goes back to a pool for later evaluations (a fresh buffer of tens of megabytes
         costs its page faults on every evaluation)."""
         states, evaluation.states = evaluation.states, None
-        release_states(states)
+        for st in states if isinstance(states, tuple) else (states,):
+            release_states(st)
 
     def value(self, params=None):
         """The cost J at `params` (default: the network's weights), from one forward sweep."""
@@ -308,10 +407,16 @@ class Objective:
             raise ValueError("the direction must be nonzero")
         u = (dW / scale, db / scale)
         self.counts["sweeps"] += 1
-        if evaluation.states is not None:
-            xi = self.net.sensitivity(None, u[0], u[1], states=evaluation.states)
-        else:
+        states = evaluation.states
+        if self.n_samples == 0:  # (a process without samples still takes part in the sums)
+            xi = np.empty((0, self.net.width))
+        elif states is None:
             xi = self.net.sensitivity(self.X, u[0], u[1], params=evaluation.params)
+        elif isinstance(states, tuple):
+            xi = _joined([self.net.sensitivity(None, u[0], u[1], states=st) for st in states],
+                         None)
+        else:
+            xi = self.net.sensitivity(None, u[0], u[1], states=states)
         GW, Gb = evaluation.grad
         slope_u = float(np.einsum("i,i->", GW.ravel(), u[0].ravel())
                         + np.einsum("i,i->", Gb.ravel(), u[1].ravel()))
@@ -335,6 +440,10 @@ def as_objective(net, cost=None, X=None, Y=None, labels=None, reducer=None):
     if cost is None or X is None:
         raise ValueError("a network needs a cost and inputs X (or pass an Objective)")
     return Objective(net, cost, X, Y, labels, reducer=reducer)
+
+
+def _joined(arrays, empty):
+    return np.concatenate(arrays) if arrays else np.empty(empty)
 
 
 def _reduced(parts, *shapes):
@@ -393,23 +502,35 @@ class LinearizedCost:
         self.slope = slope_u * scale
         self.quadratic = cost.ce == 0.0
         _, self._p1, self._p2 = cost.penalty_along(net, evaluation.params, unit)
-        self._line = OutputLine(evaluation.outputs, xi, cost, objective.Y, objective.labels,
-                                scale=objective._scale)
+        obj = objective
+        Y, labels, sc = obj.Y, obj.labels, obj._scale
+        self._lines = {}
+        for k in range(obj._k0, obj._k1):
+            sl = obj._slice(k)
+            self._lines[k] = OutputLine(evaluation.outputs[sl], xi[sl], cost,
+                                        None if Y is None else Y[sl],
+                                        None if labels is None else labels[sl], scale=sc)
+
         # at 0, with two more sums: the mean of |xi(T)|^2 over samples, and the size of the
         # terms the data cost sums, sum |dJ/dx(T)| |x(T)|
-        _, g = output_loss(evaluation.outputs, cost, objective.Y, objective.labels,
-                           scale=objective._scale, grad=True)
-        flat = xi.reshape(-1)
-        *self._d0, ms, self.output_scale = reduce_floats(
-            objective.reducer, *self._line(0.0),
-            float(np.einsum("i,i->", flat, flat)) * objective._scale,
-            float(np.einsum("i,i->", np.abs(g).ravel(), np.abs(evaluation.outputs).ravel())))
+        def at_zero(k):
+            sl = obj._slice(k)
+            x = evaluation.outputs[sl]
+            _, g = output_loss(x, cost, None if Y is None else Y[sl],
+                               None if labels is None else labels[sl], scale=sc, grad=True)
+            flat = xi[sl].reshape(-1)
+            return (*self._lines[k](0.0), float(np.einsum("i,i->", flat, flat)) * sc,
+                    float(np.einsum("i,i->", np.abs(g).ravel(), np.abs(x).ravel())))
+
+        *self._d0, ms, self.output_scale = (float(v) for v in obj._sum(at_zero,
+                                                                        lambda: (0.0,) * 5))
         self.output_rate = np.sqrt(max(ms, 0.0)) * scale
         self._curv_u = self._d0[2] + self._p2
         self.curvature = self._curv_u * scale * scale
 
     def _data(self, t):
-        return reduce_floats(self._obj.reducer, *self._line(t))
+        return tuple(float(v) for v in self._obj._sum(lambda k: self._lines[k](t),
+                                                      lambda: (0.0,) * 3))
 
     def __call__(self, eta):
         """``(phi(eta), phi'(eta), phi''(eta))``."""

@@ -1,18 +1,29 @@
 """Reducers: where the sums over samples of several processes meet.
 
 Every quantity of training that is a sum over samples (the cost, its gradient, the sums of
-the sensitivity step, the counts behind an accuracy) is formed by each process over its own
-samples, already divided by the *global* number of samples, and then passed through the
-objective's reducer, which returns the sum over all processes. Penalties on the weights are
-added once, after the reduction, by every process alike. One process needs nothing:
-:class:`LocalReducer`, the default, returns its input.
+the sensitivity step) is a sum over *blocks*: the batch is cut into blocks of ``block_size``
+consecutive samples (global sample numbers, the same whatever the number of processes), each
+block's part is formed by the one process that holds it (already divided by the *global*
+number of samples), and the blocks' parts are added along a fixed binary tree over the block
+numbers (:func:`tree_nodes`). Each process evaluates the tree's largest subtrees that lie
+within its own blocks and passes them to the objective's reducer, which evaluates the rest of
+the tree and returns the root to every process. Neither the blocks nor the tree depend on the
+number of processes or threads, so the sums are bit for bit the same on any number of them.
+Penalties on the weights are added once, after the reduction, by every process alike. One
+process needs nothing: :class:`LocalReducer`, the default, returns its own root. Counts (the
+samples, the correct predictions) are integers and go through ``allreduce``.
 
-A reducer for processes that share the data (a communicator of MPI ranks, say) implements the
-same contract; the optimisers and :class:`snode.Objective` do not change.
+The tree: the node of blocks [a, b) with b - a > 1 has the children [a, m) and [m, b), where
+m - a is the largest power of two below b - a. See docs/method.md (sums over samples).
 """
 import numpy as np
 
-__all__ = ["Reducer", "LocalReducer"]
+from ._validate import check_int
+
+__all__ = ["Reducer", "LocalReducer", "shard", "tree_nodes", "tree_sum", "BLOCK_SIZE"]
+
+#: The default number of samples of a block of the sums over samples.
+BLOCK_SIZE = 4096
 
 
 class Reducer:
@@ -24,10 +35,13 @@ class Reducer:
         This process's index among `size` (0 for the process that writes files and prints).
     size : int
         Number of processes.
+    exact : bool
+        True when :meth:`reduce_tree` evaluates the whole tree (sums bit for bit the same on
+        any number of processes); False for the plain all-reduce of this base class.
 
     Notes
     -----
-    Implementations must:
+    Implementations must provide:
 
     - ``allreduce(*parts)``: take this process's partial sums (floats, or float64 arrays of
       any shape, the same shapes on every process) and return, in the same order and shapes,
@@ -37,13 +51,26 @@ class Reducer:
     - ``total(n)``: return the sum of ``n`` (this process's number of samples) over all
       processes, the same on every process.
 
+    and may provide, for sums that do not depend on the number of processes:
+
+    - ``offset(n)``: the number of samples of the processes of lower rank (this process's
+      first global sample number); processes hold consecutive samples in rank order.
+    - ``reduce_tree(nodes, n_blocks)``: `nodes` is this process's list of ``((a, b), parts)``,
+      the tree's largest subtrees within its blocks and their sums (tuples of floats and
+      float64 arrays); return the root's parts, the same on every process. Without it, the
+      nodes are added in order and passed to ``allreduce`` (a sum that depends on how the
+      blocks are split between processes).
+    - ``allgather(obj)``: the list of every process's `obj`, in rank order (mini-batches
+      drawn from samples that other processes hold).
+
     Each call is collective: every process of the group makes the same calls in the same
-    order. An all-reduce over the chunks of a batch inside one process (threads) is the
-    compiled core's business, not the reducer's.
+    order. The sums over the chunks of a block inside one process (threads) are the compiled
+    core's business, not the reducer's.
     """
 
     rank = 0
     size = 1
+    exact = False
 
     def allreduce(self, *parts):
         raise NotImplementedError(f"{type(self).__name__} must implement allreduce(*parts) "
@@ -53,9 +80,27 @@ class Reducer:
         raise NotImplementedError(f"{type(self).__name__} must implement total(n) "
                                   "(see snode.Reducer)")
 
+    def offset(self, n):
+        """This process's first global sample number (default: from ``allgather``)."""
+        counts = self.allgather(int(n))
+        return int(sum(counts[:self.rank]))
+
+    def allgather(self, obj):
+        raise NotImplementedError(f"{type(self).__name__} must implement allgather(obj) for "
+                                  "mini-batches over several processes (see snode.Reducer)")
+
+    def reduce_tree(self, nodes, n_blocks):
+        """The plain reduction: this process's nodes added in order, then ``allreduce``."""
+        parts = None
+        for _, value in nodes:
+            parts = value if parts is None else add_parts(parts, value)
+        return tuple(self.allreduce(*parts))
+
 
 class LocalReducer(Reducer):
     """The reducer of a single process: sums pass through unchanged (no copies, no cost)."""
+
+    exact = True
 
     def allreduce(self, *parts):
         return parts
@@ -63,8 +108,123 @@ class LocalReducer(Reducer):
     def total(self, n):
         return int(n)
 
+    def offset(self, n):
+        return 0
+
+    def allgather(self, obj):
+        return [obj]
+
+    def reduce_tree(self, nodes, n_blocks):
+        # one process holds every block: its one node is the root
+        (_, parts), = nodes
+        return parts
+
     def __repr__(self):
         return "LocalReducer()"
+
+
+def shard(n_samples, group=None, block_size=None):
+    """This process's share of `n_samples` samples: whole blocks, consecutive, in rank order.
+
+    Parameters
+    ----------
+    n_samples : int
+        The samples of the whole data set (or mini-batch).
+    group : Reducer or mpi4py communicator, optional
+        The processes (``rank`` and ``size``, or ``Get_rank()`` and ``Get_size()``); default
+        one process.
+    block_size : int, optional
+        The blocks of the sums over samples (default ``BLOCK_SIZE``); the same as the
+        objective's.
+
+    Returns
+    -------
+    slice
+        The samples ``[start, stop)`` of this process: the blocks ``[r nb / size,
+        (r + 1) nb / size)`` (rounded up) of the ``nb = ceil(n_samples / block_size)``
+        blocks, so that shares differ by at most one block (the last processes get none
+        when there are fewer blocks than processes).
+
+    Raises
+    ------
+    ValueError
+        For a negative count or a block size below 1.
+    """
+    n = check_int(n_samples, "n_samples", 0)
+    B = BLOCK_SIZE if block_size is None else check_int(block_size, "block_size", 1)
+    if group is None:
+        rank, size = 0, 1
+    elif hasattr(group, "Get_rank"):
+        rank, size = group.Get_rank(), group.Get_size()
+    else:
+        rank, size = group.rank, group.size
+    nb = -(-n // B)
+    a, b = -(-rank * nb // size), -(-(rank + 1) * nb // size)
+    return slice(min(a * B, n), min(b * B, n))
+
+
+# --- the tree over blocks --------------------------------------------------------------------
+
+def _split(a, b):
+    m = 1
+    while 2 * m < b - a:
+        m *= 2
+    return a + m
+
+
+def tree_nodes(lo, hi, n_blocks):
+    """The largest subtrees of the tree over blocks [0, n_blocks) that lie within [lo, hi):
+    a list of (a, b) in increasing order (at most about 2 log2 n_blocks of them)."""
+    out = []
+
+    def visit(a, b):
+        if b <= lo or a >= hi:
+            return
+        if lo <= a and b <= hi:
+            out.append((a, b))
+            return
+        m = _split(a, b)
+        visit(a, m)
+        visit(m, b)
+
+    if hi > lo:
+        visit(0, n_blocks)
+    return out
+
+
+def add_parts(left, right):
+    """``left + right`` part by part (floats, or arrays added into `left`'s own arrays)."""
+    out = []
+    for x, y in zip(left, right):
+        if isinstance(x, np.ndarray):
+            np.add(x, y, out=x)
+            out.append(x)
+        else:
+            out.append(x + y)
+    return tuple(out)
+
+
+def tree_sum(a, b, leaf, known=None):
+    """The sum over the blocks [a, b) of ``leaf(k)`` (a tuple of floats and float64 arrays,
+    fresh arrays that may be added into) along the tree, depth first: at most one pending
+    sum a level. `known` maps nodes (a, b) to sums already formed (which are added into)."""
+    if known is not None and (a, b) in known:
+        return known[(a, b)]
+    if b - a == 1:
+        return leaf(a)
+    m = _split(a, b)
+    return add_parts(tree_sum(a, m, leaf, known), tree_sum(m, b, leaf, known))
+
+
+def tree_root(nodes, n_blocks):
+    """The root of the tree over [0, n_blocks) from nodes that cover it: a list of
+    ((a, b), parts) (every process's largest subtrees, in any order)."""
+    known = dict(nodes)
+
+    def missing(k):
+        raise ValueError(f"the nodes do not cover block {k} of {n_blocks}")
+
+    return tree_sum(0, n_blocks, missing, known)
 
 
 def check_reducer(reducer):

@@ -133,7 +133,7 @@ class Trainer:
             if self.batch_size is None:
                 batches, n_it = (((0, 0, None),), self.max_iter)
             else:
-                batches, n_it = self._minibatches(objective.n_samples, rng), \
+                batches, n_it = self._minibatches(objective.n_total, rng), \
                     self.iterations_per_batch
             for epoch, bi, idx in batches:
                 batch_obj = objective if idx is None else objective.subset(idx)
