@@ -238,3 +238,39 @@ def test_a_chosen_beta_selects_the_conjugate_direction(tmp_path):
     auto.set_params(beta=None, memory="auto")
     auto.save(tmp_path / "m.npz")
     assert snode.load(tmp_path / "m.npz").memory_ == 20
+
+
+@pytest.mark.parametrize("scale", ["standard", "range"])
+@pytest.mark.parametrize("est_cls", ["classifier", "regressor"])
+def test_fit_over_processes_is_the_one_process_fit(est_cls, scale):
+    # shares of the samples on 2 and 3 simulated processes (the classes of one process need
+    # not be all classes; random_state None is drawn on rank 0): the same fitted estimator,
+    # bit for bit, as one process fitting all samples with the same random state
+    from _helpers import ThreadGroup
+    X, y = snode.datasets.spirals(90, seed=3)
+    order = np.argsort(y, kind="stable")  # sorted labels: the first share lacks class 1
+    X, y = X[order], y[order]
+    if est_cls == "regressor":
+        y = np.c_[np.sin(X[:, 0]), X[:, 1] ** 2]
+        make = lambda **kw: snode.SNODERegressor(n_steps=6, max_iter=5, scale=scale,  # noqa
+                                                 block_size=16, **kw)
+    else:
+        make = lambda **kw: snode.SNODEClassifier(n_steps=6, max_iter=5, scale=scale,  # noqa
+                                                  block_size=16, **kw)
+    ref = make(random_state=7).fit(X, y)
+    for size in (2, 3):
+        def run(rank, red):
+            s = snode.shard(len(X), red, 16)
+            est = make(random_state=7 if rank == 0 else None, comm=red).fit(X[s], y[s])
+            return est, est.score(X[s], y[s])
+
+        out = ThreadGroup(size).run(run)
+        for est, score in out:
+            np.testing.assert_array_equal(est.net_.W, ref.net_.W)
+            np.testing.assert_array_equal(est.scaler_.shift_, ref.scaler_.shift_)
+            np.testing.assert_array_equal(est.scaler_.scale_, ref.scaler_.scale_)
+            assert score == pytest.approx(ref.score(X, y), rel=1e-12)
+            if est_cls == "classifier":
+                np.testing.assert_array_equal(est.classes_, ref.classes_)
+    with pytest.raises(ValueError, match="comm must be an mpi4py communicator"):
+        make(comm=3).fit(X, y)

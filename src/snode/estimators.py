@@ -14,6 +14,8 @@ from ._validate import as_float_array, check_int
 from .cost import Cost
 from .data import Scaler
 from .model import SNODE, softmax
+from .objective import Objective
+from .reduce import Reducer, check_reducer, reduce_floats
 from .optim import NCG, Adam, GradientDescent
 from .presets import preset
 
@@ -180,9 +182,14 @@ class _SNODEEstimator(_Params):
     def _fit_net(self, X, n_out, Y=None, labels=None, cost=None, callback=None, attrs=()):
         """Check every setting, then set the fitted attributes (`attrs` among them) and
         train."""
+        red = self._reducer()
         self._seed = None if self.random_state is None else (
             self.random_state if isinstance(self.random_state, (int, np.integer))
             else np.random.default_rng(self.random_state).integers(2**31))
+        if red.size > 1:  # every process starts from rank 0's random state
+            if self._seed is None:
+                self._seed = int(np.random.default_rng().integers(2**31))
+            self._seed = red.allgather(self._seed)[0]
         width = self._width(X.shape[1], n_out)
         if self.warm_start and hasattr(self, "net_"):
             net = self.net_
@@ -204,18 +211,36 @@ class _SNODEEstimator(_Params):
             net = SNODE(width, self.n_steps, T=self.T, scheme=self.scheme,
                         activation=self.activation, init=self.init, seed=self._seed,
                         n_threads=self.n_threads)
-            scaler = _scaler(self.scale).fit(X)
+            scaler = _scaler(self.scale).fit(X, reducer=red, block_size=self.block_size)
         optimizer = self._make_optimizer(net.W.size + net.b.size)
         # (every setting checked: from here on the estimator holds the new network)
         self.net_, self.scaler_ = net, scaler
         for k, v in dict(attrs).items():
             setattr(self, k, v)
         self.memory_ = getattr(optimizer, "memory", 0)  # (0 for adam, sgd and gd)
-        Xs = self.scaler_.transform(X)
-        self.result_ = optimizer.minimize(self.net_, cost, Xs, Y, labels, callback=callback)
+        objective = Objective(self.net_, cost, self.scaler_.transform(X), Y, labels,
+                              reducer=red, block_size=self.block_size)
+        self.result_ = optimizer.minimize(objective, callback=callback)
         self.history_ = self.result_.history
         self.n_iter_ = self.result_.n_iter
         return self
+
+    def _reducer(self):
+        """The reducer of `comm` (checked; a LocalReducer for None)."""
+        comm = self.comm
+        if comm is None or isinstance(comm, Reducer):
+            return check_reducer(comm)
+        if hasattr(comm, "Get_rank") and hasattr(comm, "Get_size"):
+            from .mpi import MPIReducer
+
+            return MPIReducer(comm)
+        raise ValueError(f"comm must be an mpi4py communicator, a snode.Reducer or None, got "
+                         f"{comm!r}")
+
+    def _global(self, *values):
+        """Sums of floats over the processes of `comm` (the values as they are for one)."""
+        red = self._reducer()
+        return values if red.size == 1 else reduce_floats(red, *values)
 
     def _memory(self, n_weights):
         """NCG's memory for a network of `n_weights` weights ("auto": see the docstring)."""
@@ -248,7 +273,9 @@ class _SNODEEstimator(_Params):
         """Write the fitted estimator to `path` (.npz, atomically); read it with snode.load."""
         if not hasattr(self, "net_"):
             raise _not_fitted(self)
-        meta = {"estimator": type(self).__name__, "params": _jsonable(self.get_params()),
+        params = self.get_params()
+        params.pop("comm")  # (the processes are this run's, not the model's)
+        meta = {"estimator": type(self).__name__, "params": _jsonable(params),
                 "scaler": self.scaler_.to_dict(), "n_features_in": int(self.n_features_in_)}
         if hasattr(self, "memory_"):
             meta["memory_used"] = int(self.memory_)
@@ -326,6 +353,15 @@ class SNODEClassifier(_SNODEEstimator, _SkClassifier, _SkBase):
         smallest to 0 and the largest to -1 (background 0, strokes -1, the method's authors'
         scaling of images).
     random_state, warm_start, n_threads
+    block_size : int or None
+        Samples of a block of the sums over samples (:class:`snode.Objective`; default 4096).
+    comm : mpi4py communicator, Reducer or None
+        Train over several processes (:mod:`snode.mpi`): each process passes its own share of
+        the samples to ``fit`` (whole blocks: :func:`snode.shard`) and gets the same fitted
+        estimator, bit for bit the one a single process fits to all samples; the classes,
+        the input scaling and the initial weights are those of all processes' samples (a
+        random_state of None is drawn on rank 0). ``score`` then scores every process's
+        samples together. None: one process.
 
     Attributes
     ----------
@@ -358,7 +394,7 @@ class SNODEClassifier(_SNODEEstimator, _SkClassifier, _SkBase):
                  sobolev_alpha="auto",
                  batch_size=None, iterations_per_batch=6, epochs=10, max_iter=800, lr=0.01,
                  scale="standard", random_state=None, warm_start=False, n_threads=None,
-                 drop_last=False, ncg_options=None, decay=1e-4):
+                 drop_last=False, ncg_options=None, decay=1e-4, block_size=None, comm=None):
         self.width = width
         self.n_steps = n_steps
         self.T = T
@@ -382,6 +418,8 @@ class SNODEClassifier(_SNODEEstimator, _SkClassifier, _SkBase):
         self.drop_last = drop_last
         self.ncg_options = ncg_options
         self.decay = decay
+        self.block_size = block_size
+        self.comm = comm
 
     def fit(self, X, y, callback=None):
         """Train on inputs X (N, m) and class labels y (N,) of any comparable type.
@@ -395,6 +433,10 @@ class SNODEClassifier(_SNODEEstimator, _SkClassifier, _SkBase):
     def _fit(self, X, y, callback):
         X, y = self._check_Xy(X, y, classification=True)
         classes, labels = np.unique(y, return_inverse=True)
+        red = self._reducer()
+        if red.size > 1:  # the classes of every process's samples
+            classes = np.unique(np.concatenate(red.allgather(classes)))
+            labels = np.searchsorted(classes, y)
         if self.warm_start and hasattr(self, "classes_") and not np.array_equal(classes,
                                                                                  self.classes_):
             raise ValueError("warm_start needs the same classes as the previous fit")
@@ -427,7 +469,12 @@ class SNODEClassifier(_SNODEEstimator, _SkClassifier, _SkBase):
         """Mean accuracy."""
         y = np.asarray(y)
         w = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
-        return float(np.average(self.predict(X) == y, weights=w))
+        hit = self.predict(X) == y
+        if self._reducer().size > 1:  # every process's samples
+            w = np.ones(hit.shape[0]) if w is None else w
+            right, total = self._global(float(np.sum(w * hit)), float(np.sum(w)))
+            return right / total
+        return float(np.average(hit, weights=w))
 
     def _extra_meta(self):
         return {"classes": self.classes_.tolist()}
@@ -461,7 +508,7 @@ class SNODERegressor(_SNODEEstimator, _SkRegressor, _SkBase):
                  sobolev_alpha="auto",
                  batch_size=None, iterations_per_batch=6, epochs=10, max_iter=800, lr=0.01,
                  scale="standard", random_state=None, warm_start=False, n_threads=None,
-                 drop_last=False, ncg_options=None, decay=0.0):
+                 drop_last=False, ncg_options=None, decay=0.0, block_size=None, comm=None):
         self.width = width
         self.n_steps = n_steps
         self.T = T
@@ -484,6 +531,8 @@ class SNODERegressor(_SNODEEstimator, _SkRegressor, _SkBase):
         self.drop_last = drop_last
         self.ncg_options = ncg_options
         self.decay = decay
+        self.block_size = block_size
+        self.comm = comm
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -518,6 +567,18 @@ class SNODERegressor(_SNODEEstimator, _SkRegressor, _SkBase):
         y = as_float_array(y, "y")
         p = self.predict(X)
         w = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
+        if self._reducer().size > 1:  # every process's samples
+            w = np.ones(y.shape[0]) if w is None else w
+            Y, P = y.reshape(y.shape[0], -1), p.reshape(y.shape[0], -1)
+            k = Y.shape[1]
+            sums = self._global(float(np.sum(w)), *np.sum(w[:, None] * (Y - P) ** 2, axis=0),
+                                *np.sum(w[:, None] * Y, axis=0),
+                                *np.sum(w[:, None] * Y * Y, axis=0))
+            n, res = sums[0], np.array(sums[1:1 + k])
+            s1, s2 = np.array(sums[1 + k:1 + 2 * k]), np.array(sums[1 + 2 * k:])
+            ss_res, ss_tot = res / n, s2 / n - (s1 / n) ** 2
+            r2 = np.where(ss_tot > 0, 1 - ss_res / np.where(ss_tot > 0, ss_tot, 1), 0.0)
+            return float(np.mean(r2))
         ss_res = np.average((y - p) ** 2, axis=0, weights=w)
         ss_tot = np.average((y - np.average(y, axis=0, weights=w)) ** 2, axis=0, weights=w)
         r2 = np.where(ss_tot > 0, 1 - ss_res / np.where(ss_tot > 0, ss_tot, 1), 0.0)

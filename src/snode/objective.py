@@ -14,8 +14,7 @@ import numpy as np
 
 from .exceptions import NonFiniteError
 from .model import SNODE, OutputLine, all_finite, output_loss, release_states
-from .reduce import (BLOCK_SIZE, LocalReducer, check_reducer, reduce_floats, shard,
-                     total_samples, tree_nodes, tree_sum)
+from .reduce import BLOCK_SIZE, Blocks, LocalReducer, check_reducer, reduce_floats, shard
 from ._validate import check_int
 
 __all__ = ["Objective", "Evaluation", "LinearizedCost", "as_objective"]
@@ -137,42 +136,16 @@ class Objective:
         self.net, self.cost, self.reducer = net, cost, reducer
         self.X, self.Y, self.labels = X, Y, labels
         self.keep_states = keep_states
-        self.block_size = B = block_size
-        self.n_samples = n = X.shape[0]
-        self.n_total = total_samples(reducer, n)
+        self.block_size = block_size
+        self.n_samples = X.shape[0]
+        self._blocks = Blocks(reducer, self.n_samples, block_size)
+        self.n_total, self.offset = self._blocks.n_total, self._blocks.offset
         if self.n_total < 1:
             raise ValueError("the batch has no samples on any process")
         self._scale = 1.0 / self.n_total
         self.counts = {"gradients": 0, "values": 0, "sweeps": 0}
-        # the blocks: global numbers with an exact reducer; else this process's own
-        local = type(reducer) is LocalReducer
-        self.offset = 0 if local or not reducer.exact else int(reducer.offset(n))
-        if reducer.exact:
-            if n and (self.offset % B or (n % B and self.offset + n != self.n_total)):
-                raise ValueError(
-                    f"this process's samples (numbers {self.offset} to {self.offset + n - 1} "
-                    f"of {self.n_total}) must be whole blocks of block_size={B} samples (the "
-                    "last block of all may be short): shard the data with snode.shard")
-            self._n_blocks = -(-self.n_total // B)
-        else:
-            self._n_blocks = -(-n // B)
-        self._k0 = self.offset // B if reducer.exact else 0
-        self._k1 = self._k0 + -(-n // B)
-
-    def _slice(self, k):
-        """This process's samples of block k (a global block number)."""
-        lo = k * self.block_size - (self.offset if self.reducer.exact else 0)
-        return slice(lo, min(lo + self.block_size, self.n_samples))
-
-    def _sum(self, leaf, zeros):
-        """The sum over every process's blocks of ``leaf(k)`` (a tuple of floats and float64
-        arrays for block k, which this process holds), along the tree (snode.reduce).
-        ``zeros()``: the parts of no samples (for a process without any)."""
-        nodes = [((a, b), tree_sum(a, b, leaf))
-                 for a, b in tree_nodes(self._k0, self._k1, self._n_blocks)]
-        if not nodes and not self.reducer.exact:
-            nodes = [((0, 0), zeros())]
-        return self.reducer.reduce_tree(nodes, self._n_blocks)
+        self._k0, self._k1 = self._blocks.first, self._blocks.stop
+        self._slice, self._sum = self._blocks.slice, self._blocks.sum
 
     def subset(self, index):
         """The objective on the samples `index` of this one (a mini-batch, in that order): the

@@ -20,7 +20,8 @@ import numpy as np
 
 from ._validate import check_int
 
-__all__ = ["Reducer", "LocalReducer", "shard", "tree_nodes", "tree_sum", "BLOCK_SIZE"]
+__all__ = ["Reducer", "LocalReducer", "Blocks", "shard", "tree_nodes", "tree_sum",
+           "BLOCK_SIZE"]
 
 #: The default number of samples of a block of the sums over samples.
 BLOCK_SIZE = 4096
@@ -214,6 +215,61 @@ def tree_sum(a, b, leaf, known=None):
         return leaf(a)
     m = _split(a, b)
     return add_parts(tree_sum(a, m, leaf, known), tree_sum(m, b, leaf, known))
+
+
+class Blocks:
+    """The blocks of this process's `n` samples among all processes' (a collective
+    constructor: it asks the reducer for the global count and this process's offset).
+
+    Attributes
+    ----------
+    n, n_total, offset : int
+        This process's samples, all processes', and its first global sample number.
+    size : int
+        Samples of a block.
+    first, stop, count : int
+        This process's blocks [first, stop) of `count` (global numbers with an exact reducer;
+        else its own blocks, numbered from 0).
+
+    Raises
+    ------
+    ValueError
+        With an exact reducer, when this process's samples are not whole blocks.
+    """
+
+    def __init__(self, reducer, n, block_size):
+        self.reducer, self.n, self.size = reducer, n, block_size
+        self.n_total = total_samples(reducer, n)
+        local = type(reducer) is LocalReducer
+        self.offset = 0 if local or not reducer.exact else int(reducer.offset(n))
+        B = block_size
+        if reducer.exact:
+            if n and (self.offset % B or (n % B and self.offset + n != self.n_total)):
+                raise ValueError(
+                    f"this process's samples (numbers {self.offset} to {self.offset + n - 1} "
+                    f"of {self.n_total}) must be whole blocks of block_size={B} samples (the "
+                    "last block of all may be short): shard the data with snode.shard")
+            self.count = -(-self.n_total // B)
+            self.first = self.offset // B
+        else:
+            self.count = -(-n // B)
+            self.first = 0
+        self.stop = self.first + -(-n // B)
+
+    def slice(self, k):
+        """This process's samples of block k (a number among `first`..`stop` - 1)."""
+        lo = k * self.size - (self.offset if self.reducer.exact else 0)
+        return slice(lo, min(lo + self.size, self.n))
+
+    def sum(self, leaf, zeros):
+        """The sum over every process's blocks of ``leaf(k)`` (a tuple of floats and float64
+        arrays for block k of this process; fresh arrays), along the tree. ``zeros()``: the
+        parts of no samples (for a process without any)."""
+        nodes = [((a, b), tree_sum(a, b, leaf))
+                 for a, b in tree_nodes(self.first, self.stop, self.count)]
+        if not nodes and not self.reducer.exact:
+            nodes = [((0, 0), zeros())]
+        return self.reducer.reduce_tree(nodes, self.count)
 
 
 def tree_root(nodes, n_blocks):

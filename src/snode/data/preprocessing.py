@@ -10,6 +10,14 @@ def _rng(seed):
     return np.random.default_rng(seed)
 
 
+def _extremes(X, axis, reducer):
+    """The smallest and largest values (per feature with axis 0) over all processes."""
+    parts = [(X.min(axis=axis), X.max(axis=axis))] if X.shape[0] else []
+    if reducer.size > 1:
+        parts = [p for got in reducer.allgather(parts) for p in got]
+    return (np.min([p[0] for p in parts], axis=0), np.max([p[1] for p in parts], axis=0))
+
+
 class Scaler:
     """Affine input scaling, fitted on training data and reused on new data.
 
@@ -34,17 +42,43 @@ class Scaler:
         self.per_feature = bool(per_feature)
         self.shift_ = self.scale_ = None
 
-    def fit(self, X):
+    def fit(self, X, *, reducer=None, block_size=None):
+        """Fit to the samples X (N, m).
+
+        With a `reducer` of several processes, X is this process's share (whole blocks of
+        `block_size` samples, as for :class:`snode.Objective`) and the statistics are those of
+        all processes' samples, bit for bit the same as one process's fit to all of them
+        (means and variances are summed block by block along the tree of
+        :mod:`snode.reduce`).
+
+        Raises
+        ------
+        ValueError
+            For no samples, or values whose range or variance overflows.
+        """
+        from ..reduce import BLOCK_SIZE, Blocks, check_reducer
+
         X = as_float_array(X, "X", ndim=2)
-        if X.shape[0] < 1:
+        red = check_reducer(reducer)
+        blocks = Blocks(red, X.shape[0], BLOCK_SIZE if block_size is None else
+                        check_int(block_size, "block_size", 1))
+        if blocks.n_total < 1:
             raise ValueError("cannot fit a scaler on no samples")
         axis = 0 if self.per_feature else None
         if self.method == "none":
             self.shift_, self.scale_ = np.zeros(X.shape[1]), np.ones(X.shape[1])
         elif self.method == "standard":
-            n = X.size if axis is None else X.shape[0]
+            n = blocks.n_total * (X.shape[1] if axis is None else 1)
+            zeros = (lambda: (np.zeros(X.shape[1] if axis == 0 else ()),))
+
+            def sums(f):
+                return blocks.sum(lambda k: (np.asarray(np.add.reduce(f(X[blocks.slice(k)]),
+                                                                      axis=axis)),), zeros)[0]
+
             with np.errstate(over="ignore", invalid="ignore"):
-                mu, var = X.mean(axis=axis), X.var(axis=axis)
+                # (one block: numpy's X.mean() and X.var(), bit for bit)
+                mu = sums(lambda x: x) / n
+                var = sums(lambda x: (x - mu) * (x - mu)) / n
             if not (np.isfinite(mu).all() and np.isfinite(var).all()):
                 raise ValueError("X has values too large to standardise (their variance "
                                  "overflows)")
@@ -56,7 +90,7 @@ class Scaler:
             self.shift_ = np.broadcast_to(mu, X.shape[1]).copy()
             self.scale_ = np.broadcast_to(scale, X.shape[1]).copy()
         else:
-            lo, hi = X.min(axis=axis), X.max(axis=axis)
+            lo, hi = _extremes(X, axis, red)
             with np.errstate(over="ignore"):
                 span = hi - lo
             if not np.isfinite(span).all():
