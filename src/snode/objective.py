@@ -169,8 +169,9 @@ class Objective:
         # every process contributes the rows of the mini-batch it holds; all assemble the
         # whole mini-batch and keep their share of its blocks
         n = self.n_samples
-        own = np.flatnonzero((index >= self.offset) & (index < self.offset + n))
-        rows = index[own] - self.offset
+        offset = self.offset if self.reducer.exact else int(self.reducer.offset(n))
+        own = np.flatnonzero((index >= offset) & (index < offset + n))
+        rows = index[own] - offset
         pieces = self.reducer.allgather(
             (own, self.X[rows], None if self.Y is None else self.Y[rows],
              None if self.labels is None else self.labels[rows]))

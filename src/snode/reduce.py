@@ -224,7 +224,8 @@ class Blocks:
     Attributes
     ----------
     n, n_total, offset : int
-        This process's samples, all processes', and its first global sample number.
+        This process's samples, all processes', and its first global sample number (0 with
+        a reducer that is not exact, whose blocks are its own).
     size : int
         Samples of a block.
     first, stop, count : int
