@@ -50,3 +50,34 @@ def test_training_over_mpi_ranks_is_bit_for_bit_one_process(tmp_path):
     _run(3, [job, str(tmp_path / "plain.npz"), "plain"], tmp_path)
     plain = np.load(tmp_path / "plain.npz")
     np.testing.assert_allclose(plain["ncg_W"], ref["ncg_W"], rtol=1e-6, atol=1e-9)
+
+
+def _snode():
+    exe = shutil.which("snode", path=os.path.dirname(sys.executable))
+    return [exe] if exe else [sys.executable, "-m", "snode.cli"]
+
+
+def test_the_command_line_under_mpiexec_writes_the_one_process_model(tmp_path):
+    args = ["train", "--n", "300", "--max-iter", "12", "--block-size", "32", "-q"]
+    one = subprocess.run(_snode() + args + ["-o", "one.npz"], cwd=tmp_path, env=_env(),
+                         capture_output=True, text=True, timeout=TIMEOUT)
+    assert one.returncode == 0, one.stderr
+    three = subprocess.run([MPIEXEC, "-n", "3"] + _snode() + args + ["-o", "three.npz"],
+                           cwd=tmp_path, env=_env(), capture_output=True, text=True,
+                           timeout=TIMEOUT)
+    assert three.returncode == 0, three.stderr
+    assert three.stdout.count("model saved") == 1  # rank 0 alone prints and writes
+    assert (tmp_path / "one.npz").read_bytes() == (tmp_path / "three.npz").read_bytes()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["one.npz", "three.npz"]
+
+
+def test_an_error_on_a_rank_ends_the_job(tmp_path):
+    # too few blocks for the ranks, and a missing file: a clear message and a failed job,
+    # not ranks waiting forever for each other
+    for extra, message in ((["--n", "300"], "at least as many blocks"),
+                           (["--dataset", "csv:missing.csv"], "missing.csv")):
+        r = subprocess.run([MPIEXEC, "-n", "2"] + _snode() + ["train", "-q"] + extra,
+                           cwd=tmp_path, env=_env(), capture_output=True, text=True,
+                           timeout=TIMEOUT)
+        assert r.returncode != 0
+        assert "snode train: error (rank" in r.stderr and message in r.stderr

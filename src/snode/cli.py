@@ -20,7 +20,9 @@ from .exceptions import LineSearchWarning, NonFiniteError
 from .io import read_header
 from .objective import Objective
 from .optim import BETA_RULES
+from .mpi import launched_by_mpi
 from .presets import PRESETS, preset
+from .reduce import BLOCK_SIZE
 
 _IMAGES = ("digits", "mnist")
 
@@ -96,7 +98,13 @@ def _parser():
     t.add_argument("--decay", type=float, default=None,
                    help="weight decay (default 1e-4 for classification, 0 for regression)")
     t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--threads", type=int, default=None)
+    t.add_argument("--threads", type=int, default=None,
+                   help="threads of the sweeps (default: the CPUs; under mpiexec, the CPUs "
+                        "divided by the ranks on the machine)")
+    t.add_argument("--block-size", type=int, default=None,
+                   help="samples of a block of the sums over samples (default 4096): under "
+                        "mpiexec each rank trains on whole blocks, so give at least as many "
+                        "blocks as ranks")
     t.add_argument("--output", "-o", default="snode-model.npz")
     t.add_argument("--json", default=None, help="write the metrics to this JSON file")
     t.add_argument("--plot", default=None, help="save a figure (needs matplotlib)")
@@ -294,6 +302,10 @@ def _train(args):
                          (args.plot, "--plot")):
         if path:
             _writable(path, option)
+    if args.block_size is not None and args.block_size < 1:
+        raise ValueError(f"--block-size must be >= 1, got {args.block_size}")
+    comm = args.comm
+    lead = comm is None or comm.Get_rank() == 0  # (only rank 0 prints and writes)
     Xtr, Xte, ytr, yte = _split(args)
     if args.task == "auto":
         classify = _is_classification(ytr)
@@ -311,15 +323,20 @@ def _train(args):
     batch_size, epochs = settings.pop("batch_size"), settings.pop("epochs")
     if batch_size is None and len(Xtr) > LARGE:
         batch_size, epochs = 100, (1 if epochs is None else epochs)
-        if not args.quiet:
+        if not args.quiet and lead:
             print(f"{len(Xtr)} training samples: mini-batches of {batch_size}, {epochs} "
                   f"epoch{'s' if epochs > 1 else ''} (--batch-size, --epochs to change)")
     epochs = 10 if epochs is None else epochs
     if "scale" not in settings:
         settings["scale"] = "image" if args.dataset.split(":")[0] in _IMAGES else "standard"
+    threads = args.threads
+    if comm is not None and threads is None:
+        from .mpi import threads_per_rank
+
+        threads = threads_per_rank(comm)
     common = dict(settings, optimizer=args.optimizer, batch_size=batch_size, epochs=epochs,
                   max_iter=args.max_iter, lr=args.lr, random_state=args.seed,
-                  n_threads=args.threads)
+                  n_threads=threads, block_size=args.block_size, comm=comm)
     loss = common.pop("loss", None)
     if classify:
         est = SNODEClassifier(loss=loss or "ce", **common)
@@ -335,7 +352,17 @@ def _train(args):
     else:
         total = args.max_iter
 
-    progress = _Progress(total, est, Xtr, ytr, args.quiet, record=bool(args.plot),
+    Xall, yall = Xtr, ytr  # (every rank read all of them; each trains on its share)
+    if comm is not None:
+        from .reduce import shard
+
+        if comm.Get_size() > -(-len(Xtr) // (args.block_size or BLOCK_SIZE)):
+            raise ValueError(f"{comm.Get_size()} ranks need at least as many blocks of "
+                             f"--block-size samples; {len(Xtr)} training samples make fewer: "
+                             "give a smaller --block-size")
+        mine = shard(len(Xtr), comm, args.block_size)
+        Xtr, ytr = Xtr[mine], ytr[mine]
+    progress = _Progress(total, est, Xtr, ytr, args.quiet or not lead, record=bool(args.plot),
                          epochs=epochs if batch_size else None)
     t0 = time.perf_counter()
     try:
@@ -345,6 +372,12 @@ def _train(args):
     finally:
         progress.close()
     seconds = time.perf_counter() - t0
+    # the run's processes and threads are not the model's (the file is the one-process
+    # file); the metrics below: every sample, on rank 0 alone
+    est.comm, est.n_threads = None, args.threads
+    Xtr, ytr = Xall, yall
+    if not lead:
+        return 0
     metrics = {"dataset": args.dataset, "n_train": int(len(Xtr)), "n_test": int(len(Xte)),
                "seconds": seconds, "iterations": int(est.n_iter_),
                "gradient_evaluations": int(est.result_.evaluations),
@@ -472,15 +505,53 @@ def _reproduce(args):
 
 def main(argv=None):
     args = _parser().parse_args(argv)
+    args.comm = None
+    if launched_by_mpi():  # one of several processes started by mpiexec
+        return _main_mpi(args)
+    return _main(args)
+
+
+def _main_mpi(args):
+    """Under mpiexec: `train` on every rank over MPI_COMM_WORLD; the other commands on rank 0
+    alone. An error on any rank ends the whole job (MPI_Abort) with its message, so that no
+    rank waits forever for the others."""
+    try:
+        from .mpi import world
+
+        comm = world()
+    except ImportError as exc:
+        print(f"snode {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    rank, size = comm.Get_rank(), comm.Get_size()
+    if args.command != "train":
+        return _main(args) if rank == 0 else 0
+    args.comm = comm
+    try:
+        code = _main(args, reraise=True)
+    except BaseException as exc:  # noqa: BLE001 - any error ends every rank
+        text = str(exc) or type(exc).__name__
+        print(f"snode train: error (rank {rank} of {size}): {text}", file=sys.stderr,
+              flush=True)
+        comm.Abort(130 if isinstance(exc, KeyboardInterrupt) else 2)
+        return 2  # pragma: no cover - Abort does not return
+    comm.Barrier()
+    return code
+
+
+def _main(args, reraise=False):
     try:
         return {"train": _train, "evaluate": _evaluate, "info": _info,
                 "reproduce": _reproduce}[args.command](args)
     except NonFiniteError as exc:  # an overflow: what the user chose, with the way out
+        if reraise:
+            raise
         hint = ("try a smaller --T, more --steps, or a bounded activation such as tanh"
                 if args.command == "train" else "the model overflows on these inputs")
         print(f"snode {args.command}: error: {exc} ({hint})", file=sys.stderr)
         return 2
     except (ValueError, ImportError, OSError, MemoryError) as exc:
+        if reraise:
+            raise
         print(f"snode {args.command}: error: {exc}", file=sys.stderr)
         return 2
 
