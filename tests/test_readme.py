@@ -21,4 +21,5 @@ def test_readme_examples_run(tmp_path, monkeypatch):
     assert namespace["J"] > 0
     assert namespace["clf"].score(namespace["Xte"], namespace["yte"]) > 0.95
     assert (tmp_path / "spirals.npz").exists()
+    assert (tmp_path / "moons.npz").exists() and namespace["model"].n_iter_ == 100
     assert namespace["std"].shape == (10, 4) and namespace["attack"].success.any()

@@ -250,7 +250,7 @@ cdef Py_ssize_t _sum_chunk(snode_net *net, Py_ssize_t N):
     # The samples of a chunk of the sums over samples of a batch of N (the cost and the
     # gradient): a number of the network and N alone, never of the threads. The sums are
     # formed chunk by chunk in chunk order, so that they are the same on any number of threads.
-    # About N/16 samples (enough chunks for the threads to share, few enough that each is
+    # About N/8 samples (enough chunks for the threads to share, few enough that each is
     # worth its turn) and at least 32 (64 from width 33 on: a chunk streams all the weights),
     # split evenly; then whole panels of the gradient sweep (P samples), or, below one panel,
     # whole vector columns. For a gradient too large to copy per thread, at most one panel,

@@ -208,9 +208,14 @@ class _SNODEEstimator(_Params):
             if width < max(X.shape[1], n_out):
                 raise ValueError(f"width {width} is below the number of features "
                                  f"({X.shape[1]}) or outputs ({n_out})")
+            threads = self.n_threads
+            if threads is None and red.size > 1 and hasattr(red, "comm"):
+                from .mpi import threads_per_rank  # (ranks on one machine share its cores)
+
+                threads = threads_per_rank(red.comm)
             net = SNODE(width, self.n_steps, T=self.T, scheme=self.scheme,
                         activation=self.activation, init=self.init, seed=self._seed,
-                        n_threads=self.n_threads)
+                        n_threads=threads)
             scaler = _scaler(self.scale).fit(X, reducer=red, block_size=self.block_size)
         optimizer = self._make_optimizer(net.W.size + net.b.size)
         # (every setting checked: from here on the estimator holds the new network)
@@ -361,7 +366,8 @@ class SNODEClassifier(_SNODEEstimator, _SkClassifier, _SkBase):
         estimator, bit for bit the one a single process fits to all samples; the classes,
         the input scaling and the initial weights are those of all processes' samples (a
         random_state of None is drawn on rank 0). ``score`` then scores every process's
-        samples together. None: one process.
+        samples together; with `n_threads` None, the ranks on one machine share its CPUs.
+        None: one process.
 
     Attributes
     ----------
