@@ -7,6 +7,7 @@ Ctrl-C during training saves the last good model before exiting.
 import argparse
 import json
 import os
+import signal
 import sys
 import time
 import warnings
@@ -364,14 +365,23 @@ def _train(args):
         Xtr, ytr = Xtr[mine], ytr[mine]
     progress = _Progress(total, est, Xtr, ytr, args.quiet or not lead, record=bool(args.plot),
                          epochs=epochs if batch_size else None)
+    callback = progress
+    if comm is not None:  # Ctrl-C: every rank stops after the same iteration
+        from mpi4py import MPI
+
+        def callback(rec):
+            progress(rec)
+            return bool(comm.allreduce(int(args.stop["stop"]), op=MPI.MAX))
+
     t0 = time.perf_counter()
     try:
         with warnings.catch_warnings():  # reported below, in words
             warnings.simplefilter("ignore", LineSearchWarning)
-            est.fit(Xtr, ytr, callback=progress)
+            est.fit(Xtr, ytr, callback=callback)
     finally:
         progress.close()
     seconds = time.perf_counter() - t0
+    interrupted = est.result_.interrupted or (comm is not None and args.stop["stop"])
     # the run's processes and threads are not the model's (the file is the one-process
     # file); the metrics below: every sample, on rank 0 alone
     est.comm, est.n_threads = None, args.threads
@@ -381,7 +391,7 @@ def _train(args):
     metrics = {"dataset": args.dataset, "n_train": int(len(Xtr)), "n_test": int(len(Xte)),
                "seconds": seconds, "iterations": int(est.n_iter_),
                "gradient_evaluations": int(est.result_.evaluations),
-               "final_cost": float(est.result_.cost), "interrupted": bool(est.result_.interrupted),
+               "final_cost": float(est.result_.cost), "interrupted": bool(interrupted),
                "message": est.result_.message}
     if classify:
         metrics["train_accuracy"] = est.score(Xtr, ytr)
@@ -397,11 +407,12 @@ def _train(args):
         print(f"train relative error {metrics['train_relative_error']:.3e}   test relative "
               f"error {metrics.get('test_relative_error', float('nan')):.3e}   "
               f"({seconds:.1f} s)")
-    if est.result_.message not in ("maximum number of iterations reached", "interrupted"):
+    if est.result_.message not in ("maximum number of iterations reached", "interrupted") \
+            and not interrupted:
         print(f"training stopped early: {est.result_.message}")
     est.save(args.output)
     print(f"model saved to {args.output}" + (" (training interrupted: last good weights)"
-                                            if est.result_.interrupted else ""))
+                                            if interrupted else ""))
     if args.json:
         with open(args.json, "w") as f:
             json.dump(metrics, f, indent=2)
@@ -411,7 +422,7 @@ def _train(args):
         training_figure(est, Xtr, ytr, args.plot,
                         accuracy=progress.accuracy if progress.record else None)
         print(f"figure saved to {args.plot}")
-    return 130 if est.result_.interrupted else 0
+    return 130 if interrupted else 0
 
 
 def _evaluate(args):
@@ -525,7 +536,16 @@ def _main_mpi(args):
     rank, size = comm.Get_rank(), comm.Get_size()
     if args.command != "train":
         return _main(args) if rank == 0 else 0
-    args.comm = comm
+    args.comm, args.stop = comm, {"stop": False}
+
+    def on_interrupt(signum, frame):
+        # the first Ctrl-C: every rank stops after the iteration they all finish next (the
+        # ranks agree on it), rank 0 writes the last good weights; a second one ends the job
+        if args.stop["stop"]:
+            comm.Abort(130)
+        args.stop["stop"] = True
+
+    signal.signal(signal.SIGINT, on_interrupt)
     try:
         code = _main(args, reraise=True)
     except BaseException as exc:  # noqa: BLE001 - any error ends every rank
