@@ -100,7 +100,7 @@ class ThreadGroup:
         def target(rank):
             try:
                 results[rank] = fn(rank, self.reducer(rank))
-            except Exception as exc:  # pragma: no cover - reported below
+            except BaseException as exc:  # pragma: no cover - reported below (pytest.fail too)
                 errors.append(exc)
                 self.barrier.abort()
 

@@ -274,3 +274,32 @@ def test_fit_over_processes_is_the_one_process_fit(est_cls, scale):
                 np.testing.assert_array_equal(est.classes_, ref.classes_)
     with pytest.raises(ValueError, match="comm must be an mpi4py communicator"):
         make(comm=3).fit(X, y)
+
+
+def test_fit_over_processes_with_empty_and_bad_shares():
+    from _helpers import ThreadGroup
+    X, y = snode.datasets.moons(40, seed=1)
+    make = lambda **kw: snode.SNODEClassifier(n_steps=4, max_iter=4, random_state=2,  # noqa
+                                              block_size=32, **kw)
+    ref = make().fit(X, y)
+
+    def run(rank, red):  # 2 blocks on 4 processes: two hold no samples
+        s = snode.shard(len(X), red, 32)
+        est = make(comm=red).fit(X[s], y[s])
+        return s.stop - s.start, est
+
+    out = ThreadGroup(4).run(run)
+    assert sorted(n for n, _ in out) == [0, 0, 8, 32]
+    for _, est in out:
+        np.testing.assert_array_equal(est.net_.W, ref.net_.W)
+
+    def bad(rank, red):  # a NaN in one share: every process raises
+        s = snode.shard(len(X), red, 16)
+        Xr = X[s].copy()
+        if rank == 2:
+            Xr[0, 0] = np.nan
+        with pytest.raises(ValueError, match="NaN" if rank == 2 else "another process"):
+            make(comm=red).fit(Xr, y[s])
+        return True
+
+    assert all(ThreadGroup(3).run(bad))

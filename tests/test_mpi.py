@@ -105,3 +105,20 @@ def test_ctrl_c_under_mpiexec_stops_every_rank_and_keeps_the_weights(tmp_path):
 
     net = snode.load(str(tmp_path / "int.npz")).net_
     assert np.isfinite(net.W).all()
+
+
+def test_ranks_that_read_different_data_stop(tmp_path):
+    # an MPMD job whose two ranks read different copies of "the" file
+    rng = np.random.default_rng(0)
+    for name, n in (("a", 300), ("b", 290)):
+        (tmp_path / name).mkdir()
+        X = rng.normal(size=(n, 2))
+        np.savetxt(tmp_path / name / "d.csv", np.c_[X, X[:, 0] > 0], delimiter=",",
+                   fmt="%.6f")
+    args = ["train", "-q", "--dataset", "csv:d.csv", "--block-size", "64", "--max-iter", "3"]
+    cmd = [MPIEXEC, "-n", "1", "-wdir", str(tmp_path / "a")] + _snode() + args + \
+        [":", "-n", "1", "-wdir", str(tmp_path / "b")] + _snode() + args
+    r = subprocess.run(cmd, cwd=tmp_path, env=_env(), capture_output=True, text=True,
+                       timeout=TIMEOUT)
+    assert r.returncode != 0 and "the ranks read different data" in r.stderr
+    assert not (tmp_path / "a" / "snode-model.npz").exists()

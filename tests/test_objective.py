@@ -561,3 +561,76 @@ def test_shards_that_cut_a_block_are_refused(rng):
         == [slice(0, 16), slice(16, 24), slice(24, 30)]
     assert [snode.shard(5, type("G", (), {"rank": r, "size": 3})(), 8) for r in range(3)] \
         == [slice(0, 5), slice(5, 5), slice(5, 5)]
+
+
+def test_an_overflow_on_one_process_is_an_overflow_on_every_process(rng):
+    # the samples of the last blocks overflow at large weights: the process that holds them
+    # raises, and so must the others (else they would wait in, or pair up wrong, collective
+    # calls); training then stops the same way as in one process
+    from _helpers import ThreadGroup
+    X = rng.normal(size=(64, 3))
+    X[48:] *= 1e152
+    Y = rng.normal(size=(64, 3))
+    net0 = snode.SNODE(3, 4, activation="identity", seed=1, n_threads=1)
+    cost = snode.Cost(mse=1.0)
+
+    def run(rank, red):
+        s = snode.shard(64, red, 16)
+        net = net0.copy()
+        obj = snode.Objective(net, cost, X[s], Y[s], reducer=red, block_size=16)
+        with pytest.raises(snode.NonFiniteError):
+            obj.value((net.W * 30, net.b))
+        with pytest.raises(snode.NonFiniteError):
+            obj.value_and_grad((net.W * 30, net.b))
+        res = snode.GradientDescent(lr=1e-295, max_iter=30).minimize(obj)
+        return obj.value(), net.W, res.message
+
+    net = net0.copy()
+    obj = snode.Objective(net, cost, X, Y, block_size=16)
+    ref = (obj.value(), None, snode.GradientDescent(lr=1e-295, max_iter=30).minimize(obj)
+           .message)
+    for size in (2, 3):
+        for value, W, message in ThreadGroup(size).run(run):
+            assert message == ref[2]
+            np.testing.assert_array_equal(W, net.W)
+
+
+def test_a_bad_share_stops_every_process(rng):
+    # a process whose data are malformed raises, and so do the others (none goes on alone)
+    from _helpers import ThreadGroup
+    X, Y, _ = _data(rng, N=32, m=3, d=4)
+    net = make_net(width=4, n_steps=2)
+
+    def run(rank, red):
+        s = snode.shard(32, red, 8)
+        Xr = X[s].copy()
+        if rank == 1:
+            Xr[0, 0] = np.nan
+        with pytest.raises(ValueError, match="NaN" if rank == 1 else "another process"):
+            snode.Objective(net, snode.Cost(), Xr, Y[s], reducer=red, block_size=8)
+        return True
+
+    assert all(ThreadGroup(3).run(run))
+
+
+def test_a_process_without_samples_takes_part(rng):
+    # 2 blocks on 4 processes: two hold none, and training is the one process's
+    from _helpers import ThreadGroup
+    X, Y, labels = _data(rng, N=20, m=3, d=4)
+    net0 = make_net(width=4, n_steps=3, seed=2)
+    cost = snode.Cost(**FULL)
+    ref = net0.copy()
+    snode.NCG(max_iter=4).minimize(snode.Objective(ref, cost, X, Y, labels, block_size=16))
+
+    def run(rank, red):
+        s = snode.shard(20, red, 16)
+        net = net0.copy()
+        obj = snode.Objective(net, cost, X[s], Y[s], labels[s], reducer=red, block_size=16)
+        snode.NCG(max_iter=4).minimize(obj)
+        return s.stop - s.start, net.W, obj.accuracy()
+
+    out = ThreadGroup(4).run(run)
+    assert sorted(n for n, _, _ in out) == [0, 0, 4, 16]
+    for _, W, acc in out:
+        np.testing.assert_array_equal(W, ref.W)
+        assert acc == snode.Objective(ref, cost, X, Y, labels).accuracy()

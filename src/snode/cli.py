@@ -5,6 +5,8 @@ Sobolev gradient, prints train and test accuracy, and saves the model to snode-m
 Ctrl-C during training saves the last good model before exiting.
 """
 import argparse
+import contextlib
+import hashlib
 import json
 import os
 import signal
@@ -232,6 +234,16 @@ def _split(args):
     return datasets.train_test_split(X, y, args.test_size, seed=args.seed)
 
 
+def _fingerprint(*arrays):
+    """A digest of the arrays' shapes, types and contents."""
+    h = hashlib.blake2b(digest_size=16)
+    for a in arrays:
+        a = np.ascontiguousarray(a)
+        h.update(f"{a.shape}{a.dtype}".encode())
+        h.update(a.tobytes() if a.dtype != object else repr(a.tolist()).encode())
+    return h.hexdigest()
+
+
 def _is_classification(y):
     return y.ndim == 1 and (np.issubdtype(y.dtype, np.integer) or y.dtype.kind in "USO")
 
@@ -308,6 +320,11 @@ def _train(args):
     comm = args.comm
     lead = comm is None or comm.Get_rank() == 0  # (only rank 0 prints and writes)
     Xtr, Xte, ytr, yte = _split(args)
+    if comm is not None:  # every rank must have read the same data
+        digest = _fingerprint(Xtr, Xte, ytr, yte)
+        if len(set(comm.allgather(digest))) > 1:
+            raise ValueError(f"the ranks read different data from {args.dataset} (a file "
+                             "that differs between machines, or changed while they read it)")
     if args.task == "auto":
         classify = _is_classification(ytr)
     elif args.task == "classify":
@@ -515,11 +532,32 @@ def _reproduce(args):
 
 
 def main(argv=None):
-    args = _parser().parse_args(argv)
-    args.comm = None
-    if launched_by_mpi():  # one of several processes started by mpiexec
-        return _main_mpi(args)
-    return _main(args)
+    if not launched_by_mpi():
+        args = _parser().parse_args(argv)
+        args.comm = None
+        return _main(args)
+    # one of several processes started by mpiexec: Ctrl-C is handled from the start (see
+    # _main_mpi), and the parser's help, version and errors are printed by rank 0 alone
+    stop = {"stop": False}
+    signal.signal(signal.SIGINT, lambda signum, frame: stop.update(stop=True))
+    if _launcher_rank() != 0:
+        with open(os.devnull, "w") as null, contextlib.redirect_stdout(null), \
+                contextlib.redirect_stderr(null):
+            args = _parser().parse_args(argv)
+    else:
+        args = _parser().parse_args(argv)
+    args.comm, args.stop = None, stop
+    return _main_mpi(args)
+
+
+def _launcher_rank():
+    """This process's rank as the MPI launcher gave it (before MPI starts), else 0."""
+    for name in ("PMI_RANK", "OMPI_COMM_WORLD_RANK", "PMIX_RANK", "SLURM_PROCID"):
+        try:
+            return int(os.environ[name])
+        except (KeyError, ValueError):
+            pass
+    return 0
 
 
 def _main_mpi(args):
@@ -535,8 +573,9 @@ def _main_mpi(args):
         return 2
     rank, size = comm.Get_rank(), comm.Get_size()
     if args.command != "train":
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         return _main(args) if rank == 0 else 0
-    args.comm, args.stop = comm, {"stop": False}
+    args.comm = comm
 
     def on_interrupt(signum, frame):
         # the first Ctrl-C: every rank stops after the iteration they all finish next (the
@@ -552,6 +591,7 @@ def _main_mpi(args):
         text = str(exc) or type(exc).__name__
         print(f"snode train: error (rank {rank} of {size}): {text}", file=sys.stderr,
               flush=True)
+        time.sleep(0.5)  # (the launcher forwards the message before the job is torn down)
         comm.Abort(130 if isinstance(exc, KeyboardInterrupt) else 2)
         return 2  # pragma: no cover - Abort does not return
     comm.Barrier()

@@ -15,7 +15,7 @@ from .cost import Cost
 from .data import Scaler
 from .model import SNODE, softmax
 from .objective import Objective
-from .reduce import Reducer, check_reducer, reduce_floats
+from .reduce import Reducer, agree, check_reducer, reduce_floats
 from .optim import NCG, Adam, GradientDescent
 from .presets import preset
 
@@ -173,6 +173,28 @@ class _SNODEEstimator(_Params):
             raise ValueError(f"y must have shape ({X.shape[0]},), got {y.shape}")
         if y.dtype.kind in "fc" and not np.isfinite(y).all():
             raise ValueError("y contains NaN or Inf")
+        return X, y
+
+    def _share(self, X, y, classification):
+        """_check_Xy for this process's share of the training data: with several processes
+        a share may be empty, and a malformed one stops every process (none goes on alone
+        into the calls the others make)."""
+        red = self._reducer()
+        if red.size == 1:
+            return self._check_Xy(X, y, classification)
+        error = None
+        try:
+            if np.ndim(X) == 2 and np.shape(X)[0] == 0 and np.shape(y)[:1] == (0,):
+                X, y = np.empty(np.shape(X)), np.asarray(y)  # (no samples here)
+                if X.shape[1] < 1:
+                    raise ValueError("X has no features")
+                self.n_features_in_ = X.shape[1]
+            else:
+                X, y = self._check_Xy(X, y, classification)
+        except ValueError as exc:
+            error = exc
+        agree(red, error, "the training data of another process are malformed; see its "
+                          "message")
         return X, y
 
     def _outputs(self, X):
@@ -437,7 +459,7 @@ class SNODEClassifier(_SNODEEstimator, _SkClassifier, _SkBase):
             return self._fit(X, y, callback)
 
     def _fit(self, X, y, callback):
-        X, y = self._check_Xy(X, y, classification=True)
+        X, y = self._share(X, y, classification=True)
         classes, labels = np.unique(y, return_inverse=True)
         red = self._reducer()
         if red.size > 1:  # the classes of every process's samples
@@ -555,7 +577,7 @@ class SNODERegressor(_SNODEEstimator, _SkRegressor, _SkBase):
             return self._fit(X, y, callback)
 
     def _fit(self, X, y, callback):
-        X, y = self._check_Xy(X, y, classification=False)
+        X, y = self._share(X, y, classification=False)
         y = as_float_array(y, "y")
         Y = y[:, None] if y.ndim == 1 else y
         if Y.ndim != 2 or Y.shape[0] != X.shape[0]:
@@ -573,16 +595,15 @@ class SNODERegressor(_SNODEEstimator, _SkRegressor, _SkBase):
         y = as_float_array(y, "y")
         p = self.predict(X)
         w = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
-        if self._reducer().size > 1:  # every process's samples
+        if self._reducer().size > 1:  # every process's samples: the mean, then the squares
             w = np.ones(y.shape[0]) if w is None else w
             Y, P = y.reshape(y.shape[0], -1), p.reshape(y.shape[0], -1)
             k = Y.shape[1]
-            sums = self._global(float(np.sum(w)), *np.sum(w[:, None] * (Y - P) ** 2, axis=0),
-                                *np.sum(w[:, None] * Y, axis=0),
-                                *np.sum(w[:, None] * Y * Y, axis=0))
-            n, res = sums[0], np.array(sums[1:1 + k])
-            s1, s2 = np.array(sums[1 + k:1 + 2 * k]), np.array(sums[1 + 2 * k:])
-            ss_res, ss_tot = res / n, s2 / n - (s1 / n) ** 2
+            n, *s1 = self._global(float(np.sum(w)), *np.sum(w[:, None] * Y, axis=0))
+            mean = np.array(s1) / n
+            sums = self._global(*np.sum(w[:, None] * (Y - P) ** 2, axis=0),
+                                *np.sum(w[:, None] * (Y - mean) ** 2, axis=0))
+            ss_res, ss_tot = np.array(sums[:k]) / n, np.array(sums[k:]) / n
             r2 = np.where(ss_tot > 0, 1 - ss_res / np.where(ss_tot > 0, ss_tot, 1), 0.0)
             return float(np.mean(r2))
         ss_res = np.average((y - p) ** 2, axis=0, weights=w)

@@ -15,6 +15,7 @@ import os
 
 import numpy as np
 
+from ._validate import check_bool
 from .reduce import Reducer, add_parts, tree_root
 
 __all__ = ["MPIReducer", "world", "threads_per_rank", "launched_by_mpi"]
@@ -35,7 +36,12 @@ def _mpi():
 
 def launched_by_mpi():
     """Whether this process was started by an MPI launcher (mpiexec, mpirun, srun with PMI)
-    as one of several processes."""
+    as one of several processes. ``SNODE_MPI=0`` in the environment says no (for a program
+    that a rank starts as a child, which inherits the launcher's variables), ``SNODE_MPI=1``
+    yes."""
+    force = os.environ.get("SNODE_MPI")
+    if force in ("0", "1"):
+        return force == "1"
     for name in ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "MPI_LOCALNRANKS"):
         v = os.environ.get(name)
         if v is not None:
@@ -83,9 +89,9 @@ class MPIReducer(Reducer):
         True: the blocks' sums are added along the fixed tree over block numbers (every rank
         sends its subtrees' sums to rank 0, which adds them and broadcasts the root), so that
         the sums, and training, are bit for bit the same on any number of ranks and without
-        MPI. False: each rank adds its own blocks and the ranks' parts meet in one
-        ``Allreduce`` (less data through rank 0; the rounding then depends on the number of
-        ranks, like Horovod's or PyTorch DDP's).
+        MPI. False: each rank adds its own blocks and the ranks' parts meet in one reduction
+        on rank 0, broadcast back (the plain data-parallel sum: fewer and smaller messages;
+        the rounding then depends on the number of ranks, like Horovod's or PyTorch DDP's).
 
     Attributes
     ----------
@@ -95,6 +101,8 @@ class MPIReducer(Reducer):
     ------
     ImportError
         Without mpi4py.
+    ValueError
+        For a `comm` that is no communicator (or COMM_NULL), or an `exact` that is no bool.
 
     Notes
     -----
@@ -106,10 +114,12 @@ class MPIReducer(Reducer):
     def __init__(self, comm=None, *, exact=True):
         MPI = _mpi()
         self.comm = MPI.COMM_WORLD if comm is None else comm
-        if not hasattr(self.comm, "Get_rank"):
-            raise ValueError(f"comm must be an mpi4py communicator, got {comm!r}")
-        self.rank, self.size = self.comm.Get_rank(), self.comm.Get_size()
-        self.exact = bool(exact)
+        try:
+            self.rank, self.size = self.comm.Get_rank(), self.comm.Get_size()
+        except (AttributeError, MPI.Exception):
+            raise ValueError(f"comm must be an mpi4py communicator (not COMM_NULL), got "
+                             f"{comm!r}") from None
+        self.exact = check_bool(exact, "exact")
         self._MPI = MPI
 
     def __repr__(self):

@@ -14,7 +14,8 @@ import numpy as np
 
 from .exceptions import NonFiniteError
 from .model import SNODE, OutputLine, all_finite, output_loss, release_states
-from .reduce import BLOCK_SIZE, Blocks, LocalReducer, check_reducer, reduce_floats, shard
+from .reduce import (BLOCK_SIZE, Blocks, LocalReducer, agree, check_reducer, reduce_floats,
+                     shard)
 from ._validate import check_int
 
 __all__ = ["Objective", "Evaluation", "LinearizedCost", "as_objective"]
@@ -123,14 +124,24 @@ class Objective:
                  block_size=None):
         if not isinstance(net, SNODE):
             raise ValueError(f"net must be an snode.SNODE, got {type(net).__name__}")
-        X, Y, labels = cost.prepare(net, X, Y, labels)
-        if labels is not None:  # (small: the caller's changes would reach the core unchecked)
-            labels = labels.copy()
-        if keep_states not in ("auto", True, False):
-            raise ValueError(f"keep_states must be 'auto', True or False, got {keep_states!r}")
-        block_size = BLOCK_SIZE if block_size is None else check_int(block_size, "block_size",
-                                                                       1)
-        self._setup(net, cost, X, Y, labels, check_reducer(reducer), keep_states, block_size)
+        reducer = check_reducer(reducer)
+        error = None
+        try:  # (with several processes, a bad share stops every one of them: see agree)
+            if reducer.size > 1 and np.ndim(X) == 2 and np.shape(X)[0] == 0:
+                X, Y, labels = _empty_share(net, cost, X, Y, labels)
+            else:
+                X, Y, labels = cost.prepare(net, X, Y, labels)
+            if labels is not None:  # (the caller's changes would reach the core unchecked)
+                labels = labels.copy()
+            if keep_states not in ("auto", True, False):
+                raise ValueError(f"keep_states must be 'auto', True or False, got "
+                                 f"{keep_states!r}")
+            block_size = BLOCK_SIZE if block_size is None else check_int(block_size,
+                                                                           "block_size", 1)
+        except ValueError as exc:
+            error = exc
+        agree(reducer, error, "the data of another process are malformed; see its message")
+        self._setup(net, cost, X, Y, labels, reducer, keep_states, block_size)
 
     def _setup(self, net, cost, X, Y, labels, reducer, keep_states, block_size):
         self.net, self.cost, self.reducer = net, cost, reducer
@@ -346,10 +357,17 @@ class Objective:
         if self.labels is None:
             raise ValueError("accuracy needs labels (and a cost with n_classes)")
         C = self.cost.n_classes
-        out = self.net.forward(self.X, params=self._point(params, copy=False))
+        point = self._point(params, copy=False)
         self.counts["sweeps"] += 1
-        (correct,) = reduce_floats(self.reducer,
-                                   np.count_nonzero(out[:, :C].argmax(axis=1) == self.labels))
+        correct, error = 0, None
+        if self.n_samples:
+            try:
+                out = self.net.forward(self.X, params=point)
+                correct = np.count_nonzero(out[:, :C].argmax(axis=1) == self.labels)
+            except NonFiniteError as exc:
+                error = exc
+        agree(self.reducer, error)
+        (correct,) = reduce_floats(self.reducer, correct)
         return correct / self.n_total
 
     # --- the linearised model ----------------------------------------------------------------
@@ -382,19 +400,25 @@ class Objective:
         u = (dW / scale, db / scale)
         self.counts["sweeps"] += 1
         states = evaluation.states
-        if self.n_samples == 0:  # (a process without samples still takes part in the sums)
-            xi = np.empty((0, self.net.width))
-        elif states is None:
-            xi = self.net.sensitivity(self.X, u[0], u[1], params=evaluation.params)
-        elif isinstance(states, tuple):
-            xi = _joined([self.net.sensitivity(None, u[0], u[1], states=st) for st in states],
-                         None)
-        else:
-            xi = self.net.sensitivity(None, u[0], u[1], states=states)
+        error = None
+        try:
+            if self.n_samples == 0:  # (a process without samples takes part in the sums)
+                xi = np.empty((0, self.net.width))
+            elif states is None:
+                xi = self.net.sensitivity(self.X, u[0], u[1], params=evaluation.params)
+            elif isinstance(states, tuple):
+                xi = _joined([self.net.sensitivity(None, u[0], u[1], states=st)
+                              for st in states], None)
+            else:
+                xi = self.net.sensitivity(None, u[0], u[1], states=states)
+        except NonFiniteError as exc:
+            if type(self.reducer) is LocalReducer:
+                raise
+            error, xi = exc, np.zeros((self.n_samples, self.net.width))  # (raised below)
         GW, Gb = evaluation.grad
         slope_u = float(np.einsum("i,i->", GW.ravel(), u[0].ravel())
                         + np.einsum("i,i->", Gb.ravel(), u[1].ravel()))
-        return LinearizedCost(self, evaluation, u, scale, xi, slope_u)
+        return LinearizedCost(self, evaluation, u, scale, xi, slope_u, error)
 
 
 def as_objective(net, cost=None, X=None, Y=None, labels=None, reducer=None):
@@ -414,6 +438,20 @@ def as_objective(net, cost=None, X=None, Y=None, labels=None, reducer=None):
     if cost is None or X is None:
         raise ValueError("a network needs a cost and inputs X (or pass an Objective)")
     return Objective(net, cost, X, Y, labels, reducer=reducer)
+
+
+def _empty_share(net, cost, X, Y, labels):
+    """(X, Y, labels) of a process without samples (several processes): empty arrays of the
+    right widths."""
+    m = np.shape(X)[1]
+    if not 1 <= m <= net.width:
+        raise ValueError(f"X must have 1 to {net.width} features, got {m}")
+    X = np.empty((0, m))
+    if Y is not None:
+        Y = np.empty((0, np.shape(Y)[1] if np.ndim(Y) == 2 else 1))
+    if labels is not None or cost.n_classes is not None:
+        labels = np.empty(0, dtype=np.int64)
+    return X, Y, labels
 
 
 def _joined(arrays, empty):
@@ -466,7 +504,7 @@ class LinearizedCost:
         has relative rounding eps, even where the cost itself is far smaller).
     """
 
-    def __init__(self, objective, evaluation, unit, scale, xi, slope_u):
+    def __init__(self, objective, evaluation, unit, scale, xi, slope_u, error=None):
         # computed in the variable t = eta * scale along the unit direction (no overflow for
         # long or short directions), reported in eta
         self._obj, self._scale = objective, scale
@@ -496,8 +534,8 @@ class LinearizedCost:
             return (*self._lines[k](0.0), float(np.einsum("i,i->", flat, flat)) * sc,
                     float(np.einsum("i,i->", np.abs(g).ravel(), np.abs(x).ravel())))
 
-        *self._d0, ms, self.output_scale = (float(v) for v in obj._sum(at_zero,
-                                                                        lambda: (0.0,) * 5))
+        *self._d0, ms, self.output_scale = (float(v) for v in obj._sum(
+            at_zero, lambda: (0.0,) * 5, error))
         self.output_rate = np.sqrt(max(ms, 0.0)) * scale
         self._curv_u = self._d0[2] + self._p2
         self.curvature = self._curv_u * scale * scale

@@ -19,6 +19,7 @@ m - a is the largest power of two below b - a. See docs/method.md (sums over sam
 import numpy as np
 
 from ._validate import check_int
+from .exceptions import NonFiniteError
 
 __all__ = ["Reducer", "LocalReducer", "Blocks", "shard", "tree_nodes", "tree_sum",
            "BLOCK_SIZE"]
@@ -142,23 +143,30 @@ def shard(n_samples, group=None, block_size=None):
     -------
     slice
         The samples ``[start, stop)`` of this process: the blocks ``[r nb / size,
-        (r + 1) nb / size)`` (rounded up) of the ``nb = ceil(n_samples / block_size)``
-        blocks, so that shares differ by at most one block (the last processes get none
-        when there are fewer blocks than processes).
+        (r + 1) nb / size)`` (both rounded up) of the ``nb = ceil(n_samples / block_size)``
+        blocks, so that shares differ by at most one block; with fewer blocks than
+        processes some processes (spread among the ranks, rank 0 never) get none.
 
     Raises
     ------
     ValueError
-        For a negative count or a block size below 1.
+        For a negative count, a block size below 1, or a group without a rank and size.
     """
     n = check_int(n_samples, "n_samples", 0)
     B = BLOCK_SIZE if block_size is None else check_int(block_size, "block_size", 1)
-    if group is None:
-        rank, size = 0, 1
-    elif hasattr(group, "Get_rank"):
-        rank, size = group.Get_rank(), group.Get_size()
-    else:
-        rank, size = group.rank, group.size
+    try:
+        if group is None:
+            rank, size = 0, 1
+        elif hasattr(group, "Get_rank"):
+            rank, size = int(group.Get_rank()), int(group.Get_size())
+        else:
+            rank, size = int(group.rank), int(group.size)
+        ok = 0 <= rank < size
+    except Exception:  # (an mpi4py error for COMM_NULL, a missing attribute, ...)
+        ok = False
+    if not ok:
+        raise ValueError(f"group must be a Reducer or an mpi4py communicator (rank and size), "
+                         f"got {group!r}")
     nb = -(-n // B)
     a, b = -(-rank * nb // size), -(-(rank + 1) * nb // size)
     return slice(min(a * B, n), min(b * B, n))
@@ -245,11 +253,15 @@ class Blocks:
         self.offset = 0 if local or not reducer.exact else int(reducer.offset(n))
         B = block_size
         if reducer.exact:
+            bad = None
             if n and (self.offset % B or (n % B and self.offset + n != self.n_total)):
-                raise ValueError(
+                bad = ValueError(
                     f"this process's samples (numbers {self.offset} to {self.offset + n - 1} "
                     f"of {self.n_total}) must be whole blocks of block_size={B} samples (the "
                     "last block of all may be short): shard the data with snode.shard")
+            # (every process gives the verdict, not only the culprits)
+            agree(reducer, bad, f"the samples of another process are not whole blocks of "
+                                f"block_size={B}: shard the data with snode.shard")
             self.count = -(-self.n_total // B)
             self.first = self.offset // B
         else:
@@ -262,15 +274,69 @@ class Blocks:
         lo = k * self.size - (self.offset if self.reducer.exact else 0)
         return slice(lo, min(lo + self.size, self.n))
 
-    def sum(self, leaf, zeros):
+    def sum(self, leaf, zeros, error=None):
         """The sum over every process's blocks of ``leaf(k)`` (a tuple of floats and float64
         arrays for block k of this process; fresh arrays), along the tree. ``zeros()``: the
-        parts of no samples (for a process without any)."""
-        nodes = [((a, b), tree_sum(a, b, leaf))
+        parts of no samples (for a process without any).
+
+        A leaf that raises (an overflow, say) raises on every process alike: with several
+        processes the failures travel with the sums (two more numbers), and each process
+        then raises its own exception, or, where its own blocks went well, the same kind
+        (:class:`~snode.NonFiniteError` or ValueError) naming the other processes. `error`:
+        a failure of this process from before the sum, to pass on the same way."""
+        if self.reducer.size == 1 and type(self.reducer) is LocalReducer:
+            if error is not None:
+                raise error
+            (_, parts), = [((a, b), tree_sum(a, b, leaf))
+                           for a, b in tree_nodes(self.first, self.stop, self.count)]
+            return parts
+        failed = [error] if error is not None else []
+
+        def guarded(k):
+            if failed:  # (this process failed already: zeros, and the flag)
+                return zeros() + (0.0, 0.0)
+            try:
+                return tuple(leaf(k)) + (0.0, 0.0)
+            except (NonFiniteError, ValueError) as exc:
+                failed.append(exc)
+                return zeros() + (0.0, 0.0)
+
+        nodes = [((a, b), tree_sum(a, b, guarded))
                  for a, b in tree_nodes(self.first, self.stop, self.count)]
         if not nodes and not self.reducer.exact:
-            nodes = [((0, 0), zeros())]
-        return self.reducer.reduce_tree(nodes, self.count)
+            nodes = [((0, 0), zeros() + (0.0, 0.0))]
+        if failed:  # the flags ride on this process's first node (or one of zeros)
+            flag = (1.0, 0.0) if isinstance(failed[0], NonFiniteError) else (0.0, 1.0)
+            if nodes:
+                (ab, parts) = nodes[0]
+                nodes[0] = (ab, parts[:-2] + flag)
+        *parts, n_nonfinite, n_other = self.reducer.reduce_tree(nodes, self.count)
+        _raise_agreed(failed, n_nonfinite, n_other)
+        return tuple(parts)
+
+
+def _raise_agreed(failed, n_nonfinite, n_other, others=None):
+    """Raise this process's failure, or the other processes' kind, when any failed."""
+    if failed:
+        raise failed[0]
+    if n_nonfinite or n_other:
+        kind = NonFiniteError if n_nonfinite else ValueError
+        what = "overflowed (Inf or NaN)" if n_nonfinite else "failed"
+        raise kind(others or f"a sweep on another process {what}; see that process's message")
+
+
+def agree(reducer, error, others=None):
+    """Collective: every process raises when `error` (this process's exception, or None) is
+    set on any of them (so that none goes on alone into calls the others do not make); the
+    others raise the same kind (NonFiniteError or ValueError) with the message `others`."""
+    if reducer.size == 1:
+        if error is not None:
+            raise error
+        return
+    flag = (0.0, 0.0) if error is None else \
+        ((1.0, 0.0) if isinstance(error, NonFiniteError) else (0.0, 1.0))
+    n_nonfinite, n_other = reduce_floats(reducer, *flag)
+    _raise_agreed([error] if error is not None else [], n_nonfinite, n_other, others)
 
 
 def tree_root(nodes, n_blocks):

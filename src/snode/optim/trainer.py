@@ -166,6 +166,11 @@ class Trainer:
                     break
         except KeyboardInterrupt:
             objective.set_params(good)
+            if objective.reducer.size > 1:
+                # the processes were interrupted at different points of their calls to each
+                # other: none can go on (``python -m mpi4py`` then ends the job); snode train
+                # under mpiexec stops them all after the same iteration instead
+                raise
             message, interrupted = "interrupted", True
         # the cost at the final weights: known from the last iteration, unless interrupted
         fun = np.nan if interrupted else state.get("fun", np.nan)
