@@ -634,3 +634,23 @@ def test_a_process_without_samples_takes_part(rng):
     for _, W, acc in out:
         np.testing.assert_array_equal(W, ref.W)
         assert acc == snode.Objective(ref, cost, X, Y, labels).accuracy()
+
+
+def test_minibatches_without_a_seed_are_rank_0s(rng):
+    # seed=None: each process would draw its own batches; they take rank 0's draw
+    from _helpers import ThreadGroup
+    X, Y, labels = _data(rng, N=48, m=3, d=4)
+    net0 = make_net(width=4, n_steps=3, seed=5)
+
+    def run(rank, red):
+        s = snode.shard(48, red, 8)
+        net = net0.copy()
+        obj = snode.Objective(net, snode.Cost(**FULL), X[s], Y[s], labels[s], reducer=red,
+                              block_size=8)
+        snode.Adam(lr=0.05, batch_size=10, epochs=2).minimize(obj)
+        return net.W
+
+    out = ThreadGroup(3).run(run)
+    assert not np.array_equal(out[0], net0.W)
+    for W in out[1:]:
+        np.testing.assert_array_equal(W, out[0])

@@ -55,7 +55,7 @@ class NCG(Trainer):
         Sufficient-decrease constant.
     max_backtracks : int, default 30
     seed : int or None
-        Seed of the shuffling.
+        Seed of the shuffling (over several processes: rank 0's, drawn there when None).
     beta_inner : {"metric", "euclidean"}, default "metric"
         The inner product of the beta rules: the metric's, or the plain sum over entries of
         the metric's gradients (the authors' prototype, which forms the Sobolev gradient but

@@ -118,7 +118,13 @@ class Trainer:
         return self._run(as_objective(net, cost, X, Y, labels, reducer), callback)
 
     def _run(self, objective, callback):
-        rng = np.random.default_rng(self.seed)
+        seed = self.seed
+        if objective.reducer.size > 1 and self.batch_size is not None:
+            # every process draws the same mini-batches: rank 0's seed (drawn there if None)
+            if seed is None:
+                seed = int(np.random.default_rng().integers(2**63))
+            seed = objective.reducer.allgather(seed)[0]
+        rng = np.random.default_rng(seed)
         hist = {k: [] for k in HISTORY_FIELDS}
         counts = objective.counts
         start = dict(counts)
