@@ -654,3 +654,24 @@ def test_minibatches_without_a_seed_are_rank_0s(rng):
     assert not np.array_equal(out[0], net0.W)
     for W in out[1:]:
         np.testing.assert_array_equal(W, out[0])
+
+
+def test_every_process_starts_from_rank_0s_weights(rng):
+    from _helpers import ThreadGroup
+    X, Y, _ = _data(rng, N=32, m=3, d=4)
+
+    def run(rank, red):
+        s = snode.shard(32, red, 8)
+        net = snode.SNODE(4, 3, seed=None)  # different weights on every process
+        start = net.get_params()
+        obj = snode.Objective(net, snode.Cost(), X[s], Y[s], reducer=red, block_size=8)
+        snode.NCG(max_iter=2).minimize(obj)
+        return start, net.W
+
+    out = ThreadGroup(3).run(run)
+    assert not np.array_equal(out[0][0][0], out[1][0][0])  # they began apart
+    ref = snode.SNODE(4, 3)
+    ref.set_params(out[0][0])  # one process from rank 0's weights
+    snode.NCG(max_iter=2).minimize(snode.Objective(ref, snode.Cost(), X, Y, block_size=8))
+    for _, W in out:
+        np.testing.assert_array_equal(W, ref.W)

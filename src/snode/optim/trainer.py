@@ -125,6 +125,8 @@ class Trainer:
                 seed = int(np.random.default_rng().integers(2**63))
             seed = objective.reducer.allgather(seed)[0]
         rng = np.random.default_rng(seed)
+        if objective.reducer.size > 1:
+            _rank0_weights(objective)
         hist = {k: [] for k in HISTORY_FIELDS}
         counts = objective.counts
         start = dict(counts)
@@ -202,3 +204,20 @@ class Trainer:
             perm = rng.permutation(N)
             for bi, start in enumerate(range(0, stop, B)):
                 yield epoch, bi, perm[start:start + B]
+
+
+def _rank0_weights(objective):
+    """Over several processes, every process starts from rank 0's weights (a network made
+    with seed=None differs from process to process): compared by a digest, taken from rank 0
+    when they differ."""
+    import hashlib
+
+    W, b = objective.params()
+    digest = hashlib.blake2b(W.tobytes() + b.tobytes(), digest_size=16).hexdigest()
+    red = objective.reducer
+    try:
+        digests = red.allgather(digest)
+    except NotImplementedError:  # (a reducer without allgather: the caller's weights)
+        return
+    if len(set(digests)) > 1:
+        objective.set_params(red.allgather((W, b))[0])
