@@ -303,3 +303,47 @@ def test_fit_over_processes_with_empty_and_bad_shares():
         return True
 
     assert all(ThreadGroup(3).run(bad))
+
+
+def test_collective_calls_over_processes_agree():
+    # a callback that stops one process stops all; score with an empty share; settings that
+    # differ between processes are named, on every process
+    from _helpers import ThreadGroup
+    X, y = snode.datasets.moons(40, seed=1)
+
+    def stop(rank, red):
+        s = snode.shard(len(X), red, 8)
+        est = snode.SNODEClassifier(n_steps=4, max_iter=50, block_size=8, random_state=0,
+                                    comm=red)
+        calls = []
+        est.fit(X[s], y[s], callback=lambda rec: calls.append(1) or
+                (rank == 1 and len(calls) >= 3))
+        return est.n_iter_
+
+    assert ThreadGroup(3).run(stop) == [3, 3, 3]
+
+    def score(rank, red):  # 2 blocks on 3 processes: one holds no samples
+        s = snode.shard(len(X), red, 32)
+        est = snode.SNODEClassifier(n_steps=4, max_iter=3, block_size=32, random_state=0,
+                                    comm=red).fit(X[s], y[s])
+        reg = snode.SNODERegressor(n_steps=4, max_iter=3, block_size=32, random_state=0,
+                                   comm=red).fit(X[s], np.c_[X[s, 0], X[s, 1]])
+        return est.score(X[s], y[s]), reg.score(X[s], np.c_[X[s, 0], X[s, 1]])
+
+    ref_c = snode.SNODEClassifier(n_steps=4, max_iter=3, block_size=32,
+                                  random_state=0).fit(X, y)
+    ref_r = snode.SNODERegressor(n_steps=4, max_iter=3, block_size=32,
+                                 random_state=0).fit(X, X)
+    for sc, sr in ThreadGroup(3).run(score):
+        assert sc == ref_c.score(X, y)
+        assert sr == pytest.approx(ref_r.score(X, X), rel=1e-12)
+
+    def differ(rank, red):
+        s = snode.shard(len(X), red, 8)
+        with pytest.raises(ValueError, match=r"the processes differ in the estimator's "
+                                             r"settings .* rank\(s\) \[1\]"):
+            snode.SNODEClassifier(max_iter=3 + (rank == 1), block_size=8,
+                                  comm=red).fit(X[s], y[s])
+        return True
+
+    assert all(ThreadGroup(2).run(differ))

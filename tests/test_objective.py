@@ -675,3 +675,25 @@ def test_every_process_starts_from_rank_0s_weights(rng):
     snode.NCG(max_iter=2).minimize(snode.Objective(ref, snode.Cost(), X, Y, block_size=8))
     for _, W in out:
         np.testing.assert_array_equal(W, ref.W)
+
+
+def test_subset_by_mask_and_settings_that_differ_between_processes(rng):
+    from _helpers import ThreadGroup
+    X, Y, labels = _data(rng, N=32, m=3, d=4)
+    net = make_net(width=4, n_steps=2)
+    mask = np.zeros(32, dtype=bool)
+    mask[::3] = True
+    one = snode.Objective(net, snode.Cost(), X, Y, block_size=8).subset(mask)
+    assert one.n_total == mask.sum()
+
+    def run(rank, red):
+        s = snode.shard(32, red, 8)
+        obj = snode.Objective(net, snode.Cost(), X[s], Y[s], reducer=red, block_size=8)
+        sub = obj.subset(mask)
+        assert sub.n_total == mask.sum() and sub.value() == one.value()
+        with pytest.raises(ValueError, match="the processes differ in the network, the cost"):
+            snode.Objective(net, snode.Cost(mse=1.0 + rank), X[s], Y[s], reducer=red,
+                            block_size=8)
+        return True
+
+    assert all(ThreadGroup(2).run(run))

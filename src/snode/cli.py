@@ -383,12 +383,11 @@ def _train(args):
     progress = _Progress(total, est, Xtr, ytr, args.quiet or not lead, record=bool(args.plot),
                          epochs=epochs if batch_size else None)
     callback = progress
-    if comm is not None:  # Ctrl-C: every rank stops after the same iteration
-        from mpi4py import MPI
+    if comm is not None:  # Ctrl-C: every rank stops after the same iteration (they agree)
 
         def callback(rec):
             progress(rec)
-            return bool(comm.allreduce(int(args.stop["stop"]), op=MPI.MAX))
+            return args.stop["stop"]
 
     t0 = time.perf_counter()
     try:
@@ -398,7 +397,9 @@ def _train(args):
     finally:
         progress.close()
     seconds = time.perf_counter() - t0
-    interrupted = est.result_.interrupted or (comm is not None and args.stop["stop"])
+    interrupted = est.result_.interrupted
+    if comm is not None:  # (Ctrl-C may have reached some ranks only)
+        interrupted = bool(comm.allreduce(int(args.stop["stop"])))
     # the run's processes and threads are not the model's (the file is the one-process
     # file); the metrics below: every sample, on rank 0 alone
     est.comm, est.n_threads = None, args.threads
@@ -409,7 +410,7 @@ def _train(args):
                "seconds": seconds, "iterations": int(est.n_iter_),
                "gradient_evaluations": int(est.result_.evaluations),
                "final_cost": float(est.result_.cost), "interrupted": bool(interrupted),
-               "message": est.result_.message}
+               "message": "interrupted" if interrupted else est.result_.message}
     if classify:
         metrics["train_accuracy"] = est.score(Xtr, ytr)
         metrics["test_accuracy"] = est.score(Xte, yte) if len(Xte) else float("nan")

@@ -15,7 +15,7 @@ from .cost import Cost
 from .data import Scaler
 from .model import SNODE, softmax
 from .objective import Objective
-from .reduce import Reducer, agree, check_reducer, reduce_floats
+from .reduce import Reducer, agree, check_reducer, reduce_floats, same_everywhere
 from .optim import NCG, Adam, GradientDescent
 from .presets import preset
 
@@ -195,6 +195,11 @@ class _SNODEEstimator(_Params):
             error = exc
         agree(red, error, "the training data of another process are malformed; see its "
                           "message")
+        settings = {k: v for k, v in self.get_params().items()
+                    if k not in ("comm", "random_state", "n_threads")}
+        same_everywhere(red, "the estimator's settings or the data's columns",
+                        sorted(settings.items(), key=lambda kv: kv[0]), X.shape[1],
+                        np.shape(y)[1:])
         return X, y
 
     def _outputs(self, X):
@@ -387,8 +392,10 @@ class SNODEClassifier(_SNODEEstimator, _SkClassifier, _SkBase):
         the samples to ``fit`` (whole blocks: :func:`snode.shard`) and gets the same fitted
         estimator, bit for bit the one a single process fits to all samples; the classes,
         the input scaling and the initial weights are those of all processes' samples (a
-        random_state of None is drawn on rank 0). ``score`` then scores every process's
-        samples together; with `n_threads` None, the ranks on one machine share its CPUs.
+        random_state of None is drawn on rank 0). ``fit`` and ``score`` are then collective
+        (every process calls them, with its share, possibly empty) and ``score`` scores
+        every process's samples together; with `n_threads` None, the ranks on one machine
+        share its CPUs.
         None: one process.
 
     Attributes
@@ -497,7 +504,10 @@ class SNODEClassifier(_SNODEEstimator, _SkClassifier, _SkBase):
         """Mean accuracy."""
         y = np.asarray(y)
         w = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
-        hit = self.predict(X) == y
+        if self._reducer().size > 1 and np.shape(X)[:1] == (0,):  # (no samples here)
+            hit = np.zeros(0, dtype=bool)
+        else:
+            hit = self.predict(X) == y
         if self._reducer().size > 1:  # every process's samples
             w = np.ones(hit.shape[0]) if w is None else w
             right, total = self._global(float(np.sum(w * hit)), float(np.sum(w)))
@@ -593,12 +603,13 @@ class SNODERegressor(_SNODEEstimator, _SkRegressor, _SkBase):
     def score(self, X, y, sample_weight=None):
         """Coefficient of determination R^2."""
         y = as_float_array(y, "y")
-        p = self.predict(X)
+        empty = self._reducer().size > 1 and np.shape(X)[:1] == (0,)  # (no samples here)
+        p = y.copy() if empty else self.predict(X)
         w = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
         if self._reducer().size > 1:  # every process's samples: the mean, then the squares
             w = np.ones(y.shape[0]) if w is None else w
-            Y, P = y.reshape(y.shape[0], -1), p.reshape(y.shape[0], -1)
-            k = Y.shape[1]
+            k = 1 if y.ndim == 1 else y.shape[1]
+            Y, P = y.reshape(y.shape[0], k), p.reshape(y.shape[0], k)
             n, *s1 = self._global(float(np.sum(w)), *np.sum(w[:, None] * Y, axis=0))
             mean = np.array(s1) / n
             sums = self._global(*np.sum(w[:, None] * (Y - P) ** 2, axis=0),

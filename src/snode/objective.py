@@ -15,7 +15,7 @@ import numpy as np
 from .exceptions import NonFiniteError
 from .model import SNODE, OutputLine, all_finite, output_loss, release_states
 from .reduce import (BLOCK_SIZE, Blocks, LocalReducer, agree, check_reducer, reduce_floats,
-                     shard)
+                     same_everywhere, shard)
 from ._validate import check_int
 
 __all__ = ["Objective", "Evaluation", "LinearizedCost", "as_objective"]
@@ -141,6 +141,11 @@ class Objective:
         except ValueError as exc:
             error = exc
         agree(reducer, error, "the data of another process are malformed; see its message")
+        if reducer.size > 1:
+            same_everywhere(reducer, "the network, the cost, the block size or the data's "
+                            "columns", _network_settings(net), repr(cost), block_size,
+                            X.shape[1],
+                            None if Y is None else Y.shape[1], labels is None)
         self._setup(net, cost, X, Y, labels, reducer, keep_states, block_size)
 
     def _setup(self, net, cost, X, Y, labels, reducer, keep_states, block_size):
@@ -165,6 +170,8 @@ class Objective:
         every process); the processes exchange the mini-batch's samples
         (``reducer.allgather``) and each takes its share of its blocks."""
         index = np.asarray(index)
+        if index.dtype == bool:  # a mask: the samples it selects (global numbers over several)
+            index = np.flatnonzero(index)
         red = self.reducer
         X, Y, labels = self.X, self.Y, self.labels
         if red.size > 1:
@@ -438,6 +445,13 @@ def as_objective(net, cost=None, X=None, Y=None, labels=None, reducer=None):
     if cost is None or X is None:
         raise ValueError("a network needs a cost and inputs X (or pass an Objective)")
     return Objective(net, cost, X, Y, labels, reducer=reducer)
+
+
+def _network_settings(net):
+    """What defines a network apart from its weights (compared between processes)."""
+    t = net.tableau
+    return (net.width, net.n_steps, float(net.T), net.activation, t.a.tobytes(),
+            t.b.tobytes(), net.memory)
 
 
 def _empty_share(net, cost, X, Y, labels):

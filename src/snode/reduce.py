@@ -325,6 +325,21 @@ def _raise_agreed(failed, n_nonfinite, n_other, others=None):
         raise kind(others or f"a sweep on another process {what}; see that process's message")
 
 
+def same_everywhere(reducer, what, *settings):
+    """Collective: ValueError on every process unless `settings` (anything with a stable
+    repr) are the same on all of them; `what` names them in the message."""
+    import hashlib
+
+    digest = hashlib.blake2b(repr(settings).encode(), digest_size=16).hexdigest()
+    try:
+        digests = reducer.allgather(digest)
+    except NotImplementedError:  # (a reducer without allgather: not checked)
+        return
+    if len(set(digests)) > 1:
+        ranks = [r for r, d in enumerate(digests) if d != digests[0]]
+        raise ValueError(f"the processes differ in {what}: rank(s) {ranks} from rank 0")
+
+
 def agree(reducer, error, others=None):
     """Collective: every process raises when `error` (this process's exception, or None) is
     set on any of them (so that none goes on alone into calls the others do not make); the

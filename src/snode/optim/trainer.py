@@ -3,6 +3,8 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
+
+from ..reduce import reduce_floats
 from scipy.optimize import OptimizeResult
 
 from .._validate import check_bool, check_int, check_real
@@ -165,7 +167,8 @@ class Trainer:
                     if rec.get("stop"):
                         message, success, stop = rec["stop"], rec.get("success", True), True
                         break
-                    if callback is not None and callback(dict(rec)):
+                    if callback is not None and _agreed_stop(objective.reducer,
+                                                             callback(dict(rec))):
                         message, stop = "stopped by the callback", True
                         break
                     if rec.get("next_batch"):  # nothing more to do on this batch
@@ -221,3 +224,12 @@ def _rank0_weights(objective):
         return
     if len(set(digests)) > 1:
         objective.set_params(red.allgather((W, b))[0])
+
+
+def _agreed_stop(reducer, answer):
+    """The callback's answer; over several processes, True when it said so on any of them (a
+    stop on some processes only would leave the others waiting)."""
+    if reducer.size == 1:
+        return bool(answer)
+    (n,) = reduce_floats(reducer, 1.0 if answer else 0.0)
+    return n > 0
