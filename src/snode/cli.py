@@ -379,7 +379,9 @@ def _train(args):
                              f"--block-size samples; {len(Xtr)} training samples make fewer: "
                              "give a smaller --block-size")
         mine = shard(len(Xtr), comm, args.block_size)
-        Xtr, ytr = Xtr[mine], ytr[mine]
+        Xtr, ytr = Xtr[mine].copy(), ytr[mine].copy()
+        if not lead:  # (rank 0 alone keeps every sample, for the metrics)
+            Xall = yall = Xte = yte = None
     progress = _Progress(total, est, Xtr, ytr, args.quiet or not lead, record=bool(args.plot),
                          epochs=epochs if batch_size else None)
     callback = progress
