@@ -112,15 +112,6 @@ typedef struct {
 } snode_sum;
 
 /*
- * The other way to sum chunks: chunk `index` of `count` adds its whole gradient (len numbers
- * at part; NULL for a chunk that failed and adds nothing) to the shared total (len numbers) in
- * chunk order, once its own sweep is done: it waits until chunks 0..index-1 have added theirs
- * (turn[0] counts them); chunk 0 copies. For chunks of several panels, each computed into its
- * thread's own copy. The last chunk checks that the total is finite: returns 0 if not, else 1.
- */
-int snode_sum_ordered(const snode_sum *sum, ptrdiff_t len, const double *part, double *total);
-
-/*
  * Forward sweep, data cost and adjoint sweep; the exact gradient of the discrete cost.
  * If lamT is NULL the data terms of `loss` (with targets Y: n x my, my <= d, and labels: n,
  * either may be NULL when its term is off) give lambda_K and *J receives the chunk's data

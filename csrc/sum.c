@@ -1,8 +1,8 @@
 /*
- * A gradient summed over the chunks of a batch in chunk order, so that the sum is the same
- * whatever the timing of the threads (see snode_sum in snode.h): in place, step by step (chunk
- * c adds its part of step i after chunk c - 1 has added its own), or a whole chunk's gradient
- * at a time (snode_sum_ordered). No vector code: one pass of additions a chunk.
+ * A gradient summed over the chunks of a batch in place, step by step, in chunk order: chunk
+ * c adds its part of step i after chunk c - 1 has added its own, so that the sum is the same
+ * whatever the timing of the threads (see snode_sum in snode.h). No vector code: one pass of
+ * d^2 additions a step and chunk.
  */
 #include <sched.h>
 #include <string.h>
@@ -55,22 +55,5 @@ int sn_sum_add(const snode_sum *sum, ptrdiff_t i, ptrdiff_t d, const double *gWl
     if (sum->index == sum->count - 1)
         ok = snode_all_finite(dd, gWi) && snode_all_finite(d, gbi);
     sum_done(sum, i);
-    return ok;
-}
-
-int snode_sum_ordered(const snode_sum *sum, ptrdiff_t len, const double *part, double *total)
-{
-    int ok = 1;
-    sum_wait(sum, 0);
-    if (sum->index == 0) {
-        if (part)
-            memcpy(total, part, (size_t)len * sizeof(double));
-        else
-            memset(total, 0, (size_t)len * sizeof(double));
-    } else if (part) {
-        for (ptrdiff_t e = 0; e < len; e++) total[e] += part[e];
-    }
-    if (sum->index == sum->count - 1) ok = snode_all_finite(len, total);
-    sum_done(sum, 0);
     return ok;
 }

@@ -40,8 +40,6 @@ cdef extern from "snode.h" nogil:
     Py_ssize_t snode_grad_panel(const snode_net *net, Py_ssize_t n, int recompute)
     int snode_uses_fused(const snode_net *net)
     int snode_all_finite(Py_ssize_t n, const double *x)
-    int snode_sum_ordered(const snode_sum *sum, Py_ssize_t len, const double *part,
-                          double *total)
     int snode_forward(const snode_net *net, Py_ssize_t n, const double *x0, Py_ssize_t m,
                       double *xT, double *traj, Py_ssize_t traj_stride, double *work)
     int snode_data_cost(const snode_net *net, Py_ssize_t n, const double *x0, Py_ssize_t m,

@@ -26,7 +26,7 @@ from snode._core cimport (
     snode_data_cost, snode_value_grad, snode_tangent, snode_tangent_kept, snode_output_loss,
     snode_loss_line, snode_softmax, snode_activation, snode_h1_solve, snode_h1_apply,
     snode_h1_inner, snode_isa, snode_set_isa, snode_grad_panel, snode_uses_fused,
-    snode_all_finite, snode_sum_ordered,
+    snode_all_finite,
 )
 
 
@@ -242,8 +242,8 @@ cdef Py_ssize_t _chunk_size(Py_ssize_t N, Py_ssize_t nch):
     return (chunk + 7) // 8 * 8
 
 
-# Gradients larger than this are summed in place step by step (no per-thread copies).
-cdef Py_ssize_t _COPY_MAX_BYTES = 16 << 20
+# Gradients larger than this are summed in place step by step (no per-chunk copies).
+cdef Py_ssize_t _COPY_MAX_BYTES = 4 << 20
 
 
 cdef Py_ssize_t _sum_chunk(snode_net *net, Py_ssize_t N):
@@ -252,18 +252,17 @@ cdef Py_ssize_t _sum_chunk(snode_net *net, Py_ssize_t N):
     # formed chunk by chunk in chunk order, so that they are the same on any number of threads.
     # About N/8 samples (enough chunks for the threads to share, few enough that each is
     # worth its turn) and at least 32 (64 from width 33 on: a chunk streams all the weights),
-    # split evenly; then whole panels of the gradient sweep (P samples), or, below one panel,
-    # whole vector columns. For a gradient too large to copy per thread, at most one panel,
-    # so that the chunks add in place step by step.
+    # split evenly in whole vector columns of the kernels (a chunk's last panel is padded to
+    # them). For a gradient too large to copy per chunk, at most one panel of the gradient
+    # sweep (P samples), so that the chunks add in place step by step.
     cdef Py_ssize_t least = 32 if net.d <= 32 else 64
     cdef Py_ssize_t n = max(1, min(8, (N + least - 1) // least))
     cdef Py_ssize_t P = snode_grad_panel(net, <Py_ssize_t>1 << 40, 0)
+    cdef Py_ssize_t unit = snode_grad_panel(net, 1, 0)  # (one sample: one column unit)
     cdef Py_ssize_t c = (N + n - 1) // n
     if c > P and 8 * net.K * (net.d * net.d + net.d) > _COPY_MAX_BYTES:
         c = P
-    if c >= P:
-        return (c + P - 1) // P * P
-    return snode_grad_panel(net, c, 0)  # c rounded up to the kernels' column unit
+    return (c + unit - 1) // unit * unit
 
 
 cdef int _sum_team(int n_threads, Py_ssize_t nch) noexcept nogil:
@@ -446,14 +445,16 @@ def value_grad(const double[:, :, ::1] W, const double[:, ::1] b, const double[:
     if keep and recompute:
         raise ValueError("the forward states are kept in the 'store' memory mode only")
     cdef int rc = 1 if recompute else 0
-    cdef Py_ssize_t chunk = _sum_chunk(&net, N), nch = (N + chunk - 1) // chunk, c, lo, hi
+    cdef Py_ssize_t chunk = _sum_chunk(&net, N), nch = (N + chunk - 1) // chunk, c, lo, hi, e
     cdef int team = _sum_team(n_threads, nch)
     cdef Py_ssize_t ws = snode_ws_grad(&net, chunk, rc)
     cdef Py_ssize_t ksz = snode_keep_size(&net, chunk) if keep else 0
     cdef Py_ssize_t KDD = K * d * d, gsz = KDD + K * d
     # Chunks of one panel of the gradient sweep add their gradients into gW, gb in place, step
-    # by step in chunk order (no copies of the gradient); chunks of several panels are each
-    # computed into their thread's copy, added whole in chunk order. One chunk: directly.
+    # by step in chunk order (no copies of the gradient); chunks of several panels (small
+    # gradients: _sum_chunk) each compute theirs into a copy of their own (the first into gW,
+    # gb), and the copies are added afterwards, in chunk order, element by element (no thread
+    # waits for another while the sweeps run). One chunk: directly.
     cdef bint shared = nch > 1 and snode_grad_panel(&net, chunk, rc) >= chunk
     cdef bint copies = nch > 1 and not shared
     if 8 * nch * ksz > _MEMORY_LIMIT:
@@ -461,7 +462,7 @@ def value_grad(const double[:, :, ::1] W, const double[:, ::1] b, const double[:
                           f"{_size(8 * nch * ksz)}, more than half of this machine's memory: "
                           "evaluate without keeping them, or with a smaller batch")
     cdef double[::1] work = _workspace(team * ws, "gradient sweep", &net, chunk)
-    cdef double[::1] gbuf = _scratch("grad", team * gsz if copies else 0)
+    cdef double[::1] gbuf = _scratch("grad", (nch - 1) * gsz if copies else 0)
     cdef int[::1] turn = np.zeros(K if shared else 1, dtype=np.intc)
     cdef snode_sum *sums = NULL
     cdef int[::1] status = np.zeros(nch, dtype=np.intc)
@@ -476,6 +477,7 @@ def value_grad(const double[:, :, ::1] W, const double[:, ::1] b, const double[:
     cdef double *xTp = NULL
     cdef double *kp = NULL
     cdef double *gp
+    cdef double *g0
     cdef int tid
     lam0_arr = xT_arr = keep_arr = None
     if want_lam0:
@@ -490,7 +492,7 @@ def value_grad(const double[:, :, ::1] W, const double[:, ::1] b, const double[:
         keep_arr = _kept_buffer(nch * ksz)
         keepv = keep_arr
         kp = &keepv[0]
-    if nch > 1:
+    if shared:
         sums = <snode_sum *> PyMem_Malloc(nch * sizeof(snode_sum))
         if sums == NULL:
             raise MemoryError()
@@ -504,7 +506,7 @@ def value_grad(const double[:, :, ::1] W, const double[:, ::1] b, const double[:
                 lo = c * chunk
                 hi = min(N, lo + chunk)
                 tid = threadid()
-                gp = &gbuf[tid * gsz] if copies else &g[0]
+                gp = &gbuf[(c - 1) * gsz] if copies and c > 0 else &g[0]
                 status[c] = snode_value_grad(
                     &net, hi - lo, &X[lo, 0], m, &loss,
                     (tg.Y + lo * tg.my) if tg.Y != NULL else NULL, tg.my,
@@ -514,14 +516,18 @@ def value_grad(const double[:, :, ::1] W, const double[:, ::1] b, const double[:
                     (xTp + lo * d) if xTp != NULL else NULL, rc,
                     &sums[c] if shared else NULL, (kp + c * ksz) if kp != NULL else NULL,
                     &work[tid * ws])
-                if copies:
-                    if not snode_sum_ordered(&sums[c], gsz,
-                                             gp if status[c] == SNODE_OK else NULL, &g[0]):
-                        if status[c] == SNODE_OK:
-                            status[c] = SNODE_ERR_NONFINITE
     finally:
         PyMem_Free(sums)
     _raise_status(status, "gradient")
+    if copies:
+        g0 = &g[0]
+        with nogil:
+            for e in prange(gsz, num_threads=_team(n_threads), schedule="static"):
+                for c in range(1, nch):
+                    g0[e] += gbuf[(c - 1) * gsz + e]
+        if not snode_all_finite(gsz, g0):
+            raise NonFiniteError("the gradient sweep produced Inf or NaN: the weights or "
+                                 "inputs are too large for this activation and depth")
     cdef double J = 0.0
     for c in range(nch):
         J += Jc[c]
