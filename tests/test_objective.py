@@ -1,7 +1,5 @@
 """The objective: values, gradients (weights and inputs), the linearised cost, kept states,
 subsets, accuracy and the reducer's contract (docs/method.md, sections 3-5, 7-8)."""
-import threading
-
 import numpy as np
 import pytest
 from _helpers import fd4, make_net, rel_err
@@ -243,35 +241,6 @@ class CountingReducer(LocalReducer):
         return super().reduce_tree(nodes, n_blocks)
 
 
-class ThreadGroup:
-    """Processes simulated by threads: a reducer per 'rank' that sums the ranks' parts in rank
-    order (what an MPI reducer does across processes)."""
-
-    def __init__(self, size):
-        self.size = size
-        self.barrier = threading.Barrier(size)
-        self.slots = [None] * size
-
-    def reducer(self, rank):
-        group = self
-
-        class _R(Reducer):
-            def allreduce(self, *parts):
-                group.slots[rank] = [np.array(p, dtype=np.float64, copy=True) for p in parts]
-                group.barrier.wait()
-                total = [sum(group.slots[r][k] for r in range(group.size))
-                         for k in range(len(parts))]
-                group.barrier.wait()
-                return tuple(float(t) if t.ndim == 0 else t for t in total)
-
-            def total(self, n):
-                return int(self.allreduce(np.float64(n))[0])
-
-        r = _R()
-        r.rank, r.size = rank, self.size
-        return r
-
-
 def test_every_sum_goes_through_the_reducer(rng):
     net = make_net(width=4, n_steps=3)
     X, Y, labels = _data(rng, N=30)
@@ -294,36 +263,26 @@ def test_every_sum_goes_through_the_reducer(rng):
                                       lambda: snode.GradientDescent(lr=0.2, max_iter=8)])
 @pytest.mark.parametrize("cost", [snode.Cost(mse=1.0, decay=0.01, smooth=0.01), snode.Cost(**FULL)])
 def test_sharded_training_through_a_reducer_matches_one_process(make_opt, cost, rng):
-    """Two 'ranks' with half the samples each, their sums met by a reducer: the same weights
-    as one process with all of them (up to the order of the sums)."""
+    """Two 'ranks' with half the samples each, their sums met by a plain reducer (each rank's
+    blocks folded, then an all-reduce in rank order): the same weights as one process with
+    all of them (up to the order of the sums)."""
+    from _helpers import ThreadGroup
     X, Y, labels = _data(rng, N=64, m=4, d=5)
     net0 = make_net(width=5, n_steps=6, seed=11, n_threads=1)
     ref = net0.copy()
     make_opt().minimize(ref, cost, X, Y, labels)
-    group = ThreadGroup(2)
     shards = [slice(0, 29), slice(29, 64)]  # uneven
-    nets = [net0.copy(), net0.copy()]
-    errors = []
 
-    def run(rank):
-        try:
-            s = shards[rank]
-            obj = snode.Objective(nets[rank], cost, X[s], Y[s], labels[s],
-                                  reducer=group.reducer(rank))
-            make_opt().minimize(obj)
-        except Exception as exc:  # pragma: no cover - reported below
-            errors.append(exc)
-            group.barrier.abort()
+    def run(rank, red):
+        s = shards[rank]
+        net = net0.copy()
+        make_opt().minimize(snode.Objective(net, cost, X[s], Y[s], labels[s], reducer=red))
+        return net.W
 
-    threads = [threading.Thread(target=run, args=(r,)) for r in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors, errors
-    np.testing.assert_array_equal(nets[0].W, nets[1].W)  # every rank took the same steps
-    np.testing.assert_allclose(nets[0].W, ref.W, rtol=1e-8, atol=1e-11)
-    assert not np.allclose(nets[0].W, net0.W)  # it trained
+    W0, W1 = ThreadGroup(2, exact=False).run(run)
+    np.testing.assert_array_equal(W0, W1)  # every rank took the same steps
+    np.testing.assert_allclose(W0, ref.W, rtol=1e-8, atol=1e-11)
+    assert not np.allclose(W0, net0.W)  # it trained
 
 
 # --- misuse: clear errors, nothing changed, no crash ----------------------------------------
@@ -697,3 +656,33 @@ def test_subset_by_mask_and_settings_that_differ_between_processes(rng):
         return True
 
     assert all(ThreadGroup(2).run(run))
+
+
+def test_a_duck_typed_reducer_of_the_first_contract(rng):
+    # an object with only allreduce and total (and rank, size), no Reducer base class: the
+    # plain reduction, full batch
+    from _helpers import ThreadGroup
+    X, Y, labels = _data(rng, N=40, m=4, d=5)
+    net0 = make_net(width=5, n_steps=4, seed=3, n_threads=1)
+    ref = net0.copy()
+    snode.NCG(max_iter=5).minimize(ref, snode.Cost(**FULL), X, Y, labels)
+
+    def run(rank, red):
+        class Duck:
+            def __init__(self):
+                self.rank, self.size = red.rank, red.size
+
+            def allreduce(self, *parts):
+                return red.allreduce(*parts)
+
+            def total(self, n):
+                return red.total(n)
+
+        s = slice(0, 17) if rank == 0 else slice(17, 40)
+        net = net0.copy()
+        snode.NCG(max_iter=5).minimize(snode.Objective(net, snode.Cost(**FULL), X[s], Y[s],
+                                                       labels[s], reducer=Duck()))
+        return net.W
+
+    for W in ThreadGroup(2, exact=False).run(run):
+        np.testing.assert_allclose(W, ref.W, rtol=1e-8, atol=1e-11)

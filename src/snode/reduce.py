@@ -367,14 +367,38 @@ def tree_root(nodes, n_blocks):
 
 def check_reducer(reducer):
     """The reducer to use: `reducer`, or a LocalReducer for None; ValueError if it lacks the
-    reducer's methods."""
+    reducer's methods. An object that is no :class:`Reducer` but has them (``allreduce``,
+    ``total``, and optionally ``rank``, ``size``, ``allgather``) is used through the base
+    class's defaults (the plain reduction)."""
     if reducer is None:
         return LocalReducer()
     for name in ("allreduce", "total"):
         if not callable(getattr(reducer, name, None)):
             raise ValueError(f"reducer must have an {name}() method (see snode.Reducer), "
                              f"got {reducer!r}")
-    return reducer
+    return reducer if isinstance(reducer, Reducer) else _Adapted(reducer)
+
+
+class _Adapted(Reducer):
+    """A duck-typed reducer (allreduce, total) with the base class's defaults."""
+
+    def __init__(self, inner):
+        self._inner = inner
+        self.rank, self.size = int(getattr(inner, "rank", 0)), int(getattr(inner, "size", 1))
+
+    def allreduce(self, *parts):
+        return self._inner.allreduce(*parts)
+
+    def total(self, n):
+        return self._inner.total(n)
+
+    def allgather(self, obj):
+        if not callable(getattr(self._inner, "allgather", None)):
+            return super().allgather(obj)
+        return self._inner.allgather(obj)
+
+    def __repr__(self):
+        return repr(self._inner)
 
 
 def total_samples(reducer, n):
