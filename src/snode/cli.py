@@ -6,7 +6,6 @@ Ctrl-C during training saves the last good model before exiting.
 """
 import argparse
 import contextlib
-import hashlib
 import json
 import os
 import signal
@@ -234,14 +233,30 @@ def _split(args):
     return datasets.train_test_split(X, y, args.test_size, seed=args.seed)
 
 
-def _fingerprint(*arrays):
-    """A digest of the arrays' shapes, types and contents."""
-    h = hashlib.blake2b(digest_size=16)
-    for a in arrays:
-        a = np.ascontiguousarray(a)
-        h.update(f"{a.shape}{a.dtype}".encode())
-        h.update(a.tobytes() if a.dtype != object else repr(a.tolist()).encode())
-    return h.hexdigest()
+def _scatter(args, comm, lead):
+    """Under mpiexec: rank 0 reads and splits the data and sends every rank its share of the
+    training samples (whole blocks, snode.shard); the other ranks read nothing. Returns
+    (Xtr, Xte, ytr, yte, n_train, (Xall, yall)): this rank's share, and on rank 0 the test set
+    and all training samples (for the metrics), None elsewhere."""
+    from types import SimpleNamespace
+
+    from .reduce import shard
+
+    data = _split(args) if lead else None
+    n_train = comm.bcast(len(data[0]) if lead else None, root=0)
+    size, B = comm.Get_size(), args.block_size or BLOCK_SIZE
+    if size > -(-n_train // B):
+        raise ValueError(f"{size} ranks need at least as many blocks of --block-size samples; "
+                         f"{n_train} training samples make fewer: give a smaller --block-size")
+    pieces = None
+    if lead:
+        Xtr, ytr = data[0], data[2]
+        pieces = [(Xtr[s], ytr[s]) for s in (shard(n_train, SimpleNamespace(rank=r, size=size),
+                                                   B) for r in range(size))]
+    X, y = comm.scatter(pieces, root=0)
+    if lead:
+        return X, data[1], y, data[3], n_train, (data[0], data[2])
+    return X, None, y, None, n_train, (None, None)
 
 
 def _is_classification(y):
@@ -319,12 +334,12 @@ def _train(args):
         raise ValueError(f"--block-size must be >= 1, got {args.block_size}")
     comm = args.comm
     lead = comm is None or comm.Get_rank() == 0  # (only rank 0 prints and writes)
-    Xtr, Xte, ytr, yte = _split(args)
-    if comm is not None:  # every rank must have read the same data
-        digest = _fingerprint(Xtr, Xte, ytr, yte)
-        if len(set(comm.allgather(digest))) > 1:
-            raise ValueError(f"the ranks read different data from {args.dataset} (a file "
-                             "that differs between machines, or changed while they read it)")
+    if comm is None:
+        Xtr, Xte, ytr, yte = _split(args)
+        n_train = len(Xtr)
+        Xall, yall = Xtr, ytr
+    else:  # rank 0 reads the data; each rank receives its share of the training samples
+        Xtr, Xte, ytr, yte, n_train, (Xall, yall) = _scatter(args, comm, lead)
     if args.task == "auto":
         classify = _is_classification(ytr)
     elif args.task == "classify":
@@ -335,14 +350,16 @@ def _train(args):
     else:
         if ytr.dtype.kind in "USO":
             raise ValueError(f"--task regress needs numbers; {args.dataset} has class names")
-        ytr, yte = ytr.astype(np.float64), yte.astype(np.float64)
+        ytr = ytr.astype(np.float64)
+        if lead:
+            yte, yall = yte.astype(np.float64), yall.astype(np.float64)
         classify = False
     settings = _settings(args)
     batch_size, epochs = settings.pop("batch_size"), settings.pop("epochs")
-    if batch_size is None and len(Xtr) > LARGE:
+    if batch_size is None and n_train > LARGE:
         batch_size, epochs = 100, (1 if epochs is None else epochs)
         if not args.quiet and lead:
-            print(f"{len(Xtr)} training samples: mini-batches of {batch_size}, {epochs} "
+            print(f"{n_train} training samples: mini-batches of {batch_size}, {epochs} "
                   f"epoch{'s' if epochs > 1 else ''} (--batch-size, --epochs to change)")
     epochs = 10 if epochs is None else epochs
     if "scale" not in settings:
@@ -363,25 +380,13 @@ def _train(args):
             raise ValueError("--loss applies to classification only")
         est = SNODERegressor(**common)
     if batch_size:
-        n_batches = (max(1, len(Xtr) // batch_size) if est.drop_last
-                     else -(-len(Xtr) // batch_size))
+        n_batches = (max(1, n_train // batch_size) if est.drop_last
+                     else -(-n_train // batch_size))
         total = epochs * n_batches * (est.iterations_per_batch
                                       if args.optimizer == "ncg" else 1)
     else:
         total = args.max_iter
 
-    Xall, yall = Xtr, ytr  # (every rank read all of them; each trains on its share)
-    if comm is not None:
-        from .reduce import shard
-
-        if comm.Get_size() > -(-len(Xtr) // (args.block_size or BLOCK_SIZE)):
-            raise ValueError(f"{comm.Get_size()} ranks need at least as many blocks of "
-                             f"--block-size samples; {len(Xtr)} training samples make fewer: "
-                             "give a smaller --block-size")
-        mine = shard(len(Xtr), comm, args.block_size)
-        Xtr, ytr = Xtr[mine].copy(), ytr[mine].copy()
-        if not lead:  # (rank 0 alone keeps every sample, for the metrics)
-            Xall = yall = Xte = yte = None
     progress = _Progress(total, est, Xtr, ytr, args.quiet or not lead, record=bool(args.plot),
                          epochs=epochs if batch_size else None)
     callback = progress
