@@ -325,18 +325,26 @@ def _raise_agreed(failed, n_nonfinite, n_other, others=None):
         raise kind(others or f"a sweep on another process {what}; see that process's message")
 
 
-def same_everywhere(reducer, what, *settings):
-    """Collective: ValueError on every process unless `settings` (anything with a stable
-    repr) are the same on all of them; `what` names them in the message."""
+def digests(reducer, *things):
+    """Collective: every process's digest of `things` (arrays by their bytes, anything else by
+    its repr), in rank order; None for a reducer without allgather."""
     import hashlib
 
-    digest = hashlib.blake2b(repr(settings).encode(), digest_size=16).hexdigest()
+    h = hashlib.blake2b(digest_size=16)
+    for t in things:
+        h.update(t.tobytes() if isinstance(t, np.ndarray) else repr(t).encode())
     try:
-        digests = reducer.allgather(digest)
-    except NotImplementedError:  # (a reducer without allgather: not checked)
-        return
-    if len(set(digests)) > 1:
-        ranks = [r for r, d in enumerate(digests) if d != digests[0]]
+        return reducer.allgather(h.hexdigest())
+    except NotImplementedError:
+        return None
+
+
+def same_everywhere(reducer, what, *settings):
+    """Collective: ValueError on every process unless `settings` (arrays, or anything with a
+    stable repr) are the same on all of them; `what` names them in the message."""
+    got = digests(reducer, *settings)
+    if got is not None and len(set(got)) > 1:  # (None: a reducer without allgather)
+        ranks = [r for r, d in enumerate(got) if d != got[0]]
         raise ValueError(f"the processes differ in {what}: rank(s) {ranks} from rank 0")
 
 

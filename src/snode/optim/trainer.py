@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..reduce import reduce_floats
+from ..reduce import digests, reduce_floats
 from scipy.optimize import OptimizeResult
 
 from .._validate import check_bool, check_int, check_real
@@ -213,17 +213,10 @@ def _rank0_weights(objective):
     """Over several processes, every process starts from rank 0's weights (a network made
     with seed=None differs from process to process): compared by a digest, taken from rank 0
     when they differ."""
-    import hashlib
-
     W, b = objective.params()
-    digest = hashlib.blake2b(W.tobytes() + b.tobytes(), digest_size=16).hexdigest()
-    red = objective.reducer
-    try:
-        digests = red.allgather(digest)
-    except NotImplementedError:  # (a reducer without allgather: the caller's weights)
-        return
-    if len(set(digests)) > 1:
-        objective.set_params(red.allgather((W, b))[0])
+    got = digests(objective.reducer, W, b)
+    if got is not None and len(set(got)) > 1:  # (None: a reducer without allgather)
+        objective.set_params(objective.reducer.allgather((W, b))[0])
 
 
 def _agreed_stop(reducer, answer):
