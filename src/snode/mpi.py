@@ -16,7 +16,7 @@ import os
 import numpy as np
 
 from ._validate import check_bool
-from .reduce import Reducer, add_parts, tree_root
+from .reduce import Reducer, tree_root
 
 __all__ = ["MPIReducer", "world", "threads_per_rank", "launched_by_mpi"]
 
@@ -150,13 +150,8 @@ class MPIReducer(Reducer):
         return tuple(res)
 
     def reduce_tree(self, nodes, n_blocks):
-        if not self.exact:
-            parts = None
-            for _, value in nodes:
-                parts = value if parts is None else add_parts(parts, value)
-            if parts is None:  # pragma: no cover - the objective passes zeros
-                raise ValueError("no parts to reduce")
-            return self.allreduce(*parts)
+        if not self.exact:  # (the base class's: this rank's nodes folded, then allreduce)
+            return super().reduce_tree(nodes, n_blocks)
         got = self.comm.gather(nodes, root=0)
         root = None
         if self.rank == 0:

@@ -249,8 +249,7 @@ class Blocks:
     def __init__(self, reducer, n, block_size):
         self.reducer, self.n, self.size = reducer, n, block_size
         self.n_total = total_samples(reducer, n)
-        local = type(reducer) is LocalReducer
-        self.offset = 0 if local or not reducer.exact else int(reducer.offset(n))
+        self.offset = int(reducer.offset(n)) if reducer.exact else 0
         B = block_size
         if reducer.exact:
             bad = None
@@ -284,7 +283,7 @@ class Blocks:
         then raises its own exception, or, where its own blocks went well, the same kind
         (:class:`~snode.NonFiniteError` or ValueError) naming the other processes. `error`:
         a failure of this process from before the sum, to pass on the same way."""
-        if self.reducer.size == 1 and type(self.reducer) is LocalReducer:
+        if type(self.reducer) is LocalReducer:
             if error is not None:
                 raise error
             (_, parts), = [((a, b), tree_sum(a, b, leaf))
@@ -305,7 +304,7 @@ class Blocks:
                  for a, b in tree_nodes(self.first, self.stop, self.count)]
         if not nodes and not self.reducer.exact:
             nodes = [((0, 0), zeros() + (0.0, 0.0))]
-        if failed:  # the flags ride on this process's first node (or one of zeros)
+        if failed:  # the flags ride on this process's first node
             flag = (1.0, 0.0) if isinstance(failed[0], NonFiniteError) else (0.0, 1.0)
             if nodes:
                 (ab, parts) = nodes[0]
