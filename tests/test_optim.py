@@ -434,9 +434,11 @@ def _dense_riesz(shapes, h, alpha):
 @pytest.mark.parametrize("alpha", [0.0, 0.7])
 @pytest.mark.parametrize("memory", [1, 3, 10])
 def test_quasi_newton_direction_is_the_bfgs_update_of_the_scaled_metric(memory, alpha):
-    """The two-loop recursion equals the dense BFGS inverse-Hessian updates (oldest pair
-    first) of H0 = <s, y> / <y, A^-1 y> A^-1, the newest pair's scaling (Nocedal & Wright,
-    algorithm 7.4)."""
+    """The direction (the compact form) equals the dense BFGS inverse-Hessian updates (oldest
+    pair first) of H0 = <s, y> / <y, A^-1 y> A^-1, the newest pair's scaling (Nocedal & Wright,
+    algorithm 7.4), also after the memory is full and the oldest pairs are overwritten."""
+    from snode.sobolev import sobolev_gradient
+
     K, d, h = 4, 2, 0.25
     shapes = ((K, d, d), (K, d))
     P = K * d * (d + 1)
@@ -450,7 +452,8 @@ def test_quasi_newton_direction_is_the_bfgs_update_of_the_scaled_metric(memory, 
         G = Q @ x
         theta = (x[:K * d * d].reshape(shapes[0]).copy(), x[K * d * d:].reshape(shapes[1]).copy())
         Gp = (G[:K * d * d].reshape(shapes[0]), G[K * d * d:].reshape(shapes[1]))
-        n, dvec = opt._quasi_newton(theta, Gp, Gp, k == 0, state, h, alpha)
+        gp = sobolev_gradient(*Gp, h, alpha)  # the metric's gradient A^-1 G
+        n, dvec = opt._quasi_newton(theta, Gp, gp, k == 0, state, h, alpha)
         if k > 0:
             pairs.append((x - x_prev, G - G_prev))
         used = pairs[-memory:]

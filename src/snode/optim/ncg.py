@@ -4,6 +4,7 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.linalg import solve_triangular
 
 from .._validate import check_int, check_real
 from ..exceptions import LineSearchWarning, NonFiniteError
@@ -83,10 +84,11 @@ class NCG(Trainer):
     Notes
     -----
     One iteration costs a gradient evaluation and a sensitivity sweep: the sensitivity sweep
-    reads the forward states the gradient evaluation kept, and the first trial point of the
-    safeguard is evaluated with its gradient, which the next iteration then uses (when the
-    next iteration runs on the same batch, and the last line search took its first trial;
-    after a backtracking search the trials evaluate the cost only).
+    reads the forward states the gradient evaluation kept, and the trial points of the
+    safeguard are evaluated with their gradient, which the next iteration then uses when it
+    runs on the same batch (on the synthetic sets about 85 % of the trials are accepted, and
+    80-98 % of those after a refused one: the adjoint sweep spent on a refused trial costs
+    less than the second forward sweep a cost-only trial would need once accepted).
 
     References
     ----------
@@ -185,14 +187,14 @@ class NCG(Trainer):
         slope = pair_dot(G, d)
         if beta != 0.0 and not slope < 0.0:  # not a descent direction
             beta, d, slope, restart = 0.0, (-g[0], -g[1]), -gg, True
-            state.pop("pairs", None)
+            if "pairs" in state:
+                state["pairs"].clear()
         # a truncated beta (PR+, HS, ...) restarts the direction as well
         rec.update(beta=beta, restart=int(restart or beta == 0.0))
         state.update(dual=dual, g=g, gg=gg_beta, d=d, force_restart=False)
 
-        # the first trial with its gradient when it is likely to be accepted (as the last
-        # one was) and the next iteration runs on this batch
-        trials = _Trials(obj, theta, d, want_grad=state["more"] and state.get("taken", True),
+        # the trials with their gradients when the next iteration runs on this batch
+        trials = _Trials(obj, theta, d, want_grad=state["more"],
                          keep=self.step == "sensitivity")
         rejected = n_back = 0
         flat = False
@@ -224,7 +226,6 @@ class NCG(Trainer):
                 n_back = rejected
         rec["rejected"] = rejected
         rec["backtracks"] = n_back
-        state["taken"] = eta is not None and n_back == 0
         if eta is None:  # no acceptable step: keep the weights, restart next time
             trials.release_all(obj)
             rec["step"] = 0.0
@@ -261,41 +262,36 @@ class NCG(Trainer):
         return dict(next_batch=True)
 
     def _quasi_newton(self, theta, G, g, restart, state, h, a):
-        """The limited-memory BFGS direction (docs/method.md): the two-loop recursion over the
-        last `memory` pairs (s, y) of steps and gradient changes, whose initial inverse
-        Hessian is the metric's Riesz map (the gradient g = A^-1 G) scaled by
-        <s, y> / <y, A^-1 y> of the newest pair. Pairs with no positive curvature <s, y> are
-        skipped; a restart forgets them all. Returns (number of pairs used, direction)."""
-        pairs = state.setdefault("pairs", [])
+        """The limited-memory BFGS direction (docs/method.md): -H G for the inverse-Hessian
+        estimate that the BFGS updates with the last `memory` pairs (s, y) of steps and
+        gradient changes make of the scaled metric H0 = gamma A^-1 (A^-1 G = g the metric's
+        gradient; gamma = <s, y> / <y, A^-1 y> of the newest pair), in the compact form of
+        Byrd, Nocedal and Schnabel: a few products with the stored pairs and m x m triangular
+        solves instead of the two-loop recursion's 4 m vector operations. Pairs with no
+        positive curvature <s, y> are skipped; a restart forgets them all. Returns (number of
+        pairs used, direction)."""
         x, gx = _flat(theta), _flat(G)
-        dot = _dot(x.size)
+        shapes = (G[0].shape, G[1].shape)
+
+        def riesz(v):  # A^-1 v for a flat v
+            return _flat(_solve(_unflat(v, shapes), h, a))
+
+        qn = state.get("pairs")
+        if qn is None or qn.S.shape[1] != x.size:
+            qn = state["pairs"] = _Pairs(self.memory, x.size)
         prev = state.get("prev")
         state["prev"] = (x, gx)
         if restart or prev is None:
-            pairs.clear()
+            qn.clear()
         else:
-            s, y = x - prev[0], gx - prev[1]
-            sy = dot(s, y)
-            if sy > 1e-12 * np.sqrt(dot(s, s) * dot(y, y)):
-                pairs.append((s, y, 1.0 / sy))
-                del pairs[:-self.memory]
-        if not pairs:
+            qn.add(x - prev[0], gx - prev[1], riesz)
+        if not qn.order:
             return 0.0, (-g[0], -g[1])
-        shapes = (G[0].shape, G[1].shape)
-        q = gx
-        coef = []
-        for s, y, rho in reversed(pairs):
-            c = rho * dot(s, q)
-            coef.append(c)
-            q = q - c * y
-        s, y, rho = pairs[-1]
-        Hy = _flat(_solve(_unflat(y, shapes), h, a))
-        r = _flat(_solve(_unflat(q, shapes), h, a))
-        r *= 1.0 / (rho * dot(y, Hy))
-        for (s, y, rho), c in zip(pairs, reversed(coef)):
-            r += (c - rho * dot(y, r)) * s
+        gflat = _flat(g)
+        u, w, gamma = qn.middle(gx, gflat)
+        r = qn.combine(u, w, gamma, gflat, riesz)
         np.negative(r, out=r)
-        return float(len(pairs)), _unflat(r, shapes)
+        return float(len(qn.order)), _unflat(r, shapes)
 
     def _beta(self, G, g, gg, state):
         # G: the Euclidean form of this iteration's gradient in beta's inner product
@@ -340,6 +336,70 @@ def _flat(p):
 def _unflat(v, shapes):
     n = int(np.prod(shapes[0]))
     return v[:n].reshape(shapes[0]), v[n:].reshape(shapes[1])
+
+
+class _Pairs:
+    """The last m pairs (s, y) of L-BFGS in rows of two (m, n) arrays, with the products the
+    compact form needs: SY[i, j] = <s_i, y_j> and YAY[i, j] = <y_i, A^-1 y_j> over the rows
+    (slots), and the slots' order from oldest to newest. Adding a pair overwrites the oldest
+    slot and updates one row and column of each product (three products with the rows)."""
+
+    def __init__(self, m, n):
+        self.S, self.Y = np.zeros((m, n)), np.zeros((m, n))
+        self.SY, self.YAY = np.zeros((m, m)), np.zeros((m, m))
+        self.order = []
+
+    def clear(self):
+        self.order.clear()
+
+    def add(self, s, y, riesz):
+        """Store the pair (s, y) when <s, y> > 0 (relative to |s| |y|); riesz(y) = A^-1 y."""
+        dot = _dot(s.size)
+        sy = dot(s, y)
+        if not sy > 1e-12 * np.sqrt(dot(s, s) * dot(y, y)):
+            return
+        m = self.S.shape[0]
+        slot = len(self.order) if len(self.order) < m else self.order.pop(0)
+        self.order.append(slot)
+        self.S[slot], self.Y[slot] = s, y
+        self.SY[slot, :] = _matvec(self.Y, s)  # <s_new, y_j>
+        self.SY[:, slot] = _matvec(self.S, y)  # <s_i, y_new>
+        self.YAY[slot, :] = self.YAY[:, slot] = _matvec(self.Y, riesz(y))
+
+    def middle(self, G, g):
+        """The compact form's inner products with G (Euclidean gradient) and g = A^-1 G:
+        ``w = R^-1 S^T G`` and ``u = R^-T ((D + gamma Y^T A^-1 Y) w - gamma Y^T g)``, R the
+        upper triangle of S^T Y in the pairs' order and D its diagonal."""
+        idx = self.order
+        new = idx[-1]
+        gamma = self.SY[new, new] / self.YAY[new, new]
+        R = np.triu(self.SY[np.ix_(idx, idx)])
+        p1 = _matvec(self.S, G)[idx]
+        p2 = _matvec(self.Y, g)[idx]
+        w = solve_triangular(R, p1, lower=False)
+        rhs = np.diag(R) * w + gamma * (self.YAY[np.ix_(idx, idx)] @ w) - gamma * p2
+        u = solve_triangular(R, rhs, trans="T", lower=False)
+        return u, w, gamma
+
+    def combine(self, u, w, gamma, g, riesz):
+        """``H G = gamma g + S u - gamma A^-1 (Y^T w)`` over the pairs in order."""
+        m = self.S.shape[0]
+        uu, ww = np.zeros(m), np.zeros(m)
+        uu[self.order], ww[self.order] = u, w
+        r = gamma * g + _rmatvec(self.S, uu)
+        r -= gamma * riesz(_rmatvec(self.Y, ww))
+        return r
+
+
+def _matvec(M, v):
+    """M @ v for the stored pairs (rows of M); BLAS for short rows, einsum's own loop for long
+    ones (see _dot)."""
+    return M @ v if M.shape[1] < 8192 else np.einsum("ij,j->i", M, v)
+
+
+def _rmatvec(M, c):
+    """M^T @ c, the combination of M's rows with coefficients c."""
+    return c @ M if M.shape[1] < 8192 else np.einsum("i,ij->j", c, M)
 
 
 def auto_alpha(T):
@@ -402,9 +462,10 @@ def _radius(radius, line, eta0, max_step, eta, value, J):
 class _Trials:
     """The trial points theta + eta d of one line search, as the scalar phi the searches see.
 
-    With want_grad, the first trial is evaluated with its gradient (and kept forward states):
-    accepted, it is the next iteration's gradient evaluation. Later trials evaluate the cost
-    only.
+    With want_grad, every trial is evaluated with its gradient (and kept forward states):
+    accepted, it is the next iteration's gradient evaluation. `phi` serves the backtracking
+    searches, which accept only their last trial: it releases the earlier trials' states
+    (at most one set of kept states at a time).
     """
 
     def __init__(self, obj, theta, d, want_grad, keep):
@@ -427,7 +488,8 @@ class _Trials:
         return ev
 
     def phi(self, eta):
-        ev = self._evaluate(eta, grad=self.want_grad and not self.evals)
+        self.release_all(self.obj)
+        ev = self._evaluate(eta, grad=self.want_grad)
         return np.inf if ev is None else ev.value
 
     def phi_dphi(self, eta):
