@@ -536,3 +536,49 @@ def test_a_conjugate_rule_and_a_memory_exclude_each_other():
     with pytest.raises(ValueError, match="memory=0"):
         snode.NCG(beta="PR+", memory=1)
     assert snode.NCG(beta="FR", memory=3).memory == 3  # (FR, the default, is not used)
+
+
+# --- the full-batch stop on a cost that no longer falls (ftol, n_iter_no_change) ------------
+def _first_stall(costs, ftol, n):
+    """The first iteration k >= n with costs[k - n] - costs[k] <= ftol |costs[k]|."""
+    for k in range(n, len(costs)):
+        if costs[k - n] - costs[k] <= ftol * abs(costs[k]):
+            return k
+    return None
+
+
+@pytest.mark.parametrize("make", [lambda f, n: snode.NCG(memory=5, tol=0.0, max_iter=400,
+                                                         ftol=f, n_iter_no_change=n),
+                                  lambda f, n: snode.Adam(lr=0.02, tol=0.0, max_iter=400,
+                                                          ftol=f, n_iter_no_change=n)],
+                         ids=["ncg", "adam"])
+def test_ftol_stops_where_the_cost_stalls_and_not_before(make):
+    X, Y, _ = _teacher_problem()
+    cost = snode.Cost(mse=1.0, decay=1e-2)  # a minimum with a cost well above zero
+    ftol, n = 1e-4, 7
+    res = make(ftol, n).minimize(snode.SNODE(3, 6, T=1.0, seed=7), cost, X, Y)
+    assert res.success and res.message.startswith("converged: the cost fell"), res.message
+    assert res.n_iter < 400
+    # the stop is the criterion's first iteration in the recorded costs (before each step)
+    assert _first_stall(res.history["cost"], ftol, n) == res.n_iter - 1
+    # without it, the same run goes on through that iteration
+    full = make(0.0, n).minimize(snode.SNODE(3, 6, T=1.0, seed=7), cost, X, Y)
+    assert full.n_iter == 400 and full.message == "maximum number of iterations reached"
+    np.testing.assert_array_equal(full.history["cost"][:res.n_iter], res.history["cost"])
+
+
+def test_ftol_does_not_stop_mini_batch_training():
+    X, Y, cost = _teacher_problem()
+    res = snode.Adam(batch_size=32, epochs=3, seed=0, ftol=0.9, n_iter_no_change=1).minimize(
+        snode.SNODE(3, 6, T=1.0, seed=7), cost, X, Y)
+    assert res.n_iter == 3 * 4 and res.message == "maximum number of iterations reached"
+
+
+@pytest.mark.parametrize("cls", [snode.NCG, snode.Adam, snode.GradientDescent])
+def test_ftol_and_n_iter_no_change_are_checked(cls):
+    for bad in (-1e-3, np.nan, "1e-4"):
+        with pytest.raises(ValueError, match="ftol"):
+            cls(ftol=bad)
+    for bad in (0, 2.5, True):
+        with pytest.raises(ValueError, match="n_iter_no_change"):
+            cls(n_iter_no_change=bad)

@@ -96,6 +96,9 @@ def _parser():
                         f"{LARGE} training samples)")
     t.add_argument("--max-iter", type=int, default=800,
                    help="full-batch iterations (default 800)")
+    t.add_argument("--ftol", type=float, default=1e-4,
+                   help="full batch: stop when the cost fell by less than this fraction of "
+                        "itself over 10 iterations (default 1e-4; 0: run all --max-iter)")
     t.add_argument("--lr", type=float, default=0.01, help="learning rate of adam/sgd/gd")
     t.add_argument("--decay", type=float, default=None,
                    help="weight decay (default 1e-4 for classification, 0 for regression)")
@@ -370,7 +373,7 @@ def _train(args):
 
         threads = threads_per_rank(comm)
     common = dict(settings, optimizer=args.optimizer, batch_size=batch_size, epochs=epochs,
-                  max_iter=args.max_iter, lr=args.lr, random_state=args.seed,
+                  max_iter=args.max_iter, ftol=args.ftol, lr=args.lr, random_state=args.seed,
                   n_threads=threads, block_size=args.block_size, comm=comm)
     loss = common.pop("loss", None)
     if classify:

@@ -34,6 +34,8 @@ class GradientDescent(Trainer):
     batch_size, iterations_per_batch, epochs, max_iter, tol, seed, drop_last
         As for :class:`NCG` (one iteration per batch by default); `tol` bounds the gradient's
         norm in the metric.
+    ftol, n_iter_no_change
+        As for :class:`NCG`: the full-batch stop on a cost that no longer falls.
 
     Raises
     ------
@@ -63,6 +65,8 @@ class GradientDescent(Trainer):
     tol: float = 1e-8
     seed: int = None
     drop_last: bool = False
+    ftol: float = 0.0
+    n_iter_no_change: int = 10
 
     def __post_init__(self):
         object.__setattr__(self, "lr", check_real(self.lr, "lr", minimum=0.0, strict=True))
@@ -99,6 +103,8 @@ class Adam(Trainer):
     eps : float > 0, default 1e-8
     batch_size, iterations_per_batch, epochs, max_iter, tol, seed, drop_last
         As for :class:`GradientDescent`.
+    ftol, n_iter_no_change
+        As for :class:`NCG`.
 
     Raises
     ------
@@ -122,6 +128,8 @@ class Adam(Trainer):
     tol: float = 1e-8
     seed: int = None
     drop_last: bool = False
+    ftol: float = 0.0
+    n_iter_no_change: int = 10
 
     def __post_init__(self):
         object.__setattr__(self, "lr", check_real(self.lr, "lr", minimum=0.0, strict=True))

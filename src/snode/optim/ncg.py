@@ -52,6 +52,11 @@ class NCG(Trainer):
     max_iter, tol
         Full-batch mode (``batch_size=None``): at most `max_iter` iterations, stopping when
         the gradient norm in the metric is at most `tol`.
+    ftol : float >= 0, default 0
+        Full-batch mode: also stop (converged, ``success=True``) when the cost fell by at
+        most ``ftol |J|`` over the last `n_iter_no_change` iterations (0: never; the
+        estimators use 1e-4, as scikit-learn's MLP uses its `tol`).
+    n_iter_no_change : int >= 1, default 10
     armijo : float, default 1e-4
         Sufficient-decrease constant.
     max_backtracks : int, default 30
@@ -118,6 +123,8 @@ class NCG(Trainer):
     beta_inner: str = "metric"
     drop_last: bool = False
     memory: int = 0
+    ftol: float = 0.0
+    n_iter_no_change: int = 10
 
     def __post_init__(self):
         if self.beta_inner not in BETA_INNER:

@@ -81,6 +81,9 @@ class Trainer:
         for name in ("iterations_per_batch", "epochs", "max_iter"):
             object.__setattr__(self, name, check_int(getattr(self, name), name, 1))
         object.__setattr__(self, "tol", check_real(self.tol, "tol", minimum=0.0))
+        object.__setattr__(self, "ftol", check_real(self.ftol, "ftol", minimum=0.0))
+        object.__setattr__(self, "n_iter_no_change",
+                           check_int(self.n_iter_no_change, "n_iter_no_change", 1))
         for name in ("drop_last", "safeguard", "nesterov"):
             if hasattr(self, name):
                 object.__setattr__(self, name, check_bool(getattr(self, name), name))
@@ -164,6 +167,8 @@ class Trainer:
                         hist[k].append(rec.get(k, np.nan))
                     last_cost = rec["cost"]
                     state["first"] = False
+                    if not rec.get("stop") and idx is None:
+                        rec.update(self._stalled(hist["cost"]))
                     if rec.get("stop"):
                         message, success, stop = rec["stop"], rec.get("success", True), True
                         break
@@ -198,6 +203,20 @@ class Trainer:
                            nfev=counts["values"] - start["values"],
                            sweeps=counts["sweeps"] - start["sweeps"], history=history,
                            success=success, message=message, interrupted=interrupted)
+
+    def _stalled(self, costs):
+        """Full-batch mode: the stop when the cost fell by less than `ftol` relative to
+        itself over the last `n_iter_no_change` iterations (scikit-learn's MLP stops on the
+        same kind of test; the costs are the ones recorded before each step, the same on
+        every process)."""
+        n = self.n_iter_no_change
+        if not self.ftol > 0.0 or len(costs) <= n:
+            return {}
+        now, then = costs[-1], costs[-1 - n]
+        if np.isfinite(now) and then - now <= self.ftol * abs(now):
+            return dict(stop=f"converged: the cost fell by less than ftol={self.ftol:g} of "
+                             f"itself over the last {n} iterations", success=True)
+        return {}
 
     def _minibatches(self, N, rng):
         # (fewer samples than batch_size: the one batch is all of them, also with drop_last)
