@@ -15,8 +15,9 @@ The race: Adam on the same network from the same initial weights, with the same 
 gradient evaluations as the NCG run (all of them: no early stop), at each learning rate of
 LRS; the lowest final training cost among them is the bar. Reported: the wall time of that
 Adam run, and the wall time NCG took to reach the bar (from its history; the cost recorded at
-an iteration is reached by the end of it, so the figure never flatters NCG), or "not reached". The runs are side by side in
-one process with the same threads; NCG wins a seed when it reaches the bar sooner.
+an iteration is reached by the end of it, so the figure never flatters NCG), or "not
+reached". The runs are side by side in one process with the same threads; NCG wins a seed
+when it reaches the bar sooner.
 
 Every figure is a median with its range [min-max] over the seeds. digits and the MLP need
 scikit-learn.
