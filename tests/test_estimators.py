@@ -355,7 +355,7 @@ def test_ftol_reaches_the_optimiser(cls):
     assert cls().ftol == 1e-4 and cls().n_iter_no_change == 10
     kw = dict(n_steps=10, T=2.0, max_iter=60, random_state=0)
     early = cls(ftol=0.5, n_iter_no_change=3, **kw).fit(Xtr, ytr)
-    assert early.result_.message.startswith("converged: the cost fell by less than ftol=0.5")
+    assert early.result_.message.startswith("converged: the cost fell by at most ftol=0.5")
     assert early.result_.n_iter < 60
     full = cls(ftol=0.0, **kw).fit(Xtr, ytr)
     assert full.result_.n_iter == 60

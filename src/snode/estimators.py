@@ -400,7 +400,8 @@ class SNODEClassifier(_SNODEEstimator, _SkClassifier, _SkBase):
         None: one process.
     ftol : float >= 0, default 1e-4
         Full-batch mode: stop (converged) when the training cost fell by at most
-        ``ftol |cost|`` over the last `n_iter_no_change` iterations; 0 runs all `max_iter`
+        ``ftol |cost|`` over the last `n_iter_no_change` iterations and is the lowest of them
+        (a cost that rose is no stall); 0 runs all `max_iter`
         (scikit-learn's MLP stops on the same kind of test with its `tol`). Measured over
         five seeds: 1e-4 ends the digits runs after about 250 of 800 iterations at their
         final cost (to 1e-3) and stops none of spirals, xor or the teacher problem early;

@@ -54,8 +54,9 @@ class NCG(Trainer):
         the gradient norm in the metric is at most `tol`.
     ftol : float >= 0, default 0
         Full-batch mode: also stop (converged, ``success=True``) when the cost fell by at
-        most ``ftol |J|`` over the last `n_iter_no_change` iterations (0: never; the
-        estimators use 1e-4, as scikit-learn's MLP uses its `tol`).
+        most ``ftol |J|`` over the last `n_iter_no_change` iterations and is the lowest of
+        them (a cost that rose is no stall; 0: never; the estimators use 1e-4, as
+        scikit-learn's MLP uses its `tol`).
     n_iter_no_change : int >= 1, default 10
     armijo : float, default 1e-4
         Sufficient-decrease constant.

@@ -167,14 +167,16 @@ class Trainer:
                         hist[k].append(rec.get(k, np.nan))
                     last_cost = rec["cost"]
                     state["first"] = False
-                    if not rec.get("stop") and idx is None:
-                        rec.update(self._stalled(hist["cost"]))
                     if rec.get("stop"):
                         message, success, stop = rec["stop"], rec.get("success", True), True
                         break
                     if callback is not None and _agreed_stop(objective.reducer,
                                                              callback(dict(rec))):
                         message, stop = "stopped by the callback", True
+                        break
+                    stalled = self._stalled(hist["cost"]) if idx is None else None
+                    if stalled:  # (after the callback: it sees every iteration with a step)
+                        message, stop = stalled, True
                         break
                     if rec.get("next_batch"):  # nothing more to do on this batch
                         break
@@ -205,18 +207,19 @@ class Trainer:
                            success=success, message=message, interrupted=interrupted)
 
     def _stalled(self, costs):
-        """Full-batch mode: the stop when the cost fell by less than `ftol` relative to
-        itself over the last `n_iter_no_change` iterations (scikit-learn's MLP stops on the
-        same kind of test; the costs are the ones recorded before each step, the same on
-        every process)."""
+        """Full-batch mode: the stop message when the cost fell by at most `ftol` relative to
+        itself over the last `n_iter_no_change` iterations and is the lowest of them (a cost
+        that rose, as Adam's and gradient descent's may, is not a stall); else None. The
+        costs are the ones recorded before each step, the same on every process."""
         n = self.n_iter_no_change
         if not self.ftol > 0.0 or len(costs) <= n:
-            return {}
+            return None
         now, then = costs[-1], costs[-1 - n]
-        if np.isfinite(now) and then - now <= self.ftol * abs(now):
-            return dict(stop=f"converged: the cost fell by less than ftol={self.ftol:g} of "
-                             f"itself over the last {n} iterations", success=True)
-        return {}
+        if (np.isfinite(now) and now <= min(costs[-1 - n:])
+                and then - now <= self.ftol * abs(now)):
+            return (f"converged: the cost fell by at most ftol={self.ftol:g} of itself over "
+                    f"the last {n} iteration{'s' if n > 1 else ''}")
+        return None
 
     def _minibatches(self, N, rng):
         # (fewer samples than batch_size: the one batch is all of them, also with drop_last)
