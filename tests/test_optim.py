@@ -559,7 +559,8 @@ def test_ftol_stops_where_the_cost_stalls_and_not_before(make):
     cost = snode.Cost(mse=1.0, decay=1e-2)  # a minimum with a cost well above zero
     ftol, n = 1e-4, 7
     res = make(ftol, n).minimize(snode.SNODE(3, 6, T=1.0, seed=7), cost, X, Y)
-    assert res.success and res.message.startswith("converged: the cost fell by at most"), res.message
+    assert res.success, res.message
+    assert res.message.startswith("converged: the cost fell by at most"), res.message
     assert res.n_iter < 400
     # the stop is the criterion's first iteration in the recorded costs (before each step)
     assert _first_stall(res.history["cost"], ftol, n) == res.n_iter - 1
