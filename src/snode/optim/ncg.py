@@ -295,9 +295,7 @@ class NCG(Trainer):
             qn.add(x - prev[0], gx - prev[1], riesz)
         if not qn.order:
             return 0.0, (-g[0], -g[1])
-        gflat = _flat(g)
-        u, w, gamma = qn.middle(gx, gflat)
-        r = qn.combine(u, w, gamma, gflat, riesz)
+        r = qn.apply(gx, _flat(g), riesz)
         np.negative(r, out=r)
         return float(len(qn.order)), _unflat(r, shapes)
 
@@ -322,11 +320,15 @@ class NCG(Trainer):
         return gg / dy  # DY
 
 
+#: Vectors from this many entries on are combined by einsum's own loops, not BLAS (see _dot).
+_BLAS_MAX = 8192
+
+
 def _dot(n):
     """The dot product for vectors of n entries: BLAS's for short ones, einsum's own loop for
     long ones (a threaded BLAS woken between the sweeps' OpenMP regions competes with their
     idle threads; see trainer.pair_dot)."""
-    return _blas_dot if n < 8192 else _einsum_dot
+    return _blas_dot if n < _BLAS_MAX else _einsum_dot
 
 
 def _blas_dot(u, v):
@@ -374,10 +376,11 @@ class _Pairs:
         self.SY[:, slot] = _matvec(self.S, y)  # <s_i, y_new>
         self.YAY[slot, :] = self.YAY[:, slot] = _matvec(self.Y, riesz(y))
 
-    def middle(self, G, g):
-        """The compact form's inner products with G (Euclidean gradient) and g = A^-1 G:
-        ``w = R^-1 S^T G`` and ``u = R^-T ((D + gamma Y^T A^-1 Y) w - gamma Y^T g)``, R the
-        upper triangle of S^T Y in the pairs' order and D its diagonal."""
+    def apply(self, G, g, riesz):
+        """``H G = gamma g + S u - gamma A^-1 (Y w)`` for G (Euclidean gradient) and
+        g = A^-1 G, with ``w = R^-1 S^T G`` and
+        ``u = R^-T ((D + gamma Y^T A^-1 Y) w - gamma Y^T g)``, R the upper triangle of S^T Y
+        in the pairs' order and D its diagonal; riesz(v) = A^-1 v."""
         idx = self.order
         new = idx[-1]
         gamma = self.SY[new, new] / self.YAY[new, new]
@@ -387,13 +390,9 @@ class _Pairs:
         w = solve_triangular(R, p1, lower=False)
         rhs = np.diag(R) * w + gamma * (self.YAY[np.ix_(idx, idx)] @ w) - gamma * p2
         u = solve_triangular(R, rhs, trans="T", lower=False)
-        return u, w, gamma
-
-    def combine(self, u, w, gamma, g, riesz):
-        """``H G = gamma g + S u - gamma A^-1 (Y^T w)`` over the pairs in order."""
         m = self.S.shape[0]
-        uu, ww = np.zeros(m), np.zeros(m)
-        uu[self.order], ww[self.order] = u, w
+        uu, ww = np.zeros(m), np.zeros(m)  # (the coefficients by slot)
+        uu[idx], ww[idx] = u, w
         r = gamma * g + _rmatvec(self.S, uu)
         r -= gamma * riesz(_rmatvec(self.Y, ww))
         return r
@@ -402,12 +401,12 @@ class _Pairs:
 def _matvec(M, v):
     """M @ v for the stored pairs (rows of M); BLAS for short rows, einsum's own loop for long
     ones (see _dot)."""
-    return M @ v if M.shape[1] < 8192 else np.einsum("ij,j->i", M, v)
+    return M @ v if M.shape[1] < _BLAS_MAX else np.einsum("ij,j->i", M, v)
 
 
 def _rmatvec(M, c):
     """M^T @ c, the combination of M's rows with coefficients c."""
-    return c @ M if M.shape[1] < 8192 else np.einsum("i,ij->j", c, M)
+    return c @ M if M.shape[1] < _BLAS_MAX else np.einsum("i,ij->j", c, M)
 
 
 def auto_alpha(T):
