@@ -143,3 +143,35 @@ def test_memory_options_and_info(tmp_path, capsys):
     capsys.readouterr()
     assert cli.main(["info", str(out)]) == 0
     assert "beta=PR+, memory=auto (0 used)" in capsys.readouterr().out
+
+
+def test_options_the_run_does_not_use_are_named_in_one_warning(tmp_path, capsys):
+    base = ["train", "--n", "60", "--steps", "4", "--threads", "1", "-q",
+            "-o", str(tmp_path / "m.npz")]
+    assert cli.main([*base, "--batch-size", "20", "--epochs", "1", "--ftol", "0.5",
+                     "--max-iter", "3", "--lr", "0.1"]) == 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["snode train: warning: not used by this run: --max-iter (mini-batches of "
+                   "20), --ftol (mini-batches of 20), --lr (NCG takes no learning rate)"]
+    assert cli.main([*base, "--optimizer", "adam", "--max-iter", "3", "--epochs", "2",
+                     "--beta", "PR+"]) == 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--epochs (full batch), --beta (--optimizer adam)" in err[0]
+    assert cli.main([*base, "--max-iter", "3", "--ftol", "0.1"]) == 0  # all used: no line
+    assert capsys.readouterr().err == ""
+
+
+def test_ftol_and_its_window_from_the_command_line(tmp_path, capsys):
+    base = ["train", "--n", "100", "--steps", "4", "--threads", "1", "-q", "--max-iter",
+            "200", "-o", str(tmp_path / "m.npz"), "--json", str(tmp_path / "m.json")]
+    runs = {}
+    for window in ("3", "30"):
+        assert cli.main([*base, "--ftol", "0.01", "--n-iter-no-change", window]) == 0
+        runs[window] = json.loads((tmp_path / "m.json").read_text())
+    assert runs["3"]["message"].startswith("converged") and "last 3 iterations" in \
+        runs["3"]["message"]
+    assert runs["3"]["iterations"] < runs["30"]["iterations"]
+    for extra, msg in ((["--ftol", "-1"], "--ftol must be >= 0"),
+                       (["--n-iter-no-change", "0"], "--n-iter-no-change must be >= 1")):
+        assert cli.main([*base, *extra]) == 2
+        assert msg in capsys.readouterr().err

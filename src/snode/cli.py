@@ -94,12 +94,16 @@ def _parser():
     t.add_argument("--epochs", type=int, default=None,
                    help="epochs of mini-batch training (default 10, or 1 above "
                         f"{LARGE} training samples)")
-    t.add_argument("--max-iter", type=int, default=800,
+    t.add_argument("--max-iter", type=int, default=None,
                    help="full-batch iterations (default 800)")
-    t.add_argument("--ftol", type=float, default=1e-4,
-                   help="full batch: stop when the cost fell by less than this fraction of "
-                        "itself over 10 iterations (default 1e-4; 0: run all --max-iter)")
-    t.add_argument("--lr", type=float, default=0.01, help="learning rate of adam/sgd/gd")
+    t.add_argument("--ftol", type=float, default=None,
+                   help="full batch: stop when the cost fell by at most this fraction of "
+                        "itself over --n-iter-no-change iterations (default 1e-4; 0: run all "
+                        "--max-iter)")
+    t.add_argument("--n-iter-no-change", type=int, default=None,
+                   help="full batch: the iterations --ftol looks back over (default 10)")
+    t.add_argument("--lr", type=float, default=None,
+                   help="learning rate of adam/sgd/gd (default 0.01)")
     t.add_argument("--decay", type=float, default=None,
                    help="weight decay (default 1e-4 for classification, 0 for regression)")
     t.add_argument("--seed", type=int, default=0)
@@ -323,6 +327,41 @@ def _settings(args):
     return settings
 
 
+def _given(value, default):
+    return default if value is None else value
+
+
+def _unused_options(args, batch_size, n_train):
+    """One warning line on stderr naming the options given that this run does not use (an
+    option of full-batch training in mini-batch mode, a learning rate for NCG, ...)."""
+    ncg = args.optimizer == "ncg"
+    if batch_size:
+        mode = f"mini-batches of {batch_size}" + (
+            "" if args.batch_size else f" for {n_train} training samples")
+    else:
+        mode = "full batch"
+    other = f"--optimizer {args.optimizer}"
+    unused = []
+    if batch_size:
+        unused += [(o, mode) for o, v in (("--max-iter", args.max_iter), ("--ftol", args.ftol),
+                                          ("--n-iter-no-change", args.n_iter_no_change))
+                   if v is not None]
+    elif args.epochs is not None:
+        unused.append(("--epochs", mode))
+    if args.iterations_per_batch is not None and not (batch_size and ncg):
+        unused.append(("--iterations-per-batch", mode if not batch_size else other))
+    if ncg and args.lr is not None:
+        unused.append(("--lr", "NCG takes no learning rate"))
+    if not ncg:
+        unused += [(o, other) for o, v in (("--beta", args.beta), ("--memory", args.memory),
+                                           ("--alpha", args.alpha),
+                                           ("--no-sobolev", args.no_sobolev or None))
+                   if v is not None]
+    if unused:
+        print("snode train: warning: not used by this run: "
+              + ", ".join(f"{o} ({why})" for o, why in unused), file=sys.stderr)
+
+
 def _train(args):
     if args.memory is not None and args.memory < 0:
         raise ValueError(f"--memory must be >= 0, got {args.memory}")
@@ -333,8 +372,12 @@ def _train(args):
                          (args.plot, "--plot")):
         if path:
             _writable(path, option)
-    if args.block_size is not None and args.block_size < 1:
-        raise ValueError(f"--block-size must be >= 1, got {args.block_size}")
+    for option, value in (("--block-size", args.block_size), ("--max-iter", args.max_iter),
+                          ("--n-iter-no-change", args.n_iter_no_change)):
+        if value is not None and value < 1:
+            raise ValueError(f"{option} must be >= 1, got {value}")
+    if args.ftol is not None and not args.ftol >= 0.0:
+        raise ValueError(f"--ftol must be >= 0, got {args.ftol}")
     comm = args.comm
     lead = comm is None or comm.Get_rank() == 0  # (only rank 0 prints and writes)
     if comm is None:
@@ -372,8 +415,12 @@ def _train(args):
         from .mpi import threads_per_rank
 
         threads = threads_per_rank(comm)
+    if lead:
+        _unused_options(args, batch_size, n_train)
     common = dict(settings, optimizer=args.optimizer, batch_size=batch_size, epochs=epochs,
-                  max_iter=args.max_iter, ftol=args.ftol, lr=args.lr, random_state=args.seed,
+                  max_iter=_given(args.max_iter, 800), ftol=_given(args.ftol, 1e-4),
+                  n_iter_no_change=_given(args.n_iter_no_change, 10),
+                  lr=_given(args.lr, 0.01), random_state=args.seed,
                   n_threads=threads, block_size=args.block_size, comm=comm)
     loss = common.pop("loss", None)
     if classify:
@@ -388,7 +435,7 @@ def _train(args):
         total = epochs * n_batches * (est.iterations_per_batch
                                       if args.optimizer == "ncg" else 1)
     else:
-        total = args.max_iter
+        total = est.max_iter
 
     progress = _Progress(total, est, Xtr, ytr, args.quiet or not lead, record=bool(args.plot),
                          epochs=epochs if batch_size else None)
