@@ -42,10 +42,7 @@ SETS = {
 }
 # settings that are not the estimator's defaults: the teacher is an inverse problem (width 4
 # over T = 1, as the teacher; inputs in [-1, 1] as they are; a longer full-batch run)
-# digits: 20 steps, 300 iterations and inputs scaled to [-1, 1] per pixel (the defaults, 60
-# steps and 800 iterations on standardised pixels, take about 200 s a run on 2 cores)
-PARAMS = {"teacher": dict(width=4, n_steps=20, T=1.0, scale="none", max_iter=2000),
-          "digits": dict(n_steps=20, max_iter=300, scale="range")}
+PARAMS = {"teacher": dict(width=4, n_steps=20, T=1.0, scale="none", max_iter=2000)}
 LRS = (1e-3, 3e-3, 1e-2, 3e-2, 1e-1)
 EXTRA = {}  # --params: estimator settings for every set (the NCG run and Adam's)
 

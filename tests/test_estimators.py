@@ -361,3 +361,25 @@ def test_ftol_reaches_the_optimiser(cls):
     assert full.result_.n_iter == 60
     with pytest.raises(ValueError, match="ftol"):
         cls(ftol=-1.0, **kw).fit(Xtr, ytr)
+
+
+def test_n_steps_auto_follows_the_work_of_a_sweep():
+    from snode.estimators import AUTO_STEPS, AUTO_STEPS_MIN, AUTO_STEPS_WORK
+
+    est = snode.SNODEClassifier()
+    assert est.n_steps == "auto"
+    assert est._n_steps(750, 4) == AUTO_STEPS  # the small sets: all 60
+    assert est._n_steps(1347, 66) == AUTO_STEPS_MIN == 10  # digits
+    assert est._n_steps(10**6, 100) == AUTO_STEPS_MIN
+    n = 1000  # in between: the work of a sweep at its bound
+    assert est._n_steps(n, 50) == int(AUTO_STEPS_WORK // (n * 50**2)) == 24
+    assert snode.SNODEClassifier(n_steps=7)._n_steps(10**6, 100) == 7
+    for bad in ("many", 0, 2.5):
+        with pytest.raises(ValueError, match="n_steps"):
+            snode.SNODEClassifier(n_steps=bad, max_iter=2).fit(*_moons()[::2])
+    # the fitted network has the steps the rule gives, and a warm start keeps them
+    Xtr, _, ytr, _ = _moons()
+    clf = snode.SNODEClassifier(max_iter=2, random_state=0, warm_start=True).fit(Xtr, ytr)
+    assert clf.net_.n_steps == AUTO_STEPS
+    clf.fit(Xtr[:50], ytr[:50])
+    assert clf.net_.n_steps == AUTO_STEPS

@@ -213,6 +213,12 @@ def test_callback_can_stop_and_ctrl_c_keeps_last_good_weights():
                                           callback=lambda r: seen.append(r) or len(seen) == 3)
     assert res.n_iter == 3 and res.message == "stopped by the callback"
     assert set(seen[0]) >= {"cost", "grad_norm", "beta", "step", "restart", "evaluations"}
+    # an optimiser's own stop: the callback saw its last iteration as well
+    seen.clear()
+    res = snode.NCG(max_iter=500, tol=1e-3).minimize(snode.SNODE(3, 6, T=1.0, seed=7), cost,
+                                                     X, Y, callback=seen.append)
+    assert res.message == "gradient norm below tol" and len(seen) == res.n_iter
+    assert seen[-1]["grad_norm"] <= 1e-3 < seen[-2]["grad_norm"]
 
     kept = {}
 

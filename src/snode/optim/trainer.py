@@ -167,15 +167,17 @@ class Trainer:
                         hist[k].append(rec.get(k, np.nan))
                     last_cost = rec["cost"]
                     state["first"] = False
-                    if rec.get("stop"):
+                    # the callback sees every recorded iteration, the last one too
+                    asked = callback is not None and _agreed_stop(objective.reducer,
+                                                                  callback(dict(rec)))
+                    if rec.get("stop"):  # (the optimiser's own reason comes first)
                         message, success, stop = rec["stop"], rec.get("success", True), True
                         break
-                    if callback is not None and _agreed_stop(objective.reducer,
-                                                             callback(dict(rec))):
+                    if asked:
                         message, stop = "stopped by the callback", True
                         break
                     stalled = self._stalled(hist["cost"]) if idx is None else None
-                    if stalled:  # (after the callback: it sees every iteration with a step)
+                    if stalled:
                         message, stop = stalled, True
                         break
                     if rec.get("next_batch"):  # nothing more to do on this batch
