@@ -171,7 +171,52 @@ def test_ftol_and_its_window_from_the_command_line(tmp_path, capsys):
     assert runs["3"]["message"].startswith("converged") and "last 3 iterations" in \
         runs["3"]["message"]
     assert runs["3"]["iterations"] < runs["30"]["iterations"]
-    for extra, msg in ((["--ftol", "-1"], "--ftol must be >= 0"),
+    for extra, msg in ((["--ftol", "-1"], "--ftol must be a finite number >= 0"),
                        (["--n-iter-no-change", "0"], "--n-iter-no-change must be >= 1")):
         assert cli.main([*base, *extra]) == 2
         assert msg in capsys.readouterr().err
+
+
+def test_options_are_checked_by_their_names_before_any_warning(tmp_path, capsys):
+    base = ["train", "--n", "60", "--steps", "4", "--threads", "1", "-q",
+            "-o", str(tmp_path / "m.npz")]
+    for extra, msg in ((["--max-iter", "3", "--epochs", "0"], "--epochs must be >= 1"),
+                       (["--steps", "0"], "--steps must be >= 1"),
+                       (["--batch-size", "-5"], "--batch-size must be >= 0"),
+                       (["--lr", "-1"], "--lr must be a finite number > 0"),  # (unused: NCG)
+                       (["--ftol", "inf"], "--ftol must be a finite number >= 0"),
+                       (["--optimizer", "adam", "--alpha", "-1"], "--alpha must be"),
+                       (["--T", "nan"], "--T must be"),
+                       (["--alpha", "2", "--no-sobolev"], "give one of them"),
+                       (["--beta", "FR", "--memory", "4"], "give one of them")):
+        assert cli.main([*base, *extra]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith("snode train: error:") and msg in err[0], err
+
+
+def test_full_batch_over_a_preset_and_the_window_without_ftol(tmp_path, capsys):
+    out = tmp_path / "m.json"
+    base = ["train", "--n", "300", "--steps", "4", "--threads", "1", "-q", "--json", str(out),
+            "-o", str(tmp_path / "m.npz")]
+    assert cli.main([*base, "--preset", "baravdish2022", "--epochs", "1", "--max-iter", "5"]) == 0
+    err = capsys.readouterr().err
+    assert "--max-iter (mini-batches of 100, the preset's; --batch-size 0 for full batch)" in err
+    assert cli.main([*base, "--preset", "baravdish2022", "--batch-size", "0",
+                     "--max-iter", "5"]) == 0
+    assert capsys.readouterr().err == "" and json.loads(out.read_text())["iterations"] == 5
+    assert cli.main([*base, "--max-iter", "5", "--ftol", "0", "--n-iter-no-change", "3"]) == 0
+    assert "--n-iter-no-change (--ftol 0 turns the stop off)" in capsys.readouterr().err
+
+
+def test_json_metrics_are_strict_json_after_a_diverged_run(tmp_path):
+    out = tmp_path / "m.json"
+    assert cli.main(["train", "--n", "200", "--steps", "4", "--optimizer", "gd", "--lr", "1e9",
+                     "--activation", "relu", "--max-iter", "20", "--test-size", "0", "-q",
+                     "--json", str(out), "-o", str(tmp_path / "m.npz")]) == 0
+
+    def refuse(name):
+        raise AssertionError(f"{name} in the JSON file")
+
+    m = json.loads(out.read_text(), parse_constant=refuse)
+    assert m["test_accuracy"] is None  # (no test samples)
+    assert m["final_cost"] is not None and np.isfinite(m["final_cost"])

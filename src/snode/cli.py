@@ -89,7 +89,7 @@ def _parser():
     t.add_argument("--no-sobolev", action="store_true", help="use the L2 gradient")
     t.add_argument("--batch-size", type=int, default=None,
                    help=f"mini-batch size (default: full batch, or 100 above {LARGE} "
-                        "training samples)")
+                        "training samples); 0: full batch (also over a preset's batches)")
     t.add_argument("--iterations-per-batch", type=int, default=None,
                    help="NCG iterations on each mini-batch (default 6)")
     t.add_argument("--epochs", type=int, default=None,
@@ -323,9 +323,17 @@ def _settings(args):
                  iterations_per_batch=args.iterations_per_batch, epochs=args.epochs,
                  decay=args.decay)
     settings.update({k: v for k, v in given.items() if v is not None})
+    if args.batch_size == 0:  # (full batch, also over a preset's batches)
+        settings["batch_size"] = None
     if args.no_sobolev:
         settings["sobolev_alpha"] = None
     return settings
+
+
+def _final_cost(result):
+    """The cost at the weights the run ends with (the last recorded cost when that is not
+    known, as after Ctrl-C)."""
+    return float(result.fun if np.isfinite(result.fun) else result.cost)
 
 
 def _given(value, default):
@@ -336,19 +344,25 @@ def _unused_options(args, batch_size, n_train):
     """One warning line on stderr naming the options given that this run does not use (an
     option of full-batch training in mini-batch mode, a learning rate for NCG, ...)."""
     ncg = args.optimizer == "ncg"
-    if batch_size:
-        mode = f"mini-batches of {batch_size}" + (
-            "" if args.batch_size else f" for {n_train} training samples")
-    else:
+    if not batch_size:
         mode = "full batch"
+    elif args.batch_size:
+        mode = f"mini-batches of {batch_size}"
+    elif args.preset is not None:
+        mode = f"mini-batches of {batch_size}, the preset's; --batch-size 0 for full batch"
+    else:
+        mode = f"mini-batches of {batch_size} for {n_train} training samples"
     other = f"--optimizer {args.optimizer}"
     unused = []
     if batch_size:
         unused += [(o, mode) for o, v in (("--max-iter", args.max_iter), ("--ftol", args.ftol),
                                           ("--n-iter-no-change", args.n_iter_no_change))
                    if v is not None]
-    elif args.epochs is not None:
-        unused.append(("--epochs", mode))
+    else:
+        if args.epochs is not None:
+            unused.append(("--epochs", mode))
+        if args.n_iter_no_change is not None and args.ftol == 0.0:
+            unused.append(("--n-iter-no-change", "--ftol 0 turns the stop off"))
     if args.iterations_per_batch is not None and not (batch_size and ncg):
         unused.append(("--iterations-per-batch", mode if not batch_size else other))
     if ncg and args.lr is not None:
@@ -363,22 +377,39 @@ def _unused_options(args, batch_size, n_train):
               + ", ".join(f"{o} ({why})" for o, why in unused), file=sys.stderr)
 
 
-def _train(args):
-    if args.memory is not None and args.memory < 0:
-        raise ValueError(f"--memory must be >= 0, got {args.memory}")
-    if args.memory and args.beta not in (None, "FR"):
+def _check_options(args):
+    """Every numeric option given, checked by its own name (also one the run will not use),
+    and the options that contradict each other."""
+    at_least = (("--steps", args.steps, 1), ("--width", args.width, 1),
+                ("--batch-size", args.batch_size, 0), ("--epochs", args.epochs, 1),
+                ("--iterations-per-batch", args.iterations_per_batch, 1),
+                ("--max-iter", args.max_iter, 1), ("--n-iter-no-change", args.n_iter_no_change, 1),
+                ("--block-size", args.block_size, 1), ("--memory", args.memory, 0))
+    for option, value, low in at_least:
+        if value is not None and value < low:
+            raise ValueError(f"{option} must be >= {low}, got {value}")
+    alpha = None if args.alpha == "auto" else args.alpha
+    for option, value, positive in (("--T", args.T, True), ("--lr", args.lr, True),
+                                    ("--ftol", args.ftol, False), ("--decay", args.decay, False),
+                                    ("--alpha", alpha, False)):
+        if value is not None and not (np.isfinite(value) and (value > 0.0 if positive
+                                                               else value >= 0.0)):
+            raise ValueError(f"{option} must be a finite number {'>' if positive else '>='} 0, "
+                             f"got {value}")
+    if args.memory and args.beta is not None:
         raise ValueError(f"--beta {args.beta} chooses a conjugate direction, which --memory "
                          f"{args.memory} replaces by L-BFGS; give one of them")
+    if args.no_sobolev and args.alpha is not None:
+        raise ValueError(f"--alpha {args.alpha} sets the Sobolev metric, which --no-sobolev "
+                         "turns off; give one of them")
+
+
+def _train(args):
+    _check_options(args)
     for path, option in ((args.output, "--output"), (args.json, "--json"),
                          (args.plot, "--plot")):
         if path:
             _writable(path, option)
-    for option, value in (("--block-size", args.block_size), ("--max-iter", args.max_iter),
-                          ("--n-iter-no-change", args.n_iter_no_change)):
-        if value is not None and value < 1:
-            raise ValueError(f"{option} must be >= 1, got {value}")
-    if args.ftol is not None and not args.ftol >= 0.0:
-        raise ValueError(f"--ftol must be >= 0, got {args.ftol}")
     comm = args.comm
     lead = comm is None or comm.Get_rank() == 0  # (only rank 0 prints and writes)
     if comm is None:
@@ -403,7 +434,7 @@ def _train(args):
         classify = False
     settings = _settings(args)
     batch_size, epochs = settings.pop("batch_size"), settings.pop("epochs")
-    if batch_size is None and n_train > LARGE:
+    if batch_size is None and n_train > LARGE and args.batch_size != 0:
         batch_size, epochs = 100, (1 if epochs is None else epochs)
         if not args.quiet and lead:
             print(f"{n_train} training samples: mini-batches of {batch_size}, {epochs} "
@@ -467,7 +498,7 @@ def _train(args):
     metrics = {"dataset": args.dataset, "n_train": int(len(Xtr)), "n_test": int(len(Xte)),
                "seconds": seconds, "iterations": int(est.n_iter_),
                "gradient_evaluations": int(est.result_.evaluations),
-               "final_cost": float(est.result_.cost), "interrupted": bool(interrupted),
+               "final_cost": _final_cost(est.result_), "interrupted": bool(interrupted),
                "message": "interrupted" if interrupted else est.result_.message}
     if classify:
         metrics["train_accuracy"] = est.score(Xtr, ytr)
@@ -489,9 +520,11 @@ def _train(args):
     est.save(args.output)
     print(f"model saved to {args.output}" + (" (training interrupted: last good weights)"
                                             if interrupted else ""))
-    if args.json:
+    if args.json:  # (strict JSON: null for a figure that is not finite)
+        metrics = {k: v if not isinstance(v, float) or np.isfinite(v) else None
+                   for k, v in metrics.items()}
         with open(args.json, "w") as f:
-            json.dump(metrics, f, indent=2)
+            json.dump(metrics, f, indent=2, allow_nan=False)
     if args.plot:
         from .plots import training_figure
 
@@ -551,11 +584,13 @@ def _info(args):
         params = dict(meta.get("params", {}))
         if "memory_used" in meta and "memory" in params:
             params["memory"] = f"{params['memory']} ({meta['memory_used']} used)"
-        print("  trained with " + ", ".join(
-            f"{k}={params[k]}" for k in ("optimizer", "loss", "beta", "memory",
-                                         "sobolev_alpha", "ncg_options", "decay", "scale",
-                                         "batch_size", "iterations_per_batch", "drop_last",
-                                         "epochs", "max_iter") if k in params))
+        ncg = params.get("optimizer", "ncg") == "ncg"
+        names = ("optimizer", "loss") + (
+            ("beta", "memory", "sobolev_alpha", "ncg_options") if ncg else ("lr",)) + (
+            "decay", "scale", "batch_size") + (
+            ("max_iter", "ftol", "n_iter_no_change") if params.get("batch_size") is None
+            else ("iterations_per_batch",) * ncg + ("drop_last", "epochs"))
+        print("  trained with " + ", ".join(f"{k}={params[k]}" for k in names if k in params))
     return 0
 
 

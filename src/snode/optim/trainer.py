@@ -103,7 +103,7 @@ class Trainer:
         labels : array_like of int, shape (N,), optional
         callback : callable, optional
             ``callback(record)`` after every iteration with its history record (a dict);
-            returning True stops training.
+            a true return value (True, 1, ...) stops training.
         reducer : Reducer, optional
             Where sums over samples meet across processes (see :mod:`snode.reduce`).
 
