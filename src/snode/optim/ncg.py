@@ -381,16 +381,18 @@ class _Pairs:
         g = A^-1 G, with ``w = R^-1 S^T G`` and
         ``u = R^-T ((D + gamma Y^T A^-1 Y) w - gamma Y^T g)``, R the upper triangle of S^T Y
         in the pairs' order and D its diagonal; riesz(v) = A^-1 v."""
-        idx = self.order
+        idx = np.array(self.order)
         new = idx[-1]
         gamma = self.SY[new, new] / self.YAY[new, new]
-        R = np.triu(self.SY[np.ix_(idx, idx)])
+        # S^T Y in the pairs' order: R is its upper triangle, the only one the triangular
+        # solves read (LAPACK's, called as it is: R's diagonal, <s_i, y_i>, is positive by
+        # the pairs' admission test, and scipy's checking wrapper costs 30 times the solve)
+        R = self.SY.take(idx, 0).take(idx, 1)
         p1 = _matvec(self.S, G)[idx]
         p2 = _matvec(self.Y, g)[idx]
-        # (LAPACK's triangular solve as it is: R's diagonal, <s_i, y_i>, is positive by the
-        # pairs' admission test, and scipy's checking wrapper costs 30 times the solve)
         w = dtrtrs(R, p1, lower=0, trans=0)[0]
-        rhs = np.diag(R) * w + gamma * (self.YAY[np.ix_(idx, idx)] @ w) - gamma * p2
+        yay = self.YAY.take(idx, 0).take(idx, 1)
+        rhs = np.diag(R) * w + gamma * (yay @ w) - gamma * p2
         u = dtrtrs(R, rhs, lower=0, trans=1)[0]
         m = self.S.shape[0]
         uu, ww = np.zeros(m), np.zeros(m)  # (the coefficients by slot)
