@@ -1,7 +1,9 @@
 """The metric in depth: speed against smoothness of NCG under the L2 metric, the Sobolev metric
-with alpha = 1, and the default alpha = "auto" ((T/6)^2, smoothing over a sixth of the depth).
+with alpha = 1 and with alpha = "auto" ((T/6)^2, smoothing over a sixth of the depth), and the
+hybrid gradient (half Sobolev with alpha = "auto", half L2: the estimators' default).
 
-    python bench/bench_metric.py [--seeds 5] [--threads 2]
+    python bench/bench_metric.py [--seeds 5] [--threads 2] [--directions FR,PR+,L-BFGS 20]
+                                 [--metrics l2,sobolev alpha=1,auto,hybrid auto 0.5]
 
 Problems: the teacher (the inverse problem: width 4 over T = 1 with 10 and 20 steps, 500
 inputs, the teacher and the inputs drawn per seed, smooth initial weights; full-batch NCG,
@@ -22,8 +24,9 @@ import numpy as np
 import snode
 from snode import datasets as ds
 
-METRICS = {"l2": dict(metric="l2"), "sobolev alpha=1": dict(alpha=1.0),
-           "auto": dict(alpha="auto")}
+METRICS = {"l2": dict(metric="l2"), "sobolev alpha=1": dict(alpha=1.0, sobolev_weight=1.0),
+           "auto": dict(alpha="auto", sobolev_weight=1.0),
+           "hybrid auto 0.5": dict(alpha="auto", sobolev_weight=0.5)}
 
 
 def total_variation(W, b):
@@ -51,6 +54,7 @@ def spirals(seed, T, K, beta, options, threads):
     Xtr, _, ytr, _ = ds.train_test_split(X, y, 0.25, seed=seed)
     alpha = None if options.get("metric") == "l2" else options["alpha"]
     est = snode.SNODEClassifier(T=T, n_steps=K, **RULES[beta], sobolev_alpha=alpha,
+                                sobolev_weight=options.get("sobolev_weight", 1.0),
                                 random_state=seed, n_threads=threads).fit(Xtr, ytr)
     hit = np.flatnonzero(est.history_["cost"] <= 0.1)
     W, b = est.net_.W, est.net_.b
@@ -69,7 +73,15 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--directions", default=",".join(RULES),
+                    help=f"some of {', '.join(RULES)} (comma-separated)")
+    ap.add_argument("--metrics", default=",".join(METRICS),
+                    help=f"some of {', '.join(METRICS)} (comma-separated)")
     args = ap.parse_args(argv)
+    directions, metrics = args.directions.split(","), args.metrics.split(",")
+    for given, known in ((directions, RULES), (metrics, METRICS)):
+        if not set(given) <= set(known):
+            ap.error(f"unknown: {sorted(set(given) - set(known))}; choose from {list(known)}")
     warnings.simplefilter("ignore", snode.LineSearchWarning)
     print(f"# snode {snode.__version__}, {args.threads} threads, seeds 0-{args.seeds - 1}")
     print("| problem | direction | metric | iterations to the target | total variation "
@@ -80,8 +92,9 @@ def main(argv=None):
                 ("spirals T=6 K=60", lambda s, b, o: spirals(s, 6.0, 60, b, o, args.threads)),
                 ("spirals T=3 K=30", lambda s, b, o: spirals(s, 3.0, 30, b, o, args.threads))]
     for name, run in problems:
-        for beta in RULES:
-            for label, options in METRICS.items():
+        for beta in directions:
+            for label in metrics:
+                options = METRICS[label]
                 if name.startswith("spirals T=6") and label == "auto":
                     continue  # (T/6)^2 = 1: the same run as alpha = 1
                 r = np.array([run(s, beta, options) for s in range(args.seeds)])

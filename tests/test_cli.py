@@ -188,7 +188,9 @@ def test_options_are_checked_by_their_names_before_any_warning(tmp_path, capsys)
                        (["--optimizer", "adam", "--alpha", "-1"], "--alpha must be"),
                        (["--T", "nan"], "--T must be"),
                        (["--alpha", "2", "--no-sobolev"], "give one of them"),
-                       (["--beta", "FR", "--memory", "4"], "give one of them")):
+                       (["--beta", "FR", "--memory", "4"], "give one of them"),
+                       (["--sobolev-weight", "1.5"], "--sobolev-weight must be in [0, 1]"),
+                       (["--sobolev-weight", "0.5", "--no-sobolev"], "give one of them")):
         assert cli.main([*base, *extra]) == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and err[0].startswith("snode train: error:") and msg in err[0], err

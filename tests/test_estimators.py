@@ -383,3 +383,20 @@ def test_n_steps_auto_follows_the_work_of_a_sweep():
     assert clf.net_.n_steps == AUTO_STEPS
     clf.fit(Xtr[:50], ytr[:50])
     assert clf.net_.n_steps == AUTO_STEPS
+
+
+def test_sobolev_weight_reaches_ncg_and_the_preset_keeps_the_sobolev_gradient():
+    def optimizer(est):
+        est._seed = 0  # (set by fit)
+        return est._make_optimizer(100)
+
+    assert optimizer(snode.SNODEClassifier()).sobolev_weight == 0.5
+    opt = optimizer(snode.SNODERegressor(sobolev_weight=0.8))
+    assert (opt.metric, opt.sobolev_weight) == ("sobolev", 0.8)
+    opt = optimizer(snode.SNODEClassifier(sobolev_alpha=None))
+    assert (opt.metric, opt.sobolev_weight) == ("l2", 1.0)
+    clf = snode.SNODEClassifier.from_preset("baravdish2022")
+    assert clf.sobolev_weight == 1.0 and optimizer(clf).sobolev_weight == 1.0
+    for bad in (-0.5, 2.0, "half"):
+        with pytest.raises(ValueError, match="sobolev_weight"):
+            snode.SNODEClassifier(sobolev_weight=bad, max_iter=2).fit(*_moons()[::2])

@@ -76,6 +76,27 @@ def test_alpha_zero_is_l2_gradient(rng):
         0.2 * (np.sum(u[0] * v[0]) + np.sum(u[1] * v[1])), rel=1e-13)
 
 
+@pytest.mark.parametrize("weight", [0.0, 0.3, 1.0])
+def test_hybrid_gradient_is_the_riesz_map_of_the_blended_inverse(weight, rng):
+    """weight g_S + (1 - weight) G / h: the dense blend of the two inverses applied to G, and
+    an inner product's Riesz map (symmetric positive definite); weight 1 is the Sobolev
+    gradient to the last bit."""
+    K, h, alpha = 9, 0.3, 0.8
+    G = _random_pair(rng, K)
+    gW, gb = snode.sobolev_gradient(*G, h, alpha, weight=weight)
+    B = weight * np.linalg.inv(_dense_matrix(K, h, alpha)) + (1.0 - weight) / h * np.eye(K)
+    np.testing.assert_allclose(gW, (B @ G[0].reshape(K, -1)).reshape(G[0].shape), rtol=1e-12,
+                               atol=1e-13)
+    np.testing.assert_allclose(gb, B @ G[1], rtol=1e-12, atol=1e-13)
+    assert np.linalg.eigvalsh(B).min() > 0 and np.allclose(B, B.T)
+    if weight == 1.0:
+        sW, sb = snode.sobolev_gradient(*G, h, alpha)
+        assert np.array_equal(gW, sW) and np.array_equal(gb, sb)
+    for bad in (-0.1, 1.5, np.nan, "half", True):
+        with pytest.raises(ValueError, match="weight"):
+            snode.sobolev_gradient(*G, h, alpha, weight=bad)
+
+
 def test_sobolev_gradient_is_smoother(rng):
     K, h = 100, 0.03
     G = _random_pair(rng, K)  # white noise in depth

@@ -86,6 +86,9 @@ def _parser():
     t.add_argument("--alpha", type=_alpha, default=None,
                    help="Sobolev alpha, or auto: (T/6)^2, smoothing over a sixth of the depth "
                         "(the default)")
+    t.add_argument("--sobolev-weight", type=float, default=None,
+                   help="NCG's hybrid gradient: this share of the Sobolev gradient, the rest "
+                        "the L2 gradient (default 0.5; 1: the Sobolev gradient)")
     t.add_argument("--no-sobolev", action="store_true", help="use the L2 gradient")
     t.add_argument("--batch-size", type=int, default=None,
                    help=f"mini-batch size (default: full batch, or 100 above {LARGE} "
@@ -308,8 +311,8 @@ def _writable(path, option):
 
 #: The training settings a preset may give, with their values without one.
 _DEFAULTS = dict(width=None, n_steps="auto", T=6.0, scheme="rk4", activation="tanh",
-                 loss=None, beta=None, memory="auto", sobolev_alpha="auto", batch_size=None,
-                 iterations_per_batch=6, epochs=None)
+                 loss=None, beta=None, memory="auto", sobolev_alpha="auto", sobolev_weight=0.5,
+                 batch_size=None, iterations_per_batch=6, epochs=None)
 
 
 def _settings(args):
@@ -319,7 +322,8 @@ def _settings(args):
         settings.update(preset(args.preset).estimator_params())
     given = dict(width=args.width, n_steps=args.steps, T=args.T, scheme=args.scheme,
                  activation=args.activation, loss=args.loss, beta=args.beta,
-                 memory=args.memory, sobolev_alpha=args.alpha, batch_size=args.batch_size,
+                 memory=args.memory, sobolev_alpha=args.alpha,
+                 sobolev_weight=args.sobolev_weight, batch_size=args.batch_size,
                  iterations_per_batch=args.iterations_per_batch, epochs=args.epochs,
                  decay=args.decay)
     settings.update({k: v for k, v in given.items() if v is not None})
@@ -370,6 +374,7 @@ def _unused_options(args, batch_size, n_train):
     if not ncg:
         unused += [(o, other) for o, v in (("--beta", args.beta), ("--memory", args.memory),
                                            ("--alpha", args.alpha),
+                                           ("--sobolev-weight", args.sobolev_weight),
                                            ("--no-sobolev", args.no_sobolev or None))
                    if v is not None]
     if unused:
@@ -399,9 +404,12 @@ def _check_options(args):
     if args.memory and args.beta is not None:
         raise ValueError(f"--beta {args.beta} chooses a conjugate direction, which --memory "
                          f"{args.memory} replaces by L-BFGS; give one of them")
-    if args.no_sobolev and args.alpha is not None:
-        raise ValueError(f"--alpha {args.alpha} sets the Sobolev metric, which --no-sobolev "
-                         "turns off; give one of them")
+    for option, value in (("--alpha", args.alpha), ("--sobolev-weight", args.sobolev_weight)):
+        if args.no_sobolev and value is not None:
+            raise ValueError(f"{option} {value} sets the Sobolev metric, which --no-sobolev "
+                             "turns off; give one of them")
+    if args.sobolev_weight is not None and not 0.0 <= args.sobolev_weight <= 1.0:
+        raise ValueError(f"--sobolev-weight must be in [0, 1], got {args.sobolev_weight}")
 
 
 def _train(args):
@@ -586,7 +594,8 @@ def _info(args):
             params["memory"] = f"{params['memory']} ({meta['memory_used']} used)"
         ncg = params.get("optimizer", "ncg") == "ncg"
         names = ("optimizer", "loss") + (
-            ("beta", "memory", "sobolev_alpha", "ncg_options") if ncg else ("lr",)) + (
+            ("beta", "memory", "sobolev_alpha", "sobolev_weight", "ncg_options") if ncg
+            else ("lr",)) + (
             "decay", "scale", "batch_size") + (
             ("max_iter", "ftol", "n_iter_no_change") if params.get("batch_size") is None
             else ("iterations_per_batch",) * ncg + ("drop_last", "epochs"))

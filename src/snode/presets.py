@@ -73,6 +73,7 @@ class Preset:
                     init=self.net.get("init", "smooth"), loss=self.loss, optimizer="ncg",
                     beta=opt.beta, memory=opt.memory,
                     sobolev_alpha=opt.alpha if opt.metric == "sobolev" else None,
+                    sobolev_weight=opt.sobolev_weight,
                     batch_size=opt.batch_size, iterations_per_batch=opt.iterations_per_batch,
                     epochs=opt.epochs, drop_last=opt.drop_last, scale=self.scale, decay=0.0,
                     ncg_options=dict(safeguard=opt.safeguard, beta_inner=opt.beta_inner))

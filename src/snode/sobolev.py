@@ -44,12 +44,16 @@ def _flat(a):
     return a.reshape(a.shape[0], -1)
 
 
-def sobolev_gradient(gW, gb, h, alpha=1.0):
-    """The Sobolev gradient: the Riesz representer of a gradient in the discrete H1 product.
+def sobolev_gradient(gW, gb, h, alpha=1.0, weight=1.0):
+    """The Sobolev gradient: the Riesz representer of a gradient in the discrete H1 product;
+    with ``weight < 1`` the hybrid gradient, its blend with the L2 gradient.
 
     Solves ``(h I + (alpha/h) L) g_S = G`` along depth for every entry, L the Neumann path
     Laplacian, so that ``sobolev_inner(g_S, v) = sum(G * v)`` for every v. ``alpha = 0`` gives
-    the L2 gradient ``G / h``. One tridiagonal (Thomas) solve, O(K) per entry.
+    the L2 gradient ``G / h``. One tridiagonal (Thomas) solve, O(K) per entry. The hybrid
+    gradient is ``weight g_S + (1 - weight) G / h``: the Riesz representer in the inner
+    product whose inverse operator is the same blend of the two inverses (docs/method.md,
+    the hybrid gradient).
 
     Parameters
     ----------
@@ -60,6 +64,9 @@ def sobolev_gradient(gW, gb, h, alpha=1.0):
         The depth step.
     alpha : float >= 0, default 1.0
         Weight of the derivative term.
+    weight : float in [0, 1], default 1.0
+        The Sobolev gradient's share of the hybrid gradient (1: the Sobolev gradient, 0: the
+        L2 gradient).
 
     Returns
     -------
@@ -79,7 +86,7 @@ def sobolev_gradient(gW, gb, h, alpha=1.0):
     """
     gW, gb = _pair(gW, gb)
     h, _, alpha = _weights(h, 1.0, alpha, ("mass", "alpha"))
-    return _solve((gW, gb), h, alpha)
+    return _hybrid((gW, gb), h, alpha, _check_weight(weight, "weight"))
 
 
 def sobolev_inner(uW, ub, vW, vb, h, alpha=1.0):
@@ -139,6 +146,24 @@ def _solve(u, h, alpha):
     """sobolev_gradient of a trusted pair."""
     return (_kernels.h1_solve(_flat(_c(u[0])), h, 1.0, alpha).reshape(u[0].shape),
             _kernels.h1_solve(_c(u[1]), h, 1.0, alpha))
+
+
+def _hybrid(u, h, alpha, weight):
+    """sobolev_gradient of a trusted pair with a checked weight: the Sobolev gradient at
+    weight 1 (the same numbers as _solve), else ``weight g_S + (1 - weight) u / h``."""
+    g = _solve(u, h, alpha)
+    if weight == 1.0 or alpha == 0.0:
+        return g
+    c = (1.0 - weight) / h
+    return (weight * g[0] + c * u[0], weight * g[1] + c * u[1])
+
+
+def _check_weight(weight, name="sobolev_weight"):
+    """The hybrid gradient's weight, checked: a real number in [0, 1]."""
+    weight = check_real(weight, name, minimum=0.0)
+    if weight > 1.0:
+        raise ValueError(f"{name} must be in [0, 1], got {weight}")
+    return weight
 
 
 def _inner(u, v, h, mass, stiff):

@@ -8,7 +8,7 @@ from scipy.linalg.lapack import dtrtrs
 
 from .._validate import check_int, check_real
 from ..exceptions import LineSearchWarning, NonFiniteError
-from ..sobolev import _solve
+from ..sobolev import _check_weight, _hybrid
 from . import linesearch
 from .trainer import Trainer, pair_axpy, pair_dot, pair_finite
 
@@ -38,6 +38,13 @@ class NCG(Trainer):
         Weight of the derivative term of the Sobolev metric; sqrt(alpha) is the length in
         depth over which the metric smooths. "auto": ``(T / 6)^2``, a sixth of the depth
         (:func:`auto_alpha`; chosen by measurement, bench/bench_metric.py).
+    sobolev_weight : float in [0, 1], default 1
+        Under the "sobolev" metric, the hybrid gradient ``w g_S + (1 - w) G / h`` of the
+        Sobolev gradient g_S and the L2 one: the Riesz representer in the metric whose
+        inverse is the same blend of the two inverses (:func:`snode.sobolev_gradient`;
+        docs/method.md); the direction, the L-BFGS initial inverse Hessian and the gradient
+        norms all use it. 1: the Sobolev metric, 0: the L2 metric. The estimators use 0.5
+        (measured: bench/bench_metric.py, bench/bench_quality.py).
     step : {"sensitivity", "wolfe"}, default "sensitivity"
         "sensitivity": minimise the cost with x(T) replaced by its linearisation along the
         direction (closed form for the quadratic terms; a safeguarded Newton/bisection root of
@@ -111,6 +118,7 @@ class NCG(Trainer):
     beta: str = "FR"
     metric: str = "sobolev"
     alpha: "float | str" = "auto"
+    sobolev_weight: float = 1.0
     step: str = "sensitivity"
     safeguard: bool = True
     batch_size: int = None
@@ -138,6 +146,7 @@ class NCG(Trainer):
         if self.step not in STEP_RULES:
             raise ValueError(f"unknown step rule {self.step!r}; choose one of {STEP_RULES}")
         _check_alpha(self)
+        object.__setattr__(self, "sobolev_weight", _check_weight(self.sobolev_weight))
         object.__setattr__(self, "armijo", check_real(self.armijo, "armijo", minimum=0.0))
         if not self.armijo < 0.5:
             raise ValueError(f"armijo must be < 0.5, got {self.armijo}")
@@ -167,8 +176,8 @@ class NCG(Trainer):
                             stop="the cost is not finite at the current weights on this batch")
         state["started"] = True
         theta, J, G = ev.params, ev.value, ev.grad
-        a = metric_alpha(self, obj)
-        g = _solve(G, obj.h, a)
+        a, w = metric_alpha(self, obj), self.sobolev_weight
+        g = _hybrid(G, obj.h, a, w)
         gg = pair_dot(G, g)
         rec = dict(cost=J, grad_norm=np.sqrt(max(gg, 0.0)), rejected=0, backtracks=0)
         state["fun"] = J
@@ -187,7 +196,7 @@ class NCG(Trainer):
         restart = state["first"] or self.beta == "sd" or state.get("force_restart", False)
         gg_beta = gg if dual is G else pair_dot(dual, g)
         if self.memory:  # the quasi-Newton direction: no beta (NaN), 0 for steepest descent
-            n_pairs, d = self._quasi_newton(theta, G, g, restart, state, obj.h, a)
+            n_pairs, d = self._quasi_newton(theta, G, g, restart, state, obj.h, a, w)
             beta = np.nan if n_pairs else 0.0
         else:
             beta = 0.0 if restart else self._beta(dual, g, gg_beta, state)
@@ -269,7 +278,7 @@ class NCG(Trainer):
             return dict(stop="line search failed along steepest descent", success=False)
         return dict(next_batch=True)
 
-    def _quasi_newton(self, theta, G, g, restart, state, h, a):
+    def _quasi_newton(self, theta, G, g, restart, state, h, a, w):
         """The limited-memory BFGS direction (docs/method.md): -H G for the inverse-Hessian
         estimate that the BFGS updates with the last `memory` pairs (s, y) of steps and
         gradient changes make of the scaled metric H0 = gamma A^-1 (A^-1 G = g the metric's
@@ -281,8 +290,8 @@ class NCG(Trainer):
         x, gx = _flat(theta), _flat(G)
         shapes = (G[0].shape, G[1].shape)
 
-        def riesz(v):  # A^-1 v for a flat v
-            return _flat(_solve(_unflat(v, shapes), h, a))
+        def riesz(v):  # A^-1 v for a flat v (the metric's, hybrid or not)
+            return _flat(_hybrid(_unflat(v, shapes), h, a, w))
 
         qn = state.get("pairs")
         if qn is None or qn.S.shape[1] != x.size:
