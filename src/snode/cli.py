@@ -65,8 +65,9 @@ def _parser():
     t.add_argument("--preset", default=None, choices=sorted(PRESETS),
                    help="a named configuration (baravdish2022: the method's authors' "
                         "prototype); the options below change single settings of it")
-    t.add_argument("--steps", type=int, default=None, help="depth steps K (default: 60, fewer for large "
-                   "problems, down to 10 for 6e7 / (samples x width^2))")
+    t.add_argument("--steps", type=int, default=None,
+                   help="depth steps K (default: 60, fewer for large problems, down to 10 for "
+                        "6e7 / (samples x width^2))")
     t.add_argument("--T", type=float, default=None, help="final time (default 6)")
     t.add_argument("--scheme", default=None, choices=["euler", "heun", "midpoint", "rk4"],
                    help="Runge-Kutta scheme (default rk4)")
