@@ -222,3 +222,21 @@ def test_json_metrics_are_strict_json_after_a_diverged_run(tmp_path):
     m = json.loads(out.read_text(), parse_constant=refuse)
     assert m["test_accuracy"] is None  # (no test samples)
     assert m["final_cost"] is not None and np.isfinite(m["final_cost"])
+
+
+def test_info_and_warnings_of_the_sobolev_weight(tmp_path, capsys):
+    out = tmp_path / "m.npz"
+    base = ["train", "--n", "60", "--steps", "4", "--max-iter", "3", "--threads", "1", "-q",
+            "-o", str(out)]
+    assert cli.main([*base, "--no-sobolev"]) == 0
+    capsys.readouterr()
+    assert cli.main(["info", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "sobolev_alpha=None" in printed and "sobolev_weight" not in printed
+    assert cli.main([*base, "--sobolev-weight", "0.3"]) == 0
+    capsys.readouterr()
+    assert cli.main(["info", str(out)]) == 0
+    assert "sobolev_weight=0.3" in capsys.readouterr().out
+    assert cli.main([*base, "--sobolev-weight", "0.3", "--alpha", "0"]) == 0
+    assert "--sobolev-weight (--alpha 0: the Sobolev gradient is the L2 one)" in \
+        capsys.readouterr().err

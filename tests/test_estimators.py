@@ -400,3 +400,36 @@ def test_sobolev_weight_reaches_ncg_and_the_preset_keeps_the_sobolev_gradient():
     for bad in (-0.5, 2.0, "half"):
         with pytest.raises(ValueError, match="sobolev_weight"):
             snode.SNODEClassifier(sobolev_weight=bad, max_iter=2).fit(*_moons()[::2])
+
+
+def test_a_file_from_before_a_setting_loads_with_the_value_it_was_trained_with(tmp_path):
+    """Files written before ftol and sobolev_weight existed were trained without the stop and
+    with the Sobolev gradient: they load so, not with today's defaults."""
+    import json
+
+    Xtr, _, ytr, _ = _moons()
+    path = tmp_path / "m.npz"
+    snode.SNODEClassifier(n_steps=5, max_iter=3, random_state=0).fit(Xtr, ytr).save(path)
+    with np.load(path) as f:
+        arrays = {k: f[k] for k in f.files}
+    header = json.loads(str(arrays["header"]))
+    for key in ("ftol", "sobolev_weight"):
+        del header["meta"]["params"][key]
+    arrays["header"] = np.array(json.dumps(header))
+    old = tmp_path / "old.npz"
+    np.savez(old, **arrays)
+    est = snode.load(old)
+    assert (est.ftol, est.sobolev_weight) == (0.0, 1.0)
+    now = snode.load(path)  # (a file that has them keeps its own)
+    assert (now.ftol, now.sobolev_weight) == (1e-4, 0.5)
+
+
+@pytest.mark.parametrize("params", [dict(sobolev_alpha=None, sobolev_weight="x"),
+                                    dict(optimizer="adam", sobolev_weight=5.0),
+                                    dict(optimizer="adam", beta="bogus"),
+                                    dict(optimizer="gd", sobolev_alpha=-1.0)])
+def test_settings_of_ncg_are_checked_whichever_optimizer_runs(params):
+    clf = snode.SNODEClassifier(n_steps=3, max_iter=2, **params)
+    with pytest.raises(ValueError):
+        clf.fit(*_moons()[::2])
+    assert not hasattr(clf, "net_")  # (a failed fit leaves the estimator as it was)

@@ -1,7 +1,7 @@
 """The command line: ``snode train``, ``snode evaluate MODEL``, ``snode info MODEL``.
 
 ``snode train`` with no options trains a classifier on the two-spirals data with NCG and the
-Sobolev gradient, prints train and test accuracy, and saves the model to snode-model.npz.
+hybrid Sobolev/L2 gradient, prints train and test accuracy, and saves the model to snode-model.npz.
 Ctrl-C during training saves the last good model before exiting.
 """
 import argparse
@@ -372,6 +372,8 @@ def _unused_options(args, batch_size, n_train):
         unused.append(("--iterations-per-batch", mode if not batch_size else other))
     if ncg and args.lr is not None:
         unused.append(("--lr", "NCG takes no learning rate"))
+    if ncg and args.sobolev_weight is not None and args.alpha == 0.0:
+        unused.append(("--sobolev-weight", "--alpha 0: the Sobolev gradient is the L2 one"))
     if not ncg:
         unused += [(o, other) for o, v in (("--beta", args.beta), ("--memory", args.memory),
                                            ("--alpha", args.alpha),
@@ -405,12 +407,12 @@ def _check_options(args):
     if args.memory and args.beta is not None:
         raise ValueError(f"--beta {args.beta} chooses a conjugate direction, which --memory "
                          f"{args.memory} replaces by L-BFGS; give one of them")
+    if args.sobolev_weight is not None and not 0.0 <= args.sobolev_weight <= 1.0:
+        raise ValueError(f"--sobolev-weight must be in [0, 1], got {args.sobolev_weight}")
     for option, value in (("--alpha", args.alpha), ("--sobolev-weight", args.sobolev_weight)):
         if args.no_sobolev and value is not None:
             raise ValueError(f"{option} {value} sets the Sobolev metric, which --no-sobolev "
                              "turns off; give one of them")
-    if args.sobolev_weight is not None and not 0.0 <= args.sobolev_weight <= 1.0:
-        raise ValueError(f"--sobolev-weight must be in [0, 1], got {args.sobolev_weight}")
 
 
 def _train(args):
@@ -594,6 +596,8 @@ def _info(args):
         if "memory_used" in meta and "memory" in params:
             params["memory"] = f"{params['memory']} ({meta['memory_used']} used)"
         ncg = params.get("optimizer", "ncg") == "ncg"
+        if params.get("sobolev_alpha", "auto") is None:  # (the L2 metric: no blend)
+            params.pop("sobolev_weight", None)
         names = ("optimizer", "loss") + (
             ("beta", "memory", "sobolev_alpha", "sobolev_weight", "ncg_options") if ncg
             else ("lr",)) + (

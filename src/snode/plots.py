@@ -70,6 +70,7 @@ def weights_over_depth(net, ax=None):
                    extent=(0, net.T, P.shape[0], 0))
     ax.set_xlabel("depth t")
     ax.set_ylabel("weight entry")
+    ax.yaxis.get_major_locator().set_params(integer=True)  # (entries are whole numbers)
     ax.set_title("weights over depth")
     ax.figure.colorbar(im, ax=ax)
     return ax

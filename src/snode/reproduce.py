@@ -212,7 +212,7 @@ def _synthetic(rep, size, threads, seed):
 def _metric(rep, trained, size, threads, seed):
     from .estimators import SNODEClassifier
 
-    rep.section("3. The Sobolev metric against the L2 metric: weights over depth")
+    rep.section("3. The metric in depth: the Sobolev, the hybrid and the L2 gradient")
     est, Xtr, ytr = trained["spirals"]  # (the default: the hybrid gradient)
     runs = {"Sobolev": SNODEClassifier(random_state=seed, n_threads=threads,
                                        max_iter=size["synth_iter"], sobolev_weight=1.0),
@@ -225,7 +225,10 @@ def _metric(rep, trained, size, threads, seed):
     tv = {k: analysis.smoothness(r.net_)["total_variation"] for k, r in runs.items()}
     cost = {k: float(r.result_.fun) for k, r in runs.items()}
     rep.numbers["metric"] = dict(total_variation=tv, final_cost=cost)
-    rep.text("Spirals, total variation of the weights over depth: "
+    rep.text("NCG on spirals with the Sobolev gradient (alpha = (T/6)^2), the hybrid gradient "
+             f"(the default: weight {est.sobolev_weight:g} on the Sobolev gradient, the rest "
+             "on the L2 one) and the L2 gradient. "
+             "Total variation of the weights over depth: "
              + ", ".join(f"{k} {v:.3g}" for k, v in tv.items()) + "; final training cost: "
              + ", ".join(f"{k} {v:.3g}" for k, v in cost.items()) + ".")
     plt = _plt()
@@ -234,7 +237,7 @@ def _metric(rep, trained, size, threads, seed):
     fig, ax = plt.subplots(1, 3, figsize=(18, 4))
     for axis, (name, run) in zip(ax, runs.items()):
         weights_over_depth(run.net_, ax=axis)
-        axis.set_title(f"{name} gradient" if name != "L2" else "L2 metric")
+        axis.set_title(f"{name.split(' ')[0]} gradient" + (" (default)" if run is est else ""))
     rep.figure(fig, "metric.png", "Every weight over depth, NCG on spirals with each metric")
 
 

@@ -160,8 +160,8 @@ def _hybrid(u, h, alpha, weight):
 
 def _check_weight(weight, name="sobolev_weight"):
     """The hybrid gradient's weight, checked: a real number in [0, 1]."""
-    weight = check_real(weight, name, minimum=0.0)
-    if weight > 1.0:
+    weight = check_real(weight, name)
+    if not 0.0 <= weight <= 1.0:
         raise ValueError(f"{name} must be in [0, 1], got {weight}")
     return weight
 
