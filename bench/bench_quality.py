@@ -2,7 +2,7 @@
 Adam, each over several seeds.
 
     python bench/bench_quality.py [--sets spirals,circles,moons,xor,digits,teacher]
-                                  [--seeds 5] [--threads 2] [--params JSON]
+                                  [--seeds 5] [--threads 2] [--params JSON] [--per-seed]
 
 --params sets estimator parameters for every set (e.g. '{"memory": 0}' for the FR direction).
 
@@ -149,6 +149,8 @@ def main(argv=None):
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--params", default="{}",
                     help='estimator settings as JSON, e.g. \'{"memory": 0}\'')
+    ap.add_argument("--per-seed", action="store_true",
+                    help="also a line per seed: the race's times and costs")
     args = ap.parse_args(argv)
     EXTRA.update(json.loads(args.params))
     try:
@@ -163,8 +165,13 @@ def main(argv=None):
           "Adam's best final cost | Adam seconds | NCG seconds to Adam's cost | "
           "NCG wins |")
     print("|---|---|---|---:|---|---|---|---|---:|")
+    per_seed = []
     for name in args.sets.split(","):
         runs = [one_seed(name, s, args.threads, with_mlp) for s in range(args.seeds)]
+        per_seed += [f"{name} seed {s}: NCG {r['ncg_seconds']:.2f} s to Adam's "
+                     f"{r['adam_cost']:.3g} (lr {r['adam_lr']:g}, {r['adam_seconds']:.2f} s); "
+                     f"NCG ends at {r['cost']:.3g} after {r['evaluations']} gradient "
+                     "evaluations" for s, r in enumerate(runs)]
         col = lambda k: [r[k] for r in runs]  # noqa: E731
         fmt = "{:.4f}" if runs[0]["classifier"] else "{:.2e}"
         lrs = sorted({r["adam_lr"] for r in runs})
@@ -174,6 +181,9 @@ def main(argv=None):
               f"{spread(col('adam_cost'), '{:.3g}')} (lr {', '.join(f'{x:g}' for x in lrs)}) | "
               f"{spread(col('adam_seconds'), '{:.1f}')} | "
               f"{spread(col('ncg_seconds'), '{:.1f}')} | {wins}/{len(runs)} |", flush=True)
+    if args.per_seed:
+        print()
+        print("\n".join(per_seed))
 
 
 if __name__ == "__main__":
