@@ -233,6 +233,10 @@ def test_info_and_warnings_of_the_sobolev_weight(tmp_path, capsys):
     assert cli.main(["info", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "sobolev_alpha=None" in printed and "sobolev_weight" not in printed
+    assert cli.main(base) == 0
+    capsys.readouterr()
+    assert cli.main(["info", str(out)]) == 0
+    assert "sobolev_weight=auto (0.5 used)" in capsys.readouterr().out
     assert cli.main([*base, "--sobolev-weight", "0.3"]) == 0
     capsys.readouterr()
     assert cli.main(["info", str(out)]) == 0

@@ -390,14 +390,17 @@ def test_sobolev_weight_reaches_ncg_and_the_preset_keeps_the_sobolev_gradient():
         est._seed = 0  # (set by fit)
         return est._make_optimizer(100)
 
-    assert optimizer(snode.SNODEClassifier()).sobolev_weight == 0.5
+    assert optimizer(snode.SNODEClassifier()).sobolev_weight == 0.5  # ("auto", full batch)
+    assert optimizer(snode.SNODEClassifier(batch_size=10)).sobolev_weight == 1.0  # mini-batch
+    assert optimizer(snode.SNODEClassifier(batch_size=10, sobolev_weight=0.3)).sobolev_weight \
+        == 0.3
     opt = optimizer(snode.SNODERegressor(sobolev_weight=0.8))
     assert (opt.metric, opt.sobolev_weight) == ("sobolev", 0.8)
     opt = optimizer(snode.SNODEClassifier(sobolev_alpha=None))
     assert (opt.metric, opt.sobolev_weight) == ("l2", 1.0)
     clf = snode.SNODEClassifier.from_preset("baravdish2022")
     assert clf.sobolev_weight == 1.0 and optimizer(clf).sobolev_weight == 1.0
-    for bad in (-0.5, 2.0, "half"):
+    for bad in (-0.5, 2.0, "half", None):
         with pytest.raises(ValueError, match="sobolev_weight"):
             snode.SNODEClassifier(sobolev_weight=bad, max_iter=2).fit(*_moons()[::2])
 
@@ -421,7 +424,7 @@ def test_a_file_from_before_a_setting_loads_with_the_value_it_was_trained_with(t
     est = snode.load(old)
     assert (est.ftol, est.sobolev_weight) == (0.0, 1.0)
     now = snode.load(path)  # (a file that has them keeps its own)
-    assert (now.ftol, now.sobolev_weight) == (1e-4, 0.5)
+    assert (now.ftol, now.sobolev_weight, now.sobolev_weight_) == (1e-4, "auto", 0.5)
 
 
 @pytest.mark.parametrize("params", [dict(sobolev_alpha=None, sobolev_weight="x"),

@@ -89,7 +89,8 @@ def _parser():
                         "(the default)")
     t.add_argument("--sobolev-weight", type=float, default=None,
                    help="NCG's hybrid gradient: this share of the Sobolev gradient, the rest "
-                        "the L2 gradient (default 0.5; 1: the Sobolev gradient)")
+                        "the L2 gradient (default: 0.5 in full batch, 1 in mini-batches; 1: the "
+                        "Sobolev gradient)")
     t.add_argument("--no-sobolev", action="store_true", help="use the L2 gradient")
     t.add_argument("--batch-size", type=int, default=None,
                    help=f"mini-batch size (default: full batch, or 100 above {LARGE} "
@@ -312,7 +313,8 @@ def _writable(path, option):
 
 #: The training settings a preset may give, with their values without one.
 _DEFAULTS = dict(width=None, n_steps="auto", T=6.0, scheme="rk4", activation="tanh",
-                 loss=None, beta=None, memory="auto", sobolev_alpha="auto", sobolev_weight=0.5,
+                 loss=None, beta=None, memory="auto", sobolev_alpha="auto",
+                 sobolev_weight="auto",
                  batch_size=None, iterations_per_batch=6, epochs=None)
 
 
@@ -595,6 +597,8 @@ def _info(args):
         params = dict(meta.get("params", {}))
         if "memory_used" in meta and "memory" in params:
             params["memory"] = f"{params['memory']} ({meta['memory_used']} used)"
+        if "sobolev_weight_used" in meta and params.get("sobolev_weight") == "auto":
+            params["sobolev_weight"] = f"auto ({meta['sobolev_weight_used']:g} used)"
         ncg = params.get("optimizer", "ncg") == "ncg"
         if params.get("sobolev_alpha", "auto") is None:  # (the L2 metric: no blend)
             params.pop("sobolev_weight", None)

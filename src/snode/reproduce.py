@@ -226,7 +226,7 @@ def _metric(rep, trained, size, threads, seed):
     cost = {k: float(r.result_.fun) for k, r in runs.items()}
     rep.numbers["metric"] = dict(total_variation=tv, final_cost=cost)
     rep.text("NCG on spirals with the Sobolev gradient (alpha = (T/6)^2), the hybrid gradient "
-             f"(the default: weight {est.sobolev_weight:g} on the Sobolev gradient, the rest "
+             f"(the default: weight {est.sobolev_weight_:g} on the Sobolev gradient, the rest "
              "on the L2 one) and the L2 gradient. "
              "Total variation of the weights over depth: "
              + ", ".join(f"{k} {v:.3g}" for k, v in tv.items()) + "; final training cost: "
