@@ -437,7 +437,8 @@ class SNODEClassifier(_SNODEEstimator, _SkClassifier, _SkBase):
         0.005 in 39 and 52 % fewer iterations (medians) than the Sobolev gradient on spirals
         and xor (where 5 and 3 of 12 Sobolev runs stayed above it for 800 iterations), about
         as fast on moons, at lower final costs and the same or better held-out accuracy, with
-        weights 1.35-1.4 times as rough over depth (total variation, medians over the 12);
+        weights 1.35-1.4 times as rough over depth (total variation, medians over the 12; as
+        rough as with the L2 gradient: smooth weights on such sets need ``1``);
         on the teacher problem its total variation stays within 1.4 times the Sobolev run's
         (bench/bench_metric.py, the README's metric table).
     batch_size, iterations_per_batch, epochs, max_iter
