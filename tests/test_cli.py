@@ -244,3 +244,18 @@ def test_info_and_warnings_of_the_sobolev_weight(tmp_path, capsys):
     assert cli.main([*base, "--sobolev-weight", "0.3", "--alpha", "0"]) == 0
     assert "--sobolev-weight (--alpha 0: the Sobolev gradient is the L2 one)" in \
         capsys.readouterr().err
+
+
+def test_sobolev_weight_auto_on_the_command_line_and_alpha_zero(tmp_path, capsys):
+    out = tmp_path / "m.npz"
+    base = ["train", "--n", "150", "--steps", "3", "--threads", "1", "-q", "-o", str(out)]
+    # the preset's weight (1) back to auto, in full batch: 0.5 used
+    assert cli.main([*base, "--preset", "baravdish2022", "--batch-size", "0", "--max-iter",
+                     "2", "--sobolev-weight", "auto"]) == 0
+    assert snode.load(out).sobolev_weight_ == 0.5
+    # at alpha 0 the blend does nothing: the weight used is 1, as under the L2 metric
+    assert cli.main([*base, "--max-iter", "2", "--alpha", "0"]) == 0
+    assert snode.load(out).sobolev_weight_ == 1.0
+    with pytest.raises(SystemExit) as exc:  # (argparse: a malformed value)
+        cli.main([*base, "--sobolev-weight", "x"])
+    assert exc.value.code == 2 and "a number or auto" in capsys.readouterr().err

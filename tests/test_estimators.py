@@ -418,11 +418,12 @@ def test_a_file_from_before_a_setting_loads_with_the_value_it_was_trained_with(t
     header = json.loads(str(arrays["header"]))
     for key in ("ftol", "sobolev_weight"):
         del header["meta"]["params"][key]
+    del header["meta"]["sobolev_weight_used"]
     arrays["header"] = np.array(json.dumps(header))
     old = tmp_path / "old.npz"
     np.savez(old, **arrays)
     est = snode.load(old)
-    assert (est.ftol, est.sobolev_weight) == (0.0, 1.0)
+    assert (est.ftol, est.sobolev_weight, est.sobolev_weight_) == (0.0, 1.0, 1.0)
     now = snode.load(path)  # (a file that has them keeps its own)
     assert (now.ftol, now.sobolev_weight, now.sobolev_weight_) == (1e-4, "auto", 0.5)
 

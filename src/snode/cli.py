@@ -87,10 +87,10 @@ def _parser():
     t.add_argument("--alpha", type=_alpha, default=None,
                    help="Sobolev alpha, or auto: (T/6)^2, smoothing over a sixth of the depth "
                         "(the default)")
-    t.add_argument("--sobolev-weight", type=float, default=None,
+    t.add_argument("--sobolev-weight", type=_alpha, default=None,
                    help="NCG's hybrid gradient: this share of the Sobolev gradient, the rest "
-                        "the L2 gradient (default: 0.5 in full batch, 1 in mini-batches; 1: the "
-                        "Sobolev gradient)")
+                        "the L2 gradient, or auto (the default: 0.5 in full batch, 1 in "
+                        "mini-batches); 1: the Sobolev gradient")
     t.add_argument("--no-sobolev", action="store_true", help="use the L2 gradient")
     t.add_argument("--batch-size", type=int, default=None,
                    help=f"mini-batch size (default: full batch, or 100 above {LARGE} "
@@ -290,7 +290,7 @@ def _csv_options(args):
 
 
 def _alpha(text):
-    """--alpha: a number or "auto"."""
+    """--alpha, --sobolev-weight: a number or "auto"."""
     if text == "auto":
         return text
     try:
@@ -409,7 +409,7 @@ def _check_options(args):
     if args.memory and args.beta is not None:
         raise ValueError(f"--beta {args.beta} chooses a conjugate direction, which --memory "
                          f"{args.memory} replaces by L-BFGS; give one of them")
-    if args.sobolev_weight is not None and not 0.0 <= args.sobolev_weight <= 1.0:
+    if args.sobolev_weight not in (None, "auto") and not 0.0 <= args.sobolev_weight <= 1.0:
         raise ValueError(f"--sobolev-weight must be in [0, 1], got {args.sobolev_weight}")
     for option, value in (("--alpha", args.alpha), ("--sobolev-weight", args.sobolev_weight)):
         if args.no_sobolev and value is not None:
