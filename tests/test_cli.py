@@ -138,7 +138,7 @@ def test_memory_options_and_info(tmp_path, capsys):
     assert cli.main([*base, "-o", str(out)]) == 0
     capsys.readouterr()
     assert cli.main(["info", str(out)]) == 0
-    assert "memory=auto (20 used)" in capsys.readouterr().out
+    assert "memory=auto (40 used)" in capsys.readouterr().out
     assert cli.main([*base, "--beta", "PR+", "-o", str(out)]) == 0
     capsys.readouterr()
     assert cli.main(["info", str(out)]) == 0

@@ -219,7 +219,7 @@ def test_a_chosen_beta_selects_the_conjugate_direction(tmp_path):
     X, y = ds.moons(80, seed=0)
     kw = dict(n_steps=4, max_iter=10, random_state=0, n_threads=1)
     auto = snode.SNODEClassifier(**kw).fit(X, y)
-    assert auto.memory_ == 20 and np.isnan(auto.history_["beta"][1:]).any()
+    assert auto.memory_ == 40 and np.isnan(auto.history_["beta"][1:]).any()
     for beta in ("FR", "PR+", "sd"):
         est = snode.SNODEClassifier(beta=beta, **kw).fit(X, y)
         assert est.memory_ == 0 and np.isfinite(est.history_["beta"]).all()
@@ -233,11 +233,11 @@ def test_a_chosen_beta_selects_the_conjugate_direction(tmp_path):
     auto.set_params(beta="PR+", memory=5)
     with pytest.raises(ValueError, match="memory=0"):
         auto.fit(X, y)
-    assert auto.net_ is before["net_"] and auto.memory_ == 20
+    assert auto.net_ is before["net_"] and auto.memory_ == 40
     # the number used is saved and read back
     auto.set_params(beta=None, memory="auto")
     auto.save(tmp_path / "m.npz")
-    assert snode.load(tmp_path / "m.npz").memory_ == 20
+    assert snode.load(tmp_path / "m.npz").memory_ == 40
 
 
 @pytest.mark.parametrize("scale", ["standard", "range"])

@@ -82,7 +82,7 @@ def _parser():
                    help="NCG's conjugate direction with this rule (then --memory is 0)")
     t.add_argument("--memory", type=int, default=None,
                    help="NCG's direction: m > 0 limited-memory BFGS from the last m steps, 0 "
-                        "the conjugate one of --beta (default: 20 pairs in full-batch mode, "
+                        "the conjugate one of --beta (default: 40 pairs in full-batch mode, "
                         "fewer for large networks; 0 in mini-batch mode and with --beta)")
     t.add_argument("--alpha", type=_alpha, default=None,
                    help="Sobolev alpha, or auto: (T/6)^2, smoothing over a sixth of the depth "
