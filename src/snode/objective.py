@@ -530,7 +530,7 @@ class LinearizedCost:
         _, self._p1, self._p2 = cost.penalty_along(net, evaluation.params, unit)
         obj = objective
         Y, labels, sc = obj.Y, obj.labels, obj._scale
-        self._lines = {}
+        self._lines, self._last = {}, (None, None)
         for k in range(obj._k0, obj._k1):
             sl = obj._slice(k)
             self._lines[k] = OutputLine(evaluation.outputs[sl], xi[sl], cost,
@@ -567,11 +567,14 @@ class LinearizedCost:
         if self.quadratic:
             return (self.value + eta * self.slope + 0.5 * eta * eta * self.curvature,
                     self.slope + eta * self.curvature, self.curvature)
+        if eta == self._last[0]:  # (the step search's last point, asked again by the radius)
+            return self._last[1]
         f, d1, d2 = self._data(t)
         f0, d10, _ = self._d0
         phi = self.value + (f - f0) + (self._p1 * t + 0.5 * self._p2 * t * t)
         dphi = self.slope + (d1 - d10 + self._p2 * t) * s
-        return phi, dphi, (d2 + self._p2) * s * s
+        self._last = (eta, (phi, dphi, (d2 + self._p2) * s * s))
+        return self._last[1]
 
     def minimizer(self):
         """The minimiser ``-slope / curvature`` of a quadratic phi; None when phi is not a
