@@ -437,3 +437,21 @@ def test_settings_of_ncg_are_checked_whichever_optimizer_runs(params):
     with pytest.raises(ValueError):
         clf.fit(*_moons()[::2])
     assert not hasattr(clf, "net_")  # (a failed fit leaves the estimator as it was)
+
+
+@pytest.mark.parametrize("key, value", [("sobolev_weight", 7), ("optimizer", "bogus"),
+                                        ("memory", -1), ("ftol", -1.0), ("scale", "pixels")])
+def test_a_file_with_a_bad_setting_fails_to_load(tmp_path, key, value):
+    import json
+
+    Xtr, _, ytr, _ = _moons()
+    path = tmp_path / "m.npz"
+    snode.SNODEClassifier(n_steps=3, max_iter=2, random_state=0).fit(Xtr, ytr).save(path)
+    with np.load(path) as f:
+        arrays = {k: f[k] for k in f.files}
+    header = json.loads(str(arrays["header"]))
+    header["meta"]["params"][key] = value
+    arrays["header"] = np.array(json.dumps(header))
+    np.savez(path, **arrays)
+    with pytest.raises(ValueError, match="inconsistent estimator metadata"):
+        snode.load(path)

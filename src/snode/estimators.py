@@ -372,6 +372,11 @@ class _SNODEEstimator(_Params):
         # how it was trained, not today's default
         params = {**(_PARAMS_BEFORE if "params" in meta else {}), **meta.get("params", {})}
         est = cls(**params)
+        # the stored settings checked as fit checks them (an edited file fails here, not at
+        # the next fit)
+        est._seed = None
+        est._make_optimizer(net.W.size + net.b.size)
+        _scaler(est.scale)
         est.net_ = net
         est.scaler_ = Scaler.from_dict(meta["scaler"])
         n = meta["n_features_in"]
