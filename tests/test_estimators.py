@@ -405,23 +405,32 @@ def test_sobolev_weight_reaches_ncg_and_the_preset_keeps_the_sobolev_gradient():
             snode.SNODEClassifier(sobolev_weight=bad, max_iter=2).fit(*_moons()[::2])
 
 
-def test_a_file_from_before_a_setting_loads_with_the_value_it_was_trained_with(tmp_path):
-    """Files written before ftol and sobolev_weight existed were trained without the stop and
-    with the Sobolev gradient: they load so, not with today's defaults."""
+def _edited_model(tmp_path, change):
+    """A fitted classifier saved, and a copy whose header change(header) edited: the paths."""
     import json
 
     Xtr, _, ytr, _ = _moons()
     path = tmp_path / "m.npz"
-    snode.SNODEClassifier(n_steps=5, max_iter=3, random_state=0).fit(Xtr, ytr).save(path)
+    snode.SNODEClassifier(n_steps=3, max_iter=3, random_state=0).fit(Xtr, ytr).save(path)
     with np.load(path) as f:
         arrays = {k: f[k] for k in f.files}
     header = json.loads(str(arrays["header"]))
-    for key in ("ftol", "sobolev_weight"):
-        del header["meta"]["params"][key]
-    del header["meta"]["sobolev_weight_used"]
+    change(header)
     arrays["header"] = np.array(json.dumps(header))
-    old = tmp_path / "old.npz"
-    np.savez(old, **arrays)
+    edited = tmp_path / "edited.npz"
+    np.savez(edited, **arrays)
+    return path, edited
+
+
+def test_a_file_from_before_a_setting_loads_with_the_value_it_was_trained_with(tmp_path):
+    """Files written before ftol and sobolev_weight existed were trained without the stop and
+    with the Sobolev gradient: they load so, not with today's defaults."""
+    def forget(header):
+        for key in ("ftol", "sobolev_weight"):
+            del header["meta"]["params"][key]
+        del header["meta"]["sobolev_weight_used"]
+
+    path, old = _edited_model(tmp_path, forget)
     est = snode.load(old)
     assert (est.ftol, est.sobolev_weight, est.sobolev_weight_) == (0.0, 1.0, 1.0)
     now = snode.load(path)  # (a file that has them keeps its own)
@@ -442,16 +451,6 @@ def test_settings_of_ncg_are_checked_whichever_optimizer_runs(params):
 @pytest.mark.parametrize("key, value", [("sobolev_weight", 7), ("optimizer", "bogus"),
                                         ("memory", -1), ("ftol", -1.0), ("scale", "pixels")])
 def test_a_file_with_a_bad_setting_fails_to_load(tmp_path, key, value):
-    import json
-
-    Xtr, _, ytr, _ = _moons()
-    path = tmp_path / "m.npz"
-    snode.SNODEClassifier(n_steps=3, max_iter=2, random_state=0).fit(Xtr, ytr).save(path)
-    with np.load(path) as f:
-        arrays = {k: f[k] for k in f.files}
-    header = json.loads(str(arrays["header"]))
-    header["meta"]["params"][key] = value
-    arrays["header"] = np.array(json.dumps(header))
-    np.savez(path, **arrays)
+    _, edited = _edited_model(tmp_path, lambda h: h["meta"]["params"].update({key: value}))
     with pytest.raises(ValueError, match="inconsistent estimator metadata"):
-        snode.load(path)
+        snode.load(edited)

@@ -40,14 +40,14 @@ AUTO_MEMORY_BYTES = 256 * 2**20
 #: spirals and xor, where a run takes seconds; on digits (1347 samples, width 66) 10 steps
 #: give the held-out accuracy of 60 (median 0.964 either way) in a sixth of the time.
 AUTO_STEPS = 60
-#: The settings that files written before them lack, with the values those files were trained
-#: with (no stop on a stalled cost; the Sobolev gradient).
-_PARAMS_BEFORE = dict(ftol=0.0, sobolev_weight=1.0)
+AUTO_STEPS_MIN = 10
+AUTO_STEPS_WORK = 6e7
 #: sobolev_weight="auto": the hybrid gradient's weight in full-batch mode (the Sobolev
 #: gradient, 1, in mini-batch mode; measured: docs/method.md, the hybrid gradient).
 AUTO_SOBOLEV_WEIGHT = 0.5
-AUTO_STEPS_MIN = 10
-AUTO_STEPS_WORK = 6e7
+#: The settings that files written before them lack, with the values those files were trained
+#: with (no stop on a stalled cost; the Sobolev gradient).
+_PARAMS_BEFORE = dict(ftol=0.0, sobolev_weight=1.0)
 
 try:  # scikit-learn is optional: with it, its own input validation (and messages) is used
     from sklearn.base import BaseEstimator as _SkBase
