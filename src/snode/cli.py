@@ -343,10 +343,6 @@ def _final_cost(result):
     return float(result.fun if np.isfinite(result.fun) else result.cost)
 
 
-def _given(value, default):
-    return default if value is None else value
-
-
 def _unused_options(args, batch_size, n_train):
     """One warning line on stderr naming the options given that this run does not use (an
     option of full-batch training in mini-batch mode, a learning rate for NCG, ...)."""
@@ -462,11 +458,12 @@ def _train(args):
         threads = threads_per_rank(comm)
     if lead:
         _unused_options(args, batch_size, n_train)
+    # (the options not given keep the estimator's defaults)
+    given = dict(max_iter=args.max_iter, ftol=args.ftol, n_iter_no_change=args.n_iter_no_change,
+                 lr=args.lr)
     common = dict(settings, optimizer=args.optimizer, batch_size=batch_size, epochs=epochs,
-                  max_iter=_given(args.max_iter, 800), ftol=_given(args.ftol, 1e-4),
-                  n_iter_no_change=_given(args.n_iter_no_change, 10),
-                  lr=_given(args.lr, 0.01), random_state=args.seed,
-                  n_threads=threads, block_size=args.block_size, comm=comm)
+                  random_state=args.seed, n_threads=threads, block_size=args.block_size,
+                  comm=comm, **{k: v for k, v in given.items() if v is not None})
     loss = common.pop("loss", None)
     if classify:
         est = SNODEClassifier(loss=loss or "ce", **common)

@@ -43,8 +43,9 @@ class NCG(Trainer):
         Sobolev gradient g_S and the L2 one: the Riesz representer in the metric whose
         inverse is the same blend of the two inverses (:func:`snode.sobolev_gradient`;
         docs/method.md); the direction, the L-BFGS initial inverse Hessian and the gradient
-        norms all use it. 1: the Sobolev metric, 0: the L2 metric. The estimators use 0.5
-        (measured: bench/bench_metric.py, bench/bench_quality.py).
+        norms all use it. 1: the Sobolev metric, 0: the L2 metric. The estimators use 0.5 in
+        full-batch mode and 1 with mini-batches (measured: bench/bench_metric.py,
+        bench/bench_quality.py, docs/method.md).
     step : {"sensitivity", "wolfe"}, default "sensitivity"
         "sensitivity": minimise the cost with x(T) replaced by its linearisation along the
         direction (closed form for the quadratic terms; a safeguarded Newton/bisection root of
