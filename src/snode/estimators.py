@@ -17,14 +17,22 @@ from .model import SNODE, softmax
 from .objective import Objective
 from .reduce import Reducer, agree, check_reducer, reduce_floats, same_everywhere
 from .sobolev import _check_weight
-from .optim import NCG, Adam, GradientDescent
+from .optim import NCG, STEP_RULES, Adam, GradientDescent
 from .presets import preset
 
 __all__ = ["SNODEClassifier", "SNODERegressor", "OPTIMIZERS"]
 
 OPTIMIZERS = ("ncg", "adam", "sgd", "gd")
 #: The settings of NCG that `ncg_options` may hold (the others are the estimators' own).
-NCG_OPTIONS = ("step", "safeguard", "beta_inner", "armijo", "max_backtracks", "tol")
+NCG_OPTIONS = ("step", "safeguard", "beta_inner", "armijo", "max_backtracks", "tol",
+               "wolfe_c2")
+#: ncg_options' step "auto" (the default): the line search of each direction. Measured (5
+#: seeds each of spirals, moons and xor, L-BFGS with 40 pairs and the hybrid gradient): the
+#: strong-Wolfe search from the step 1 reached Adam's best final cost in 0.90, 0.83 and
+#: 0.85 s (medians; 15 of 15 seeds before Adam) against 1.4, 0.9 and 0.8 s and 12 of 15 for
+#: the sensitivity step, whose minimiser of the linearised cost along the quasi-Newton
+#: direction over-reaches late in training (bench/bench_quality.py, docs/method.md).
+AUTO_STEP = {"lbfgs": "wolfe", "conjugate": "sensitivity"}
 #: memory="auto": this many pairs in full-batch mode (bench/bench_quality.py,
 #: bench/bench_metric.py), fewer for large networks (the pairs, two vectors of the weights'
 #: size each, take at most AUTO_MEMORY_BYTES); none in mini-batch mode. Measured with the
@@ -48,6 +56,9 @@ AUTO_SOBOLEV_WEIGHT = 0.5
 #: The settings that files written before them lack, with the values those files were trained
 #: with (no stop on a stalled cost; the Sobolev gradient).
 _PARAMS_BEFORE = dict(ftol=0.0, sobolev_weight=1.0)
+#: The line search of files written before ncg_options' step "auto" (which such files lack,
+#: with their meta's "step_rule_used").
+_STEP_BEFORE = "sensitivity"
 
 try:  # scikit-learn is optional: with it, its own input validation (and messages) is used
     from sklearn.base import BaseEstimator as _SkBase
@@ -138,6 +149,7 @@ class _SNODEEstimator(_Params):
             raise ValueError(f"ncg_options must be a dict with keys from {NCG_OPTIONS}, "
                              f"got {options!r}")
         memory = self._memory(n_weights)
+        options = dict(options, step=self._step_rule(options, memory))
         metric = "l2" if self.sobolev_alpha is None else "sobolev"
         alpha = "auto" if self.sobolev_alpha is None else self.sobolev_alpha
         weight = self._sobolev_weight()  # (checked also where it is not used)
@@ -279,6 +291,7 @@ class _SNODEEstimator(_Params):
             setattr(self, k, v)
         self.memory_ = getattr(optimizer, "memory", 0)  # (0 for adam, sgd and gd)
         self.sobolev_weight_ = getattr(optimizer, "sobolev_weight", 1.0)
+        self.step_rule_ = getattr(optimizer, "step", None)  # (None for adam, sgd and gd)
         objective = Objective(self.net_, cost, self.scaler_.transform(X), Y, labels,
                               reducer=red, block_size=self.block_size)
         self.result_ = optimizer.minimize(objective, callback=callback)
@@ -319,6 +332,15 @@ class _SNODEEstimator(_Params):
             # work rivals the sweeps' (MNIST width 198: slower than FR by more than 1.8x)
             return 0
         return max(0, min(AUTO_MEMORY, AUTO_MEMORY_BYTES // (16 * n_weights)))
+
+    @staticmethod
+    def _step_rule(options, memory):
+        """NCG's line search: ncg_options' "step", "auto" (the default) resolved by the
+        direction (AUTO_STEP)."""
+        step = options.get("step", "auto")
+        if isinstance(step, str) and step == "auto":
+            return AUTO_STEP["lbfgs" if memory else "conjugate"]
+        return step
 
     def _n_steps(self, n_samples, width):
         """The network's depth steps for n_samples training samples (over all processes) and
@@ -363,6 +385,8 @@ class _SNODEEstimator(_Params):
             meta["memory_used"] = int(self.memory_)
         if hasattr(self, "sobolev_weight_"):
             meta["sobolev_weight_used"] = float(self.sobolev_weight_)
+        if hasattr(self, "step_rule_"):
+            meta["step_rule_used"] = self.step_rule_
         meta.update(self._extra_meta())
         self.net_.save(path, meta)
 
@@ -371,6 +395,10 @@ class _SNODEEstimator(_Params):
         # a setting that came in after the file was written takes the value that reproduces
         # how it was trained, not today's default
         params = {**(_PARAMS_BEFORE if "params" in meta else {}), **meta.get("params", {})}
+        options = params.get("ncg_options")
+        if "params" in meta and "step_rule_used" not in meta and (
+                options is None or isinstance(options, dict) and "step" not in options):
+            params["ncg_options"] = dict(options or {}, step=_STEP_BEFORE)
         est = cls(**params)
         # the stored settings checked as fit checks them (an edited file fails here, not at
         # the next fit)
@@ -395,6 +423,12 @@ class _SNODEEstimator(_Params):
                                                 "sobolev_weight_used")
         elif "params" in meta and "sobolev_weight" not in meta["params"]:
             est.sobolev_weight_ = 1.0  # (a file from before the hybrid gradient)
+        if "step_rule_used" in meta:
+            step = meta["step_rule_used"]
+            if step is not None and step not in STEP_RULES:
+                raise ValueError(f"step_rule_used must be one of {STEP_RULES} or null, got "
+                                 f"{step!r}")
+            est.step_rule_ = step
         est._restore_meta(meta)
         return est
 

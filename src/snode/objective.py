@@ -377,6 +377,31 @@ class Objective:
         (correct,) = reduce_floats(self.reducer, correct)
         return correct / self.n_total
 
+    def output_scale(self, evaluation):
+        """``sum |dJ/dx(T)| |x(T)|`` over all processes' samples and the output components,
+        at a gradient evaluation: the size of the terms the data cost sums, so that eps times
+        it is the cost's rounding level even where the cost itself is far smaller (the line
+        searches' rounding allowance; docs/method.md, the sensitivity step).
+
+        Raises
+        ------
+        ValueError
+            For an evaluation without outputs (evaluate(grad=False)).
+        """
+        if not isinstance(evaluation, Evaluation) or evaluation.outputs is None:
+            raise ValueError("output_scale needs a gradient evaluation (evaluate(grad=True))")
+        (S,) = self._sum(lambda k: (self._output_scale(evaluation.outputs, k),),
+                         lambda: (0.0,))
+        return float(S)
+
+    def _output_scale(self, outputs, k):
+        """output_scale's sum over block k of this process's samples."""
+        sl = self._slice(k)
+        x, Y, labels = outputs[sl], self.Y, self.labels
+        _, g = output_loss(x, self.cost, None if Y is None else Y[sl],
+                           None if labels is None else labels[sl], scale=self._scale, grad=True)
+        return float(np.einsum("i,i->", np.abs(g).ravel(), np.abs(x).ravel()))
+
     # --- the linearised model ----------------------------------------------------------------
     def linearize(self, evaluation, direction):
         """The cost along ``params + eta direction`` with x(T) replaced by its linearisation
@@ -540,13 +565,9 @@ class LinearizedCost:
         # at 0, with two more sums: the mean of |xi(T)|^2 over samples, and the size of the
         # terms the data cost sums, sum |dJ/dx(T)| |x(T)|
         def at_zero(k):
-            sl = obj._slice(k)
-            x = evaluation.outputs[sl]
-            _, g = output_loss(x, cost, None if Y is None else Y[sl],
-                               None if labels is None else labels[sl], scale=sc, grad=True)
-            flat = xi[sl].reshape(-1)
+            flat = xi[obj._slice(k)].reshape(-1)
             return (*self._lines[k](0.0), float(np.einsum("i,i->", flat, flat)) * sc,
-                    float(np.einsum("i,i->", np.abs(g).ravel(), np.abs(x).ravel())))
+                    obj._output_scale(evaluation.outputs, k))
 
         *self._d0, ms, self.output_scale = (float(v) for v in obj._sum(
             at_zero, lambda: (0.0,) * 5, error))

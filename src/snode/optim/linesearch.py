@@ -175,8 +175,9 @@ def sensitivity_step(line, max_step=np.inf):
                          start=min(start, upper))
 
 
-def wolfe(phi_dphi, phi0, dphi0, c1=1e-4, c2=0.1, max_iter=10):
-    """A step satisfying the strong Wolfe conditions (scipy's search on the scalar phi).
+def wolfe(phi_dphi, phi0, dphi0, c1=1e-4, c2=0.1, max_iter=10, max_step=np.inf):
+    """A step satisfying the strong Wolfe conditions (scipy's search on the scalar phi, from
+    the step 1).
 
     Parameters
     ----------
@@ -184,11 +185,14 @@ def wolfe(phi_dphi, phi0, dphi0, c1=1e-4, c2=0.1, max_iter=10):
         eta -> (phi(eta), phi'(eta)); (inf, nan) where the cost is not finite.
     phi0, dphi0 : float
         phi(0), phi'(0) < 0.
+    max_step : float > 0, default inf
+        The longest step tried.
 
     Returns
     -------
     eta : float or None
-        None when the search fails.
+        None when the search fails (also when it ends at a step without sufficient
+        decrease, as scipy's does when its iterations run out).
     evaluations : int
         The points at which phi_dphi was called.
     """
@@ -204,8 +208,11 @@ def wolfe(phi_dphi, phi0, dphi0, c1=1e-4, c2=0.1, max_iter=10):
         warnings.simplefilter("ignore")
         res = line_search(lambda x: at(x)[0], lambda x: np.array([at(x)[1]]), np.zeros(1),
                           np.ones(1), gfk=np.array([dphi0]), old_fval=phi0, c1=c1, c2=c2,
-                          maxiter=max_iter)
+                          maxiter=max_iter, amax=max_step if np.isfinite(max_step) else None)
     eta = res[0]
-    if eta is None or not np.isfinite(eta):
+    if eta is None or not (np.isfinite(eta) and eta > 0.0):
         return None, len(cache)
-    return float(eta), len(cache)
+    eta = float(eta)
+    if not at(np.array([eta]))[0] <= phi0 + c1 * eta * dphi0:
+        return None, len(cache)
+    return eta, len(cache)

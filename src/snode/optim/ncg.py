@@ -49,11 +49,19 @@ class NCG(Trainer):
     step : {"sensitivity", "wolfe"}, default "sensitivity"
         "sensitivity": minimise the cost with x(T) replaced by its linearisation along the
         direction (closed form for the quadratic terms; a safeguarded Newton/bisection root of
-        phi' when ce > 0). "wolfe": a strong-Wolfe line search (scipy's).
+        phi' when ce > 0). "wolfe": a strong-Wolfe line search (scipy's) from the step 1,
+        each trial with its gradient; where it finds no step, backtracking (Armijo, with the
+        rounding allowance of the sensitivity step's safeguard) from 1. The estimators take
+        "wolfe" for the L-BFGS direction (measured: docs/method.md, the line searches).
+    wolfe_c2 : float in (armijo, 1) or "auto", default "auto"
+        The curvature constant c2 of the strong Wolfe conditions
+        ``|phi'(eta)| <= c2 |phi'(0)|``. "auto": 0.9 for the L-BFGS direction (``memory >
+        0``), whose natural step is 1, and 0.1 for the conjugate directions, which need
+        nearly exact searches (Nocedal and Wright [3], section 3.1).
     safeguard : bool, default True
         Check the sensitivity step against the true cost and backtrack (Armijo) when it
         over-reaches. False gives the authors' unguarded rule (a step whose cost is not finite
-        is still refused).
+        is still refused). Not used by the "wolfe" search, which checks its steps itself.
     batch_size, iterations_per_batch, epochs
         Mini-batch mode: every epoch, batches of `batch_size` shuffled samples with
         `iterations_per_batch` (default 6) iterations each, starting from steepest descent.
@@ -135,6 +143,7 @@ class NCG(Trainer):
     memory: int = 0
     ftol: float = 0.0
     n_iter_no_change: int = 10
+    wolfe_c2: "float | str" = "auto"
 
     def __post_init__(self):
         if self.beta_inner not in BETA_INNER:
@@ -151,6 +160,15 @@ class NCG(Trainer):
         object.__setattr__(self, "armijo", check_real(self.armijo, "armijo", minimum=0.0))
         if not self.armijo < 0.5:
             raise ValueError(f"armijo must be < 0.5, got {self.armijo}")
+        if not (isinstance(self.wolfe_c2, str) and self.wolfe_c2 == "auto"):
+            if isinstance(self.wolfe_c2, str):
+                raise ValueError(f"wolfe_c2 must be a number in (armijo, 1) or 'auto', got "
+                                 f"{self.wolfe_c2!r}")
+            c2 = check_real(self.wolfe_c2, "wolfe_c2")
+            if not self.armijo < c2 < 1.0:
+                raise ValueError(f"wolfe_c2 must be in (armijo, 1) = ({self.armijo}, 1), got "
+                                 f"{c2}")
+            object.__setattr__(self, "wolfe_c2", c2)
         object.__setattr__(self, "max_backtracks",
                            check_int(self.max_backtracks, "max_backtracks", 0))
         object.__setattr__(self, "memory", check_int(self.memory, "memory", 0))
@@ -216,12 +234,22 @@ class NCG(Trainer):
                          keep=self.step == "sensitivity")
         rejected = n_back = 0
         flat = False
-        if self.step == "wolfe":
-            eta, n_eval = linesearch.wolfe(trials.phi_dphi, J, slope,
-                                           c1=max(self.armijo, 1e-8), c2=0.1)
-            n_back = max(n_eval - 1, 0)
-        elif not (np.isfinite(slope) and slope < 0.0):
+        if not (np.isfinite(slope) and slope < 0.0):
             eta = None  # the gradient overflowed: no line to search along
+        elif self.step == "wolfe":
+            max_step = _weight_step_bound(theta, d)
+            eta, n_eval = linesearch.wolfe(trials.phi_dphi, J, slope,
+                                           c1=max(self.armijo, 1e-8), c2=self.c2(),
+                                           max_step=max_step)
+            n_back = max(n_eval - 1, 0)
+            rejected = trials.nonfinite
+            if eta is None:  # backtracking, which knows the cost's rounding, from the step 1
+                allowance = linesearch.ROUNDING * (abs(J) + obj.output_scale(ev))
+                eta, k, nonfinite, flat = linesearch.backtrack(
+                    trials.phi, J, slope, min(1.0, max_step), self.armijo,
+                    self.max_backtracks, allowance=allowance)
+                n_back += k
+                rejected += nonfinite
         else:
             line = obj.linearize(ev, d)
             max_step = np.inf
@@ -262,6 +290,12 @@ class NCG(Trainer):
             obj.release(accepted)
         rec["step"] = eta
         return rec
+
+    def c2(self):
+        """The curvature constant of the "wolfe" search (`wolfe_c2`, "auto" resolved)."""
+        if self.wolfe_c2 == "auto":
+            return 0.9 if self.memory else 0.1
+        return self.wolfe_c2
 
     def _no_descent(self, flat):
         """What ends a search along steepest descent that found no step: the record's
@@ -480,6 +514,23 @@ def _radius(radius, line, eta0, max_step, eta, value, J):
     return min(max(radius, lo), hi) if np.isfinite(radius) else radius
 
 
+#: The "wolfe" search's bound: a step changes no weight by more than this times the largest
+#: weight (or than this, for weights below 1 in size). Where the cost is flat along some
+#: weights (saturated units; the cross-entropy of separable data without decay) the L-BFGS
+#: direction can be long along them, and its step 1 threw the weights from 1e3 to 2e5; in
+#: training on the synthetic sets, 99.9 % of the accepted steps changed the weights by less
+#: than 0.7 times the largest (the largest by 3.3).
+MAX_WEIGHT_STEP = 1.0
+
+
+def _weight_step_bound(theta, d):
+    """The longest step eta along d that the "wolfe" search tries (MAX_WEIGHT_STEP)."""
+    size = max(float(np.abs(theta[0]).max(initial=0.0)), float(np.abs(theta[1]).max(initial=0.0)),
+               1.0)
+    dmax = max(float(np.abs(d[0]).max(initial=0.0)), float(np.abs(d[1]).max(initial=0.0)))
+    return MAX_WEIGHT_STEP * size / dmax if dmax > 0.0 else np.inf
+
+
 class _Trials:
     """The trial points theta + eta d of one line search, as the scalar phi the searches see.
 
@@ -493,6 +544,7 @@ class _Trials:
         self.obj, self.theta, self.d = obj, theta, d
         self.want_grad, self.keep = want_grad, keep
         self.evals = {}
+        self.nonfinite = 0  # trial steps whose cost was not finite
 
     def _params(self, eta):
         return (self.theta[0] + eta * self.d[0], self.theta[1] + eta * self.d[1])
@@ -516,6 +568,7 @@ class _Trials:
     def phi_dphi(self, eta):
         ev = self._evaluate(eta, grad=True)
         if ev is None:
+            self.nonfinite += 1
             return np.inf, np.nan
         return ev.value, pair_dot(ev.grad, self.d)
 
