@@ -4,6 +4,7 @@ hybrid gradient (half Sobolev with alpha = "auto", half L2: the estimators' defa
 
     python bench/bench_metric.py [--seeds 5] [--threads 2] [--directions FR,PR+,L-BFGS 20]
                                  [--metrics l2,sobolev alpha=1,auto,hybrid auto 0.5]
+                                 [--step sensitivity|wolfe]
 
 Problems: the teacher (the inverse problem: width 4 over T = 1 with 10 and 20 steps, 500
 inputs, the teacher and the inputs drawn per seed, smooth initial weights; full-batch NCG,
@@ -14,7 +15,8 @@ iterations to reach 1e-4 of the initial cost (teacher, within 1500) or a trainin
 (spirals, within the classifier's 800; "never" when not reached), and the total variation of
 the final weights over depth, sum_i |W_{i+1} - W_i| + |b_{i+1} - b_i|, as it is and relative
 to the teacher's (teacher) or to the weights' own size times K (spirals). Lower is better in
-all.
+all. Every run takes the line search of --step (default the sensitivity step, that of the
+README's table; the estimators' own default takes the Wolfe search for L-BFGS).
 """
 import argparse
 import warnings
@@ -27,6 +29,9 @@ from snode import datasets as ds
 METRICS = {"l2": dict(metric="l2"), "sobolev alpha=1": dict(alpha=1.0, sobolev_weight=1.0),
            "auto": dict(alpha="auto", sobolev_weight=1.0),
            "hybrid auto 0.5": dict(alpha="auto", sobolev_weight=0.5)}
+
+
+STEP = ["sensitivity"]  # --step: the line search of every run
 
 
 def total_variation(W, b):
@@ -43,7 +48,8 @@ def teacher(seed, K, beta, options, threads):
     net = snode.SNODE(4, K, T=1.0, init="smooth", seed=100 + seed, n_threads=threads)
     cost = snode.Cost(mse=1.0)
     J0 = cost(net, X, Y)
-    res = snode.NCG(**RULES[beta], max_iter=1500, tol=0.0, **options).minimize(net, cost, X, Y)
+    res = snode.NCG(**RULES[beta], max_iter=1500, tol=0.0, step=STEP[0],
+                    **options).minimize(net, cost, X, Y)
     hit = np.flatnonzero(res.history["cost"] <= 1e-4 * J0)
     tv = total_variation(net.W, net.b)
     return hit[0] if hit.size else np.inf, tv / total_variation(teach.W, teach.b), tv
@@ -55,6 +61,7 @@ def spirals(seed, T, K, beta, options, threads):
     alpha = None if options.get("metric") == "l2" else options["alpha"]
     est = snode.SNODEClassifier(T=T, n_steps=K, **RULES[beta], sobolev_alpha=alpha,
                                 sobolev_weight=options.get("sobolev_weight", 1.0),
+                                ncg_options={"step": STEP[0]},
                                 random_state=seed, n_threads=threads).fit(Xtr, ytr)
     hit = np.flatnonzero(est.history_["cost"] <= 0.1)
     W, b = est.net_.W, est.net_.b
@@ -77,7 +84,10 @@ def main(argv=None):
                     help=f"some of {', '.join(RULES)} (comma-separated)")
     ap.add_argument("--metrics", default=",".join(METRICS),
                     help=f"some of {', '.join(METRICS)} (comma-separated)")
+    ap.add_argument("--step", default="sensitivity", choices=["sensitivity", "wolfe"],
+                    help="the line search of every run (default sensitivity)")
     args = ap.parse_args(argv)
+    STEP[0] = args.step
     directions, metrics = args.directions.split(","), args.metrics.split(",")
     for given, known in ((directions, RULES), (metrics, METRICS)):
         if not set(given) <= set(known):

@@ -246,6 +246,31 @@ def test_info_and_warnings_of_the_sobolev_weight(tmp_path, capsys):
         capsys.readouterr().err
 
 
+def test_the_line_search_option_and_info(tmp_path, capsys):
+    out = tmp_path / "m.npz"
+    base = ["train", "--n", "60", "--steps", "4", "--max-iter", "3", "--threads", "1", "-q",
+            "-o", str(out)]
+    for extra, shown, rule in (([], "line_search=auto (wolfe used)", "wolfe"),
+                               (["--beta", "PR+"], "line_search=auto (sensitivity used)",
+                                "sensitivity"),
+                               (["--line-search", "sensitivity"], "line_search=sensitivity",
+                                "sensitivity"),
+                               (["--preset", "baravdish2022", "--batch-size", "0",
+                                 "--line-search", "wolfe"], "line_search=wolfe", "wolfe")):
+        assert cli.main([*base, *extra]) == 0
+        assert snode.load(out).step_rule_ == rule
+        capsys.readouterr()
+        assert cli.main(["info", str(out)]) == 0
+        assert shown in capsys.readouterr().out, extra
+    # the preset's other NCG settings stay
+    assert snode.load(out).ncg_options["safeguard"] is False
+    assert cli.main([*base, "--optimizer", "adam", "--line-search", "wolfe"]) == 0
+    assert "--line-search (--optimizer adam)" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        cli.main([*base, "--line-search", "exact"])
+    assert exc.value.code == 2 and "invalid choice" in capsys.readouterr().err
+
+
 def test_sobolev_weight_auto_on_the_command_line_and_alpha_zero(tmp_path, capsys):
     out = tmp_path / "m.npz"
     base = ["train", "--n", "150", "--steps", "3", "--threads", "1", "-q", "-o", str(out)]

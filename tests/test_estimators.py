@@ -240,6 +240,30 @@ def test_a_chosen_beta_selects_the_conjugate_direction(tmp_path):
     assert snode.load(tmp_path / "m.npz").memory_ == 40
 
 
+def test_the_line_search_follows_the_direction(tmp_path):
+    """ncg_options' step "auto": the strong-Wolfe search for the L-BFGS direction, the
+    sensitivity step for the conjugate ones; a step given is kept; the rule used is saved."""
+    X, y = ds.moons(80, seed=0)
+    kw = dict(n_steps=4, max_iter=5, random_state=0, n_threads=1)
+    cases = [(dict(), "wolfe"), (dict(beta="PR+"), "sensitivity"),
+             (dict(memory=0), "sensitivity"), (dict(batch_size=20, epochs=1), "sensitivity"),
+             (dict(memory=3, batch_size=20, epochs=1), "wolfe"),
+             (dict(ncg_options={"step": "sensitivity"}), "sensitivity"),
+             (dict(beta="FR", ncg_options={"step": "wolfe"}), "wolfe"),
+             (dict(ncg_options={"step": "auto"}), "wolfe"), (dict(optimizer="adam"), None)]
+    for params, rule in cases:
+        est = snode.SNODEClassifier(**kw, **params).fit(X, y)
+        assert est.step_rule_ == rule, params
+    # the sensitivity step given explicitly is the one the run takes
+    a = snode.SNODEClassifier(**kw, ncg_options={"step": "sensitivity"}).fit(X, y)
+    b = snode.SNODEClassifier(**kw).fit(X, y)
+    assert not np.array_equal(a.net_.W, b.net_.W)
+    b.save(tmp_path / "m.npz")
+    assert snode.load(tmp_path / "m.npz").step_rule_ == "wolfe"
+    with pytest.raises(ValueError, match="step"):
+        snode.SNODEClassifier(**kw, ncg_options={"step": "newton"}).fit(X, y)
+
+
 @pytest.mark.parametrize("scale", ["standard", "range"])
 @pytest.mark.parametrize("est_cls", ["classifier", "regressor"])
 def test_fit_over_processes_is_the_one_process_fit(est_cls, scale):
@@ -437,6 +461,23 @@ def test_a_file_from_before_a_setting_loads_with_the_value_it_was_trained_with(t
     assert (now.ftol, now.sobolev_weight, now.sobolev_weight_) == (1e-4, "auto", 0.5)
 
 
+@pytest.mark.parametrize("options", [None, {"safeguard": False}, {"step": "wolfe"}])
+def test_a_file_from_before_the_auto_line_search_keeps_the_sensitivity_step(tmp_path, options):
+    """Files written before ncg_options' step "auto" (without step_rule_used) were trained
+    with the sensitivity step unless they chose one: they load so."""
+    def forget(header):
+        header["meta"]["params"]["ncg_options"] = options
+        del header["meta"]["step_rule_used"]
+
+    path, old = _edited_model(tmp_path, forget)
+    est = snode.load(old)
+    assert est.ncg_options == dict(options or {}, step=(options or {}).get("step",
+                                                                        "sensitivity"))
+    assert not hasattr(est, "step_rule_")
+    now = snode.load(path)
+    assert now.ncg_options is None and now.step_rule_ == "wolfe"
+
+
 @pytest.mark.parametrize("params", [dict(sobolev_alpha=None, sobolev_weight="x"),
                                     dict(optimizer="adam", sobolev_weight=5.0),
                                     dict(optimizer="adam", beta="bogus"),
@@ -449,8 +490,12 @@ def test_settings_of_ncg_are_checked_whichever_optimizer_runs(params):
 
 
 @pytest.mark.parametrize("key, value", [("sobolev_weight", 7), ("optimizer", "bogus"),
-                                        ("memory", -1), ("ftol", -1.0), ("scale", "pixels")])
+                                        ("memory", -1), ("ftol", -1.0), ("scale", "pixels"),
+                                        ("ncg_options", {"wolfe_c2": 2.0})])
 def test_a_file_with_a_bad_setting_fails_to_load(tmp_path, key, value):
     _, edited = _edited_model(tmp_path, lambda h: h["meta"]["params"].update({key: value}))
+    with pytest.raises(ValueError, match="inconsistent estimator metadata"):
+        snode.load(edited)
+    _, edited = _edited_model(tmp_path, lambda h: h["meta"].update(step_rule_used="newton"))
     with pytest.raises(ValueError, match="inconsistent estimator metadata"):
         snode.load(edited)

@@ -56,6 +56,66 @@ def test_ncg_wolfe_step_finds_the_minimiser_of_a_quadratic(beta):
     np.testing.assert_allclose(net.b[0], b, atol=1e-5)
 
 
+def test_lbfgs_with_the_wolfe_search_finds_the_minimiser_of_a_quadratic():
+    X, Y, cost, W, b = _quadratic_problem(seed=2)
+    net = _linear_net()
+    res = snode.NCG(memory=5, step="wolfe", max_iter=200, tol=1e-9).minimize(net, cost, X, Y)
+    assert res.success and res.message == "gradient norm below tol", res.message
+    np.testing.assert_allclose(net.W[0], W, atol=1e-8)
+    np.testing.assert_allclose(net.b[0], b, atol=1e-8)
+    # quasi-Newton steps: the first trial, 1, is accepted once the pairs know the curvature
+    assert np.mean(res.history["step"][3:-1] == 1.0) > 0.5
+
+
+def test_the_wolfe_curvature_constant():
+    assert snode.NCG(step="wolfe").c2() == 0.1  # conjugate directions: nearly exact
+    assert snode.NCG(step="wolfe", memory=3).c2() == 0.9  # quasi-Newton: the step 1
+    assert snode.NCG(wolfe_c2=0.5, memory=3).c2() == 0.5
+    for bad in (0.0, 1e-5, 1.0, 1.5, np.nan, "x", None):
+        with pytest.raises((ValueError, TypeError), match="wolfe_c2"):
+            snode.NCG(wolfe_c2=bad)
+
+
+def test_the_wolfe_search_returns_only_steps_with_sufficient_decrease():
+    from snode.optim.linesearch import wolfe
+
+    # phi decreases with slope -6 up to eta = 1, then jumps up: scipy's search, out of
+    # iterations after doubling to 2, ends there unchecked; the wrapper refuses it
+    def phi_dphi(eta):
+        return (-6.0 * eta, -6.0) if eta <= 1.0 else (100.0, 0.0)
+
+    assert wolfe(phi_dphi, 0.0, -6.0, c2=0.9, max_iter=1)[0] is None
+    # a quadratic with its minimiser at 3: the bound is kept
+    quad = lambda eta: ((eta - 3.0) ** 2, 2.0 * (eta - 3.0))  # noqa: E731
+    eta, _ = wolfe(quad, 9.0, -6.0, c2=0.9, max_step=2.0)
+    assert 0.0 < eta <= 2.0 and quad(eta)[0] <= 9.0 - 1e-4 * 6.0 * eta
+    assert wolfe(quad, 9.0, -6.0, c2=0.1)[0] == pytest.approx(3.0, rel=0.1)
+
+
+def test_a_wolfe_step_changes_the_weights_by_at_most_the_bound():
+    """Along weights the cost is flat on (separable data, no decay) the L-BFGS direction can
+    be long; no step of the "wolfe" search changes a weight by more than MAX_WEIGHT_STEP
+    times the largest weight (or 1)."""
+    from snode.optim.ncg import MAX_WEIGHT_STEP
+
+    X, y = _blobs(104, 2, 2)
+    net = snode.SNODE(4, 20, T=6.0, seed=4)
+    cost = snode.Cost(mse=0.0, ce=1.0, n_classes=2)
+    seen = [(net.W.copy(), net.b.copy())]
+    changes = []
+
+    def record(rec):
+        W, b = seen[-1]
+        size = max(np.abs(W).max(), np.abs(b).max(), 1.0)
+        changes.append(max(np.abs(net.W - W).max(), np.abs(net.b - b).max()) / size)
+        seen.append((net.W.copy(), net.b.copy()))
+
+    res = snode.NCG(memory=10, step="wolfe", max_iter=150, tol=1e-12).minimize(
+        net, cost, X, labels=y, callback=record)
+    assert res.n_iter > 20 and max(changes) <= MAX_WEIGHT_STEP * (1 + 1e-9)
+    assert np.isclose(max(changes), MAX_WEIGHT_STEP)  # (the bound is met: it is needed)
+
+
 def test_safeguarded_ncg_never_increases_the_cost():
     X, Y, cost = _teacher_problem()
     for beta in ("FR", "PR+", "HS"):
@@ -350,13 +410,15 @@ def test_a_converged_run_says_so():
     W, b = 0.3 * rng.normal(size=(3, 3)), rng.normal(size=3)
     Y = X + X @ W.T + b  # explicit Euler, K = 1, T = 1, identity: reachable exactly
     for tol, start in ((0.0, 0.0), (1e-8, 1e-9), (0.0, 1e-9)):
-        net = _linear_net()
-        net.W[0], net.b[0] = W * (1 + start), b * (1 + start)
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", snode.LineSearchWarning)
-            res = snode.NCG(tol=tol, max_iter=300).minimize(net, snode.Cost(mse=1.0), X, Y)
-        assert res.success, res.message
-        np.testing.assert_allclose(net.W[0], W, atol=1e-7)
+        for options in (dict(), dict(step="wolfe"), dict(step="wolfe", memory=5)):
+            net = _linear_net()
+            net.W[0], net.b[0] = W * (1 + start), b * (1 + start)
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", snode.LineSearchWarning)
+                res = snode.NCG(tol=tol, max_iter=300, **options).minimize(
+                    net, snode.Cost(mse=1.0), X, Y)
+            assert res.success, (options, res.message)
+            np.testing.assert_allclose(net.W[0], W, atol=1e-7)
 
 
 def test_a_failed_search_on_a_batch_moves_on_to_the_next(monkeypatch):

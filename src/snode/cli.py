@@ -92,6 +92,11 @@ def _parser():
                         "the L2 gradient, or auto (the default: 0.5 in full batch, 1 in "
                         "mini-batches); 1: the Sobolev gradient")
     t.add_argument("--no-sobolev", action="store_true", help="use the L2 gradient")
+    t.add_argument("--line-search", default=None, choices=["auto", "sensitivity", "wolfe"],
+                   help="NCG's step length: the sensitivity step (the linearised cost's "
+                        "minimiser, checked against the cost), the strong-Wolfe search from "
+                        "the step 1, or auto (the default: wolfe for the L-BFGS direction, "
+                        "sensitivity for the conjugate ones)")
     t.add_argument("--batch-size", type=int, default=None,
                    help=f"mini-batch size (default: full batch, or 100 above {LARGE} "
                         "training samples); 0: full batch (also over a preset's batches)")
@@ -334,6 +339,9 @@ def _settings(args):
         settings["batch_size"] = None
     if args.no_sobolev:
         settings["sobolev_alpha"] = None
+    if args.line_search is not None:
+        settings["ncg_options"] = dict(settings.get("ncg_options") or {},
+                                       step=args.line_search)
     return settings
 
 
@@ -376,7 +384,8 @@ def _unused_options(args, batch_size, n_train):
         unused += [(o, other) for o, v in (("--beta", args.beta), ("--memory", args.memory),
                                            ("--alpha", args.alpha),
                                            ("--sobolev-weight", args.sobolev_weight),
-                                           ("--no-sobolev", args.no_sobolev or None))
+                                           ("--no-sobolev", args.no_sobolev or None),
+                                           ("--line-search", args.line_search))
                    if v is not None]
     if unused:
         print("snode train: warning: not used by this run: "
@@ -597,10 +606,17 @@ def _info(args):
         if "sobolev_weight_used" in meta and params.get("sobolev_weight") == "auto":
             params["sobolev_weight"] = f"auto ({meta['sobolev_weight_used']:g} used)"
         ncg = params.get("optimizer", "ncg") == "ncg"
+        options = params.get("ncg_options") or {}
+        if meta.get("step_rule_used") is not None:
+            step = options.get("step", "auto")
+            params["line_search"] = (f"auto ({meta['step_rule_used']} used)" if step == "auto"
+                                     else step)
+            params["ncg_options"] = {k: v for k, v in options.items() if k != "step"} or None
         if params.get("sobolev_alpha", "auto") is None:  # (the L2 metric: no blend)
             params.pop("sobolev_weight", None)
         names = ("optimizer", "loss") + (
-            ("beta", "memory", "sobolev_alpha", "sobolev_weight", "ncg_options") if ncg
+            ("beta", "memory", "line_search", "sobolev_alpha", "sobolev_weight",
+             "ncg_options") if ncg
             else ("lr",)) + (
             "decay", "scale", "batch_size") + (
             ("max_iter", "ftol", "n_iter_no_change") if params.get("batch_size") is None

@@ -27,11 +27,11 @@ OPTIMIZERS = ("ncg", "adam", "sgd", "gd")
 NCG_OPTIONS = ("step", "safeguard", "beta_inner", "armijo", "max_backtracks", "tol",
                "wolfe_c2")
 #: ncg_options' step "auto" (the default): the line search of each direction. Measured (5
-#: seeds each of spirals, moons and xor, L-BFGS with 40 pairs and the hybrid gradient): the
-#: strong-Wolfe search from the step 1 reached Adam's best final cost in 0.90, 0.83 and
-#: 0.85 s (medians; 15 of 15 seeds before Adam) against 1.4, 0.9 and 0.8 s and 12 of 15 for
-#: the sensitivity step, whose minimiser of the linearised cost along the quasi-Newton
-#: direction over-reaches late in training (bench/bench_quality.py, docs/method.md).
+#: seeds each of spirals, moons and xor; L-BFGS, 40 pairs, the hybrid gradient): the
+#: strong-Wolfe search from the step 1 reached Adam's best final cost sooner (medians 0.70,
+#: 0.58 and 0.84-0.99 s; 15 of 15 seeds before Adam) than the sensitivity step (1.00, 0.64 and
+#: 1.01 s; 12 of 15), at a cheaper iteration and with far fewer slow seeds (docs/method.md,
+#: section 7).
 AUTO_STEP = {"lbfgs": "wolfe", "conjugate": "sensitivity"}
 #: memory="auto": this many pairs in full-batch mode (bench/bench_quality.py,
 #: bench/bench_metric.py), fewer for large networks (the pairs, two vectors of the weights'
@@ -460,7 +460,7 @@ class SNODEClassifier(_SNODEEstimator, _SkClassifier, _SkBase):
     memory : int >= 0 or "auto", default "auto"
         NCG's direction: 0 the conjugate direction of `beta`; m > 0 the limited-memory BFGS
         direction in the same metric from the last m steps (:class:`snode.NCG`; `beta` must
-        then be None or "FR"); the step length is the sensitivity step either way. "auto":
+        then be None or "FR"); the step length is ncg_options' "step". "auto":
         0 when `beta` is given and in mini-batch mode (where the memory is forgotten at
         every batch, and with small batches and wide networks its vector work rivals the
         sweeps'); else 40 pairs (by measurement: bench/bench_quality.py,
@@ -494,7 +494,10 @@ class SNODEClassifier(_SNODEEstimator, _SkClassifier, _SkBase):
         Mini-batch mode: leave out each epoch's last batch when it is partial.
     ncg_options : dict or None
         More settings of :class:`snode.NCG`: any of "step", "safeguard", "beta_inner",
-        "armijo", "max_backtracks", "tol".
+        "armijo", "max_backtracks", "tol", "wolfe_c2". "step" may also be "auto" (the
+        default): the strong-Wolfe search from the step 1 for the limited-memory direction,
+        the sensitivity step for the conjugate ones (measured: docs/method.md, section 7);
+        the rule used is ``step_rule_``.
     decay : float >= 0, default 1e-4
         Weight decay: the cost's L2(0, T) penalty ``decay/2 int_0^T |W|^2 + |b|^2 dt``
         (:class:`snode.Cost`). Without it the cross-entropy of separable data keeps pulling
@@ -550,6 +553,9 @@ class SNODEClassifier(_SNODEEstimator, _SkClassifier, _SkBase):
     sobolev_weight_ : float
         The hybrid gradient's weight NCG used (the resolved `sobolev_weight`; 1 under the L2
         metric and for the other optimisers).
+    step_rule_ : {"sensitivity", "wolfe"} or None
+        NCG's line search (ncg_options' "step", "auto" resolved; None for the other
+        optimisers).
 
     Raises
     ------
