@@ -194,6 +194,13 @@ def _synthetic(rep, size, threads, seed):
                  + (f"{v['final_cost']:.3g} | {v['seconds']:.2f} |" if "final_cost" in v
                     else "- | - |") for k, v in res.items()]
     rep.numbers["synthetic"] = results
+    ncg = trained["spirals"][0]
+    search = {"wolfe": "the strong-Wolfe line search", "sensitivity": "the sensitivity step"}
+    rep.text("NCG with the classifier's defaults: "
+             + (f"limited-memory BFGS with {ncg.memory_} pairs" if ncg.memory_ else
+                "the FR direction")
+             + f", the hybrid gradient (weight {ncg.sobolev_weight_:g} on the Sobolev one) and "
+             + f"{search[ncg.step_rule_]}.", "")
     rep.text("| data | method | held-out accuracy | final training cost | seconds |",
              "|---|---|---:|---:|---:|", *rows, "")
     for name, res in results.items():
