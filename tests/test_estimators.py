@@ -462,7 +462,8 @@ def test_a_file_from_before_a_setting_loads_with_the_value_it_was_trained_with(t
 
 
 @pytest.mark.parametrize("options", [None, {"safeguard": False}, {"step": "wolfe"}])
-def test_a_file_from_before_the_auto_line_search_keeps_the_sensitivity_step(tmp_path, options):
+def test_a_file_from_before_the_auto_line_search_keeps_the_sensitivity_step(tmp_path, options,
+                                                                           capsys):
     """Files written before ncg_options' step "auto" (without step_rule_used) were trained
     with the sensitivity step unless they chose one: they load so."""
     def forget(header):
@@ -473,7 +474,11 @@ def test_a_file_from_before_the_auto_line_search_keeps_the_sensitivity_step(tmp_
     est = snode.load(old)
     assert est.ncg_options == dict(options or {}, step=(options or {}).get("step",
                                                                         "sensitivity"))
-    assert not hasattr(est, "step_rule_")
+    assert est.step_rule_ == est.ncg_options["step"]
+    from snode import cli
+
+    assert cli.main(["info", str(old)]) == 0
+    assert f"line_search={est.step_rule_}" in capsys.readouterr().out
     now = snode.load(path)
     assert now.ncg_options is None and now.step_rule_ == "wolfe"
 

@@ -6,6 +6,7 @@ import pytest
 from scipy.optimize import minimize
 
 import snode
+from snode import datasets as ds
 from snode.optim import BETA_RULES
 from snode.optim.linesearch import newton_bisect as _newton_bisect
 
@@ -71,9 +72,21 @@ def test_the_wolfe_curvature_constant():
     assert snode.NCG(step="wolfe").c2() == 0.1  # conjugate directions: nearly exact
     assert snode.NCG(step="wolfe", memory=3).c2() == 0.9  # quasi-Newton: the step 1
     assert snode.NCG(wolfe_c2=0.5, memory=3).c2() == 0.5
-    for bad in (0.0, 1e-5, 1.0, 1.5, np.nan, "x", None):
+    for bad in (0.0, 1.0, 1.5, -1.0, np.nan, "x", None, True):
         with pytest.raises((ValueError, TypeError), match="wolfe_c2"):
             snode.NCG(wolfe_c2=bad)
+    # the Wolfe search needs c2 above its c1 = max(armijo, 1e-8), "auto" resolved too
+    for bad in (dict(wolfe_c2=1e-5), dict(armijo=0.0, wolfe_c2=1e-9),
+                dict(armijo=0.3), dict(armijo=0.3, memory=3, wolfe_c2=0.2)):
+        with pytest.raises(ValueError, match="wolfe_c2 must exceed"):
+            snode.NCG(step="wolfe", **bad)
+    snode.NCG(armijo=0.3)  # (the sensitivity step: no Wolfe search, no c2)
+    snode.NCG(step="wolfe", armijo=0.3, memory=3)
+    # the rules are plain strings (a one-element array is not one)
+    for name in ("step", "beta", "metric", "beta_inner"):
+        with pytest.raises(ValueError, match="unknown"):
+            snode.NCG(**{name: np.array([getattr(snode.NCG(), name)])})
+    assert type(snode.NCG(step=np.str_("wolfe")).step) is str
 
 
 def test_the_wolfe_search_returns_only_steps_with_sufficient_decrease():
@@ -419,6 +432,19 @@ def test_a_converged_run_says_so():
                     net, snode.Cost(mse=1.0), X, Y)
             assert res.success, (options, res.message)
             np.testing.assert_allclose(net.W[0], W, atol=1e-7)
+
+
+def test_the_wolfe_search_ends_at_a_minimiser_as_converged():
+    """Where the Wolfe search finds no step and backtracking decreases the cost only within
+    its rounding, the run restarts along steepest descent and ends there as converged (it
+    took 35 halvings an iteration to the end of max_iter before)."""
+    X, y = ds.moons(60, seed=0)
+    est = snode.SNODEClassifier(random_state=0, max_iter=3000, decay=0, activation="relu",
+                                ncg_options={"tol": 0.0}, ftol=0).fit(X, y)
+    assert est.step_rule_ == "wolfe"
+    assert est.result_.success and est.result_.message.startswith("converged"), \
+        est.result_.message
+    assert est.n_iter_ < 1500 and est.score(X, y) == 1.0
 
 
 def test_a_failed_search_on_a_batch_moves_on_to_the_next(monkeypatch):

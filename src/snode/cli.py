@@ -590,7 +590,7 @@ def _as_classes(y, classes, dataset):
 
 
 def _info(args):
-    load(args.model)  # the whole file is checked, not only its header
+    model = load(args.model)  # the whole file is checked, not only its header
     h = read_header(args.model)
     meta = h.get("meta", {})
     print(f"{args.model}: snode model (format version {h['version']})")
@@ -606,11 +606,12 @@ def _info(args):
         if "sobolev_weight_used" in meta and params.get("sobolev_weight") == "auto":
             params["sobolev_weight"] = f"auto ({meta['sobolev_weight_used']:g} used)"
         ncg = params.get("optimizer", "ncg") == "ncg"
-        options = params.get("ncg_options") or {}
-        if meta.get("step_rule_used") is not None:
+        # (the loaded estimator's: a file from before the auto line search has the step)
+        options = getattr(model, "ncg_options", None) or {}
+        rule = getattr(model, "step_rule_", None)
+        if rule is not None:
             step = options.get("step", "auto")
-            params["line_search"] = (f"auto ({meta['step_rule_used']} used)" if step == "auto"
-                                     else step)
+            params["line_search"] = f"auto ({rule} used)" if step == "auto" else step
             params["ncg_options"] = {k: v for k, v in options.items() if k != "step"} or None
         if params.get("sobolev_alpha", "auto") is None:  # (the L2 metric: no blend)
             params.pop("sobolev_weight", None)

@@ -425,10 +425,12 @@ class _SNODEEstimator(_Params):
             est.sobolev_weight_ = 1.0  # (a file from before the hybrid gradient)
         if "step_rule_used" in meta:
             step = meta["step_rule_used"]
-            if step is not None and step not in STEP_RULES:
+            if step is not None and not (isinstance(step, str) and step in STEP_RULES):
                 raise ValueError(f"step_rule_used must be one of {STEP_RULES} or null, got "
                                  f"{step!r}")
             est.step_rule_ = step
+        elif "params" in meta:  # (a file from before the auto line search)
+            est.step_rule_ = est.ncg_options["step"] if est.optimizer == "ncg" else None
         est._restore_meta(meta)
         return est
 

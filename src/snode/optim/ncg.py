@@ -53,11 +53,12 @@ class NCG(Trainer):
         each trial with its gradient; where it finds no step, backtracking (Armijo, with the
         rounding allowance of the sensitivity step's safeguard) from 1. The estimators take
         "wolfe" for the L-BFGS direction (measured: docs/method.md, the line searches).
-    wolfe_c2 : float in (armijo, 1) or "auto", default "auto"
+    wolfe_c2 : float in (0, 1) or "auto", default "auto"
         The curvature constant c2 of the strong Wolfe conditions
         ``|phi'(eta)| <= c2 |phi'(0)|``. "auto": 0.9 for the L-BFGS direction (``memory >
         0``), whose natural step is 1, and 0.1 for the conjugate directions, which need
-        nearly exact searches (Nocedal and Wright [3], section 3.1).
+        nearly exact searches (Nocedal and Wright [3], section 3.1). With ``step="wolfe"``
+        it must exceed the search's sufficient-decrease constant ``max(armijo, 1e-8)``.
     safeguard : bool, default True
         Check the sensitivity step against the true cost and backtrack (Armijo) when it
         over-reaches. False gives the authors' unguarded rule (a step whose cost is not finite
@@ -146,15 +147,14 @@ class NCG(Trainer):
     wolfe_c2: "float | str" = "auto"
 
     def __post_init__(self):
-        if self.beta_inner not in BETA_INNER:
-            raise ValueError(f"unknown beta_inner {self.beta_inner!r}; choose one of "
-                             f"{BETA_INNER}")
-        if self.beta not in BETA_RULES:
-            raise ValueError(f"unknown beta rule {self.beta!r}; choose one of {BETA_RULES}")
-        if self.metric not in METRICS:
-            raise ValueError(f"unknown metric {self.metric!r}; choose one of {METRICS}")
-        if self.step not in STEP_RULES:
-            raise ValueError(f"unknown step rule {self.step!r}; choose one of {STEP_RULES}")
+        for name, what, choices in (("beta_inner", "beta_inner", BETA_INNER),
+                                    ("beta", "beta rule", BETA_RULES),
+                                    ("metric", "metric", METRICS),
+                                    ("step", "step rule", STEP_RULES)):
+            value = getattr(self, name)
+            if not (isinstance(value, str) and value in choices):
+                raise ValueError(f"unknown {what} {value!r}; choose one of {choices}")
+            object.__setattr__(self, name, str(value))  # (a numpy string as a plain one)
         _check_alpha(self)
         object.__setattr__(self, "sobolev_weight", _check_weight(self.sobolev_weight))
         object.__setattr__(self, "armijo", check_real(self.armijo, "armijo", minimum=0.0))
@@ -162,13 +162,17 @@ class NCG(Trainer):
             raise ValueError(f"armijo must be < 0.5, got {self.armijo}")
         if not (isinstance(self.wolfe_c2, str) and self.wolfe_c2 == "auto"):
             if isinstance(self.wolfe_c2, str):
-                raise ValueError(f"wolfe_c2 must be a number in (armijo, 1) or 'auto', got "
+                raise ValueError(f"wolfe_c2 must be a number in (0, 1) or 'auto', got "
                                  f"{self.wolfe_c2!r}")
             c2 = check_real(self.wolfe_c2, "wolfe_c2")
-            if not self.armijo < c2 < 1.0:
-                raise ValueError(f"wolfe_c2 must be in (armijo, 1) = ({self.armijo}, 1), got "
-                                 f"{c2}")
+            if not 0.0 < c2 < 1.0:
+                raise ValueError(f"wolfe_c2 must be in (0, 1), got {c2}")
             object.__setattr__(self, "wolfe_c2", c2)
+        c1, c2 = self._c1(), self.c2()
+        if self.step == "wolfe" and not c1 < c2:
+            raise ValueError(f"wolfe_c2 must exceed the Wolfe search's c1 = max(armijo, 1e-8) "
+                             f"= {c1:g}, got {c2:g}"
+                             + (" (auto: give wolfe_c2)" if self.wolfe_c2 == "auto" else ""))
         object.__setattr__(self, "max_backtracks",
                            check_int(self.max_backtracks, "max_backtracks", 0))
         object.__setattr__(self, "memory", check_int(self.memory, "memory", 0))
@@ -238,9 +242,8 @@ class NCG(Trainer):
             eta = None  # the gradient overflowed: no line to search along
         elif self.step == "wolfe":
             max_step = _weight_step_bound(theta, d)
-            eta, n_eval = linesearch.wolfe(trials.phi_dphi, J, slope,
-                                           c1=max(self.armijo, 1e-8), c2=self.c2(),
-                                           max_step=max_step)
+            eta, n_eval = linesearch.wolfe(trials.phi_dphi, J, slope, c1=self._c1(),
+                                           c2=self.c2(), max_step=max_step)
             n_back = max(n_eval - 1, 0)
             rejected = trials.nonfinite
             if eta is None:  # backtracking, which knows the cost's rounding, from the step 1
@@ -250,6 +253,10 @@ class NCG(Trainer):
                     self.max_backtracks, allowance=allowance)
                 n_back += k
                 rejected += nonfinite
+                if eta is not None and not trials.value(eta) < J - allowance:
+                    # a decrease within the cost's rounding: no progress along this line
+                    # (along steepest descent, a minimiser to within rounding)
+                    eta, flat = None, True
         else:
             line = obj.linearize(ev, d)
             max_step = np.inf
@@ -290,6 +297,10 @@ class NCG(Trainer):
             obj.release(accepted)
         rec["step"] = eta
         return rec
+
+    def _c1(self):
+        """The sufficient-decrease constant of the "wolfe" search (scipy's needs c1 > 0)."""
+        return max(self.armijo, 1e-8)
 
     def c2(self):
         """The curvature constant of the "wolfe" search (`wolfe_c2`, "auto" resolved)."""
