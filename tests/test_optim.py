@@ -434,6 +434,21 @@ def test_a_converged_run_says_so():
             np.testing.assert_allclose(net.W[0], W, atol=1e-7)
 
 
+@pytest.mark.parametrize("step", ["sensitivity", "wolfe"])
+def test_an_exact_fit_is_no_failed_search(step):
+    """Two samples a tanh network fits exactly: at the end the residuals are at the outputs'
+    rounding, where the cost's rounding is their square times the loss's curvature (the
+    allowance's second term); no search there fails (the sensitivity step failed along
+    steepest descent at a cost of 9e-33 before)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", snode.LineSearchWarning)
+        est = snode.SNODERegressor(random_state=0, max_iter=300, ftol=0,
+                                   ncg_options={"step": step, "tol": 0.0}).fit(
+            [[1.0, 2.0], [0.0, 1.0]], [0.5, -0.3])
+    assert est.result_.success, est.result_.message
+    assert est.history_["cost"][-1] < 1e-28
+
+
 def test_the_wolfe_search_ends_at_a_minimiser_as_converged():
     """Where the Wolfe search finds no step and backtracking decreases the cost only within
     its rounding, the run restarts along steepest descent and ends there as converged (it

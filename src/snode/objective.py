@@ -20,6 +20,8 @@ from ._validate import check_int
 
 __all__ = ["Objective", "Evaluation", "LinearizedCost", "as_objective"]
 
+_EPS = float(np.finfo(np.float64).eps)
+
 #: Forward states larger than this are not kept by default (keep_states="auto").
 MAX_STATE_BYTES = 1 << 30
 
@@ -378,10 +380,14 @@ class Objective:
         return correct / self.n_total
 
     def output_scale(self, evaluation):
-        """``sum |dJ/dx(T)| |x(T)|`` over all processes' samples and the output components,
-        at a gradient evaluation: the size of the terms the data cost sums, so that eps times
-        it is the cost's rounding level even where the cost itself is far smaller (the line
-        searches' rounding allowance; docs/method.md, the sensitivity step).
+        """``S = sum |dJ/dx(T)| |x(T)| + eps c/N sum |x(T)|^2`` over all processes' samples
+        and the output components, at a gradient evaluation, with ``c = (mse + out + ce/2) /
+        2`` a bound on half the loss's curvature in the outputs: the size of the terms the
+        data cost sums, so that eps times it is the cost's rounding level even where the cost
+        itself is far smaller (the first term: rounding of the outputs times the loss's slope;
+        the second: its square times the curvature, which is what is left at a minimiser that
+        fits the data to within rounding). The line searches' rounding allowance;
+        docs/method.md, the sensitivity step.
 
         Raises
         ------
@@ -398,9 +404,13 @@ class Objective:
         """output_scale's sum over block k of this process's samples."""
         sl = self._slice(k)
         x, Y, labels = outputs[sl], self.Y, self.labels
-        _, g = output_loss(x, self.cost, None if Y is None else Y[sl],
+        cost = self.cost
+        _, g = output_loss(x, cost, None if Y is None else Y[sl],
                            None if labels is None else labels[sl], scale=self._scale, grad=True)
-        return float(np.einsum("i,i->", np.abs(g).ravel(), np.abs(x).ravel()))
+        flat = x.reshape(-1)
+        c = 0.5 * (cost.mse + cost.out + 0.5 * cost.ce) * self._scale * _EPS
+        return float(np.einsum("i,i->", np.abs(g).ravel(), np.abs(flat))
+                     + c * np.einsum("i,i->", flat, flat))
 
     # --- the linearised model ----------------------------------------------------------------
     def linearize(self, evaluation, direction):
@@ -538,7 +548,7 @@ class LinearizedCost:
         The root mean square over samples of |xi(T)|, the change of x(T) per unit step along
         the direction (the scale of a trust region on the linearisation).
     output_scale : float
-        ``sum |dJ/dx(T)| |x(T)|`` over samples and components: the size of the terms whose
+        :meth:`Objective.output_scale` at the evaluation: the size of the terms whose
         rounding the data cost carries (eps times it is the cost's rounding level when x(T)
         has relative rounding eps, even where the cost itself is far smaller).
     """
