@@ -573,7 +573,7 @@ class LinearizedCost:
                                         None if labels is None else labels[sl], scale=sc)
 
         # at 0, with two more sums: the mean of |xi(T)|^2 over samples, and the size of the
-        # terms the data cost sums, sum |dJ/dx(T)| |x(T)|
+        # terms the data cost sums (Objective.output_scale)
         def at_zero(k):
             flat = xi[obj._slice(k)].reshape(-1)
             return (*self._lines[k](0.0), float(np.einsum("i,i->", flat, flat)) * sc,
