@@ -41,8 +41,9 @@ SETS = {
     "teacher": lambda: ds.teacher(1000, width=4, n_steps=20, seed=0)[:2],
 }
 # settings that are not the estimator's defaults: the teacher is an inverse problem (width 4
-# over T = 1, as the teacher; inputs in [-1, 1] as they are; a longer full-batch run)
-PARAMS = {"teacher": dict(width=4, n_steps=20, T=1.0, scale="none", max_iter=2000)}
+# over T = 1, as the teacher; inputs in [-1, 1] and targets as they are; a longer full-batch run)
+PARAMS = {"teacher": dict(width=4, n_steps=20, T=1.0, scale="none", target_scale="none",
+                          max_iter=2000)}
 LRS = (1e-3, 3e-3, 1e-2, 3e-2, 1e-1)
 EXTRA = {}  # --params: estimator settings for every set (the NCG run and Adam's)
 
@@ -63,7 +64,8 @@ def full_cost(est, X, y):
         cost = (snode.Cost(mse=0.0, ce=1.0, n_classes=C, decay=decay) if est.loss == "ce"
                 else snode.Cost(mse=1.0, n_classes=C, decay=decay))
         return cost(est.net_, Xs, labels=labels)
-    return snode.Cost(mse=1.0, decay=decay)(est.net_, Xs, y if y.ndim == 2 else y[:, None])
+    Y = est.target_scaler_.transform(y if y.ndim == 2 else y[:, None])  # (training units)
+    return snode.Cost(mse=1.0, decay=decay)(est.net_, Xs, Y)
 
 
 class Trace:

@@ -155,6 +155,10 @@ def test_scaler():
     np.testing.assert_allclose(Z.std(axis=0), 1)
     back = ds.Scaler.from_dict(st.to_dict())
     np.testing.assert_array_equal(back.transform(X), Z)
+    np.testing.assert_allclose(st.inverse_transform(Z), X, rtol=1e-15)
+    np.testing.assert_allclose(s.inverse_transform(s.transform(X)), X, atol=1e-14)
+    with pytest.raises(ValueError, match="Z has 3 columns"):
+        st.inverse_transform(np.ones((2, 3)))
     with pytest.raises(ValueError, match="not fitted"):
         ds.Scaler().transform(X)
     with pytest.raises(ValueError, match="3 features"):

@@ -293,6 +293,11 @@ def test_fit_over_processes_is_the_one_process_fit(est_cls, scale):
             np.testing.assert_array_equal(est.net_.W, ref.net_.W)
             np.testing.assert_array_equal(est.scaler_.shift_, ref.scaler_.shift_)
             np.testing.assert_array_equal(est.scaler_.scale_, ref.scaler_.scale_)
+            if est_cls == "regressor":  # (the target scaling of every process's targets)
+                np.testing.assert_array_equal(est.target_scaler_.shift_,
+                                              ref.target_scaler_.shift_)
+                np.testing.assert_array_equal(est.target_scaler_.scale_,
+                                              ref.target_scaler_.scale_)
             assert score == pytest.approx(ref.score(X, y), rel=1e-12)
             if est_cls == "classifier":
                 np.testing.assert_array_equal(est.classes_, ref.classes_)
@@ -429,13 +434,19 @@ def test_sobolev_weight_reaches_ncg_and_the_preset_keeps_the_sobolev_gradient():
             snode.SNODEClassifier(sobolev_weight=bad, max_iter=2).fit(*_moons()[::2])
 
 
-def _edited_model(tmp_path, change):
-    """A fitted classifier saved, and a copy whose header change(header) edited: the paths."""
+def _edited_model(tmp_path, change, regressor=False):
+    """A fitted classifier (regressor: fitted to the first input plus 100) saved, and a copy
+    whose header change(header) edited: the paths."""
     import json
 
     Xtr, _, ytr, _ = _moons()
     path = tmp_path / "m.npz"
-    snode.SNODEClassifier(n_steps=3, max_iter=3, random_state=0).fit(Xtr, ytr).save(path)
+    if regressor:
+        est = snode.SNODERegressor(n_steps=3, max_iter=3, random_state=0)
+        est.fit(Xtr, Xtr[:, 0] + 100.0)
+    else:
+        est = snode.SNODEClassifier(n_steps=3, max_iter=3, random_state=0).fit(Xtr, ytr)
+    est.save(path)
     with np.load(path) as f:
         arrays = {k: f[k] for k in f.files}
     header = json.loads(str(arrays["header"]))
@@ -502,5 +513,84 @@ def test_a_file_with_a_bad_setting_fails_to_load(tmp_path, key, value):
     with pytest.raises(ValueError, match="inconsistent estimator metadata"):
         snode.load(edited)
     _, edited = _edited_model(tmp_path, lambda h: h["meta"].update(step_rule_used="newton"))
+    with pytest.raises(ValueError, match="inconsistent estimator metadata"):
+        snode.load(edited)
+
+
+def test_the_regressor_fits_targets_in_any_units():
+    """Targets are standardised (target_scale="standard"): targets far outside the outputs'
+    reach (about T from the scaled inputs) are fitted as well as the same targets in units
+    near 1, and the predictions are in the targets' units; "none" leaves them out of reach."""
+    X, _ = ds.moons(200, seed=1)
+    y = np.sin(2 * X[:, 0]) + X[:, 1] ** 2
+    make = lambda **kw: snode.SNODERegressor(n_steps=10, max_iter=60, random_state=0, **kw)  # noqa
+    base = make().fit(X, y)
+    assert base.score(X, y) > 0.95
+    a, b = 3e6, -4e7
+    big = make().fit(X, a * y + b)
+    assert big.score(X, a * y + b) == pytest.approx(base.score(X, y), abs=1e-6)
+    np.testing.assert_allclose(big.predict(X), a * base.predict(X) + b, rtol=1e-6)
+    np.testing.assert_allclose(big.target_scaler_.shift_, [np.mean(a * y + b)])
+    np.testing.assert_allclose(big.target_scaler_.scale_, [1 / np.std(a * y + b)])
+    assert make(target_scale="none").fit(X, a * y + b).score(X, a * y + b) < 0.01
+
+
+def test_a_constant_target_column_is_shifted_not_scaled():
+    X, _ = ds.moons(100, seed=2)
+    Y = np.c_[X[:, 0] * 50 + 7, np.full(100, 12.5)]
+    reg = snode.SNODERegressor(n_steps=5, max_iter=30, random_state=0).fit(X, Y)
+    np.testing.assert_array_equal(reg.target_scaler_.scale_[1], 1.0)
+    np.testing.assert_allclose(reg.predict(X)[:, 1], 12.5, atol=0.05)
+    assert reg.predict(X).shape == (100, 2)
+
+
+def test_target_scaling_errors():
+    X, _ = ds.moons(40, seed=0)
+    with pytest.raises(ValueError, match="y has values too large to standardise"):
+        snode.SNODERegressor(n_steps=3, max_iter=2).fit(X, np.r_[1e300, -1e300,
+                                                                 np.zeros(38)])
+    reg = snode.SNODERegressor(n_steps=3, max_iter=2, target_scale="range")
+    with pytest.raises(ValueError, match="unknown target_scale"):
+        reg.fit(X, X[:, 0])
+    assert not hasattr(reg, "net_")
+    reg = snode.SNODERegressor(n_steps=3, max_iter=2, random_state=0).fit(X, X[:, 0] + 9)
+    reg.set_params(warm_start=True)
+    with pytest.raises(ValueError, match="2 target columns"):
+        reg.fit(X, X)
+    assert reg.n_outputs_ == 1
+
+
+def test_warm_start_keeps_the_target_scaling():
+    X, _ = ds.moons(80, seed=0)
+    y = X[:, 0] * 10 + 3
+    reg = snode.SNODERegressor(n_steps=5, max_iter=20, random_state=0, warm_start=True)
+    first = reg.fit(X, y).target_scaler_
+    reg.fit(X, 2 * y)  # (the network goes on in the units it was trained in)
+    assert reg.target_scaler_ is first
+
+
+def test_regressor_files_keep_the_target_scaling(tmp_path):
+    path, old = _edited_model(tmp_path, lambda h: (h["meta"].pop("target_scaler"),
+                                                   h["meta"]["params"].pop("target_scale")),
+                              regressor=True)
+    now = snode.load(path)
+    X = _moons()[1]
+    assert now.target_scale == "standard"
+    assert abs(now.predict(X).mean() - 100.0) < 5.0  # (in the targets' units)
+    # a file from before the target scaling was trained on the targets as they are
+    before = snode.load(old)
+    assert before.target_scale == "none"
+    np.testing.assert_array_equal(before.predict(X),
+                                  now.net_.forward(now.scaler_.transform(X))[:, 0])
+    for bad in ({"method": "standard", "low": -1, "high": 1, "per_feature": True,
+                 "shift": [0.0], "scale": [-1.0]},
+                {"method": "standard", "low": -1, "high": 1, "per_feature": True,
+                 "shift": [0.0, 1.0], "scale": [1.0, 1.0]}, "standard"):
+        _, edited = _edited_model(tmp_path, lambda h: h["meta"].update(target_scaler=bad),
+                                  regressor=True)
+        with pytest.raises(ValueError, match="inconsistent estimator metadata"):
+            snode.load(edited)
+    _, edited = _edited_model(
+        tmp_path, lambda h: h["meta"]["params"].update(target_scale="log"), regressor=True)
     with pytest.raises(ValueError, match="inconsistent estimator metadata"):
         snode.load(edited)

@@ -619,7 +619,7 @@ def _info(args):
             ("beta", "memory", "line_search", "sobolev_alpha", "sobolev_weight",
              "ncg_options") if ncg
             else ("lr",)) + (
-            "decay", "scale", "batch_size") + (
+            "decay", "scale", "target_scale", "batch_size") + (
             ("max_iter", "ftol", "n_iter_no_change") if params.get("batch_size") is None
             else ("iterations_per_batch",) * ncg + ("drop_last", "epochs"))
         print("  trained with " + ", ".join(f"{k}={params[k]}" for k in names if k in params))

@@ -42,8 +42,8 @@ class Scaler:
         self.per_feature = bool(per_feature)
         self.shift_ = self.scale_ = None
 
-    def fit(self, X, *, reducer=None, block_size=None):
-        """Fit to the samples X (N, m).
+    def fit(self, X, *, reducer=None, block_size=None, name="X"):
+        """Fit to the samples X (N, m) (`name`: what the messages call X).
 
         With a `reducer` of several processes, X is this process's share (whole blocks of
         `block_size` samples, as for :class:`snode.Objective`) and the statistics are those of
@@ -58,7 +58,7 @@ class Scaler:
         """
         from ..reduce import BLOCK_SIZE, Blocks, check_reducer
 
-        X = as_float_array(X, "X", ndim=2)
+        X = as_float_array(X, name, ndim=2)
         red = check_reducer(reducer)
         blocks = Blocks(red, X.shape[0], BLOCK_SIZE if block_size is None else
                         check_int(block_size, "block_size", 1))
@@ -80,8 +80,8 @@ class Scaler:
                 mu = sums(lambda x: x) / n
                 var = sums(lambda x: (x - mu) * (x - mu)) / n
             if not (np.isfinite(mu).all() and np.isfinite(var).all()):
-                raise ValueError("X has values too large to standardise (their variance "
-                                 "overflows)")
+                raise ValueError(f"{name} has values too large to standardise (their "
+                                 "variance overflows)")
             # a feature whose variance is within the rounding of its values is a constant
             # (scikit-learn's StandardScaler rule): scale 1, not 1 / (rounding noise)
             eps = np.finfo(np.float64).eps
@@ -94,7 +94,8 @@ class Scaler:
             with np.errstate(over="ignore"):
                 span = hi - lo
             if not np.isfinite(span).all():
-                raise ValueError("X has values too large to scale (their range overflows)")
+                raise ValueError(f"{name} has values too large to scale (their range "
+                             "overflows)")
             # a span within the rounding of the values: a constant, scaled by 1
             constant = span <= 8 * np.finfo(np.float64).eps * np.maximum(abs(lo), abs(hi))
             scale = np.where(constant, 1.0,
@@ -111,6 +112,16 @@ class Scaler:
             raise ValueError(f"X has {X.shape[1]} features, the scaler was fitted on "
                              f"{self.shift_.shape[0]}")
         return (X - self.shift_) * self.scale_
+
+    def inverse_transform(self, Z):
+        """The values whose transform is Z (N, m): ``Z / scale_ + shift_``."""
+        if self.shift_ is None:
+            raise ValueError("the scaler is not fitted")
+        Z = as_float_array(Z, "Z", ndim=2)
+        if Z.shape[1] != self.shift_.shape[0]:
+            raise ValueError(f"Z has {Z.shape[1]} columns, the scaler was fitted on "
+                             f"{self.shift_.shape[0]}")
+        return Z / self.scale_ + self.shift_
 
     def fit_transform(self, X):
         return self.fit(X).transform(X)
