@@ -284,3 +284,25 @@ def test_sobolev_weight_auto_on_the_command_line_and_alpha_zero(tmp_path, capsys
     with pytest.raises(SystemExit) as exc:  # (argparse: a malformed value)
         cli.main([*base, "--sobolev-weight", "x"])
     assert exc.value.code == 2 and "a number or auto" in capsys.readouterr().err
+
+
+def test_regression_reports_r2_in_the_targets_units(tmp_path, capsys):
+    """Targets far from 0 (here 1000 +- 250): the regressor standardises them, and the
+    command line reports R^2 (scikit-learn's) beside the relative error."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 3))
+    y = 1000 + 200 * np.sin(X[:, 0]) + 50 * X[:, 1]
+    data = tmp_path / "reg.csv"
+    np.savetxt(data, np.c_[X, y], delimiter=",")
+    out, metrics = tmp_path / "reg.npz", tmp_path / "m.json"
+    assert cli.main(["train", "--dataset", f"csv:{data}", "--max-iter", "60", "--quiet",
+                     "-o", str(out), "--json", str(metrics)]) == 0
+    assert "test R^2" in capsys.readouterr().out
+    m = json.loads(metrics.read_text())
+    assert m["train_r2"] > 0.95 and m["test_r2"] > 0.9
+    est = snode.load(out)
+    assert m["test_r2"] < 1 and est.target_scaler_.shift_[0] == pytest.approx(1000, abs=60)
+    assert cli.main(["evaluate", str(out), "--dataset", f"csv:{data}"]) == 0
+    assert "R^2 0.9" in capsys.readouterr().out
+    assert cli.main(["info", str(out)]) == 0
+    assert "target_scale=standard" in capsys.readouterr().out

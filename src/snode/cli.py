@@ -528,11 +528,13 @@ def _train(args):
     else:
         for name, (A, B) in (("train", (Xtr, ytr)), ("test", (Xte, yte))):
             if len(A):
-                err = np.linalg.norm(est.predict(A) - B) / np.linalg.norm(B)
-                metrics[f"{name}_relative_error"] = float(err)
-        print(f"train relative error {metrics['train_relative_error']:.3e}   test relative "
-              f"error {metrics.get('test_relative_error', float('nan')):.3e}   "
-              f"({seconds:.1f} s)")
+                metrics[f"{name}_r2"], metrics[f"{name}_relative_error"] = _fit_quality(
+                    est, A, B)
+        nan = float("nan")
+        print(f"train R^2 {metrics['train_r2']:.4f} (relative error "
+              f"{metrics['train_relative_error']:.3e})   test R^2 "
+              f"{metrics.get('test_r2', nan):.4f} (relative error "
+              f"{metrics.get('test_relative_error', nan):.3e})   ({seconds:.1f} s)")
     if est.result_.message not in ("maximum number of iterations reached", "interrupted") \
             and not interrupted:
         print(f"training stopped early: {est.result_.message}")
@@ -562,9 +564,18 @@ def _evaluate(args):
         y = _as_classes(y, est.classes_, args.dataset)
         print(f"accuracy {est.score(X, y):.4f} on {len(X)} samples of {args.dataset}")
     else:
-        err = np.linalg.norm(est.predict(X) - y) / np.linalg.norm(y)
-        print(f"relative error {err:.3e} on {len(X)} samples of {args.dataset}")
+        r2, err = _fit_quality(est, X, y)
+        print(f"R^2 {r2:.4f}, relative error {err:.3e} on {len(X)} samples of "
+              f"{args.dataset}")
     return 0
+
+
+def _fit_quality(est, X, y):
+    """A regressor's R^2 (scikit-learn's, averaged over the targets) and relative error
+    ||prediction - y|| / ||y|| (nan for targets that are all 0) on (X, y)."""
+    norm = np.linalg.norm(y)
+    err = np.linalg.norm(est.predict(X) - y) / norm if norm > 0 else float("nan")
+    return est.score(X, y), float(err)
 
 
 def _as_classes(y, classes, dataset):
