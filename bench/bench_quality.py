@@ -56,7 +56,7 @@ def held_out(est, X, y):
 
 def full_cost(est, X, y):
     """The estimator's training cost on all of (X, y) at its current weights."""
-    Xs = est.scaler_.transform(X)
+    Xs = est.initial_state(X)
     decay = getattr(est, "decay", 0.0)
     if isinstance(est, snode.SNODEClassifier):
         C = len(est.classes_)

@@ -218,18 +218,44 @@ def test_pgd_and_the_masking_check():
     assert check["passed"] and check["accuracy"] <= 1 / 3
 
 
-def test_the_attacks_input_gradient_against_finite_differences():
-    net = make_net(width=3, n_steps=4, seed=9)
+@pytest.mark.parametrize("offset", [0, 1, 2])
+def test_the_attacks_input_gradient_against_finite_differences(offset):
+    """The gradient with respect to the inputs where they sit in the state (input_offset:
+    zeros before them)."""
+    net = make_net(width=4, n_steps=4, seed=9)
     rng = np.random.default_rng(3)
     X, y = rng.normal(size=(4, 2)), rng.integers(2, size=4)
     cost = snode.Cost(mse=0.0, ce=1.0, n_classes=2)
-    g = analysis._input_grad(net, X, y, 2)
+    state = lambda A: np.c_[np.zeros((4, offset)), A]  # noqa: E731
+    g = analysis._input_grad(net, X, y, 2, analysis._Place(offset))
     for n in range(4):
         for j in range(2):
             e = np.zeros_like(X)
             e[n, j] = 1e-6
-            fd = (cost(net, X + e, labels=y) - cost(net, X - e, labels=y)) / 2e-6 * 4
+            fd = (cost(net, state(X + e), labels=y) - cost(net, state(X - e), labels=y)) \
+                / 2e-6 * 4
             assert g[n, j] == pytest.approx(fd, rel=1e-6, abs=1e-9)
+
+
+def test_attacks_perturb_only_the_inputs_after_the_offset():
+    """An estimator's state holds its outputs' components (zero at t = 0) before the inputs:
+    the attacks move the inputs only, and their results hold for the states of x_adv."""
+    X, y = snode.datasets.moons(120, seed=0)
+    clf = snode.SNODEClassifier(n_steps=10, max_iter=60, random_state=0).fit(X, y)
+    assert clf.input_offset_ == 2 and clf.net_.width == 4
+    Xs = clf.scaler_.transform(X)
+    for attack in (lambda **kw: analysis.deepfool(clf.net_, Xs, y, 2, **kw),
+                   lambda **kw: analysis.pgd(clf.net_, Xs, y, 2, 0.5, seed=0, **kw)):
+        res = attack(input_offset=2)
+        assert res.x_adv.shape == Xs.shape and res.success.sum() > 10
+        states = np.c_[np.zeros((len(X), 2)), res.x_adv]
+        np.testing.assert_array_equal(clf.net_.forward(states)[:, :2].argmax(axis=1),
+                                      res.final)
+        assert (res.final[res.success] != y[res.success]).all()
+    with pytest.raises(ValueError, match="pass the width"):
+        analysis.deepfool(clf.net_, Xs, y, 2, input_offset=3)
+    with pytest.raises(ValueError, match="input_offset"):
+        analysis.pgd(clf.net_, Xs, y, 2, 0.1, input_offset=-1)
 
 
 def test_attacks_and_analyses_refuse_what_they_cannot_do():

@@ -4,6 +4,7 @@ import pytest
 
 import snode
 from snode import datasets as ds
+from snode.model import softmax
 
 
 def _moons():
@@ -581,7 +582,7 @@ def test_regressor_files_keep_the_target_scaling(tmp_path):
     before = snode.load(old)
     assert before.target_scale == "none"
     np.testing.assert_array_equal(before.predict(X),
-                                  now.net_.forward(now.scaler_.transform(X))[:, 0])
+                                  now.net_.forward(now.initial_state(X))[:, 0])
     for bad in ({"method": "standard", "low": -1, "high": 1, "per_feature": True,
                  "shift": [0.0], "scale": [-1.0]},
                 {"method": "standard", "low": -1, "high": 1, "per_feature": True,
@@ -594,3 +595,58 @@ def test_regressor_files_keep_the_target_scaling(tmp_path):
         tmp_path, lambda h: h["meta"]["params"].update(target_scale="log"), regressor=True)
     with pytest.raises(ValueError, match="inconsistent estimator metadata"):
         snode.load(edited)
+
+
+@pytest.mark.parametrize("m, C, width, offset, want", [
+    (2, 2, None, "auto", (4, 2)), (4, 3, None, "auto", (7, 3)), (1, 2, None, "auto", (4, 2)),
+    (4, 3, 5, "auto", (5, 1)), (4, 3, "inputs", "auto", (4, 0)), (2, 3, "inputs", "auto", (3, 1)),
+    (4, 3, None, 0, (6, 0)), (4, 3, None, 5, (9, 5)), (4, 3, "inputs", 1, (5, 1))])
+def test_width_and_input_offset(m, C, width, offset, want):
+    """The outputs' components come first, zero at t = 0, then the inputs ("auto"), as far as
+    the width lets them; x(0) holds the scaled inputs there."""
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(30, m)), np.arange(30) % C
+    clf = snode.SNODEClassifier(width=width, input_offset=offset, n_steps=3, max_iter=2,
+                                random_state=0).fit(X, y)
+    assert (clf.net_.width, clf.input_offset_) == want
+    x0 = clf.initial_state(X[:5])
+    np.testing.assert_array_equal(x0[:, :want[1]], 0.0)
+    np.testing.assert_array_equal(x0[:, want[1]:], clf.scaler_.transform(X[:5]))
+    np.testing.assert_array_equal(clf.predict_proba(X[:5]),
+                                  softmax(clf.net_.forward(x0), C))
+
+
+def test_input_offset_errors():
+    X, y = _moons()[::2]
+    for params, match in ((dict(input_offset=-1), "input_offset"),
+                          (dict(input_offset="first"), "input_offset"),
+                          (dict(width=4, input_offset=3), "past the width")):
+        clf = snode.SNODEClassifier(n_steps=3, max_iter=2, **params)
+        with pytest.raises(ValueError, match=match):
+            clf.fit(X, y)
+        assert not hasattr(clf, "net_")
+    clf = snode.SNODEClassifier(n_steps=3, max_iter=2, random_state=0, warm_start=True)
+    clf.fit(X, y)
+    clf.set_params(input_offset=0, width=4)
+    with pytest.raises(ValueError, match="input_offset must stay"):
+        clf.fit(X, y)
+    assert clf.input_offset_ == 2
+    assert snode.SNODEClassifier.from_preset("baravdish2022").input_offset == 0
+
+
+def test_a_file_from_before_the_input_offset_loads_with_the_inputs_first(tmp_path):
+    def forget(header):
+        header["meta"]["params"].pop("input_offset")
+        header["meta"].pop("input_offset_used")
+
+    path, old = _edited_model(tmp_path, forget)
+    now, before = snode.load(path), snode.load(old)
+    assert (now.input_offset, now.input_offset_) == ("auto", 2)
+    assert (before.input_offset, before.input_offset_) == (0, 0)
+    X = _moons()[1]
+    np.testing.assert_array_equal(before.predict_proba(X),
+                                  softmax(now.net_.forward(now.scaler_.transform(X)), 2))
+    for bad in (-1, 3, "2", True):
+        _, edited = _edited_model(tmp_path, lambda h: h["meta"].update(input_offset_used=bad))
+        with pytest.raises(ValueError, match="inconsistent estimator metadata"):
+            snode.load(edited)

@@ -425,7 +425,7 @@ def _classes(net, X, C):
 
 
 def deepfool(net, X, labels, n_classes, targeted=None, kappa=0.975, step=1.0, max_iter=30,
-             bounds=None, norm=2):
+             bounds=None, norm=2, input_offset=0):
     """DeepFool: the smallest input perturbation that changes the class, found by linearising
     the network at the current point (the input Jacobian from sensitivity sweeps) and
     stepping to the nearest linearised class boundary [3].
@@ -460,6 +460,10 @@ def deepfool(net, X, labels, n_classes, targeted=None, kappa=0.975, step=1.0, ma
     bounds : (float, float) or None
         The box of valid inputs; x_adv stays inside it.
     norm : {2, inf}
+    input_offset : int >= 0
+        The state's component where the inputs begin: x(0) is zero before it (an
+        estimator's ``input_offset_``; X are then its scaled inputs, ``scaler_.transform``).
+        Only the inputs are perturbed.
 
     Returns
     -------
@@ -470,7 +474,7 @@ def deepfool(net, X, labels, n_classes, targeted=None, kappa=0.975, step=1.0, ma
     ValueError
         For malformed inputs, labels or targets out of range, or parameters out of range.
     """
-    net, X, labels, C = _attack_args(net, X, labels, n_classes)
+    net, X, labels, C, place = _attack_args(net, X, labels, n_classes, input_offset)
     N, m = X.shape
     target = None if targeted is None else _int_labels(targeted, N, C, "targeted")
     kappa = check_real(kappa, "kappa", minimum=0.0, strict=True)
@@ -482,7 +486,7 @@ def deepfool(net, X, labels, n_classes, targeted=None, kappa=0.975, step=1.0, ma
         raise ValueError(f"norm must be 2 or np.inf, got {norm!r}")
     lo, hi = _bounds(bounds, X)
 
-    original = _classes(net, X, C)
+    original = _classes(net, place(X), C)
     active = original == labels
     if target is not None:
         active &= target != labels
@@ -493,8 +497,9 @@ def deepfool(net, X, labels, n_classes, targeted=None, kappa=0.975, step=1.0, ma
         if idx.size == 0:
             break
         xa = x_adv[idx]
-        f = net.forward(xa)[:, :C]
-        grad = net.input_jacobian(xa)[:, :C, :m]  # (n, C, m)
+        f = net.forward(place(xa))[:, :C]
+        cols = slice(place.offset, place.offset + m)  # (the inputs' components)
+        grad = net.input_jacobian(place(xa))[:, :C, cols]  # (n, C, m)
         cur = f.argmax(axis=1)
         rows = np.arange(idx.size)
         w = grad - grad[rows, cur][:, None, :]  # (n, C, m)
@@ -517,11 +522,11 @@ def deepfool(net, X, labels, n_classes, targeted=None, kappa=0.975, step=1.0, ma
         r[~ok] = 0.0
         r_tot[idx] += step * r
         x_adv[idx] = np.clip(X[idx] + r_tot[idx] / kappa, lo, hi)
-        now = _classes(net, x_adv[idx], C)
+        now = _classes(net, place(x_adv[idx]), C)
         done = now == best if target is not None else now != labels[idx]
         active[idx[done | ~ok]] = False
 
-    final = _classes(net, x_adv, C)  # every success is re-checked here
+    final = _classes(net, place(x_adv), C)  # every success is re-checked here
     attacked = original == labels
     if target is None:
         success = attacked & (final != labels)
@@ -566,16 +571,18 @@ def robust_accuracy(result, epsilons):
             "clean": n_correct / correct.size}
 
 
-def _input_grad(net, X, labels, C):
-    """d CE / d x(0) per sample (N, m): one forward and one adjoint sweep."""
-    out = net.forward(X)
+def _input_grad(net, X, labels, C, place):
+    """d CE / d x(0) per sample at the inputs' components (N, m): one forward and one adjoint
+    sweep."""
+    x0 = place(X)
+    out = net.forward(x0)
     _, lam = output_loss(out, Cost(mse=0.0, ce=1.0, n_classes=C), labels=labels, scale=1.0,
                          grad=True)
-    return net.adjoint(X, lam)[2][:, :X.shape[1]]
+    return net.adjoint(x0, lam)[2][:, place.offset:place.offset + X.shape[1]]
 
 
 def pgd(net, X, labels, n_classes, epsilon, *, norm=np.inf, steps=40, step_size=None,
-        bounds=None, random_start=True, seed=None):
+        bounds=None, random_start=True, seed=None, input_offset=0):
     """Projected gradient ascent on the cross-entropy within an epsilon-ball: the iterative
     attack of [4], stronger than one linearisation at a fixed budget.
 
@@ -599,6 +606,8 @@ def pgd(net, X, labels, n_classes, epsilon, *, norm=np.inf, steps=40, step_size=
     random_start : bool
         Start at a uniform point of the L-infinity ball (L2: of the L2 ball's cube, projected).
     seed : int or None
+    input_offset : int >= 0
+        As for :func:`deepfool`.
 
     Returns
     -------
@@ -610,7 +619,7 @@ def pgd(net, X, labels, n_classes, epsilon, *, norm=np.inf, steps=40, step_size=
     ValueError
         For malformed inputs or parameters out of range.
     """
-    net, X, labels, C = _attack_args(net, X, labels, n_classes)
+    net, X, labels, C, place = _attack_args(net, X, labels, n_classes, input_offset)
     eps = check_real(epsilon, "epsilon", minimum=0.0)
     if norm not in (2, np.inf):
         raise ValueError(f"norm must be 2 or np.inf, got {norm!r}")
@@ -630,18 +639,18 @@ def pgd(net, X, labels, n_classes, epsilon, *, norm=np.inf, steps=40, step_size=
             delta = delta * np.minimum(1.0, eps / np.where(n > 0, n, 1.0))
         return np.clip(X + delta, lo, hi)
 
-    original = _classes(net, X, C)
+    original = _classes(net, place(X), C)
     x = project(X + rng.uniform(-eps, eps, X.shape)) if (random_start and eps > 0) else X.copy()
     if eps > 0:
         for _ in range(steps):
-            g = _input_grad(net, x, labels, C)
+            g = _input_grad(net, x, labels, C, place)
             if norm == np.inf:
                 move = np.sign(g)
             else:
                 n = np.linalg.norm(g, axis=1, keepdims=True)
                 move = g / np.where(n > 0, n, 1.0)
             x = project(x + alpha * move)
-    final = _classes(net, x, C)
+    final = _classes(net, place(x), C)
     attacked = original == labels
     success = attacked & (final != labels)
     x[~success] = X[~success]
@@ -654,7 +663,7 @@ def pgd(net, X, labels, n_classes, epsilon, *, norm=np.inf, steps=40, step_size=
 
 
 def masking_check(net, X, labels, n_classes, epsilon, *, norm=np.inf, steps=100,
-                  bounds=None, seed=None):
+                  bounds=None, seed=None, input_offset=0):
     """A sanity check against masked gradients [5]: at a large epsilon an iterative attack must
     bring the accuracy down to chance (1 / n_classes) or below; if it does not, the gradients
     the attacks follow are not telling the truth, and robustness figures built on them are
@@ -662,7 +671,7 @@ def masking_check(net, X, labels, n_classes, epsilon, *, norm=np.inf, steps=100,
 
     Parameters
     ----------
-    net, X, labels, n_classes, epsilon, norm, steps, bounds, seed
+    net, X, labels, n_classes, epsilon, norm, steps, bounds, seed, input_offset
         As for :func:`pgd` (epsilon: the largest of the budgets studied, or more).
 
     Returns
@@ -672,21 +681,40 @@ def masking_check(net, X, labels, n_classes, epsilon, *, norm=np.inf, steps=100,
         chance), ``result`` (the AttackResult).
     """
     res = pgd(net, X, labels, n_classes, epsilon, norm=norm, steps=steps, bounds=bounds,
-              seed=seed)
+              seed=seed, input_offset=input_offset)
     accuracy = float(np.mean((res.status != MISCLASSIFIED) & ~res.success))
     chance = 1.0 / check_int(n_classes, "n_classes", 2)
     return {"accuracy": accuracy, "chance": chance, "passed": accuracy <= chance,
             "result": res}
 
 
-def _attack_args(net, X, labels, n_classes):
-    """(net, X, labels, C) of an attack, checked."""
+class _Place:
+    """The initial states of inputs X (N, m) that begin at component `offset` (zeros before
+    them)."""
+
+    def __init__(self, offset):
+        self.offset = offset
+
+    def __call__(self, X):
+        if not self.offset:
+            return X
+        return np.concatenate([np.zeros((X.shape[0], self.offset)), X], axis=1)
+
+
+def _attack_args(net, X, labels, n_classes, input_offset=0):
+    """(net, X, labels, C, place) of an attack, checked (place: X's initial states)."""
     net = _check_net(net)
+    offset = check_int(input_offset, "input_offset", 0)
+    if offset >= net.width:
+        raise ValueError(f"input_offset {offset} must be below the width {net.width}")
     X = net.check_inputs(X)
+    if X.shape[1] > net.width - offset:
+        raise ValueError(f"X has {X.shape[1]} columns: from input_offset {offset} they pass "
+                         f"the width {net.width}")
     C = check_int(n_classes, "n_classes", 2)
     if C > net.width:
         raise ValueError(f"n_classes = {C} exceeds the width {net.width}")
-    return net, X, _int_labels(labels, X.shape[0], C, "labels"), C
+    return net, X, _int_labels(labels, X.shape[0], C, "labels"), C, _Place(offset)
 
 
 def _int_labels(values, N, C, name):

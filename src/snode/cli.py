@@ -186,7 +186,7 @@ class _Progress:
         if self.objective is None:  # the estimator's network exists once training has begun
             classes = self.est.classes_
             self.objective = Objective(self.est.net_, Cost(mse=0.0, n_classes=len(classes)),
-                                       self.est.scaler_.transform(self.X),
+                                       self.est.initial_state(self.X),
                                        labels=np.searchsorted(classes, self.y))
         return self.objective.accuracy()
 
@@ -608,7 +608,8 @@ def _info(args):
     print(f"  width {h['width']}, steps {h['n_steps']}, T {h['T']}, scheme {h['scheme']}, "
           f"activation {h['activation']}")
     if "estimator" in meta:
-        print(f"  {meta['estimator']} with {meta['n_features_in']} input features")
+        print(f"  {meta['estimator']} with {meta['n_features_in']} input features "
+              f"(from component {meta.get('input_offset_used', 0)} of the state)")
         if "classes" in meta:
             print(f"  classes: {meta['classes']}")
         params = dict(meta.get("params", {}))

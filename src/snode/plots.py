@@ -101,7 +101,7 @@ def training_figure(est, X, y, path, n_trajectories=60, accuracy=None):
         axes[0, 0].axis("off")
     training_curves(est.history_, axes[0, 1], accuracy)
     weights_over_depth(est.net_, axes[1, 0])
-    trajectories(est.net_, est.scaler_.transform(X[:n_trajectories]), axes[1, 1])
+    trajectories(est.net_, est.initial_state(X[:n_trajectories]), axes[1, 1])
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

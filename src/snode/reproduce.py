@@ -252,7 +252,7 @@ def _sensitivity(rep, trained, size, seed):
     rep.section("4. The sensitivity problem: linearisation error and uncertainty")
     est, Xtr, _ = trained["spirals"]
     net = est.net_
-    X = est.scaler_.transform(Xtr[:100])
+    X = est.initial_state(Xtr[:100])
     rng = np.random.default_rng(seed)
     dW, db = rng.normal(size=net.W.shape), rng.normal(size=net.b.shape)
     scale = np.sqrt(np.sum(net.W ** 2) + np.sum(net.b ** 2)) / np.sqrt(dW.size + db.size)
@@ -308,18 +308,21 @@ def _robustness(rep, name, Xtr, ytr, Xte, yte, C, make_snode, make_resnets, n_te
         train_s = est.scaler_.transform(Xtr)
         lo = float(min(train_s.min(), Xs.min()))
         hi = float(max(train_s.max(), Xs.max()))
-        res = analysis.deepfool(net, Xs, labels, C, bounds=(lo, hi))
+        res = analysis.deepfool(net, Xs, labels, C, bounds=(lo, hi),
+                                input_offset=est.input_offset_)
         norms = res.norm[res.success]
         if eps_grid is None:
             top = np.percentile(norms, 95) if norms.size else 1.0
             eps_grid = np.linspace(0.0, 1.5 * top, 16)
         ra = analysis.robust_accuracy(res, eps_grid)
         mask = analysis.masking_check(net, Xs, labels, C, 2 * eps_grid[-1], norm=2, steps=50,
-                                      bounds=(lo, hi), seed=seed)
+                                      bounds=(lo, hi), seed=seed,
+                                      input_offset=est.input_offset_)
         # weight noise: the linearised standard deviation of the class scores per unit of
         # noise on every weight (random probes), root mean square over samples and classes
-        spread = analysis.output_covariance(net, Xs[:n_noise], 1.0, probes=NOISE_PROBES,
-                                            seed=seed, diagonal=True)[:, :C]
+        spread = analysis.output_covariance(net, est.initial_state(Xte[:n_noise]), 1.0,
+                                            probes=NOISE_PROBES, seed=seed,
+                                            diagonal=True)[:, :C]
         rms_weight = float(np.sqrt((np.sum(net.W ** 2) + np.sum(net.b ** 2))
                                    / (net.W.size + net.b.size)))
         out[label] = dict(test_accuracy=est.score(Xte, yte), seconds=seconds,
@@ -390,8 +393,9 @@ def _digits(rep, size, threads, seed):
                 "ResNet (Adam)": SNODEClassifier(scheme="euler", optimizer="adam", lr=0.003,
                                                  **common)}
 
-    rep.text(f"Networks: width 66, 20 steps over T = 6, {it} full-batch iterations, pixels "
-             "scaled to [-1, 1]; the ResNets are the same shape with explicit Euler steps.", "")
+    rep.text("Networks: width 74 (the 10 classes' components, then the 64 pixels), 20 steps "
+             f"over T = 6, {it} full-batch iterations, pixels scaled to [-1, 1]; the ResNets "
+             "are the same shape with explicit Euler steps.", "")
     _robustness(rep, "digits", Xtr, ytr, Xte, yte, 10, lambda: SNODEClassifier(**common),
                 resnets, size["digits_test"], seed)
 
