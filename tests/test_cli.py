@@ -306,3 +306,32 @@ def test_regression_reports_r2_in_the_targets_units(tmp_path, capsys):
     assert "R^2 0.9" in capsys.readouterr().out
     assert cli.main(["info", str(out)]) == 0
     assert "target_scale=standard" in capsys.readouterr().out
+
+
+def test_whole_number_targets_with_many_values_are_fitted_as_numbers(tmp_path, capsys):
+    """--task auto: whole numbers of many values (diabetes' targets, counts, prices) are
+    targets, not hundreds of classes (a classifier scored 0.0 and reported success before);
+    few values are class labels; the choice is printed."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 2))
+    for y, classify in ((np.round(150 + 60 * X[:, 0] + 20 * X[:, 1]), False),
+                        ((X[:, 0] > 0).astype(int) + 3, True)):
+        data = tmp_path / "d.csv"
+        np.savetxt(data, np.c_[X, y], delimiter=",", fmt="%.10g")
+        metrics = tmp_path / "m.json"
+        assert cli.main(["train", "--dataset", f"csv:{data}", "--max-iter", "30", "--steps",
+                         "5", "-o", str(tmp_path / "m.npz"), "--json", str(metrics)]) == 0
+        out = capsys.readouterr()
+        said = "class labels" if classify else "fitted as numbers"
+        assert "training targets are whole numbers" in out.out and said in out.out
+        assert "unique classes" not in out.err
+        m = json.loads(metrics.read_text())
+        assert ("train_accuracy" in m) == classify
+        if not classify:
+            assert m["test_r2"] > 0.8
+            # a regressor's file evaluated on data with class names: one error line
+            names = tmp_path / "names.csv"
+            names.write_text("1.0,2.0,cat\n3.0,4.0,dog\n")
+            assert cli.main(["evaluate", str(tmp_path / "m.npz"), "--dataset",
+                             f"csv:{names}"]) == 2
+            assert "has class names, but" in capsys.readouterr().err

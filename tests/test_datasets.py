@@ -159,6 +159,14 @@ def test_scaler():
     np.testing.assert_allclose(s.inverse_transform(s.transform(X)), X, atol=1e-14)
     with pytest.raises(ValueError, match="Z has 3 columns"):
         st.inverse_transform(np.ones((2, 3)))
+    # which features were constant (only shifted) is part of the fit, and of the file
+    const = ds.Scaler("standard", per_feature=True).fit(np.c_[X, np.full(3, 2.0)])
+    assert const.constant_.tolist() == [False, False, True]
+    assert ds.Scaler.from_dict(const.to_dict()).constant_.tolist() == [False, False, True]
+    old = {k: v for k, v in const.to_dict().items() if k != "constant"}  # (older files)
+    assert ds.Scaler.from_dict(old).constant_.tolist() == [False, False, False]
+    with pytest.raises(ValueError, match="one boolean a feature"):
+        ds.Scaler.from_dict(dict(const.to_dict(), constant=[True]))
     with pytest.raises(ValueError, match="not fitted"):
         ds.Scaler().transform(X)
     with pytest.raises(ValueError, match="3 features"):

@@ -536,13 +536,68 @@ def test_the_regressor_fits_targets_in_any_units():
     assert make(target_scale="none").fit(X, a * y + b).score(X, a * y + b) < 0.01
 
 
-def test_a_constant_target_column_is_shifted_not_scaled():
+@pytest.mark.parametrize("value", [12.5, 3e-9, -4e7])
+def test_a_constant_target_column_is_predicted_as_that_constant(value, tmp_path):
+    """A target column constant in training is only shifted (scale 1): its prediction is the
+    constant itself, not the constant plus the network's error in the target's units (-0.05
+    to 0.09 for a constant 3e-9 before)."""
     X, _ = ds.moons(100, seed=2)
-    Y = np.c_[X[:, 0] * 50 + 7, np.full(100, 12.5)]
+    Y = np.c_[X[:, 0] * 50 + 7, np.full(100, value)]
     reg = snode.SNODERegressor(n_steps=5, max_iter=30, random_state=0).fit(X, Y)
-    np.testing.assert_array_equal(reg.target_scaler_.scale_[1], 1.0)
-    np.testing.assert_allclose(reg.predict(X)[:, 1], 12.5, atol=0.05)
-    assert reg.predict(X).shape == (100, 2)
+    assert reg.target_scaler_.constant_.tolist() == [False, True]
+    Xt = ds.moons(50, seed=3)[0]
+    np.testing.assert_allclose(reg.predict(Xt)[:, 1], value, rtol=1e-14)  # (its mean)
+    assert reg.score(X, Y) > 0.45  # (the constant column scores 0, as scikit-learn's r2)
+    reg.save(tmp_path / "r.npz")
+    np.testing.assert_array_equal(snode.load(tmp_path / "r.npz").predict(Xt), reg.predict(Xt))
+    one = snode.SNODERegressor(n_steps=5, max_iter=5, random_state=0).fit(X, Y[:, 1])
+    np.testing.assert_allclose(one.predict(Xt), value, rtol=1e-14)
+
+
+def test_score_takes_n_by_1_targets_as_n_and_refuses_other_shapes():
+    """(N, 1) against predictions (N,) (and the reverse) broadcast to (N, N) in numpy: the
+    scores were wrong (R^2 -0.999 for 0.9999) before."""
+    X, yc = ds.moons(80, seed=0)
+    y = X[:, 0] * 3 + 1
+    reg = snode.SNODERegressor(n_steps=5, max_iter=40, random_state=0).fit(X, y)
+    assert reg.score(X, y[:, None]) == reg.score(X, y) > 0.9
+    reg2 = snode.SNODERegressor(n_steps=5, max_iter=40, random_state=0).fit(X, y[:, None])
+    assert reg2.score(X, y) == reg2.score(X, y[:, None]) == reg.score(X, y)
+    clf = snode.SNODEClassifier(n_steps=5, max_iter=20, random_state=0).fit(X, yc)
+    assert clf.score(X, yc[:, None]) == clf.score(X, yc) > 0.8
+    for est, bad in ((reg, y[:-1]), (reg, np.c_[y, y]), (clf, yc[:-1]), (clf, np.c_[yc, yc])):
+        with pytest.raises(ValueError, match="must have shape"):
+            est.score(X, bad)
+
+
+def test_warm_start_refuses_a_changed_scaling():
+    X, y = ds.moons(60, seed=0)
+    clf = snode.SNODEClassifier(n_steps=3, max_iter=2, random_state=0, warm_start=True)
+    clf.fit(X, y)
+    clf.set_params(scale="range")
+    with pytest.raises(ValueError, match="scale must stay"):
+        clf.fit(X, y)
+    reg = snode.SNODERegressor(n_steps=3, max_iter=2, random_state=0, warm_start=True)
+    reg.fit(X, X[:, 0])
+    reg.set_params(target_scale="none")
+    with pytest.raises(ValueError, match="target_scale must stay 'standard'"):
+        reg.fit(X, X[:, 0])
+    assert reg.target_scaler_.method == "standard"
+
+
+def test_feature_names_are_kept_in_the_file(tmp_path):
+    X, y = ds.moons(60, seed=0)
+    clf = snode.SNODEClassifier(n_steps=3, max_iter=2, random_state=0).fit(X, y)
+    clf.feature_names_in_ = np.array(["x", "y"], dtype=object)  # (as a DataFrame's fit sets)
+    clf.save(tmp_path / "m.npz")
+    back = snode.load(tmp_path / "m.npz")
+    assert back.feature_names_in_.tolist() == ["x", "y"]
+    del clf.feature_names_in_
+    clf.save(tmp_path / "n.npz")
+    assert not hasattr(snode.load(tmp_path / "n.npz"), "feature_names_in_")
+    _, edited = _edited_model(tmp_path, lambda h: h["meta"].update(feature_names_in=["a"]))
+    with pytest.raises(ValueError, match="inconsistent estimator metadata"):
+        snode.load(edited)
 
 
 def test_target_scaling_errors():

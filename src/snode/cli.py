@@ -74,7 +74,8 @@ def _parser():
     t.add_argument("--activation", default=None, help="activation (default tanh)")
     t.add_argument("--task", default="auto", choices=["auto", "classify", "regress"],
                    help="classification or regression (default auto: class labels are "
-                        "strings, booleans or whole numbers, anything else is a target)")
+                        "strings, booleans or whole numbers of at most 100 values and half "
+                        "the samples; anything else is a target)")
     t.add_argument("--loss", default=None, choices=["ce", "mse"],
                    help="classification loss (default ce)")
     t.add_argument("--optimizer", default="ncg", choices=OPTIMIZERS)
@@ -277,8 +278,21 @@ def _scatter(args, comm, lead):
     return X, None, y, None, n_train, (None, None)
 
 
+#: --task auto: whole numbers are class labels when they take at most this many values (and
+#: at most one for every two samples); more, they are numbers to fit (diabetes' 214 values
+#: of 442 samples, counts, prices).
+AUTO_MAX_CLASSES = 100
+
+
 def _is_classification(y):
-    return y.ndim == 1 and (np.issubdtype(y.dtype, np.integer) or y.dtype.kind in "USO")
+    """--task auto's choice for the training targets y (all of them)."""
+    if y.ndim != 1:
+        return False
+    if y.dtype.kind in "USOb":
+        return True
+    if not np.issubdtype(y.dtype, np.integer):
+        return False
+    return np.unique(y).size <= min(AUTO_MAX_CLASSES, max(2, y.size // 2))
 
 
 def _csv_options(args):
@@ -436,8 +450,19 @@ def _train(args):
         Xall, yall = Xtr, ytr
     else:  # rank 0 reads the data; each rank receives its share of the training samples
         Xtr, Xte, ytr, yte, n_train, (Xall, yall) = _scatter(args, comm, lead)
-    if args.task == "auto":
-        classify = _is_classification(ytr)
+    if args.task == "auto":  # (rank 0's choice, from every training target)
+        classify = _is_classification(yall) if lead else None
+        if comm is not None:
+            classify = comm.bcast(classify, root=0)
+        if lead and not args.quiet and np.issubdtype(yall.dtype, np.integer):
+            print(f"the training targets are whole numbers with {np.unique(yall).size} "
+                  "values: "
+                  + ("class labels (--task regress fits them as numbers)" if classify else
+                     "fitted as numbers (--task classify takes them as class labels)"))
+        if not classify and ytr.dtype.kind != "f":
+            ytr = ytr.astype(np.float64)
+            if lead:
+                yte, yall = yte.astype(np.float64), yall.astype(np.float64)
     elif args.task == "classify":
         if ytr.ndim != 1:
             raise ValueError(f"--task classify needs one label a sample; {args.dataset} has "
@@ -501,6 +526,8 @@ def _train(args):
     try:
         with warnings.catch_warnings():  # reported below, in words
             warnings.simplefilter("ignore", LineSearchWarning)
+            # (scikit-learn's hint for many classes: --task and the note above say it)
+            warnings.filterwarnings("ignore", message="The number of unique classes")
             est.fit(Xtr, ytr, callback=callback)
     finally:
         progress.close()
@@ -564,7 +591,10 @@ def _evaluate(args):
         y = _as_classes(y, est.classes_, args.dataset)
         print(f"accuracy {est.score(X, y):.4f} on {len(X)} samples of {args.dataset}")
     else:
-        r2, err = _fit_quality(est, X, y)
+        if y.dtype.kind in "USOb":
+            raise ValueError(f"{args.dataset} has class names, but {args.model} holds a "
+                             "regressor")
+        r2, err = _fit_quality(est, X, y.astype(np.float64))
         print(f"R^2 {r2:.4f}, relative error {err:.3e} on {len(X)} samples of "
               f"{args.dataset}")
     return 0
@@ -609,7 +639,8 @@ def _info(args):
           f"activation {h['activation']}")
     if "estimator" in meta:
         print(f"  {meta['estimator']} with {meta['n_features_in']} input features "
-              f"(from component {meta.get('input_offset_used', 0)} of the state)")
+              f"(from component {meta.get('input_offset_used', 0)} of the state)"
+              + (f" and {meta['n_outputs']} outputs" if "n_outputs" in meta else ""))
         if "classes" in meta:
             print(f"  classes: {meta['classes']}")
         params = dict(meta.get("params", {}))

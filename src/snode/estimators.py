@@ -286,6 +286,9 @@ class _SNODEEstimator(_Params):
                                  f"they were ({net!r}, input_offset {self.input_offset_}); "
                                  "set warm_start=False to start afresh")
             scaler = self.scaler_
+            if _settings_of(_scaler(self.scale)) != _settings_of(scaler):
+                raise ValueError("warm_start goes on with the fitted input scaling: scale "
+                                 "must stay as it was; set warm_start=False to start afresh")
         else:
             threads = self.n_threads
             if threads is None and red.size > 1 and hasattr(red, "comm"):
@@ -417,6 +420,8 @@ class _SNODEEstimator(_Params):
         if hasattr(self, "step_rule_"):
             meta["step_rule_used"] = self.step_rule_
         meta["input_offset_used"] = int(getattr(self, "input_offset_", 0))
+        if hasattr(self, "feature_names_in_"):  # (fitted on a table with column names)
+            meta["feature_names_in"] = [str(name) for name in self.feature_names_in_]
         meta.update(self._extra_meta())
         self.net_.save(path, meta)
 
@@ -456,6 +461,12 @@ class _SNODEEstimator(_Params):
             raise ValueError(f"input_offset_used must be an integer in [0, {net.width - n}], "
                              f"got {offset!r}")
         est.input_offset_ = offset
+        if "feature_names_in" in meta:
+            names = meta["feature_names_in"]
+            if not isinstance(names, list) or len(names) != n or \
+                    not all(isinstance(name, str) for name in names):
+                raise ValueError(f"feature_names_in must be a list of {n} strings")
+            est.feature_names_in_ = np.asarray(names, dtype=object)
         if "memory_used" in meta:
             m = meta["memory_used"]
             if isinstance(m, bool) or not isinstance(m, int) or m < 0:
@@ -712,13 +723,20 @@ class SNODEClassifier(_SNODEEstimator, _SkClassifier, _SkBase):
         return self.classes_[z.argmax(axis=1)]
 
     def score(self, X, y, sample_weight=None):
-        """Mean accuracy."""
+        """Mean accuracy.
+
+        Raises
+        ------
+        ValueError
+            If y is not one label per sample of X ((N,) or (N, 1)).
+        """
         y = np.asarray(y)
         w = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
         if self._reducer().size > 1 and np.shape(X)[:1] == (0,):  # (no samples here)
             hit = np.zeros(0, dtype=bool)
         else:
-            hit = self.predict(X) == y
+            pred = self.predict(X)
+            hit = pred == _matching(y, pred.shape, "y")
         if self._reducer().size > 1:  # every process's samples
             w = np.ones(hit.shape[0]) if w is None else w
             right, total = self._global(float(np.sum(w * hit)), float(np.sum(w)))
@@ -748,7 +766,8 @@ class SNODERegressor(_SNODEEstimator, _SkRegressor, _SkBase):
 
     target_scale : {"standard", "none"}, default "standard"
         "standard": the network fits each target column less its mean, divided by its
-        standard deviation (over the training samples; a constant column is only shifted),
+        standard deviation (over the training samples; a constant column is predicted as
+        that constant),
         and ``predict`` maps its outputs back. The network's outputs move at most about
         ``T max|s|`` from its inputs (T for tanh), so targets far from the scaled inputs'
         range are out of its reach unless scaled: without it, sklearn's diabetes targets
@@ -834,6 +853,10 @@ class SNODERegressor(_SNODEEstimator, _SkRegressor, _SkBase):
                                  "warm_start goes on with it (set warm_start=False to start "
                                  "afresh)")
             targets = self.target_scaler_  # (the units the network was trained in)
+            if self.target_scale != targets.method:
+                raise ValueError("warm_start goes on with the fitted target scaling: "
+                                 f"target_scale must stay {targets.method!r}; set "
+                                 "warm_start=False to start afresh")
         else:
             targets = Scaler(self.target_scale, per_feature=True).fit(
                 Y, reducer=self._reducer(), block_size=self.block_size, name="y")
@@ -844,14 +867,26 @@ class SNODERegressor(_SNODEEstimator, _SkRegressor, _SkBase):
 
     def predict(self, X):
         out = self._outputs(X)[:, :self.n_outputs_]  # (checks that the estimator is fitted)
-        out = self.target_scaler_.inverse_transform(out)
+        targets = self.target_scaler_
+        out = targets.inverse_transform(out)
+        # a target that was constant in training is that constant (its column is only
+        # shifted, so the network's rounding-level error would be in its units)
+        out[:, targets.constant_] = targets.shift_[targets.constant_]
         return out[:, 0] if self._y_1d else out
 
     def score(self, X, y, sample_weight=None):
-        """Coefficient of determination R^2."""
+        """Coefficient of determination R^2 (scikit-learn's: averaged over the targets).
+
+        Raises
+        ------
+        ValueError
+            If y does not have the predictions' shape ((N,) and (N, 1) are taken as the
+            same).
+        """
         y = as_float_array(y, "y")
         empty = self._reducer().size > 1 and np.shape(X)[:1] == (0,)  # (no samples here)
         p = y.copy() if empty else self.predict(X)
+        y = _matching(y, p.shape, "y")
         w = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
         if self._reducer().size > 1:  # every process's samples: the mean, then the squares
             w = np.ones(y.shape[0]) if w is None else w
@@ -912,6 +947,22 @@ def _scaler(scale):
     if scale not in SCALES:
         raise ValueError(f"unknown scale {scale!r}; choose one of {SCALES}")
     return Scaler(scale, low=-1.0, high=1.0, per_feature=True)
+
+
+def _settings_of(scaler):
+    """A Scaler's settings (not what it fitted)."""
+    return (scaler.method, scaler.low, scaler.high, scaler.per_feature)
+
+
+def _matching(y, shape, name):
+    """y with the given shape (N,) or (N, k): one of shape (N, 1) for (N,) or (N,) for
+    (N, 1) is reshaped; anything else raises a ValueError (numpy would broadcast it)."""
+    if y.shape == shape:
+        return y
+    if y.size == shape[0] and len(shape) <= 2 and (shape[1:] in ((), (1,))) and \
+            y.shape in ((shape[0],), (shape[0], 1)):
+        return y.reshape(shape)
+    raise ValueError(f"{name} must have shape {shape} (the predictions' shape), got {y.shape}")
 
 
 def _place(Z, offset):

@@ -31,6 +31,14 @@ class Scaler:
     per_feature : bool, default False
         Fit each feature separately (for tabular and 2-D data) or all values together (for
         images).
+
+    Attributes
+    ----------
+    shift_, scale_ : ndarray, shape (m,)
+        The fitted map ``(X - shift_) * scale_``.
+    constant_ : ndarray of bool, shape (m,)
+        The features that were constant (to their rounding) in the fitted data: only shifted
+        (scale 1).
     """
 
     def __init__(self, method="range", low=0.0, high=-1.0, per_feature=False):
@@ -40,7 +48,7 @@ class Scaler:
         self.low = check_real(low, "low")
         self.high = check_real(high, "high")
         self.per_feature = bool(per_feature)
-        self.shift_ = self.scale_ = None
+        self.shift_ = self.scale_ = self.constant_ = None
 
     def fit(self, X, *, reducer=None, block_size=None, name="X"):
         """Fit to the samples X (N, m) (`name`: what the messages call X).
@@ -67,6 +75,7 @@ class Scaler:
         axis = 0 if self.per_feature else None
         if self.method == "none":
             self.shift_, self.scale_ = np.zeros(X.shape[1]), np.ones(X.shape[1])
+            constant = False
         elif self.method == "standard":
             n = blocks.n_total * (X.shape[1] if axis is None else 1)
             zeros = (lambda: (np.zeros(X.shape[1] if axis == 0 else ()),))
@@ -102,6 +111,7 @@ class Scaler:
                              (self.high - self.low) / np.where(constant, 1.0, span))
             self.scale_ = np.broadcast_to(scale, X.shape[1]).copy()
             self.shift_ = np.broadcast_to(lo - self.low / self.scale_, X.shape[1]).copy()
+        self.constant_ = np.broadcast_to(constant, X.shape[1]).copy()
         return self
 
     def transform(self, X):
@@ -130,7 +140,8 @@ class Scaler:
         return {"method": self.method, "low": self.low, "high": self.high,
                 "per_feature": self.per_feature,
                 "shift": None if self.shift_ is None else self.shift_.tolist(),
-                "scale": None if self.scale_ is None else self.scale_.tolist()}
+                "scale": None if self.scale_ is None else self.scale_.tolist(),
+                "constant": None if self.constant_ is None else self.constant_.tolist()}
 
     @classmethod
     def from_dict(cls, d):
@@ -138,6 +149,12 @@ class Scaler:
         if d.get("shift") is not None:
             s.shift_ = np.asarray(d["shift"], dtype=np.float64)
             s.scale_ = np.asarray(d["scale"], dtype=np.float64)
+            # (files from before it: no feature marked constant)
+            constant = d.get("constant")
+            s.constant_ = (np.zeros(s.shift_.shape, dtype=bool) if constant is None
+                           else np.asarray(constant))
+            if s.constant_.dtype != bool or s.constant_.shape != s.shift_.shape:
+                raise ValueError("the scaling's 'constant' must be one boolean a feature")
         return s
 
 
