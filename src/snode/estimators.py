@@ -765,13 +765,13 @@ class SNODERegressor(_SNODEEstimator, _SkRegressor, _SkBase):
     components, and `input_offset` "auto" puts the inputs after them), and:
 
     target_scale : {"standard", "none"}, default "standard"
-        "standard": the network fits each target column less its mean, divided by its
-        standard deviation (over the training samples; a constant column is predicted as
-        that constant), and ``predict`` maps its outputs back. The network's outputs move
-        at most about ``T max|s|`` from its inputs (T for tanh), so targets far from the
-        scaled inputs' range are out of its reach unless scaled: without it, scikit-learn's
-        diabetes targets (25-346) gave a held-out R^2 of -3.6. The training cost and ``history_`` are in
-        the scaled units. "none": the targets as they are (an inverse problem whose outputs
+        "standard": the network fits each target column less its mean, divided by its standard
+        deviation (over the training samples; a constant column is predicted as that
+        constant), and ``predict`` maps its outputs back. The network's outputs move at most
+        about ``T max|s|`` from its inputs (T for tanh), so targets far from the scaled
+        inputs' range are out of its reach unless scaled: without it, scikit-learn's diabetes
+        targets (25-346) gave a held-out R^2 of -3.6. The training cost and ``history_`` are
+        in the scaled units. "none": the targets as they are (an inverse problem whose outputs
         are a network's, with ``scale="none"``).
 
     Attributes as for :class:`SNODEClassifier`, with ``n_outputs_`` (k) instead of
