@@ -157,7 +157,7 @@ def test_scaler():
     np.testing.assert_array_equal(back.transform(X), Z)
     np.testing.assert_allclose(st.inverse_transform(Z), X, rtol=1e-15)
     np.testing.assert_allclose(s.inverse_transform(s.transform(X)), X, atol=1e-14)
-    with pytest.raises(ValueError, match="Z has 3 columns"):
+    with pytest.raises(ValueError, match="Z has 3 features"):
         st.inverse_transform(np.ones((2, 3)))
     # which features were constant (only shifted) is part of the fit, and of the file
     const = ds.Scaler("standard", per_feature=True).fit(np.c_[X, np.full(3, 2.0)])

@@ -114,24 +114,23 @@ class Scaler:
         self.constant_ = np.broadcast_to(constant, X.shape[1]).copy()
         return self
 
-    def transform(self, X):
+    def _checked(self, X, name):
+        """X as a float array (N, m) with the fitted number of columns."""
         if self.shift_ is None:
             raise ValueError("the scaler is not fitted")
-        X = as_float_array(X, "X", ndim=2)
+        X = as_float_array(X, name, ndim=2)
         if X.shape[1] != self.shift_.shape[0]:
-            raise ValueError(f"X has {X.shape[1]} features, the scaler was fitted on "
+            raise ValueError(f"{name} has {X.shape[1]} features, the scaler was fitted on "
                              f"{self.shift_.shape[0]}")
-        return (X - self.shift_) * self.scale_
+        return X
+
+    def transform(self, X):
+        """The scaled values ``(X - shift_) * scale_`` of X (N, m)."""
+        return (self._checked(X, "X") - self.shift_) * self.scale_
 
     def inverse_transform(self, Z):
         """The values whose transform is Z (N, m): ``Z / scale_ + shift_``."""
-        if self.shift_ is None:
-            raise ValueError("the scaler is not fitted")
-        Z = as_float_array(Z, "Z", ndim=2)
-        if Z.shape[1] != self.shift_.shape[0]:
-            raise ValueError(f"Z has {Z.shape[1]} columns, the scaler was fitted on "
-                             f"{self.shift_.shape[0]}")
-        return Z / self.scale_ + self.shift_
+        return self._checked(Z, "Z") / self.scale_ + self.shift_
 
     def fit_transform(self, X):
         return self.fit(X).transform(X)
