@@ -285,3 +285,25 @@ def test_attacks_and_analyses_refuse_what_they_cannot_do():
         analysis.noise_sweep(make_net(width=3, n_steps=2), X, [1e-2, 1e200], samples=4)
     with pytest.raises(snode.NonFiniteError):
         analysis.perturbation_response(net, X, np.full_like(net.W, 10.0), None, [1e308])
+
+
+def test_deepfool_shortens_its_perturbations_to_the_class_boundary():
+    """Where tanh saturates, DeepFool's linearised boundary lies far beyond the true one: the
+    refined perturbations are never longer, still change the class, and sit at the boundary
+    (their last halving's other side keeps the class)."""
+    X, y = snode.datasets.moons(200, seed=0)
+    clf = snode.SNODEClassifier(max_iter=200, random_state=0).fit(X, y)
+    Xs, off = clf.scaler_.transform(X), clf.input_offset_
+    plain = analysis.deepfool(clf.net_, Xs, y, 2, input_offset=off, refine=0)
+    short = analysis.deepfool(clf.net_, Xs, y, 2, input_offset=off)
+    assert (short.success == plain.success).all() and short.success.sum() > 150
+    ok = short.success
+    assert (short.norm[ok] <= plain.norm[ok] * (1 + 1e-12)).all()
+    assert np.median(short.norm[ok]) < 0.5 * np.median(plain.norm[ok])
+    assert (clf.predict(clf.scaler_.inverse_transform(short.x_adv[ok])) != y[ok]).all()
+    # one last halving back (2^-20 of DeepFool's own perturbation) the class is kept
+    inside = short.x_adv[ok] - 2.0 ** -20 * (plain.x_adv[ok] - Xs[ok])
+    kept = clf.net_.forward(np.c_[np.zeros((ok.sum(), 2)), inside])[:, :2].argmax(1) == y[ok]
+    assert kept.mean() > 0.95
+    with pytest.raises(ValueError, match="refine"):
+        analysis.deepfool(clf.net_, Xs, y, 2, refine=-1)

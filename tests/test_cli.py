@@ -98,7 +98,7 @@ def test_damaged_and_foreign_model_files_are_one_error_line(tmp_path, capsys):
     (tmp_path / "array.npy").rename(tmp_path / "array.npz")
     (tmp_path / "text.npz").write_text("hello\n")
     for args in (["info", str(tmp_path / "array.npz")],
-                 ["evaluate", str(tmp_path / "array.npz")],
+                 ["evaluate", str(tmp_path / "array.npz"), "--dataset", "moons"],
                  ["info", str(tmp_path / "missing.npz")],
                  ["info", str(tmp_path / "text.npz")]):
         assert cli.main(args) == 2
@@ -335,3 +335,16 @@ def test_whole_number_targets_with_many_values_are_fitted_as_numbers(tmp_path, c
             assert cli.main(["evaluate", str(tmp_path / "m.npz"), "--dataset",
                              f"csv:{names}"]) == 2
             assert "has class names, but" in capsys.readouterr().err
+
+
+def test_n_of_a_data_set_that_is_not_generated_is_named_as_unused(tmp_path, capsys):
+    data = tmp_path / "d.csv"
+    rng = np.random.default_rng(0)
+    np.savetxt(data, np.c_[rng.normal(size=(40, 2)), np.arange(40) % 2], delimiter=",",
+               fmt="%.6g")
+    assert cli.main(["train", "--dataset", f"csv:{data}", "--n", "10", "--max-iter", "2",
+                     "--steps", "2", "--quiet", "-o", str(tmp_path / "m.npz")]) == 0
+    assert "not used by this run: --n (a generated data set's size)" in capsys.readouterr().err
+    assert cli.main(["train", "--dataset", "moons", "--n", "40", "--max-iter", "2", "--steps",
+                     "2", "--quiet", "-o", str(tmp_path / "m.npz")]) == 0
+    assert "--n" not in capsys.readouterr().err

@@ -547,7 +547,11 @@ def test_a_constant_target_column_is_predicted_as_that_constant(value, tmp_path)
     assert reg.target_scaler_.constant_.tolist() == [False, True]
     Xt = ds.moons(50, seed=3)[0]
     np.testing.assert_allclose(reg.predict(Xt)[:, 1], value, rtol=1e-14)  # (its mean)
-    assert reg.score(X, Y) > 0.45  # (the constant column scores 0, as scikit-learn's r2)
+    from sklearn.metrics import r2_score  # (a constant column predicted exactly scores 1)
+
+    assert reg.score(X, Y) == pytest.approx(r2_score(Y, reg.predict(X)), rel=1e-12)
+    assert reg.score(X[:10], np.c_[Y[:10, 0], np.full(10, 9.0)]) == pytest.approx(
+        r2_score(np.c_[Y[:10, 0], np.full(10, 9.0)], reg.predict(X[:10])), rel=1e-12)
     reg.save(tmp_path / "r.npz")
     np.testing.assert_array_equal(snode.load(tmp_path / "r.npz").predict(Xt), reg.predict(Xt))
     one = snode.SNODERegressor(n_steps=5, max_iter=5, random_state=0).fit(X, Y[:, 1])
@@ -705,3 +709,11 @@ def test_a_file_from_before_the_input_offset_loads_with_the_inputs_first(tmp_pat
         _, edited = _edited_model(tmp_path, lambda h: h["meta"].update(input_offset_used=bad))
         with pytest.raises(ValueError, match="inconsistent estimator metadata"):
             snode.load(edited)
+
+
+@pytest.mark.parametrize("params", [dict(width=10**9), dict(input_offset=10**9),
+                                    dict(input_offset=10**5)])
+def test_a_network_larger_than_the_memory_is_refused_by_name(params):
+    X, y = _moons()[::2]
+    with pytest.raises(ValueError, match="GiB for its weights alone"):
+        snode.SNODEClassifier(n_steps=3, max_iter=2, **params).fit(X, y)

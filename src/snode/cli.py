@@ -56,12 +56,14 @@ def _parser():
     t.add_argument("--dataset", default="spirals",
                    help="spirals, circles, moons, xor, teacher, digits, mnist:DIR, csv:FILE, "
                         "npz:FILE (default spirals)")
-    t.add_argument("--n", type=int, default=1000, help="samples of a synthetic data set")
+    t.add_argument("--n", type=int, default=None,
+                   help="samples of a generated data set (default 1000)")
     _file_options(t)
     t.add_argument("--test-size", type=float, default=0.25,
                    help="the held-out share of the data (MNIST: its own 10,000 test images)")
     t.add_argument("--width", type=int, default=None,
-                   help="state dimension (default: features or classes, plus 2)")
+                   help="state dimension (default: the classes' or targets' components "
+                        "and the features after them, at least the larger of the two plus 2)")
     t.add_argument("--preset", default=None, choices=sorted(PRESETS),
                    help="a named configuration (baravdish2022: the method's authors' "
                         "prototype); the options below change single settings of it")
@@ -133,8 +135,10 @@ def _parser():
 
     e = sub.add_parser("evaluate", help="accuracy (or error) of a saved model on a data set")
     e.add_argument("model")
-    e.add_argument("--dataset", default="spirals")
-    e.add_argument("--n", type=int, default=1000)
+    e.add_argument("--dataset", required=True,
+                   help="the data to score the model on (as for snode train)")
+    e.add_argument("--n", type=int, default=None,
+                   help="samples of a generated data set (default 1000)")
     e.add_argument("--seed", type=int, default=1,
                    help="seed of a synthetic data set (default 1: fresh samples)")
     _file_options(e)
@@ -240,7 +244,8 @@ def _load(args, mnist_part):
     kind, _, arg = args.dataset.partition(":")
     if kind == "mnist":
         return datasets.mnist(arg or ".", mnist_part)
-    return datasets.load(args.dataset, n=args.n, seed=args.seed, **_csv_options(args))
+    return datasets.load(args.dataset, n=1000 if args.n is None else args.n, seed=args.seed,
+                         **_csv_options(args))
 
 
 def _split(args):
@@ -379,6 +384,9 @@ def _unused_options(args, batch_size, n_train):
         mode = f"mini-batches of {batch_size} for {n_train} training samples"
     other = f"--optimizer {args.optimizer}"
     unused = []
+    if args.n is not None and args.dataset.split(":")[0] not in ("spirals", "circles", "moons",
+                                                                 "xor", "teacher"):
+        unused.append(("--n", "a generated data set's size"))
     if batch_size:
         unused += [(o, mode) for o, v in (("--max-iter", args.max_iter), ("--ftol", args.ftol),
                                           ("--n-iter-no-change", args.n_iter_no_change))
@@ -626,7 +634,8 @@ def _as_classes(y, classes, dataset):
     if unknown.size:
         raise ValueError(f"{dataset} has labels the model was not trained on: "
                          f"{unknown[:5].tolist()}{' ...' if unknown.size > 5 else ''} (its "
-                         f"classes: {classes[:10].tolist()})")
+                         f"classes: {classes[:10].tolist()}"
+                         f"{' ...' if classes.size > 10 else ''})")
     return y
 
 

@@ -896,12 +896,10 @@ class SNODERegressor(_SNODEEstimator, _SkRegressor, _SkBase):
             sums = self._global(*np.sum(w[:, None] * (Y - P) ** 2, axis=0),
                                 *np.sum(w[:, None] * (Y - mean) ** 2, axis=0))
             ss_res, ss_tot = np.array(sums[:k]) / n, np.array(sums[k:]) / n
-            r2 = np.where(ss_tot > 0, 1 - ss_res / np.where(ss_tot > 0, ss_tot, 1), 0.0)
-            return float(np.mean(r2))
+            return _r2(ss_res, ss_tot)
         ss_res = np.average((y - p) ** 2, axis=0, weights=w)
         ss_tot = np.average((y - np.average(y, axis=0, weights=w)) ** 2, axis=0, weights=w)
-        r2 = np.where(ss_tot > 0, 1 - ss_res / np.where(ss_tot > 0, ss_tot, 1), 0.0)
-        return float(np.mean(r2))
+        return _r2(ss_res, ss_tot)
 
     def _extra_meta(self):
         return {"n_outputs": int(self.n_outputs_), "y_1d": bool(self._y_1d),
@@ -946,6 +944,16 @@ def _scaler(scale):
     if scale not in SCALES:
         raise ValueError(f"unknown scale {scale!r}; choose one of {SCALES}")
     return Scaler(scale, low=-1.0, high=1.0, per_feature=True)
+
+
+def _r2(ss_res, ss_tot):
+    """R^2 averaged over the targets from their residual and total sums of squares; a target
+    constant in y scores 1 when predicted exactly, else 0 (scikit-learn's r2_score)."""
+    ss_res, ss_tot = np.atleast_1d(ss_res), np.atleast_1d(ss_tot)
+    varies = ss_tot > 0
+    r2 = np.where(varies, 1 - ss_res / np.where(varies, ss_tot, 1),
+                  np.where(ss_res == 0, 1.0, 0.0))
+    return float(np.mean(r2))
 
 
 def _settings_of(scaler):

@@ -7,6 +7,7 @@ functions here. The
 formulas are in the repository's docs/method.md.
 """
 import math
+import os
 from collections import namedtuple
 
 import numpy as np
@@ -165,6 +166,7 @@ class SNODE:
         self.memory = memory
         if init not in INITS:
             raise ValueError(f"unknown init {init!r}; choose one of {INITS}")
+        _check_size(self._width, self._n_steps)
         self._W, self._b = _initial_weights(self._width, self._n_steps, self._T, init, seed)
 
     # --- configuration -----------------------------------------------------------------------
@@ -750,6 +752,20 @@ def softmax(z, n_classes):
     """The softmax of the first `n_classes` columns of z (N, >= n_classes): (N, n_classes)."""
     z = as_float_array(z, "z", ndim=2)
     return _kernels.softmax(z, check_int(n_classes, "n_classes", minimum=1))
+
+
+def _check_size(width, n_steps):
+    """Refuse a network whose weights alone (n_steps (width^2 + width) float64 numbers) exceed
+    the machine's memory, before numpy tries to allocate them."""
+    need = 8.0 * n_steps * (float(width) * width + width)
+    try:
+        have = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # (no sysconf: numpy's own error then)
+        return
+    if need > have:
+        raise ValueError(f"a network of width {width} and {n_steps} steps needs "
+                         f"{need / 2**30:.3g} GiB for its weights alone, more than this "
+                         f"machine's {have / 2**30:.3g} GiB")
 
 
 def _initial_weights(d, K, T, init, seed):
