@@ -717,3 +717,16 @@ def test_a_network_larger_than_the_memory_is_refused_by_name(params):
     X, y = _moons()[::2]
     with pytest.raises(ValueError, match="GiB for its weights alone"):
         snode.SNODEClassifier(n_steps=3, max_iter=2, **params).fit(X, y)
+
+
+@pytest.mark.parametrize("change", [
+    lambda h: h["meta"].update(classes=[1, 1]),
+    lambda h: h["meta"]["scaler"].update(scale=[float("nan"), 1.0]),
+    lambda h: h["meta"]["scaler"].update(scale=[0.0, 1.0]),
+    lambda h: h["meta"]["scaler"].update(shift=[1.0])])
+def test_an_edited_file_with_inconsistent_classes_or_scaling_fails_to_load(tmp_path, change):
+    """Repeated classes made every prediction the same class, and a NaN scale failed only at
+    predict time, blaming the data."""
+    _, edited = _edited_model(tmp_path, change)
+    with pytest.raises(ValueError, match="inconsistent estimator metadata"):
+        snode.load(edited)

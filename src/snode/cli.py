@@ -421,7 +421,8 @@ def _check_options(args):
                 ("--batch-size", args.batch_size, 0), ("--epochs", args.epochs, 1),
                 ("--iterations-per-batch", args.iterations_per_batch, 1),
                 ("--max-iter", args.max_iter, 1), ("--n-iter-no-change", args.n_iter_no_change, 1),
-                ("--block-size", args.block_size, 1), ("--memory", args.memory, 0))
+                ("--block-size", args.block_size, 1), ("--memory", args.memory, 0),
+                ("--seed", args.seed, 0), ("--n", args.n, 1))
     for option, value, low in at_least:
         if value is not None and value < low:
             raise ValueError(f"{option} must be >= {low}, got {value}")
@@ -557,19 +558,20 @@ def _train(args):
     if classify:
         metrics["train_accuracy"] = est.score(Xtr, ytr)
         metrics["test_accuracy"] = est.score(Xte, yte) if len(Xte) else float("nan")
-        print(f"train accuracy {metrics['train_accuracy']:.4f}   "
-              f"test accuracy {metrics['test_accuracy']:.4f}   ({seconds:.1f} s, "
+        test = (f"test accuracy {metrics['test_accuracy']:.4f}" if len(Xte) else
+                "no test samples (--test-size 0)")
+        print(f"train accuracy {metrics['train_accuracy']:.4f}   {test}   ({seconds:.1f} s, "
               f"{metrics['iterations']} iterations)")
     else:
         for name, (A, B) in (("train", (Xtr, ytr)), ("test", (Xte, yte))):
             if len(A):
                 metrics[f"{name}_r2"], metrics[f"{name}_relative_error"] = _fit_quality(
                     est, A, B)
-        nan = float("nan")
+        test = (f"test R^2 {metrics['test_r2']:.4f} (relative error "
+                f"{metrics['test_relative_error']:.3e})" if len(Xte) else
+                "no test samples (--test-size 0)")
         print(f"train R^2 {metrics['train_r2']:.4f} (relative error "
-              f"{metrics['train_relative_error']:.3e})   test R^2 "
-              f"{metrics.get('test_r2', nan):.4f} (relative error "
-              f"{metrics.get('test_relative_error', nan):.3e})   ({seconds:.1f} s)")
+              f"{metrics['train_relative_error']:.3e})   {test}   ({seconds:.1f} s)")
     if est.result_.message not in ("maximum number of iterations reached", "interrupted") \
             and not interrupted:
         print(f"training stopped early: {est.result_.message}")

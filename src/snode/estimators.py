@@ -452,8 +452,12 @@ class _SNODEEstimator(_Params):
         n = meta["n_features_in"]
         if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= net.width:
             raise ValueError(f"n_features_in must be an integer in [1, {net.width}], got {n!r}")
-        if est.scaler_.shift_ is None or est.scaler_.shift_.shape != (n,):
+        if est.scaler_.shift_ is None or est.scaler_.shift_.shape != (n,) or \
+                est.scaler_.scale_.shape != (n,):
             raise ValueError("the input scaling does not match the number of features")
+        if not (np.isfinite(est.scaler_.shift_).all() and np.isfinite(est.scaler_.scale_).all()
+                and (est.scaler_.scale_ != 0).all()):
+            raise ValueError("the input scaling must hold finite shifts and nonzero scales")
         est.n_features_in_ = n
         offset = meta.get("input_offset_used", 0)  # (files from before it: the inputs first)
         if isinstance(offset, bool) or not isinstance(offset, int) or \
@@ -750,9 +754,10 @@ class SNODEClassifier(_SNODEEstimator, _SkClassifier, _SkBase):
         classes = meta["classes"]
         if not isinstance(classes, list) or len(classes) < 2 or \
                 len(classes) > self.net_.width or \
-                not all(isinstance(c, (str, int, float, bool)) for c in classes):
-            raise ValueError(f"classes must be a list of 2 to {self.net_.width} labels, "
-                             f"got {classes!r}")
+                not all(isinstance(c, (str, int, float, bool)) for c in classes) or \
+                len(set(classes)) != len(classes):
+            raise ValueError(f"classes must be a list of 2 to {self.net_.width} distinct "
+                             f"labels, got {classes!r}")
         self.classes_ = np.asarray(classes)
 
 

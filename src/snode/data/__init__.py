@@ -51,7 +51,11 @@ def load(name, n=1000, seed=None, **csv_options):
         raise ValueError(f"data set name must be a string, got {name!r}")
     kind, _, arg = name.partition(":")
     if csv_options and kind != "csv":
-        raise ValueError(f"{sorted(csv_options)} apply to csv:FILE data sets only")
+        given = ", ".join(k.replace("_", " ") for k in sorted(csv_options))
+        raise ValueError(f"the options of CSV files ({given}) apply to csv:FILE data sets "
+                         f"only, not {name!r}")
+    if kind in ("csv", "npz") and not arg:
+        raise ValueError(f"{name!r} names no file: give {kind}:FILE")
     if kind == "mnist":
         return mnist(arg or ".")
     if kind == "csv":
