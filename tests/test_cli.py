@@ -348,3 +348,18 @@ def test_n_of_a_data_set_that_is_not_generated_is_named_as_unused(tmp_path, caps
     assert cli.main(["train", "--dataset", "moons", "--n", "40", "--max-iter", "2", "--steps",
                      "2", "--quiet", "-o", str(tmp_path / "m.npz")]) == 0
     assert "--n" not in capsys.readouterr().err
+
+
+def test_early_stopping_on_the_command_line(tmp_path, capsys):
+    out = tmp_path / "m.npz"
+    assert cli.main(["train", "--dataset", "moons", "--n", "200", "--early-stopping",
+                     "--validation-fraction", "0.2", "--steps", "5", "--quiet", "-o",
+                     str(out)]) == 0
+    est = snode.load(out)
+    assert est.early_stopping and est.validation_fraction == 0.2
+    assert cli.main(["train", "--dataset", "moons", "--n", "100", "--validation-fraction",
+                     "0.2", "--max-iter", "2", "--steps", "2", "--quiet", "-o", str(out)]) == 0
+    assert "--validation-fraction (without --early-stopping)" in capsys.readouterr().err
+    assert cli.main(["train", "--dataset", "moons", "--early-stopping", "--validation-fraction",
+                     "1.5", "--quiet", "-o", str(out)]) == 2
+    assert "validation_fraction" in capsys.readouterr().err

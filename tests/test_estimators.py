@@ -730,3 +730,58 @@ def test_an_edited_file_with_inconsistent_classes_or_scaling_fails_to_load(tmp_p
     _, edited = _edited_model(tmp_path, change)
     with pytest.raises(ValueError, match="inconsistent estimator metadata"):
         snode.load(edited)
+
+
+def _noisy_regression(n=160, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 6))
+    return X, 50 + 10 * X[:, 0] + 20 * rng.normal(size=n)  # (mostly noise: easy to overfit)
+
+
+def test_early_stopping_keeps_the_weights_of_the_best_validation_cost():
+    X, y = _noisy_regression()
+    Xt, yt = _noisy_regression(400, seed=1)
+    plain = snode.SNODERegressor(random_state=0, n_steps=10, max_iter=300, ftol=0).fit(X, y)
+    early = snode.SNODERegressor(random_state=0, n_steps=10, max_iter=300, ftol=1e-4,
+                                 early_stopping=True).fit(X, y)
+    assert early.result_.message.startswith("early stopping"), early.result_.message
+    assert early.n_iter_ < 300 and early.result_.success
+    costs = early.validation_costs_
+    assert early.best_validation_cost_ == costs.min() and costs.size == early.n_iter_
+    np.testing.assert_array_equal(early.result_.x[0], early.net_.W)
+    assert early.score(Xt, yt) > plain.score(Xt, yt) + 0.1
+    # mini-batch mode checks once an epoch (and after the last)
+    mb = snode.SNODERegressor(random_state=0, n_steps=5, batch_size=32, epochs=4,
+                              early_stopping=True, n_iter_no_change=10).fit(X, y)
+    assert mb.validation_costs_.size == 4 and np.isfinite(mb.best_validation_cost_)
+
+
+@pytest.mark.parametrize("params, match", [
+    (dict(early_stopping="yes"), "early_stopping"),
+    (dict(early_stopping=True, validation_fraction=0.0), "validation_fraction"),
+    (dict(early_stopping=True, validation_fraction=1.0), "validation_fraction"),
+    (dict(early_stopping=True, validation_fraction="0.1"), "validation_fraction"),
+    (dict(early_stopping=True, validation_fraction=0.01), "no validation")])
+def test_early_stopping_errors(params, match):
+    X, y = _moons()[::2]
+    clf = snode.SNODEClassifier(n_steps=3, max_iter=2, **params)
+    with pytest.raises(ValueError, match=match):
+        clf.fit(X[:20], y[:20])
+    assert not hasattr(clf, "net_")
+
+
+def test_early_stopping_over_several_processes_is_refused_by_name():
+    """Each process's samples must be whole blocks of the sums over samples, which a held-out
+    share is not: refused on every process, not left to fail inside the sums."""
+    from _helpers import ThreadGroup
+    X, y = _noisy_regression()
+
+    def run(rank, red):
+        s = snode.shard(len(X), red, 16)
+        est = snode.SNODERegressor(n_steps=5, max_iter=20, block_size=16,
+                                   early_stopping=True, comm=red)
+        with pytest.raises(ValueError, match="not available with several processes"):
+            est.fit(X[s], y[s])
+        return True
+
+    assert ThreadGroup(2).run(run) == [True, True]

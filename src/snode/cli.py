@@ -116,6 +116,11 @@ def _parser():
                         "--max-iter)")
     t.add_argument("--n-iter-no-change", type=int, default=None,
                    help="full batch: the iterations --ftol looks back over (default 10)")
+    t.add_argument("--early-stopping", action="store_true",
+                   help="hold out --validation-fraction of the training samples and stop when "
+                        "their cost stops falling, keeping the best weights")
+    t.add_argument("--validation-fraction", type=float, default=None,
+                   help="the share held out by --early-stopping (default 0.1)")
     t.add_argument("--lr", type=float, default=None,
                    help="learning rate of adam/sgd/gd (default 0.01)")
     t.add_argument("--decay", type=float, default=None,
@@ -398,6 +403,8 @@ def _unused_options(args, batch_size, n_train):
             unused.append(("--n-iter-no-change", "--ftol 0 turns the stop off"))
     if args.iterations_per_batch is not None and not (batch_size and ncg):
         unused.append(("--iterations-per-batch", mode if not batch_size else other))
+    if args.validation_fraction is not None and not args.early_stopping:
+        unused.append(("--validation-fraction", "without --early-stopping"))
     if ncg and args.lr is not None:
         unused.append(("--lr", "NCG takes no learning rate"))
     if ncg and args.sobolev_weight is not None and args.alpha == 0.0:
@@ -503,7 +510,8 @@ def _train(args):
         _unused_options(args, batch_size, n_train)
     # (the options not given keep the estimator's defaults)
     given = dict(max_iter=args.max_iter, ftol=args.ftol, n_iter_no_change=args.n_iter_no_change,
-                 lr=args.lr)
+                 lr=args.lr, early_stopping=args.early_stopping or None,
+                 validation_fraction=args.validation_fraction)
     common = dict(settings, optimizer=args.optimizer, batch_size=batch_size, epochs=epochs,
                   random_state=args.seed, n_threads=threads, block_size=args.block_size,
                   comm=comm, **{k: v for k, v in given.items() if v is not None})

