@@ -28,7 +28,7 @@ import numpy as np
 from ._validate import as_float_array, check_bool, check_int, check_real
 from .exceptions import NonFiniteError
 from .cost import Cost
-from .model import SNODE, output_loss
+from .model import SNODE, output_loss, place_inputs
 
 __all__ = ["PerturbationResponse", "perturbation_response", "output_covariance",
            "monte_carlo_covariance", "NoiseSweep", "noise_sweep", "smoothness",
@@ -720,9 +720,7 @@ class _Place:
         self.offset = offset
 
     def __call__(self, X):
-        if not self.offset:
-            return X
-        return np.concatenate([np.zeros((X.shape[0], self.offset)), X], axis=1)
+        return place_inputs(X, self.offset)
 
 
 def _attack_args(net, X, labels, n_classes, input_offset=0):

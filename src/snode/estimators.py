@@ -14,7 +14,7 @@ from . import io
 from ._validate import as_float_array, check_int
 from .cost import Cost
 from .data import Scaler
-from .model import SNODE, softmax
+from .model import SNODE, place_inputs as _place, softmax
 from .objective import Objective
 from .reduce import Reducer, agree, check_reducer, reduce_floats, same_everywhere
 from .sobolev import _check_weight
@@ -1083,13 +1083,6 @@ def _matching(y, shape, name):
             y.shape in ((shape[0],), (shape[0], 1)):
         return y.reshape(shape)
     raise ValueError(f"{name} must have shape {shape} (the predictions' shape), got {y.shape}")
-
-
-def _place(Z, offset):
-    """Z (N, m) at components offset..offset+m-1 of the initial state, zeros before them."""
-    if not offset:
-        return Z
-    return np.concatenate([np.zeros((Z.shape[0], offset)), Z], axis=1)
 
 
 def _not_fitted(est):

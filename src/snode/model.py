@@ -754,6 +754,14 @@ def softmax(z, n_classes):
     return _kernels.softmax(z, check_int(n_classes, "n_classes", minimum=1))
 
 
+def place_inputs(X, offset):
+    """Initial states of inputs X (N, m) that begin at component `offset`: (N, offset + m),
+    zeros before the inputs (the network pads the rest of its width with zeros)."""
+    if not offset:
+        return X
+    return np.concatenate([np.zeros((X.shape[0], offset)), X], axis=1)
+
+
 def _check_size(width, n_steps):
     """Refuse a network whose weights alone (n_steps (width^2 + width) float64 numbers) exceed
     the machine's memory, before numpy tries to allocate them."""
