@@ -747,13 +747,40 @@ def test_early_stopping_keeps_the_weights_of_the_best_validation_cost():
     assert early.result_.message.startswith("early stopping"), early.result_.message
     assert early.n_iter_ < 300 and early.result_.success
     costs = early.validation_costs_
-    assert early.best_validation_cost_ == costs.min() and costs.size == early.n_iter_
+    # (the starting weights are checked too)
+    assert early.best_validation_cost_ == costs.min() and costs.size == early.n_iter_ + 1
     np.testing.assert_array_equal(early.result_.x[0], early.net_.W)
     assert early.score(Xt, yt) > plain.score(Xt, yt) + 0.1
     # mini-batch mode checks once an epoch (and after the last)
     mb = snode.SNODERegressor(random_state=0, n_steps=5, batch_size=32, epochs=4,
-                              early_stopping=True, n_iter_no_change=10).fit(X, y)
-    assert mb.validation_costs_.size == 4 and np.isfinite(mb.best_validation_cost_)
+                              early_stopping=True, n_iter_no_change=10,
+                              optimizer="adam").fit(X, y)
+    assert mb.validation_costs_.size == 5 and np.isfinite(mb.best_validation_cost_)
+    # the checks fall on the epochs' last iterations (144 training samples: 5 batches)
+    ends = []
+    snode.SNODERegressor(random_state=0, n_steps=5, batch_size=32, epochs=4, optimizer="adam",
+                         early_stopping=True).fit(X, y, callback=lambda r: ends.append(
+                             (r["epoch"], r["batch"])) and False)
+    assert len(ends) == 20 and ends[4] == (0, 4) and ends[5] == (1, 0)
+    # a fit without early stopping drops the former fit's validation figures
+    mb.set_params(early_stopping=False, epochs=1).fit(X, y)
+    assert not hasattr(mb, "validation_costs_") and not hasattr(mb, "best_validation_cost_")
+
+
+def test_early_stopping_keeps_every_class_in_training_and_the_start_as_a_candidate():
+    """The split is stratified (a class of one sample stays in training: the training part
+    had one class before); the starting weights (warm_start's) are a candidate, so a second
+    fit never ends worse on the validation samples."""
+    X, y = np.arange(10.0)[:, None], np.array([0] * 9 + [1])
+    clf = snode.SNODEClassifier(n_steps=10, max_iter=40, early_stopping=True, random_state=3,
+                                validation_fraction=0.2).fit(X, y)
+    assert clf.score(X, y) >= 0.9
+    X, y = _moons()[::2]
+    est = snode.SNODEClassifier(n_steps=5, max_iter=30, early_stopping=True, random_state=0,
+                                optimizer="adam", lr=0.05, warm_start=True)
+    first = est.fit(X, y).best_validation_cost_
+    again = est.fit(X, y)
+    assert again.best_validation_cost_ <= first and again.validation_costs_[0] <= first + 1e-12
 
 
 @pytest.mark.parametrize("params, match", [

@@ -468,7 +468,7 @@ def deepfool(net, X, labels, n_classes, targeted=None, kappa=0.975, step=1.0, ma
         The state's component where the inputs begin: x(0) is zero before it (an
         estimator's ``input_offset_``; X are then its scaled inputs, ``scaler_.transform``).
         Only the inputs are perturbed.
-    refine : int >= 0
+    refine : int in [0, 64]
         Bisection halvings that shorten each perturbation found (0: DeepFool's own).
 
     Returns
@@ -491,6 +491,8 @@ def deepfool(net, X, labels, n_classes, targeted=None, kappa=0.975, step=1.0, ma
     if norm not in (2, np.inf):
         raise ValueError(f"norm must be 2 or np.inf, got {norm!r}")
     refine = check_int(refine, "refine", 0)
+    if refine > 64:  # (a float64's 53 bits are resolved long before)
+        raise ValueError(f"refine must be at most 64 halvings, got {refine}")
     lo, hi = _bounds(bounds, X)
 
     original = _classes(net, place(X), C)

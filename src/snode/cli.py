@@ -115,10 +115,13 @@ def _parser():
                         "itself over --n-iter-no-change iterations (default 1e-4; 0: run all "
                         "--max-iter)")
     t.add_argument("--n-iter-no-change", type=int, default=None,
-                   help="full batch: the iterations --ftol looks back over (default 10)")
+                   help="full batch: the iterations --ftol looks back over (default 10); "
+                        "with --early-stopping also its checks without progress")
     t.add_argument("--early-stopping", action="store_true",
                    help="hold out --validation-fraction of the training samples and stop when "
-                        "their cost stops falling, keeping the best weights")
+                        "their cost has not fallen by --ftol of itself over --n-iter-no-change "
+                        "checks (every iteration; with mini-batches every epoch), keeping the "
+                        "best weights")
     t.add_argument("--validation-fraction", type=float, default=None,
                    help="the share held out by --early-stopping (default 0.1)")
     t.add_argument("--lr", type=float, default=None,
@@ -392,14 +395,14 @@ def _unused_options(args, batch_size, n_train):
     if args.n is not None and args.dataset.split(":")[0] not in ("spirals", "circles", "moons",
                                                                  "xor", "teacher"):
         unused.append(("--n", "a generated data set's size"))
-    if batch_size:
+    if batch_size:  # (--ftol and --n-iter-no-change: early stopping's too)
         unused += [(o, mode) for o, v in (("--max-iter", args.max_iter), ("--ftol", args.ftol),
                                           ("--n-iter-no-change", args.n_iter_no_change))
-                   if v is not None]
+                   if v is not None and (o == "--max-iter" or not args.early_stopping)]
     else:
         if args.epochs is not None:
             unused.append(("--epochs", mode))
-        if args.n_iter_no_change is not None and args.ftol == 0.0:
+        if args.n_iter_no_change is not None and args.ftol == 0.0 and not args.early_stopping:
             unused.append(("--n-iter-no-change", "--ftol 0 turns the stop off"))
     if args.iterations_per_batch is not None and not (batch_size and ncg):
         unused.append(("--iterations-per-batch", mode if not batch_size else other))

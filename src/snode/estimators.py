@@ -270,7 +270,7 @@ class _SNODEEstimator(_Params):
             if self._seed is None:
                 self._seed = int(np.random.default_rng().integers(2**31))
             self._seed = red.allgather(self._seed)[0]
-        held = self._validation_split(X.shape[0])  # (checked before anything changes)
+        held = self._validation_split(X.shape[0], labels)  # (checked before any change)
         width, offset = self._width(X.shape[1], n_out)
         n_steps = self._n_steps(self._global(float(len(X)))[0], width)
         if self.warm_start and hasattr(self, "net_"):
@@ -314,6 +314,8 @@ class _SNODEEstimator(_Params):
             objective = Objective(self.net_, cost, X0, Y, labels, reducer=red,
                                   block_size=self.block_size)
             self.result_ = optimizer.minimize(objective, callback=callback)
+            for name in ("validation_costs_", "best_validation_cost_"):  # (a former fit's)
+                self.__dict__.pop(name, None)
         else:  # early stopping: train on the rest, watch the cost on the held-out samples
             train, val = held
             pick = lambda a, i: None if a is None else a[i]  # noqa: E731
@@ -323,8 +325,9 @@ class _SNODEEstimator(_Params):
                 Objective(self.net_, dataclasses.replace(cost, decay=0.0, smooth=0.0), X0[val],
                           pick(Y, val), pick(labels, val), reducer=red,
                           block_size=self.block_size),
-                self.n_iter_no_change, self.ftol, callback, mini_batch=self.batch_size
-                is not None)
+                self.n_iter_no_change, self.ftol, callback,
+                epoch_end=self._epoch_end(train.size, optimizer))
+            watch.check()  # (the starting weights are a candidate: warm_start's too)
             self.result_ = watch.finish(optimizer.minimize(objective, callback=watch), objective)
             self.validation_costs_ = np.asarray(watch.costs)
             self.best_validation_cost_ = watch.best
@@ -332,9 +335,19 @@ class _SNODEEstimator(_Params):
         self.n_iter_ = self.result_.n_iter
         return self
 
-    def _validation_split(self, n):
+    def _epoch_end(self, n_train, optimizer):
+        """Mini-batch mode: (batches an epoch, iterations a batch) of training on n_train
+        samples, for finding an epoch's last iteration; None in full-batch mode."""
+        if self.batch_size is None:
+            return None
+        B = min(self.batch_size, n_train)
+        n_batches = n_train // B if self.drop_last else -(-n_train // B)
+        return n_batches, self.iterations_per_batch if isinstance(optimizer, NCG) else 1
+
+    def _validation_split(self, n, labels=None):
         """Early stopping: (train, validation) indices of the n samples, drawn from the
-        random state; None without early stopping."""
+        random state (stratified by the class `labels`, every class kept in training); None
+        without early stopping."""
         if not isinstance(self.early_stopping, (bool, np.bool_)):
             raise ValueError(f"early_stopping must be True or False, got "
                              f"{self.early_stopping!r}")
@@ -350,12 +363,21 @@ class _SNODEEstimator(_Params):
             # share of them is not)
             raise ValueError("early_stopping is not available with several processes (comm): "
                              "hold out validation samples and watch them with a callback")
-        n_val = int(round(frac * n))
-        if n_val < 1 or n - n_val < 1:
+        rng = np.random.default_rng(self._seed)
+        groups = [np.arange(n)] if labels is None else \
+            [np.flatnonzero(labels == c) for c in np.unique(labels)]
+        train, val = [], []
+        for g in groups:
+            g = rng.permutation(g)
+            k = min(int(round(frac * g.size)), g.size - 1) if labels is not None else \
+                int(round(frac * g.size))
+            val.append(g[:k])
+            train.append(g[k:])
+        train, val = np.sort(np.concatenate(train)), np.sort(np.concatenate(val))
+        if val.size < 1 or train.size < 1:
             raise ValueError(f"validation_fraction={frac:g} of {n} samples leaves no "
                              "validation or no training samples")
-        order = np.random.default_rng(self._seed).permutation(n)
-        return np.sort(order[n_val:]), np.sort(order[:n_val])
+        return train, val
 
     def _reducer(self):
         """The reducer of `comm` (checked; a LocalReducer for None)."""
@@ -654,10 +676,12 @@ class SNODEClassifier(_SNODEEstimator, _SkClassifier, _SkBase):
     n_iter_no_change : int >= 1, default 10
     early_stopping : bool, default False
         Hold out `validation_fraction` of the training samples (drawn from the random
-        state), train on the rest, and watch the validation cost (the loss's data terms, no
-        decay) after every iteration (mini-batch mode: every epoch); stop when it has not
-        fallen below ``(1 - ftol)`` times its best for `n_iter_no_change` checks, and keep
-        the weights of its best (scikit-learn's MLP's rule, with the best weights kept).
+        state; the classifier's per class, every class keeping a training sample), train on
+        the rest, and watch the validation cost (the loss's data terms, no decay) at the
+        start and after every iteration (mini-batch mode: at every epoch's end); stop when
+        it has not fallen below ``(1 - ftol)`` times its best for `n_iter_no_change` checks,
+        and keep the weights of its best (scikit-learn's MLP's rule, with the best weights
+        kept; a warm start's weights are a candidate too).
         Measured on scikit-learn's diabetes (SNODERegressor, 5 seeds, held-out R^2 median):
         0.48 against -0.07 without. Not available with several processes (`comm`).
     validation_fraction : float in (0, 1), default 0.1
@@ -1014,18 +1038,21 @@ def _scaler(scale):
 
 class _EarlyStop:
     """The callback of early stopping: the validation cost (the data terms, no decay) after
-    every iteration (mini-batch mode: every epoch); True (stop) when it has not fallen below
-    (1 - ftol) times its best for `patience` checks; the best weights are kept."""
+    every iteration (mini-batch mode: at every epoch's end); True (stop) when it has not
+    fallen below (1 - ftol) times its best for `patience` checks; the best weights are kept.
+    `epoch_end`: (batches an epoch, iterations a batch) in mini-batch mode, else None."""
 
-    def __init__(self, val, patience, ftol, user, mini_batch):
+    def __init__(self, val, patience, ftol, user, epoch_end):
         self.val, self.patience, self.ftol, self.user = val, patience, ftol, user
-        self.mini_batch = mini_batch
+        self.epoch_end = epoch_end
         self.costs, self.best, self.best_params, self.best_iter = [], np.inf, None, 0
-        self.since, self.n, self.epoch, self.stopped = 0, 0, 0, False
+        self.since, self.n, self.stopped = 0, 0, False
+        self.batch, self.count, self.checked = None, 0, -1
 
     def check(self):
         cost = float(self.val.value())
         self.costs.append(cost)
+        self.checked = self.n
         if cost < self.best - self.ftol * abs(self.best) or self.best_params is None:
             self.best, self.best_params, self.best_iter, self.since = \
                 cost, self.val.params(), self.n, 0
@@ -1036,17 +1063,21 @@ class _EarlyStop:
     def __call__(self, rec):
         self.n += 1
         asked = bool(self.user(rec)) if self.user is not None else False
-        if self.mini_batch:  # (an epoch ended when the next one began)
-            if int(rec.get("epoch", 0)) == self.epoch:
+        if self.epoch_end is not None:  # (mini-batches: only an epoch's last iteration)
+            n_batches, per_batch = self.epoch_end
+            here = (rec.get("epoch"), rec.get("batch"))
+            self.count = self.count + 1 if here == self.batch else 1
+            self.batch = here
+            if not (rec.get("batch") == n_batches - 1
+                    and (self.count >= per_batch or rec.get("next_batch"))):
                 return asked
-            self.epoch = int(rec["epoch"])
         self.stopped = self.check()
         return asked or self.stopped
 
     def finish(self, result, objective):
         """The result with the best weights (checked once more at the end)."""
-        if self.mini_batch and self.n and not (self.stopped or result.interrupted):
-            self.check()  # (the last epoch's)
+        if self.checked != self.n and not result.interrupted:
+            self.check()  # (where training ended, if not checked there)
         if self.best_params is not None:
             objective.set_params(self.best_params)
             result.x = objective.params()
