@@ -392,8 +392,7 @@ def _unused_options(args, batch_size, n_train):
         mode = f"mini-batches of {batch_size} for {n_train} training samples"
     other = f"--optimizer {args.optimizer}"
     unused = []
-    if args.n is not None and args.dataset.split(":")[0] not in ("spirals", "circles", "moons",
-                                                                 "xor", "teacher"):
+    if args.n is not None and not _generated(args):
         unused.append(("--n", "a generated data set's size"))
     if batch_size:  # (--ftol and --n-iter-no-change: early stopping's too)
         unused += [(o, mode) for o, v in (("--max-iter", args.max_iter), ("--ftol", args.ftol),
@@ -432,7 +431,7 @@ def _check_options(args):
                 ("--iterations-per-batch", args.iterations_per_batch, 1),
                 ("--max-iter", args.max_iter, 1), ("--n-iter-no-change", args.n_iter_no_change, 1),
                 ("--block-size", args.block_size, 1), ("--memory", args.memory, 0),
-                ("--seed", args.seed, 0), ("--n", args.n, 1))
+                ("--seed", args.seed, 0), ("--n", args.n, 2))
     for option, value, low in at_least:
         if value is not None and value < low:
             raise ValueError(f"{option} must be >= {low}, got {value}")
@@ -603,10 +602,18 @@ def _train(args):
     return 130 if interrupted else 0
 
 
+def _generated(args):
+    """Whether the data set is generated (the one that --n sizes)."""
+    return args.dataset.split(":")[0] in ("spirals", "circles", "moons", "xor", "teacher")
+
+
 def _evaluate(args):
     est = load(args.model)
     if not hasattr(est, "predict"):
         raise ValueError(f"{args.model} holds a bare network, not an estimator")
+    if args.n is not None and not _generated(args):
+        print("snode evaluate: warning: not used by this run: --n (a generated data set's "
+              "size)", file=sys.stderr)
     X, y = _load(args, "test")  # (MNIST: its own test images)
     if isinstance(est, SNODEClassifier):
         y = _as_classes(y, est.classes_, args.dataset)
