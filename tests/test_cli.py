@@ -357,6 +357,9 @@ def test_early_stopping_on_the_command_line(tmp_path, capsys):
                      str(out)]) == 0
     est = snode.load(out)
     assert est.early_stopping and est.validation_fraction == 0.2
+    capsys.readouterr()
+    assert cli.main(["info", str(out)]) == 0
+    assert "early_stopping=True, validation_fraction=0.2" in capsys.readouterr().out
     assert cli.main(["train", "--dataset", "moons", "--n", "100", "--validation-fraction",
                      "0.2", "--max-iter", "2", "--steps", "2", "--quiet", "-o", str(out)]) == 0
     assert "--validation-fraction (without --early-stopping)" in capsys.readouterr().err

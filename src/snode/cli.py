@@ -693,7 +693,8 @@ def _info(args):
             else ("lr",)) + (
             "decay", "scale", "target_scale", "batch_size") + (
             ("max_iter", "ftol", "n_iter_no_change") if params.get("batch_size") is None
-            else ("iterations_per_batch",) * ncg + ("drop_last", "epochs"))
+            else ("iterations_per_batch",) * ncg + ("drop_last", "epochs")) + (
+            ("early_stopping", "validation_fraction") if params.get("early_stopping") else ())
         print("  trained with " + ", ".join(f"{k}={params[k]}" for k in names if k in params))
     return 0
 
