@@ -326,7 +326,7 @@ class _SNODEEstimator(_Params):
                           pick(Y, val), pick(labels, val), reducer=red,
                           block_size=self.block_size),
                 self.n_iter_no_change, self.ftol, callback,
-                epoch_end=self._epoch_end(train.size, optimizer))
+                per_epoch=self.batch_size is not None)
             watch.check()  # (the starting weights are a candidate: warm_start's too)
             self.result_ = watch.finish(optimizer.minimize(objective, callback=watch), objective)
             self.validation_costs_ = np.asarray(watch.costs)
@@ -334,15 +334,6 @@ class _SNODEEstimator(_Params):
         self.history_ = self.result_.history
         self.n_iter_ = self.result_.n_iter
         return self
-
-    def _epoch_end(self, n_train, optimizer):
-        """Mini-batch mode: (batches an epoch, iterations a batch) of training on n_train
-        samples, for finding an epoch's last iteration; None in full-batch mode."""
-        if self.batch_size is None:
-            return None
-        B = min(self.batch_size, n_train)
-        n_batches = n_train // B if self.drop_last else -(-n_train // B)
-        return n_batches, self.iterations_per_batch if isinstance(optimizer, NCG) else 1
 
     def _validation_split(self, n, labels=None):
         """Early stopping: (train, validation) indices of the n samples, drawn from the
@@ -369,8 +360,9 @@ class _SNODEEstimator(_Params):
         train, val = [], []
         for g in groups:
             g = rng.permutation(g)
-            k = min(int(round(frac * g.size)), g.size - 1) if labels is not None else \
-                int(round(frac * g.size))
+            k = int(round(frac * g.size))
+            if labels is not None:  # (every class keeps a training sample)
+                k = min(k, g.size - 1)
             val.append(g[:k])
             train.append(g[k:])
         train, val = np.sort(np.concatenate(train)), np.sort(np.concatenate(val))
@@ -513,16 +505,10 @@ class _SNODEEstimator(_Params):
         est._make_optimizer(net.W.size + net.b.size)
         _scaler(est.scale)
         est.net_ = net
-        est.scaler_ = Scaler.from_dict(meta["scaler"])
         n = meta["n_features_in"]
         if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= net.width:
             raise ValueError(f"n_features_in must be an integer in [1, {net.width}], got {n!r}")
-        if est.scaler_.shift_ is None or est.scaler_.shift_.shape != (n,) or \
-                est.scaler_.scale_.shape != (n,):
-            raise ValueError("the input scaling does not match the number of features")
-        if not (np.isfinite(est.scaler_.shift_).all() and np.isfinite(est.scaler_.scale_).all()
-                and (est.scaler_.scale_ != 0).all()):
-            raise ValueError("the input scaling must hold finite shifts and nonzero scales")
+        est.scaler_ = _stored_scaler(meta["scaler"], n, "input")
         est.n_features_in_ = n
         offset = meta.get("input_offset_used", 0)  # (files from before it: the inputs first)
         if isinstance(offset, bool) or not isinstance(offset, int) or \
@@ -1004,13 +990,7 @@ class SNODERegressor(_SNODEEstimator, _SkRegressor, _SkBase):
         if self.target_scale not in TARGET_SCALES:
             raise ValueError(f"unknown target_scale {self.target_scale!r}")
         if "target_scaler" in meta:
-            targets = Scaler.from_dict(meta["target_scaler"])
-            shift, scale = targets.shift_, targets.scale_
-            if shift is None or shift.shape != (k,) or scale.shape != (k,) or \
-                    not (np.isfinite(shift).all() and np.isfinite(scale).all()
-                         and (scale > 0).all()):
-                raise ValueError(f"the target scaling must hold {k} finite shifts and "
-                                 "positive scales")
+            targets = _stored_scaler(meta["target_scaler"], k, "target", positive=True)
         else:  # (a file from before the target scaling: trained on the targets as they are)
             targets = Scaler("none", per_feature=True).fit(np.zeros((1, k)))
         self.target_scaler_ = targets
@@ -1040,14 +1020,13 @@ class _EarlyStop:
     """The callback of early stopping: the validation cost (the data terms, no decay) after
     every iteration (mini-batch mode: at every epoch's end); True (stop) when it has not
     fallen below (1 - ftol) times its best for `patience` checks; the best weights are kept.
-    `epoch_end`: (batches an epoch, iterations a batch) in mini-batch mode, else None."""
+    `per_epoch`: mini-batch mode (the records' "epoch_end" marks an epoch's last iteration)."""
 
-    def __init__(self, val, patience, ftol, user, epoch_end):
+    def __init__(self, val, patience, ftol, user, per_epoch):
         self.val, self.patience, self.ftol, self.user = val, patience, ftol, user
-        self.epoch_end = epoch_end
+        self.per_epoch = per_epoch
         self.costs, self.best, self.best_params, self.best_iter = [], np.inf, None, 0
-        self.since, self.n, self.stopped = 0, 0, False
-        self.batch, self.count, self.checked = None, 0, -1
+        self.since, self.n, self.stopped, self.checked = 0, 0, False, -1
 
     def check(self):
         cost = float(self.val.value())
@@ -1063,14 +1042,8 @@ class _EarlyStop:
     def __call__(self, rec):
         self.n += 1
         asked = bool(self.user(rec)) if self.user is not None else False
-        if self.epoch_end is not None:  # (mini-batches: only an epoch's last iteration)
-            n_batches, per_batch = self.epoch_end
-            here = (rec.get("epoch"), rec.get("batch"))
-            self.count = self.count + 1 if here == self.batch else 1
-            self.batch = here
-            if not (rec.get("batch") == n_batches - 1
-                    and (self.count >= per_batch or rec.get("next_batch"))):
-                return asked
+        if self.per_epoch and not rec.get("epoch_end"):  # (mini-batches: an epoch's last)
+            return asked
         self.stopped = self.check()
         return asked or self.stopped
 
@@ -1088,6 +1061,19 @@ class _EarlyStop:
                               f"the weights of iteration {self.best_iter} kept")
             result.success = True
         return result
+
+
+def _stored_scaler(d, n, what, positive=False):
+    """The fitted Scaler a file stores as `d`, checked: n finite shifts and nonzero (with
+    `positive`: positive) scales."""
+    scaler = Scaler.from_dict(d)
+    shift, scale = scaler.shift_, scaler.scale_
+    if shift is None or shift.shape != (n,) or scale.shape != (n,) or not (
+            np.isfinite(shift).all() and np.isfinite(scale).all()
+            and ((scale > 0) if positive else (scale != 0)).all()):
+        raise ValueError(f"the {what} scaling must hold {n} finite shifts and "
+                         f"{'positive' if positive else 'nonzero'} scales")
+    return scaler
 
 
 def _r2(ss_res, ss_tot):

@@ -102,8 +102,9 @@ class Trainer:
         Y : array_like, shape (N, m'), optional
         labels : array_like of int, shape (N,), optional
         callback : callable, optional
-            ``callback(record)`` after every iteration with its history record (a dict);
-            a true return value (True, 1, ...) stops training.
+            ``callback(record)`` after every iteration with its history record (a dict;
+            in mini-batch mode with ``epoch_end``, True at an epoch's last iteration); a
+            true return value (True, 1, ...) stops training.
         reducer : Reducer, optional
             Where sums over samples meet across processes (see :mod:`snode.reduce`).
 
@@ -144,11 +145,11 @@ class Trainer:
         batch_obj = objective
         try:
             if self.batch_size is None:
-                batches, n_it = (((0, 0, None),), self.max_iter)
+                batches, n_it = (((0, 0, None, True),), self.max_iter)
             else:
                 batches, n_it = self._minibatches(objective.n_total, rng), \
                     self.iterations_per_batch
-            for epoch, bi, idx in batches:
+            for epoch, bi, idx, last_batch in batches:
                 batch_obj = objective if idx is None else objective.subset(idx)
                 state["first"] = True
                 for it in range(n_it):
@@ -163,6 +164,9 @@ class Trainer:
                     rec.update(epoch=epoch, batch=bi,
                                evaluations=counts["gradients"] - start["gradients"] - pending,
                                time=time.perf_counter() - t0)
+                    if idx is not None:  # (mini-batches: the last iteration of an epoch)
+                        rec["epoch_end"] = last_batch and (
+                            it + 1 == n_it or bool(rec.get("next_batch")))
                     for k in HISTORY_FIELDS:
                         hist[k].append(rec.get(k, np.nan))
                     last_cost = rec["cost"]
@@ -227,10 +231,11 @@ class Trainer:
         # (fewer samples than batch_size: the one batch is all of them, also with drop_last)
         B = min(self.batch_size, N)
         stop = N - N % B if self.drop_last else N
+        starts = range(0, stop, B)
         for epoch in range(self.epochs):
             perm = rng.permutation(N)
-            for bi, start in enumerate(range(0, stop, B)):
-                yield epoch, bi, perm[start:start + B]
+            for bi, start in enumerate(starts):
+                yield epoch, bi, perm[start:start + B], bi == len(starts) - 1
 
 
 def _rank0_weights(objective):
