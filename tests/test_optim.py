@@ -551,6 +551,8 @@ def test_quasi_newton_direction_is_the_bfgs_update_of_the_scaled_metric(memory, 
     algorithm 7.4), also after the memory is full and the oldest pairs are overwritten; A^-1
     the Sobolev metric's Riesz map or, with weight < 1, the hybrid one,
     weight A_S^-1 + (1 - weight) I / h."""
+    from snode.optim.lbfgs import LBFGS
+    from snode.optim.metric import DepthMetric
     from snode.sobolev import sobolev_gradient
 
     K, d, h = 4, 2, 0.25
@@ -559,15 +561,15 @@ def test_quasi_newton_direction_is_the_bfgs_update_of_the_scaled_metric(memory, 
     rng = np.random.default_rng(memory)
     Q = rng.normal(size=(P, P))
     Q = Q @ Q.T + P * np.eye(P)  # the gradients of a convex quadratic: G = Q x
-    opt = snode.NCG(memory=memory, metric="sobolev", alpha=alpha, sobolev_weight=weight)
-    state, pairs = {}, []
+    qn, pairs = LBFGS(memory), []
+    metric = DepthMetric("sobolev", alpha, weight).at(h, 1.0)
     x = rng.normal(size=P)
     for k in range(memory + 3):
         G = Q @ x
         theta = (x[:K * d * d].reshape(shapes[0]).copy(), x[K * d * d:].reshape(shapes[1]).copy())
         Gp = (G[:K * d * d].reshape(shapes[0]), G[K * d * d:].reshape(shapes[1]))
         gp = sobolev_gradient(*Gp, h, alpha, weight)  # the metric's gradient A^-1 G
-        n, dvec = opt._quasi_newton(theta, Gp, gp, k == 0, state, h, alpha, weight)
+        n, dvec = qn.direction(theta, Gp, gp, k == 0, metric)
         if k > 0:
             pairs.append((x - x_prev, G - G_prev))
         used = pairs[-memory:]

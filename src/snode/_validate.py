@@ -29,14 +29,17 @@ def as_float_array(x, name, ndim=None, allow_nonfinite=False):
     return arr
 
 
-def as_labels(labels, n, n_classes, name="labels"):
-    """Integer class labels in [0, n_classes) as a C-contiguous int64 array of length n."""
+def as_labels(labels, n, n_classes, name="labels", check_range=True):
+    """Integer class labels in [0, n_classes) as a C-contiguous int64 array of length n
+    (`check_range=False`: integers of any value, for labels checked already)."""
     arr = np.asarray(labels)
     if arr.ndim != 1 or arr.shape[0] != n:
         raise ValueError(f"{name} must have shape ({n},), got {arr.shape}")
     if arr.dtype == bool or not (np.issubdtype(arr.dtype, np.integer)
                                  or np.issubdtype(arr.dtype, np.floating)):
         raise ValueError(f"{name} must be integers, got dtype {arr.dtype}")
+    if not check_range and np.issubdtype(arr.dtype, np.integer):
+        return np.ascontiguousarray(arr, dtype=np.int64)
     if np.issubdtype(arr.dtype, np.floating):
         if not np.isfinite(arr).all() or np.any(arr != np.round(arr)):
             raise ValueError(f"{name} must be integers, got non-integral values")
@@ -66,6 +69,22 @@ def check_real(value, name, minimum=None, strict=False):
         op = ">" if strict else ">="
         raise ValueError(f"{name} must be {op} {minimum}, got {value}")
     return value
+
+
+def check_fraction(value, name):
+    """`value` as a float in [0, 1]; ValueError naming `name` otherwise."""
+    value = check_real(value, name)
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"{name} must be in [0, 1], got {value}")
+    return value
+
+
+def check_choice(value, name, choices, what=None):
+    """`value` as a plain str among `choices`; ValueError naming `what` (default `name`)
+    and the choices otherwise."""
+    if not (isinstance(value, str) and value in choices):
+        raise ValueError(f"unknown {what or name} {value!r}; choose one of {tuple(choices)}")
+    return str(value)
 
 
 def check_bool(value, name):

@@ -1,16 +1,19 @@
 """The cost functional: which terms, with which weights (docs/method.md, the cost functional).
 
-The data terms are computed by the compiled core (through :class:`snode.SNODE`); the weight
-penalty is the depth operator of :mod:`snode.sobolev`. :class:`snode.Objective` binds a cost
-to a network and a batch; ``cost(net, X, ...)`` and ``cost.value_and_grad(net, X, ...)`` are
-shorthands for it.
+The data terms are the loss on the outputs (:class:`snode.loss.Loss`, computed by the compiled
+core through :class:`snode.SNODE`); the weight penalty is the depth operator of
+:mod:`snode.sobolev`. :class:`snode.Objective` binds a cost to a network and a batch for the
+optimisers; ``cost(net, X, ...)`` and ``cost.value_and_grad(net, X, ...)`` evaluate it on one
+process's batch directly (:func:`snode.evaluation.evaluate`, the objective's own sums).
 """
 from dataclasses import dataclass
 
-from ._validate import check_int, check_real
-from .model import output_loss
-from .objective import Objective
-from .sobolev import _apply, _inner
+from ._validate import check_real
+from .evaluation import evaluate
+from .loss import Batch, Loss
+from .model import SNODE
+from .reduce import BLOCK_SIZE, Blocks, LocalReducer
+from .sobolev import DepthOperator
 
 __all__ = ["Cost"]
 
@@ -59,71 +62,87 @@ class Cost:
     n_classes: int = None
 
     def __post_init__(self):
-        for name in ("mse", "ce", "out", "decay", "smooth"):
+        loss = Loss(self.mse, self.ce, self.out, self.n_classes)  # (checks its terms)
+        for name in ("mse", "ce", "out", "n_classes"):
+            object.__setattr__(self, name, getattr(loss, name))
+        for name in ("decay", "smooth"):
             object.__setattr__(self, name, check_real(getattr(self, name), name, minimum=0.0))
-        if self.n_classes is not None:
-            object.__setattr__(self, "n_classes",
-                               check_int(self.n_classes, "n_classes", minimum=1))
-        if self.ce > 0 and self.n_classes is None:
-            raise ValueError("the cross-entropy term (ce > 0) needs n_classes")
+        object.__setattr__(self, "_loss", loss)
+
+    @property
+    def loss(self):
+        """The data terms (:class:`snode.loss.Loss`): mse, ce, out and n_classes."""
+        return self._loss
 
     # --- inputs ------------------------------------------------------------------------------
-    def prepare(self, net, X, Y=None, labels=None):
-        """Check and convert a batch once: returns (X, Y, labels).
+    def prepare(self, net, X, Y=None, labels=None, *, check_input=True):
+        """Check and convert a batch once: returns a :class:`snode.loss.Batch`, the tuple
+        (X, Y, labels).
 
         Labels are kept (and checked) when the cost has n_classes; otherwise, when no term
-        uses them, they are dropped.
+        uses them, they are dropped. `check_input=False` trusts the arrays' values (finite,
+        labels in range) and only converts them, for data checked already.
 
         Raises
         ------
         ValueError
             Naming what is wrong with X, Y or labels, or what a term lacks.
         """
-        X = net.check_inputs(X)
-        if self.n_classes is None and not (self.ce > 0 or (self.mse > 0 and Y is None)):
-            labels = None
-        Y, labels = net.check_targets(self, X.shape[0], Y, labels)
-        return X, Y, labels
+        X = net.check_inputs(X, check_finite=check_input)
+        Y, labels = self.loss.check_targets(X.shape[0], net.width, Y, labels, drop_unused=True,
+                                            check_values=check_input)
+        return Batch(X, Y, labels)
 
     # --- the weight penalty (docs/method.md: decay and smooth are the depth operator) --------
-    def _penalised(self):
-        return self.decay > 0 or self.smooth > 0
+    def _operator(self, net):
+        """The depth operator of the penalty, None when it is zero."""
+        if not (self.decay > 0 or self.smooth > 0):
+            return None
+        return DepthOperator(net.h, self.decay, self.smooth)
 
     def penalty(self, net, params=None):
         """The weight terms (decay, smooth) of J at the network's weights or at `params`."""
-        if not self._penalised():
+        A = self._operator(net)
+        if A is None:
             return 0.0
         p = (net.W, net.b) if params is None else params
-        return 0.5 * _inner(p, p, net.h, self.decay, self.smooth)
+        return 0.5 * A.inner(p, p)
 
     def penalty_grad(self, net, gW, gb, params=None):
         """Add the gradient of the weight terms (at the network's weights or at `params`) to
         gW, gb in place."""
-        if not self._penalised():
+        A = self._operator(net)
+        if A is None:
             return
-        pW, pb = _apply((net.W, net.b) if params is None else params, net.h, self.decay,
-                        self.smooth)
+        pW, pb = A.apply((net.W, net.b) if params is None else params)
         gW += pW
         gb += pb
 
     def penalty_along(self, net, params, direction):
         """The penalty on the line ``params + eta direction``: ``P(eta) = p0 + p1 eta +
         p2 eta^2 / 2``; returns (p0, p1, p2)."""
-        if not self._penalised():
+        A = self._operator(net)
+        if A is None:
             return 0.0, 0.0, 0.0
-        h = net.h
-        return (0.5 * _inner(params, params, h, self.decay, self.smooth),
-                _inner(params, direction, h, self.decay, self.smooth),
-                _inner(direction, direction, h, self.decay, self.smooth))
+        return (0.5 * A.inner(params, params), A.inner(params, direction),
+                A.inner(direction, direction))
 
     def data_cost(self, outputs, Y=None, labels=None):
         """The data terms (mse, ce, out) of J at given outputs x(T) of shape (N, width)."""
-        return output_loss(outputs, self, Y, labels)
+        return self.loss.value(outputs, Y, labels)
 
-    # --- shorthands for an Objective --------------------------------------------------------
+    # --- one process's batch, directly ------------------------------------------------------
+    def _evaluate(self, net, X, Y, labels, grad, input_grad=False):
+        if not isinstance(net, SNODE):
+            raise ValueError(f"net must be an snode.SNODE, got {type(net).__name__}")
+        batch = self.prepare(net, X, Y, labels)
+        blocks = Blocks(LocalReducer(), batch.n, BLOCK_SIZE)
+        return evaluate(net, self, batch, blocks, net.check_params((net.W, net.b)),
+                        grad=grad, input_grad=input_grad)
+
     def __call__(self, net, X, Y=None, labels=None):
-        """The cost J (a float)."""
-        return Objective(net, self, X, Y, labels).value()
+        """The cost J (a float), as ``snode.Objective(net, cost, X, Y, labels).value()``."""
+        return self._evaluate(net, X, Y, labels, grad=False).value
 
     def value_and_grad(self, net, X, Y=None, labels=None, *, input_grad=False):
         """The cost and its exact gradient.
@@ -152,4 +171,5 @@ class Cost:
         NonFiniteError
             If a sweep overflows.
         """
-        return Objective(net, self, X, Y, labels).value_and_grad(input_grad=input_grad)
+        ev = self._evaluate(net, X, Y, labels, grad=True, input_grad=input_grad)
+        return (ev.value, *ev.grad, ev.input_grad) if input_grad else (ev.value, *ev.grad)

@@ -17,7 +17,7 @@ from .data import Scaler
 from .model import SNODE, place_inputs as _place, softmax
 from .objective import Objective
 from .reduce import Reducer, agree, check_reducer, reduce_floats, same_everywhere
-from .sobolev import _check_weight
+from ._validate import check_fraction as _check_weight
 from .optim import NCG, STEP_RULES, Adam, GradientDescent
 from .presets import preset
 
@@ -433,7 +433,7 @@ class _SNODEEstimator(_Params):
                 raise ValueError("sobolev_weight must be a number in [0, 1] or 'auto', got "
                                  f"{self.sobolev_weight!r}")
             return 1.0 if self.batch_size is not None else AUTO_SOBOLEV_WEIGHT
-        return _check_weight(self.sobolev_weight)
+        return _check_weight(self.sobolev_weight, "sobolev_weight")
 
     def _width(self, m, n_out):
         """The network's width and the inputs' first component for m features and n_out

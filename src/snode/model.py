@@ -1,10 +1,10 @@
 """The standalone neural ODE x' = s(W(t) x + b(t)) on [0, T], and its sweeps.
 
-This module is the one caller of the compiled sweeps (forward, gradient, sensitivity) and of
-the compiled loss: everything above it (the cost, the objective, the optimisers, and any
-analysis built on the sweeps) reaches the core through :class:`SNODE`'s methods and the loss
-functions here. The
-formulas are in the repository's docs/method.md.
+This module is the one caller of the compiled sweeps (forward, gradient, sensitivity):
+everything above it (the cost, the objective, the optimisers, and any analysis built on the
+sweeps) reaches them through :class:`SNODE`'s methods. The loss on the outputs, which the
+gradient sweep evaluates inside the core, is :mod:`snode.loss`. The formulas are in the
+repository's docs/method.md.
 """
 import math
 import os
@@ -14,12 +14,14 @@ import numpy as np
 
 from . import _kernels
 from . import io
-from ._validate import as_float_array, as_labels, check_int, check_real, check_threads
+from ._validate import as_float_array, check_int, check_real, check_threads
+from .loss import OutputLine, as_loss, output_loss, output_loss_along, softmax  # noqa: F401
 from .schemes import Tableau, get_tableau
 
-__all__ = ["SNODE", "ACTIVATIONS", "INITS", "ForwardStates", "DataGradient", "output_loss",
-           "output_loss_along", "softmax", "all_finite", "isa", "release_scratch",
-           "release_states"]
+__all__ = ["SNODE", "ACTIVATIONS", "INITS", "ForwardStates", "DataGradient", "all_finite",
+           "isa", "release_scratch", "release_states", "place_inputs"]
+# (output_loss, output_loss_along, OutputLine and softmax live in snode.loss; their names here
+# are kept for code written before it)
 
 #: Activation names and their codes in the C core.
 ACTIVATIONS = {"tanh": 0, "sigmoid": 1, "relu": 2, "leaky_relu": 3, "elu": 4, "softplus": 5,
@@ -296,15 +298,16 @@ class SNODE:
             raise ValueError("the biases b contain NaN or Inf")
         return W, b
 
-    def check_inputs(self, X, name="X"):
-        """`X` as a float64 array of shape (N, m), 1 <= N, 1 <= m <= width, all finite.
+    def check_inputs(self, X, name="X", *, check_finite=True):
+        """`X` as a float64 array of shape (N, m), 1 <= N, 1 <= m <= width, all finite
+        (`check_finite=False`: not scanned, for inputs checked already).
 
         Raises
         ------
         ValueError
             Naming what is wrong.
         """
-        X = as_float_array(X, name, ndim=2)
+        X = as_float_array(X, name, ndim=2, allow_nonfinite=not check_finite)
         if X.shape[0] < 1:
             raise ValueError(f"{name} is empty (no samples)")
         if X.shape[1] < 1 or X.shape[1] > self._width:
@@ -324,7 +327,7 @@ class SNODE:
             If a term lacks what it needs (the cross-entropy needs labels; the squared error
             needs Y or labels) or an array is malformed.
         """
-        return _targets(loss, N, self._width, Y, labels)
+        return as_loss(loss).check_targets(N, self._width, Y, labels)
 
     def save(self, path, meta=None):
         """Write the network (and a JSON-serialisable `meta` dict) to `path`, atomically.
@@ -537,8 +540,8 @@ class SNODE:
         Parameters
         ----------
         X : array_like, shape (N, m)
-        loss : Cost
-            Any object with the weights `mse`, `ce`, `out` and `n_classes` of :class:`Cost`.
+        loss : Loss or Cost
+            The data terms (:class:`snode.loss.Loss`; a :class:`snode.Cost` gives its own).
         Y : array_like, shape (N, m'), optional
             Targets of the squared error (zero-padded); without them, the one-hot vectors of
             `labels` in the first n_classes components.
@@ -571,6 +574,7 @@ class SNODE:
         NonFiniteError
             If a sweep overflows.
         """
+        loss = as_loss(loss)
         X, Y, labels, scale = self._data(X, loss, Y, labels, scale, check_input)
         if keep and self._memory == "recompute":
             raise ValueError("forward states are kept with memory='store' only")
@@ -579,9 +583,8 @@ class SNODE:
         args = self._args(params, check_input)
         threads = self.threads
         J, gW, gb, lam0, xT, kept = _kernels.value_grad(
-            *args, X, Y, labels, None, loss.mse, loss.ce, loss.out, loss.n_classes or 0,
-            scale, threads, self._memory == "recompute", bool(input_grad), bool(outputs),
-            bool(keep))
+            *args, X, Y, labels, None, *loss.terms, scale, threads,
+            self._memory == "recompute", bool(input_grad), bool(outputs), bool(keep))
         states = None
         if keep:
             states = ForwardStates((args[0], args[1]), X.shape[0], kept, threads,
@@ -601,15 +604,15 @@ class SNODE:
         value : float
         outputs : ndarray, shape (N, width), or None
         """
+        loss = as_loss(loss)
         X, Y, labels, scale = self._data(X, loss, Y, labels, scale, check_input)
-        return _kernels.data_cost(*self._args(params, check_input), X, Y, labels, loss.mse, loss.ce,
-                                  loss.out, loss.n_classes or 0, scale, self.threads,
-                                  bool(outputs))
+        return _kernels.data_cost(*self._args(params, check_input), X, Y, labels, *loss.terms,
+                                  scale, self.threads, bool(outputs))
 
     def _data(self, X, loss, Y, labels, scale, check_input):
         if check_input:
             X = self.check_inputs(X)
-            Y, labels = self.check_targets(loss, X.shape[0], Y, labels)
+            Y, labels = loss.check_targets(X.shape[0], self._width, Y, labels)
         if scale is None:
             return X, Y, labels, 1.0 / X.shape[0]
         return X, Y, labels, check_real(scale, "scale", 0.0)
@@ -671,87 +674,6 @@ def all_finite(a):
 def _is_ready(a, shape):
     return (isinstance(a, np.ndarray) and a.shape == shape and a.dtype == np.float64
             and a.flags.c_contiguous)
-
-
-# --- the loss on given outputs (the compiled core's one implementation) -------------------------
-def _targets(loss, N, d, Y, labels):
-    """Y and labels checked for the data terms of `loss` on N samples of width d (see
-    SNODE.check_targets)."""
-    C = loss.n_classes
-    if C is not None and C > d:
-        raise ValueError(f"n_classes = {C} exceeds the width {d}: the classes are read "
-                         "from the first n_classes outputs")
-    if Y is not None:
-        Y = as_float_array(Y, "Y", ndim=2)
-        if Y.shape[0] != N or not 1 <= Y.shape[1] <= d:
-            raise ValueError(f"Y must have shape ({N}, m) with 1 <= m <= {d}, got {Y.shape}")
-    if labels is not None:
-        if C is None:
-            raise ValueError("labels need a cost with n_classes")
-        labels = as_labels(labels, N, C)
-    if loss.ce > 0 and labels is None:
-        raise ValueError("the cross-entropy term (ce > 0) needs labels")
-    if loss.mse > 0 and Y is None and labels is None:
-        raise ValueError("the squared-error term (mse > 0) needs targets Y or labels")
-    return Y, labels
-
-
-def _loss_targets(outputs, loss, Y, labels):
-    x = as_float_array(outputs, "outputs", ndim=2)
-    return (x, *_targets(loss, x.shape[0], x.shape[1], Y, labels))
-
-
-def output_loss(outputs, loss, Y=None, labels=None, *, scale=None, grad=False):
-    """The data terms of `loss` at given outputs x(T).
-
-    Parameters
-    ----------
-    outputs : array_like, shape (N, d)
-    loss : Cost
-    Y : array_like, shape (N, m), optional
-    labels : array_like of int, shape (N,), optional
-    scale : float, optional
-        Factor of the sums over samples; default 1/N.
-    grad : bool
-        Also return the gradient with respect to the outputs.
-
-    Returns
-    -------
-    float, or (float, ndarray of shape (N, d)) with `grad`
-    """
-    x, Y, labels = _loss_targets(outputs, loss, Y, labels)
-    scale = 1.0 / max(x.shape[0], 1) if scale is None else scale
-    J, g = _kernels.loss(x, Y, labels, loss.mse, loss.ce, loss.out, loss.n_classes or 0,
-                         scale, bool(grad))
-    return (J, g) if grad else J
-
-
-def output_loss_along(outputs, xi, loss, Y=None, labels=None, *, scale, eta):
-    """The data terms of `loss` at the outputs ``x + eta xi`` and their first and second
-    derivatives in eta: ``(phi, dphi, d2phi)``, sums over this process's samples (times
-    `scale`). `outputs` and `xi` have shape (N, d); Y, labels as for :func:`output_loss`."""
-    return OutputLine(outputs, xi, loss, Y, labels, scale=scale)(eta)
-
-
-class OutputLine:
-    """:func:`output_loss_along` at many eta with the arrays checked once (a line search
-    evaluates it several times an iteration): ``line(eta) -> (phi, dphi, d2phi)``."""
-
-    def __init__(self, outputs, xi, loss, Y=None, labels=None, *, scale):
-        self._x, self._Y, self._labels = _loss_targets(outputs, loss, Y, labels)
-        self._xi = as_float_array(xi, "xi", ndim=2)
-        self._terms = (loss.mse, loss.ce, loss.out, loss.n_classes or 0,
-                       check_real(scale, "scale"))
-
-    def __call__(self, eta):
-        return _kernels.loss_line(self._x, self._xi, self._Y, self._labels, *self._terms,
-                                  float(eta))
-
-
-def softmax(z, n_classes):
-    """The softmax of the first `n_classes` columns of z (N, >= n_classes): (N, n_classes)."""
-    z = as_float_array(z, "z", ndim=2)
-    return _kernels.softmax(z, check_int(n_classes, "n_classes", minimum=1))
 
 
 def place_inputs(X, offset):

@@ -12,11 +12,13 @@ The formulas are in docs/method.md (the cost functional, the sensitivity step).
 """
 import numpy as np
 
+from .evaluation import Evaluation, evaluate, joined
 from .exceptions import NonFiniteError
-from .model import SNODE, OutputLine, all_finite, output_loss, release_states
+from .loss import Batch
+from .model import SNODE, release_states
 from .reduce import (BLOCK_SIZE, Blocks, LocalReducer, agree, check_reducer, reduce_floats,
                      same_everywhere, shard)
-from ._validate import check_int
+from ._validate import check_bool, check_int
 
 __all__ = ["Objective", "Evaluation", "LinearizedCost", "as_objective"]
 
@@ -24,43 +26,6 @@ _EPS = float(np.finfo(np.float64).eps)
 
 #: Forward states larger than this are not kept by default (keep_states="auto").
 MAX_STATE_BYTES = 1 << 30
-
-
-class Evaluation:
-    """The objective at one point: what :meth:`Objective.evaluate` returns.
-
-    Attributes
-    ----------
-    params : (ndarray, ndarray)
-        The weights (W, b) evaluated at: references to the arrays passed in, or to the
-        network's own (which :meth:`Objective.set_params` overwrites); do not change them while
-        the evaluation is in use.
-    value : float
-        The cost J (over all processes' samples, with the penalty).
-    grad : (ndarray, ndarray) or None
-        dJ/dW (n_steps, width, width) and dJ/db (n_steps, width), when asked for.
-    input_grad : ndarray, shape (N, m), or None
-        dJ/dX for this process's samples, when asked for.
-    outputs : ndarray, shape (N, width), or None
-        x(T) of this process's samples (with the gradient).
-    states : ForwardStates, tuple of ForwardStates, or None
-        The forward states kept for a linearisation at this point (one per block of this
-        process's samples when it holds several).
-    """
-
-    __slots__ = ("params", "value", "grad", "input_grad", "outputs", "states")
-
-    def __init__(self, params, value, grad=None, input_grad=None, outputs=None, states=None):
-        self.params = params
-        self.value = value
-        self.grad = grad
-        self.input_grad = input_grad
-        self.outputs = outputs
-        self.states = states
-
-    def __repr__(self):
-        return (f"Evaluation(value={self.value!r}, grad={self.grad is not None}, "
-                f"states={self.states is not None})")
 
 
 class Objective:
@@ -123,18 +88,20 @@ class Objective:
     """
 
     def __init__(self, net, cost, X, Y=None, labels=None, *, reducer=None, keep_states="auto",
-                 block_size=None):
+                 block_size=None, check_input=True):
         if not isinstance(net, SNODE):
             raise ValueError(f"net must be an snode.SNODE, got {type(net).__name__}")
         reducer = check_reducer(reducer)
         error = None
         try:  # (with several processes, a bad share stops every one of them: see agree)
             if reducer.size > 1 and np.ndim(X) == 2 and np.shape(X)[0] == 0:
-                X, Y, labels = _empty_share(net, cost, X, Y, labels)
+                batch = _empty_share(net, cost, X, Y, labels)
             else:
-                X, Y, labels = cost.prepare(net, X, Y, labels)
-            if labels is not None:  # (the caller's changes would reach the core unchecked)
-                labels = labels.copy()
+                batch = cost.prepare(net, X, Y, labels, check_input=check_bool(
+                    check_input, "check_input"))
+            if batch.labels is not None and batch.labels is labels:
+                # (the caller's later changes would reach the core unchecked)
+                batch = batch._replace(labels=batch.labels.copy())
             if keep_states not in ("auto", True, False):
                 raise ValueError(f"keep_states must be 'auto', True or False, got "
                                  f"{keep_states!r}")
@@ -146,24 +113,37 @@ class Objective:
         if reducer.size > 1:
             same_everywhere(reducer, "the network, the cost, the block size or the data's "
                             "columns", _network_settings(net), repr(cost), block_size,
-                            X.shape[1],
-                            None if Y is None else Y.shape[1], labels is None)
-        self._setup(net, cost, X, Y, labels, reducer, keep_states, block_size)
+                            batch.X.shape[1], None if batch.Y is None else batch.Y.shape[1],
+                            batch.labels is None)
+        self._setup(net, cost, batch, reducer, keep_states, block_size)
 
-    def _setup(self, net, cost, X, Y, labels, reducer, keep_states, block_size):
+    def _setup(self, net, cost, batch, reducer, keep_states, block_size):
         self.net, self.cost, self.reducer = net, cost, reducer
-        self.X, self.Y, self.labels = X, Y, labels
+        self.batch = batch
         self.keep_states = keep_states
         self.block_size = block_size
-        self.n_samples = X.shape[0]
+        self.n_samples = batch.n
         self._blocks = Blocks(reducer, self.n_samples, block_size)
         self.n_total, self.offset = self._blocks.n_total, self._blocks.offset
         if self.n_total < 1:
             raise ValueError("the batch has no samples on any process")
         self._scale = 1.0 / self.n_total
         self.counts = {"gradients": 0, "values": 0, "sweeps": 0}
-        self._k0, self._k1 = self._blocks.first, self._blocks.stop
-        self._slice, self._sum = self._blocks.slice, self._blocks.sum
+
+    @property
+    def X(self):
+        """This process's inputs (N, m), as checked."""
+        return self.batch.X
+
+    @property
+    def Y(self):
+        """This process's targets (N, m') or None."""
+        return self.batch.Y
+
+    @property
+    def labels(self):
+        """This process's labels (N,) or None."""
+        return self.batch.labels
 
     def subset(self, index):
         """The objective on the samples `index` of this one (a mini-batch, in that order): the
@@ -175,12 +155,11 @@ class Objective:
         if index.dtype == bool:  # a mask: the samples it selects (global numbers over several)
             index = np.flatnonzero(index)
         red = self.reducer
-        X, Y, labels = self.X, self.Y, self.labels
+        batch = self.batch
         if red.size > 1:
-            X, Y, labels, index = self._gather(index)
+            batch, index = self._gather(index)
         sub = object.__new__(Objective)
-        sub._setup(self.net, self.cost, X[index], None if Y is None else Y[index],
-                   None if labels is None else labels[index], red, self.keep_states,
+        sub._setup(self.net, self.cost, batch.rows(index), red, self.keep_states,
                    self.block_size)
         sub.counts = self.counts
         return sub
@@ -188,17 +167,14 @@ class Objective:
     def _gather(self, index):
         # every process contributes the rows of the mini-batch it holds; all assemble the
         # whole mini-batch and keep their share of its blocks
-        n = self.n_samples
+        n, batch = self.n_samples, self.batch
         offset = self.offset if self.reducer.exact else int(self.reducer.offset(n))
         own = np.flatnonzero((index >= offset) & (index < offset + n))
-        rows = index[own] - offset
-        pieces = self.reducer.allgather(
-            (own, self.X[rows], None if self.Y is None else self.Y[rows],
-             None if self.labels is None else self.labels[rows]))
+        pieces = self.reducer.allgather((own, *batch.rows(index[own] - offset)))
         N = index.shape[0]
-        X = np.empty((N, self.X.shape[1]))
-        Y = None if self.Y is None else np.empty((N, self.Y.shape[1]))
-        labels = None if self.labels is None else np.empty(N, dtype=self.labels.dtype)
+        X = np.empty((N, batch.X.shape[1]))
+        Y = None if batch.Y is None else np.empty((N, batch.Y.shape[1]))
+        labels = None if batch.labels is None else np.empty(N, dtype=batch.labels.dtype)
         seen = np.zeros(N, dtype=bool)
         for pos, xr, yr, lr in pieces:
             X[pos] = xr
@@ -210,7 +186,7 @@ class Objective:
         if not seen.all():
             raise ValueError("the mini-batch holds sample numbers that no process has (they "
                              f"must lie in [0, {self.n_total}))")
-        return X, Y, labels, shard(N, self.reducer, self.block_size)
+        return Batch(X, Y, labels), shard(N, self.reducer, self.block_size)
 
     # --- the point ---------------------------------------------------------------------------
     @property
@@ -277,61 +253,11 @@ class Objective:
         return self._evaluate(self._point(params), grad, input_grad, keep)
 
     def _evaluate(self, point, grad, input_grad, keep):
-        net, cost = self.net, self.cost
-        X, Y, labels, scale = self.X, self.Y, self.labels, self._scale
         self.counts["values"] += 1
-        if not grad:
-            self.counts["sweeps"] += 1
-
-            def value(k):
-                s = self._slice(k)
-                return (net.data_cost(X[s], cost, None if Y is None else Y[s],
-                                      None if labels is None else labels[s], scale=scale,
-                                      params=point, check_input=False)[0],)
-
-            (J,) = self._sum(value, lambda: (0.0,))
-            return Evaluation(point, self._with_penalty(float(J), point))
-        self.counts["gradients"] += 1
-        self.counts["sweeps"] += 2
-        keep = self._keep(keep) and bool(grad)
-        blocks = []
-
-        def gradient(k):
-            s = self._slice(k)
-            r = net.data_gradient(X[s], cost, None if Y is None else Y[s],
-                                  None if labels is None else labels[s], scale=scale,
-                                  params=point, input_grad=input_grad, outputs=True,
-                                  keep=keep, check_input=False)
-            blocks.append(r)
-            return r.value, r.gW, r.gb
-
-        shapes = (net.n_steps, net.width, net.width), (net.n_steps, net.width)
-        J, gW, gb = _reduced(self._sum(gradient, lambda: (0.0, *map(np.zeros, shapes))),
-                             *shapes)
-        cost.penalty_grad(net, gW, gb, params=point)
-        J = self._with_penalty(J, point)
-        # (the core checked each block's sums; these add blocks, processes or a penalty)
-        if not (len(blocks) == 1 and type(self.reducer) is LocalReducer and cost.decay == 0
-                and cost.smooth == 0) and not (all_finite(gW) and all_finite(gb)):
-            raise NonFiniteError("the gradient is not finite: the weights are too large")
-        one = len(blocks) == 1
-        outputs = blocks[0].outputs if one else _joined([r.outputs for r in blocks],
-                                                         (0, net.width))
-        gX = None
-        if input_grad:
-            gX = blocks[0].input_grad if one else _joined([r.input_grad for r in blocks],
-                                                          (0, X.shape[1]))
-        states = None
-        if keep and blocks:
-            states = blocks[0].states if one else tuple(r.states for r in blocks)
-            point = blocks[0].states.params  # (copies, if the point was the network's own)
-        return Evaluation(point, J, (gW, gb), gX, outputs, states)
-
-    def _with_penalty(self, J, point):
-        J = J + self.cost.penalty(self.net, point)
-        if not np.isfinite(J):
-            raise NonFiniteError("the cost is not finite: the weights or outputs are too large")
-        return float(J)
+        self.counts["sweeps"] += 2 if grad else 1
+        self.counts["gradients"] += bool(grad)
+        return evaluate(self.net, self.cost, self.batch, self._blocks, point, grad=grad,
+                        input_grad=input_grad, keep=self._keep(keep) and bool(grad))
 
     def release(self, evaluation):
         """Declare that `evaluation` will not be linearised again: the memory of its forward
@@ -396,19 +322,20 @@ class Objective:
         """
         if not isinstance(evaluation, Evaluation) or evaluation.outputs is None:
             raise ValueError("output_scale needs a gradient evaluation (evaluate(grad=True))")
-        (S,) = self._sum(lambda k: (self._output_scale(evaluation.outputs, k),),
-                         lambda: (0.0,))
+        (S,) = self._blocks.sum(lambda k: (self.output_scale_block(evaluation.outputs, k),),
+                                lambda: (0.0,))
         return float(S)
 
-    def _output_scale(self, outputs, k):
-        """output_scale's sum over block k of this process's samples."""
-        sl = self._slice(k)
-        x, Y, labels = outputs[sl], self.Y, self.labels
-        cost = self.cost
-        _, g = output_loss(x, cost, None if Y is None else Y[sl],
-                           None if labels is None else labels[sl], scale=self._scale, grad=True)
+    def output_scale_block(self, outputs, k):
+        """:meth:`output_scale`'s sum over block k of this process's samples (`outputs` the
+        evaluation's)."""
+        sl = self._blocks.slice(k)
+        b = self.batch.rows(sl)
+        loss = self.cost.loss
+        x = outputs[sl]
+        _, g = loss.value(x, b.Y, b.labels, scale=self._scale, grad=True, check_input=False)
         flat = x.reshape(-1)
-        c = 0.5 * (cost.mse + cost.out + 0.5 * cost.ce) * self._scale * _EPS
+        c = loss.curvature_bound() * self._scale * _EPS
         return float(np.einsum("i,i->", np.abs(g).ravel(), np.abs(flat))
                      + c * np.einsum("i,i->", flat, flat))
 
@@ -449,8 +376,8 @@ class Objective:
             elif states is None:
                 xi = self.net.sensitivity(self.X, u[0], u[1], params=evaluation.params)
             elif isinstance(states, tuple):
-                xi = _joined([self.net.sensitivity(None, u[0], u[1], states=st)
-                              for st in states], None)
+                xi = joined([self.net.sensitivity(None, u[0], u[1], states=st)
+                             for st in states], None)
             else:
                 xi = self.net.sensitivity(None, u[0], u[1], states=states)
         except NonFiniteError as exc:
@@ -490,7 +417,7 @@ def _network_settings(net):
 
 
 def _empty_share(net, cost, X, Y, labels):
-    """(X, Y, labels) of a process without samples (several processes): empty arrays of the
+    """The batch of a process without samples (several processes): empty arrays of the
     right widths."""
     m = np.shape(X)[1]
     if not 1 <= m <= net.width:
@@ -500,27 +427,7 @@ def _empty_share(net, cost, X, Y, labels):
         Y = np.empty((0, np.shape(Y)[1] if np.ndim(Y) == 2 else 1))
     if labels is not None or cost.n_classes is not None:
         labels = np.empty(0, dtype=np.int64)
-    return X, Y, labels
-
-
-def _joined(arrays, empty):
-    return np.concatenate(arrays) if arrays else np.empty(empty)
-
-
-def _reduced(parts, *shapes):
-    """The cost and gradient a reducer returned, checked: (float, ndarray, ndarray)."""
-    try:
-        J, gW, gb = parts
-        J = float(J)
-        gW = np.ascontiguousarray(gW, dtype=np.float64)
-        gb = np.ascontiguousarray(gb, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise ValueError("the reducer's allreduce must return its parts, summed, in order "
-                         "(see snode.Reducer)") from None
-    if (gW.shape, gb.shape) != shapes:
-        raise ValueError(f"the reducer returned arrays of shapes {gW.shape}, {gb.shape} for "
-                         f"{shapes[0]}, {shapes[1]}")
-    return J, gW, gb
+    return Batch(X, Y, labels)
 
 
 class LinearizedCost:
@@ -563,31 +470,31 @@ class LinearizedCost:
         self.slope = slope_u * scale
         self.quadratic = cost.ce == 0.0
         _, self._p1, self._p2 = cost.penalty_along(net, evaluation.params, unit)
-        obj = objective
-        Y, labels, sc = obj.Y, obj.labels, obj._scale
+        blocks, sc = objective._blocks, objective._scale
+        self._blocks = blocks
         self._lines, self._last = {}, (None, None)
-        for k in range(obj._k0, obj._k1):
-            sl = obj._slice(k)
-            self._lines[k] = OutputLine(evaluation.outputs[sl], xi[sl], cost,
-                                        None if Y is None else Y[sl],
-                                        None if labels is None else labels[sl], scale=sc)
+        for k in range(blocks.first, blocks.stop):
+            sl = blocks.slice(k)
+            b = objective.batch.rows(sl)
+            self._lines[k] = cost.loss.along(evaluation.outputs[sl], xi[sl], b.Y, b.labels,
+                                             scale=sc, check_input=False)
 
         # at 0, with two more sums: the mean of |xi(T)|^2 over samples, and the size of the
         # terms the data cost sums (Objective.output_scale)
         def at_zero(k):
-            flat = xi[obj._slice(k)].reshape(-1)
+            flat = xi[blocks.slice(k)].reshape(-1)
             return (*self._lines[k](0.0), float(np.einsum("i,i->", flat, flat)) * sc,
-                    obj._output_scale(evaluation.outputs, k))
+                    objective.output_scale_block(evaluation.outputs, k))
 
-        *self._d0, ms, self.output_scale = (float(v) for v in obj._sum(
+        *self._d0, ms, self.output_scale = (float(v) for v in blocks.sum(
             at_zero, lambda: (0.0,) * 5, error))
         self.output_rate = np.sqrt(max(ms, 0.0)) * scale
         self._curv_u = self._d0[2] + self._p2
         self.curvature = self._curv_u * scale * scale
 
     def _data(self, t):
-        return tuple(float(v) for v in self._obj._sum(lambda k: self._lines[k](t),
-                                                      lambda: (0.0,) * 3))
+        return tuple(float(v) for v in self._blocks.sum(lambda k: self._lines[k](t),
+                                                        lambda: (0.0,) * 3))
 
     def __call__(self, eta):
         """``(phi(eta), phi'(eta), phi''(eta))``."""

@@ -18,9 +18,9 @@ References
 import numpy as np
 
 from . import _kernels
-from ._validate import as_float_array, check_real
+from ._validate import as_float_array, check_fraction, check_real
 
-__all__ = ["sobolev_gradient", "sobolev_inner", "h1_inner", "h1_apply"]
+__all__ = ["sobolev_gradient", "sobolev_inner", "h1_inner", "h1_apply", "DepthOperator"]
 
 
 def _pair(gW, gb, names=("gW", "gb")):
@@ -86,7 +86,7 @@ def sobolev_gradient(gW, gb, h, alpha=1.0, weight=1.0):
     """
     gW, gb = _pair(gW, gb)
     h, _, alpha = _weights(h, 1.0, alpha, ("mass", "alpha"))
-    return _hybrid((gW, gb), h, alpha, _check_weight(weight, "weight"))
+    return DepthOperator(h, 1.0, alpha).hybrid((gW, gb), check_fraction(weight, "weight"))
 
 
 def sobolev_inner(uW, ub, vW, vb, h, alpha=1.0):
@@ -117,7 +117,7 @@ def h1_inner(u, v, h, mass, stiff, *, names=("mass", "stiff")):
     if uW.shape != vW.shape:
         raise ValueError(f"u and v have different shapes: {uW.shape} and {vW.shape}")
     h, mass, stiff = _weights(h, mass, stiff, ("mass",) + tuple(names[-1:]))
-    return _inner((uW, ub), (vW, vb), h, mass, stiff)
+    return DepthOperator(h, mass, stiff).inner((uW, ub), (vW, vb))
 
 
 def h1_apply(u, h, mass, stiff):
@@ -129,50 +129,66 @@ def h1_apply(u, h, mass, stiff):
         If the result overflows.
     """
     uW, ub = _pair(*u, ("uW", "ub"))
-    h, mass, stiff = _weights(h, mass, stiff)
-    return _apply((uW, ub), h, mass, stiff)
+    return DepthOperator(h, mass, stiff).apply((uW, ub))
 
 
-# --- the kernels' calls, with light checks: what the public functions run after theirs, and
-# what the optimisers and the cost call directly on their own arrays -------------------------
-# (pairs of matching shapes, h > 0 and weights >= 0, as the callers' objects guarantee; the
-# arrays are made float64 and contiguous, copied only when they are not; the kernels still
+class DepthOperator:
+    """The operator ``A = mass h I + (stiff / h) L`` on parameter pairs, for pairs already
+    checked (float arrays of matching shapes (K, d, d) and (K, d)); the public functions above
+    check theirs and call it. The optimisers' metric and the cost's weight penalty hold one.
+
+    Parameters
+    ----------
+    h : float > 0
+        The depth step.
+    mass, stiff : float >= 0
+        The weights of the identity and of the path Laplacian.
+
+    Raises
+    ------
+    ValueError
+        For a parameter out of range (at construction).
+    """
+
+    __slots__ = ("h", "mass", "stiff")
+
+    def __init__(self, h, mass=1.0, stiff=0.0):
+        self.h, self.mass, self.stiff = _weights(h, mass, stiff)
+
+    def __repr__(self):
+        return f"DepthOperator(h={self.h!r}, mass={self.mass!r}, stiff={self.stiff!r})"
+
+    def apply(self, u):
+        """``A u`` (a pair); NonFiniteError if it overflows."""
+        h, mass, stiff = self.h, self.mass, self.stiff
+        return (_kernels.h1_apply(_flat(_c(u[0])), h, mass, stiff).reshape(u[0].shape),
+                _kernels.h1_apply(_c(u[1]), h, mass, stiff))
+
+    def inner(self, u, v):
+        """``u . A v`` (a float)."""
+        h, mass, stiff = self.h, self.mass, self.stiff
+        return (_kernels.h1_inner(_flat(_c(u[0])), _flat(_c(v[0])), h, mass, stiff)
+                + _kernels.h1_inner(_c(u[1]), _c(v[1]), h, mass, stiff))
+
+    def solve(self, u):
+        """``A^-1 u`` (a pair; needs mass > 0): with (mass, stiff) = (1, alpha), the Sobolev
+        gradient of the gradient u."""
+        h, mass, stiff = self.h, self.mass, self.stiff
+        return (_kernels.h1_solve(_flat(_c(u[0])), h, mass, stiff).reshape(u[0].shape),
+                _kernels.h1_solve(_c(u[1]), h, mass, stiff))
+
+    def hybrid(self, u, weight):
+        """``weight A^-1 u + (1 - weight) u / h`` for a checked weight in [0, 1]: with mass 1,
+        the hybrid gradient (the Sobolev gradient at weight 1, the same numbers as
+        :meth:`solve`; also at stiff = 0, where the two coincide)."""
+        g = self.solve(u)
+        if weight == 1.0 or self.stiff == 0.0:
+            return g
+        c = (1.0 - weight) / self.h
+        return (weight * g[0] + c * u[0], weight * g[1] + c * u[1])
+
+
+# (the arrays are made float64 and contiguous, copied only when they are not; the kernels
 # check shapes and finiteness)
 def _c(a):
     return np.ascontiguousarray(a, dtype=np.float64)
-
-
-def _solve(u, h, alpha):
-    """sobolev_gradient of a trusted pair."""
-    return (_kernels.h1_solve(_flat(_c(u[0])), h, 1.0, alpha).reshape(u[0].shape),
-            _kernels.h1_solve(_c(u[1]), h, 1.0, alpha))
-
-
-def _hybrid(u, h, alpha, weight):
-    """sobolev_gradient of a trusted pair with a checked weight: the Sobolev gradient at
-    weight 1 (the same numbers as _solve), else ``weight g_S + (1 - weight) u / h``."""
-    g = _solve(u, h, alpha)
-    if weight == 1.0 or alpha == 0.0:
-        return g
-    c = (1.0 - weight) / h
-    return (weight * g[0] + c * u[0], weight * g[1] + c * u[1])
-
-
-def _check_weight(weight, name="sobolev_weight"):
-    """The hybrid gradient's weight, checked: a real number in [0, 1]."""
-    weight = check_real(weight, name)
-    if not 0.0 <= weight <= 1.0:
-        raise ValueError(f"{name} must be in [0, 1], got {weight}")
-    return weight
-
-
-def _inner(u, v, h, mass, stiff):
-    """h1_inner of trusted pairs."""
-    return (_kernels.h1_inner(_flat(_c(u[0])), _flat(_c(v[0])), h, mass, stiff)
-            + _kernels.h1_inner(_c(u[1]), _c(v[1]), h, mass, stiff))
-
-
-def _apply(u, h, mass, stiff):
-    """h1_apply of a trusted pair."""
-    return (_kernels.h1_apply(_flat(_c(u[0])), h, mass, stiff).reshape(u[0].shape),
-            _kernels.h1_apply(_c(u[1]), h, mass, stiff))

@@ -10,14 +10,20 @@ full-batch mode (``batch_size=None``) iterates on all the data until the gradien
 below ``tol`` or ``max_iter``. Ctrl-C stops training with the last accepted weights in place
 (``result.interrupted``).
 
-Rooms: :mod:`.trainer` (the loop and the result), :mod:`.linesearch` (line searches on the
-scalar phi), :mod:`.ncg`, :mod:`.baselines` (gradient descent, Adam), :mod:`.interop` (scipy).
+Rooms: :mod:`.trainer` (the loop, the schedule, the typed state and the result),
+:mod:`.metric` (the metric in depth), :mod:`.linesearch` (line searches on the scalar phi),
+:mod:`.ncg`, :mod:`.baselines` (gradient descent, Adam), :mod:`.registry` (the optimisers by
+name, as the estimators and the command line offer them), :mod:`.interop` (scipy).
 """
 from ..exceptions import LineSearchWarning
 from .baselines import Adam, GradientDescent
 from .interop import scipy_objective
-from .ncg import BETA_RULES, METRICS, NCG, STEP_RULES, auto_alpha
-from .trainer import TrainResult
+from .metric import METRICS, DepthMetric, auto_alpha
+from .ncg import BETA_RULES, STEP_RULES, NCG
+from .registry import NCG_OPTIONS, OPTIMIZERS, OptimizerSpec, optimizer_spec
+from .trainer import Loop, Step, Trainer, TrainResult
 
 __all__ = ["NCG", "GradientDescent", "Adam", "TrainResult", "LineSearchWarning",
-           "scipy_objective", "BETA_RULES", "STEP_RULES", "METRICS", "auto_alpha"]
+           "scipy_objective", "BETA_RULES", "STEP_RULES", "METRICS", "auto_alpha",
+           "DepthMetric", "OPTIMIZERS", "OptimizerSpec", "optimizer_spec", "NCG_OPTIONS",
+           "Trainer", "Loop", "Step"]

@@ -1,14 +1,14 @@
 """The standard gradient methods the NCG is compared with, on the same network and gradient:
 gradient descent (SGD with a batch size), with momentum or Nesterov's, and Adam."""
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
-from .._validate import check_real
+from .._validate import check_bool, check_real
 from ..exceptions import NonFiniteError
-from ..sobolev import _solve
-from .ncg import METRICS, _check_alpha, metric_alpha
-from .trainer import Trainer, pair_axpy, pair_dot, pair_finite
+from .metric import DepthMetric
+from .trainer import Step, Trainer, pair_axpy, pair_dot, pair_finite
 
 __all__ = ["GradientDescent", "Adam"]
 
@@ -58,37 +58,33 @@ class GradientDescent(Trainer):
     nesterov: bool = False
     metric: str = "l2"
     alpha: "float | str" = "auto"
-    batch_size: int = None
-    iterations_per_batch: int = 1
-    epochs: int = 10
-    max_iter: int = 200
-    tol: float = 1e-8
-    seed: int = None
-    drop_last: bool = False
-    ftol: float = 0.0
-    n_iter_no_change: int = 10
 
     def __post_init__(self):
         object.__setattr__(self, "lr", check_real(self.lr, "lr", minimum=0.0, strict=True))
         object.__setattr__(self, "momentum", check_real(self.momentum, "momentum", minimum=0.0))
         if not self.momentum < 1.0:
             raise ValueError(f"momentum must be < 1, got {self.momentum}")
-        if self.metric not in METRICS:
-            raise ValueError(f"unknown metric {self.metric!r}; choose one of {METRICS}")
-        _check_alpha(self)
-        self._check_common()
+        depth = DepthMetric(self.metric, self.alpha)
+        object.__setattr__(self, "metric", depth.kind)
+        object.__setattr__(self, "alpha", depth.alpha)
+        object.__setattr__(self, "nesterov", check_bool(self.nesterov, "nesterov"))
+        self.check_schedule()
 
-    def _direction(self, obj, G):
-        return _solve(G, obj.h, metric_alpha(self, obj))
+    def init_state(self, objective):
+        return _State()
 
-    def _iterate(self, obj, state):
-        ev, g, rec = _begin(self, obj, state, self._direction, beta=self.momentum)
-        if "stop" in rec:
-            return rec
-        v = state.get("v")
-        v = g if v is None else pair_axpy(self.momentum, v, g)
+    def iterate(self, obj, state, loop):
+        ev, g, out = _begin(self, obj, state, loop, DepthMetric(self.metric, self.alpha).at(obj.net.h, obj.net.T).gradient,
+                            beta=self.momentum)
+        if out.stop:
+            return out
+        v = g if state.v is None else pair_axpy(self.momentum, state.v, g)
         upd = pair_axpy(self.momentum, v, g) if self.nesterov else v
-        return _step(obj, state, ev, upd, self.lr, rec, v=v)
+        stop = _step(obj, state, loop, ev, upd, self.lr)
+        if stop is not None:
+            return stop
+        state.v = v
+        return out
 
 
 @dataclass(frozen=True)
@@ -121,15 +117,6 @@ class Adam(Trainer):
     beta1: float = 0.9
     beta2: float = 0.999
     eps: float = 1e-8
-    batch_size: int = None
-    iterations_per_batch: int = 1
-    epochs: int = 10
-    max_iter: int = 200
-    tol: float = 1e-8
-    seed: int = None
-    drop_last: bool = False
-    ftol: float = 0.0
-    n_iter_no_change: int = 10
 
     def __post_init__(self):
         object.__setattr__(self, "lr", check_real(self.lr, "lr", minimum=0.0, strict=True))
@@ -138,66 +125,81 @@ class Adam(Trainer):
             if not v < 1.0:
                 raise ValueError(f"{name} must be < 1, got {v}")
         object.__setattr__(self, "eps", check_real(self.eps, "eps", minimum=0.0, strict=True))
-        self._check_common()
+        self.check_schedule()
 
-    def _iterate(self, obj, state):
-        ev, _, rec = _begin(self, obj, state, _l2_gradient, beta=np.nan)
-        if "stop" in rec:
-            return rec
+    def init_state(self, objective):
+        return _State()
+
+    def iterate(self, obj, state, loop):
+        h = obj.h
+        ev, _, out = _begin(self, obj, state, loop, lambda G: (G[0] / h, G[1] / h),
+                            beta=np.nan)
+        if out.stop:
+            return out
         GW, Gb = ev.grad
-        t = state.get("t", 0) + 1
-        m = state.get("m", (np.zeros_like(GW), np.zeros_like(Gb)))
-        v = state.get("v", (np.zeros_like(GW), np.zeros_like(Gb)))
+        t = state.t + 1
+        m = state.m if state.m is not None else (np.zeros_like(GW), np.zeros_like(Gb))
+        v = state.v if state.v is not None else (np.zeros_like(GW), np.zeros_like(Gb))
         m = tuple(self.beta1 * mi + (1 - self.beta1) * gi for mi, gi in zip(m, (GW, Gb)))
         v = tuple(self.beta2 * vi + (1 - self.beta2) * gi * gi for vi, gi in zip(v, (GW, Gb)))
         c1, c2 = 1 - self.beta1 ** t, 1 - self.beta2 ** t
         upd = tuple((mi / c1) / (np.sqrt(vi / c2) + self.eps) for mi, vi in zip(m, v))
-        return _step(obj, state, ev, upd, self.lr, rec, t=t, m=m, v=v)
+        stop = _step(obj, state, loop, ev, upd, self.lr)
+        if stop is not None:
+            return stop
+        state.t, state.m, state.v = t, m, v
+        return out
 
 
-def _l2_gradient(obj, G):
-    """The L2(0, T) gradient G / h (its norm is the one `tol` bounds)."""
-    return (G[0] / obj.h, G[1] / obj.h)
+class _State:
+    """The state of the fixed-rate methods: the weights before the last step (to go back to)
+    and the moments (momentum's v; Adam's t, m, v)."""
+
+    __slots__ = ("theta_prev", "v", "t", "m")
+
+    def __init__(self):
+        self.theta_prev = self.v = self.m = None
+        self.t = 0
 
 
-def _begin(opt, obj, state, direction, beta):
-    """An iteration's gradient at the current weights and its record: (evaluation, the
-    direction of the step, record); the record has "stop" when training ends here."""
+def _begin(opt, obj, state, loop, direction, beta):
+    """An iteration's gradient at the current weights: (evaluation, the direction of the
+    step (the gradient in the metric), Step); the Step has `stop` when training ends here.
+    The step length recorded is the learning rate."""
     try:
         ev = obj.evaluate(grad=True, keep=False)
     except NonFiniteError:
-        if "theta_prev" not in state:  # at the starting weights: nothing to go back to
+        if state.theta_prev is None:  # at the starting weights: nothing to go back to
             raise
         return None, None, _diverged(obj, state)
-    g = direction(obj, ev.grad)
+    g = direction(ev.grad)
     gn = np.sqrt(max(pair_dot(ev.grad, g), 0.0))
-    rec = dict(cost=ev.value, grad_norm=gn, beta=beta, step=opt.lr, restart=0, rejected=0,
+    out = Step(cost=ev.value, grad_norm=gn, beta=beta, step=opt.lr, restart=0, rejected=0,
                backtracks=0)
     if opt.batch_size is None and gn <= opt.tol:
-        rec.update(step=0.0, stop="gradient norm below tol")
-        state["fun"] = ev.value
-    return ev, g, rec
+        out.step, out.stop = 0.0, "gradient norm below tol"
+        loop.fun = ev.value
+    return ev, g, out
 
 
-def _step(obj, state, ev, upd, lr, rec, **keep):
-    """theta <- theta - lr upd, unless that is not finite (then as _diverged); `keep` is the
-    optimiser's state after a taken step."""
+def _step(obj, state, loop, ev, upd, lr):
+    """theta <- theta - lr upd (None), unless that is not finite: then the stop of
+    :func:`_diverged`."""
     new = (ev.params[0] - lr * upd[0], ev.params[1] - lr * upd[1])
     if not pair_finite(new):
         return _diverged(obj, state, ev.value)
-    state["theta_prev"] = (ev.params[0].copy(), ev.params[1].copy())  # (the net's own arrays)
-    state.update(keep)
-    state.pop("fun", None)  # the cost at the new weights is not known yet
+    state.theta_prev = (ev.params[0].copy(), ev.params[1].copy())  # (the net's own arrays)
+    loop.fun = math.nan  # the cost at the new weights is not known yet
     obj.set_params(new)
-    return rec
+    return None
 
 
 def _diverged(obj, state, cost=np.inf):
     """The last fixed-rate step made the weights or the cost non-finite: restore the weights
     it started from and stop."""
-    if "theta_prev" in state:
-        obj.set_params(state["theta_prev"])
-    return dict(cost=cost, grad_norm=np.nan, beta=np.nan, step=0.0, restart=0, rejected=1,
+    if state.theta_prev is not None:
+        obj.set_params(state.theta_prev)
+    return Step(cost=cost, grad_norm=np.nan, beta=np.nan, step=0.0, restart=0, rejected=1,
                 backtracks=0, success=False,
                 stop="the cost became non-finite (learning rate too large?); last good "
                      "weights restored")

@@ -1,22 +1,22 @@
 """Nonlinear conjugate gradients with a sensitivity step and Sobolev gradients
 (docs/method.md, the NCG iteration)."""
+import math
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.linalg.lapack import dtrtrs
 
-from .._validate import check_int, check_real
+from .._validate import check_bool, check_choice, check_int, check_real
 from ..exceptions import LineSearchWarning, NonFiniteError
-from ..sobolev import _check_weight, _hybrid
 from . import linesearch
-from .trainer import Trainer, pair_axpy, pair_dot, pair_finite
+from .lbfgs import LBFGS
+from .metric import METRICS, DepthMetric
+from .trainer import Step, Trainer, pair_axpy, pair_dot, pair_finite
 
-__all__ = ["NCG", "BETA_RULES", "STEP_RULES", "METRICS", "auto_alpha"]
+__all__ = ["NCG", "BETA_RULES", "STEP_RULES", "BETA_INNER"]
 
 BETA_RULES = ("FR", "PR+", "HS", "DY", "FR-PR", "sd")
 STEP_RULES = ("sensitivity", "wolfe")
-METRICS = ("l2", "sobolev")
 BETA_INNER = ("metric", "euclidean")
 
 
@@ -131,32 +131,25 @@ class NCG(Trainer):
     sobolev_weight: float = 1.0
     step: str = "sensitivity"
     safeguard: bool = True
-    batch_size: int = None
-    iterations_per_batch: int = 6
-    epochs: int = 10
-    max_iter: int = 200
-    tol: float = 1e-8
     armijo: float = 1e-4
     max_backtracks: int = 30
-    seed: int = None
     beta_inner: str = "metric"
-    drop_last: bool = False
     memory: int = 0
-    ftol: float = 0.0
-    n_iter_no_change: int = 10
     wolfe_c2: "float | str" = "auto"
+    iterations_per_batch: int = field(default=6, kw_only=True)
 
     def __post_init__(self):
         for name, what, choices in (("beta_inner", "beta_inner", BETA_INNER),
                                     ("beta", "beta rule", BETA_RULES),
                                     ("metric", "metric", METRICS),
                                     ("step", "step rule", STEP_RULES)):
-            value = getattr(self, name)
-            if not (isinstance(value, str) and value in choices):
-                raise ValueError(f"unknown {what} {value!r}; choose one of {choices}")
-            object.__setattr__(self, name, str(value))  # (a numpy string as a plain one)
-        _check_alpha(self)
-        object.__setattr__(self, "sobolev_weight", _check_weight(self.sobolev_weight))
+            # (a numpy string as a plain one)
+            object.__setattr__(self, name, check_choice(getattr(self, name), name, choices,
+                                                        what))
+        depth = DepthMetric(self.metric, self.alpha, self.sobolev_weight)
+        object.__setattr__(self, "alpha", depth.alpha)
+        object.__setattr__(self, "sobolev_weight", depth.weight)
+        object.__setattr__(self, "safeguard", check_bool(self.safeguard, "safeguard"))
         object.__setattr__(self, "armijo", check_real(self.armijo, "armijo", minimum=0.0))
         if not self.armijo < 0.5:
             raise ValueError(f"armijo must be < 0.5, got {self.armijo}")
@@ -179,63 +172,74 @@ class NCG(Trainer):
         if self.memory and self.beta != "FR":
             raise ValueError(f"beta={self.beta!r} chooses a conjugate direction, which "
                              f"memory={self.memory} replaces by L-BFGS; use memory=0 for it")
-        self._check_common()
+        self.check_schedule()
+
+    @property
+    def depth_metric(self):
+        """The metric in depth (:class:`snode.optim.DepthMetric`) of `metric`, `alpha` and
+        `sobolev_weight`."""
+        return DepthMetric(self.metric, self.alpha, self.sobolev_weight)
+
+    def init_state(self, objective):
+        return _NCGState()
 
     # --- one iteration ----------------------------------------------------------------------
-    def _iterate(self, obj, state):
-        if state["first"]:  # a new batch: an evaluation made on the last one does not count
-            state.pop("next", None)
-        ev = state.pop("next", None)
-        state["pending"] = 0  # gradient evaluations made for the next iteration
+    def iterate(self, obj, state, loop):
+        if loop.first:  # a new batch: an evaluation made on the last one does not count
+            state.next = None
+        ev, state.next = state.next, None
+        loop.pending = 0  # gradient evaluations made for the next iteration
         if ev is None:
             try:
                 ev = obj.evaluate(grad=True, keep=None if self.step == "sensitivity" else False)
             except NonFiniteError:
-                if not state.get("started"):  # at the starting weights: bad input, raise
+                if not state.started:  # at the starting weights: bad input, raise
                     raise
                 # the weights accepted so far overflow on this batch: stop, keep them
-                return dict(cost=np.inf, grad_norm=np.nan, beta=np.nan, step=0.0, restart=0,
+                return Step(cost=np.inf, grad_norm=np.nan, beta=np.nan, step=0.0, restart=0,
                             rejected=0, backtracks=0, success=False,
                             stop="the cost is not finite at the current weights on this batch")
-        state["started"] = True
+        state.started = True
         theta, J, G = ev.params, ev.value, ev.grad
-        a, w = metric_alpha(self, obj), self.sobolev_weight
-        g = _hybrid(G, obj.h, a, w)
+        metric = self.depth_metric.at(obj.net.h, obj.net.T)
+        g = metric.gradient(G)
         gg = pair_dot(G, g)
-        rec = dict(cost=J, grad_norm=np.sqrt(max(gg, 0.0)), rejected=0, backtracks=0)
-        state["fun"] = J
-        if self.batch_size is None and rec["grad_norm"] <= self.tol:
-            rec.update(step=0.0, beta=0.0, restart=0, stop="gradient norm below tol")
-            state["next"] = ev
-            return rec
+        grad_norm = np.sqrt(max(gg, 0.0))
+        loop.fun = J
+        if self.batch_size is None and grad_norm <= self.tol:
+            state.next = ev
+            return Step(cost=J, grad_norm=grad_norm, beta=0.0, step=0.0, restart=0, rejected=0,
+                        backtracks=0, stop="gradient norm below tol")
         if gg == 0.0:  # a stationary point of this batch: nothing to do on it
-            rec.update(step=0.0, beta=0.0, restart=1)
-            state.update(force_restart=True, next=ev)
-            return rec
+            state.force_restart, state.next = True, ev
+            return Step(cost=J, grad_norm=grad_norm, beta=0.0, step=0.0, restart=1, rejected=0,
+                        backtracks=0)
 
         # beta's inner products: <u, v> in the metric is pair_dot(u's Euclidean gradient, v);
         # with beta_inner="euclidean", plain sums of the metric's gradients (the prototype's)
         dual = G if self.beta_inner == "metric" else g
-        restart = state["first"] or self.beta == "sd" or state.get("force_restart", False)
+        restart = loop.first or self.beta == "sd" or state.force_restart
         gg_beta = gg if dual is G else pair_dot(dual, g)
         if self.memory:  # the quasi-Newton direction: no beta (NaN), 0 for steepest descent
-            n_pairs, d = self._quasi_newton(theta, G, g, restart, state, obj.h, a, w)
+            if state.lbfgs is None:
+                state.lbfgs = LBFGS(self.memory)
+            n_pairs, d = state.lbfgs.direction(theta, G, g, restart, metric)
             beta = np.nan if n_pairs else 0.0
         else:
             beta = 0.0 if restart else self._beta(dual, g, gg_beta, state)
-            d = (-g[0], -g[1]) if beta == 0.0 else pair_axpy(beta, state["d"], (-g[0], -g[1]))
+            d = (-g[0], -g[1]) if beta == 0.0 else pair_axpy(beta, state.d, (-g[0], -g[1]))
         slope = pair_dot(G, d)
         if beta != 0.0 and not slope < 0.0:  # not a descent direction
             beta, d, slope, restart = 0.0, (-g[0], -g[1]), -gg, True
-            if "pairs" in state:
-                state["pairs"].clear()
+            if state.lbfgs is not None:
+                state.lbfgs.forget()
         # a truncated beta (PR+, HS, ...) restarts the direction as well
-        rec.update(beta=beta, restart=int(restart or beta == 0.0))
-        state.update(dual=dual, g=g, gg=gg_beta, d=d, force_restart=False)
+        restarted = int(restart or beta == 0.0)
+        state.dual, state.g, state.gg, state.d = dual, g, gg_beta, d
+        state.force_restart = False
 
         # the trials with their gradients when the next iteration runs on this batch
-        trials = _Trials(obj, theta, d, want_grad=state["more"],
-                         keep=self.step == "sensitivity")
+        trials = _Trials(obj, theta, d, want_grad=loop.more, keep=self.step == "sensitivity")
         rejected = n_back = 0
         flat = False
         if not (np.isfinite(slope) and slope < 0.0):
@@ -261,7 +265,7 @@ class NCG(Trainer):
             line = obj.linearize(ev, d)
             max_step = np.inf
             if self.safeguard and line.output_rate > 0.0:
-                max_step = state.setdefault("radius", RADIUS) / line.output_rate
+                max_step = state.radius / line.output_rate
             eta0 = linesearch.sensitivity_step(line, max_step)
             # the cost's rounding: relative to the terms it sums, not to itself (a cost near
             # zero is the small difference of outputs that carry rounding)
@@ -272,31 +276,30 @@ class NCG(Trainer):
                 eta, n_back, rejected, flat = linesearch.backtrack(
                     trials.phi, J, slope, eta0, self.armijo, self.max_backtracks,
                     allowance=allowance)
-                state["radius"] = _radius(state["radius"], line, eta0, max_step, eta,
-                                          trials.value(eta), J)
+                state.radius = _radius(state.radius, line, eta0, max_step, eta,
+                                       trials.value(eta), J)
             else:  # the authors' rule, but a step to a non-finite cost is refused and halved
                 eta, rejected = linesearch.first_finite(trials.phi, eta0, self.max_backtracks)
                 n_back = rejected
-        rec["rejected"] = rejected
-        rec["backtracks"] = n_back
+        out = Step(cost=J, grad_norm=grad_norm, beta=beta, step=0.0, restart=restarted,
+                   rejected=rejected, backtracks=n_back)
         if eta is None:  # no acceptable step: keep the weights, restart next time
             trials.release_all(obj)
-            rec["step"] = 0.0
-            state["force_restart"] = True
-            state["next"] = ev  # still the gradient at the (unchanged) weights
+            state.force_restart = True
+            state.next = ev  # still the gradient at the (unchanged) weights
             if restart:
-                rec.update(self._no_descent(flat))
-            return rec
+                self._no_descent(flat, out)
+            return out
         accepted = trials.take(eta, obj)
         obj.release(ev)
         obj.set_params(accepted.params)
-        state["fun"] = accepted.value
-        if accepted.grad is not None and state["more"]:
-            state.update(next=accepted, pending=1)
+        loop.fun = accepted.value
+        if accepted.grad is not None and loop.more:
+            state.next, loop.pending = accepted, 1
         else:
             obj.release(accepted)
-        rec["step"] = eta
-        return rec
+        out.step = eta
+        return out
 
     def _c1(self):
         """The sufficient-decrease constant of the "wolfe" search (scipy's needs c1 > 0)."""
@@ -308,55 +311,28 @@ class NCG(Trainer):
             return 0.9 if self.memory else 0.1
         return self.wolfe_c2
 
-    def _no_descent(self, flat):
-        """What ends a search along steepest descent that found no step: the record's
-        stop (full batch) or the move to the next batch (mini-batch)."""
+    def _no_descent(self, flat, out):
+        """What ends a search along steepest descent that found no step, set on the step
+        `out`: the stop (full batch) or the move to the next batch (mini-batch)."""
         if flat:  # no decrease the cost can resolve: a minimiser, to within rounding
             if self.batch_size is None:
-                return dict(stop="converged: no step along steepest descent decreases the "
-                                 "cost beyond its rounding", success=True)
-            return dict(next_batch=True)
+                out.stop = ("converged: no step along steepest descent decreases the cost "
+                            "beyond its rounding")
+            else:
+                out.next_batch = True
+            return
         warnings.warn("no step along steepest descent decreases the cost"
                       + ("; stopping" if self.batch_size is None else
                          " on this batch; going on with the next"),
                       LineSearchWarning, stacklevel=5)
         if self.batch_size is None:
-            return dict(stop="line search failed along steepest descent", success=False)
-        return dict(next_batch=True)
-
-    def _quasi_newton(self, theta, G, g, restart, state, h, a, w):
-        """The limited-memory BFGS direction (docs/method.md): -H G for the inverse-Hessian
-        estimate that the BFGS updates with the last `memory` pairs (s, y) of steps and
-        gradient changes make of the scaled metric H0 = gamma A^-1 (A^-1 G = g the metric's
-        gradient; gamma = <s, y> / <y, A^-1 y> of the newest pair), in the compact form of
-        Byrd, Nocedal and Schnabel: a few products with the stored pairs and m x m triangular
-        solves instead of the two-loop recursion's 4 m vector operations. Pairs with no
-        positive curvature <s, y> are skipped; a restart forgets them all. Returns (number of
-        pairs used, direction)."""
-        x, gx = _flat(theta), _flat(G)
-        shapes = (G[0].shape, G[1].shape)
-
-        def riesz(v):  # A^-1 v for a flat v (the metric's, hybrid or not)
-            return _flat(_hybrid(_unflat(v, shapes), h, a, w))
-
-        qn = state.get("pairs")
-        if qn is None or qn.S.shape[1] != x.size:
-            qn = state["pairs"] = _Pairs(self.memory, x.size)
-        prev = state.get("prev")
-        state["prev"] = (x, gx)
-        if restart or prev is None:
-            qn.clear()
+            out.stop, out.success = "line search failed along steepest descent", False
         else:
-            qn.add(x - prev[0], gx - prev[1], riesz)
-        if not qn.order:
-            return 0.0, (-g[0], -g[1])
-        r = qn.apply(gx, _flat(g), riesz)
-        np.negative(r, out=r)
-        return float(len(qn.order)), _unflat(r, shapes)
+            out.next_batch = True
 
     def _beta(self, G, g, gg, state):
         # G: the Euclidean form of this iteration's gradient in beta's inner product
-        Gp, gp, ggp, dp = state["dual"], state["g"], state["gg"], state["d"]
+        Gp, gp, ggp, dp = state.dual, state.g, state.gg, state.d
         if ggp <= 0.0:
             return 0.0
         fr = gg / ggp
@@ -375,129 +351,26 @@ class NCG(Trainer):
         return gg / dy  # DY
 
 
-#: Vectors from this many entries on are combined by einsum's own loops, not BLAS (see _dot).
-_BLAS_MAX = 8192
-
-
-def _dot(n):
-    """The dot product for vectors of n entries: BLAS's for short ones, einsum's own loop for
-    long ones (a threaded BLAS woken between the sweeps' OpenMP regions competes with their
-    idle threads; see trainer.pair_dot)."""
-    return _blas_dot if n < _BLAS_MAX else _einsum_dot
-
-
-def _blas_dot(u, v):
-    return float(np.dot(u, v))
-
-
-def _einsum_dot(u, v):
-    return float(np.einsum("i,i->", u, v))
-
-
-def _flat(p):
-    return np.concatenate((p[0].ravel(), p[1].ravel()))
-
-
-def _unflat(v, shapes):
-    n = int(np.prod(shapes[0]))
-    return v[:n].reshape(shapes[0]), v[n:].reshape(shapes[1])
-
-
-class _Pairs:
-    """The last m pairs (s, y) of L-BFGS in rows of two (m, n) arrays, with the products the
-    compact form needs: SY[i, j] = <s_i, y_j> and YAY[i, j] = <y_i, A^-1 y_j> over the rows
-    (slots), and the slots' order from oldest to newest. Adding a pair overwrites the oldest
-    slot and updates one row and column of each product (three products with the rows)."""
-
-    def __init__(self, m, n):
-        self.S, self.Y = np.zeros((m, n)), np.zeros((m, n))
-        self.SY, self.YAY = np.zeros((m, m)), np.zeros((m, m))
-        self.order = []
-
-    def clear(self):
-        self.order.clear()
-
-    def add(self, s, y, riesz):
-        """Store the pair (s, y) when <s, y> > 0 (relative to |s| |y|); riesz(y) = A^-1 y."""
-        dot = _dot(s.size)
-        sy = dot(s, y)
-        if not sy > 1e-12 * np.sqrt(dot(s, s) * dot(y, y)):
-            return
-        m = self.S.shape[0]
-        slot = len(self.order) if len(self.order) < m else self.order.pop(0)
-        self.order.append(slot)
-        self.S[slot], self.Y[slot] = s, y
-        self.SY[slot, :] = _matvec(self.Y, s)  # <s_new, y_j>
-        self.SY[:, slot] = _matvec(self.S, y)  # <s_i, y_new>
-        self.YAY[slot, :] = self.YAY[:, slot] = _matvec(self.Y, riesz(y))
-
-    def apply(self, G, g, riesz):
-        """``H G = gamma g + S u - gamma A^-1 (Y w)`` for G (Euclidean gradient) and
-        g = A^-1 G, with ``w = R^-1 S^T G`` and
-        ``u = R^-T ((D + gamma Y^T A^-1 Y) w - gamma Y^T g)``, R the upper triangle of S^T Y
-        in the pairs' order and D its diagonal; riesz(v) = A^-1 v."""
-        idx = np.array(self.order)
-        new = idx[-1]
-        gamma = self.SY[new, new] / self.YAY[new, new]
-        # S^T Y in the pairs' order: R is its upper triangle, the only one the triangular
-        # solves read (LAPACK's, called as it is: R's diagonal, <s_i, y_i>, is positive by
-        # the pairs' admission test, and scipy's checking wrapper costs 30 times the solve)
-        R = self.SY.take(idx, 0).take(idx, 1)
-        p1 = _matvec(self.S, G)[idx]
-        p2 = _matvec(self.Y, g)[idx]
-        w = dtrtrs(R, p1, lower=0, trans=0)[0]
-        yay = self.YAY.take(idx, 0).take(idx, 1)
-        rhs = np.diag(R) * w + gamma * (yay @ w) - gamma * p2
-        u = dtrtrs(R, rhs, lower=0, trans=1)[0]
-        m = self.S.shape[0]
-        uu, ww = np.zeros(m), np.zeros(m)  # (the coefficients by slot)
-        uu[idx], ww[idx] = u, w
-        r = gamma * g + _rmatvec(self.S, uu)
-        r -= gamma * riesz(_rmatvec(self.Y, ww))
-        return r
-
-
-def _matvec(M, v):
-    """M @ v for the stored pairs (rows of M); BLAS for short rows, einsum's own loop for long
-    ones (see _dot)."""
-    return M @ v if M.shape[1] < _BLAS_MAX else np.einsum("ij,j->i", M, v)
-
-
-def _rmatvec(M, c):
-    """M^T @ c, the combination of M's rows with coefficients c."""
-    return c @ M if M.shape[1] < _BLAS_MAX else np.einsum("i,ij->j", c, M)
-
-
-def auto_alpha(T):
-    """The Sobolev weight alpha = (T / 6)^2 of ``alpha="auto"``: the metric smooths over a
-    sixth of the depth [0, T] whatever T is.
-
-    Measured (bench/bench_metric.py): at alpha = 1 and T = 6 (the estimators' defaults) the
-    Sobolev metric trains the synthetic classification sets faster than the L2 metric, with
-    weights several times smoother over depth; at T = 1 (the teacher problem) alpha = 1
-    smooths over the whole depth and NCG needs 5-10 times the L2 metric's iterations, while
-    (T/6)^2 keeps the Sobolev run's smoothness at a fraction of that cost.
-    """
-    return (float(T) / 6.0) ** 2
-
-
-def _check_alpha(opt):
-    if not (isinstance(opt.alpha, str) and opt.alpha == "auto"):
-        object.__setattr__(opt, "alpha", check_real(opt.alpha, "alpha", minimum=0.0))
-
-
-def metric_alpha(opt, obj):
-    """The alpha of an optimiser's metric on this objective: 0 for the L2 metric."""
-    if opt.metric != "sobolev":
-        return 0.0
-    return auto_alpha(obj.net.T) if opt.alpha == "auto" else opt.alpha
-
-
 #: The trust radius of the safeguarded sensitivity step, in the root mean square change of x(T)
 #: over samples: none at first (the linearised model's minimiser is taken as it is, which
 #: keeps exact line searches on quadratics); set by the first step that over-reaches.
 RADIUS = np.inf
 RADIUS_BOUNDS = (1e-12, np.inf)
+
+
+@dataclass
+class _NCGState:
+    """NCG's state between iterations."""
+
+    next: object = None          # a gradient evaluation at the current weights, for the next
+    started: bool = False        # an iteration has evaluated the cost
+    force_restart: bool = False  # the next direction restarts (a failed search, no descent)
+    radius: float = RADIUS       # the sensitivity step's trust radius
+    lbfgs: object = None         # L-BFGS's memory (with memory > 0)
+    dual: object = None          # beta's inputs from the last iteration: the gradient in its
+    g: object = None             # inner product, the metric's gradient, their product and
+    gg: float = math.nan         # the direction
+    d: object = None
 
 
 def _radius(radius, line, eta0, max_step, eta, value, J):

@@ -1,18 +1,29 @@
-"""The training loop shared by the optimisers: batches, history, callbacks, interruption."""
+"""The training loop shared by the optimisers: the schedule of batches, the history, the
+callback and Ctrl-C.
+
+An optimiser is a :class:`Trainer` (a frozen dataclass whose schedule fields are declared
+here, once) with two methods: ``init_state(objective)`` returns its own state (a mutable
+object it defines), and ``iterate(objective, state, loop)`` runs one iteration on the
+objective's batch and returns a :class:`Step`. The loop and the iteration talk through the
+typed :class:`Loop` (what the loop tells: a new batch, another iteration to come; what the
+iteration tells back: the cost at the new weights, an evaluation made for the next one), in
+the manner of diffrax's solvers' ``init`` and ``step``.
+"""
+import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
-
-from ..reduce import digests, reduce_floats
 from scipy.optimize import OptimizeResult
 
 from .._validate import check_bool, check_int, check_real
 from ..exceptions import NonFiniteError
 from ..model import all_finite
 from ..objective import as_objective
+from ..reduce import digests, reduce_floats
 
-__all__ = ["TrainResult", "Trainer", "pair_dot", "pair_axpy"]
+__all__ = ["TrainResult", "Trainer", "Loop", "Step", "pair_dot", "pair_axpy", "pair_finite",
+           "HISTORY_FIELDS", "SCHEDULE_FIELDS"]
 
 HISTORY_FIELDS = ("epoch", "batch", "cost", "grad_norm", "beta", "step", "restart",
                   "rejected", "backtracks", "evaluations", "time")
@@ -70,12 +81,123 @@ def pair_finite(p):
     return all_finite(p[0]) and all_finite(p[1])
 
 
+@dataclass
+class Loop:
+    """What the training loop and an optimiser's iteration tell each other.
+
+    Attributes
+    ----------
+    first : bool
+        Set by the loop: the iteration is the first on its batch (a new batch: directions
+        restart, evaluations made on the last batch do not count).
+    more : bool
+        Set by the loop: another iteration on this batch follows (an iteration may then
+        evaluate the gradient at its new weights for the next one).
+    pending : int
+        Set by the iteration: gradient evaluations it made for the next iteration (they
+        count for the next one's record).
+    fun : float
+        Set by the iteration: the cost at the weights it leaves, when known (NaN if not).
+    """
+
+    first: bool = True
+    more: bool = False
+    pending: int = 0
+    fun: float = math.nan
+
+
+@dataclass
+class Step:
+    """The outcome of one iteration: its history record and what it asks of the loop.
+
+    Attributes
+    ----------
+    cost, grad_norm, beta, step : float
+        The cost before the step, the gradient norm in the metric, the direction's beta
+        (NaN where it has none), the step length taken (0: none).
+    restart, rejected, backtracks : int
+        1 where the direction was reset to steepest descent; trial steps refused because
+        their cost was not finite; trial steps refused in all.
+    stop : str or None
+        Training ends here, with this message.
+    success : bool
+        With `stop`: whether it is a success.
+    next_batch : bool
+        Nothing more to do on this batch (mini-batch mode).
+    """
+
+    cost: float
+    grad_norm: float
+    beta: float
+    step: float
+    restart: int
+    rejected: int
+    backtracks: int
+    stop: "str | None" = None
+    success: bool = True
+    next_batch: bool = False
+
+    def record(self):
+        """The history record (a dict) of the iteration's fields; ``stop``, ``success`` and
+        ``next_batch`` when set."""
+        rec = dict(cost=self.cost, grad_norm=self.grad_norm, beta=self.beta, step=self.step,
+                   restart=self.restart, rejected=self.rejected, backtracks=self.backtracks)
+        if self.stop is not None:
+            rec.update(stop=self.stop, success=self.success)
+        if self.next_batch:
+            rec["next_batch"] = True
+        return rec
+
+
+#: The schedule's settings, shared by every optimiser (declared once, in Trainer).
+SCHEDULE_FIELDS = ("batch_size", "iterations_per_batch", "epochs", "max_iter", "tol", "seed",
+                   "drop_last", "ftol", "n_iter_no_change")
+
+
 @dataclass(frozen=True)
 class Trainer:
-    """What the optimisers share: the schedule of batches, the history, the callback and
-    Ctrl-C. Subclasses implement ``_iterate(objective, state) -> record``."""
+    """What the optimisers share: the schedule of batches (keyword-only settings), the
+    history, the callback and Ctrl-C. Subclasses implement ``init_state(objective)`` and
+    ``iterate(objective, state, loop) -> Step``, and call :meth:`check_schedule` when they
+    check their own settings.
 
-    def _check_common(self):
+    Parameters
+    ----------
+    batch_size : int or None, default None
+        Mini-batch mode: every epoch, batches of `batch_size` shuffled samples; None: full
+        batch.
+    iterations_per_batch : int >= 1
+        Iterations on each mini-batch.
+    epochs : int >= 1, default 10
+        Mini-batch mode: passes over the data.
+    max_iter : int >= 1, default 200
+        Full-batch mode: the most iterations.
+    tol : float >= 0, default 1e-8
+        Full-batch mode: stop when the gradient norm in the metric is at most `tol`.
+    seed : int or None
+        Seed of the shuffling (over several processes: rank 0's, drawn there when None).
+    drop_last : bool, default False
+        Mini-batch mode: leave out the last batch of an epoch when it is smaller than
+        `batch_size`. With fewer samples than `batch_size` the one batch is all of them.
+    ftol : float >= 0, default 0
+        Full-batch mode: also stop (converged, ``success=True``) when the cost fell by at
+        most ``ftol |J|`` over the last `n_iter_no_change` iterations and is the lowest of
+        them (a cost that rose is no stall; 0: never).
+    n_iter_no_change : int >= 1, default 10
+    """
+
+    batch_size: int = field(default=None, kw_only=True)
+    iterations_per_batch: int = field(default=1, kw_only=True)
+    epochs: int = field(default=10, kw_only=True)
+    max_iter: int = field(default=200, kw_only=True)
+    tol: float = field(default=1e-8, kw_only=True)
+    seed: int = field(default=None, kw_only=True)
+    drop_last: bool = field(default=False, kw_only=True)
+    ftol: float = field(default=0.0, kw_only=True)
+    n_iter_no_change: int = field(default=10, kw_only=True)
+
+    def check_schedule(self):
+        """Check (and normalise) the schedule's settings."""
         if self.batch_size is not None:
             object.__setattr__(self, "batch_size", check_int(self.batch_size, "batch_size", 1))
         for name in ("iterations_per_batch", "epochs", "max_iter"):
@@ -84,9 +206,16 @@ class Trainer:
         object.__setattr__(self, "ftol", check_real(self.ftol, "ftol", minimum=0.0))
         object.__setattr__(self, "n_iter_no_change",
                            check_int(self.n_iter_no_change, "n_iter_no_change", 1))
-        for name in ("drop_last", "safeguard", "nesterov"):
-            if hasattr(self, name):
-                object.__setattr__(self, name, check_bool(getattr(self, name), name))
+        object.__setattr__(self, "drop_last", check_bool(self.drop_last, "drop_last"))
+
+    def init_state(self, objective):
+        """A fresh state of this optimiser for a run on `objective`."""
+        raise NotImplementedError
+
+    def iterate(self, objective, state, loop):
+        """One iteration on the objective's batch from its network's weights: returns a
+        :class:`Step` (and updates the weights, `state` and `loop`)."""
+        raise NotImplementedError
 
     def minimize(self, net, cost=None, X=None, Y=None, labels=None, callback=None, *,
                  reducer=None):
@@ -137,7 +266,7 @@ class Trainer:
         counts = objective.counts
         start = dict(counts)
         t0 = time.perf_counter()
-        state = {}
+        state, loop = self.init_state(objective), Loop()
         message, success = "maximum number of iterations reached", True
         interrupted = stop = False
         last_cost = np.nan
@@ -151,31 +280,30 @@ class Trainer:
                     self.iterations_per_batch
             for epoch, bi, idx, last_batch in batches:
                 batch_obj = objective if idx is None else objective.subset(idx)
-                state["first"] = True
+                loop.first = True
                 for it in range(n_it):
                     # the next iteration runs on this batch: its gradient may come from this
                     # iteration's line search
-                    state["more"] = it + 1 < n_it
-                    rec = self._iterate(batch_obj, state)
+                    loop.more = it + 1 < n_it
+                    out = self.iterate(batch_obj, state, loop)
                     good = objective.params()
                     # an optimiser may evaluate the next iteration's gradient in this one
                     # (NCG's accepted trial point): it counts for the next
-                    pending = state.get("pending", 0)
+                    rec = out.record()
                     rec.update(epoch=epoch, batch=bi,
-                               evaluations=counts["gradients"] - start["gradients"] - pending,
-                               time=time.perf_counter() - t0)
+                               evaluations=counts["gradients"] - start["gradients"]
+                               - loop.pending, time=time.perf_counter() - t0)
                     if idx is not None:  # (mini-batches: the last iteration of an epoch)
-                        rec["epoch_end"] = last_batch and (
-                            it + 1 == n_it or bool(rec.get("next_batch")))
+                        rec["epoch_end"] = last_batch and (it + 1 == n_it or out.next_batch)
                     for k in HISTORY_FIELDS:
-                        hist[k].append(rec.get(k, np.nan))
-                    last_cost = rec["cost"]
-                    state["first"] = False
+                        hist[k].append(rec[k])
+                    last_cost = out.cost
+                    loop.first = False
                     # the callback sees every recorded iteration, the last one too
                     asked = callback is not None and _agreed_stop(objective.reducer,
                                                                   callback(dict(rec)))
-                    if rec.get("stop"):  # (the optimiser's own reason comes first)
-                        message, success, stop = rec["stop"], rec.get("success", True), True
+                    if out.stop:  # (the optimiser's own reason comes first)
+                        message, success, stop = out.stop, out.success, True
                         break
                     if asked:
                         message, stop = "stopped by the callback", True
@@ -184,7 +312,7 @@ class Trainer:
                     if stalled:
                         message, stop = stalled, True
                         break
-                    if rec.get("next_batch"):  # nothing more to do on this batch
+                    if out.next_batch:  # nothing more to do on this batch
                         break
                 if stop:
                     break
@@ -197,7 +325,7 @@ class Trainer:
                 raise
             message, interrupted = "interrupted", True
         # the cost at the final weights: known from the last iteration, unless interrupted
-        fun = np.nan if interrupted else state.get("fun", np.nan)
+        fun = np.nan if interrupted else loop.fun
         if not np.isfinite(fun) and hist["cost"]:
             try:
                 fun = batch_obj.value()
