@@ -8,6 +8,7 @@ import pytest
 
 import snode
 from snode import cli
+from snode.cli import progress as cli_progress
 
 
 def _train(tmp_path, *extra):
@@ -60,7 +61,7 @@ def test_ctrl_c_saves_the_last_good_model(tmp_path, monkeypatch):
             raise KeyboardInterrupt
         return False
 
-    monkeypatch.setattr(cli._Progress, "__call__", interrupt)
+    monkeypatch.setattr(cli_progress.Progress, "__call__", interrupt)
     code, out, metrics = _train(tmp_path)
     assert code == 130
     m = json.loads(metrics.read_text())

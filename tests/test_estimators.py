@@ -183,15 +183,15 @@ def test_warm_start_keeps_its_network_and_a_failed_fit_its_weights():
 
 
 def test_memory_auto_and_its_bounds():
-    from snode.estimators import AUTO_MEMORY, AUTO_MEMORY_BYTES
+    from snode.estimators import AUTO_MEMORY, AUTO_MEMORY_BYTES, auto
 
     est = snode.SNODEClassifier()
-    assert est.memory == "auto" and est._memory(1000) == AUTO_MEMORY
-    assert snode.SNODEClassifier(batch_size=10)._memory(1000) == 0  # mini-batch: FR
-    assert snode.SNODEClassifier(batch_size=10, memory=5)._memory(1000) == 5
+    assert est.memory == "auto" and auto.memory(est.memory, None, None, 1000) == AUTO_MEMORY
+    assert auto.memory("auto", None, 10, 1000) == 0  # mini-batch: FR
+    assert auto.memory(5, None, 10, 1000) == 5
     big = AUTO_MEMORY_BYTES // (16 * 3)  # weights for which only 3 pairs fit
-    assert snode.SNODEClassifier()._memory(big) == 3
-    assert snode.SNODEClassifier(memory=7)._memory(10**9) == 7  # a number is taken as it is
+    assert auto.memory("auto", None, None, big) == 3
+    assert auto.memory(7, None, None, 10**9) == 7  # a number is taken as it is
     Xtr, _, ytr, _ = _moons()
     clf = snode.SNODEClassifier(n_steps=5, max_iter=30, random_state=0).fit(Xtr, ytr)
     h = clf.history_
@@ -394,16 +394,16 @@ def test_ftol_reaches_the_optimiser(cls):
 
 
 def test_n_steps_auto_follows_the_work_of_a_sweep():
-    from snode.estimators import AUTO_STEPS, AUTO_STEPS_MIN, AUTO_STEPS_WORK
+    from snode.estimators import AUTO_STEPS, AUTO_STEPS_MIN, AUTO_STEPS_WORK, auto
 
     est = snode.SNODEClassifier()
     assert est.n_steps == "auto"
-    assert est._n_steps(750, 4) == AUTO_STEPS  # the small sets: all 60
-    assert est._n_steps(1347, 66) == AUTO_STEPS_MIN == 10  # digits
-    assert est._n_steps(10**6, 100) == AUTO_STEPS_MIN
+    assert auto.n_steps(est.n_steps, 750, 4) == AUTO_STEPS  # the small sets: all 60
+    assert auto.n_steps("auto", 1347, 66) == AUTO_STEPS_MIN == 10  # digits
+    assert auto.n_steps("auto", 10**6, 100) == AUTO_STEPS_MIN
     n = 1000  # in between: the work of a sweep at its bound
-    assert est._n_steps(n, 50) == int(AUTO_STEPS_WORK // (n * 50**2)) == 24
-    assert snode.SNODEClassifier(n_steps=7)._n_steps(10**6, 100) == 7
+    assert auto.n_steps("auto", n, 50) == int(AUTO_STEPS_WORK // (n * 50**2)) == 24
+    assert auto.n_steps(snode.SNODEClassifier(n_steps=7).n_steps, 10**6, 100) == 7
     for bad in ("many", 0, 2.5):
         with pytest.raises(ValueError, match="n_steps"):
             snode.SNODEClassifier(n_steps=bad, max_iter=2).fit(*_moons()[::2])
@@ -416,9 +416,13 @@ def test_n_steps_auto_follows_the_work_of_a_sweep():
 
 
 def test_sobolev_weight_reaches_ncg_and_the_preset_keeps_the_sobolev_gradient():
-    def optimizer(est):
-        est._seed = 0  # (set by fit)
-        return est._make_optimizer(100)
+    X, y = ds.moons(40, seed=0)
+
+    def optimizer(est):  # (the optimiser a fit runs, every setting resolved)
+        est.set_params(n_steps=2, max_iter=1, epochs=1, random_state=0)
+        if isinstance(est, snode.SNODERegressor):
+            return est.fit(X, X[:, 0]).optimizer_
+        return est.fit(X, y).optimizer_
 
     assert optimizer(snode.SNODEClassifier()).sobolev_weight == 0.5  # ("auto", full batch)
     assert optimizer(snode.SNODEClassifier(batch_size=10)).sobolev_weight == 1.0  # mini-batch

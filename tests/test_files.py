@@ -248,21 +248,25 @@ def test_command_line_trains_large_data_in_mini_batches(tmp_path, capsys):
                      "--iterations-per-batch", "1", "-o", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "mini-batches of 100, 1 epoch" in printed
-    assert snode.load(out).get_params()["batch_size"] == 100
+    # (the estimator's batch_size "auto" chose them; the file keeps the schedule used)
+    est = snode.load(out)
+    assert est.get_params()["batch_size"] == "auto" and est.batch_size_ == 100
+    assert est.epochs_ == 1
 
 
 def test_progress_line_shows_epoch_cost_accuracy_and_time_left(monkeypatch, capsys):
     import io as _io
 
     from snode import cli
+    from snode.cli import progress as cli_progress
 
     X, y = datasets.moons(3000, seed=0)
     clf = snode.SNODEClassifier(n_steps=2, batch_size=500, epochs=2, iterations_per_batch=1,
                                 random_state=0)
     fake = _io.StringIO()
     fake.isatty = lambda: True
-    monkeypatch.setattr(cli.sys, "stderr", fake)
-    progress = cli._Progress(12, clf, X, y, quiet=False, epochs=2)
+    monkeypatch.setattr(cli_progress.sys, "stderr", fake)
+    progress = cli_progress.Progress(12, clf, X, y, quiet=False, epochs=2)
     clf.fit(X, y, callback=progress)
     progress.close()
     line = fake.getvalue().strip().split("\r")[-1]

@@ -11,19 +11,29 @@ caller of the sweeps) and the depth operator (:mod:`snode.sobolev`); the cost
 one thing the optimisers (:mod:`snode.optim`) see; then the data sets (:mod:`snode.data`), the
 estimators, persistence (:mod:`snode.io`), the command line and the figures.
 """
-from . import analysis, data, datasets
-from .cost import Cost
-from .estimators import SNODEClassifier, SNODERegressor, load
-from .exceptions import LineSearchWarning, NonFiniteError
-from .model import ACTIVATIONS, INITS, SNODE, isa, release_scratch
-from .objective import Evaluation, LinearizedCost, Objective
-from .optim import NCG, Adam, GradientDescent, TrainResult, scipy_objective
-from .presets import PRESETS, Preset, preset
-from .reduce import LocalReducer, Reducer, shard
-from .schemes import SCHEMES, Tableau
-from .sobolev import sobolev_gradient, sobolev_inner
+import importlib
 
-__version__ = "0.1.0"
+from ._version import __version__
+
+# The public names and the modules that define them: imported on first use (PEP 562), so that
+# ``import snode`` (and the command line's --version and --help) import little.
+_NAMES = {
+    ".model": ("SNODE", "ACTIVATIONS", "INITS", "isa", "release_scratch"),
+    ".cost": ("Cost",),
+    ".objective": ("Objective", "Evaluation", "LinearizedCost"),
+    ".reduce": ("Reducer", "LocalReducer", "shard"),
+    ".schemes": ("Tableau", "SCHEMES"),
+    ".exceptions": ("NonFiniteError", "LineSearchWarning"),
+    ".sobolev": ("sobolev_gradient", "sobolev_inner"),
+    ".optim": ("NCG", "GradientDescent", "Adam", "TrainResult", "scipy_objective"),
+    ".estimators": ("SNODEClassifier", "SNODERegressor", "load"),
+    ".presets": ("preset", "Preset", "PRESETS"),
+}
+_WHERE = {name: module for module, names in _NAMES.items() for name in names}
+#: The subpackages and modules reachable as attributes (``snode.analysis``, ...).
+_MODULES = ("analysis", "data", "datasets", "estimators", "optim", "model", "cost", "loss",
+            "objective", "evaluation", "reduce", "mpi", "sobolev", "schemes", "io", "presets",
+            "plots", "reproduce", "exceptions", "cli")
 
 __all__ = [
     "SNODE", "Cost", "Objective", "Evaluation", "LinearizedCost", "Reducer", "LocalReducer",
@@ -34,3 +44,18 @@ __all__ = [
     "SNODERegressor", "load", "data", "datasets", "analysis", "preset", "Preset", "PRESETS",
     "__version__",
 ]
+
+
+def __getattr__(name):
+    if name in _WHERE:
+        value = getattr(importlib.import_module(_WHERE[name], __name__), name)
+    elif name in _MODULES:
+        value = importlib.import_module(f".{name}", __name__)
+    else:
+        raise AttributeError(f"module 'snode' has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__) | set(_MODULES))

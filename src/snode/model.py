@@ -376,7 +376,7 @@ class SNODE:
         return (id(self), self._width, self._n_steps, self.h, self._activation,
                 id(self.tableau))
 
-    def forward(self, X, *, params=None):
+    def forward(self, X, *, params=None, check_input=True):
         """The output x(T).
 
         Parameters
@@ -385,6 +385,9 @@ class SNODE:
             Inputs, zero-padded to the width.
         params : (W, b), optional
             Weights to run with instead of the network's.
+        check_input : bool, default True
+            False: X is not scanned for NaN or Inf (for inputs checked already; a non-finite
+            input then makes the sweep raise NonFiniteError).
 
         Returns
         -------
@@ -397,7 +400,7 @@ class SNODE:
         NonFiniteError
             If the sweep overflows.
         """
-        X = self.check_inputs(X)
+        X = self.check_inputs(X, check_finite=check_input)
         return _kernels.forward(*self._args(params), X, self.threads)
 
     def trajectory(self, X, *, params=None):

@@ -50,8 +50,9 @@ class Scaler:
         self.per_feature = bool(per_feature)
         self.shift_ = self.scale_ = self.constant_ = None
 
-    def fit(self, X, *, reducer=None, block_size=None, name="X"):
-        """Fit to the samples X (N, m) (`name`: what the messages call X).
+    def fit(self, X, *, reducer=None, block_size=None, name="X", check_input=True):
+        """Fit to the samples X (N, m) (`name`: what the messages call X;
+        `check_input=False` trusts a float64 array already checked to be finite).
 
         With a `reducer` of several processes, X is this process's share (whole blocks of
         `block_size` samples, as for :class:`snode.Objective`) and the statistics are those of
@@ -66,7 +67,7 @@ class Scaler:
         """
         from ..reduce import BLOCK_SIZE, Blocks, check_reducer
 
-        X = as_float_array(X, name, ndim=2)
+        X = as_float_array(X, name, ndim=2, allow_nonfinite=not check_input)
         red = check_reducer(reducer)
         blocks = Blocks(red, X.shape[0], BLOCK_SIZE if block_size is None else
                         check_int(block_size, "block_size", 1))
@@ -114,23 +115,25 @@ class Scaler:
         self.constant_ = np.broadcast_to(constant, X.shape[1]).copy()
         return self
 
-    def _checked(self, X, name):
-        """X as a float array (N, m) with the fitted number of columns."""
+    def _checked(self, X, name, check_input):
+        """X as a float array (N, m) with the fitted number of columns (`check_input=False`:
+        not scanned for non-finite values)."""
         if self.shift_ is None:
             raise ValueError("the scaler is not fitted")
-        X = as_float_array(X, name, ndim=2)
+        X = as_float_array(X, name, ndim=2, allow_nonfinite=not check_input)
         if X.shape[1] != self.shift_.shape[0]:
             raise ValueError(f"{name} has {X.shape[1]} features, the scaler was fitted on "
                              f"{self.shift_.shape[0]}")
         return X
 
-    def transform(self, X):
-        """The scaled values ``(X - shift_) * scale_`` of X (N, m)."""
-        return (self._checked(X, "X") - self.shift_) * self.scale_
+    def transform(self, X, *, check_input=True):
+        """The scaled values ``(X - shift_) * scale_`` of X (N, m) (`check_input=False`:
+        X, checked already, is not scanned again for non-finite values)."""
+        return (self._checked(X, "X", check_input) - self.shift_) * self.scale_
 
-    def inverse_transform(self, Z):
+    def inverse_transform(self, Z, *, check_input=True):
         """The values whose transform is Z (N, m): ``Z / scale_ + shift_``."""
-        return self._checked(Z, "Z") / self.scale_ + self.shift_
+        return self._checked(Z, "Z", check_input) / self.scale_ + self.shift_
 
     def fit_transform(self, X):
         return self.fit(X).transform(X)

@@ -1,0 +1,126 @@
+"""The command line: ``snode train``, ``snode evaluate MODEL``, ``snode info MODEL``,
+``snode reproduce``.
+
+``snode train`` with no options trains a classifier on the two-spirals data with NCG and the
+hybrid Sobolev/L2 gradient, prints train and test accuracy, and saves the model to
+snode-model.npz. Ctrl-C during training saves the last good model before exiting.
+
+Rooms: :mod:`.parser` (the parser; the estimator's options generated from its parameter
+table), :mod:`.train`, :mod:`.evaluate`, :mod:`.info`, :mod:`.reproduce` (one command each),
+:mod:`.data` (data sets by name, the split, the task), :mod:`.progress`. The commands are
+imported when they run, so that ``snode --version`` and ``--help`` import little.
+"""
+import contextlib
+import importlib
+import os
+import signal
+import sys
+import time
+
+from ..exceptions import NonFiniteError
+from ..mpi import launched_by_mpi
+from .parser import build_parser
+
+__all__ = ["main"]
+
+
+def _parse(argv):
+    """The parsed command line, with the flags given (``args.flags_given``)."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser().parse_args(argv)
+    args.flags_given = {a.split("=", 1)[0] for a in argv if a.startswith("--")}
+    return args
+
+
+def _command(name):
+    """The function of a command (its module imported now)."""
+    module = importlib.import_module(f".{name}", __name__)
+    return getattr(module, name)
+
+
+def main(argv=None):
+    if not launched_by_mpi():
+        args = _parse(argv)
+        args.comm = None
+        return _main(args)
+    # one of several processes started by mpiexec: Ctrl-C is handled from the start (see
+    # _main_mpi), and the parser's help, version and errors are printed by rank 0 alone
+    stop = {"stop": False}
+    signal.signal(signal.SIGINT, lambda signum, frame: stop.update(stop=True))
+    if _launcher_rank() != 0:
+        with open(os.devnull, "w") as null, contextlib.redirect_stdout(null), \
+                contextlib.redirect_stderr(null):
+            args = _parse(argv)
+    else:
+        args = _parse(argv)
+    args.comm, args.stop = None, stop
+    return _main_mpi(args)
+
+
+def _launcher_rank():
+    """This process's rank as the MPI launcher gave it (before MPI starts), else 0."""
+    for name in ("PMI_RANK", "OMPI_COMM_WORLD_RANK", "PMIX_RANK", "SLURM_PROCID"):
+        try:
+            return int(os.environ[name])
+        except (KeyError, ValueError):
+            pass
+    return 0
+
+
+def _main_mpi(args):
+    """Under mpiexec: `train` on every rank over MPI_COMM_WORLD; the other commands on rank 0
+    alone. An error on any rank ends the whole job (MPI_Abort) with its message, so that no
+    rank waits forever for the others."""
+    try:
+        from ..mpi import world
+
+        comm = world()
+    except ImportError as exc:
+        print(f"snode {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    rank, size = comm.Get_rank(), comm.Get_size()
+    if args.command != "train":
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        return _main(args) if rank == 0 else 0
+    args.comm = comm
+
+    def on_interrupt(signum, frame):
+        # the first Ctrl-C: every rank stops after the iteration they all finish next (the
+        # ranks agree on it), rank 0 writes the last good weights; a second one ends the job
+        if args.stop["stop"]:
+            comm.Abort(130)
+        args.stop["stop"] = True
+
+    signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        code = _main(args, reraise=True)
+    except BaseException as exc:  # noqa: BLE001 - any error ends every rank
+        text = str(exc) or type(exc).__name__
+        print(f"snode train: error (rank {rank} of {size}): {text}", file=sys.stderr,
+              flush=True)
+        time.sleep(0.5)  # (the launcher forwards the message before the job is torn down)
+        comm.Abort(130 if isinstance(exc, KeyboardInterrupt) else 2)
+        return 2  # pragma: no cover - Abort does not return
+    comm.Barrier()
+    return code
+
+
+def _main(args, reraise=False):
+    try:
+        return _command(args.command)(args)
+    except NonFiniteError as exc:  # an overflow: what the user chose, with the way out
+        if reraise:
+            raise
+        hint = ("try a smaller --T, more --steps, or a bounded activation such as tanh"
+                if args.command == "train" else "the model overflows on these inputs")
+        print(f"snode {args.command}: error: {exc} ({hint})", file=sys.stderr)
+        return 2
+    except (ValueError, ImportError, OSError, MemoryError) as exc:
+        if reraise:
+            raise
+        print(f"snode {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,122 @@
+"""The command line's data: loading a data set by name, the split, the task, the shares of
+several processes."""
+import os
+from types import SimpleNamespace
+
+import numpy as np
+
+from .. import data as datasets
+from ..reduce import BLOCK_SIZE, shard
+from .parser import GENERATED
+
+__all__ = ["load", "split", "scatter", "is_classification", "generated", "as_classes",
+           "writable", "AUTO_MAX_CLASSES"]
+
+#: --task auto: whole numbers are class labels when they take at most this many values (and
+#: at most one for every two samples); more, they are numbers to fit (diabetes' 214 values
+#: of 442 samples, counts, prices).
+AUTO_MAX_CLASSES = 100
+
+
+def load(args, mnist_part):
+    """(X, y) of the data set: for MNIST its training or test files (`mnist_part`)."""
+    kind, _, arg = args.dataset.partition(":")
+    if kind == "mnist":
+        return datasets.mnist(arg or ".", mnist_part)
+    return datasets.load(args.dataset, n=1000 if args.n is None else args.n, seed=args.seed,
+                         **_csv_options(args))
+
+
+def split(args):
+    """(Xtr, Xte, ytr, yte): MNIST's own training and test files, else a seeded split."""
+    if args.dataset.partition(":")[0] == "mnist":
+        (Xtr, ytr), (Xte, yte) = load(args, "train"), load(args, "test")
+        return Xtr, Xte, ytr, yte
+    X, y = load(args, "train")
+    return datasets.train_test_split(X, y, args.test_size, seed=args.seed)
+
+
+def scatter(args, comm, lead, block_size):
+    """Under mpiexec: rank 0 reads and splits the data and sends every rank its share of the
+    training samples (whole blocks, snode.shard); the other ranks read nothing. Returns
+    (Xtr, Xte, ytr, yte, n_train, (Xall, yall)): this rank's share, and on rank 0 the test set
+    and all training samples (for the metrics), None elsewhere."""
+    data = split(args) if lead else None
+    n_train = comm.bcast(len(data[0]) if lead else None, root=0)
+    size, B = comm.Get_size(), block_size or BLOCK_SIZE
+    if size > -(-n_train // B):
+        raise ValueError(f"{size} ranks need at least as many blocks of --block-size samples; "
+                         f"{n_train} training samples make fewer: give a smaller --block-size")
+    pieces = None
+    if lead:
+        Xtr, ytr = data[0], data[2]
+        pieces = [(Xtr[s], ytr[s]) for s in (shard(n_train, SimpleNamespace(rank=r, size=size),
+                                                   B) for r in range(size))]
+    X, y = comm.scatter(pieces, root=0)
+    if lead:
+        return X, data[1], y, data[3], n_train, (data[0], data[2])
+    return X, None, y, None, n_train, (None, None)
+
+
+def is_classification(y):
+    """--task auto's choice for the training targets y (all of them)."""
+    if y.ndim != 1:
+        return False
+    if y.dtype.kind in "USOb":
+        return True
+    if not np.issubdtype(y.dtype, np.integer):
+        return False
+    return np.unique(y).size <= min(AUTO_MAX_CLASSES, max(2, y.size // 2))
+
+
+def generated(args):
+    """Whether the data set is generated (the one that --n sizes)."""
+    return args.dataset.split(":")[0] in GENERATED
+
+
+def _csv_options(args):
+    """The file options given on the command line (for csv:FILE data sets)."""
+    opts = {}
+    if args.header is not None:
+        opts["header"] = args.header
+    if args.delimiter is not None:
+        opts["delimiter"] = "\t" if args.delimiter in ("\\t", "tab") else args.delimiter
+    if args.label_column is not None:
+        lc = args.label_column
+        opts["label_column"] = int(lc) if lc.lstrip("-").isdigit() else lc
+    return opts
+
+
+def as_classes(y, classes, dataset):
+    """The labels y in the type of the model's classes (a file read as integers against a
+    model trained on class names, or the other way round); ValueError if some are not among
+    them."""
+    y = np.asarray(y)
+    if y.ndim != 1:
+        raise ValueError(f"{dataset} has targets, not class labels")
+    if classes.dtype.kind in "US" and y.dtype.kind not in "US":
+        y = y.astype(str)
+    elif classes.dtype.kind not in "US" and y.dtype.kind in "US":
+        try:
+            y = y.astype(classes.dtype)
+        except ValueError:
+            pass
+    unknown = np.setdiff1d(np.unique(y), classes)
+    if unknown.size:
+        raise ValueError(f"{dataset} has labels the model was not trained on: "
+                         f"{unknown[:5].tolist()}{' ...' if unknown.size > 5 else ''} (its "
+                         f"classes: {classes[:10].tolist()}"
+                         f"{' ...' if classes.size > 10 else ''})")
+    return y
+
+
+def writable(path, option):
+    """ValueError now, not after training, if `path` cannot be written."""
+    path = os.path.abspath(path)
+    folder = os.path.dirname(path)
+    if os.path.isdir(path):
+        raise ValueError(f"{option} {path} is a folder; give a file name")
+    if not os.path.isdir(folder):
+        raise ValueError(f"{option}: no folder {folder} to write {os.path.basename(path)} in")
+    if not os.access(folder, os.W_OK):
+        raise ValueError(f"{option}: the folder {folder} is not writable")

@@ -1,0 +1,32 @@
+"""``snode evaluate MODEL``: a saved estimator's accuracy (or R^2) on a data set."""
+import sys
+
+import numpy as np
+
+from ..estimators import SNODEClassifier, load
+from . import data
+from .train import fit_quality
+
+__all__ = ["evaluate"]
+
+
+def evaluate(args):
+    """The ``evaluate`` command; returns the exit status."""
+    est = load(args.model)
+    if not hasattr(est, "predict"):
+        raise ValueError(f"{args.model} holds a bare network, not an estimator")
+    if args.n is not None and not data.generated(args):
+        print("snode evaluate: warning: not used by this run: --n (a generated data set's "
+              "size)", file=sys.stderr)
+    X, y = data.load(args, "test")  # (MNIST: its own test images)
+    if isinstance(est, SNODEClassifier):
+        y = data.as_classes(y, est.classes_, args.dataset)
+        print(f"accuracy {est.score(X, y):.4f} on {len(X)} samples of {args.dataset}")
+    else:
+        if y.dtype.kind in "USOb":
+            raise ValueError(f"{args.dataset} has class names, but {args.model} holds a "
+                             "regressor")
+        r2, err = fit_quality(est, X, y.astype(np.float64))
+        print(f"R^2 {r2:.4f}, relative error {err:.3e} on {len(X)} samples of "
+              f"{args.dataset}")
+    return 0

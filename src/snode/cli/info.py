@@ -1,0 +1,72 @@
+"""``snode info MODEL``: what a model file holds and how it was trained."""
+from ..estimators import load
+from ..estimators.params import PARAMS
+from ..io import read_header
+from ..optim import OPTIMIZERS, optimizer_spec
+
+__all__ = ["info"]
+
+#: Parameters the first lines show (the network) or that say nothing of the training.
+_NOT_LISTED = ("width", "input_offset", "n_steps", "T", "scheme", "activation", "init",
+               "random_state", "warm_start", "n_threads", "comm", "block_size")
+#: The settings some optimisers read and others do not (the registry's).
+_OPTIMIZER_SETTINGS = {s for spec in OPTIMIZERS.values() for s in spec.reads}
+
+
+def info(args):
+    """The ``info`` command; returns the exit status."""
+    model = load(args.model)  # the whole file is checked, not only its header
+    h = read_header(args.model)
+    meta = h.get("meta", {})
+    print(f"{args.model}: snode model (format version {h['version']})")
+    print(f"  width {h['width']}, steps {h['n_steps']}, T {h['T']}, scheme {h['scheme']}, "
+          f"activation {h['activation']}")
+    if "estimator" not in meta:
+        return 0
+    print(f"  {meta['estimator']} with {meta['n_features_in']} input features "
+          f"(from component {meta.get('input_offset_used', 0)} of the state)"
+          + (f" and {meta['n_outputs']} outputs" if "n_outputs" in meta else ""))
+    if "classes" in meta:
+        print(f"  classes: {meta['classes']}")
+    print("  trained with " + ", ".join(f"{k}={v}" for k, v in _training(model, meta)))
+    return 0
+
+
+def _training(model, meta):
+    """(name, shown value) of the settings that shaped the training, in the table's order."""
+    params = dict(meta.get("params", {}))
+    for name, used in (("memory", "memory_used"), ("batch_size", "batch_size_used"),
+                       ("epochs", "epochs_used")):
+        if used in meta and params.get(name) == "auto":
+            params[name] = f"auto ({meta[used]} used)"
+    if "sobolev_weight_used" in meta and params.get("sobolev_weight") == "auto":
+        params["sobolev_weight"] = f"auto ({meta['sobolev_weight_used']:g} used)"
+    # (the loaded estimator's: a file from before the auto line search has the step)
+    options = getattr(model, "ncg_options", None) or {}
+    rule = getattr(model, "step_rule_", None)
+    if params.get("sobolev_alpha", "auto") is None:  # (the L2 metric: no blend)
+        params.pop("sobolev_weight", None)
+    spec = optimizer_spec(params.get("optimizer", "ncg"))
+    used_batch = meta.get("batch_size_used", params.get("batch_size"))
+    mode = "full" if used_batch is None else "minibatch"
+    early = params.get("early_stopping", False)
+    shown = []
+    for p in PARAMS:
+        name = p.name
+        if name in _NOT_LISTED or (name in _OPTIMIZER_SETTINGS and not spec.uses(name)):
+            continue
+        if p.mode is not None and p.mode != mode:
+            continue
+        if name in ("early_stopping", "validation_fraction") and not early:
+            continue
+        if name == "ncg_options":
+            if rule is not None:
+                step = options.get("step", "auto")
+                shown.append(("line_search", f"auto ({rule} used)" if step == "auto"
+                              else step))
+                rest = {k: v for k, v in options.items() if k != "step"} or None
+                shown.append(("ncg_options", rest))
+            continue
+        if name in params:
+            shown.append((name, params[name]))
+    return shown

@@ -1,0 +1,60 @@
+"""scikit-learn-style estimators: SNODEClassifier and SNODERegressor, and ``load``.
+
+Rooms: :mod:`.params` (every parameter declared once: default, constraint, doc, command-line
+flag), :mod:`.auto` (the "auto" rules), :mod:`.base` (what the two share: scikit-learn's
+conventions, the checks of ``fit``, the training), :mod:`.classifier`, :mod:`.regressor`,
+:mod:`.early_stopping`, :mod:`.distributed` (several processes), :mod:`.persistence` (model
+files and their migration).
+"""
+from .. import io
+from ..model import SNODE
+from ..optim import OPTIMIZERS as _REGISTRY
+# (the auto rules' constants under the names earlier versions gave them here)
+from .auto import (AUTO_MEMORY, AUTO_MEMORY_BYTES, AUTO_SOBOLEV_WEIGHT,  # noqa: F401
+                   AUTO_STEP, AUTO_STEPS, AUTO_STEPS_MIN, AUTO_STEPS_WORK)
+from ..optim import NCG_OPTIONS  # noqa: F401
+from .params import SCALES, TARGET_SCALES  # noqa: F401
+from .classifier import SNODEClassifier
+from .params import PARAMS
+from .regressor import SNODERegressor
+
+__all__ = ["SNODEClassifier", "SNODERegressor", "load", "OPTIMIZERS", "PARAMS", "ESTIMATORS"]
+
+#: The optimisers' names (:data:`snode.optim.OPTIMIZERS` holds them with their settings).
+OPTIMIZERS = tuple(_REGISTRY)
+#: The estimator classes by the name a model file gives them.
+ESTIMATORS = {cls.__name__: cls for cls in (SNODEClassifier, SNODERegressor)}
+
+
+def load(path):
+    """Read a model file written by ``SNODE.save`` or an estimator's ``save``.
+
+    Parameters
+    ----------
+    path : str or path-like
+
+    Returns
+    -------
+    SNODE, or the fitted estimator when the file holds one.
+
+    Raises
+    ------
+    ValueError
+        If the file is missing, not an snode model, corrupt, from a newer snode, or
+        inconsistent; naming the file.
+    """
+    desc, meta = io.read_model(path)
+    try:
+        net = SNODE.from_description(desc)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"{path}: inconsistent model file: {exc}") from None
+    kind = meta.get("estimator")
+    if kind is None:
+        return net
+    cls = ESTIMATORS.get(kind)
+    if cls is None:
+        raise ValueError(f"{path}: unknown estimator {kind!r}")
+    try:
+        return cls._from_file(net, meta)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"{path}: inconsistent estimator metadata: {exc}") from None

@@ -1,0 +1,408 @@
+"""What SNODEClassifier and SNODERegressor share: the parameters (from the table of
+:mod:`.params`), scikit-learn's conventions, the checks of ``fit`` and the training of the
+network.
+
+They follow scikit-learn's conventions (fit / predict / score, get_params / set_params,
+warm_start, random_state, fitted attributes ending in ``_``) and derive from its base classes
+when scikit-learn is installed; without it they work the same on their own.
+"""
+import contextlib
+import dataclasses
+import inspect
+
+import numpy as np
+
+from .._validate import as_float_array
+from ..data import Scaler
+from ..model import SNODE, place_inputs
+from ..objective import Objective
+from ..optim import OPTIMIZERS
+from ..reduce import agree
+from . import auto, distributed, persistence
+from .early_stopping import EarlyStopping, validation_split
+from .params import param, params_of, validate
+
+__all__ = ["SNODEEstimator", "SkClassifier", "SkRegressor", "SkBase", "not_fitted",
+           "input_scaler"]
+
+try:  # scikit-learn is optional: with it, its own input validation (and messages) is used
+    from sklearn.base import BaseEstimator as SkBase
+    from sklearn.base import ClassifierMixin as SkClassifier
+    from sklearn.base import RegressorMixin as SkRegressor
+    from sklearn.utils.multiclass import check_classification_targets
+    from sklearn.utils.validation import check_is_fitted
+
+    try:
+        from sklearn.utils.validation import validate_data as _sk_validate
+    except ImportError:  # scikit-learn < 1.6
+        def _sk_validate(est, *args, **kwargs):
+            return est._validate_data(*args, **kwargs)
+except ImportError:  # pragma: no cover - exercised where scikit-learn is absent
+    SkBase = object
+    _sk_validate = check_classification_targets = check_is_fitted = None
+
+    class SkClassifier:
+        pass
+
+    class SkRegressor:
+        pass
+
+
+def _init_for(kind):
+    """The ``__init__`` of the estimator `kind`: every parameter of the table, in order, with
+    its default, stored as given (scikit-learn's rule: checked in ``fit``)."""
+    table = params_of(kind)
+    sig = inspect.Signature(
+        [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+        + [inspect.Parameter(p.name, inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                             default=p.default_for(kind)) for p in table])
+
+    def __init__(self, *args, **kwargs):
+        bound = sig.bind(self, *args, **kwargs)
+        bound.apply_defaults()
+        for p in table:
+            setattr(self, p.name, bound.arguments[p.name])
+
+    __init__.__signature__ = sig
+    __init__.__doc__ = "See the class's docstring for the parameters."
+    return __init__
+
+
+def _parameters_doc(kind):
+    """The numpydoc Parameters section of the estimator `kind`, from the table."""
+    import textwrap
+
+    lines = ["Parameters", "----------"]
+    for p in params_of(kind):
+        lines.append(f"{p.name} : {p.type}")
+        lines += textwrap.wrap(p.doc, 88, initial_indent="    ", subsequent_indent="    ")
+    return textwrap.indent("\n".join(lines), "    ")
+
+
+def input_scaler(scale):
+    """The input scaling of an estimator's checked `scale`: "standard" (per feature),
+    "range" (each feature to [-1, 1]), "image" (all values together, the smallest to 0 and the
+    largest to -1: background 0, strokes -1, as the method's authors scale images), "none"."""
+    if scale == "image":
+        return Scaler("range", low=0.0, high=-1.0, per_feature=False)
+    return Scaler(scale, low=-1.0, high=1.0, per_feature=True)
+
+
+def not_fitted(est):
+    """The error of a method that needs a fitted estimator."""
+    try:
+        from sklearn.exceptions import NotFittedError
+    except ImportError:  # pragma: no cover
+        NotFittedError = ValueError
+    return NotFittedError(f"this {type(est).__name__} is not fitted yet: call fit first")
+
+
+class SNODEEstimator:
+    """The estimators' base class; a subclass names its kind (``class C(SNODEEstimator,
+    kind="classifier")``) and gets the ``__init__`` and the Parameters section of its
+    docstring (the placeholder ``<parameters>``) from the parameter table."""
+
+    _kind = None
+
+    def __init_subclass__(cls, kind=None, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if kind is not None:
+            cls._kind = kind
+            cls.__init__ = _init_for(kind)
+            if cls.__doc__:
+                cls.__doc__ = cls.__doc__.replace("    <parameters>", _parameters_doc(kind))
+
+    # --- parameters (scikit-learn's get_params / set_params) ---------------------------------
+    @classmethod
+    def _param_names(cls):
+        return [p.name for p in params_of(cls._kind)]
+
+    def get_params(self, deep=True):
+        """The estimator's parameters, a dict (scikit-learn's convention)."""
+        return {name: getattr(self, name) for name in self._param_names()}
+
+    def set_params(self, **params):
+        """Set parameters by name; ValueError for a name the estimator does not have."""
+        names = self._param_names()
+        for key, value in params.items():
+            if key not in names:
+                raise ValueError(f"invalid parameter {key!r} for {type(self).__name__}; "
+                                 f"valid ones: {names}")
+            setattr(self, key, value)
+        return self
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({args})"
+
+    @classmethod
+    def from_preset(cls, name, **params):
+        """The estimator with a named configuration's settings (``snode.preset(name)``;
+        "baravdish2022" is the method's authors' prototype); `params` change some of them.
+
+        Raises
+        ------
+        ValueError
+            For an unknown preset or parameter.
+        """
+        from ..presets import preset
+
+        names = set(cls._param_names())
+        settings = {k: v for k, v in preset(name).estimator_params().items() if k in names}
+        est = cls()
+        est.set_params(**{**settings, **params})
+        return est
+
+    # --- checks ------------------------------------------------------------------------------
+    def _checked_params(self):
+        """Every parameter checked (the table's constraints): a dict of normalised values."""
+        return validate(self.get_params(), self._kind)
+
+    @contextlib.contextmanager
+    def _transaction(self):
+        """Restore the estimator's attributes if the block raises (scikit-learn's rule: a
+        failed fit leaves a fitted estimator usable). Training changes the network only after
+        every check has passed."""
+        saved = dict(self.__dict__)
+        net = saved.get("net_")
+        # (a warm start trains the network and applies the run's threads to it)
+        kept = (net.get_params(), net.n_threads) if net is not None else None
+        try:
+            yield
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(saved)
+            if net is not None:
+                net.set_params(kept[0])
+                net.n_threads = kept[1]
+            raise
+
+    def _check_X(self, X, fitting=False):
+        if _sk_validate is not None:
+            if not fitting:
+                check_is_fitted(self, "net_")
+            return _sk_validate(self, X, reset=fitting, dtype=np.float64)
+        X = as_float_array(X, "X", ndim=2)
+        if X.shape[0] < 1:
+            raise ValueError("X has no samples")
+        if X.shape[1] < 1:
+            raise ValueError("X has no features")
+        if fitting:
+            self.n_features_in_ = X.shape[1]
+        else:
+            if not hasattr(self, "net_"):
+                raise not_fitted(self)
+            if X.shape[1] != self.n_features_in_:
+                raise ValueError(f"X has {X.shape[1]} features, but {type(self).__name__} "
+                                 f"was fitted with {self.n_features_in_}")
+        return X
+
+    def _check_Xy(self, X, y, classification):
+        """(X, y) for fit: y as a vector (classification) or (N,) / (N, k) targets."""
+        if _sk_validate is not None:
+            X, y = _sk_validate(self, X, y, reset=True, dtype=np.float64,
+                                multi_output=not classification, y_numeric=not classification)
+            if classification:
+                check_classification_targets(y)
+            return X, y
+        if y is None:
+            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target "
+                             "y is None")
+        X = self._check_X(X, fitting=True)
+        y = np.asarray(y)
+        if y.ndim == 2 and y.shape[1] == 1 and classification:
+            y = y[:, 0]
+        if y.shape[0] != X.shape[0] or (classification and y.ndim != 1):
+            raise ValueError(f"y must have shape ({X.shape[0]},), got {y.shape}")
+        if y.dtype.kind in "fc" and not np.isfinite(y).all():
+            raise ValueError("y contains NaN or Inf")
+        return X, y
+
+    def _start(self, X, y, classification):
+        """The checks at the start of ``fit``: (checked parameters, reducer, X, y) for this
+        process's share of the training data (with several processes a share may be empty,
+        and a malformed one, or malformed settings, stop every process)."""
+        red = self._reducer()
+        error = p = None
+        try:
+            p = self._checked_params()
+        except ValueError as exc:
+            error = exc
+        agree(red, error, "the estimator's settings on another process are malformed; see its "
+                          "message")
+        settings = {k: v for k, v in self.get_params().items()
+                    if k not in ("comm", "random_state", "n_threads")}
+        X, y = distributed.checked_share(
+            red, lambda X, y: self._check_Xy(X, y, classification), X, y, settings)
+        self.n_features_in_ = X.shape[1]
+        return p, red, X, y
+
+    def _reducer(self):
+        """The reducer of the estimator's `comm` (checked)."""
+        return distributed.reducer_of(param("comm").constraint.check(self.comm, "comm"))
+
+    # --- the network -------------------------------------------------------------------------
+    def _outputs(self, X):
+        # (X checked once here; the scaling and the sweep trust it)
+        X = self._check_X(X)
+        x0 = place_inputs(self.scaler_.transform(X, check_input=False),
+                          getattr(self, "input_offset_", 0))
+        return self.net_.forward(x0, check_input=False)
+
+    def initial_state(self, X):
+        """The network's initial states x(0) of the samples X (N, m): the scaled inputs at
+        components ``input_offset_`` to ``input_offset_ + m - 1``, zeros before them; shape
+        (N, input_offset_ + m) (the network pads the rest of its width with zeros). Pass it
+        to ``net_``'s methods and to :mod:`snode.analysis`.
+
+        Raises
+        ------
+        NotFittedError, ValueError
+            Before ``fit``; for malformed X.
+        """
+        X = self._check_X(X)
+        return place_inputs(self.scaler_.transform(X, check_input=False),
+                            getattr(self, "input_offset_", 0))
+
+    def _fit_net(self, p, red, X, n_out, Y=None, labels=None, cost=None, callback=None,
+                 attrs=()):
+        """Resolve the "auto" settings, check what depends on the data and the fitted state,
+        then set the fitted attributes (`attrs` among them) and train. `p`: the checked
+        parameters."""
+        rs = p["random_state"]
+        seed = None if rs is None else (
+            rs if isinstance(rs, (int, np.integer))
+            else np.random.default_rng(rs).integers(2**31))
+        seed = distributed.shared_seed(red, seed)  # (every process starts from rank 0's)
+        n_total = distributed.global_sums(red, float(len(X)))[0]
+        if p["early_stopping"]:
+            if red.size > 1:
+                # (each process's samples must be whole blocks of the sums over samples; a
+                # held-out share of them is not)
+                raise ValueError("early_stopping is not available with several processes "
+                                 "(comm): hold out validation samples and watch them with a "
+                                 "callback")
+            held = validation_split(X.shape[0], p["validation_fraction"], seed, labels)
+        else:
+            held = None
+        width, offset = auto.layout(p["width"], p["input_offset"], X.shape[1], n_out)
+        n_steps = auto.n_steps(p["n_steps"], n_total, width)
+        batch_size, epochs = auto.schedule(p["batch_size"], p["epochs"], n_total)
+        threads = distributed.threads(red, p["n_threads"])
+        if p["warm_start"] and hasattr(self, "net_"):
+            net = self.net_
+            if X.shape[1] != self.scaler_.shift_.shape[0]:
+                raise ValueError(f"X has {X.shape[1]} features, but the fitted network was "
+                                 f"trained on {self.scaler_.shift_.shape[0]}; warm_start "
+                                 "goes on with it (set warm_start=False to start afresh)")
+            now = (net.n_steps, net.T, net.activation, net.width, self.input_offset_)
+            asked = (net.n_steps if p["n_steps"] == "auto" else n_steps, p["T"],
+                     p["activation"], width, offset)
+            if now != asked or (isinstance(p["scheme"], str) and p["scheme"] != net.scheme):
+                raise ValueError("warm_start goes on with the fitted network: n_steps, T, "
+                                 "scheme, activation, width and input_offset must stay as "
+                                 f"they were ({net!r}, input_offset {self.input_offset_}); "
+                                 "set warm_start=False to start afresh")
+            scaler = self.scaler_
+            if persistence.scaler_settings(input_scaler(p["scale"])) != \
+                    persistence.scaler_settings(scaler):
+                raise ValueError("warm_start goes on with the fitted input scaling: scale "
+                                 "must stay as it was; set warm_start=False to start afresh")
+        else:
+            net = SNODE(width, n_steps, T=p["T"], scheme=p["scheme"],
+                        activation=p["activation"], init=p["init"], seed=seed)
+            scaler = input_scaler(p["scale"]).fit(X, reducer=red, block_size=p["block_size"],
+                                                  check_input=False)
+        optimizer, fitted = self._optimizer(p, net.W.size + net.b.size, batch_size, epochs,
+                                            seed)
+        # (every setting checked: from here on the estimator holds the new network)
+        net.n_threads = threads  # (the run's threads, also for a warm start)
+        self.net_, self.scaler_, self.input_offset_ = net, scaler, offset
+        for k, v in dict(attrs).items():
+            setattr(self, k, v)
+        self.memory_, self.sobolev_weight_, self.step_rule_ = fitted
+        self.batch_size_, self.epochs_ = batch_size, epochs
+        self.optimizer_ = optimizer
+        data = (place_inputs(scaler.transform(X, check_input=False), offset), Y, labels)
+
+        def objective(rows=None, cost=cost):  # (the data were checked on the way in)
+            return Objective(net, cost, *_rows(data, rows), reducer=red,
+                             block_size=p["block_size"], check_input=False)
+
+        if held is None:
+            self.result_ = optimizer.minimize(objective(), callback=callback)
+            for name in ("validation_costs_", "best_validation_cost_"):  # (a former fit's)
+                self.__dict__.pop(name, None)
+        else:  # early stopping: train on the rest, watch the cost on the held-out samples
+            train, val = held
+            training = objective(train)
+            watch = EarlyStopping(
+                objective(val, dataclasses.replace(cost, decay=0.0, smooth=0.0)),
+                p["n_iter_no_change"], p["ftol"], callback, per_epoch=batch_size is not None)
+            watch.check()  # (the starting weights are a candidate: warm_start's too)
+            self.result_ = watch.finish(optimizer.minimize(training, callback=watch), training)
+            self.validation_costs_ = np.asarray(watch.costs)
+            self.best_validation_cost_ = watch.best
+        self.history_ = self.result_.history
+        self.n_iter_ = self.result_.n_iter
+        return self
+
+    @staticmethod
+    def _optimizer(p, n_weights, batch_size, epochs, seed):
+        """The optimiser of the checked parameters `p` (the "auto" rules resolved) and what the
+        fitted estimator reports of it (memory_, sobolev_weight_, step_rule_). Every
+        registered optimiser is built from the settings, so that a mistake in any of them is
+        reported, not kept in the parameters and the saved file."""
+        memory = auto.memory(p["memory"], p["beta"], batch_size, n_weights)
+        settings = dict(p, memory=memory,
+                        sobolev_weight=auto.sobolev_weight(p["sobolev_weight"], batch_size),
+                        ncg_options=dict(p["ncg_options"] or {},
+                                         step=auto.step_rule(p["ncg_options"], memory)))
+        schedule = dict(batch_size=batch_size, epochs=epochs, max_iter=p["max_iter"],
+                        seed=seed, drop_last=p["drop_last"], ftol=p["ftol"],
+                        n_iter_no_change=p["n_iter_no_change"])
+        built = {name: spec.build(settings, schedule) for name, spec in OPTIMIZERS.items()}
+        optimizer = built[p["optimizer"]]
+        return optimizer, OPTIMIZERS[p["optimizer"]].fitted(optimizer)
+
+    # --- persistence -------------------------------------------------------------------------
+    def save(self, path):
+        """Write the fitted estimator to `path` (.npz, atomically); read it with snode.load.
+
+        Raises
+        ------
+        NotFittedError
+            Before ``fit``.
+        ValueError, OSError
+            If the file cannot be written (an existing file is then left as it was).
+        """
+        if not hasattr(self, "net_"):
+            raise not_fitted(self)
+        self.net_.save(path, persistence.meta_of(self, self._extra_meta()))
+
+    @classmethod
+    def _from_file(cls, net, meta):
+        """The fitted estimator of a model file's network and metadata, checked as ``fit``
+        checks its settings (an edited file fails here, not at the next fit)."""
+        est = cls(**persistence.migrated_params(meta, cls._kind))
+        p = est._checked_params()
+        batch_size, epochs = auto.schedule(p["batch_size"], p["epochs"], 0)
+        _, fitted = est._optimizer(p, net.W.size + net.b.size, batch_size, epochs, None)
+        persistence.restore_common(est, net, meta, step_rule=fitted[2])
+        est._restore_meta(meta)
+        return est
+
+    def _extra_meta(self):
+        """What this kind of estimator writes in its file beside the common metadata."""
+        raise NotImplementedError
+
+    def _restore_meta(self, meta):
+        """Set this kind's fitted attributes from a file's metadata (checked)."""
+        raise NotImplementedError
+
+
+def _rows(data, rows):
+    """The arrays of `data` (X, Y, labels; None kept), at `rows` (None: all)."""
+    if rows is None:
+        return data
+    return tuple(None if a is None else a[rows] for a in data)
