@@ -72,7 +72,7 @@ class SNODERegressor(SNODEEstimator, SkRegressor, SkBase, kind=REGRESSOR):
 
     def _fit(self, X, y, callback):
         p, red, X, y = self._start(X, y, classification=False)
-        y = as_float_array(y, "y")
+        y = as_float_array(y, "y", allow_nonfinite=True)  # (checked by _start)
         Y = y[:, None] if y.ndim == 1 else y
         if Y.ndim != 2 or Y.shape[0] != X.shape[0]:
             raise ValueError(f"y must have {X.shape[0]} rows, got shape {y.shape}")
