@@ -227,7 +227,7 @@ def test_the_attacks_input_gradient_against_finite_differences(offset):
     X, y = rng.normal(size=(4, 2)), rng.integers(2, size=4)
     cost = snode.Cost(mse=0.0, ce=1.0, n_classes=2)
     state = lambda A: np.c_[np.zeros((4, offset)), A]  # noqa: E731
-    g = analysis._input_grad(net, X, y, 2, analysis._Place(offset))
+    g = analysis.attacks.input_grad(net, X, y, 2, analysis.attacks.InputPlacement(offset))
     for n in range(4):
         for j in range(2):
             e = np.zeros_like(X)
