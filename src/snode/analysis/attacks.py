@@ -98,8 +98,7 @@ def deepfool(net, X, labels, n_classes, targeted=None, kappa=0.975, step=1.0, ma
     target). Where the tanh saturates the linearised boundary can lie far beyond the true one
     (a step of ``gap / |w|^2`` with a small w): each perturbation found is then shortened
     along itself by bisection to the class boundary (`refine` halvings; the point kept is
-    always on the changed side, re-checked by a forward sweep). On moons, a trained
-    network's class flipped at a median of 10 % of the unrefined perturbation.
+    always on the changed side, re-checked by a forward sweep).
 
     Parameters
     ----------

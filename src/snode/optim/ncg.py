@@ -37,22 +37,21 @@ class NCG(Trainer):
     alpha : float >= 0 or "auto", default "auto"
         Weight of the derivative term of the Sobolev metric; sqrt(alpha) is the length in
         depth over which the metric smooths. "auto": ``(T / 6)^2``, a sixth of the depth
-        (:func:`auto_alpha`; chosen by measurement, bench/bench_metric.py).
+        (:func:`snode.optim.auto_alpha`; measurements: docs/decisions.md).
     sobolev_weight : float in [0, 1], default 1
         Under the "sobolev" metric, the hybrid gradient ``w g_S + (1 - w) G / h`` of the
         Sobolev gradient g_S and the L2 one: the Riesz representer in the metric whose
         inverse is the same blend of the two inverses (:func:`snode.sobolev_gradient`;
         docs/method.md); the direction, the L-BFGS initial inverse Hessian and the gradient
         norms all use it. 1: the Sobolev metric, 0: the L2 metric. The estimators use 0.5 in
-        full-batch mode and 1 with mini-batches (measured: bench/bench_metric.py,
-        bench/bench_quality.py, docs/method.md).
+        full-batch mode and 1 with mini-batches (docs/decisions.md).
     step : {"sensitivity", "wolfe"}, default "sensitivity"
         "sensitivity": minimise the cost with x(T) replaced by its linearisation along the
         direction (closed form for the quadratic terms; a safeguarded Newton/bisection root of
         phi' when ce > 0). "wolfe": a strong-Wolfe line search (scipy's) from the step 1,
         each trial with its gradient; where it finds no step, backtracking (Armijo, with the
         rounding allowance of the sensitivity step's safeguard) from 1. The estimators take
-        "wolfe" for the L-BFGS direction (measured: docs/method.md, the line searches).
+        "wolfe" for the L-BFGS direction (docs/decisions.md).
     wolfe_c2 : float in (0, 1) or "auto", default "auto"
         The curvature constant c2 of the strong Wolfe conditions
         ``|phi'(eta)| <= c2 |phi'(0)|``. "auto": 0.9 for the L-BFGS direction (``memory >
@@ -109,9 +108,7 @@ class NCG(Trainer):
     One iteration costs a gradient evaluation and a sensitivity sweep: the sensitivity sweep
     reads the forward states the gradient evaluation kept, and the trial points of the
     safeguard are evaluated with their gradient, which the next iteration then uses when it
-    runs on the same batch (on the synthetic sets about 85 % of the trials are accepted, and
-    80-98 % of those after a refused one: the adjoint sweep spent on a refused trial costs
-    less than the second forward sweep a cost-only trial would need once accepted).
+    runs on the same batch (most trials are accepted: docs/decisions.md).
 
     References
     ----------
@@ -399,11 +396,8 @@ def _radius(radius, line, eta0, max_step, eta, value, J):
 
 
 #: The "wolfe" search's bound: a step changes no weight by more than this times the largest
-#: weight (or than this, for weights below 1 in size). Where the cost is flat along some
-#: weights (saturated units; the cross-entropy of separable data without decay) the L-BFGS
-#: direction can be long along them, and its step 1 threw the weights from 1e3 to 2e5; in
-#: training on the synthetic sets, 99.9 % of the accepted steps changed the weights by less
-#: than 0.7 times the largest (the largest by 3.3).
+#: weight (or than this, for weights below 1 in size): where the cost is flat along some
+#: weights the L-BFGS direction can be long along them (docs/decisions.md).
 MAX_WEIGHT_STEP = 1.0
 
 
