@@ -158,11 +158,10 @@ class Cost:
 
         Returns
         -------
-        J : float
-        gW : ndarray, shape (n_steps, width, width)
-        gb : ndarray, shape (n_steps, width)
-        gX : ndarray, shape (N, m)
-            Only with `input_grad`.
+        (J, gW, gb) or (J, gW, gb, gX)
+            As :meth:`snode.Objective.value_and_grad`: the cost (a float), its gradient with
+            respect to W (n_steps, width, width) and b (n_steps, width), and with
+            `input_grad` dJ/dX (N, m).
 
         Raises
         ------

@@ -6,6 +6,8 @@ block by block through the network's sweeps and added along the tree of :mod:`sn
 :class:`snode.Objective` calls it for the optimisers; :class:`snode.Cost`'s shorthands call it
 for one process. docs/method.md (the cost functional, sums over samples).
 """
+from dataclasses import dataclass
+
 import numpy as np
 
 from .exceptions import NonFiniteError
@@ -15,6 +17,7 @@ from .reduce import LocalReducer
 __all__ = ["Evaluation", "evaluate", "joined"]
 
 
+@dataclass(slots=True, repr=False)
 class Evaluation:
     """The objective at one point: what :meth:`snode.Objective.evaluate` returns.
 
@@ -37,15 +40,12 @@ class Evaluation:
         process's samples when it holds several).
     """
 
-    __slots__ = ("params", "value", "grad", "input_grad", "outputs", "states")
-
-    def __init__(self, params, value, grad=None, input_grad=None, outputs=None, states=None):
-        self.params = params
-        self.value = value
-        self.grad = grad
-        self.input_grad = input_grad
-        self.outputs = outputs
-        self.states = states
+    params: tuple
+    value: float
+    grad: tuple = None
+    input_grad: object = None
+    outputs: object = None
+    states: object = None
 
     def __repr__(self):
         return (f"Evaluation(value={self.value!r}, grad={self.grad is not None}, "

@@ -7,6 +7,7 @@ gradient sweep evaluates inside the core, is :mod:`snode.loss`. The formulas are
 repository's docs/method.md.
 """
 import math
+import operator
 import os
 from collections import namedtuple
 
@@ -172,32 +173,24 @@ class SNODE:
         self._W, self._b = _initial_weights(self._width, self._n_steps, self._T, init, seed)
 
     # --- configuration -----------------------------------------------------------------------
-    @property
-    def width(self):
-        return self._width
-
-    @property
-    def n_steps(self):
-        return self._n_steps
-
-    @property
-    def T(self):
-        return self._T
+    width = property(operator.attrgetter("_width"), doc="The state's dimension d.")
+    n_steps = property(operator.attrgetter("_n_steps"), doc="The depth steps K.")
+    T = property(operator.attrgetter("_T"), doc="The final time (depth).")
+    activation = property(operator.attrgetter("_activation"), doc="The activation's name.")
 
     @property
     def h(self):
+        """The step length T / n_steps."""
         return self._T / self._n_steps
 
     @property
     def scheme(self):
+        """The Runge-Kutta scheme's name."""
         return self.tableau.name
 
     @property
-    def activation(self):
-        return self._activation
-
-    @property
     def n_threads(self):
+        """The threads the sweeps split a batch over (None: the CPUs)."""
         return self._n_threads
 
     @n_threads.setter
@@ -211,6 +204,7 @@ class SNODE:
 
     @property
     def memory(self):
+        """How the gradient sweep keeps its states: "store" or "recompute"."""
         return self._memory
 
     @memory.setter
@@ -221,6 +215,7 @@ class SNODE:
 
     @property
     def W(self):
+        """The weights, (n_steps, width, width) float64 (writable; set: checked)."""
         return self._W
 
     @W.setter
@@ -229,6 +224,7 @@ class SNODE:
 
     @property
     def b(self):
+        """The biases, (n_steps, width) float64 (writable; set: checked)."""
         return self._b
 
     @b.setter
@@ -417,10 +413,8 @@ class SNODE:
 
         Raises
         ------
-        ValueError
-            For malformed inputs, weights or directions (shapes, NaN or Inf).
-        NonFiniteError
-            If the sweep overflows.
+        ValueError, NonFiniteError
+            As :meth:`forward`: malformed inputs or weights; a sweep that overflows.
         """
         X = self.check_inputs(X)
         return _kernels.forward(*self._args(params), X, self.threads, True)
@@ -446,11 +440,13 @@ class SNODE:
         Returns
         -------
         ndarray, shape (N, width)
+            xi(T) of each sample.
 
         Raises
         ------
         ValueError
-            For malformed inputs, weights or directions (shapes, NaN or Inf).
+            For malformed inputs, weights or directions (shapes, NaN or Inf), or states that
+            are not this network's.
         NonFiniteError
             If the sweep overflows.
         """
@@ -487,10 +483,8 @@ class SNODE:
 
         Raises
         ------
-        ValueError
-            For malformed inputs, weights or directions (shapes, NaN or Inf).
-        NonFiniteError
-            If the sweep overflows.
+        ValueError, NonFiniteError
+            As :meth:`sensitivity`.
         """
         X = self.check_inputs(X)
         d = self._width
@@ -521,7 +515,7 @@ class SNODE:
         Raises
         ------
         ValueError
-            For malformed inputs, weights or directions (shapes, NaN or Inf).
+            For malformed inputs, weights or lam_T (shapes, NaN or Inf).
         NonFiniteError
             If the sweep overflows.
         """

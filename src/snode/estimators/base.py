@@ -153,6 +153,32 @@ class SNODEEstimator:
         est.set_params(**{**settings, **params})
         return est
 
+    def fit(self, X, y, callback=None):
+        """Train on inputs X (N, m) and y: the classifier's class labels (N,) of any comparable
+        type, the regressor's targets (N,) or (N, k).
+
+        `callback(record)` is called after every iteration with its history record; returning
+        True stops training. A fit that raises leaves the estimator as it was.
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        ValueError
+            For malformed data, fewer than 2 classes (the classifier) or parameters out of
+            range.
+        NonFiniteError
+            If the cost is not finite at the starting weights.
+        """
+        with self._transaction():
+            return self._fit(X, y, callback)
+
+    def _fit(self, X, y, callback):
+        """The kind's fit: its targets and cost, then :meth:`_fit_net`."""
+        raise NotImplementedError
+
     # --- checks ------------------------------------------------------------------------------
     def _checked_params(self):
         """Every parameter checked (the table's constraints): a dict of normalised values."""

@@ -70,22 +70,6 @@ class SNODEClassifier(SNODEEstimator, SkClassifier, SkBase, kind=CLASSIFIER):
     (3,)
     """
 
-    def fit(self, X, y, callback=None):
-        """Train on inputs X (N, m) and class labels y (N,) of any comparable type.
-
-        `callback(record)` is called after every iteration with its history record; returning
-        True stops training. A fit that raises leaves the estimator as it was.
-
-        Raises
-        ------
-        ValueError
-            For malformed data, fewer than 2 classes or parameters out of range.
-        NonFiniteError
-            If the cost is not finite at the starting weights.
-        """
-        with self._transaction():
-            return self._fit(X, y, callback)
-
     def _fit(self, X, y, callback):
         p, red, X, y = self._start(X, y, classification=True)
         classes, labels = np.unique(y, return_inverse=True)

@@ -18,7 +18,8 @@ from ..reduce import Reducer
 from ..schemes import SCHEMES, get_tableau
 
 __all__ = ["Param", "PARAMS", "param", "params_of", "validate", "SCALES", "TARGET_SCALES",
-           "LOSSES", "CLASSIFIER", "REGRESSOR", "Constraint", "Integer", "Real", "Fraction",
+           "LOSSES", "CLASSIFIER", "REGRESSOR", "Constraint", "Number", "Integer", "Real",
+           "Fraction",
            "Options", "Boolean", "Either", "SchemeConstraint", "NCGOptionsConstraint",
            "ThreadsConstraint", "CommConstraint", "AnyValue"]
 
@@ -50,8 +51,23 @@ class Constraint:
         return True
 
 
-class Integer(Constraint):
-    kind = "an integer"
+class Number(Constraint):
+    """A number: its parsing and the values it checks (`cast`, `abc`)."""
+
+    kind, cast, abc = "a number", float, numbers.Real
+
+    def parse(self, text):
+        try:
+            return self.cast(text)
+        except ValueError:
+            raise ValueError(f"{self.kind}, got {text!r}") from None
+
+    def takes(self, value):
+        return isinstance(value, self.abc) and not isinstance(value, (bool, np.bool_))
+
+
+class Integer(Number):
+    kind, cast, abc = "an integer", int, numbers.Integral
 
     def __init__(self, low, high=None):
         self.low, self.high = low, high
@@ -63,56 +79,30 @@ class Integer(Constraint):
             raise ValueError(f"{name} must be <= {self.high}, got {value}")
         return value
 
-    def parse(self, text):
-        try:
-            return int(text)
-        except ValueError:
-            raise ValueError(f"an integer, got {text!r}") from None
 
-    def takes(self, value):
-        return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
-
-
-class Real(Constraint):
-    kind = "a number"
-
+class Real(Number):
     def __init__(self, low, strict=False):
         self.low, self.strict = low, strict
         self.text = f"a finite number {'>' if strict else '>='} {low:g}"
 
     def check(self, value, name):
-        if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) or \
-                not np.isfinite(value) or value < self.low or (self.strict and value == self.low):
+        if not self.takes(value) or not np.isfinite(value) or value < self.low or (
+                self.strict and value == self.low):
             raise ValueError(f"{name} must be {self.text}, got {value!r}")
         return float(value)
 
-    def parse(self, text):
-        try:
-            return float(text)
-        except ValueError:
-            raise ValueError(f"a number, got {text!r}") from None
 
-    def takes(self, value):
-        return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
-
-
-class Fraction(Constraint):
-    kind = "a number"
-
+class Fraction(Number):
     def __init__(self, open_ends=False):
         self.open_ends = open_ends
         self.text = "a number in (0, 1)" if open_ends else "a number in [0, 1]"
 
     def check(self, value, name):
         if self.open_ends:
-            if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) \
-                    or not 0.0 < value < 1.0:
+            if not self.takes(value) or not 0.0 < value < 1.0:
                 raise ValueError(f"{name} must be {self.text}, got {value!r}")
             return float(value)
         return check_fraction(value, name)
-
-    parse = Real.parse
-    takes = Real.takes
 
 
 class Options(Constraint):
@@ -206,8 +196,9 @@ class NCGOptionsConstraint(Constraint):
         return {key: {"True": True, "False": False}.get(raw, raw)}
 
 
-class ThreadsConstraint(Constraint):
+class ThreadsConstraint(Number):
     text = "None or an integer >= 1"
+    kind, cast, abc = "an integer", int, numbers.Integral
 
     def check(self, value, name):
         if value is None:
@@ -216,8 +207,6 @@ class ThreadsConstraint(Constraint):
             return check_threads(value)
         except ValueError as exc:
             raise ValueError(str(exc).replace("n_threads", name, 1)) from None
-
-    parse = Integer.parse
 
 
 class CommConstraint(Constraint):

@@ -56,20 +56,6 @@ class SNODERegressor(SNODEEstimator, SkRegressor, SkBase, kind=REGRESSOR):
     def _more_tags(self):  # scikit-learn < 1.6
         return {"multioutput": True}
 
-    def fit(self, X, y, callback=None):
-        """Train on inputs X (N, m) and targets y (N,) or (N, k); `callback` as for
-        SNODEClassifier.fit. A fit that raises leaves the estimator as it was.
-
-        Raises
-        ------
-        ValueError
-            For malformed data or parameters out of range.
-        NonFiniteError
-            If the cost is not finite at the starting weights.
-        """
-        with self._transaction():
-            return self._fit(X, y, callback)
-
     def _fit(self, X, y, callback):
         p, red, X, y = self._start(X, y, classification=False)
         y = as_float_array(y, "y", allow_nonfinite=True)  # (checked by _start)
