@@ -17,9 +17,9 @@ import signal
 import sys
 import time
 
+from .._version import __version__
 from ..exceptions import NonFiniteError
 from ..mpi import launched_by_mpi
-from .parser import build_parser
 
 __all__ = ["main"]
 
@@ -27,6 +27,11 @@ __all__ = ["main"]
 def _parse(argv):
     """The parsed command line, with the flags given (``args.flags_given``)."""
     argv = sys.argv[1:] if argv is None else list(argv)
+    if argv == ["--version"]:  # (without building the parser, which imports the estimators)
+        print(f"snode {__version__}")
+        sys.exit(0)
+    from .parser import build_parser
+
     args = build_parser().parse_args(argv)
     args.flags_given = {a.split("=", 1)[0] for a in argv if a.startswith("--")}
     return args

@@ -1,6 +1,6 @@
 """``snode info MODEL``: what a model file holds and how it was trained."""
 from ..estimators import load
-from ..estimators.params import PARAMS
+from ..estimators.params import PARAMS, param
 from ..io import read_header
 from ..optim import OPTIMIZERS, optimizer_spec
 
@@ -46,7 +46,7 @@ def _training(model, meta):
     rule = getattr(model, "step_rule_", None)
     if params.get("sobolev_alpha", "auto") is None:  # (the L2 metric: no blend)
         params.pop("sobolev_weight", None)
-    spec = optimizer_spec(params.get("optimizer", "ncg"))
+    spec = optimizer_spec(params.get("optimizer", param("optimizer").default))
     used_batch = meta.get("batch_size_used", params.get("batch_size"))
     mode = "full" if used_batch is None else "minibatch"
     early = params.get("early_stopping", False)

@@ -18,11 +18,6 @@ from .progress import Progress
 
 __all__ = ["train", "given_settings", "unused_options", "fit_quality"]
 
-#: Notes on an option that the chosen optimiser does not read, where "--optimizer NAME" says
-#: less than they do.
-_NOTES = {("ncg", "lr"): "NCG takes no learning rate"}
-
-
 def given_settings(args):
     """The estimator's settings given on the command line: {parameter: (flag, value)}, each
     value checked by the table's constraint (ValueError naming the flag), and the flags that
@@ -89,7 +84,7 @@ def unused_options(args, given, settings, kind, batch_size, n_train):
         elif p.name == "validation_fraction" and not early:
             by_mode.append((flag, "without --early-stopping"))
         elif p.name in _OPTIMIZER_SETTINGS and not spec.uses(p.name):
-            by_optimizer.append((flag, _NOTES.get((name, p.name), f"--optimizer {name}")))
+            by_optimizer.append((flag, spec.why_unused(p.name)))
         elif p.name == "sobolev_weight" and settings.get("sobolev_alpha") == 0.0:
             by_optimizer.append((flag, "--alpha 0: the Sobolev gradient is the L2 one"))
     unused += by_mode + by_optimizer

@@ -41,6 +41,9 @@ class OptimizerSpec:
     fitted : callable
         ``fitted(optimizer)``: what a fitted estimator reports of it, ``(memory_,
         sobolev_weight_, step_rule_)``.
+    ignores : mapping
+        Why it does not read some settings the others do, where saying its name says less
+        (for the command line's warning on options a run does not use).
     """
 
     name: str
@@ -49,6 +52,11 @@ class OptimizerSpec:
     reads: tuple
     build: object
     fitted: object
+    ignores: dict = None
+
+    def why_unused(self, setting):
+        """Why the optimiser does not read `setting`, in a few words."""
+        return (self.ignores or {}).get(setting, f"--optimizer {self.name}")
 
     def uses(self, setting):
         """Whether the optimiser reads the estimators' `setting`."""
@@ -80,7 +88,8 @@ OPTIMIZERS = MappingProxyType({
         "ncg", "nonlinear conjugate gradients / L-BFGS with the sensitivity or Wolfe step",
         NCG, ("beta", "memory", "sobolev_alpha", "sobolev_weight", "ncg_options",
               "iterations_per_batch"),
-        _ncg, lambda opt: (opt.memory, opt.sobolev_weight, opt.step)),
+        _ncg, lambda opt: (opt.memory, opt.sobolev_weight, opt.step),
+        {"lr": "NCG takes no learning rate"}),
     "adam": OptimizerSpec(
         "adam", "Adam", Adam, ("lr",),
         lambda s, schedule: Adam(lr=s["lr"], **schedule), _fixed_rate),
