@@ -9,7 +9,7 @@ import re
 
 from .. import data as datasets
 from .._version import __version__
-from ..estimators.params import (PARAMS, CLASSIFIER, REGRESSOR, Boolean,
+from ..estimators.params import (PARAMS, CLASSIFIER, REGRESSOR, Boolean, Either,
                                  NCGOptionsConstraint, Options, SchemeConstraint)
 from ..optim import STEP_RULES
 from ..presets import PRESETS
@@ -61,6 +61,7 @@ def _default_text(p):
 
 def _help(p):
     first = re.sub(r":\w+:`([^`]*)`", r"\1", p.doc.split(". ")[0].rstrip("."))
+    first = re.sub(r"``?([^`]*)``?", r"\1", first)  # (the docs' markup, as plain text)
     only = "" if len(p.kinds) == 2 else f" ({p.kinds[0]}s only)"
     text = f"{first}{only} (default: {_default_text(p)})"
     return text.replace("%", "%%")
@@ -85,8 +86,11 @@ def _add_table_options(t):
             kw["choices"] = c.choices
         elif isinstance(c, SchemeConstraint):
             kw["choices"] = _scheme_names()
+        elif isinstance(c, Either) and isinstance(c.inner, Options):
+            kw["choices"] = c.inner.choices  # (the literals are the defaults)
         kw["type"] = _argtype(c)
-        kw["metavar"] = p.metavar or p.name.upper()
+        if "choices" not in kw:
+            kw["metavar"] = p.metavar or p.name.upper()
         t.add_argument(*p.flags, **kw)
 
 

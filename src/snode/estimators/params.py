@@ -412,8 +412,8 @@ PARAMS = (
        "the weights outward; the regressor's 0 leaves an exact fit unbiased (use "
        "`early_stopping` or a decay chosen by validation on few noisy samples).", "--decay"),
     _p("block_size", None, Either((None,), _INT1), "int or None, default None",
-       "Samples of a block of the sums over samples (:class:`snode.Objective`; default "
-       "4096).", "--block-size"),
+       "Samples of a block of the sums over samples (:class:`snode.Objective`); None: 4096.",
+       "--block-size"),
     _p("comm", None, CommConstraint(), "mpi4py communicator, Reducer or None, default None",
        "Train over several processes (:mod:`snode.mpi`): each passes its own share of the "
        "samples to ``fit`` (whole blocks: :func:`snode.shard`) and gets the same fitted "
