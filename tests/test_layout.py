@@ -167,3 +167,16 @@ def test_fit_and_predict_scan_the_inputs_once(monkeypatch):
     except ImportError:
         allowed = 7  # (one scan at each of the seven boundaries above, by as_float_array)
     assert len(scans) <= allowed, scans
+
+
+def test_the_presets_settings_are_the_tables():
+    """A preset's estimator settings are parameters of the table, each allowed by it."""
+    from snode.estimators.params import param, validate
+
+    for name in snode.PRESETS:
+        settings = snode.preset(name).estimator_params()
+        for key, value in settings.items():
+            param(key).constraint.check(value, key)  # (KeyError: not in the table)
+        for cls, kind in ((snode.SNODEClassifier, CLASSIFIER), (snode.SNODERegressor, REGRESSOR)):
+            est = cls.from_preset(name)
+            validate(est.get_params(), kind)
