@@ -86,8 +86,8 @@ static int value_grad(const snode_net *net, ptrdiff_t n, const double *x0, ptrdi
             to_cols(d, np, lp, lamT + c0 * d, d, lam);
         } else {
             memset(lam, 0, (size_t)ln * sizeof(double));
-            const int status = sn_loss(loss, d, np, x, 1, lp, Y ? Y + c0 * my : NULL, my,
-                                       labels ? labels + c0 : NULL, lam, J);
+            const snode_targets tg = {Y ? Y + c0 * my : NULL, my, labels ? labels + c0 : NULL};
+            const int status = sn_loss(loss, d, np, x, 1, lp, &tg, lam, J);
             if (status != SNODE_OK) return status;
         }
 

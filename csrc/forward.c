@@ -38,8 +38,8 @@ static int forward(const snode_net *net, ptrdiff_t n, const double *x0, ptrdiff_
         if (!cols_finite(d, np, lp, x)) return SNODE_ERR_NONFINITE;
         if (xT) to_rows(d, np, lp, x, xT + c0 * d, d);
         if (loss) {
-            const int status = sn_loss(loss, d, np, x, 1, lp, Y ? Y + c0 * my : NULL, my,
-                                       labels ? labels + c0 : NULL, NULL, J);
+            const snode_targets tg = {Y ? Y + c0 * my : NULL, my, labels ? labels + c0 : NULL};
+            const int status = sn_loss(loss, d, np, x, 1, lp, &tg, NULL, J);
             if (status != SNODE_OK) return status;
         }
     }

@@ -62,15 +62,35 @@ typedef struct {
  * scale = 1/N for the global number of samples N, so that the sums of chunks (threads, or
  * processes) add up to the cost. The squared error's targets are the rows of Y (n x my,
  * zero-padded to d) when Y is given, else the one-hot vectors of the labels in the first
- * n_classes components. Sums over samples are formed sample by sample, in order. A label
- * the loss uses that is outside [0, n_classes) gives SNODE_ERR_LABEL (never a read out of
- * bounds).
+ * n_classes components; with neither Y nor labels they are zero. Sums over samples are formed
+ * sample by sample, in order. A label the loss uses that is outside [0, n_classes) gives
+ * SNODE_ERR_LABEL, and the cross-entropy without labels or with n_classes outside [1, d]
+ * SNODE_ERR_ARG (never a read out of bounds).
  */
 typedef struct {
     double mse, ce, out;
     ptrdiff_t n_classes; /* C, used when ce > 0, and for one-hot targets */
     double scale;
 } snode_loss;
+
+/*
+ * Targets of the data terms for n samples: Y (n x my, my <= d, zero-padded to d) and labels
+ * (n), either NULL when no term uses it (see snode_loss). snode_targets_at: those of the
+ * samples from r0 on.
+ */
+typedef struct {
+    const double *Y;
+    ptrdiff_t my;
+    const int64_t *labels;
+} snode_targets;
+
+static inline snode_targets snode_targets_at(const snode_targets *tg, ptrdiff_t r0)
+{
+    snode_targets t = *tg;
+    if (t.Y) t.Y += r0 * t.my;
+    if (t.labels) t.labels += r0;
+    return t;
+}
 
 /* Workspace sizes, in doubles, for a chunk of n samples. */
 ptrdiff_t snode_ws_forward(const snode_net *net, ptrdiff_t n);
@@ -149,21 +169,18 @@ int snode_tangent_kept(const snode_net *net, ptrdiff_t n, const double *keep, co
                        const double *db, double *xiT, double *work);
 
 /*
- * The data terms on given outputs x (n x d rows): *J receives their sum; lam (n x d, may be
- * NULL; zeroed by the caller) has their gradient dJ/dx added. Y, my, labels as for
- * snode_value_grad.
+ * The data terms on given outputs x (n x d rows) with targets tg: *J receives their sum; lam
+ * (n x d, may be NULL; zeroed by the caller) has their gradient dJ/dx added.
  */
 int snode_output_loss(const snode_loss *loss, ptrdiff_t d, ptrdiff_t n, const double *x,
-                      const double *Y, ptrdiff_t my, const int64_t *labels, double *lam,
-                      double *J);
+                      const snode_targets *tg, double *lam, double *J);
 
 /*
  * The data terms along the line x + eta xi (n x d rows each): out[0..2] receive phi(eta),
  * phi'(eta) and phi''(eta), summed over the samples in order.
  */
 int snode_loss_line(const snode_loss *loss, ptrdiff_t d, ptrdiff_t n, const double *x,
-                    const double *xi, const double *Y, ptrdiff_t my, const int64_t *labels,
-                    double eta, double out[3]);
+                    const double *xi, const snode_targets *tg, double eta, double out[3]);
 
 /* p (n x C) = the softmax of the first C components of each row of z (n rows, stride ldz). */
 void snode_softmax(ptrdiff_t n, ptrdiff_t C, const double *z, ptrdiff_t ldz, double *p);

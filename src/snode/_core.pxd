@@ -32,6 +32,11 @@ cdef extern from "snode.h" nogil:
         Py_ssize_t n_classes
         double scale
 
+    ctypedef struct snode_targets:
+        const double *Y
+        Py_ssize_t my
+        const int64_t *labels
+
     Py_ssize_t snode_ws_forward(const snode_net *net, Py_ssize_t n)
     Py_ssize_t snode_ws_grad(const snode_net *net, Py_ssize_t n, int recompute)
     Py_ssize_t snode_ws_tangent(const snode_net *net, Py_ssize_t n, Py_ssize_t q)
@@ -56,11 +61,9 @@ cdef extern from "snode.h" nogil:
     int snode_tangent_kept(const snode_net *net, Py_ssize_t n, const double *keep,
                            const double *dW, const double *db, double *xiT, double *work)
     int snode_output_loss(const snode_loss *loss, Py_ssize_t d, Py_ssize_t n,
-                           const double *x, const double *Y, Py_ssize_t my,
-                           const int64_t *labels, double *lam, double *J)
+                          const double *x, const snode_targets *tg, double *lam, double *J)
     int snode_loss_line(const snode_loss *loss, Py_ssize_t d, Py_ssize_t n, const double *x,
-                         const double *xi, const double *Y, Py_ssize_t my,
-                         const int64_t *labels, double eta, double *out)
+                        const double *xi, const snode_targets *tg, double eta, double *out)
     void snode_softmax(Py_ssize_t n, Py_ssize_t C, const double *z, Py_ssize_t ldz, double *p)
     void snode_activation(int act, Py_ssize_t len, const double *z, double *k, double *sp)
     int snode_h1_solve(Py_ssize_t K, Py_ssize_t P, double h, double mass, double stiff,

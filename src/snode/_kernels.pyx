@@ -21,7 +21,8 @@ from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from libc.stdint cimport int64_t
 
 from snode._core cimport (
-    SNODE_OK, SNODE_ERR_NONFINITE, SNODE_ERR_LABEL, snode_net, snode_loss, snode_sum, snode_ws_forward,
+    SNODE_OK, SNODE_ERR_NONFINITE, SNODE_ERR_LABEL, snode_net, snode_loss, snode_sum, snode_targets,
+    snode_ws_forward,
     snode_ws_grad, snode_ws_tangent, snode_ws_tangent_kept, snode_keep_size, snode_forward,
     snode_data_cost, snode_value_grad, snode_tangent, snode_tangent_kept, snode_output_loss,
     snode_loss_line, snode_softmax, snode_activation, snode_h1_solve, snode_h1_apply,
@@ -296,17 +297,12 @@ cdef _raise_status(int[::1] status, str what):
             raise RuntimeError(f"internal error in the {what} sweep (status {status[c]})")
 
 
-cdef struct _targets:
-    const double *Y
-    Py_ssize_t my
-    const int64_t *labels
-
-
-cdef int _loss_args(snode_loss *loss, _targets *tg, double mse, double ce, double out,
+cdef int _loss_args(snode_loss *loss, snode_targets *tg, double mse, double ce, double out,
                     Py_ssize_t n_classes, double scale, const double[:, ::1] Y,
                     const int64_t[::1] labels, Py_ssize_t N, Py_ssize_t d) except -1:
-    """Fill the loss and point at its targets, checking their shapes and that every term has
-    what it needs (the mse term's targets: Y, or one-hot vectors of the labels)."""
+    """Fill the loss and point at its targets, checking their shapes. (Which terms need which
+    targets is the Python layer's rule, checked there; the core refuses a cross-entropy without
+    labels as an internal error.)"""
     loss.mse = mse
     loss.ce = ce
     loss.out = out
@@ -324,10 +320,6 @@ cdef int _loss_args(snode_loss *loss, _targets *tg, double mse, double ce, doubl
         if labels.shape[0] != N:
             raise ValueError(f"labels must have shape ({N},), got ({labels.shape[0]},)")
         tg.labels = &labels[0]
-    if (ce != 0.0 or (mse != 0.0 and tg.Y == NULL)) and (
-            tg.labels == NULL or n_classes < 1 or n_classes > d):
-        raise ValueError("the cross-entropy term and one-hot targets need labels and "
-                         "1 <= n_classes <= width")
     return 0
 
 
@@ -382,7 +374,7 @@ def data_cost(const double[:, :, ::1] W, const double[:, ::1] b, const double[:,
     cdef Py_ssize_t N = X.shape[0], m = X.shape[1], d = net.d
     _check_inputs(N, m, d)
     cdef snode_loss loss
-    cdef _targets tg
+    cdef snode_targets tg
     _loss_args(&loss, &tg, mse, ce, out, n_classes, scale, Y, labels, N, d)
     cdef Py_ssize_t chunk = _sum_chunk(&net, N), nch = (N + chunk - 1) // chunk, c, lo, hi
     cdef int team = _sum_team(n_threads, nch)
@@ -433,7 +425,7 @@ def value_grad(const double[:, :, ::1] W, const double[:, ::1] b, const double[:
     cdef Py_ssize_t N = X.shape[0], m = X.shape[1], d = net.d, K = net.K
     _check_inputs(N, m, d)
     cdef snode_loss loss
-    cdef _targets tg
+    cdef snode_targets tg
     cdef const double *lamp = NULL
     if lamT is not None:
         if lamT.shape[0] != N or lamT.shape[1] != d:
@@ -628,7 +620,7 @@ def loss(const double[:, ::1] x, const double[:, ::1] Y, const int64_t[::1] labe
     """The data terms at given outputs x (N, d): returns (J, dJ/dx or None)."""
     cdef Py_ssize_t N = x.shape[0], d = x.shape[1]
     cdef snode_loss ls
-    cdef _targets tg
+    cdef snode_targets tg
     _loss_args(&ls, &tg, mse, ce, out, n_classes, scale, Y, labels, N, d)
     cdef double J = 0.0
     cdef double[:, ::1] gv
@@ -641,7 +633,7 @@ def loss(const double[:, ::1] x, const double[:, ::1] Y, const int64_t[::1] labe
     cdef int st = SNODE_OK
     if N > 0 and d > 0:
         with nogil:
-            st = snode_output_loss(&ls, d, N, &x[0, 0], tg.Y, tg.my, tg.labels, gp, &J)
+            st = snode_output_loss(&ls, d, N, &x[0, 0], &tg, gp, &J)
     _raise_status(np.array([st], dtype=np.intc), "loss")
     return J, g_arr
 
@@ -654,15 +646,14 @@ def loss_line(const double[:, ::1] x, const double[:, ::1] xi, const double[:, :
     if xi.shape[0] != N or xi.shape[1] != d:
         raise ValueError(f"xi must have shape ({N}, {d}), got {(xi.shape[0], xi.shape[1])}")
     cdef snode_loss ls
-    cdef _targets tg
+    cdef snode_targets tg
     _loss_args(&ls, &tg, mse, ce, out, n_classes, scale, Y, labels, N, d)
     cdef double res[3]
     res[0] = res[1] = res[2] = 0.0
     cdef int st = SNODE_OK
     if N > 0 and d > 0:
         with nogil:
-            st = snode_loss_line(&ls, d, N, &x[0, 0], &xi[0, 0], tg.Y, tg.my, tg.labels, eta,
-                                 res)
+            st = snode_loss_line(&ls, d, N, &x[0, 0], &xi[0, 0], &tg, eta, res)
     _raise_status(np.array([st], dtype=np.intc), "loss")
     return res[0], res[1], res[2]
 
