@@ -41,13 +41,13 @@ ptrdiff_t SN_FN(snode_keep_size)(const snode_net *net, ptrdiff_t n)
  * The gradient sweep of snode_value_grad; *next receives the first step whose turn of the
  * shared sum this chunk has not passed (K - 1 before the backward sweep, -1 when done).
  */
-static int value_grad(const snode_net *net, ptrdiff_t n, const double *x0, ptrdiff_t m,
-                      const snode_loss *loss, const double *Y, ptrdiff_t my,
-                      const int64_t *labels, const double *lamT, double *J, double *gW,
-                      double *gb, double *lam0, double *xT, int recompute, const snode_sum *sum,
-                      double *keep, double *work, ptrdiff_t *next)
+static int value_grad(const snode_net *net, const snode_grad_args *a, double *work,
+                      ptrdiff_t *next)
 {
-    const ptrdiff_t d = net->d, K = net->K, S = net->S, dd = d * d;
+    const ptrdiff_t n = a->n, m = a->m, d = net->d, K = net->K, S = net->S, dd = d * d;
+    const int recompute = a->recompute;
+    const snode_sum *sum = a->sum;
+    double *gW = a->gW, *gb = a->gb, *keep = a->keep, *J = a->J;
     scaled_tableau t;
     *next = K - 1;
     sn_scale_tableau(net, &t);
@@ -73,21 +73,21 @@ static int value_grad(const snode_net *net, ptrdiff_t n, const double *x0, ptrdi
          * K (S + 1) d P numbers a panel) for snode_tangent_kept. */
         const ptrdiff_t kept = recompute ? ln : (S + 1) * ln;
         double *store = keep ? keep + c0 / P * (K * (S + 1) * d * P) : scratch_store;
-        to_cols(d, np, lp, x0 + c0 * m, m, store);
+        to_cols(d, np, lp, a->x0 + c0 * m, m, store);
         for (ptrdiff_t i = 0; i < K; i++) {
             double *xi = store + i * kept;
             double *Ki = recompute ? Ks : xi + ln;
             sn_fwd_step(net, &t, i, xi, i + 1 < K ? xi + kept : x, lp, Ki, w.Yr, w.Wp);
         }
         if (!cols_finite(d, np, lp, x)) return SNODE_ERR_NONFINITE;
-        if (xT) to_rows(d, np, lp, x, xT + c0 * d, d);
+        if (a->xT) to_rows(d, np, lp, x, a->xT + c0 * d, d);
 
-        if (lamT) {
-            to_cols(d, np, lp, lamT + c0 * d, d, lam);
+        if (a->lamT) {
+            to_cols(d, np, lp, a->lamT + c0 * d, d, lam);
         } else {
             memset(lam, 0, (size_t)ln * sizeof(double));
-            const snode_targets tg = {Y ? Y + c0 * my : NULL, my, labels ? labels + c0 : NULL};
-            const int status = sn_loss(loss, d, np, x, 1, lp, &tg, lam, J);
+            const snode_targets tp = snode_targets_at(&a->tg, c0);
+            const int status = sn_loss(a->loss, d, np, x, 1, lp, &tp, lam, J);
             if (status != SNODE_OK) return status;
         }
 
@@ -115,32 +115,28 @@ static int value_grad(const snode_net *net, ptrdiff_t n, const double *x0, ptrdi
                 return SNODE_ERR_NONFINITE;
         }
         if (!cols_finite(d, np, lp, lam)) return SNODE_ERR_NONFINITE;
-        if (lam0) to_rows(d, np, lp, lam, lam0 + c0 * d, d);
+        if (a->lam0) to_rows(d, np, lp, lam, a->lam0 + c0 * d, d);
     }
     if (!snode_all_finite(1, J)) return SNODE_ERR_NONFINITE;
     return SNODE_OK;
 }
 
-int SN_FN(snode_value_grad)(const snode_net *net, ptrdiff_t n, const double *x0, ptrdiff_t m,
-                            const snode_loss *loss, const double *Y, ptrdiff_t my,
-                            const int64_t *labels, const double *lamT, double *J, double *gW,
-                            double *gb, double *lam0, double *xT, int recompute,
-                            const snode_sum *sum, double *keep, double *work)
+int SN_FN(snode_value_grad)(const snode_net *net, const snode_grad_args *args, double *work)
 {
-    const ptrdiff_t d = net->d, K = net->K;
+    const ptrdiff_t d = net->d, K = net->K, n = args->n;
+    const snode_sum *sum = args->sum;
     ptrdiff_t next = K - 1;
     int status = SNODE_OK;
-    *J = 0.0;
-    if (net->S < 1 || net->S > SN_MAX_STAGES || m > d || (Y && my > d) ||
-        (sum && (sum->index < 0 || sum->index >= sum->count)))
+    *args->J = 0.0;
+    if (net->S < 1 || net->S > SN_MAX_STAGES || args->m > d ||
+        (args->tg.Y && args->tg.my > d) || (sum && (sum->index < 0 || sum->index >= sum->count)))
         status = SNODE_ERR_ARG;
     else if (n <= 0 && !sum) {
-        memset(gW, 0, (size_t)(K * d * d) * sizeof(double));
-        memset(gb, 0, (size_t)(K * d) * sizeof(double));
+        memset(args->gW, 0, (size_t)(K * d * d) * sizeof(double));
+        memset(args->gb, 0, (size_t)(K * d) * sizeof(double));
     } else if (n > 0) {
-        status = value_grad(net, n, x0, m, loss, Y, my, labels, lamT, J, gW, gb, lam0, xT,
-                            recompute, sum, keep, work, &next);
+        status = value_grad(net, args, work, &next);
     }
-    if (sum) sn_sum_pass(sum, next, d, gW, gb);
+    if (sum) sn_sum_pass(sum, next, d, args->gW, args->gb);
     return status;
 }

@@ -92,32 +92,6 @@ static inline snode_targets snode_targets_at(const snode_targets *tg, ptrdiff_t 
     return t;
 }
 
-/* Workspace sizes, in doubles, for a chunk of n samples. */
-ptrdiff_t snode_ws_forward(const snode_net *net, ptrdiff_t n);
-ptrdiff_t snode_ws_grad(const snode_net *net, ptrdiff_t n, int recompute);
-ptrdiff_t snode_ws_tangent(const snode_net *net, ptrdiff_t n, ptrdiff_t q);
-ptrdiff_t snode_ws_tangent_kept(const snode_net *net, ptrdiff_t n);
-
-/* Size, in doubles, of the forward states that a gradient sweep of n samples keeps for
- * snode_tangent_kept (K (S + 1) d times about n numbers). */
-ptrdiff_t snode_keep_size(const snode_net *net, ptrdiff_t n);
-
-/*
- * Forward sweep. x0: n x m (m <= d). xT: n x d output, may be NULL.
- * traj: if not NULL, state i of sample r is written at traj[i*traj_stride + r*d], i = 0..K.
- */
-int snode_forward(const snode_net *net, ptrdiff_t n, const double *x0, ptrdiff_t m,
-                  double *xT, double *traj, ptrdiff_t traj_stride, double *work);
-
-/*
- * Forward sweep and the data cost at the outputs, for trial points of a line search: *J
- * receives the chunk's data cost, the same number snode_value_grad gives at the same weights
- * (Y, my, labels as there). xT (n x d) may be NULL. work: snode_ws_forward.
- */
-int snode_data_cost(const snode_net *net, ptrdiff_t n, const double *x0, ptrdiff_t m,
-                    const snode_loss *loss, const double *Y, ptrdiff_t my, const int64_t *labels,
-                    double *J, double *xT, double *work);
-
 /*
  * A gradient summed over chunks (threads) in place: chunk `index` of `count` adds its
  * gradient to the shared gW, gb step by step, in chunk order, so that the sum does not depend
@@ -132,41 +106,118 @@ typedef struct {
 } snode_sum;
 
 /*
+ * The sweeps. Each takes the network, one argument struct and a workspace:
+ *     int snode_<sweep>(const snode_net *net, const snode_<sweep>_args *args, double *work);
+ * every argument struct starts with the chunk's samples: n, and their inputs x0 (n x m rows,
+ * m <= d; zero-padded to d). Output arrays hold n rows of d numbers unless said otherwise;
+ * those marked "or NULL" are optional. The workspace holds as many doubles as the sweep's
+ * snode_ws_* gives for the same n (and mode).
+ */
+
+/* Workspace sizes, in doubles, for a chunk of n samples. */
+ptrdiff_t snode_ws_forward(const snode_net *net, ptrdiff_t n); /* forward, data_cost */
+ptrdiff_t snode_ws_grad(const snode_net *net, ptrdiff_t n, int recompute);
+ptrdiff_t snode_ws_tangent(const snode_net *net, ptrdiff_t n, ptrdiff_t q);
+ptrdiff_t snode_ws_tangent_kept(const snode_net *net, ptrdiff_t n);
+
+/* Size, in doubles, of the forward states that a gradient sweep of n samples keeps for
+ * snode_tangent_kept (K (S + 1) d times about n numbers). */
+ptrdiff_t snode_keep_size(const snode_net *net, ptrdiff_t n);
+
+/* Forward sweep. */
+typedef struct {
+    ptrdiff_t n;
+    const double *x0;
+    ptrdiff_t m;
+    double *xT;            /* x(T), or NULL */
+    double *traj;          /* or NULL: state i of sample r at traj[i*traj_stride + r*d], i <= K */
+    ptrdiff_t traj_stride;
+} snode_forward_args;
+
+int snode_forward(const snode_net *net, const snode_forward_args *args, double *work);
+
+/*
+ * Forward sweep and the data cost at the outputs, for trial points of a line search: *J
+ * receives the chunk's data cost, the same number snode_value_grad gives at the same weights
+ * and targets. work: snode_ws_forward.
+ */
+typedef struct {
+    ptrdiff_t n;
+    const double *x0;
+    ptrdiff_t m;
+    const snode_loss *loss;
+    snode_targets tg;
+    double *J;
+    double *xT; /* x(T), or NULL */
+} snode_cost_args;
+
+int snode_data_cost(const snode_net *net, const snode_cost_args *args, double *work);
+
+/*
  * Forward sweep, data cost and adjoint sweep; the exact gradient of the discrete cost.
- * If lamT is NULL the data terms of `loss` (with targets Y: n x my, my <= d, and labels: n,
- * either may be NULL when its term is off) give lambda_K and *J receives the chunk's data
- * cost; otherwise lamT (n x d) is used as lambda_K = dJ/dx(T) and *J is set to 0.
+ * If lamT is NULL the data terms of `loss` with targets tg give lambda_K and *J receives the
+ * chunk's data cost; otherwise lamT (n x d) is used as lambda_K = dJ/dx(T) and *J is set to 0.
  * gW (K x d x d) and gb (K x d) are overwritten with this chunk's gradient, or, if sum is not
  * NULL, receive it as the chunk's part of that sum.
- * lam0 (n x d, may be NULL) receives lambda_0 = dJ/dx(0); xT (n x d, may be NULL) x(T).
  * recompute != 0 stores only the states x_i and recomputes each step's stages backwards.
- * keep (snode_keep_size(net, n) doubles, may be NULL; not with recompute) receives the forward
+ * keep (snode_keep_size(net, n) doubles, or NULL; not with recompute) receives the forward
  * states (every step's state and stage values) for snode_tangent_kept.
  */
-int snode_value_grad(const snode_net *net, ptrdiff_t n, const double *x0, ptrdiff_t m,
-                     const snode_loss *loss, const double *Y, ptrdiff_t my,
-                     const int64_t *labels, const double *lamT, double *J, double *gW,
-                     double *gb, double *lam0, double *xT, int recompute, const snode_sum *sum,
-                     double *keep, double *work);
+typedef struct {
+    ptrdiff_t n;
+    const double *x0;
+    ptrdiff_t m;
+    /* the data terms and their targets, or lamT */
+    const snode_loss *loss;
+    snode_targets tg;
+    const double *lamT;
+    /* outputs */
+    double *J;
+    double *gW, *gb;
+    double *lam0; /* lambda_0 = dJ/dx(0), or NULL */
+    double *xT;   /* x(T), or NULL */
+    /* options */
+    int recompute;
+    const snode_sum *sum;
+    double *keep;
+} snode_grad_args;
+
+int snode_value_grad(const snode_net *net, const snode_grad_args *args, double *work);
 
 /*
  * Tangent-linear (sensitivity) sweep with q tangents per sample.
- * dW (K x d x d), db (K x d): parameter direction, both NULL for none.
+ * dW (K x d x d), db (K x d): parameter direction, either NULL for zero.
  * xi0: n x q x d initial tangents; NULL means zeros, unless identity != 0, which sets
  * tangent t of every sample to e_t (q <= d): then xiT holds the input Jacobian.
- * xiT: n x q x d output; xT: n x d output, may be NULL.
  */
-int snode_tangent(const snode_net *net, ptrdiff_t n, const double *x0, ptrdiff_t m,
-                  const double *dW, const double *db, ptrdiff_t q, const double *xi0,
-                  int identity, double *xT, double *xiT, double *work);
+typedef struct {
+    ptrdiff_t n;
+    const double *x0;
+    ptrdiff_t m;
+    const double *dW, *db;
+    ptrdiff_t q;
+    const double *xi0;
+    int identity;
+    double *xT;  /* x(T), or NULL */
+    double *xiT; /* n x q x d */
+} snode_tangent_args;
+
+int snode_tangent(const snode_net *net, const snode_tangent_args *args, double *work);
 
 /*
  * The tangent-linear sweep along (dW, db) (one tangent a sample, from xi_0 = 0) on the forward
  * states `keep` that snode_value_grad kept for the same n samples and weights: no forward
- * recomputation. xiT: n x d output. work: snode_ws_tangent_kept.
+ * recomputation (and no inputs: the kept states begin with them). work: snode_ws_tangent_kept.
  */
-int snode_tangent_kept(const snode_net *net, ptrdiff_t n, const double *keep, const double *dW,
-                       const double *db, double *xiT, double *work);
+typedef struct {
+    ptrdiff_t n;
+    const double *keep;
+    const double *dW, *db;
+    double *xiT; /* n x d */
+} snode_tangent_kept_args;
+
+int snode_tangent_kept(const snode_net *net, const snode_tangent_kept_args *args,
+                       double *work);
 
 /*
  * The data terms on given outputs x (n x d rows) with targets tg: *J receives their sum; lam
@@ -196,8 +247,8 @@ int snode_all_finite(ptrdiff_t n, const double *x);
 ptrdiff_t snode_grad_panel(const snode_net *net, ptrdiff_t n, int recompute);
 int snode_uses_fused(const snode_net *net);
 
-/* Elementwise activation: k = s(z), sp = s'(z) (sp may be NULL). */
-void snode_activation(int act, ptrdiff_t len, const double *z, double *k, double *sp);
+/* Elementwise activation: k = s(z), sp = s'(z) (sp may be NULL). Returns SNODE_OK. */
+int snode_activation(int act, ptrdiff_t len, const double *z, double *k, double *sp);
 
 /*
  * The discrete H1 operator in depth, A = mass h I + (stiff/h) L, L the Neumann path Laplacian,

@@ -418,7 +418,8 @@ static void sn_tan_step(const snode_net *net, const scaled_tableau *t, ptrdiff_t
     combine(S, t->hb, dqn, Kdot, xi);
 }
 
-void SN_FN(snode_activation)(int act, ptrdiff_t len, const double *z, double *k, double *sp)
+int SN_FN(snode_activation)(int act, ptrdiff_t len, const double *z, double *k, double *sp)
 {
     sn_activation(act, len, z, k, sp);
+    return SNODE_OK;
 }

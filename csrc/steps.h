@@ -18,6 +18,10 @@
 #define SN_CAT(a, b) SN_CAT2(a, b)
 #define SN_FN(name) SN_CAT(name, SN_ISA)
 
+/* this level's entry points, declared from the list, so that the compiler checks every
+ * definition (SN_FN) against it */
+SN_DECLARE_SWEEPS(SN_ISA)
+
 /* Scaled tableau: ha[s*S+j] = h a_sj, hb[s] = h b_s (at most SN_MAX_STAGES stages). */
 typedef struct {
     double ha[SN_MAX_STAGES * SN_MAX_STAGES];

@@ -31,14 +31,14 @@ static void tangents_to_rows(ptrdiff_t d, ptrdiff_t n, ptrdiff_t q, ptrdiff_t ld
             for (ptrdiff_t j = 0; j < d; j++) xiT[(r * q + tt) * d + j] = xi[j * qn + tt * ld + r];
 }
 
-/* One panel of the tangent sweep: n samples, ld columns. */
-static int tangent_panel(const snode_net *net, const scaled_tableau *t, ptrdiff_t n,
-                         ptrdiff_t ld, const double *x0, ptrdiff_t m, const double *dW,
-                         const double *db, ptrdiff_t q, const double *xi0, int identity,
-                         double *xT, double *xiT, double *work)
+/* One panel of the tangent sweep: the n samples from c0 on, in ld columns. */
+static int tangent_panel(const snode_net *net, const scaled_tableau *t,
+                         const snode_tangent_args *a, ptrdiff_t c0, ptrdiff_t n, ptrdiff_t ld,
+                         double *work)
 {
-    const ptrdiff_t d = net->d, dn = d * ld, K = net->K, S = net->S;
+    const ptrdiff_t d = net->d, dn = d * ld, K = net->K, S = net->S, m = a->m, q = a->q;
     const ptrdiff_t qn = q * ld, dqn = d * qn;
+    const double *xi0 = a->xi0 ? a->xi0 + c0 * q * d : NULL;
     double *x = work, *Ks = x + dn, *xi = Ks + S * dn, *Kdot = xi + dqn;
     tan_scratch w;
     w.y = Kdot + S * dqn;
@@ -46,10 +46,10 @@ static int tangent_panel(const snode_net *net, const scaled_tableau *t, ptrdiff_
     w.V = w.sp + dn;
     w.ydot = w.V + dn;
 
-    to_cols(d, n, ld, x0, m, x);
+    to_cols(d, n, ld, a->x0 + c0 * m, m, x);
     /* xi is d x (q ld): column t*ld + r is tangent t of sample r */
     memset(xi, 0, (size_t)dqn * sizeof(double));
-    if (identity) {
+    if (a->identity) {
         for (ptrdiff_t tt = 0; tt < q; tt++)
             for (ptrdiff_t r = 0; r < n; r++) xi[tt * qn + tt * ld + r] = 1.0;
     } else if (xi0) {
@@ -58,23 +58,23 @@ static int tangent_panel(const snode_net *net, const scaled_tableau *t, ptrdiff_
                 for (ptrdiff_t r = 0; r < n; r++)
                     xi[j * qn + tt * ld + r] = xi0[(r * q + tt) * d + j];
     }
-    for (ptrdiff_t i = 0; i < K; i++) sn_tan_step(net, t, i, ld, q, dW, db, x, Ks, xi, Kdot, &w, 0);
+    for (ptrdiff_t i = 0; i < K; i++)
+        sn_tan_step(net, t, i, ld, q, a->dW, a->db, x, Ks, xi, Kdot, &w, 0);
     if (!cols_finite(d, n, ld, x)) return SNODE_ERR_NONFINITE;
     for (ptrdiff_t tt = 0; tt < q; tt++)
         if (!cols_finite(d, n, qn, xi + tt * ld)) return SNODE_ERR_NONFINITE;
-    if (xT) to_rows(d, n, ld, x, xT, d);
-    tangents_to_rows(d, n, q, ld, xi, xiT);
+    if (a->xT) to_rows(d, n, ld, x, a->xT + c0 * d, d);
+    tangents_to_rows(d, n, q, ld, xi, a->xiT + c0 * q * d);
     return SNODE_OK;
 }
 
-int SN_FN(snode_tangent)(const snode_net *net, ptrdiff_t n, const double *x0, ptrdiff_t m,
-                         const double *dW, const double *db, ptrdiff_t q, const double *xi0,
-                         int identity, double *xT, double *xiT, double *work)
+int SN_FN(snode_tangent)(const snode_net *net, const snode_tangent_args *args, double *work)
 {
-    const ptrdiff_t d = net->d;
+    const ptrdiff_t n = args->n, q = args->q, d = net->d;
     scaled_tableau t;
     if (n <= 0) return SNODE_OK;
-    if (net->S < 1 || net->S > SN_MAX_STAGES || m > d || q < 1 || (identity && q > d))
+    if (net->S < 1 || net->S > SN_MAX_STAGES || args->m > d || q < 1 ||
+        (args->identity && q > d))
         return SNODE_ERR_ARG;
     sn_scale_tableau(net, &t);
     const ptrdiff_t unit = tangent_fused(net, q) ? col_unit(net) : SN_PAD;
@@ -82,9 +82,7 @@ int SN_FN(snode_tangent)(const snode_net *net, ptrdiff_t n, const double *x0, pt
     /* one panel of samples at a time through all steps */
     for (ptrdiff_t c0 = 0; c0 < n; c0 += P) {
         const ptrdiff_t np = n - c0 < P ? n - c0 : P;
-        int status = tangent_panel(net, &t, np, round_up(np, unit), x0 + c0 * m, m, dW, db, q,
-                                   xi0 ? xi0 + c0 * q * d : NULL, identity,
-                                   xT ? xT + c0 * d : NULL, xiT + c0 * q * d, work);
+        const int status = tangent_panel(net, &t, args, c0, np, round_up(np, unit), work);
         if (status != SNODE_OK) return status;
     }
     return SNODE_OK;
@@ -98,10 +96,10 @@ ptrdiff_t SN_FN(snode_ws_tangent_kept)(const snode_net *net, ptrdiff_t n)
     return net->d * grad_panel(net, n, 0) * (6 + (ptrdiff_t)net->S);
 }
 
-int SN_FN(snode_tangent_kept)(const snode_net *net, ptrdiff_t n, const double *keep,
-                              const double *dW, const double *db, double *xiT, double *work)
+int SN_FN(snode_tangent_kept)(const snode_net *net, const snode_tangent_kept_args *args,
+                              double *work)
 {
-    const ptrdiff_t d = net->d, K = net->K, S = net->S;
+    const ptrdiff_t n = args->n, d = net->d, K = net->K, S = net->S;
     scaled_tableau t;
     if (n <= 0) return SNODE_OK;
     if (S < 1 || S > SN_MAX_STAGES) return SNODE_ERR_ARG;
@@ -120,7 +118,7 @@ int SN_FN(snode_tangent_kept)(const snode_net *net, ptrdiff_t n, const double *k
         const ptrdiff_t np = n - c0 < P ? n - c0 : P, lp = round_up(np, unit), ln = d * lp;
         /* step i's state and stage values at store + i (S + 1) ln; the states after the
          * first are formed again from the stage values (cheaper than reading them) */
-        const double *store = keep + c0 / P * (K * (S + 1) * d * P);
+        const double *store = args->keep + c0 / P * (K * (S + 1) * d * P);
         memcpy(x, store, (size_t)ln * sizeof(double));
         memset(xi, 0, (size_t)ln * sizeof(double));
         for (ptrdiff_t i = 0; i < K; i++) {
@@ -129,10 +127,10 @@ int SN_FN(snode_tangent_kept)(const snode_net *net, ptrdiff_t n, const double *k
             if (i + 1 < K)
                 for (ptrdiff_t e = 0; e < S * ln; e += 8)
                     __builtin_prefetch(Ki + (S + 1) * ln + e, 0, 2);
-            sn_tan_step(net, &t, i, lp, 1, dW, db, x, Ki, xi, Kdot, &w, 1);
+            sn_tan_step(net, &t, i, lp, 1, args->dW, args->db, x, Ki, xi, Kdot, &w, 1);
         }
         if (!cols_finite(d, np, lp, xi)) return SNODE_ERR_NONFINITE;
-        to_rows(d, np, lp, xi, xiT + c0 * d, d);
+        to_rows(d, np, lp, xi, args->xiT + c0 * d, d);
     }
     return SNODE_OK;
 }
