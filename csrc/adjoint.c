@@ -8,17 +8,43 @@
 #include "steps.h"
 #include "sum.h"
 
-ptrdiff_t SN_FN(snode_ws_grad)(const snode_net *net, ptrdiff_t n, int recompute)
+/* the gradient sweep's workspace for panels of P samples: a panel's state x and adjoint lam,
+ * the backward step's scratch, one step's stage values Ks (for recompute), a step's gradient
+ * gWl, gbl (for the shared sum), and the forward store (unless the states are kept) */
+typedef struct {
+    ptrdiff_t P;
+    double *x, *lam, *Ks, *gWl, *gbl, *store;
+    bwd_scratch bwd;
+} grad_ws;
+
+/* Lays out the gradient sweep's workspace for a chunk of n samples in work (when work is NULL,
+ * only sizes it); returns its size. */
+static ptrdiff_t grad_layout(const snode_net *net, ptrdiff_t n, int recompute, double *work,
+                             grad_ws *w)
 {
     const ptrdiff_t P = grad_panel(net, n, recompute);
     const ptrdiff_t d = net->d, pn = d * P, S = net->S, K = net->K;
-    /* x, lam, G (S), Ybar (S), one-step Ks (S), weight-gradient scratch, one step's stage
-     * inputs (S), one step's gradient, the packed weights (each a multiple of 8 numbers, so
-     * that every array is as aligned as work) */
-    ptrdiff_t base = 2 * pn + 4 * S * pn + wgrad_scratch(d, P) + round_up(d * d + d, 8) +
-                     pack_scratch(d);
-    if (recompute) return base + K * pn; /* the states x_0..x_{K-1} */
-    return base + K * (S + 1) * pn;      /* every step's state and stage values */
+    ptrdiff_t size = 0;
+    w->P = P;
+    w->x = ws_take(work, &size, pn);
+    w->lam = ws_take(work, &size, pn);
+    w->bwd.G = ws_take(work, &size, S * pn);
+    w->bwd.Ybar = ws_take(work, &size, S * pn);
+    w->Ks = ws_take(work, &size, S * pn);
+    w->bwd.T = ws_take(work, &size, wgrad_scratch(d, P));
+    w->bwd.Yr = ws_take(work, &size, S * pn); /* one step's stage inputs */
+    w->gWl = ws_take(work, &size, d * d + d);
+    w->gbl = w->gWl ? w->gWl + d * d : NULL;
+    w->bwd.Wp = ws_take(work, &size, pack_scratch(d));
+    /* the states x_0..x_{K-1}, or with the stage values of every step */
+    w->store = ws_take(work, &size, K * (recompute ? 1 : S + 1) * pn);
+    return size;
+}
+
+ptrdiff_t SN_FN(snode_ws_grad)(const snode_net *net, ptrdiff_t n, int recompute)
+{
+    grad_ws w;
+    return grad_layout(net, n, recompute, NULL, &w);
 }
 
 ptrdiff_t SN_FN(snode_grad_panel)(const snode_net *net, ptrdiff_t n, int recompute)
@@ -32,7 +58,7 @@ ptrdiff_t SN_FN(snode_keep_size)(const snode_net *net, ptrdiff_t n)
 {
     if (n <= 0) return 0;
     const ptrdiff_t P = grad_panel(net, n, 0);
-    /* whole panels of P columns, the last one of its own width */
+    /* whole panels of P columns, the last one of its own width (kept_offset) */
     const ptrdiff_t cols = n / P * P + round_up(n % P, col_unit(net));
     return net->K * (net->S + 1) * net->d * cols;
 }
@@ -51,18 +77,11 @@ static int value_grad(const snode_net *net, const snode_grad_args *a, double *wo
     scaled_tableau t;
     *next = K - 1;
     sn_scale_tableau(net, &t);
-    const ptrdiff_t P = grad_panel(net, n, recompute), pn = d * P, unit = col_unit(net);
+    grad_ws w;
+    grad_layout(net, n, recompute, work, &w);
+    const ptrdiff_t P = w.P, unit = col_unit(net);
     if ((sum && P < n) || (keep && recompute)) return SNODE_ERR_ARG;
-    double *x = work, *lam = x + pn;
-    bwd_scratch w;
-    w.G = lam + pn;
-    w.Ybar = w.G + S * pn;
-    double *Ks = w.Ybar + S * pn;
-    w.T = Ks + S * pn;
-    w.Yr = w.T + wgrad_scratch(d, P);
-    double *gWl = w.Yr + S * pn, *gbl = gWl + dd; /* a step's gradient, for the shared sum */
-    w.Wp = gWl + round_up(dd + d, 8);
-    double *scratch_store = w.Wp + pack_scratch(d);
+    double *x = w.x, *lam = w.lam, *Ks = w.Ks, *gWl = w.gWl, *gbl = w.gbl;
     *J = 0.0;
     /* one panel of samples at a time, forward and back through all steps */
     for (ptrdiff_t c0 = 0; c0 < n; c0 += P) {
@@ -72,12 +91,12 @@ static int value_grad(const snode_net *net, const snode_grad_args *a, double *wo
          * are rebuilt from them, in cache. With keep, each panel's store stays in keep (at
          * K (S + 1) d P numbers a panel) for snode_tangent_kept. */
         const ptrdiff_t kept = recompute ? ln : (S + 1) * ln;
-        double *store = keep ? keep + c0 / P * (K * (S + 1) * d * P) : scratch_store;
+        double *store = keep ? keep + kept_offset(net, P, c0) : w.store;
         to_cols(d, np, lp, a->x0 + c0 * m, m, store);
         for (ptrdiff_t i = 0; i < K; i++) {
             double *xi = store + i * kept;
             double *Ki = recompute ? Ks : xi + ln;
-            sn_fwd_step(net, &t, i, xi, i + 1 < K ? xi + kept : x, lp, Ki, w.Yr, w.Wp);
+            sn_fwd_step(net, &t, i, xi, i + 1 < K ? xi + kept : x, lp, Ki, w.bwd.Yr, w.bwd.Wp);
         }
         if (!cols_finite(d, np, lp, x)) return SNODE_ERR_NONFINITE;
         if (a->xT) to_rows(d, np, lp, x, a->xT + c0 * d, d);
@@ -95,7 +114,7 @@ static int value_grad(const snode_net *net, const snode_grad_args *a, double *wo
             const double *xi = store + i * kept;
             const double *Ki = xi + ln;
             if (recompute) {
-                sn_fwd_step(net, &t, i, xi, x, lp, Ks, w.Yr, w.Wp);
+                sn_fwd_step(net, &t, i, xi, x, lp, Ks, w.bwd.Yr, w.bwd.Wp);
                 Ki = Ks;
             }
             if (sum) {
@@ -103,12 +122,12 @@ static int value_grad(const snode_net *net, const snode_grad_args *a, double *wo
                  * compute their part aside and add it in their turn */
                 const int first = sum->index == 0;
                 sn_bwd_step(net, &t, i, lp, xi, Ki, lam, first ? gW + i * dd : gWl,
-                            first ? gb + i * d : gbl, 0, &w);
+                            first ? gb + i * d : gbl, 0, &w.bwd);
                 *next = i - 1;
                 if (!sn_sum_add(sum, i, d, gWl, gbl, gW, gb)) return SNODE_ERR_NONFINITE;
                 continue;
             }
-            sn_bwd_step(net, &t, i, lp, xi, Ki, lam, gW + i * dd, gb + i * d, c0 > 0, &w);
+            sn_bwd_step(net, &t, i, lp, xi, Ki, lam, gW + i * dd, gb + i * d, c0 > 0, &w.bwd);
             /* the step's gradient is complete after the last panel: check it while in cache */
             if (c0 + P >= n &&
                 !(snode_all_finite(dd, gW + i * dd) && snode_all_finite(d, gb + i * d)))

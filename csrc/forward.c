@@ -7,11 +7,31 @@
 #include "loss.h"
 #include "steps.h"
 
+/* the forward sweep's workspace: a panel of P samples' state x, stage inputs Ys and stage
+ * values Ks (S each), and the packed weights */
+typedef struct {
+    ptrdiff_t P;
+    double *x, *Ys, *Ks, *Wp;
+} forward_ws;
+
+/* Lays out the forward sweep's workspace for a chunk of n samples in work (when work is NULL,
+ * only sizes it); returns its size. */
+static ptrdiff_t forward_layout(const snode_net *net, ptrdiff_t n, double *work, forward_ws *w)
+{
+    const ptrdiff_t S = net->S, P = step_panel(net, n, 1 + 2 * S, col_unit(net)), pn = net->d * P;
+    ptrdiff_t size = 0;
+    w->P = P;
+    w->x = ws_take(work, &size, pn);
+    w->Ys = ws_take(work, &size, S * pn);
+    w->Ks = ws_take(work, &size, S * pn);
+    w->Wp = ws_take(work, &size, pack_scratch(net->d));
+    return size;
+}
+
 ptrdiff_t SN_FN(snode_ws_forward)(const snode_net *net, ptrdiff_t n)
 {
-    /* x, Ys, Ks of one panel; the packed weights */
-    const ptrdiff_t blocks = 1 + 2 * (ptrdiff_t)net->S;
-    return net->d * step_panel(net, n, blocks, col_unit(net)) * blocks + pack_scratch(net->d);
+    forward_ws w;
+    return forward_layout(net, n, NULL, &w);
 }
 
 /* The forward sweep of a chunk one panel at a time through all steps; the outputs to xT, the
@@ -23,10 +43,10 @@ static int forward(const snode_net *net, const snode_forward_args *a, const snod
     if (n <= 0) return SNODE_OK;
     if (net->S < 1 || net->S > SN_MAX_STAGES || m > d || (loss && tg->Y && tg->my > d))
         return SNODE_ERR_ARG;
-    const ptrdiff_t P = step_panel(net, n, 1 + 2 * (ptrdiff_t)net->S, unit), pn = d * P;
-    double *x = work, *Ys = x + pn, *Ks = Ys + net->S * pn, *Wp = Ks + net->S * pn;
-    const ptrdiff_t traj_stride = a->traj_stride;
-    double *traj = a->traj, *xT = a->xT;
+    forward_ws w;
+    forward_layout(net, n, work, &w);
+    const ptrdiff_t P = w.P, traj_stride = a->traj_stride;
+    double *x = w.x, *traj = a->traj, *xT = a->xT;
     scaled_tableau t;
     sn_scale_tableau(net, &t);
     for (ptrdiff_t c0 = 0; c0 < n; c0 += P) {
@@ -34,7 +54,7 @@ static int forward(const snode_net *net, const snode_forward_args *a, const snod
         to_cols(d, np, lp, a->x0 + c0 * m, m, x);
         if (traj) to_rows(d, np, lp, x, traj + c0 * d, d);
         for (ptrdiff_t i = 0; i < K; i++) {
-            sn_fwd_step(net, &t, i, x, x, lp, Ks, Ys, Wp);
+            sn_fwd_step(net, &t, i, x, x, lp, w.Ks, w.Ys, w.Wp);
             if (traj) to_rows(d, np, lp, x, traj + (i + 1) * traj_stride + c0 * d, d);
         }
         if (!cols_finite(d, np, lp, x)) return SNODE_ERR_NONFINITE;

@@ -76,6 +76,19 @@ static inline int cols_finite(ptrdiff_t d, ptrdiff_t n, ptrdiff_t ld, const doub
 }
 
 /*
+ * The next len numbers of a workspace being laid out (by a sweep's layout function, which
+ * both sizes and carves it): a pointer into work, or NULL while only sizing (work NULL);
+ * *size counts the numbers taken, len rounded up to whole cache lines (8 doubles) so that
+ * every array starts as aligned as work.
+ */
+static inline double *ws_take(double *work, ptrdiff_t *size, ptrdiff_t len)
+{
+    double *p = work ? work + *size : NULL;
+    *size += round_up(len, 8);
+    return p;
+}
+
+/*
  * Panel widths. The sweeps go through all steps one panel of samples at a time, so that a
  * panel's working set stays in cache: as many columns as keep col_bytes a column within
  * budget, but at least about 2 d (the products' efficiency; the weight gradient is a product
@@ -120,6 +133,13 @@ static inline ptrdiff_t grad_panel(const snode_net *net, ptrdiff_t n, int recomp
     ptrdiff_t cap = SN_STORE_MAX_BYTES / per_col / unit * unit;
     if (cap < unit) cap = unit;
     return P < cap ? P : cap;
+}
+
+/* Where the panel that starts at column c0 of a chunk (panels of P) keeps its forward states
+ * (snode_keep_size): K (S + 1) d P numbers a panel, the last one of its own width. */
+static inline ptrdiff_t kept_offset(const snode_net *net, ptrdiff_t P, ptrdiff_t c0)
+{
+    return c0 / P * (net->K * (net->S + 1) * net->d * P);
 }
 
 /* From this width on, the products of a step read W in packed row tiles (sn_pack), packed

@@ -7,18 +7,41 @@
  */
 #include "steps.h"
 
-/* the tangent sweep's arrays per step, in d x P blocks (see snode_ws_tangent) */
-static ptrdiff_t tangent_blocks(const snode_net *net, ptrdiff_t q)
+/* the tangent sweep's workspace for panels of P samples (columns a multiple of unit) with q
+ * tangents each: the state x and its stage values Ks (S), the tangents xi and their stage
+ * values Kdot (S), and the general step's scratch */
+typedef struct {
+    ptrdiff_t P, unit;
+    double *x, *Ks, *xi, *Kdot;
+    tan_scratch tan;
+} tangent_ws;
+
+/* Lays out the tangent sweep's workspace for a chunk of n samples with q tangents in work
+ * (when work is NULL, only sizes it); returns its size. */
+static ptrdiff_t tangent_layout(const snode_net *net, ptrdiff_t n, ptrdiff_t q, double *work,
+                                tangent_ws *w)
 {
-    return 4 + net->S + q * (2 + net->S);
+    const ptrdiff_t S = net->S, blocks = 4 + S + q * (2 + S);
+    const ptrdiff_t unit = tangent_fused(net, q) ? col_unit(net) : SN_PAD;
+    const ptrdiff_t P = step_panel(net, n, blocks, unit), pn = net->d * P, qpn = q * pn;
+    ptrdiff_t size = 0;
+    w->P = P;
+    w->unit = unit;
+    w->x = ws_take(work, &size, pn);
+    w->Ks = ws_take(work, &size, S * pn);
+    w->xi = ws_take(work, &size, qpn);
+    w->Kdot = ws_take(work, &size, S * qpn);
+    w->tan.y = ws_take(work, &size, pn);
+    w->tan.sp = ws_take(work, &size, pn);
+    w->tan.V = ws_take(work, &size, pn);
+    w->tan.ydot = ws_take(work, &size, qpn);
+    return size;
 }
 
 ptrdiff_t SN_FN(snode_ws_tangent)(const snode_net *net, ptrdiff_t n, ptrdiff_t q)
 {
-    /* x, y, sp, V (d P each), Ks (S d P); xi, ydot (d q P each), Kdot (S d q P) */
-    const ptrdiff_t blocks = tangent_blocks(net, q);
-    const ptrdiff_t unit = tangent_fused(net, q) ? col_unit(net) : SN_PAD;
-    return net->d * step_panel(net, n, blocks, unit) * blocks;
+    tangent_ws w;
+    return tangent_layout(net, n, q, NULL, &w);
 }
 
 /* the n x q x d rows of xiT from the tangents xi (d x q ld, column t ld + r) of n samples */
@@ -34,17 +57,12 @@ static void tangents_to_rows(ptrdiff_t d, ptrdiff_t n, ptrdiff_t q, ptrdiff_t ld
 /* One panel of the tangent sweep: the n samples from c0 on, in ld columns. */
 static int tangent_panel(const snode_net *net, const scaled_tableau *t,
                          const snode_tangent_args *a, ptrdiff_t c0, ptrdiff_t n, ptrdiff_t ld,
-                         double *work)
+                         const tangent_ws *w)
 {
-    const ptrdiff_t d = net->d, dn = d * ld, K = net->K, S = net->S, m = a->m, q = a->q;
+    const ptrdiff_t d = net->d, K = net->K, m = a->m, q = a->q;
     const ptrdiff_t qn = q * ld, dqn = d * qn;
     const double *xi0 = a->xi0 ? a->xi0 + c0 * q * d : NULL;
-    double *x = work, *Ks = x + dn, *xi = Ks + S * dn, *Kdot = xi + dqn;
-    tan_scratch w;
-    w.y = Kdot + S * dqn;
-    w.sp = w.y + dn;
-    w.V = w.sp + dn;
-    w.ydot = w.V + dn;
+    double *x = w->x, *xi = w->xi;
 
     to_cols(d, n, ld, a->x0 + c0 * m, m, x);
     /* xi is d x (q ld): column t*ld + r is tangent t of sample r */
@@ -59,7 +77,7 @@ static int tangent_panel(const snode_net *net, const scaled_tableau *t,
                     xi[j * qn + tt * ld + r] = xi0[(r * q + tt) * d + j];
     }
     for (ptrdiff_t i = 0; i < K; i++)
-        sn_tan_step(net, t, i, ld, q, a->dW, a->db, x, Ks, xi, Kdot, &w, 0);
+        sn_tan_step(net, t, i, ld, q, a->dW, a->db, x, w->Ks, xi, w->Kdot, &w->tan, 0);
     if (!cols_finite(d, n, ld, x)) return SNODE_ERR_NONFINITE;
     for (ptrdiff_t tt = 0; tt < q; tt++)
         if (!cols_finite(d, n, qn, xi + tt * ld)) return SNODE_ERR_NONFINITE;
@@ -77,12 +95,13 @@ int SN_FN(snode_tangent)(const snode_net *net, const snode_tangent_args *args, d
         (args->identity && q > d))
         return SNODE_ERR_ARG;
     sn_scale_tableau(net, &t);
-    const ptrdiff_t unit = tangent_fused(net, q) ? col_unit(net) : SN_PAD;
-    const ptrdiff_t P = step_panel(net, n, tangent_blocks(net, q), unit);
+    tangent_ws w;
+    tangent_layout(net, n, q, work, &w);
+    const ptrdiff_t P = w.P;
     /* one panel of samples at a time through all steps */
     for (ptrdiff_t c0 = 0; c0 < n; c0 += P) {
         const ptrdiff_t np = n - c0 < P ? n - c0 : P;
-        const int status = tangent_panel(net, &t, args, c0, np, round_up(np, unit), work);
+        const int status = tangent_panel(net, &t, args, c0, np, round_up(np, w.unit), &w);
         if (status != SNODE_OK) return status;
     }
     return SNODE_OK;
@@ -90,10 +109,37 @@ int SN_FN(snode_tangent)(const snode_net *net, const snode_tangent_args *args, d
 
 /* --- on kept states --------------------------------------------------------------------- */
 
+/* the workspace of the tangent sweep on kept states, for the gradient sweep's panels of P
+ * samples: the state x, the tangent xi and its stage values Kdot (S), the general step's
+ * scratch */
+typedef struct {
+    ptrdiff_t P;
+    double *x, *xi, *Kdot;
+    tan_scratch tan;
+} tangent_kept_ws;
+
+/* Lays out the workspace of the tangent sweep on kept states for a chunk of n samples in work
+ * (when work is NULL, only sizes it); returns its size. */
+static ptrdiff_t tangent_kept_layout(const snode_net *net, ptrdiff_t n, double *work,
+                                     tangent_kept_ws *w)
+{
+    const ptrdiff_t P = grad_panel(net, n, 0), pn = net->d * P;
+    ptrdiff_t size = 0;
+    w->P = P;
+    w->x = ws_take(work, &size, pn);
+    w->xi = ws_take(work, &size, pn);
+    w->Kdot = ws_take(work, &size, net->S * pn);
+    w->tan.ydot = ws_take(work, &size, pn);
+    w->tan.y = ws_take(work, &size, pn);
+    w->tan.sp = ws_take(work, &size, pn);
+    w->tan.V = ws_take(work, &size, pn);
+    return size;
+}
+
 ptrdiff_t SN_FN(snode_ws_tangent_kept)(const snode_net *net, ptrdiff_t n)
 {
-    /* x, xi, ydot, y, sp, V (d P each), Kdot (S d P), P the gradient sweep's panel */
-    return net->d * grad_panel(net, n, 0) * (6 + (ptrdiff_t)net->S);
+    tangent_kept_ws w;
+    return tangent_kept_layout(net, n, NULL, &w);
 }
 
 int SN_FN(snode_tangent_kept)(const snode_net *net, const snode_tangent_kept_args *args,
@@ -105,20 +151,17 @@ int SN_FN(snode_tangent_kept)(const snode_net *net, const snode_tangent_kept_arg
     if (S < 1 || S > SN_MAX_STAGES) return SNODE_ERR_ARG;
     sn_scale_tableau(net, &t);
     /* the panels of the gradient sweep that kept the states (see snode_keep_size) */
-    const ptrdiff_t P = grad_panel(net, n, 0), unit = col_unit(net), pn = d * P;
-    double *x = work, *xi = x + pn, *Kdot = xi + pn;
-    tan_scratch w;
-    w.ydot = Kdot + S * pn;
-    w.y = w.ydot + pn;
-    w.sp = w.y + pn;
-    w.V = w.sp + pn;
+    tangent_kept_ws w;
+    tangent_kept_layout(net, n, work, &w);
+    const ptrdiff_t P = w.P, unit = col_unit(net);
+    double *x = w.x, *xi = w.xi;
     /* the panels in the reverse of the order the gradient sweep wrote them: the last ones
      * written are the likeliest to be still in cache */
     for (ptrdiff_t c0 = (n - 1) / P * P; c0 >= 0; c0 -= P) {
         const ptrdiff_t np = n - c0 < P ? n - c0 : P, lp = round_up(np, unit), ln = d * lp;
         /* step i's state and stage values at store + i (S + 1) ln; the states after the
          * first are formed again from the stage values (cheaper than reading them) */
-        const double *store = args->keep + c0 / P * (K * (S + 1) * d * P);
+        const double *store = args->keep + kept_offset(net, P, c0);
         memcpy(x, store, (size_t)ln * sizeof(double));
         memset(xi, 0, (size_t)ln * sizeof(double));
         for (ptrdiff_t i = 0; i < K; i++) {
@@ -127,7 +170,7 @@ int SN_FN(snode_tangent_kept)(const snode_net *net, const snode_tangent_kept_arg
             if (i + 1 < K)
                 for (ptrdiff_t e = 0; e < S * ln; e += 8)
                     __builtin_prefetch(Ki + (S + 1) * ln + e, 0, 2);
-            sn_tan_step(net, &t, i, lp, 1, args->dW, args->db, x, Ki, xi, Kdot, &w, 1);
+            sn_tan_step(net, &t, i, lp, 1, args->dW, args->db, x, Ki, xi, w.Kdot, &w.tan, 1);
         }
         if (!cols_finite(d, np, lp, xi)) return SNODE_ERR_NONFINITE;
         to_rows(d, np, lp, xi, args->xiT + c0 * d, d);
