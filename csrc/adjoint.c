@@ -1,8 +1,8 @@
 /*
  * The gradient sweep: forward through all steps, the data cost and lambda_K = dJ/dx(T), then
  * the adjoint sweep back, which gives the exact gradient of the discrete cost with respect to
- * the weights and the inputs. Part of sweeps.c (one translation unit per instruction-set
- * level, see steps.h). Formulas: docs/method.md (the cost functional, the adjoint sweep).
+ * the weights and the inputs. Part of sweeps.c (one translation unit per sweep instance, see
+ * steps.h). Formulas: docs/method.md (the cost functional, the adjoint sweep).
  */
 #include "loss.h"
 #include "steps.h"
@@ -13,13 +13,13 @@
  * gWl, gbl (for the shared sum), and the forward store (unless the states are kept) */
 typedef struct {
     ptrdiff_t P;
-    double *x, *lam, *Ks, *gWl, *gbl, *store;
+    sn_real *x, *lam, *Ks, *gWl, *gbl, *store;
     bwd_scratch bwd;
 } grad_ws;
 
 /* Lays out the gradient sweep's workspace for a chunk of n samples in work (when work is NULL,
  * only sizes it); returns its size. */
-static ptrdiff_t grad_layout(const snode_net *net, ptrdiff_t n, int recompute, double *work,
+static ptrdiff_t grad_layout(const snode_net *net, ptrdiff_t n, int recompute, sn_real *work,
                              grad_ws *w)
 {
     const ptrdiff_t P = grad_panel(net, n, recompute);
@@ -67,13 +67,13 @@ ptrdiff_t SN_FN(snode_keep_size)(const snode_net *net, ptrdiff_t n)
  * The gradient sweep of snode_value_grad; *next receives the first step whose turn of the
  * shared sum this chunk has not passed (K - 1 before the backward sweep, -1 when done).
  */
-static int value_grad(const snode_net *net, const snode_grad_args *a, double *work,
+static int value_grad(const snode_net *net, const snode_grad_args *a, sn_real *work,
                       ptrdiff_t *next)
 {
     const ptrdiff_t n = a->n, m = a->m, d = net->d, K = net->K, S = net->S, dd = d * d;
     const int recompute = a->recompute;
     const snode_sum *sum = a->sum;
-    double *gW = a->gW, *gb = a->gb, *keep = a->keep, *J = a->J;
+    sn_real *gW = a->gW, *gb = a->gb, *keep = a->keep, *J = a->J;
     scaled_tableau t;
     *next = K - 1;
     sn_scale_tableau(net, &t);
@@ -81,7 +81,7 @@ static int value_grad(const snode_net *net, const snode_grad_args *a, double *wo
     grad_layout(net, n, recompute, work, &w);
     const ptrdiff_t P = w.P, unit = col_unit(net);
     if ((sum && P < n) || (keep && recompute)) return SNODE_ERR_ARG;
-    double *x = w.x, *lam = w.lam, *Ks = w.Ks, *gWl = w.gWl, *gbl = w.gbl;
+    sn_real *x = w.x, *lam = w.lam, *Ks = w.Ks, *gWl = w.gWl, *gbl = w.gbl;
     *J = 0.0;
     /* one panel of samples at a time, forward and back through all steps */
     for (ptrdiff_t c0 = 0; c0 < n; c0 += P) {
@@ -91,11 +91,11 @@ static int value_grad(const snode_net *net, const snode_grad_args *a, double *wo
          * are rebuilt from them, in cache. With keep, each panel's store stays in keep (at
          * K (S + 1) d P numbers a panel) for snode_tangent_kept. */
         const ptrdiff_t kept = recompute ? ln : (S + 1) * ln;
-        double *store = keep ? keep + kept_offset(net, P, c0) : w.store;
+        sn_real *store = keep ? keep + kept_offset(net, P, c0) : w.store;
         to_cols(d, np, lp, a->x0 + c0 * m, m, store);
         for (ptrdiff_t i = 0; i < K; i++) {
-            double *xi = store + i * kept;
-            double *Ki = recompute ? Ks : xi + ln;
+            sn_real *xi = store + i * kept;
+            sn_real *Ki = recompute ? Ks : xi + ln;
             sn_fwd_step(net, &t, i, xi, i + 1 < K ? xi + kept : x, lp, Ki, w.bwd.Yr, w.bwd.Wp);
         }
         if (!cols_finite(d, np, lp, x)) return SNODE_ERR_NONFINITE;
@@ -104,15 +104,15 @@ static int value_grad(const snode_net *net, const snode_grad_args *a, double *wo
         if (a->lamT) {
             to_cols(d, np, lp, a->lamT + c0 * d, d, lam);
         } else {
-            memset(lam, 0, (size_t)ln * sizeof(double));
+            memset(lam, 0, (size_t)ln * sizeof(sn_real));
             const snode_targets tp = snode_targets_at(&a->tg, c0);
             const int status = sn_loss(a->loss, d, np, x, 1, lp, &tp, lam, J);
             if (status != SNODE_OK) return status;
         }
 
         for (ptrdiff_t i = K - 1; i >= 0; i--) {
-            const double *xi = store + i * kept;
-            const double *Ki = xi + ln;
+            const sn_real *xi = store + i * kept;
+            const sn_real *Ki = xi + ln;
             if (recompute) {
                 sn_fwd_step(net, &t, i, xi, x, lp, Ks, w.bwd.Yr, w.bwd.Wp);
                 Ki = Ks;
@@ -129,18 +129,17 @@ static int value_grad(const snode_net *net, const snode_grad_args *a, double *wo
             }
             sn_bwd_step(net, &t, i, lp, xi, Ki, lam, gW + i * dd, gb + i * d, c0 > 0, &w.bwd);
             /* the step's gradient is complete after the last panel: check it while in cache */
-            if (c0 + P >= n &&
-                !(snode_all_finite(dd, gW + i * dd) && snode_all_finite(d, gb + i * d)))
+            if (c0 + P >= n && !(sn_finite(dd, gW + i * dd) && sn_finite(d, gb + i * d)))
                 return SNODE_ERR_NONFINITE;
         }
         if (!cols_finite(d, np, lp, lam)) return SNODE_ERR_NONFINITE;
         if (a->lam0) to_rows(d, np, lp, lam, a->lam0 + c0 * d, d);
     }
-    if (!snode_all_finite(1, J)) return SNODE_ERR_NONFINITE;
+    if (!sn_finite(1, J)) return SNODE_ERR_NONFINITE;
     return SNODE_OK;
 }
 
-int SN_FN(snode_value_grad)(const snode_net *net, const snode_grad_args *args, double *work)
+int SN_FN(snode_value_grad)(const snode_net *net, const snode_grad_args *args, sn_real *work)
 {
     const ptrdiff_t d = net->d, K = net->K, n = args->n;
     const snode_sum *sum = args->sum;
@@ -151,8 +150,8 @@ int SN_FN(snode_value_grad)(const snode_net *net, const snode_grad_args *args, d
         (args->tg.Y && args->tg.my > d) || (sum && (sum->index < 0 || sum->index >= sum->count)))
         status = SNODE_ERR_ARG;
     else if (n <= 0 && !sum) {
-        memset(args->gW, 0, (size_t)(K * d * d) * sizeof(double));
-        memset(args->gb, 0, (size_t)(K * d) * sizeof(double));
+        memset(args->gW, 0, (size_t)(K * d * d) * sizeof(sn_real));
+        memset(args->gb, 0, (size_t)(K * d) * sizeof(sn_real));
     } else if (n > 0) {
         status = value_grad(net, args, work, &next);
     }

@@ -20,16 +20,16 @@ typedef struct {
 } sweep_table;
 
 #define SN_TABLE_ENTRY(inst, ret, name, params, args) .name = SN_ENTRY_NAME(name, inst),
-#define SN_TABLE(lv) {.level = #lv, SN_SWEEP_ENTRIES(SN_TABLE_ENTRY, lv)}
+#define SN_TABLE(dt, lv) {.level = #lv, SN_SWEEP_ENTRIES(SN_TABLE_ENTRY, dt##_##lv)}
 
-/* narrowest level first */
+/* the float64 instances, narrowest level first */
 static const sweep_table tables[] = {
-    SN_TABLE(baseline),
+    SN_TABLE(f64, baseline),
 #ifdef SNODE_HAVE_AVX2
-    SN_TABLE(avx2),
+    SN_TABLE(f64, avx2),
 #endif
 #ifdef SNODE_HAVE_AVX512
-    SN_TABLE(avx512),
+    SN_TABLE(f64, avx512),
 #endif
 };
 static const int n_tables = (int)(sizeof(tables) / sizeof(tables[0]));

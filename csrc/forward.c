@@ -1,7 +1,7 @@
 /*
  * The forward sweep: the outputs x(T), the trajectory, and the data cost at the outputs (the
  * cost-only entry that line searches evaluate at trial points). Part of sweeps.c (one
- * translation unit per instruction-set level, see steps.h). Formulas: docs/method.md (the
+ * translation unit per sweep instance, see steps.h). Formulas: docs/method.md (the
  * Runge-Kutta step).
  */
 #include "loss.h"
@@ -11,12 +11,12 @@
  * values Ks (S each), and the packed weights */
 typedef struct {
     ptrdiff_t P;
-    double *x, *Ys, *Ks, *Wp;
+    sn_real *x, *Ys, *Ks, *Wp;
 } forward_ws;
 
 /* Lays out the forward sweep's workspace for a chunk of n samples in work (when work is NULL,
  * only sizes it); returns its size. */
-static ptrdiff_t forward_layout(const snode_net *net, ptrdiff_t n, double *work, forward_ws *w)
+static ptrdiff_t forward_layout(const snode_net *net, ptrdiff_t n, sn_real *work, forward_ws *w)
 {
     const ptrdiff_t S = net->S, P = step_panel(net, n, 1 + 2 * S, col_unit(net)), pn = net->d * P;
     ptrdiff_t size = 0;
@@ -37,7 +37,7 @@ ptrdiff_t SN_FN(snode_ws_forward)(const snode_net *net, ptrdiff_t n)
 /* The forward sweep of a chunk one panel at a time through all steps; the outputs to xT, the
  * states to traj, and, if loss is not NULL, the data cost with targets tg added to *J. */
 static int forward(const snode_net *net, const snode_forward_args *a, const snode_loss *loss,
-                   const snode_targets *tg, double *J, double *work)
+                   const snode_targets *tg, sn_real *J, sn_real *work)
 {
     const ptrdiff_t n = a->n, m = a->m, d = net->d, K = net->K, unit = col_unit(net);
     if (n <= 0) return SNODE_OK;
@@ -46,7 +46,7 @@ static int forward(const snode_net *net, const snode_forward_args *a, const snod
     forward_ws w;
     forward_layout(net, n, work, &w);
     const ptrdiff_t P = w.P, traj_stride = a->traj_stride;
-    double *x = w.x, *traj = a->traj, *xT = a->xT;
+    sn_real *x = w.x, *traj = a->traj, *xT = a->xT;
     scaled_tableau t;
     sn_scale_tableau(net, &t);
     for (ptrdiff_t c0 = 0; c0 < n; c0 += P) {
@@ -65,16 +65,16 @@ static int forward(const snode_net *net, const snode_forward_args *a, const snod
             if (status != SNODE_OK) return status;
         }
     }
-    if (loss && !snode_all_finite(1, J)) return SNODE_ERR_NONFINITE;
+    if (loss && !sn_finite(1, J)) return SNODE_ERR_NONFINITE;
     return SNODE_OK;
 }
 
-int SN_FN(snode_forward)(const snode_net *net, const snode_forward_args *args, double *work)
+int SN_FN(snode_forward)(const snode_net *net, const snode_forward_args *args, sn_real *work)
 {
     return forward(net, args, NULL, NULL, NULL, work);
 }
 
-int SN_FN(snode_data_cost)(const snode_net *net, const snode_cost_args *args, double *work)
+int SN_FN(snode_data_cost)(const snode_net *net, const snode_cost_args *args, sn_real *work)
 {
     const snode_forward_args f = {.n = args->n, .x0 = args->x0, .m = args->m, .xT = args->xT};
     *args->J = 0.0;

@@ -112,6 +112,13 @@ typedef struct {
  * m <= d; zero-padded to d). Output arrays hold n rows of d numbers unless said otherwise;
  * those marked "or NULL" are optional. The workspace holds as many doubles as the sweep's
  * snode_ws_* gives for the same n (and mode).
+ *
+ * The arrays are double: these are the structs and prototypes of the float64 instance of the
+ * sweeps, the one the build makes (the sweep files themselves are written on a real type and
+ * compiled per dtype and instruction set, csrc/real.h). A float32 instance would add structs
+ * of its own, with float arrays, beside these, rather than make these generic: the caller
+ * (the Cython wrappers) fills them field by field, so the compiler checks every pointer's
+ * type.
  */
 
 /* Workspace sizes, in doubles, for a chunk of n samples. */

@@ -1,5 +1,5 @@
 /* Internal: the entry points of the sweeps (forward.c, adjoint.c, tangent.c, steps.c), one
- * instance per instruction-set level, chosen by dispatch.c. */
+ * instance per (dtype, instruction-set level), chosen by dispatch.c. */
 #ifndef SNODE_SWEEPS_H
 #define SNODE_SWEEPS_H
 #include "snode.h"
@@ -10,7 +10,7 @@
  * The entry points, one line each: X(inst, return type, name, (parameters), (arguments)),
  * with the prototype of snode.h's snode_<name> (which the compiler checks against this line,
  * in dispatch.c) and inst the instance's suffix, passed through. From this list come the
- * declarations of every instance's snode_<name>_<isa> (below), the dispatch table and
+ * declarations of every instance's snode_<name>_<dtype>_<isa> (below), the dispatch table and
  * the public functions that call through it (dispatch.c). A new entry point: its prototype in
  * snode.h, one line here, its definition in a sweep file (SN_FN, steps.h), its declaration in
  * src/snode/_core.pxd.
@@ -45,16 +45,16 @@
 #define SN_ENTRY_NAME_(name, inst) snode_##name##_##inst
 
 #define SN_DECLARE_ENTRY(inst, ret, name, params, args) ret SN_ENTRY_NAME(name, inst) params;
-/* the declarations of one instance's entry points, e.g. SN_DECLARE_SWEEPS(avx2) */
+/* the declarations of one instance's entry points, e.g. SN_DECLARE_SWEEPS(f64_avx2) */
 #define SN_DECLARE_SWEEPS(inst) SN_SWEEP_ENTRIES(SN_DECLARE_ENTRY, inst)
 
-/* The instances the build makes (meson.build). */
-SN_DECLARE_SWEEPS(baseline)
+/* The instances the build makes (meson.build): float64 at every level it compiles. */
+SN_DECLARE_SWEEPS(f64_baseline)
 #ifdef SNODE_HAVE_AVX2
-SN_DECLARE_SWEEPS(avx2)
+SN_DECLARE_SWEEPS(f64_avx2)
 #endif
 #ifdef SNODE_HAVE_AVX512
-SN_DECLARE_SWEEPS(avx512)
+SN_DECLARE_SWEEPS(f64_avx512)
 #endif
 
 /* Name of the instruction-set level in use ("baseline", "avx2", "avx512"). */

@@ -2,7 +2,7 @@
  * The tangent-linear (sensitivity) sweep: how x(T) moves along a weight direction (dW, db),
  * with several tangents a sample for the input Jacobian; and the same sweep on the states that
  * a gradient sweep kept (snode_value_grad with keep), which skips the forward recomputation.
- * Part of sweeps.c (one translation unit per instruction-set level, see steps.h). Formulas:
+ * Part of sweeps.c (one translation unit per sweep instance, see steps.h). Formulas:
  * docs/method.md (the sensitivity problem).
  */
 #include "steps.h"
@@ -12,13 +12,13 @@
  * values Kdot (S), and the general step's scratch */
 typedef struct {
     ptrdiff_t P, unit;
-    double *x, *Ks, *xi, *Kdot;
+    sn_real *x, *Ks, *xi, *Kdot;
     tan_scratch tan;
 } tangent_ws;
 
 /* Lays out the tangent sweep's workspace for a chunk of n samples with q tangents in work
  * (when work is NULL, only sizes it); returns its size. */
-static ptrdiff_t tangent_layout(const snode_net *net, ptrdiff_t n, ptrdiff_t q, double *work,
+static ptrdiff_t tangent_layout(const snode_net *net, ptrdiff_t n, ptrdiff_t q, sn_real *work,
                                 tangent_ws *w)
 {
     const ptrdiff_t S = net->S, blocks = 4 + S + q * (2 + S);
@@ -46,7 +46,7 @@ ptrdiff_t SN_FN(snode_ws_tangent)(const snode_net *net, ptrdiff_t n, ptrdiff_t q
 
 /* the n x q x d rows of xiT from the tangents xi (d x q ld, column t ld + r) of n samples */
 static void tangents_to_rows(ptrdiff_t d, ptrdiff_t n, ptrdiff_t q, ptrdiff_t ld,
-                             const double *xi, double *xiT)
+                             const sn_real *xi, sn_real *xiT)
 {
     const ptrdiff_t qn = q * ld;
     for (ptrdiff_t r = 0; r < n; r++)
@@ -61,12 +61,12 @@ static int tangent_panel(const snode_net *net, const scaled_tableau *t,
 {
     const ptrdiff_t d = net->d, K = net->K, m = a->m, q = a->q;
     const ptrdiff_t qn = q * ld, dqn = d * qn;
-    const double *xi0 = a->xi0 ? a->xi0 + c0 * q * d : NULL;
-    double *x = w->x, *xi = w->xi;
+    const sn_real *xi0 = a->xi0 ? a->xi0 + c0 * q * d : NULL;
+    sn_real *x = w->x, *xi = w->xi;
 
     to_cols(d, n, ld, a->x0 + c0 * m, m, x);
     /* xi is d x (q ld): column t*ld + r is tangent t of sample r */
-    memset(xi, 0, (size_t)dqn * sizeof(double));
+    memset(xi, 0, (size_t)dqn * sizeof(sn_real));
     if (a->identity) {
         for (ptrdiff_t tt = 0; tt < q; tt++)
             for (ptrdiff_t r = 0; r < n; r++) xi[tt * qn + tt * ld + r] = 1.0;
@@ -86,7 +86,7 @@ static int tangent_panel(const snode_net *net, const scaled_tableau *t,
     return SNODE_OK;
 }
 
-int SN_FN(snode_tangent)(const snode_net *net, const snode_tangent_args *args, double *work)
+int SN_FN(snode_tangent)(const snode_net *net, const snode_tangent_args *args, sn_real *work)
 {
     const ptrdiff_t n = args->n, q = args->q, d = net->d;
     scaled_tableau t;
@@ -114,13 +114,13 @@ int SN_FN(snode_tangent)(const snode_net *net, const snode_tangent_args *args, d
  * scratch */
 typedef struct {
     ptrdiff_t P;
-    double *x, *xi, *Kdot;
+    sn_real *x, *xi, *Kdot;
     tan_scratch tan;
 } tangent_kept_ws;
 
 /* Lays out the workspace of the tangent sweep on kept states for a chunk of n samples in work
  * (when work is NULL, only sizes it); returns its size. */
-static ptrdiff_t tangent_kept_layout(const snode_net *net, ptrdiff_t n, double *work,
+static ptrdiff_t tangent_kept_layout(const snode_net *net, ptrdiff_t n, sn_real *work,
                                      tangent_kept_ws *w)
 {
     const ptrdiff_t P = grad_panel(net, n, 0), pn = net->d * P;
@@ -143,7 +143,7 @@ ptrdiff_t SN_FN(snode_ws_tangent_kept)(const snode_net *net, ptrdiff_t n)
 }
 
 int SN_FN(snode_tangent_kept)(const snode_net *net, const snode_tangent_kept_args *args,
-                              double *work)
+                              sn_real *work)
 {
     const ptrdiff_t n = args->n, d = net->d, K = net->K, S = net->S;
     scaled_tableau t;
@@ -154,21 +154,21 @@ int SN_FN(snode_tangent_kept)(const snode_net *net, const snode_tangent_kept_arg
     tangent_kept_ws w;
     tangent_kept_layout(net, n, work, &w);
     const ptrdiff_t P = w.P, unit = col_unit(net);
-    double *x = w.x, *xi = w.xi;
+    sn_real *x = w.x, *xi = w.xi;
     /* the panels in the reverse of the order the gradient sweep wrote them: the last ones
      * written are the likeliest to be still in cache */
     for (ptrdiff_t c0 = (n - 1) / P * P; c0 >= 0; c0 -= P) {
         const ptrdiff_t np = n - c0 < P ? n - c0 : P, lp = round_up(np, unit), ln = d * lp;
         /* step i's state and stage values at store + i (S + 1) ln; the states after the
          * first are formed again from the stage values (cheaper than reading them) */
-        const double *store = args->keep + kept_offset(net, P, c0);
-        memcpy(x, store, (size_t)ln * sizeof(double));
-        memset(xi, 0, (size_t)ln * sizeof(double));
+        const sn_real *store = args->keep + kept_offset(net, P, c0);
+        memcpy(x, store, (size_t)ln * sizeof(sn_real));
+        memset(xi, 0, (size_t)ln * sizeof(sn_real));
         for (ptrdiff_t i = 0; i < K; i++) {
-            double *Ki = (double *)(store + i * (S + 1) * ln + ln); /* read only (kept) */
+            sn_real *Ki = (sn_real *)(store + i * (S + 1) * ln + ln); /* read only (kept) */
             /* the next step's stage values, fetched from memory while this step runs */
             if (i + 1 < K)
-                for (ptrdiff_t e = 0; e < S * ln; e += 8)
+                for (ptrdiff_t e = 0; e < S * ln; e += SN_LINE)
                     __builtin_prefetch(Ki + (S + 1) * ln + e, 0, 2);
             sn_tan_step(net, &t, i, lp, 1, args->dW, args->db, x, Ki, xi, w.Kdot, &w.tan, 1);
         }
