@@ -1,5 +1,5 @@
 /*
- * Fused RK stages for small widths, included by steps.c only (once per instruction-set level).
+ * Fused RK stages for small widths, included by steps.c only (once per sweep instance).
  *
  * For d <= SN_FUSED_MAX_D the width is a compile-time constant D (one copy of each kernel per
  * width and activation). A stage is one pass over the block's column groups (V vectors of
@@ -38,9 +38,9 @@ SN_INLINE vd sn_fz_act(const int ACT, vd z)
 
 /* z += W[:, q] y_q for row q of the stage input, y_q = x_q + sum_j aj[j] K_j,q (at offset o);
  * Wq = W + q */
-SN_INLINE void sn_fz_fwd_row(const int D, const int V, ptrdiff_t o, const double *restrict x,
-                             int nj, const double *const *kj, const double *aj,
-                             const double *restrict Wq, vd z[][SN_FZ_MAX_V])
+SN_INLINE void sn_fz_fwd_row(const int D, const int V, ptrdiff_t o, const sn_real *restrict x,
+                             int nj, const sn_real *const *kj, const sn_real *aj,
+                             const sn_real *restrict Wq, vd z[][SN_FZ_MAX_V])
 {
     vd y[SN_FZ_MAX_V];
 #pragma GCC unroll 4
@@ -50,7 +50,7 @@ SN_INLINE void sn_fz_fwd_row(const int D, const int V, ptrdiff_t o, const double
         for (int v = 0; v < V; v++) y[v] += aj[j] * SN_LD(kj[j] + o + v * SN_VL);
 #pragma GCC unroll 16
     for (int p = 0; p < D; p++) {
-        const double w = Wq[p * D];
+        const sn_real w = Wq[p * D];
 #pragma GCC unroll 4
         for (int v = 0; v < V; v++) z[p][v] += w * y[v];
     }
@@ -60,18 +60,18 @@ SN_INLINE void sn_fz_fwd_row(const int D, const int V, ptrdiff_t o, const double
  * Stage s of one RK step forward on a D x ld block (ld a multiple of SN_FZ_COLS):
  * K_s = s(b + W y_s) with y_s = x + sum_{j<s} ha[j] K_j, where K_j = Ks + j dn.
  */
-SN_INLINE void sn_fz_fwd_stage(const int D, const int ACT, int s, const double *restrict ha,
-                               const double *restrict W, const double *restrict b,
-                               const double *restrict x, ptrdiff_t ld,
-                               double *restrict Ks)
+SN_INLINE void sn_fz_fwd_stage(const int D, const int ACT, int s, const sn_real *restrict ha,
+                               const sn_real *restrict W, const sn_real *restrict b,
+                               const sn_real *restrict x, ptrdiff_t ld,
+                               sn_real *restrict Ks)
 {
     const int V = SN_FZ_V(D);
     const ptrdiff_t dn = D * ld;
     /* the stages that feed this one */
-    const double *kj[SN_MAX_STAGES];
-    double aj[SN_MAX_STAGES];
+    const sn_real *kj[SN_MAX_STAGES];
+    sn_real aj[SN_MAX_STAGES];
     const int nj = sn_stage_terms(s, ha, Ks, dn, aj, kj);
-    double *restrict ks = Ks + s * dn;
+    sn_real *restrict ks = Ks + s * dn;
     for (ptrdiff_t c = 0; c < ld; c += V * SN_VL) {
         vd z[SN_FUSED_MAX_D][SN_FZ_MAX_V];
 #pragma GCC unroll 16
@@ -97,9 +97,9 @@ SN_INLINE void sn_fz_fwd_stage(const int D, const int ACT, int s, const double *
  * One RK step forward on a D x ld block (ld a multiple of SN_FZ_COLS): xout = x_{i+1} from
  * xin = x_i (xout may be xin); Ks (S x D x ld) receives the stage values.
  */
-SN_INLINE void sn_fz_fwd_step(const int D, const int ACT, int S, const double *ha,
-                              const double *hbw, const double *W, const double *b,
-                              const double *xin, double *xout, ptrdiff_t ld, double *Ks)
+SN_INLINE void sn_fz_fwd_step(const int D, const int ACT, int S, const sn_real *ha,
+                              const sn_real *hbw, const sn_real *W, const sn_real *b,
+                              const sn_real *xin, sn_real *xout, ptrdiff_t ld, sn_real *Ks)
 {
     const ptrdiff_t dn = D * ld;
     for (int s = 0; s < S; s++) sn_fz_fwd_stage(D, ACT, s, ha + s * S, W, b, xin, ld, Ks);
@@ -114,11 +114,11 @@ SN_INLINE void sn_fz_fwd_step(const int D, const int ACT, int S, const double *h
 /* row p of the backward stage (see sn_fz_bwd_stage), at offset o: y_s and g_s to ys and gs,
  * g_s to gbv[p], and acc += (row p of W)^T g_p */
 SN_INLINE void sn_fz_bwd_row(const int D, const int V, const int ACT, int p, ptrdiff_t o,
-                             double hb, const double *restrict xi, int nj,
-                             const double *const *kj, const double *aj,
-                             const double *restrict lam, int nr, const double *const *yr,
-                             const double *ar, const double *restrict ks, double *restrict gs,
-                             double *restrict ys, const double *restrict W, vd *restrict gbv,
+                             sn_real hb, const sn_real *restrict xi, int nj,
+                             const sn_real *const *kj, const sn_real *aj,
+                             const sn_real *restrict lam, int nr, const sn_real *const *yr,
+                             const sn_real *ar, const sn_real *restrict ks, sn_real *restrict gs,
+                             sn_real *restrict ys, const sn_real *restrict W, vd *restrict gbv,
                              vd acc[][SN_FZ_MAX_V])
 {
     vd g[SN_FZ_MAX_V];
@@ -138,7 +138,7 @@ SN_INLINE void sn_fz_bwd_row(const int D, const int V, const int ACT, int p, ptr
     /* Ybar_s += (row p of W)^T g_p */
 #pragma GCC unroll 16
     for (int q = 0; q < D; q++) {
-        const double w = W[p * D + q];
+        const sn_real w = W[p * D + q];
 #pragma GCC unroll 4
         for (int v = 0; v < V; v++) acc[q][v] += w * g[v];
     }
@@ -151,17 +151,17 @@ SN_INLINE void sn_fz_bwd_row(const int D, const int V, const int ACT, int p, ptr
  * weight gradient), Ybar_s = W^T g_s; adds the rows of g_s to gbv.
  */
 SN_INLINE void sn_fz_bwd_stage(const int D, const int ACT, int S, int s,
-                               const double *restrict ha, const double *restrict hbw,
-                               const double *restrict W, const double *restrict xi,
-                               const double *restrict Ki, const double *restrict lam,
-                               ptrdiff_t ld, double *restrict G, double *restrict Yr,
-                               double *restrict Ybar, vd *restrict gbv)
+                               const sn_real *restrict ha, const sn_real *restrict hbw,
+                               const sn_real *restrict W, const sn_real *restrict xi,
+                               const sn_real *restrict Ki, const sn_real *restrict lam,
+                               ptrdiff_t ld, sn_real *restrict G, sn_real *restrict Yr,
+                               sn_real *restrict Ybar, vd *restrict gbv)
 {
     const int V = SN_FZ_V(D);
     const ptrdiff_t dn = D * ld;
     /* the earlier stages j that feed y_s, and the later stages r that s feeds */
-    const double *kj[SN_MAX_STAGES], *yr[SN_MAX_STAGES];
-    double aj[SN_MAX_STAGES], ar[SN_MAX_STAGES];
+    const sn_real *kj[SN_MAX_STAGES], *yr[SN_MAX_STAGES];
+    sn_real aj[SN_MAX_STAGES], ar[SN_MAX_STAGES];
     const int nj = sn_stage_terms(s, ha + s * S, Ki, dn, aj, kj);
     int nr = 0;
     for (int r = s + 1; r < S; r++)
@@ -169,9 +169,9 @@ SN_INLINE void sn_fz_bwd_stage(const int D, const int ACT, int S, int s,
             ar[nr] = ha[r * S + s];
             yr[nr++] = Ybar + r * dn;
         }
-    const double hb = hbw[s];
-    const double *restrict ks = Ki + s * dn;
-    double *restrict gs = G + s * dn, *restrict ys = Yr + s * dn, *restrict ybs = Ybar + s * dn;
+    const sn_real hb = hbw[s];
+    const sn_real *restrict ks = Ki + s * dn;
+    sn_real *restrict gs = G + s * dn, *restrict ys = Yr + s * dn, *restrict ybs = Ybar + s * dn;
     for (ptrdiff_t c = 0; c < ld; c += V * SN_VL) {
         vd acc[SN_FUSED_MAX_D][SN_FZ_MAX_V];
 #pragma GCC unroll 16
@@ -202,10 +202,10 @@ SN_INLINE void sn_fz_bwd_stage(const int D, const int ACT, int S, int s,
  * gbi (D) receive this step's gradient (added to them if accumulate).
  * G, Yr, Ybar: S x D x ld scratch each.
  */
-SN_INLINE void sn_fz_bwd_step(const int D, const int ACT, int S, const double *ha,
-                              const double *hbw, const double *W, const double *xi,
-                              const double *Ki, ptrdiff_t ld, double *lam, double *gWi,
-                              double *gbi, double *G, double *Yr, double *Ybar, int accumulate)
+SN_INLINE void sn_fz_bwd_step(const int D, const int ACT, int S, const sn_real *ha,
+                              const sn_real *hbw, const sn_real *W, const sn_real *xi,
+                              const sn_real *Ki, ptrdiff_t ld, sn_real *lam, sn_real *gWi,
+                              sn_real *gbi, sn_real *G, sn_real *Yr, sn_real *Ybar, int accumulate)
 {
     const ptrdiff_t dn = D * ld;
     vd gbv[SN_FUSED_MAX_D];
@@ -234,19 +234,19 @@ SN_INLINE void sn_fz_bwd_step(const int D, const int ACT, int S, const double *h
  * is read, not computed (no product W y_s, no activation), and y_s is formed only for dW.
  */
 SN_INLINE void sn_fz_tan_stage(const int D, const int ACT, const int KEPT, int s,
-                               const double *restrict ha,
-                               const double *restrict W, const double *restrict b,
-                               const double *restrict dW, const double *restrict db,
-                               const double *restrict x, const double *restrict xi,
-                               ptrdiff_t ld, double *restrict Ks, double *restrict Kd)
+                               const sn_real *restrict ha,
+                               const sn_real *restrict W, const sn_real *restrict b,
+                               const sn_real *restrict dW, const sn_real *restrict db,
+                               const sn_real *restrict x, const sn_real *restrict xi,
+                               ptrdiff_t ld, sn_real *restrict Ks, sn_real *restrict Kd)
 {
     const int V = SN_FZ_V(D);
     const ptrdiff_t dn = D * ld;
-    const double *kj[SN_MAX_STAGES], *kdj[SN_MAX_STAGES];
-    double aj[SN_MAX_STAGES];
+    const sn_real *kj[SN_MAX_STAGES], *kdj[SN_MAX_STAGES];
+    sn_real aj[SN_MAX_STAGES];
     const int nj = sn_stage_terms(s, ha, Ks, dn, aj, kj);
     (void)sn_stage_terms(s, ha, Kd, dn, aj, kdj);
-    double *restrict ks = Ks + s * dn, *restrict kds = Kd + s * dn;
+    sn_real *restrict ks = Ks + s * dn, *restrict kds = Kd + s * dn;
     for (ptrdiff_t c = 0; c < ld; c += V * SN_VL) {
         vd z[SN_FUSED_KEPT_MAX_D][SN_FZ_MAX_V], zd[SN_FUSED_KEPT_MAX_D][SN_FZ_MAX_V];
 #pragma GCC unroll 16
@@ -273,7 +273,7 @@ SN_INLINE void sn_fz_tan_stage(const int D, const int ACT, const int KEPT, int s
             }
 #pragma GCC unroll 16
             for (int p = 0; p < D; p++) {
-                const double w = W[p * D + q], dw = dW ? dW[p * D + q] : 0.0;
+                const sn_real w = W[p * D + q], dw = dW ? dW[p * D + q] : 0.0;
 #pragma GCC unroll 4
                 for (int v = 0; v < V; v++) {
                     if (!KEPT) z[p][v] += w * y[v];
@@ -304,9 +304,9 @@ SN_INLINE void sn_fz_tan_stage(const int D, const int ACT, const int KEPT, int s
  * values, only read, and x (needed for dW y_s only) is advanced only when dW is not NULL.
  */
 SN_INLINE void sn_fz_tan_step(const int D, const int ACT, const int KEPT, int S,
-                              const double *ha, const double *hbw, const double *W,
-                              const double *b, const double *dW, const double *db, double *x,
-                              double *xi, ptrdiff_t ld, double *Ks, double *Kd)
+                              const sn_real *ha, const sn_real *hbw, const sn_real *W,
+                              const sn_real *b, const sn_real *dW, const sn_real *db, sn_real *x,
+                              sn_real *xi, ptrdiff_t ld, sn_real *Ks, sn_real *Kd)
 {
     const ptrdiff_t dn = D * ld;
     const int want_x = !KEPT || dW != NULL;

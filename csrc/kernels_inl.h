@@ -1,7 +1,8 @@
 /*
  * Hot inner kernels of the sweeps, internal to csrc/. Included by sweeps.c only, which is
- * compiled once per instruction-set level; everything here is static inline so that each
- * level gets its own vectorised copy.
+ * compiled once per (dtype, instruction-set level); everything here is static inline so that
+ * each instance gets its own vectorised copy. Written on sn_real (real.h); the activations'
+ * constants and bit patterns are double's.
  *
  * Data layout inside a chunk is component-major: a state block of n samples is d x n,
  * row-major with leading dimension n, so that W x is a matrix product with the samples
@@ -14,6 +15,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "real.h"
 #include "snode.h"
 
 #if defined(__AVX512F__)
@@ -23,33 +25,41 @@
 #define SN_INLINE static inline __attribute__((always_inline))
 
 /*
- * Explicit SIMD through the GCC/Clang vector extensions: `vd` is one machine vector of doubles
- * (2 with SSE2, 4 with AVX2, 8 with AVX-512). Every lane is an independent sum in the same
- * order, so no reassociation is needed and the results do not depend on the width.
+ * Explicit SIMD through the GCC/Clang vector extensions: `vd` is one machine vector of reals
+ * (16 bytes with SSE2, 32 with AVX2, 64 with AVX-512: for doubles 2, 4 or 8 lanes, SN_VL).
+ * Every lane is an independent sum in the same order, so no reassociation is needed and the
+ * results do not depend on the width. SN_VREGS: the vector registers (32 with AVX-512), which
+ * decide the register tiles' rows.
  */
 #if defined(__AVX512F__)
-#define SN_VL 8
+#define SN_VBYTES 64
+#define SN_VREGS 32
 #elif defined(__AVX__)
-#define SN_VL 4
+#define SN_VBYTES 32
+#define SN_VREGS 16
 #else
-#define SN_VL 2
+#define SN_VBYTES 16
+#define SN_VREGS 16
 #endif
-typedef double vd __attribute__((vector_size(SN_VL * sizeof(double)), aligned(sizeof(double)),
-                                 may_alias));
+#define SN_VL (SN_VBYTES / SN_REAL_BYTES)
+typedef sn_real vd __attribute__((vector_size(SN_VBYTES), aligned(sizeof(sn_real)), may_alias));
 #define SN_LD(p) (*(const vd *)(const void *)(p))
 #define SN_ST(p, v) (*(vd *)(void *)(p) = (v))
 
-/* Columns of a chunk block are padded to a multiple of SN_PAD (>= SN_VL at every level). */
+/* Columns of a chunk block are padded to a multiple of SN_PAD (the callers' chunks start at
+ * multiples of 8 samples; see _kernels.pyx). */
 #define SN_PAD 8
+_Static_assert(SN_PAD % SN_VL == 0, "a padded block holds whole vectors");
 
-SN_INLINE double sn_hsum(vd v)
+SN_INLINE sn_real sn_hsum(vd v)
 {
-    double s = 0.0;
+    sn_real s = 0.0;
     for (int l = 0; l < SN_VL; l++) s += v[l];
     return s;
 }
 
-typedef int64_t vl __attribute__((vector_size(SN_VL * sizeof(double))));
+/* lanes as integers of the real's width: masks and bit patterns */
+typedef sn_rbits vl __attribute__((vector_size(SN_VBYTES)));
 /* lanes of a where the mask m is set, else of b */
 #define SN_SEL(m, a, b) ((vd)(((vl)(a) & (m)) | ((vl)(b) & ~(m))))
 
@@ -58,8 +68,8 @@ SN_INLINE vd sn_sigmoid_v(vd z, vd *deriv);
 
 /* The earlier stages j < s that feed stage s (coef[j] != 0): their coefficients into c and
  * their stage values, Ks + j * stride, into k; returns how many. */
-SN_INLINE int sn_stage_terms(int s, const double *coef, const double *Ks, ptrdiff_t stride,
-                             double *c, const double **k)
+SN_INLINE int sn_stage_terms(int s, const sn_real *coef, const sn_real *Ks, ptrdiff_t stride,
+                             sn_real *c, const sn_real **k)
 {
     int n = 0;
     for (int j = 0; j < s; j++)
@@ -74,7 +84,7 @@ SN_INLINE int sn_stage_terms(int s, const double *coef, const double *Ks, ptrdif
 #define SN_FUSED_ACT(act) ((act) == SNODE_ACT_TANH || (act) == SNODE_ACT_SIGMOID)
 
 /* store s(v) at k and s'(v) at sp (if not NULL) for a fused activation, else v at k */
-SN_INLINE void sn_store_act(int act, vd v, double *k, double *sp)
+SN_INLINE void sn_store_act(int act, vd v, sn_real *k, sn_real *sp)
 {
     if (SN_FUSED_ACT(act)) {
         vd dv, kv = act == SNODE_ACT_TANH ? sn_tanh_v(v, &dv) : sn_sigmoid_v(v, &dv);
@@ -88,17 +98,17 @@ SN_INLINE void sn_store_act(int act, vd v, double *k, double *sp)
 /* acc[r][v] += sum_k A[r*sr + k*sk] B[k*ldb + v*VL ...] for r < R, v < V: the inner loop of
  * every register tile (R = 8, 4 or 1 and V = 2 or 1, constants after inlining). A's strides
  * sr, sk are (lda, 1) for A itself and (1, lda) for its transpose. */
-SN_INLINE void sn_tile_fma(const int R, const int V, ptrdiff_t KD, const double *restrict A,
-                           ptrdiff_t sr, ptrdiff_t sk, const double *restrict B, ptrdiff_t ldb,
+SN_INLINE void sn_tile_fma(const int R, const int V, ptrdiff_t KD, const sn_real *restrict A,
+                           ptrdiff_t sr, ptrdiff_t sk, const sn_real *restrict B, ptrdiff_t ldb,
                            vd acc[8][2])
 {
     for (ptrdiff_t k = 0; k < KD; k++) {
         const vd x0 = SN_LD(B + k * ldb);
         const vd x1 = V == 2 ? SN_LD(B + k * ldb + SN_VL) : x0;
-        const double *restrict ak = A + k * sk;
+        const sn_real *restrict ak = A + k * sk;
 #pragma GCC unroll 8
         for (int r = 0; r < R; r++) {
-            const double w = ak[r * sr];
+            const sn_real w = ak[r * sr];
             acc[r][0] += w * x0;
             if (V == 2) acc[r][1] += w * x1;
         }
@@ -111,9 +121,9 @@ SN_INLINE void sn_tile_fma(const int R, const int V, ptrdiff_t KD, const double 
  * activation, s of that into C and s' into SP (same layout as C; may be NULL).
  */
 SN_INLINE void sn_gemm_nn_tile(const int R, const int V, ptrdiff_t KD, ptrdiff_t ld,
-                               const double *restrict A, ptrdiff_t sr, ptrdiff_t sk,
-                               const double *restrict bias, const double *restrict Bc,
-                               double *restrict Cc, int act, double *restrict SPc)
+                               const sn_real *restrict A, ptrdiff_t sr, ptrdiff_t sk,
+                               const sn_real *restrict bias, const sn_real *restrict Bc,
+                               sn_real *restrict Cc, int act, sn_real *restrict SPc)
 {
     vd acc[8][2];
 #pragma GCC unroll 8
@@ -133,12 +143,12 @@ SN_INLINE void sn_gemm_nn_tile(const int R, const int V, ptrdiff_t KD, ptrdiff_t
 /*
  * Packed A: the rows in groups of 8, each group k-major, A(i, k) at
  * Ap[(i / 8) * 8 KD + 8 k + i % 8]; a register tile of rows (8, 4 or 1, never across a group)
- * then reads one contiguous stream, the same for A and for A^T. sn_packed_size() doubles.
+ * then reads one contiguous stream, the same for A and for A^T. sn_packed_size() numbers.
  */
 SN_INLINE ptrdiff_t sn_packed_size(ptrdiff_t M, ptrdiff_t KD) { return (M + 7) / 8 * 8 * KD; }
 
 /* where the rows from i on start in packed A (see sn_packed_size) */
-SN_INLINE const double *sn_packed_at(const double *Ap, ptrdiff_t KD, ptrdiff_t i)
+SN_INLINE const sn_real *sn_packed_at(const sn_real *Ap, ptrdiff_t KD, ptrdiff_t i)
 {
     return Ap + (i / 8) * 8 * KD + i % 8;
 }
@@ -147,16 +157,16 @@ SN_INLINE const double *sn_packed_at(const double *Ap, ptrdiff_t KD, ptrdiff_t i
  * A(i, k) = A[i*sr + k*sk], or packed A if packed (a constant after inlining; its tiles are
  * read with sr = 1, sk = 8 from sn_packed_at). */
 SN_INLINE void sn_gemm_nn_panel(const int V, ptrdiff_t M, ptrdiff_t KD, ptrdiff_t ld,
-                                const double *restrict A, ptrdiff_t sr, ptrdiff_t sk,
-                                const int packed, const double *restrict bias,
-                                const double *restrict Bc, double *restrict Cc, int act,
-                                double *restrict SPc)
+                                const sn_real *restrict A, ptrdiff_t sr, ptrdiff_t sk,
+                                const int packed, const sn_real *restrict bias,
+                                const sn_real *restrict Bc, sn_real *restrict Cc, int act,
+                                sn_real *restrict SPc)
 {
     ptrdiff_t i = 0;
-#define SN_TILE(R)                                                                               \
-    sn_gemm_nn_tile(R, V, KD, ld, packed ? sn_packed_at(A, KD, i) : A + i * sr, sr, sk,          \
+#define SN_TILE(R)                                                                             \
+    sn_gemm_nn_tile(R, V, KD, ld, packed ? sn_packed_at(A, KD, i) : A + i * sr, sr, sk,        \
                     bias ? bias + i : NULL, Bc, Cc + i * ld, act, SPc ? SPc + i * ld : NULL)
-#if SN_VL == 8
+#if SN_VREGS == 32
     for (; i + 8 <= M; i += 8) SN_TILE(8);
 #endif
     for (; i + 4 <= M; i += 4) SN_TILE(4);
@@ -174,10 +184,10 @@ SN_INLINE void sn_gemm_nn_panel(const int V, ptrdiff_t M, ptrdiff_t KD, ptrdiff_
  * over it.
  */
 SN_INLINE void sn_gemm_act_strided(ptrdiff_t M, ptrdiff_t KD, ptrdiff_t ld,
-                                   const double *restrict A, ptrdiff_t sr, ptrdiff_t sk,
-                                   const int packed, const double *restrict bias,
-                                   const double *restrict B, double *restrict C, int act,
-                                   double *restrict SP)
+                                   const sn_real *restrict A, ptrdiff_t sr, ptrdiff_t sk,
+                                   const int packed, const sn_real *restrict bias,
+                                   const sn_real *restrict B, sn_real *restrict C, int act,
+                                   sn_real *restrict SP)
 {
     ptrdiff_t c = 0;
     for (; c + 2 * SN_VL <= ld; c += 2 * SN_VL)
@@ -189,34 +199,34 @@ SN_INLINE void sn_gemm_act_strided(ptrdiff_t M, ptrdiff_t KD, ptrdiff_t ld,
 }
 
 /* C = s(A B + bias), A with leading dimension lda (see sn_gemm_act_strided). */
-SN_INLINE void sn_gemm_nn_act(ptrdiff_t M, ptrdiff_t KD, ptrdiff_t ld, const double *restrict A,
-                              ptrdiff_t lda, const double *restrict bias,
-                              const double *restrict B, double *restrict C, int act,
-                              double *restrict SP)
+SN_INLINE void sn_gemm_nn_act(ptrdiff_t M, ptrdiff_t KD, ptrdiff_t ld, const sn_real *restrict A,
+                              ptrdiff_t lda, const sn_real *restrict bias,
+                              const sn_real *restrict B, sn_real *restrict C, int act,
+                              sn_real *restrict SP)
 {
     sn_gemm_act_strided(M, KD, ld, A, lda, 1, 0, bias, B, C, act, SP);
 }
 
 /* C = A B (+ bias), without activation. */
-SN_INLINE void sn_gemm_nn(ptrdiff_t M, ptrdiff_t KD, ptrdiff_t ld, const double *restrict A,
-                          ptrdiff_t lda, const double *restrict bias, const double *restrict B,
-                          double *restrict C)
+SN_INLINE void sn_gemm_nn(ptrdiff_t M, ptrdiff_t KD, ptrdiff_t ld, const sn_real *restrict A,
+                          ptrdiff_t lda, const sn_real *restrict bias, const sn_real *restrict B,
+                          sn_real *restrict C)
 {
     sn_gemm_act_strided(M, KD, ld, A, lda, 1, 0, bias, B, C, -1, NULL);
 }
 
 /* C = A^T B for A (KD x M, leading dimension lda): no transposed copy of A is needed. */
-SN_INLINE void sn_gemm_tn(ptrdiff_t M, ptrdiff_t KD, ptrdiff_t ld, const double *restrict A,
-                          ptrdiff_t lda, const double *restrict B, double *restrict C)
+SN_INLINE void sn_gemm_tn(ptrdiff_t M, ptrdiff_t KD, ptrdiff_t ld, const sn_real *restrict A,
+                          ptrdiff_t lda, const sn_real *restrict B, sn_real *restrict C)
 {
     sn_gemm_act_strided(M, KD, ld, A, 1, lda, 0, NULL, B, C, -1, NULL);
 }
 
 /* C = s(A B + bias) for packed A (M x KD, see sn_packed_size). */
 SN_INLINE void sn_gemm_packed_act(ptrdiff_t M, ptrdiff_t KD, ptrdiff_t ld,
-                                  const double *restrict Ap, const double *restrict bias,
-                                  const double *restrict B, double *restrict C, int act,
-                                  double *restrict SP)
+                                  const sn_real *restrict Ap, const sn_real *restrict bias,
+                                  const sn_real *restrict B, sn_real *restrict C, int act,
+                                  sn_real *restrict SP)
 {
     sn_gemm_act_strided(M, KD, ld, Ap, 1, 8, 1, bias, B, C, act, SP);
 }
@@ -226,9 +236,9 @@ SN_INLINE void sn_gemm_packed_act(ptrdiff_t M, ptrdiff_t KD, ptrdiff_t ld,
  * register tile of sn_gemm_acc. With nv < VL (V = 1), only the first nv columns of C are read
  * and written (B is read in whole vectors).
  */
-SN_INLINE void sn_gemm_acc_tile(const int R, const int V, ptrdiff_t KD, const double *restrict A,
-                                ptrdiff_t lda, const double *restrict B, ptrdiff_t ldb,
-                                double *restrict C, ptrdiff_t ldc, int accumulate, ptrdiff_t nv)
+SN_INLINE void sn_gemm_acc_tile(const int R, const int V, ptrdiff_t KD, const sn_real *restrict A,
+                                ptrdiff_t lda, const sn_real *restrict B, ptrdiff_t ldb,
+                                sn_real *restrict C, ptrdiff_t ldc, int accumulate, ptrdiff_t nv)
 {
     vd acc[8][2];
     const int part = V == 1 && nv < SN_VL;
@@ -261,9 +271,9 @@ SN_INLINE void sn_gemm_acc_tile(const int R, const int V, ptrdiff_t KD, const do
  * leading dimension ldc. The inner dimension is cut into blocks of 128 so that a panel of B
  * (128 x 2 vectors) stays in L1 while the row tiles pass over it.
  */
-SN_INLINE void sn_gemm_acc(ptrdiff_t M, ptrdiff_t KD, ptrdiff_t N, const double *restrict A,
-                           ptrdiff_t lda, const double *restrict B, ptrdiff_t ldb,
-                           double *restrict C, ptrdiff_t ldc, int accumulate)
+SN_INLINE void sn_gemm_acc(ptrdiff_t M, ptrdiff_t KD, ptrdiff_t N, const sn_real *restrict A,
+                           ptrdiff_t lda, const sn_real *restrict B, ptrdiff_t ldb,
+                           sn_real *restrict C, ptrdiff_t ldc, int accumulate)
 {
     const ptrdiff_t kc = 128;
     for (ptrdiff_t k0 = 0; k0 < KD; k0 += kc) {
@@ -271,18 +281,18 @@ SN_INLINE void sn_gemm_acc(ptrdiff_t M, ptrdiff_t KD, ptrdiff_t N, const double 
         const int acc = accumulate || k0 > 0;
         for (ptrdiff_t c = 0; c < N; c += 2 * SN_VL) {
             const ptrdiff_t nv = N - c; /* columns left */
-            const double *Bp = B + k0 * ldb + c;
+            const sn_real *Bp = B + k0 * ldb + c;
             ptrdiff_t i = 0;
-#define SN_ACC_TILES(R)                                                                          \
-    for (; i + R <= M; i += R) {                                                                 \
-        if (nv >= 2 * SN_VL)                                                                     \
-            sn_gemm_acc_tile(R, 2, kn, A + i * lda + k0, lda, Bp, ldb, C + i * ldc + c, ldc,     \
-                             acc, nv);                                                           \
-        else                                                                                     \
-            sn_gemm_acc_tile(R, 1, kn, A + i * lda + k0, lda, Bp, ldb, C + i * ldc + c, ldc,     \
-                             acc, nv);                                                           \
+#define SN_ACC_TILES(R)                                                                        \
+    for (; i + R <= M; i += R) {                                                               \
+        if (nv >= 2 * SN_VL)                                                                   \
+            sn_gemm_acc_tile(R, 2, kn, A + i * lda + k0, lda, Bp, ldb, C + i * ldc + c, ldc,   \
+                             acc, nv);                                                         \
+        else                                                                                   \
+            sn_gemm_acc_tile(R, 1, kn, A + i * lda + k0, lda, Bp, ldb, C + i * ldc + c, ldc,   \
+                             acc, nv);                                                         \
     }
-#if SN_VL == 8
+#if SN_VREGS == 32
             SN_ACC_TILES(8)
 #endif
             SN_ACC_TILES(4)
@@ -290,13 +300,13 @@ SN_INLINE void sn_gemm_acc(ptrdiff_t M, ptrdiff_t KD, ptrdiff_t N, const double 
 #undef SN_ACC_TILES
             if (nv > SN_VL && nv < 2 * SN_VL) {
                 /* the rest after one whole vector: a partial one */
-                const double *Bq = Bp + SN_VL;
+                const sn_real *Bq = Bp + SN_VL;
                 i = 0;
 #define SN_ACC_REST(R)                                                                           \
     for (; i + R <= M; i += R)                                                                   \
         sn_gemm_acc_tile(R, 1, kn, A + i * lda + k0, lda, Bq, ldb, C + i * ldc + c + SN_VL, ldc, \
                          acc, nv - SN_VL);
-#if SN_VL == 8
+#if SN_VREGS == 32
                 SN_ACC_REST(8)
 #endif
                 SN_ACC_REST(4)
@@ -334,13 +344,13 @@ SN_INLINE void sn_transpose8(const vd r[8], vd out[8])
 #endif
 
 /* Ap = A (M x KD, leading dimension lda) packed (see sn_packed_size) */
-SN_INLINE void sn_pack(ptrdiff_t M, ptrdiff_t KD, const double *restrict A, ptrdiff_t lda,
-                       double *restrict Ap)
+SN_INLINE void sn_pack(ptrdiff_t M, ptrdiff_t KD, const sn_real *restrict A, ptrdiff_t lda,
+                       sn_real *restrict Ap)
 {
     ptrdiff_t i0 = 0;
 #ifdef SN_HAVE_TRANSPOSE8
     for (; i0 + 8 <= M; i0 += 8) {
-        double *restrict g = Ap + i0 * KD;
+        sn_real *restrict g = Ap + i0 * KD;
         ptrdiff_t k0 = 0;
         for (; k0 + 8 <= KD; k0 += 8) {
             vd r[8], o[8];
@@ -353,20 +363,20 @@ SN_INLINE void sn_pack(ptrdiff_t M, ptrdiff_t KD, const double *restrict A, ptrd
     }
 #endif
     for (ptrdiff_t i = i0; i < M; i++) {
-        double *restrict g = Ap + (i / 8) * 8 * KD + i % 8;
+        sn_real *restrict g = Ap + (i / 8) * 8 * KD + i % 8;
         for (ptrdiff_t k = 0; k < KD; k++) g[k * 8] = A[i * lda + k];
     }
 }
 
 /* Ap = A^T packed, for A (KD x M, leading dimension lda) (see sn_packed_size) */
-SN_INLINE void sn_pack_t(ptrdiff_t M, ptrdiff_t KD, const double *restrict A, ptrdiff_t lda,
-                         double *restrict Ap)
+SN_INLINE void sn_pack_t(ptrdiff_t M, ptrdiff_t KD, const sn_real *restrict A, ptrdiff_t lda,
+                         sn_real *restrict Ap)
 {
     const ptrdiff_t M8 = M / 8 * 8;
     for (ptrdiff_t k = 0; k < KD; k++) {
-        const double *restrict ak = A + k * lda;
+        const sn_real *restrict ak = A + k * lda;
         for (ptrdiff_t i0 = 0; i0 < M8; i0 += 8) {
-            double *restrict g = Ap + i0 * KD + k * 8;
+            sn_real *restrict g = Ap + i0 * KD + k * 8;
 #pragma GCC unroll 8
             for (int q = 0; q < 8; q++) g[q] = ak[i0 + q];
         }
@@ -377,7 +387,7 @@ SN_INLINE void sn_pack_t(ptrdiff_t M, ptrdiff_t KD, const double *restrict A, pt
 #ifdef SN_HAVE_TRANSPOSE8
 /* the sums of the lanes of a[0..3], in r[0..3] (a tree over the lanes: three rounds of
  * shuffles, 11 operations for the four sums) */
-SN_INLINE void sn_hsum4(const vd a[4], double r[4])
+SN_INLINE void sn_hsum4(const vd a[4], sn_real r[4])
 {
     const vl even = {0, 8, 2, 10, 4, 12, 6, 14}, odd = {1, 9, 3, 11, 5, 13, 7, 15};
     const vl lo2 = {0, 1, 8, 9, 4, 5, 12, 13}, hi2 = {2, 3, 10, 11, 6, 7, 14, 15};
@@ -391,7 +401,7 @@ SN_INLINE void sn_hsum4(const vd a[4], double r[4])
 #endif
 
 /* Rows of Y per tile of sn_gemm_nt: 4 (16 accumulators) when there are 32 vector registers. */
-#if SN_VL == 8
+#if SN_VREGS == 32
 #define SN_NT_J 4
 #else
 #define SN_NT_J 2
@@ -406,12 +416,13 @@ SN_INLINE void sn_hsum4(const vd a[4], double r[4])
  * after inlining) four entries at once by a tree of shuffles where that is available.
  */
 SN_INLINE void sn_gemm_nt(const int tree, int S, ptrdiff_t MI, ptrdiff_t MJ, ptrdiff_t ld,
-                          ptrdiff_t sstride, const double *restrict G, const double *restrict Y,
-                          double *restrict Out, ptrdiff_t ldo, int accumulate)
+                          ptrdiff_t sstride, const sn_real *restrict G, const sn_real *restrict Y,
+                          sn_real *restrict Out, ptrdiff_t ldo, int accumulate)
 {
-    /* 2 S max(MI, MJ) cb doubles of G and Y blocks: about 1 MiB */
+    /* 2 S max(MI, MJ) cb numbers of G and Y blocks: about 1 MiB */
     ptrdiff_t rows = MI > MJ ? MI : MJ;
-    ptrdiff_t cb = (ptrdiff_t)65536 / ((ptrdiff_t)S * rows) / SN_PAD * SN_PAD;
+    ptrdiff_t cb = (ptrdiff_t)(512 * 1024 / sizeof(sn_real)) / ((ptrdiff_t)S * rows) / SN_PAD *
+                   SN_PAD;
     if (cb < SN_PAD) cb = SN_PAD;
     for (ptrdiff_t c0 = 0; c0 < ld; c0 += cb) {
         const ptrdiff_t c1 = c0 + cb < ld ? c0 + cb : ld;
@@ -425,8 +436,8 @@ SN_INLINE void sn_gemm_nt(const int tree, int S, ptrdiff_t MI, ptrdiff_t MJ, ptr
 #pragma GCC unroll 4
                     for (int q = 0; q < SN_NT_J; q++) acc[p][q] = (vd){0};
                 for (int s = 0; s < S; s++) {
-                    const double *restrict Gs = G + s * sstride;
-                    const double *restrict Ys = Y + s * sstride;
+                    const sn_real *restrict Gs = G + s * sstride;
+                    const sn_real *restrict Ys = Y + s * sstride;
                     if (ri == 4 && rj == SN_NT_J) {
                         for (ptrdiff_t c = c0; c < c1; c += SN_VL) {
                             vd g[4], y[SN_NT_J];
@@ -448,7 +459,7 @@ SN_INLINE void sn_gemm_nt(const int tree, int S, ptrdiff_t MI, ptrdiff_t MJ, ptr
                     }
                 }
                 for (int p = 0; p < ri; p++) {
-                    double sums[SN_NT_J];
+                    sn_real sums[SN_NT_J];
 #if defined(SN_HAVE_TRANSPOSE8) && SN_NT_J == 4
                     if (tree)
                         sn_hsum4(acc[p], sums);
@@ -456,7 +467,7 @@ SN_INLINE void sn_gemm_nt(const int tree, int S, ptrdiff_t MI, ptrdiff_t MJ, ptr
 #endif
                         for (int q = 0; q < rj; q++) sums[q] = sn_hsum(acc[p][q]);
                     for (int q = 0; q < rj; q++) {
-                        double *o = Out + (i + p) * ldo + j + q;
+                        sn_real *o = Out + (i + p) * ldo + j + q;
                         *o = (c0 == 0 && !accumulate ? 0.0 : *o) + sums[q];
                     }
                 }
@@ -504,7 +515,7 @@ SN_INLINE vd sn_exp_parts_v(vd x, vd *scale_out)
 /* 1/x: on AVX-512 the 14-bit estimate and two Newton steps (a division is the slowest part). */
 SN_INLINE vd sn_recip_v(vd x)
 {
-#if defined(__AVX512F__) && SN_VL == 8
+#if defined(__AVX512F__) && SN_REAL_BYTES == 8
     vd r = (vd)_mm512_rcp14_pd((__m512d)x);
     r = r + r * (1.0 - x * r);
     r = r + r * (1.0 - x * r);
@@ -515,9 +526,9 @@ SN_INLINE vd sn_recip_v(vd x)
 }
 
 /* min(c, a) lane by lane; NaN in a propagates */
-SN_INLINE vd sn_min_const_v(double c, vd a)
+SN_INLINE vd sn_min_const_v(sn_real c, vd a)
 {
-#if defined(__AVX512F__) && SN_VL == 8
+#if defined(__AVX512F__) && SN_REAL_BYTES == 8
     return (vd)_mm512_min_pd(_mm512_set1_pd(c), (__m512d)a);
 #else
     vl keep = a < c;
@@ -526,7 +537,7 @@ SN_INLINE vd sn_min_const_v(double c, vd a)
 #endif
 }
 
-#if SN_VL == 8 && defined(__AVX512F__) && defined(__GNUC__) && !defined(__clang__)
+#if defined(__AVX512F__) && SN_REAL_BYTES == 8 && defined(__GNUC__) && !defined(__clang__)
 #define SN_HAVE_EXP_TABLE 1
 #endif
 
@@ -618,7 +629,7 @@ SN_INLINE vd sn_sigmoid_v(vd z, vd *deriv)
 #define SN_LEAKY_SLOPE 0.01
 
 /* k = s(z), sp = s'(z); sp may be NULL; k may alias z. */
-SN_INLINE void sn_activation(int act, ptrdiff_t len, const double *z, double *k, double *sp)
+SN_INLINE void sn_activation(int act, ptrdiff_t len, const sn_real *z, sn_real *k, sn_real *sp)
 {
     ptrdiff_t e;
     switch (act) {
@@ -648,30 +659,30 @@ SN_INLINE void sn_activation(int act, ptrdiff_t len, const double *z, double *k,
     }
     case SNODE_ACT_RELU:
         for (e = 0; e < len; e++) {
-            double v = z[e];
+            sn_real v = z[e];
             if (sp) sp[e] = v > 0.0 ? 1.0 : 0.0;
             k[e] = v > 0.0 ? v : 0.0;
         }
         break;
     case SNODE_ACT_LEAKY_RELU:
         for (e = 0; e < len; e++) {
-            double v = z[e];
+            sn_real v = z[e];
             if (sp) sp[e] = v > 0.0 ? 1.0 : SN_LEAKY_SLOPE;
             k[e] = v > 0.0 ? v : SN_LEAKY_SLOPE * v;
         }
         break;
     case SNODE_ACT_ELU:
         for (e = 0; e < len; e++) {
-            double v = z[e];
-            double vn = v < 0.0 ? v : 0.0;
+            sn_real v = z[e];
+            sn_real vn = v < 0.0 ? v : 0.0;
             if (sp) sp[e] = v > 0.0 ? 1.0 : exp(vn);
             k[e] = v > 0.0 ? v : expm1(vn);
         }
         break;
     case SNODE_ACT_SOFTPLUS:
         for (e = 0; e < len; e++) {
-            double v = z[e];
-            double ex = exp(-fabs(v));
+            sn_real v = z[e];
+            sn_real ex = exp(-fabs(v));
             if (sp) sp[e] = v >= 0.0 ? 1.0 / (1.0 + ex) : ex / (1.0 + ex);
             k[e] = (v > 0.0 ? v : 0.0) + log1p(ex);
         }

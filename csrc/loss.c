@@ -42,26 +42,33 @@ static inline double target(const double *Y, ptrdiff_t my, const int64_t *labels
     return labels && labels[r] == j ? 1.0 : 0.0;
 }
 
-/* the labels the loss reads (for the cross-entropy, or as one-hot targets) lie in [0, C) */
-static int labels_valid(const snode_loss *L, ptrdiff_t n, const double *Y,
-                        const int64_t *labels)
+/* SNODE_OK if the loss can read what it needs: the cross-entropy its labels and 1 <= C <= d
+ * classes (the Python layer checks this; here it keeps a caller's bug from reading out of
+ * bounds), and the labels it reads (for the cross-entropy, or as one-hot targets) lie in
+ * [0, C) */
+static int targets_valid(const snode_loss *L, ptrdiff_t d, ptrdiff_t n, const double *Y,
+                         const int64_t *labels)
 {
-    if (!labels || !(L->ce != 0.0 || (L->mse != 0.0 && !Y))) return 1;
+    if (L->ce != 0.0 && (!labels || L->n_classes < 1 || L->n_classes > d)) return SNODE_ERR_ARG;
+    if (!labels || !(L->ce != 0.0 || (L->mse != 0.0 && !Y))) return SNODE_OK;
     int ok = 1;
     for (ptrdiff_t r = 0; r < n; r++) ok &= labels[r] >= 0 && labels[r] < L->n_classes;
-    return ok;
+    return ok ? SNODE_OK : SNODE_ERR_LABEL;
 }
 
 int sn_loss(const snode_loss *L, ptrdiff_t d, ptrdiff_t n, const double *x, ptrdiff_t rs,
-            ptrdiff_t cs, const double *Y, ptrdiff_t my, const int64_t *labels, double *lam,
-            double *J)
+            ptrdiff_t cs, const snode_targets *tg, double *lam, double *J)
 {
     const double cm = L->mse * L->scale, co = L->out * L->scale, cc = L->ce * L->scale;
     const int quad = L->mse != 0.0 || L->out != 0.0;
+    const double *Y = tg->Y;
+    const ptrdiff_t my = tg->my;
+    const int64_t *labels = tg->labels;
     /* mse with neither Y nor labels has no target: zero, like a zero-padded Y */
     const int64_t *tl = L->mse != 0.0 ? labels : NULL;
     const ptrdiff_t C = L->n_classes;
-    if (!labels_valid(L, n, Y, labels)) return SNODE_ERR_LABEL;
+    const int valid = targets_valid(L, d, n, Y, labels);
+    if (valid != SNODE_OK) return valid;
     double acc = *J;
     for (ptrdiff_t r = 0; r < n; r++) {
         const double *xr = x + r * rs;
@@ -93,23 +100,25 @@ int sn_loss(const snode_loss *L, ptrdiff_t d, ptrdiff_t n, const double *x, ptrd
 }
 
 int snode_output_loss(const snode_loss *loss, ptrdiff_t d, ptrdiff_t n, const double *x,
-                      const double *Y, ptrdiff_t my, const int64_t *labels, double *lam,
-                      double *J)
+                      const snode_targets *tg, double *lam, double *J)
 {
     *J = 0.0;
-    return sn_loss(loss, d, n, x, d, 1, Y, my, labels, lam, J);
+    return sn_loss(loss, d, n, x, d, 1, tg, lam, J);
 }
 
 int snode_loss_line(const snode_loss *L, ptrdiff_t d, ptrdiff_t n, const double *x,
-                    const double *xi, const double *Y, ptrdiff_t my, const int64_t *labels,
-                    double eta, double out[3])
+                    const double *xi, const snode_targets *tg, double eta, double out[3])
 {
     const double cm = L->mse * L->scale, co = L->out * L->scale, cc = L->ce * L->scale;
     const int quad = L->mse != 0.0 || L->out != 0.0;
+    const double *Y = tg->Y;
+    const ptrdiff_t my = tg->my;
+    const int64_t *labels = tg->labels;
     const int64_t *tl = L->mse != 0.0 ? labels : NULL;
     const ptrdiff_t C = L->n_classes;
     double phi = 0.0, d1 = 0.0, d2 = 0.0;
-    if (!labels_valid(L, n, Y, labels)) return SNODE_ERR_LABEL;
+    const int valid = targets_valid(L, d, n, Y, labels);
+    if (valid != SNODE_OK) return valid;
     for (ptrdiff_t r = 0; r < n; r++) {
         const double *xr = x + r * d, *zr = xi + r * d;
         double p0 = 0.0, p1 = 0.0, p2 = 0.0;

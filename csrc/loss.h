@@ -6,12 +6,12 @@
 /*
  * Adds the data terms of n samples to *J, sample by sample in order, and, if lam is not NULL,
  * their gradient dJ/dx to lam (same layout as x; the caller zeroes it). Element (r, j) of x
- * and lam is at [r rs + j cs]: (d, 1) for rows, (1, ld) for component-major blocks. Y (n x my,
- * may be NULL) and labels (n, may be NULL) as for snode_output_loss. Returns SNODE_OK, or
- * SNODE_ERR_LABEL for a label out of range (nothing added then).
+ * and lam is at [r rs + j cs]: (d, 1) for rows, (1, ld) for component-major blocks. tg: the
+ * n samples' targets (snode_targets_at for a later part of a chunk). Returns SNODE_OK, or
+ * SNODE_ERR_LABEL for a label out of range, SNODE_ERR_ARG for a cross-entropy without labels
+ * or classes outside [1, d] (nothing added then).
  */
 int sn_loss(const snode_loss *loss, ptrdiff_t d, ptrdiff_t n, const double *x, ptrdiff_t rs,
-             ptrdiff_t cs, const double *Y, ptrdiff_t my, const int64_t *labels, double *lam,
-             double *J);
+            ptrdiff_t cs, const snode_targets *tg, double *lam, double *J);
 
 #endif

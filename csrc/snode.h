@@ -62,9 +62,10 @@ typedef struct {
  * scale = 1/N for the global number of samples N, so that the sums of chunks (threads, or
  * processes) add up to the cost. The squared error's targets are the rows of Y (n x my,
  * zero-padded to d) when Y is given, else the one-hot vectors of the labels in the first
- * n_classes components. Sums over samples are formed sample by sample, in order. A label
- * the loss uses that is outside [0, n_classes) gives SNODE_ERR_LABEL (never a read out of
- * bounds).
+ * n_classes components; with neither Y nor labels they are zero. Sums over samples are formed
+ * sample by sample, in order. A label the loss uses that is outside [0, n_classes) gives
+ * SNODE_ERR_LABEL, and the cross-entropy without labels or with n_classes outside [1, d]
+ * SNODE_ERR_ARG (never a read out of bounds).
  */
 typedef struct {
     double mse, ce, out;
@@ -72,31 +73,24 @@ typedef struct {
     double scale;
 } snode_loss;
 
-/* Workspace sizes, in doubles, for a chunk of n samples. */
-ptrdiff_t snode_ws_forward(const snode_net *net, ptrdiff_t n);
-ptrdiff_t snode_ws_grad(const snode_net *net, ptrdiff_t n, int recompute);
-ptrdiff_t snode_ws_tangent(const snode_net *net, ptrdiff_t n, ptrdiff_t q);
-ptrdiff_t snode_ws_tangent_kept(const snode_net *net, ptrdiff_t n);
-
-/* Size, in doubles, of the forward states that a gradient sweep of n samples keeps for
- * snode_tangent_kept (K (S + 1) d times about n numbers). */
-ptrdiff_t snode_keep_size(const snode_net *net, ptrdiff_t n);
-
 /*
- * Forward sweep. x0: n x m (m <= d). xT: n x d output, may be NULL.
- * traj: if not NULL, state i of sample r is written at traj[i*traj_stride + r*d], i = 0..K.
+ * Targets of the data terms for n samples: Y (n x my, my <= d, zero-padded to d) and labels
+ * (n), either NULL when no term uses it (see snode_loss). snode_targets_at: those of the
+ * samples from r0 on.
  */
-int snode_forward(const snode_net *net, ptrdiff_t n, const double *x0, ptrdiff_t m,
-                  double *xT, double *traj, ptrdiff_t traj_stride, double *work);
+typedef struct {
+    const double *Y;
+    ptrdiff_t my;
+    const int64_t *labels;
+} snode_targets;
 
-/*
- * Forward sweep and the data cost at the outputs, for trial points of a line search: *J
- * receives the chunk's data cost, the same number snode_value_grad gives at the same weights
- * (Y, my, labels as there). xT (n x d) may be NULL. work: snode_ws_forward.
- */
-int snode_data_cost(const snode_net *net, ptrdiff_t n, const double *x0, ptrdiff_t m,
-                    const snode_loss *loss, const double *Y, ptrdiff_t my, const int64_t *labels,
-                    double *J, double *xT, double *work);
+static inline snode_targets snode_targets_at(const snode_targets *tg, ptrdiff_t r0)
+{
+    snode_targets t = *tg;
+    if (t.Y) t.Y += r0 * t.my;
+    if (t.labels) t.labels += r0;
+    return t;
+}
 
 /*
  * A gradient summed over chunks (threads) in place: chunk `index` of `count` adds its
@@ -112,58 +106,139 @@ typedef struct {
 } snode_sum;
 
 /*
+ * The sweeps. Each takes the network, one argument struct and a workspace:
+ *     int snode_<sweep>(const snode_net *net, const snode_<sweep>_args *args, double *work);
+ * every argument struct starts with the chunk's samples: n, and their inputs x0 (n x m rows,
+ * m <= d; zero-padded to d). Output arrays hold n rows of d numbers unless said otherwise;
+ * those marked "or NULL" are optional. The workspace holds as many doubles as the sweep's
+ * snode_ws_* gives for the same n (and mode).
+ *
+ * The arrays are double: these are the structs and prototypes of the float64 instance of the
+ * sweeps, the one the build makes (the sweep files themselves are written on a real type and
+ * compiled per dtype and instruction set, csrc/real.h). A float32 instance would add structs
+ * of its own, with float arrays, beside these, rather than make these generic: the caller
+ * (the Cython wrappers) fills them field by field, so the compiler checks every pointer's
+ * type.
+ */
+
+/* Workspace sizes, in doubles, for a chunk of n samples. */
+ptrdiff_t snode_ws_forward(const snode_net *net, ptrdiff_t n); /* forward, data_cost */
+ptrdiff_t snode_ws_grad(const snode_net *net, ptrdiff_t n, int recompute);
+ptrdiff_t snode_ws_tangent(const snode_net *net, ptrdiff_t n, ptrdiff_t q);
+ptrdiff_t snode_ws_tangent_kept(const snode_net *net, ptrdiff_t n);
+
+/* Size, in doubles, of the forward states that a gradient sweep of n samples keeps for
+ * snode_tangent_kept (K (S + 1) d times about n numbers). */
+ptrdiff_t snode_keep_size(const snode_net *net, ptrdiff_t n);
+
+/* Forward sweep. */
+typedef struct {
+    ptrdiff_t n;
+    const double *x0;
+    ptrdiff_t m;
+    double *xT;            /* x(T), or NULL */
+    double *traj;          /* or NULL: state i of sample r at traj[i*traj_stride + r*d], i <= K */
+    ptrdiff_t traj_stride;
+} snode_forward_args;
+
+int snode_forward(const snode_net *net, const snode_forward_args *args, double *work);
+
+/*
+ * Forward sweep and the data cost at the outputs, for trial points of a line search: *J
+ * receives the chunk's data cost, the same number snode_value_grad gives at the same weights
+ * and targets. work: snode_ws_forward.
+ */
+typedef struct {
+    ptrdiff_t n;
+    const double *x0;
+    ptrdiff_t m;
+    const snode_loss *loss;
+    snode_targets tg;
+    double *J;
+    double *xT; /* x(T), or NULL */
+} snode_cost_args;
+
+int snode_data_cost(const snode_net *net, const snode_cost_args *args, double *work);
+
+/*
  * Forward sweep, data cost and adjoint sweep; the exact gradient of the discrete cost.
- * If lamT is NULL the data terms of `loss` (with targets Y: n x my, my <= d, and labels: n,
- * either may be NULL when its term is off) give lambda_K and *J receives the chunk's data
- * cost; otherwise lamT (n x d) is used as lambda_K = dJ/dx(T) and *J is set to 0.
+ * If lamT is NULL the data terms of `loss` with targets tg give lambda_K and *J receives the
+ * chunk's data cost; otherwise lamT (n x d) is used as lambda_K = dJ/dx(T) and *J is set to 0.
  * gW (K x d x d) and gb (K x d) are overwritten with this chunk's gradient, or, if sum is not
  * NULL, receive it as the chunk's part of that sum.
- * lam0 (n x d, may be NULL) receives lambda_0 = dJ/dx(0); xT (n x d, may be NULL) x(T).
  * recompute != 0 stores only the states x_i and recomputes each step's stages backwards.
- * keep (snode_keep_size(net, n) doubles, may be NULL; not with recompute) receives the forward
+ * keep (snode_keep_size(net, n) doubles, or NULL; not with recompute) receives the forward
  * states (every step's state and stage values) for snode_tangent_kept.
  */
-int snode_value_grad(const snode_net *net, ptrdiff_t n, const double *x0, ptrdiff_t m,
-                     const snode_loss *loss, const double *Y, ptrdiff_t my,
-                     const int64_t *labels, const double *lamT, double *J, double *gW,
-                     double *gb, double *lam0, double *xT, int recompute, const snode_sum *sum,
-                     double *keep, double *work);
+typedef struct {
+    ptrdiff_t n;
+    const double *x0;
+    ptrdiff_t m;
+    /* the data terms and their targets, or lamT */
+    const snode_loss *loss;
+    snode_targets tg;
+    const double *lamT;
+    /* outputs */
+    double *J;
+    double *gW, *gb;
+    double *lam0; /* lambda_0 = dJ/dx(0), or NULL */
+    double *xT;   /* x(T), or NULL */
+    /* options */
+    int recompute;
+    const snode_sum *sum;
+    double *keep;
+} snode_grad_args;
+
+int snode_value_grad(const snode_net *net, const snode_grad_args *args, double *work);
 
 /*
  * Tangent-linear (sensitivity) sweep with q tangents per sample.
- * dW (K x d x d), db (K x d): parameter direction, both NULL for none.
+ * dW (K x d x d), db (K x d): parameter direction, either NULL for zero.
  * xi0: n x q x d initial tangents; NULL means zeros, unless identity != 0, which sets
  * tangent t of every sample to e_t (q <= d): then xiT holds the input Jacobian.
- * xiT: n x q x d output; xT: n x d output, may be NULL.
  */
-int snode_tangent(const snode_net *net, ptrdiff_t n, const double *x0, ptrdiff_t m,
-                  const double *dW, const double *db, ptrdiff_t q, const double *xi0,
-                  int identity, double *xT, double *xiT, double *work);
+typedef struct {
+    ptrdiff_t n;
+    const double *x0;
+    ptrdiff_t m;
+    const double *dW, *db;
+    ptrdiff_t q;
+    const double *xi0;
+    int identity;
+    double *xT;  /* x(T), or NULL */
+    double *xiT; /* n x q x d */
+} snode_tangent_args;
+
+int snode_tangent(const snode_net *net, const snode_tangent_args *args, double *work);
 
 /*
  * The tangent-linear sweep along (dW, db) (one tangent a sample, from xi_0 = 0) on the forward
  * states `keep` that snode_value_grad kept for the same n samples and weights: no forward
- * recomputation. xiT: n x d output. work: snode_ws_tangent_kept.
+ * recomputation (and no inputs: the kept states begin with them). work: snode_ws_tangent_kept.
  */
-int snode_tangent_kept(const snode_net *net, ptrdiff_t n, const double *keep, const double *dW,
-                       const double *db, double *xiT, double *work);
+typedef struct {
+    ptrdiff_t n;
+    const double *keep;
+    const double *dW, *db;
+    double *xiT; /* n x d */
+} snode_tangent_kept_args;
+
+int snode_tangent_kept(const snode_net *net, const snode_tangent_kept_args *args,
+                       double *work);
 
 /*
- * The data terms on given outputs x (n x d rows): *J receives their sum; lam (n x d, may be
- * NULL; zeroed by the caller) has their gradient dJ/dx added. Y, my, labels as for
- * snode_value_grad.
+ * The data terms on given outputs x (n x d rows) with targets tg: *J receives their sum; lam
+ * (n x d, may be NULL; zeroed by the caller) has their gradient dJ/dx added.
  */
 int snode_output_loss(const snode_loss *loss, ptrdiff_t d, ptrdiff_t n, const double *x,
-                      const double *Y, ptrdiff_t my, const int64_t *labels, double *lam,
-                      double *J);
+                      const snode_targets *tg, double *lam, double *J);
 
 /*
  * The data terms along the line x + eta xi (n x d rows each): out[0..2] receive phi(eta),
  * phi'(eta) and phi''(eta), summed over the samples in order.
  */
 int snode_loss_line(const snode_loss *loss, ptrdiff_t d, ptrdiff_t n, const double *x,
-                    const double *xi, const double *Y, ptrdiff_t my, const int64_t *labels,
-                    double eta, double out[3]);
+                    const double *xi, const snode_targets *tg, double eta, double out[3]);
 
 /* p (n x C) = the softmax of the first C components of each row of z (n rows, stride ldz). */
 void snode_softmax(ptrdiff_t n, ptrdiff_t C, const double *z, ptrdiff_t ldz, double *p);
@@ -179,8 +254,8 @@ int snode_all_finite(ptrdiff_t n, const double *x);
 ptrdiff_t snode_grad_panel(const snode_net *net, ptrdiff_t n, int recompute);
 int snode_uses_fused(const snode_net *net);
 
-/* Elementwise activation: k = s(z), sp = s'(z) (sp may be NULL). */
-void snode_activation(int act, ptrdiff_t len, const double *z, double *k, double *sp);
+/* Elementwise activation: k = s(z), sp = s'(z) (sp may be NULL). Returns SNODE_OK. */
+int snode_activation(int act, ptrdiff_t len, const double *z, double *k, double *sp);
 
 /*
  * The discrete H1 operator in depth, A = mass h I + (stiff/h) L, L the Neumann path Laplacian,

@@ -4,81 +4,81 @@
  * sensitivity), on a component-major block of samples; general register-tiled kernels at any
  * width, and fused ones for the small widths with tanh or sigmoid (fused_inl.h).
  *
- * Part of sweeps.c (one translation unit per instruction-set level, see steps.h). Formulas:
+ * Part of sweeps.c (one translation unit per sweep instance, see steps.h). Formulas:
  * docs/method.md (the Runge-Kutta step, the adjoint sweep, the sensitivity problem).
  */
 #include "steps.h"
 
 /* y = x + sum_u c[u] k[u] over n terms (from sn_stage_terms; a copy of x if n = 0) */
-static void stage_sum(int n, const double *c, const double *const *k, ptrdiff_t len,
-                      const double *restrict x, double *restrict y)
+static void stage_sum(int n, const sn_real *c, const sn_real *const *k, ptrdiff_t len,
+                      const sn_real *restrict x, sn_real *restrict y)
 {
     if (n == 0) {
-        memcpy(y, x, (size_t)len * sizeof(double));
+        memcpy(y, x, (size_t)len * sizeof(sn_real));
         return;
     }
-    const double *restrict k0 = k[0];
+    const sn_real *restrict k0 = k[0];
     for (ptrdiff_t e = 0; e < len; e++) y[e] = x[e] + c[0] * k0[e];
     for (int u = 1; u < n; u++) {
-        const double *restrict ku = k[u];
+        const sn_real *restrict ku = k[u];
         for (ptrdiff_t e = 0; e < len; e++) y[e] += c[u] * ku[e];
     }
 }
 
 /* y = x + sum_j coef[j] * K_j over the stages j < s with nonzero coefficient */
-static void stage_input(int s, const double *restrict coef, ptrdiff_t len,
-                        const double *restrict x, const double *restrict Ks,
-                        double *restrict y)
+static void stage_input(int s, const sn_real *restrict coef, ptrdiff_t len,
+                        const sn_real *restrict x, const sn_real *restrict Ks,
+                        sn_real *restrict y)
 {
-    const double *k[SN_MAX_STAGES];
-    double c[SN_MAX_STAGES];
+    const sn_real *k[SN_MAX_STAGES];
+    sn_real c[SN_MAX_STAGES];
     stage_sum(sn_stage_terms(s, coef, Ks, len, c, k), c, k, len, x, y);
 }
 
 /* xout = x + sum_s coef[s] * K_s (xout may be x), two stages per pass */
-static void combine_to(int S, const double *restrict coef, ptrdiff_t len,
-                       const double *restrict Ks, const double *x, double *xout)
+static void combine_to(int S, const sn_real *restrict coef, ptrdiff_t len,
+                       const sn_real *restrict Ks, const sn_real *x, sn_real *xout)
 {
-    double *restrict xo = xout;
+    sn_real *restrict xo = xout;
     int s = 0;
     if (xout != x) {
         /* the first pass from x (the others add in place) */
-        const double c0 = coef[0], c1 = S > 1 ? coef[1] : 0.0;
-        const double *restrict k0 = Ks, *restrict k1 = Ks + (S > 1 ? len : 0);
+        const sn_real c0 = coef[0], c1 = S > 1 ? coef[1] : 0.0;
+        const sn_real *restrict k0 = Ks, *restrict k1 = Ks + (S > 1 ? len : 0);
         for (ptrdiff_t e = 0; e < len; e++) xo[e] = x[e] + (c0 * k0[e] + c1 * k1[e]);
         s = S > 1 ? 2 : 1;
     }
     for (; s + 1 < S; s += 2) {
-        double c0 = coef[s], c1 = coef[s + 1];
-        const double *restrict k0 = Ks + (ptrdiff_t)s * len;
-        const double *restrict k1 = Ks + (ptrdiff_t)(s + 1) * len;
+        sn_real c0 = coef[s], c1 = coef[s + 1];
+        const sn_real *restrict k0 = Ks + (ptrdiff_t)s * len;
+        const sn_real *restrict k1 = Ks + (ptrdiff_t)(s + 1) * len;
         for (ptrdiff_t e = 0; e < len; e++) xo[e] += c0 * k0[e] + c1 * k1[e];
     }
     if (s < S) {
-        double c0 = coef[s];
-        const double *restrict k0 = Ks + (ptrdiff_t)s * len;
+        sn_real c0 = coef[s];
+        const sn_real *restrict k0 = Ks + (ptrdiff_t)s * len;
         for (ptrdiff_t e = 0; e < len; e++) xo[e] += c0 * k0[e];
     }
 }
 
 /* x += sum_s coef[s] * K_s */
-static void combine(int S, const double *restrict coef, ptrdiff_t len, const double *restrict Ks,
-                    double *restrict x)
+static void combine(int S, const sn_real *restrict coef, ptrdiff_t len, const sn_real *restrict Ks,
+                    sn_real *restrict x)
 {
     combine_to(S, coef, len, Ks, x, x);
 }
 
 /* x += sum_s K_s, two stages per pass */
-static void combine_unit(int S, ptrdiff_t len, const double *restrict Ks, double *restrict x)
+static void combine_unit(int S, ptrdiff_t len, const sn_real *restrict Ks, sn_real *restrict x)
 {
     int s = 0;
     for (; s + 1 < S; s += 2) {
-        const double *restrict k0 = Ks + (ptrdiff_t)s * len;
-        const double *restrict k1 = Ks + (ptrdiff_t)(s + 1) * len;
+        const sn_real *restrict k0 = Ks + (ptrdiff_t)s * len;
+        const sn_real *restrict k1 = Ks + (ptrdiff_t)(s + 1) * len;
         for (ptrdiff_t e = 0; e < len; e++) x[e] += k0[e] + k1[e];
     }
     if (s < S) {
-        const double *restrict k0 = Ks + (ptrdiff_t)s * len;
+        const sn_real *restrict k0 = Ks + (ptrdiff_t)s * len;
         for (ptrdiff_t e = 0; e < len; e++) x[e] += k0[e];
     }
 }
@@ -99,20 +99,20 @@ static void sn_scale_tableau(const snode_net *net, scaled_tableau *t)
  * inputs Ys (S x d x ld). Wp: pack_scratch(d) scratch.
  */
 static void step_forward(const snode_net *net, const scaled_tableau *t, ptrdiff_t i, ptrdiff_t ld,
-                         const double *x, double *xout, double *restrict Ys,
-                         double *restrict Ks, double *restrict Wp)
+                         const sn_real *x, sn_real *xout, sn_real *restrict Ys,
+                         sn_real *restrict Ks, sn_real *restrict Wp)
 {
     const ptrdiff_t d = net->d, dn = d * ld;
     const int S = net->S, packed = d >= SN_PACK_MIN_D;
-    const double *Wi = net->W + i * d * d, *bi = net->b + i * d;
+    const sn_real *Wi = net->W + i * d * d, *bi = net->b + i * d;
     if (packed) sn_pack(d, d, Wi, d, Wp);
     for (int s = 0; s < S; s++) {
-        double *k = Ks + (ptrdiff_t)s * dn;
+        sn_real *k = Ks + (ptrdiff_t)s * dn;
         /* the stage's input: x itself when no earlier stage feeds it */
-        const double *kj[SN_MAX_STAGES];
-        double cj[SN_MAX_STAGES];
+        const sn_real *kj[SN_MAX_STAGES];
+        sn_real cj[SN_MAX_STAGES];
         const int nj = sn_stage_terms(s, t->ha + s * S, Ks, dn, cj, kj);
-        const double *y = x;
+        const sn_real *y = x;
         if (nj > 0) {
             y = Ys + (ptrdiff_t)s * dn;
             stage_sum(nj, cj, kj, dn, x, Ys + (ptrdiff_t)s * dn);
@@ -130,12 +130,12 @@ static void step_forward(const snode_net *net, const scaled_tableau *t, ptrdiff_
  * Yt (ld x ldt) = the transpose of stage s's input y = x + sum_{j<s} ha[j] K_j (d x ld each,
  * K_j = Ks + j d ld), the columns from d on zeroed: formed block by block as it is transposed.
  */
-static void stage_input_t(int s, const double *restrict ha, ptrdiff_t d, ptrdiff_t ld,
-                          const double *restrict x, const double *restrict Ks,
-                          double *restrict Yt, ptrdiff_t ldt)
+static void stage_input_t(int s, const sn_real *restrict ha, ptrdiff_t d, ptrdiff_t ld,
+                          const sn_real *restrict x, const sn_real *restrict Ks,
+                          sn_real *restrict Yt, ptrdiff_t ldt)
 {
-    const double *kj[SN_MAX_STAGES];
-    double cj[SN_MAX_STAGES];
+    const sn_real *kj[SN_MAX_STAGES];
+    sn_real cj[SN_MAX_STAGES];
     const int nj = sn_stage_terms(s, ha, Ks, d * ld, cj, kj);
     ptrdiff_t j0 = 0;
 #ifdef SN_HAVE_TRANSPOSE8
@@ -157,7 +157,7 @@ static void stage_input_t(int s, const double *restrict ha, ptrdiff_t d, ptrdiff
     for (ptrdiff_t c = 0; c < ld; c++) {
         for (ptrdiff_t j = j0; j < d; j++) {
             const ptrdiff_t e = j * ld + c;
-            double y = x[e];
+            sn_real y = x[e];
             if (nj > 0) y = y + cj[0] * kj[0][e];
             for (int u = 1; u < nj; u++) y += cj[u] * kj[u][e];
             Yt[c * ldt + j] = y;
@@ -171,9 +171,9 @@ static void stage_input_t(int s, const double *restrict ha, ptrdiff_t d, ptrdiff
  * with s'(z) from the stage values ks, and gb[j] = (or += unless init) the row sums of g. ACT
  * and NR (the number of terms, or -1 for nr) are constants after inlining where possible.
  */
-SN_INLINE void g_pass(const int ACT, const int NR, int nr, ptrdiff_t d, ptrdiff_t ld, double hb,
-                      const double *cr, const double *const *yr, const double *restrict lam,
-                      const double *restrict ks, double *restrict g, double *restrict gb,
+SN_INLINE void g_pass(const int ACT, const int NR, int nr, ptrdiff_t d, ptrdiff_t ld, sn_real hb,
+                      const sn_real *cr, const sn_real *const *yr, const sn_real *restrict lam,
+                      const sn_real *restrict ks, sn_real *restrict g, sn_real *restrict gb,
                       int init)
 {
     const int n = NR >= 0 ? NR : nr;
@@ -190,7 +190,7 @@ SN_INLINE void g_pass(const int ACT, const int NR, int nr, ptrdiff_t d, ptrdiff_
             else
                 acc0 += gv;
         }
-        const double sum = sn_hsum(acc0 + acc1);
+        const sn_real sum = sn_hsum(acc0 + acc1);
         gb[j] = init ? sum : gb[j] + sum;
     }
 }
@@ -205,23 +205,23 @@ SN_INLINE void g_pass(const int ACT, const int NR, int nr, ptrdiff_t d, ptrdiff_
 /* (kept out of line: inlined into the sweep it spills its pointers in the hot loops) */
 __attribute__((noinline)) static void
 step_backward(const snode_net *net, const scaled_tableau *t, ptrdiff_t i, ptrdiff_t ld,
-              double *restrict lam, const double *restrict xi, const double *restrict Ks,
-              double *restrict gWi, double *restrict gbi, double *restrict G,
-              double *restrict Ybar, double *restrict T, double *restrict Ys,
-              double *restrict Wp, int accumulate)
+              sn_real *restrict lam, const sn_real *restrict xi, const sn_real *restrict Ks,
+              sn_real *restrict gWi, sn_real *restrict gbi, sn_real *restrict G,
+              sn_real *restrict Ybar, sn_real *restrict T, sn_real *restrict Ys,
+              sn_real *restrict Wp, int accumulate)
 {
     const ptrdiff_t d = net->d, dn = d * ld;
     const int S = net->S, packed = d >= SN_PACK_MIN_D;
-    const double *Wi = net->W + i * d * d;
+    const sn_real *Wi = net->W + i * d * d;
     if (packed) sn_pack_t(d, d, Wi, d, Wp);
     for (int s = S - 1; s >= 0; s--) {
-        const double *restrict ks = Ks + (ptrdiff_t)s * dn;
+        const sn_real *restrict ks = Ks + (ptrdiff_t)s * dn;
         const int act = net->act;
-        double *restrict g = G + (ptrdiff_t)s * dn;
-        const double hb = t->hb[s];
+        sn_real *restrict g = G + (ptrdiff_t)s * dn;
+        const sn_real hb = t->hb[s];
         /* the later stages r that feed stage s: kbar_s = h b_s lam + sum_r h a_rs ybar_r */
-        const double *yr[SN_MAX_STAGES];
-        double cr[SN_MAX_STAGES];
+        const sn_real *yr[SN_MAX_STAGES];
+        sn_real cr[SN_MAX_STAGES];
         int nr = 0;
         for (int r = s + 1; r < S; r++)
             if (t->ha[r * S + s] != 0.0) {
@@ -270,16 +270,16 @@ step_backward(const snode_net *net, const scaled_tableau *t, ptrdiff_t i, ptrdif
  * tank is the tangent step on a gradient sweep's stored states */
 #define SN_FZ_DEFINE1(DD, ACT, NAME)                                                           \
     static __attribute__((noinline)) void fz_fwd_##DD##_##NAME(                                \
-        const snode_net *net, const scaled_tableau *t, ptrdiff_t i, const double *xin,         \
-        double *xout, ptrdiff_t ld, double *Ks)                                                \
+        const snode_net *net, const scaled_tableau *t, ptrdiff_t i, const sn_real *xin,        \
+        sn_real *xout, ptrdiff_t ld, sn_real *Ks)                                              \
     {                                                                                          \
         sn_fz_fwd_step(DD, ACT, net->S, t->ha, t->hb, net->W + i * DD * DD, net->b + i * DD,   \
                        xin, xout, ld, Ks);                                                     \
     }                                                                                          \
     static __attribute__((noinline)) void fz_bwd_##DD##_##NAME(                                \
-        const snode_net *net, const scaled_tableau *t, ptrdiff_t i, const double *xi,          \
-        const double *Ki, ptrdiff_t ld, double *lam, double *gWi, double *gbi, double *G,      \
-        double *Yr, double *Ybar, int accumulate)                                              \
+        const snode_net *net, const scaled_tableau *t, ptrdiff_t i, const sn_real *xi,         \
+        const sn_real *Ki, ptrdiff_t ld, sn_real *lam, sn_real *gWi, sn_real *gbi, sn_real *G, \
+        sn_real *Yr, sn_real *Ybar, int accumulate)                                            \
     {                                                                                          \
         sn_fz_bwd_step(DD, ACT, net->S, t->ha, t->hb, net->W + i * DD * DD, xi, Ki, ld, lam,   \
                        gWi, gbi, G, Yr, Ybar, accumulate);                                     \
@@ -289,8 +289,8 @@ step_backward(const snode_net *net, const scaled_tableau *t, ptrdiff_t i, ptrdif
 /* the tangent step, on computed (KEPT 0) or kept (1) stage values */
 #define SN_FZ_TAN(DD, ACT, NAME, KIND, KEPT)                                                   \
     static __attribute__((noinline)) void fz_##KIND##_##DD##_##NAME(                           \
-        const snode_net *net, const scaled_tableau *t, ptrdiff_t i, const double *dW,          \
-        const double *db, double *x, double *xi, ptrdiff_t ld, double *Ks, double *Kd)         \
+        const snode_net *net, const scaled_tableau *t, ptrdiff_t i, const sn_real *dW,         \
+        const sn_real *db, sn_real *x, sn_real *xi, ptrdiff_t ld, sn_real *Ks, sn_real *Kd)    \
     {                                                                                          \
         sn_fz_tan_step(DD, ACT, KEPT, net->S, t->ha, t->hb, net->W + i * DD * DD,              \
                        net->b + i * DD, dW ? dW + i * DD * DD : NULL, db ? db + i * DD : NULL, \
@@ -304,16 +304,16 @@ step_backward(const snode_net *net, const scaled_tableau *t, ptrdiff_t i, ptrdif
 #define SN_FZ_WIDTHS(X) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12)
 SN_FZ_WIDTHS(SN_FZ_DEFINE)
 
-typedef void (*fz_tan_fn)(const snode_net *, const scaled_tableau *, ptrdiff_t, const double *,
-                          const double *, double *, double *, ptrdiff_t, double *, double *);
+typedef void (*fz_tan_fn)(const snode_net *, const scaled_tableau *, ptrdiff_t, const sn_real *,
+                          const sn_real *, sn_real *, sn_real *, ptrdiff_t, sn_real *, sn_real *);
 
 /* the fused steps of one width and activation */
 typedef struct {
-    void (*fwd)(const snode_net *, const scaled_tableau *, ptrdiff_t, const double *, double *,
-                ptrdiff_t, double *);
-    void (*bwd)(const snode_net *, const scaled_tableau *, ptrdiff_t, const double *,
-                const double *, ptrdiff_t, double *, double *, double *, double *, double *,
-                double *, int);
+    void (*fwd)(const snode_net *, const scaled_tableau *, ptrdiff_t, const sn_real *, sn_real *,
+                ptrdiff_t, sn_real *);
+    void (*bwd)(const snode_net *, const scaled_tableau *, ptrdiff_t, const sn_real *,
+                const sn_real *, ptrdiff_t, sn_real *, sn_real *, sn_real *, sn_real *, sn_real *,
+                sn_real *, int);
     fz_tan_fn tan, tank;
 } fz_kernels;
 
@@ -338,8 +338,8 @@ static const fz_kernels *fz_of(const snode_net *net)
 }
 
 static void sn_fwd_step(const snode_net *net, const scaled_tableau *t, ptrdiff_t i,
-                        const double *xin, double *xout, ptrdiff_t ld, double *Ks,
-                        double *Ys, double *Wp)
+                        const sn_real *xin, sn_real *xout, ptrdiff_t ld, sn_real *Ks,
+                        sn_real *Ys, sn_real *Wp)
 {
     if (use_fused(net)) {
         fz_of(net)->fwd(net, t, i, xin, xout, ld, Ks);
@@ -349,8 +349,8 @@ static void sn_fwd_step(const snode_net *net, const scaled_tableau *t, ptrdiff_t
 }
 
 static void sn_bwd_step(const snode_net *net, const scaled_tableau *t, ptrdiff_t i,
-                        ptrdiff_t ld, const double *xi, const double *Ki, double *lam,
-                        double *gWi, double *gbi, int accumulate, const bwd_scratch *w)
+                        ptrdiff_t ld, const sn_real *xi, const sn_real *Ki, sn_real *lam,
+                        sn_real *gWi, sn_real *gbi, int accumulate, const bwd_scratch *w)
 {
     if (use_fused(net)) {
         fz_of(net)->bwd(net, t, i, xi, Ki, ld, lam, gWi, gbi, w->G, w->Yr, w->Ybar, accumulate);
@@ -361,8 +361,8 @@ static void sn_bwd_step(const snode_net *net, const scaled_tableau *t, ptrdiff_t
 }
 
 static void sn_tan_step(const snode_net *net, const scaled_tableau *t, ptrdiff_t i,
-                        ptrdiff_t ld, ptrdiff_t q, const double *dW, const double *db,
-                        double *x, double *Ks, double *xi, double *Kdot, const tan_scratch *w,
+                        ptrdiff_t ld, ptrdiff_t q, const sn_real *dW, const sn_real *db,
+                        sn_real *x, sn_real *Ks, sn_real *xi, sn_real *Kdot, const tan_scratch *w,
                         int kept)
 {
     if (tangent_fused(net, q)) {
@@ -376,12 +376,12 @@ static void sn_tan_step(const snode_net *net, const scaled_tableau *t, ptrdiff_t
     }
     const ptrdiff_t d = net->d, dn = d * ld, S = net->S, dd = d * d;
     const ptrdiff_t qn = q * ld, dqn = d * qn;
-    const double *Wi = net->W + i * dd, *bi = net->b + i * d;
-    const double *dWi = dW ? dW + i * dd : NULL, *dbi = db ? db + i * d : NULL;
-    double *y = w->y, *sp = w->sp, *V = w->V, *ydot = w->ydot;
+    const sn_real *Wi = net->W + i * dd, *bi = net->b + i * d;
+    const sn_real *dWi = dW ? dW + i * dd : NULL, *dbi = db ? db + i * d : NULL;
+    sn_real *y = w->y, *sp = w->sp, *V = w->V, *ydot = w->ydot;
     for (int s = 0; s < S; s++) {
-        double *k = Ks + s * dn;
-        double *kd = Kdot + s * dqn;
+        sn_real *k = Ks + s * dn;
+        sn_real *kd = Kdot + s * dqn;
         if (kept) {
             /* the stage values are stored: s'(z_s) from them, y_s only for dW y_s */
             for (ptrdiff_t e = 0; e < dn; e += SN_VL)
@@ -404,10 +404,10 @@ static void sn_tan_step(const snode_net *net, const scaled_tableau *t, ptrdiff_t
         /* one pass: kd = s'(z) * (W ydot + V) */
         for (ptrdiff_t j = 0; j < d; j++)
             for (ptrdiff_t tt = 0; tt < q; tt++) {
-                double *restrict kr = kd + j * qn + tt * ld;
-                const double *restrict spr = sp + j * ld;
+                sn_real *restrict kr = kd + j * qn + tt * ld;
+                const sn_real *restrict spr = sp + j * ld;
                 if (dWi || dbi) {
-                    const double *restrict vr = V + j * ld;
+                    const sn_real *restrict vr = V + j * ld;
                     for (ptrdiff_t r = 0; r < ld; r++) kr[r] = (kr[r] + vr[r]) * spr[r];
                 } else {
                     for (ptrdiff_t r = 0; r < ld; r++) kr[r] *= spr[r];
@@ -418,7 +418,8 @@ static void sn_tan_step(const snode_net *net, const scaled_tableau *t, ptrdiff_t
     combine(S, t->hb, dqn, Kdot, xi);
 }
 
-void SN_FN(snode_activation)(int act, ptrdiff_t len, const double *z, double *k, double *sp)
+int SN_FN(snode_activation)(int act, ptrdiff_t len, const sn_real *z, sn_real *k, sn_real *sp)
 {
     sn_activation(act, len, z, k, sp);
+    return SNODE_OK;
 }

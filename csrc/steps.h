@@ -1,8 +1,9 @@
 /*
  * Internal to csrc/: what the sweep files (forward.c, adjoint.c, tangent.c) share with the step
- * kernels (steps.c). All of them are compiled together, as sweeps.c, once per instruction-set
- * level, SN_ISA naming the level (see meson.build): the step kernels are static, and the
- * entry points carry the level's suffix (SN_FN), so that the levels link side by side.
+ * kernels (steps.c). All of them are compiled together, as sweeps.c, once per dtype and
+ * instruction-set level, SN_DTYPE and SN_ISA naming them (see meson.build and real.h): the
+ * step kernels are static, and the entry points carry the instance's suffix (SN_FN), so that
+ * the instances link side by side. Every array is of sn_real.
  *
  * Layout inside a chunk of samples: component-major blocks, d rows of ld columns (samples),
  * ld a multiple of the column unit; see kernels_inl.h.
@@ -14,14 +15,18 @@
 #include "kernels_inl.h"
 #include "fused_inl.h"
 
-#define SN_CAT2(a, b) a##_##b
-#define SN_CAT(a, b) SN_CAT2(a, b)
-#define SN_FN(name) SN_CAT(name, SN_ISA)
+/* this instance's suffix, f64_avx2 say, and its entry point of an snode.h name */
+#define SN_INST SN_PASTE(SN_PASTE(SN_DTYPE, _), SN_ISA)
+#define SN_FN(name) SN_PASTE(SN_PASTE(name, _), SN_INST)
+
+/* this instance's entry points, declared from the list, so that the compiler checks every
+ * definition (SN_FN) against it */
+SN_DECLARE_SWEEPS(SN_INST)
 
 /* Scaled tableau: ha[s*S+j] = h a_sj, hb[s] = h b_s (at most SN_MAX_STAGES stages). */
 typedef struct {
-    double ha[SN_MAX_STAGES * SN_MAX_STAGES];
-    double hb[SN_MAX_STAGES];
+    sn_real ha[SN_MAX_STAGES * SN_MAX_STAGES];
+    sn_real hb[SN_MAX_STAGES];
 } scaled_tableau;
 
 /* whether the sweeps of net run the fused small-width kernels */
@@ -43,11 +48,11 @@ static inline ptrdiff_t round_up(ptrdiff_t n, ptrdiff_t unit)
 }
 
 /* rows (n x m, m <= d) -> component-major d x ld, zero-padded in both directions */
-static inline void to_cols(ptrdiff_t d, ptrdiff_t n, ptrdiff_t ld, const double *restrict x,
-                           ptrdiff_t m, double *restrict xc)
+static inline void to_cols(ptrdiff_t d, ptrdiff_t n, ptrdiff_t ld, const sn_real *restrict x,
+                           ptrdiff_t m, sn_real *restrict xc)
 {
     for (ptrdiff_t j = 0; j < d; j++) {
-        double *restrict row = xc + j * ld;
+        sn_real *restrict row = xc + j * ld;
         ptrdiff_t r = 0;
         if (j < m)
             for (; r < n; r++) row[r] = x[r * m + j];
@@ -56,19 +61,35 @@ static inline void to_cols(ptrdiff_t d, ptrdiff_t n, ptrdiff_t ld, const double 
 }
 
 /* the n real columns of component-major d x ld -> rows with stride ldx (>= d) */
-static inline void to_rows(ptrdiff_t d, ptrdiff_t n, ptrdiff_t ld, const double *restrict xc,
-                           double *restrict x, ptrdiff_t ldx)
+static inline void to_rows(ptrdiff_t d, ptrdiff_t n, ptrdiff_t ld, const sn_real *restrict xc,
+                           sn_real *restrict x, ptrdiff_t ldx)
 {
     for (ptrdiff_t r = 0; r < n; r++)
         for (ptrdiff_t j = 0; j < d; j++) x[r * ldx + j] = xc[j * ld + r];
 }
 
+/* the n numbers at x are finite (util.c's test, compiled once for doubles) */
+static inline int sn_finite(ptrdiff_t n, const sn_real *x) { return snode_all_finite(n, x); }
+
 /* the n real columns of d rows with leading dimension ld are finite */
-static inline int cols_finite(ptrdiff_t d, ptrdiff_t n, ptrdiff_t ld, const double *x)
+static inline int cols_finite(ptrdiff_t d, ptrdiff_t n, ptrdiff_t ld, const sn_real *x)
 {
     int ok = 1;
-    for (ptrdiff_t j = 0; j < d; j++) ok &= snode_all_finite(n, x + j * ld);
+    for (ptrdiff_t j = 0; j < d; j++) ok &= sn_finite(n, x + j * ld);
     return ok;
+}
+
+/*
+ * The next len numbers of a workspace being laid out (by a sweep's layout function, which
+ * both sizes and carves it): a pointer into work, or NULL while only sizing (work NULL);
+ * *size counts the numbers taken, len rounded up to whole cache lines (SN_LINE) so that every
+ * array starts as aligned as work.
+ */
+static inline sn_real *ws_take(sn_real *work, ptrdiff_t *size, ptrdiff_t len)
+{
+    sn_real *p = work ? work + *size : NULL;
+    *size += round_up(len, SN_LINE);
+    return p;
 }
 
 /*
@@ -95,7 +116,8 @@ static inline ptrdiff_t panel_width(const snode_net *net, ptrdiff_t n, ptrdiff_t
 static inline ptrdiff_t step_panel(const snode_net *net, ptrdiff_t n, ptrdiff_t blocks,
                                    ptrdiff_t unit)
 {
-    return panel_width(net, n, blocks * net->d * 8, SN_STEP_BYTES, unit);
+    return panel_width(net, n, blocks * net->d * (ptrdiff_t)sizeof(sn_real), SN_STEP_BYTES,
+                       unit);
 }
 
 /* Gradient sweep (forward and back through all steps a panel at a time): what the backward
@@ -109,13 +131,21 @@ static inline ptrdiff_t step_panel(const snode_net *net, ptrdiff_t n, ptrdiff_t 
 #endif
 static inline ptrdiff_t grad_panel(const snode_net *net, ptrdiff_t n, int recompute)
 {
-    const ptrdiff_t per_col = net->K * (recompute ? 1 : net->S + 1) * net->d * 8;
+    const ptrdiff_t per_col =
+        net->K * (recompute ? 1 : net->S + 1) * net->d * (ptrdiff_t)sizeof(sn_real);
     const ptrdiff_t unit = col_unit(net), P = panel_width(net, n, per_col, SN_PANEL_BYTES, unit);
     /* a network so deep and wide that a panel of the products' preferred width would keep
      * gigabytes: fewer columns, so that the scratch follows the work (at least one unit) */
     ptrdiff_t cap = SN_STORE_MAX_BYTES / per_col / unit * unit;
     if (cap < unit) cap = unit;
     return P < cap ? P : cap;
+}
+
+/* Where the panel that starts at column c0 of a chunk (panels of P) keeps its forward states
+ * (snode_keep_size): K (S + 1) d P numbers a panel, the last one of its own width. */
+static inline ptrdiff_t kept_offset(const snode_net *net, ptrdiff_t P, ptrdiff_t c0)
+{
+    return c0 / P * (net->K * (net->S + 1) * net->d * P);
 }
 
 /* From this width on, the products of a step read W in packed row tiles (sn_pack), packed
@@ -157,13 +187,13 @@ static void sn_scale_tableau(const snode_net *net, scaled_tableau *t);
  * pack_scratch(d).
  */
 static void sn_fwd_step(const snode_net *net, const scaled_tableau *t, ptrdiff_t i,
-                        const double *xin, double *xout, ptrdiff_t ld, double *Ks,
-                        double *Ys, double *Wp);
+                        const sn_real *xin, sn_real *xout, ptrdiff_t ld, sn_real *Ks,
+                        sn_real *Ys, sn_real *Wp);
 
 /* scratch of one backward step on a d x ld block: G, Ybar, Yr S x d x ld each; T
  * wgrad_scratch(d, ld); Wp pack_scratch(d) */
 typedef struct {
-    double *G, *Ybar, *T, *Yr, *Wp;
+    sn_real *G, *Ybar, *T, *Yr, *Wp;
 } bwd_scratch;
 
 /*
@@ -172,13 +202,13 @@ typedef struct {
  * (added to them if accumulate).
  */
 static void sn_bwd_step(const snode_net *net, const scaled_tableau *t, ptrdiff_t i,
-                        ptrdiff_t ld, const double *xi, const double *Ki, double *lam,
-                        double *gWi, double *gbi, int accumulate, const bwd_scratch *w);
+                        ptrdiff_t ld, const sn_real *xi, const sn_real *Ki, sn_real *lam,
+                        sn_real *gWi, sn_real *gbi, int accumulate, const bwd_scratch *w);
 
 /* scratch of one tangent step on d x ld blocks with q tangents: y, sp, V d x ld each, ydot
  * d x q ld (general kernels only) */
 typedef struct {
-    double *y, *sp, *V, *ydot;
+    sn_real *y, *sp, *V, *ydot;
 } tan_scratch;
 
 /* one tangent a sample runs the fused kernels where they exist */
@@ -196,8 +226,8 @@ static inline int tangent_fused(const snode_net *net, ptrdiff_t q)
  * when dW is not NULL; otherwise Ks receives the stage values.
  */
 static void sn_tan_step(const snode_net *net, const scaled_tableau *t, ptrdiff_t i,
-                        ptrdiff_t ld, ptrdiff_t q, const double *dW, const double *db,
-                        double *x, double *Ks, double *xi, double *Kdot, const tan_scratch *w,
+                        ptrdiff_t ld, ptrdiff_t q, const sn_real *dW, const sn_real *db,
+                        sn_real *x, sn_real *Ks, sn_real *xi, sn_real *Kdot, const tan_scratch *w,
                         int kept);
 
 #endif

@@ -2,28 +2,51 @@
  * The tangent-linear (sensitivity) sweep: how x(T) moves along a weight direction (dW, db),
  * with several tangents a sample for the input Jacobian; and the same sweep on the states that
  * a gradient sweep kept (snode_value_grad with keep), which skips the forward recomputation.
- * Part of sweeps.c (one translation unit per instruction-set level, see steps.h). Formulas:
+ * Part of sweeps.c (one translation unit per sweep instance, see steps.h). Formulas:
  * docs/method.md (the sensitivity problem).
  */
 #include "steps.h"
 
-/* the tangent sweep's arrays per step, in d x P blocks (see snode_ws_tangent) */
-static ptrdiff_t tangent_blocks(const snode_net *net, ptrdiff_t q)
+/* the tangent sweep's workspace for panels of P samples (columns a multiple of unit) with q
+ * tangents each: the state x and its stage values Ks (S), the tangents xi and their stage
+ * values Kdot (S), and the general step's scratch */
+typedef struct {
+    ptrdiff_t P, unit;
+    sn_real *x, *Ks, *xi, *Kdot;
+    tan_scratch tan;
+} tangent_ws;
+
+/* Lays out the tangent sweep's workspace for a chunk of n samples with q tangents in work
+ * (when work is NULL, only sizes it); returns its size. */
+static ptrdiff_t tangent_layout(const snode_net *net, ptrdiff_t n, ptrdiff_t q, sn_real *work,
+                                tangent_ws *w)
 {
-    return 4 + net->S + q * (2 + net->S);
+    const ptrdiff_t S = net->S, blocks = 4 + S + q * (2 + S);
+    const ptrdiff_t unit = tangent_fused(net, q) ? col_unit(net) : SN_PAD;
+    const ptrdiff_t P = step_panel(net, n, blocks, unit), pn = net->d * P, qpn = q * pn;
+    ptrdiff_t size = 0;
+    w->P = P;
+    w->unit = unit;
+    w->x = ws_take(work, &size, pn);
+    w->Ks = ws_take(work, &size, S * pn);
+    w->xi = ws_take(work, &size, qpn);
+    w->Kdot = ws_take(work, &size, S * qpn);
+    w->tan.y = ws_take(work, &size, pn);
+    w->tan.sp = ws_take(work, &size, pn);
+    w->tan.V = ws_take(work, &size, pn);
+    w->tan.ydot = ws_take(work, &size, qpn);
+    return size;
 }
 
 ptrdiff_t SN_FN(snode_ws_tangent)(const snode_net *net, ptrdiff_t n, ptrdiff_t q)
 {
-    /* x, y, sp, V (d P each), Ks (S d P); xi, ydot (d q P each), Kdot (S d q P) */
-    const ptrdiff_t blocks = tangent_blocks(net, q);
-    const ptrdiff_t unit = tangent_fused(net, q) ? col_unit(net) : SN_PAD;
-    return net->d * step_panel(net, n, blocks, unit) * blocks;
+    tangent_ws w;
+    return tangent_layout(net, n, q, NULL, &w);
 }
 
 /* the n x q x d rows of xiT from the tangents xi (d x q ld, column t ld + r) of n samples */
 static void tangents_to_rows(ptrdiff_t d, ptrdiff_t n, ptrdiff_t q, ptrdiff_t ld,
-                             const double *xi, double *xiT)
+                             const sn_real *xi, sn_real *xiT)
 {
     const ptrdiff_t qn = q * ld;
     for (ptrdiff_t r = 0; r < n; r++)
@@ -31,25 +54,20 @@ static void tangents_to_rows(ptrdiff_t d, ptrdiff_t n, ptrdiff_t q, ptrdiff_t ld
             for (ptrdiff_t j = 0; j < d; j++) xiT[(r * q + tt) * d + j] = xi[j * qn + tt * ld + r];
 }
 
-/* One panel of the tangent sweep: n samples, ld columns. */
-static int tangent_panel(const snode_net *net, const scaled_tableau *t, ptrdiff_t n,
-                         ptrdiff_t ld, const double *x0, ptrdiff_t m, const double *dW,
-                         const double *db, ptrdiff_t q, const double *xi0, int identity,
-                         double *xT, double *xiT, double *work)
+/* One panel of the tangent sweep: the n samples from c0 on, in ld columns. */
+static int tangent_panel(const snode_net *net, const scaled_tableau *t,
+                         const snode_tangent_args *a, ptrdiff_t c0, ptrdiff_t n, ptrdiff_t ld,
+                         const tangent_ws *w)
 {
-    const ptrdiff_t d = net->d, dn = d * ld, K = net->K, S = net->S;
+    const ptrdiff_t d = net->d, K = net->K, m = a->m, q = a->q;
     const ptrdiff_t qn = q * ld, dqn = d * qn;
-    double *x = work, *Ks = x + dn, *xi = Ks + S * dn, *Kdot = xi + dqn;
-    tan_scratch w;
-    w.y = Kdot + S * dqn;
-    w.sp = w.y + dn;
-    w.V = w.sp + dn;
-    w.ydot = w.V + dn;
+    const sn_real *xi0 = a->xi0 ? a->xi0 + c0 * q * d : NULL;
+    sn_real *x = w->x, *xi = w->xi;
 
-    to_cols(d, n, ld, x0, m, x);
+    to_cols(d, n, ld, a->x0 + c0 * m, m, x);
     /* xi is d x (q ld): column t*ld + r is tangent t of sample r */
-    memset(xi, 0, (size_t)dqn * sizeof(double));
-    if (identity) {
+    memset(xi, 0, (size_t)dqn * sizeof(sn_real));
+    if (a->identity) {
         for (ptrdiff_t tt = 0; tt < q; tt++)
             for (ptrdiff_t r = 0; r < n; r++) xi[tt * qn + tt * ld + r] = 1.0;
     } else if (xi0) {
@@ -58,33 +76,32 @@ static int tangent_panel(const snode_net *net, const scaled_tableau *t, ptrdiff_
                 for (ptrdiff_t r = 0; r < n; r++)
                     xi[j * qn + tt * ld + r] = xi0[(r * q + tt) * d + j];
     }
-    for (ptrdiff_t i = 0; i < K; i++) sn_tan_step(net, t, i, ld, q, dW, db, x, Ks, xi, Kdot, &w, 0);
+    for (ptrdiff_t i = 0; i < K; i++)
+        sn_tan_step(net, t, i, ld, q, a->dW, a->db, x, w->Ks, xi, w->Kdot, &w->tan, 0);
     if (!cols_finite(d, n, ld, x)) return SNODE_ERR_NONFINITE;
     for (ptrdiff_t tt = 0; tt < q; tt++)
         if (!cols_finite(d, n, qn, xi + tt * ld)) return SNODE_ERR_NONFINITE;
-    if (xT) to_rows(d, n, ld, x, xT, d);
-    tangents_to_rows(d, n, q, ld, xi, xiT);
+    if (a->xT) to_rows(d, n, ld, x, a->xT + c0 * d, d);
+    tangents_to_rows(d, n, q, ld, xi, a->xiT + c0 * q * d);
     return SNODE_OK;
 }
 
-int SN_FN(snode_tangent)(const snode_net *net, ptrdiff_t n, const double *x0, ptrdiff_t m,
-                         const double *dW, const double *db, ptrdiff_t q, const double *xi0,
-                         int identity, double *xT, double *xiT, double *work)
+int SN_FN(snode_tangent)(const snode_net *net, const snode_tangent_args *args, sn_real *work)
 {
-    const ptrdiff_t d = net->d;
+    const ptrdiff_t n = args->n, q = args->q, d = net->d;
     scaled_tableau t;
     if (n <= 0) return SNODE_OK;
-    if (net->S < 1 || net->S > SN_MAX_STAGES || m > d || q < 1 || (identity && q > d))
+    if (net->S < 1 || net->S > SN_MAX_STAGES || args->m > d || q < 1 ||
+        (args->identity && q > d))
         return SNODE_ERR_ARG;
     sn_scale_tableau(net, &t);
-    const ptrdiff_t unit = tangent_fused(net, q) ? col_unit(net) : SN_PAD;
-    const ptrdiff_t P = step_panel(net, n, tangent_blocks(net, q), unit);
+    tangent_ws w;
+    tangent_layout(net, n, q, work, &w);
+    const ptrdiff_t P = w.P;
     /* one panel of samples at a time through all steps */
     for (ptrdiff_t c0 = 0; c0 < n; c0 += P) {
         const ptrdiff_t np = n - c0 < P ? n - c0 : P;
-        int status = tangent_panel(net, &t, np, round_up(np, unit), x0 + c0 * m, m, dW, db, q,
-                                   xi0 ? xi0 + c0 * q * d : NULL, identity,
-                                   xT ? xT + c0 * d : NULL, xiT + c0 * q * d, work);
+        const int status = tangent_panel(net, &t, args, c0, np, round_up(np, w.unit), &w);
         if (status != SNODE_OK) return status;
     }
     return SNODE_OK;
@@ -92,47 +109,71 @@ int SN_FN(snode_tangent)(const snode_net *net, ptrdiff_t n, const double *x0, pt
 
 /* --- on kept states --------------------------------------------------------------------- */
 
-ptrdiff_t SN_FN(snode_ws_tangent_kept)(const snode_net *net, ptrdiff_t n)
+/* the workspace of the tangent sweep on kept states, for the gradient sweep's panels of P
+ * samples: the state x, the tangent xi and its stage values Kdot (S), the general step's
+ * scratch */
+typedef struct {
+    ptrdiff_t P;
+    sn_real *x, *xi, *Kdot;
+    tan_scratch tan;
+} tangent_kept_ws;
+
+/* Lays out the workspace of the tangent sweep on kept states for a chunk of n samples in work
+ * (when work is NULL, only sizes it); returns its size. */
+static ptrdiff_t tangent_kept_layout(const snode_net *net, ptrdiff_t n, sn_real *work,
+                                     tangent_kept_ws *w)
 {
-    /* x, xi, ydot, y, sp, V (d P each), Kdot (S d P), P the gradient sweep's panel */
-    return net->d * grad_panel(net, n, 0) * (6 + (ptrdiff_t)net->S);
+    const ptrdiff_t P = grad_panel(net, n, 0), pn = net->d * P;
+    ptrdiff_t size = 0;
+    w->P = P;
+    w->x = ws_take(work, &size, pn);
+    w->xi = ws_take(work, &size, pn);
+    w->Kdot = ws_take(work, &size, net->S * pn);
+    w->tan.ydot = ws_take(work, &size, pn);
+    w->tan.y = ws_take(work, &size, pn);
+    w->tan.sp = ws_take(work, &size, pn);
+    w->tan.V = ws_take(work, &size, pn);
+    return size;
 }
 
-int SN_FN(snode_tangent_kept)(const snode_net *net, ptrdiff_t n, const double *keep,
-                              const double *dW, const double *db, double *xiT, double *work)
+ptrdiff_t SN_FN(snode_ws_tangent_kept)(const snode_net *net, ptrdiff_t n)
 {
-    const ptrdiff_t d = net->d, K = net->K, S = net->S;
+    tangent_kept_ws w;
+    return tangent_kept_layout(net, n, NULL, &w);
+}
+
+int SN_FN(snode_tangent_kept)(const snode_net *net, const snode_tangent_kept_args *args,
+                              sn_real *work)
+{
+    const ptrdiff_t n = args->n, d = net->d, K = net->K, S = net->S;
     scaled_tableau t;
     if (n <= 0) return SNODE_OK;
     if (S < 1 || S > SN_MAX_STAGES) return SNODE_ERR_ARG;
     sn_scale_tableau(net, &t);
     /* the panels of the gradient sweep that kept the states (see snode_keep_size) */
-    const ptrdiff_t P = grad_panel(net, n, 0), unit = col_unit(net), pn = d * P;
-    double *x = work, *xi = x + pn, *Kdot = xi + pn;
-    tan_scratch w;
-    w.ydot = Kdot + S * pn;
-    w.y = w.ydot + pn;
-    w.sp = w.y + pn;
-    w.V = w.sp + pn;
+    tangent_kept_ws w;
+    tangent_kept_layout(net, n, work, &w);
+    const ptrdiff_t P = w.P, unit = col_unit(net);
+    sn_real *x = w.x, *xi = w.xi;
     /* the panels in the reverse of the order the gradient sweep wrote them: the last ones
      * written are the likeliest to be still in cache */
     for (ptrdiff_t c0 = (n - 1) / P * P; c0 >= 0; c0 -= P) {
         const ptrdiff_t np = n - c0 < P ? n - c0 : P, lp = round_up(np, unit), ln = d * lp;
         /* step i's state and stage values at store + i (S + 1) ln; the states after the
          * first are formed again from the stage values (cheaper than reading them) */
-        const double *store = keep + c0 / P * (K * (S + 1) * d * P);
-        memcpy(x, store, (size_t)ln * sizeof(double));
-        memset(xi, 0, (size_t)ln * sizeof(double));
+        const sn_real *store = args->keep + kept_offset(net, P, c0);
+        memcpy(x, store, (size_t)ln * sizeof(sn_real));
+        memset(xi, 0, (size_t)ln * sizeof(sn_real));
         for (ptrdiff_t i = 0; i < K; i++) {
-            double *Ki = (double *)(store + i * (S + 1) * ln + ln); /* read only (kept) */
+            sn_real *Ki = (sn_real *)(store + i * (S + 1) * ln + ln); /* read only (kept) */
             /* the next step's stage values, fetched from memory while this step runs */
             if (i + 1 < K)
-                for (ptrdiff_t e = 0; e < S * ln; e += 8)
+                for (ptrdiff_t e = 0; e < S * ln; e += SN_LINE)
                     __builtin_prefetch(Ki + (S + 1) * ln + e, 0, 2);
-            sn_tan_step(net, &t, i, lp, 1, dW, db, x, Ki, xi, Kdot, &w, 1);
+            sn_tan_step(net, &t, i, lp, 1, args->dW, args->db, x, Ki, xi, w.Kdot, &w.tan, 1);
         }
         if (!cols_finite(d, np, lp, xi)) return SNODE_ERR_NONFINITE;
-        to_rows(d, np, lp, xi, xiT + c0 * d, d);
+        to_rows(d, np, lp, xi, args->xiT + c0 * d, d);
     }
     return SNODE_OK;
 }

@@ -2,9 +2,10 @@
 compiled core's one implementation (docs/method.md, sections 3 and 7)."""
 import numpy as np
 import pytest
-from _helpers import fd4
+from _helpers import fd4, make_net
 
 import snode
+from snode import _kernels
 from snode.model import output_loss, output_loss_along, softmax
 
 
@@ -64,3 +65,23 @@ def test_large_scores_stay_finite_and_softmax(rng):
     assert output_loss(z, cost, labels=[2, 0]) == pytest.approx((2000.0 + np.log(3)) / 2)
     with pytest.raises(ValueError, match="labels must lie"):
         output_loss(z, cost, labels=[3, 0])
+
+
+@pytest.mark.parametrize("labels, n_classes", [(None, 3), ([0, 1, 2, 1], 4), ([0, 1, 2, 1], 0)])
+def test_the_core_never_reads_a_missing_label(labels, n_classes, rng):
+    # which targets each term needs is the Python layer's rule (checked above the wrappers);
+    # the core itself refuses a cross-entropy without labels, or with classes beyond the
+    # width, as an internal error rather than read out of bounds
+    net = make_net(width=3)
+    X = rng.normal(size=(4, 3))
+    lab = None if labels is None else np.asarray(labels, dtype=np.int64)
+    terms = (0.0, 1.0, 0.0, n_classes, 0.25)  # mse, ce, out, n_classes, scale
+    calls = [
+        lambda: _kernels.value_grad(*net._args(None), X, None, lab, None, *terms, 1),
+        lambda: _kernels.data_cost(*net._args(None), X, None, lab, *terms, 1),
+        lambda: _kernels.loss(X, None, lab, *terms),
+        lambda: _kernels.loss_line(X, X, None, lab, *terms, 0.5),
+    ]
+    for call in calls:
+        with pytest.raises(RuntimeError, match="internal error"):
+            call()

@@ -32,6 +32,66 @@ cdef extern from "snode.h" nogil:
         Py_ssize_t n_classes
         double scale
 
+    ctypedef struct snode_targets:
+        const double *Y
+        Py_ssize_t my
+        const int64_t *labels
+
+    snode_targets snode_targets_at(const snode_targets *tg, Py_ssize_t r0)
+
+    # the sweeps' argument structs (the fields of snode.h, in its order)
+    ctypedef struct snode_forward_args:
+        Py_ssize_t n
+        const double *x0
+        Py_ssize_t m
+        double *xT
+        double *traj
+        Py_ssize_t traj_stride
+
+    ctypedef struct snode_cost_args:
+        Py_ssize_t n
+        const double *x0
+        Py_ssize_t m
+        const snode_loss *loss
+        snode_targets tg
+        double *J
+        double *xT
+
+    ctypedef struct snode_grad_args:
+        Py_ssize_t n
+        const double *x0
+        Py_ssize_t m
+        const snode_loss *loss
+        snode_targets tg
+        const double *lamT
+        double *J
+        double *gW
+        double *gb
+        double *lam0
+        double *xT
+        int recompute
+        const snode_sum *sum
+        double *keep
+
+    ctypedef struct snode_tangent_args:
+        Py_ssize_t n
+        const double *x0
+        Py_ssize_t m
+        const double *dW
+        const double *db
+        Py_ssize_t q
+        const double *xi0
+        int identity
+        double *xT
+        double *xiT
+
+    ctypedef struct snode_tangent_kept_args:
+        Py_ssize_t n
+        const double *keep
+        const double *dW
+        const double *db
+        double *xiT
+
     Py_ssize_t snode_ws_forward(const snode_net *net, Py_ssize_t n)
     Py_ssize_t snode_ws_grad(const snode_net *net, Py_ssize_t n, int recompute)
     Py_ssize_t snode_ws_tangent(const snode_net *net, Py_ssize_t n, Py_ssize_t q)
@@ -40,29 +100,18 @@ cdef extern from "snode.h" nogil:
     Py_ssize_t snode_grad_panel(const snode_net *net, Py_ssize_t n, int recompute)
     int snode_uses_fused(const snode_net *net)
     int snode_all_finite(Py_ssize_t n, const double *x)
-    int snode_forward(const snode_net *net, Py_ssize_t n, const double *x0, Py_ssize_t m,
-                      double *xT, double *traj, Py_ssize_t traj_stride, double *work)
-    int snode_data_cost(const snode_net *net, Py_ssize_t n, const double *x0, Py_ssize_t m,
-                        const snode_loss *loss, const double *Y, Py_ssize_t my,
-                        const int64_t *labels, double *J, double *xT, double *work)
-    int snode_value_grad(const snode_net *net, Py_ssize_t n, const double *x0, Py_ssize_t m,
-                         const snode_loss *loss, const double *Y, Py_ssize_t my,
-                         const int64_t *labels, const double *lamT, double *J, double *gW,
-                         double *gb, double *lam0, double *xT, int recompute,
-                         const snode_sum *sum, double *keep, double *work)
-    int snode_tangent(const snode_net *net, Py_ssize_t n, const double *x0, Py_ssize_t m,
-                      const double *dW, const double *db, Py_ssize_t q, const double *xi0,
-                      int identity, double *xT, double *xiT, double *work)
-    int snode_tangent_kept(const snode_net *net, Py_ssize_t n, const double *keep,
-                           const double *dW, const double *db, double *xiT, double *work)
+    int snode_forward(const snode_net *net, const snode_forward_args *args, double *work)
+    int snode_data_cost(const snode_net *net, const snode_cost_args *args, double *work)
+    int snode_value_grad(const snode_net *net, const snode_grad_args *args, double *work)
+    int snode_tangent(const snode_net *net, const snode_tangent_args *args, double *work)
+    int snode_tangent_kept(const snode_net *net, const snode_tangent_kept_args *args,
+                           double *work)
     int snode_output_loss(const snode_loss *loss, Py_ssize_t d, Py_ssize_t n,
-                           const double *x, const double *Y, Py_ssize_t my,
-                           const int64_t *labels, double *lam, double *J)
+                          const double *x, const snode_targets *tg, double *lam, double *J)
     int snode_loss_line(const snode_loss *loss, Py_ssize_t d, Py_ssize_t n, const double *x,
-                         const double *xi, const double *Y, Py_ssize_t my,
-                         const int64_t *labels, double eta, double *out)
+                        const double *xi, const snode_targets *tg, double eta, double *out)
     void snode_softmax(Py_ssize_t n, Py_ssize_t C, const double *z, Py_ssize_t ldz, double *p)
-    void snode_activation(int act, Py_ssize_t len, const double *z, double *k, double *sp)
+    int snode_activation(int act, Py_ssize_t len, const double *z, double *k, double *sp)
     int snode_h1_solve(Py_ssize_t K, Py_ssize_t P, double h, double mass, double stiff,
                        const double *G, double *g, double *work)
     int snode_h1_apply(Py_ssize_t K, Py_ssize_t P, double h, double mass, double stiff,

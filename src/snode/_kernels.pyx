@@ -6,8 +6,8 @@ the Python layer checks those once, before calling. Every sweep takes the networ
 the activation code and the step; the loss as (mse, ce, out, n_classes, scale) with targets
 Y (N, my) and labels (N,), either None where its term does not need it.
 
-Only snode.model (the sweeps and the loss) and snode.sobolev (the depth operator) import this
-module.
+Only snode.model (the sweeps), snode.loss (the loss on given outputs) and snode.sobolev (the
+depth operator) import this module.
 """
 import os
 import threading
@@ -21,12 +21,13 @@ from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from libc.stdint cimport int64_t
 
 from snode._core cimport (
-    SNODE_OK, SNODE_ERR_NONFINITE, SNODE_ERR_LABEL, snode_net, snode_loss, snode_sum, snode_ws_forward,
-    snode_ws_grad, snode_ws_tangent, snode_ws_tangent_kept, snode_keep_size, snode_forward,
-    snode_data_cost, snode_value_grad, snode_tangent, snode_tangent_kept, snode_output_loss,
-    snode_loss_line, snode_softmax, snode_activation, snode_h1_solve, snode_h1_apply,
-    snode_h1_inner, snode_isa, snode_set_isa, snode_grad_panel, snode_uses_fused,
-    snode_all_finite,
+    SNODE_OK, SNODE_ERR_NONFINITE, SNODE_ERR_LABEL, snode_net, snode_loss, snode_sum,
+    snode_targets, snode_targets_at, snode_forward_args, snode_cost_args, snode_grad_args,
+    snode_tangent_args, snode_tangent_kept_args, snode_ws_forward, snode_ws_grad,
+    snode_ws_tangent, snode_ws_tangent_kept, snode_keep_size, snode_forward, snode_data_cost,
+    snode_value_grad, snode_tangent, snode_tangent_kept, snode_output_loss, snode_loss_line,
+    snode_softmax, snode_activation, snode_h1_solve, snode_h1_apply, snode_h1_inner, snode_isa,
+    snode_set_isa, snode_grad_panel, snode_uses_fused, snode_all_finite,
 )
 
 
@@ -296,17 +297,12 @@ cdef _raise_status(int[::1] status, str what):
             raise RuntimeError(f"internal error in the {what} sweep (status {status[c]})")
 
 
-cdef struct _targets:
-    const double *Y
-    Py_ssize_t my
-    const int64_t *labels
-
-
-cdef int _loss_args(snode_loss *loss, _targets *tg, double mse, double ce, double out,
+cdef int _loss_args(snode_loss *loss, snode_targets *tg, double mse, double ce, double out,
                     Py_ssize_t n_classes, double scale, const double[:, ::1] Y,
                     const int64_t[::1] labels, Py_ssize_t N, Py_ssize_t d) except -1:
-    """Fill the loss and point at its targets, checking their shapes and that every term has
-    what it needs (the mse term's targets: Y, or one-hot vectors of the labels)."""
+    """Fill the loss and point at its targets, checking their shapes. (Which terms need which
+    targets is the Python layer's rule, checked there; the core refuses a cross-entropy without
+    labels as an internal error.)"""
     loss.mse = mse
     loss.ce = ce
     loss.out = out
@@ -324,11 +320,82 @@ cdef int _loss_args(snode_loss *loss, _targets *tg, double mse, double ce, doubl
         if labels.shape[0] != N:
             raise ValueError(f"labels must have shape ({N},), got ({labels.shape[0]},)")
         tg.labels = &labels[0]
-    if (ce != 0.0 or (mse != 0.0 and tg.Y == NULL)) and (
-            tg.labels == NULL or n_classes < 1 or n_classes > d):
-        raise ValueError("the cross-entropy term and one-hot targets need labels and "
-                         "1 <= n_classes <= width")
     return 0
+
+
+# Each sweep is called chunk by chunk: the batch's arguments (all N samples) are filled once,
+# and a chunk's are those of its samples lo..hi-1 (their rows of every per-sample array) with
+# the chunk's own outputs and scratch.
+
+cdef inline int _forward_chunk(const snode_net *net, const snode_forward_args *batch,
+                               Py_ssize_t lo, Py_ssize_t hi, double *work) noexcept nogil:
+    cdef snode_forward_args a = batch[0]
+    a.n = hi - lo
+    a.x0 = batch.x0 + lo * batch.m
+    if a.xT != NULL:
+        a.xT = batch.xT + lo * net.d
+    if a.traj != NULL:
+        a.traj = batch.traj + lo * net.d
+    return snode_forward(net, &a, work)
+
+
+cdef inline int _cost_chunk(const snode_net *net, const snode_cost_args *batch, Py_ssize_t lo,
+                            Py_ssize_t hi, double *J, double *work) noexcept nogil:
+    cdef snode_cost_args a = batch[0]
+    a.n = hi - lo
+    a.x0 = batch.x0 + lo * batch.m
+    a.tg = snode_targets_at(&batch.tg, lo)
+    a.J = J
+    if a.xT != NULL:
+        a.xT = batch.xT + lo * net.d
+    return snode_data_cost(net, &a, work)
+
+
+cdef inline int _grad_chunk(const snode_net *net, const snode_grad_args *batch, Py_ssize_t lo,
+                            Py_ssize_t hi, double *J, double *g, const snode_sum *sum,
+                            double *keep, double *work) noexcept nogil:
+    # g: the chunk's gradient, gW then gb
+    cdef snode_grad_args a = batch[0]
+    cdef Py_ssize_t d = net.d
+    a.n = hi - lo
+    a.x0 = batch.x0 + lo * batch.m
+    a.tg = snode_targets_at(&batch.tg, lo)
+    if a.lamT != NULL:
+        a.lamT = batch.lamT + lo * d
+    if a.lam0 != NULL:
+        a.lam0 = batch.lam0 + lo * d
+    if a.xT != NULL:
+        a.xT = batch.xT + lo * d
+    a.J = J
+    a.gW = g
+    a.gb = g + net.K * d * d
+    a.sum = sum
+    a.keep = keep
+    return snode_value_grad(net, &a, work)
+
+
+cdef inline int _tangent_chunk(const snode_net *net, const snode_tangent_args *batch,
+                               Py_ssize_t lo, Py_ssize_t hi, double *work) noexcept nogil:
+    cdef snode_tangent_args a = batch[0]
+    cdef Py_ssize_t d = net.d
+    a.n = hi - lo
+    a.x0 = batch.x0 + lo * batch.m
+    if a.xi0 != NULL:
+        a.xi0 = batch.xi0 + lo * batch.q * d
+    if a.xT != NULL:
+        a.xT = batch.xT + lo * d
+    a.xiT = batch.xiT + lo * batch.q * d
+    return snode_tangent(net, &a, work)
+
+
+cdef inline int _tangent_kept_chunk(const snode_net *net, const snode_tangent_kept_args *batch,
+                                    Py_ssize_t lo, Py_ssize_t hi, const double *keep,
+                                    double *work) noexcept nogil:
+    cdef snode_tangent_kept_args a = batch[0]
+    a.n = hi - lo
+    a.keep = keep
+    a.xiT = batch.xiT + lo * net.d
+    return snode_tangent_kept(net, &a, work)
 
 
 def forward(const double[:, :, ::1] W, const double[:, ::1] b, const double[:, ::1] a,
@@ -346,25 +413,27 @@ def forward(const double[:, :, ::1] W, const double[:, ::1] b, const double[:, :
     cdef int[::1] status = np.zeros(nch, dtype=np.intc)
     cdef double[:, :, ::1] traj
     cdef double[:, ::1] out
-    cdef double *tp = NULL
-    cdef double *op = NULL
+    cdef snode_forward_args fa
+    fa.n = N
+    fa.x0 = &X[0, 0]
+    fa.m = m
+    fa.xT = NULL
+    fa.traj = NULL
+    fa.traj_stride = N * d
     if trajectory:
         res = np.empty((K + 1, N, d))
         traj = res
-        tp = &traj[0, 0, 0]
+        fa.traj = &traj[0, 0, 0]
     else:
         res = np.empty((N, d))
         out = res
-        op = &out[0, 0]
+        fa.xT = &out[0, 0]
     with nogil:
         for c in prange(nch, num_threads=_team(n_threads), schedule="static"):
             lo = c * chunk
             hi = min(N, lo + chunk)
             if hi > lo:
-                status[c] = snode_forward(
-                    &net, hi - lo, &X[lo, 0], m,
-                    (op + lo * d) if op != NULL else NULL,
-                    (tp + lo * d) if tp != NULL else NULL, N * d, &work[c * ws])
+                status[c] = _forward_chunk(&net, &fa, lo, hi, &work[c * ws])
     _raise_status(status, "forward")
     return res
 
@@ -382,8 +451,14 @@ def data_cost(const double[:, :, ::1] W, const double[:, ::1] b, const double[:,
     cdef Py_ssize_t N = X.shape[0], m = X.shape[1], d = net.d
     _check_inputs(N, m, d)
     cdef snode_loss loss
-    cdef _targets tg
-    _loss_args(&loss, &tg, mse, ce, out, n_classes, scale, Y, labels, N, d)
+    cdef snode_cost_args ca
+    _loss_args(&loss, &ca.tg, mse, ce, out, n_classes, scale, Y, labels, N, d)
+    ca.n = N
+    ca.x0 = &X[0, 0]
+    ca.m = m
+    ca.loss = &loss
+    ca.J = NULL
+    ca.xT = NULL
     cdef Py_ssize_t chunk = _sum_chunk(&net, N), nch = (N + chunk - 1) // chunk, c, lo, hi
     cdef int team = _sum_team(n_threads, nch)
     cdef Py_ssize_t ws = snode_ws_forward(&net, chunk)
@@ -391,21 +466,16 @@ def data_cost(const double[:, :, ::1] W, const double[:, ::1] b, const double[:,
     cdef int[::1] status = np.zeros(nch, dtype=np.intc)
     cdef double[::1] Jc = np.zeros(nch)
     cdef double[:, ::1] xTv
-    cdef double *xTp = NULL
     xT_arr = None
     if want_xT:
         xT_arr = np.empty((N, d))
         xTv = xT_arr
-        xTp = &xTv[0, 0]
+        ca.xT = &xTv[0, 0]
     with nogil:
         for c in prange(nch, num_threads=team, schedule="static", chunksize=1):
             lo = c * chunk
             hi = min(N, lo + chunk)
-            status[c] = snode_data_cost(
-                &net, hi - lo, &X[lo, 0], m, &loss,
-                (tg.Y + lo * tg.my) if tg.Y != NULL else NULL, tg.my,
-                (tg.labels + lo) if tg.labels != NULL else NULL, &Jc[c],
-                (xTp + lo * d) if xTp != NULL else NULL, &work[threadid() * ws])
+            status[c] = _cost_chunk(&net, &ca, lo, hi, &Jc[c], &work[threadid() * ws])
     _raise_status(status, "forward")
     cdef double J = 0.0
     for c in range(nch):
@@ -433,18 +503,28 @@ def value_grad(const double[:, :, ::1] W, const double[:, ::1] b, const double[:
     cdef Py_ssize_t N = X.shape[0], m = X.shape[1], d = net.d, K = net.K
     _check_inputs(N, m, d)
     cdef snode_loss loss
-    cdef _targets tg
-    cdef const double *lamp = NULL
+    cdef snode_grad_args ga
+    ga.lamT = NULL
     if lamT is not None:
         if lamT.shape[0] != N or lamT.shape[1] != d:
             raise ValueError(f"lamT must have shape ({N}, {d}), got {(lamT.shape[0], lamT.shape[1])}")
-        lamp = &lamT[0, 0]
-        _loss_args(&loss, &tg, 0.0, 0.0, 0.0, 0, scale, None, None, N, d)
+        ga.lamT = &lamT[0, 0]
+        _loss_args(&loss, &ga.tg, 0.0, 0.0, 0.0, 0, scale, None, None, N, d)
     else:
-        _loss_args(&loss, &tg, mse, ce, out, n_classes, scale, Y, labels, N, d)
+        _loss_args(&loss, &ga.tg, mse, ce, out, n_classes, scale, Y, labels, N, d)
     if keep and recompute:
         raise ValueError("the forward states are kept in the 'store' memory mode only")
     cdef int rc = 1 if recompute else 0
+    ga.n = N
+    ga.x0 = &X[0, 0]
+    ga.m = m
+    ga.loss = &loss
+    ga.lam0 = NULL
+    ga.xT = NULL
+    ga.recompute = rc
+    # (per chunk: J, gW, gb, sum, keep)
+    ga.J = ga.gW = ga.gb = ga.keep = NULL
+    ga.sum = NULL
     cdef Py_ssize_t chunk = _sum_chunk(&net, N), nch = (N + chunk - 1) // chunk, c, lo, hi, e
     cdef int team = _sum_team(n_threads, nch)
     cdef Py_ssize_t ws = snode_ws_grad(&net, chunk, rc)
@@ -473,8 +553,6 @@ def value_grad(const double[:, :, ::1] W, const double[:, ::1] b, const double[:
     cdef double[::1] g = g_arr
     cdef double[:, ::1] lam0v, xTv
     cdef double[::1] keepv
-    cdef double *l0p = NULL
-    cdef double *xTp = NULL
     cdef double *kp = NULL
     cdef double *gp
     cdef double *g0
@@ -483,11 +561,11 @@ def value_grad(const double[:, :, ::1] W, const double[:, ::1] b, const double[:
     if want_lam0:
         lam0_arr = np.empty((N, d))
         lam0v = lam0_arr
-        l0p = &lam0v[0, 0]
+        ga.lam0 = &lam0v[0, 0]
     if want_xT:
         xT_arr = np.empty((N, d))
         xTv = xT_arr
-        xTp = &xTv[0, 0]
+        ga.xT = &xTv[0, 0]
     if keep:
         keep_arr = _kept_buffer(nch * ksz)
         keepv = keep_arr
@@ -507,15 +585,9 @@ def value_grad(const double[:, :, ::1] W, const double[:, ::1] b, const double[:
                 hi = min(N, lo + chunk)
                 tid = threadid()
                 gp = &gbuf[(c - 1) * gsz] if copies and c > 0 else &g[0]
-                status[c] = snode_value_grad(
-                    &net, hi - lo, &X[lo, 0], m, &loss,
-                    (tg.Y + lo * tg.my) if tg.Y != NULL else NULL, tg.my,
-                    (tg.labels + lo) if tg.labels != NULL else NULL,
-                    (lamp + lo * d) if lamp != NULL else NULL, &Jc[c], gp, gp + KDD,
-                    (l0p + lo * d) if l0p != NULL else NULL,
-                    (xTp + lo * d) if xTp != NULL else NULL, rc,
-                    &sums[c] if shared else NULL, (kp + c * ksz) if kp != NULL else NULL,
-                    &work[tid * ws])
+                status[c] = _grad_chunk(&net, &ga, lo, hi, &Jc[c], gp,
+                                        &sums[c] if shared else NULL,
+                                        (kp + c * ksz) if kp != NULL else NULL, &work[tid * ws])
     finally:
         PyMem_Free(sums)
     _raise_status(status, "gradient")
@@ -545,14 +617,13 @@ def tangent(const double[:, :, ::1] W, const double[:, ::1] b, const double[:, :
     _check_inputs(N, m, d)
     if q < 1 or (identity and q > d):
         raise ValueError(f"need 1 <= q (<= {d} for the identity), got {q}")
-    cdef const double *dWp = NULL
-    cdef const double *dbp = NULL
-    cdef const double *xp = NULL
-    _direction(&dWp, &dbp, dW, db, K, d)
+    cdef snode_tangent_args ta
+    ta.dW = ta.db = ta.xi0 = NULL
+    _direction(&ta.dW, &ta.db, dW, db, K, d)
     if xi0 is not None:
         if xi0.shape[0] != N or xi0.shape[1] != q or xi0.shape[2] != d:
             raise ValueError(f"xi0 must have shape ({N}, {q}, {d}), got {(xi0.shape[0], xi0.shape[1], xi0.shape[2])}")
-        xp = &xi0[0, 0, 0]
+        ta.xi0 = &xi0[0, 0, 0]
     cdef Py_ssize_t nch = _n_chunks(N, n_threads), c, lo, hi
     cdef Py_ssize_t chunk = _chunk_size(N, nch)
     cdef Py_ssize_t ws = snode_ws_tangent(&net, chunk, q)
@@ -562,16 +633,19 @@ def tangent(const double[:, :, ::1] W, const double[:, ::1] b, const double[:, :
     xiT_arr = np.empty((N, q, d))
     cdef double[:, ::1] xT = xT_arr
     cdef double[:, :, ::1] xiT = xiT_arr
-    cdef int ident = 1 if identity else 0
+    ta.n = N
+    ta.x0 = &X[0, 0]
+    ta.m = m
+    ta.q = q
+    ta.identity = 1 if identity else 0
+    ta.xT = &xT[0, 0]
+    ta.xiT = &xiT[0, 0, 0]
     with nogil:
         for c in prange(nch, num_threads=_team(n_threads), schedule="static"):
             lo = c * chunk
             hi = min(N, lo + chunk)
             if hi > lo:
-                status[c] = snode_tangent(
-                    &net, hi - lo, &X[lo, 0], m, dWp, dbp, q,
-                    (xp + lo * q * d) if xp != NULL else NULL, ident, &xT[lo, 0], &xiT[lo, 0, 0],
-                    &work[c * ws])
+                status[c] = _tangent_chunk(&net, &ta, lo, hi, &work[c * ws])
     _raise_status(status, "sensitivity")
     return xT_arr, xiT_arr
 
@@ -599,9 +673,9 @@ def tangent_kept(const double[:, :, ::1] W, const double[:, ::1] b, const double
     cdef Py_ssize_t d = net.d, K = net.K
     if N < 1:
         raise ValueError(f"need N >= 1, got {N}")
-    cdef const double *dWp = NULL
-    cdef const double *dbp = NULL
-    _direction(&dWp, &dbp, dW, db, K, d)
+    cdef snode_tangent_kept_args ka
+    ka.dW = ka.db = NULL
+    _direction(&ka.dW, &ka.db, dW, db, K, d)
     cdef Py_ssize_t chunk = _sum_chunk(&net, N), nch = (N + chunk - 1) // chunk, c, lo, hi
     cdef int team = _sum_team(n_threads, nch)
     cdef Py_ssize_t ksz = snode_keep_size(&net, chunk)
@@ -612,12 +686,15 @@ def tangent_kept(const double[:, :, ::1] W, const double[:, ::1] b, const double
     cdef int[::1] status = np.zeros(nch, dtype=np.intc)
     xiT_arr = np.empty((N, d))
     cdef double[:, ::1] xiT = xiT_arr
+    ka.n = N
+    ka.keep = &kept[0]
+    ka.xiT = &xiT[0, 0]
     with nogil:
         for c in prange(nch, num_threads=team, schedule="static", chunksize=1):
             lo = c * chunk
             hi = min(N, lo + chunk)
-            status[c] = snode_tangent_kept(&net, hi - lo, &kept[c * ksz], dWp, dbp,
-                                           &xiT[lo, 0], &work[threadid() * ws])
+            status[c] = _tangent_kept_chunk(&net, &ka, lo, hi, &kept[c * ksz],
+                                            &work[threadid() * ws])
     _raise_status(status, "sensitivity")
     return xiT_arr
 
@@ -628,7 +705,7 @@ def loss(const double[:, ::1] x, const double[:, ::1] Y, const int64_t[::1] labe
     """The data terms at given outputs x (N, d): returns (J, dJ/dx or None)."""
     cdef Py_ssize_t N = x.shape[0], d = x.shape[1]
     cdef snode_loss ls
-    cdef _targets tg
+    cdef snode_targets tg
     _loss_args(&ls, &tg, mse, ce, out, n_classes, scale, Y, labels, N, d)
     cdef double J = 0.0
     cdef double[:, ::1] gv
@@ -641,7 +718,7 @@ def loss(const double[:, ::1] x, const double[:, ::1] Y, const int64_t[::1] labe
     cdef int st = SNODE_OK
     if N > 0 and d > 0:
         with nogil:
-            st = snode_output_loss(&ls, d, N, &x[0, 0], tg.Y, tg.my, tg.labels, gp, &J)
+            st = snode_output_loss(&ls, d, N, &x[0, 0], &tg, gp, &J)
     _raise_status(np.array([st], dtype=np.intc), "loss")
     return J, g_arr
 
@@ -654,15 +731,14 @@ def loss_line(const double[:, ::1] x, const double[:, ::1] xi, const double[:, :
     if xi.shape[0] != N or xi.shape[1] != d:
         raise ValueError(f"xi must have shape ({N}, {d}), got {(xi.shape[0], xi.shape[1])}")
     cdef snode_loss ls
-    cdef _targets tg
+    cdef snode_targets tg
     _loss_args(&ls, &tg, mse, ce, out, n_classes, scale, Y, labels, N, d)
     cdef double res[3]
     res[0] = res[1] = res[2] = 0.0
     cdef int st = SNODE_OK
     if N > 0 and d > 0:
         with nogil:
-            st = snode_loss_line(&ls, d, N, &x[0, 0], &xi[0, 0], tg.Y, tg.my, tg.labels, eta,
-                                 res)
+            st = snode_loss_line(&ls, d, N, &x[0, 0], &xi[0, 0], &tg, eta, res)
     _raise_status(np.array([st], dtype=np.intc), "loss")
     return res[0], res[1], res[2]
 
