@@ -56,42 +56,63 @@ static int targets_valid(const snode_loss *L, ptrdiff_t d, ptrdiff_t n, const do
     return ok ? SNODE_OK : SNODE_ERR_LABEL;
 }
 
+/* The loss's weights times its scale, and its targets, as both passes read them. */
+typedef struct {
+    double cm, co, cc; /* mse, out and ce times the scale */
+    int quad;          /* a quadratic term is on */
+    const double *Y;
+    ptrdiff_t my;
+    const int64_t *labels;
+    const int64_t *tl; /* the labels the squared error reads (one-hot targets), or NULL */
+    ptrdiff_t C;
+} terms;
+
+/* the terms of L with targets tg, and targets_valid's verdict */
+static int terms_of(const snode_loss *L, ptrdiff_t d, ptrdiff_t n, const snode_targets *tg,
+                    terms *t)
+{
+    t->cm = L->mse * L->scale;
+    t->co = L->out * L->scale;
+    t->cc = L->ce * L->scale;
+    t->quad = L->mse != 0.0 || L->out != 0.0;
+    t->Y = tg->Y;
+    t->my = tg->my;
+    t->labels = tg->labels;
+    /* mse with neither Y nor labels has no target: zero, like a zero-padded Y */
+    t->tl = L->mse != 0.0 ? tg->labels : NULL;
+    t->C = L->n_classes;
+    return targets_valid(L, d, n, tg->Y, tg->labels);
+}
+
 int sn_loss(const snode_loss *L, ptrdiff_t d, ptrdiff_t n, const double *x, ptrdiff_t rs,
             ptrdiff_t cs, const snode_targets *tg, double *lam, double *J)
 {
-    const double cm = L->mse * L->scale, co = L->out * L->scale, cc = L->ce * L->scale;
-    const int quad = L->mse != 0.0 || L->out != 0.0;
-    const double *Y = tg->Y;
-    const ptrdiff_t my = tg->my;
-    const int64_t *labels = tg->labels;
-    /* mse with neither Y nor labels has no target: zero, like a zero-padded Y */
-    const int64_t *tl = L->mse != 0.0 ? labels : NULL;
-    const ptrdiff_t C = L->n_classes;
-    const int valid = targets_valid(L, d, n, Y, labels);
+    terms t;
+    const int valid = terms_of(L, d, n, tg, &t);
     if (valid != SNODE_OK) return valid;
     double acc = *J;
     for (ptrdiff_t r = 0; r < n; r++) {
         const double *xr = x + r * rs;
         double *lr = lam ? lam + r * rs : NULL;
         double l = 0.0;
-        if (quad) {
+        if (t.quad) {
             double sm = 0.0, so = 0.0;
             for (ptrdiff_t j = 0; j < d; j++) {
-                const double v = xr[j * cs], diff = v - target(Y, my, tl, r, j);
+                const double v = xr[j * cs], diff = v - target(t.Y, t.my, t.tl, r, j);
                 sm += diff * diff;
                 so += v * v;
-                if (lr) lr[j * cs] += cm * diff + co * v;
+                if (lr) lr[j * cs] += t.cm * diff + t.co * v;
             }
-            l = 0.5 * cm * sm + 0.5 * co * so;
+            l = 0.5 * t.cm * sm + 0.5 * t.co * so;
         }
         if (L->ce != 0.0) {
             double mx, se;
-            softmax_stats(C, xr, NULL, 0.0, cs, &mx, &se);
-            const ptrdiff_t c = (ptrdiff_t)labels[r];
-            l += cc * (mx + log(se) - xr[c * cs]);
+            softmax_stats(t.C, xr, NULL, 0.0, cs, &mx, &se);
+            const ptrdiff_t c = (ptrdiff_t)t.labels[r];
+            l += t.cc * (mx + log(se) - xr[c * cs]);
             if (lr)
-                for (ptrdiff_t j = 0; j < C; j++)
-                    lr[j * cs] += cc * (softmax_at(xr[j * cs], mx, se) - (j == c ? 1.0 : 0.0));
+                for (ptrdiff_t j = 0; j < t.C; j++)
+                    lr[j * cs] += t.cc * (softmax_at(xr[j * cs], mx, se) - (j == c ? 1.0 : 0.0));
         }
         acc += l;
     }
@@ -109,47 +130,41 @@ int snode_output_loss(const snode_loss *loss, ptrdiff_t d, ptrdiff_t n, const do
 int snode_loss_line(const snode_loss *L, ptrdiff_t d, ptrdiff_t n, const double *x,
                     const double *xi, const snode_targets *tg, double eta, double out[3])
 {
-    const double cm = L->mse * L->scale, co = L->out * L->scale, cc = L->ce * L->scale;
-    const int quad = L->mse != 0.0 || L->out != 0.0;
-    const double *Y = tg->Y;
-    const ptrdiff_t my = tg->my;
-    const int64_t *labels = tg->labels;
-    const int64_t *tl = L->mse != 0.0 ? labels : NULL;
-    const ptrdiff_t C = L->n_classes;
-    double phi = 0.0, d1 = 0.0, d2 = 0.0;
-    const int valid = targets_valid(L, d, n, Y, labels);
+    terms t;
+    const int valid = terms_of(L, d, n, tg, &t);
     if (valid != SNODE_OK) return valid;
+    double phi = 0.0, d1 = 0.0, d2 = 0.0;
     for (ptrdiff_t r = 0; r < n; r++) {
         const double *xr = x + r * d, *zr = xi + r * d;
         double p0 = 0.0, p1 = 0.0, p2 = 0.0;
-        if (quad) {
+        if (t.quad) {
             double sm = 0.0, so = 0.0, g = 0.0, zz = 0.0;
             for (ptrdiff_t j = 0; j < d; j++) {
-                const double u = xr[j] + eta * zr[j], diff = u - target(Y, my, tl, r, j);
+                const double u = xr[j] + eta * zr[j], diff = u - target(t.Y, t.my, t.tl, r, j);
                 sm += diff * diff;
                 so += u * u;
-                g += (cm * diff + co * u) * zr[j];
+                g += (t.cm * diff + t.co * u) * zr[j];
                 zz += zr[j] * zr[j];
             }
-            p0 = 0.5 * cm * sm + 0.5 * co * so;
+            p0 = 0.5 * t.cm * sm + 0.5 * t.co * so;
             p1 = g;
-            p2 = (cm + co) * zz;
+            p2 = (t.cm + t.co) * zz;
         }
         if (L->ce != 0.0) {
             /* with p the softmax of u: d/deta = <p - e_c, zeta>, d2/deta2 = <p, zeta^2> -
-             * <p, zeta>^2 (zeta = xi restricted to the first C components) */
+             * <p, zeta>^2 (zeta = xi restricted to the first t.C components) */
             double mx, se;
-            softmax_stats(C, xr, zr, eta, 1, &mx, &se);
-            const ptrdiff_t c = (ptrdiff_t)labels[r];
+            softmax_stats(t.C, xr, zr, eta, 1, &mx, &se);
+            const ptrdiff_t c = (ptrdiff_t)t.labels[r];
             double s1 = 0.0, s2 = 0.0;
-            for (ptrdiff_t j = 0; j < C; j++) {
+            for (ptrdiff_t j = 0; j < t.C; j++) {
                 const double pj = softmax_at(xr[j] + eta * zr[j], mx, se);
                 s1 += pj * zr[j];
                 s2 += pj * zr[j] * zr[j];
             }
-            p0 += cc * (mx + log(se) - (xr[c] + eta * zr[c]));
-            p1 += cc * (s1 - zr[c]);
-            p2 += cc * (s2 - s1 * s1);
+            p0 += t.cc * (mx + log(se) - (xr[c] + eta * zr[c]));
+            p1 += t.cc * (s1 - zr[c]);
+            p2 += t.cc * (s2 - s1 * s1);
         }
         phi += p0;
         d1 += p1;

@@ -74,8 +74,8 @@ class GradientDescent(Trainer):
         return _State()
 
     def iterate(self, obj, state, loop):
-        ev, g, out = _begin(self, obj, state, loop, DepthMetric(self.metric, self.alpha).at(obj.net.h, obj.net.T).gradient,
-                            beta=self.momentum)
+        metric = DepthMetric(self.metric, self.alpha).at(obj.net.h, obj.net.T)
+        ev, g, out = _begin(self, obj, state, loop, metric.gradient, beta=self.momentum)
         if out.stop:
             return out
         v = g if state.v is None else pair_axpy(self.momentum, state.v, g)
