@@ -367,3 +367,41 @@ def test_early_stopping_on_the_command_line(tmp_path, capsys):
     assert cli.main(["train", "--dataset", "moons", "--early-stopping", "--validation-fraction",
                      "1.5", "--quiet", "-o", str(out)]) == 2
     assert "validation_fraction" in capsys.readouterr().err
+
+
+def test_flags_of_none_off_and_the_step_given_twice(tmp_path, capsys):
+    out = tmp_path / "m.npz"
+    base = ["train", "--n", "120", "--steps", "3", "--max-iter", "2", "--threads", "1", "-q",
+            "-o", str(out)]
+    # None by name, for every parameter that takes it
+    assert cli.main([*base, "--alpha", "none", "--block-size", "None", "--width", "none",
+                     "--batch-size", "none"]) == 0
+    est = snode.load(out)
+    assert est.sobolev_alpha is None and est.block_size is None and est.batch_size is None
+    assert cli.main([*base, "--threads", "none"]) == 0  # (the flag given twice: the last)
+    assert snode.load(out).n_threads is None
+    # a preset's True turned off
+    assert cli.main([*base, "--preset", "baravdish2022", "--epochs", "1", "--no-drop-last"]) \
+        == 0
+    assert snode.load(out).drop_last is False
+    assert cli.main([*base, "--ncg-option", "safeguard=false", "--beta", "FR"]) == 0
+    assert snode.load(out).ncg_options["safeguard"] is False
+    capsys.readouterr()
+    assert cli.main([*base, "--line-search", "wolfe", "--ncg-option", "step=sensitivity"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "give one" in err[0]
+
+
+def test_python_m_snode_is_the_command_line():
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "-m", "snode", "--version"], capture_output=True,
+                       text=True, check=True)
+    assert r.stdout.strip() == f"snode {snode.__version__}"
+    # the parser reads the parameter table without importing scikit-learn
+    code = ("import sys, snode.cli.parser as p; p.build_parser(); "
+            "print('sklearn' in sys.modules)")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       check=True)
+    assert r.stdout.strip() == "False"

@@ -816,3 +816,50 @@ def test_early_stopping_over_several_processes_is_refused_by_name():
         return True
 
     assert ThreadGroup(2).run(run) == [True, True]
+
+
+def test_a_tableau_of_its_own_is_saved_and_loaded(tmp_path):
+    X, y = ds.moons(80, seed=0)
+    heun = snode.Tableau([[0.0, 0.0], [1.0, 0.0]], [0.5, 0.5])
+    for scheme in (heun, ([[0.0, 0.0], [1.0, 0.0]], [0.5, 0.5])):
+        est = snode.SNODEClassifier(n_steps=4, max_iter=3, random_state=0,
+                                    scheme=scheme).fit(X, y)
+        est.save(tmp_path / "m.npz")
+        back = snode.load(tmp_path / "m.npz")
+        np.testing.assert_array_equal(back.predict_proba(X), est.predict_proba(X))
+        np.testing.assert_array_equal(back.scheme.a, est.net_.tableau.a)
+        back.set_params(warm_start=True, max_iter=2).fit(X, y)  # (goes on with the same scheme)
+
+
+@pytest.mark.parametrize("bad", ["x", 2.5, -1, True, [1, -2]])
+def test_a_bad_random_state_or_seed_is_named(bad):
+    X, y = ds.moons(40, seed=0)
+    with pytest.raises(ValueError, match="random_state"):
+        snode.SNODEClassifier(n_steps=2, max_iter=2, random_state=bad).fit(X, y)
+    with pytest.raises(ValueError, match="seed"):
+        snode.NCG(seed=bad)
+
+
+def test_random_states_of_numpy_are_taken():
+    X, y = ds.moons(60, seed=0)
+    kw = dict(n_steps=3, max_iter=3, batch_size=20, epochs=1)
+    a = snode.SNODEClassifier(random_state=np.random.default_rng(5), **kw).fit(X, y)
+    b = snode.SNODEClassifier(random_state=np.random.default_rng(5), **kw).fit(X, y)
+    np.testing.assert_array_equal(a.net_.W, b.net_.W)
+    snode.SNODEClassifier(random_state=np.random.RandomState(0), **kw).fit(X, y)
+    net = snode.SNODE(4, 3, seed=0)
+    snode.NCG(seed=np.random.RandomState(1), batch_size=20, epochs=1).minimize(
+        net, snode.Cost(mse=0.0, ce=1.0, n_classes=2), X, labels=y)
+
+
+def test_a_loaded_estimator_runs_on_its_stored_threads_and_schedule(tmp_path):
+    X, y = ds.moons(60, seed=0)
+    est = snode.SNODEClassifier(n_steps=3, max_iter=3, n_threads=1).fit(X, y)
+    assert (est.batch_size_, est.epochs_) == (None, None)  # (full batch)
+    est.save(tmp_path / "m.npz")
+    back = snode.load(tmp_path / "m.npz")
+    assert back.net_.n_threads == 1 and (back.batch_size_, back.epochs_) == (None, None)
+    mb = snode.SNODEClassifier(n_steps=3, batch_size=20, epochs=2).fit(X, y)
+    mb.save(tmp_path / "mb.npz")
+    assert (snode.load(tmp_path / "mb.npz").batch_size_,
+            snode.load(tmp_path / "mb.npz").epochs_) == (20, 2)

@@ -87,6 +87,30 @@ def check_choice(value, name, choices, what=None):
     return str(value)
 
 
+def check_seed(value, name):
+    """A seed for numpy's random generators: None, an integer >= 0 or a numpy Generator,
+    RandomState, BitGenerator or SeedSequence (returned as it is); ValueError naming `name`
+    otherwise."""
+    if value is None or isinstance(value, (np.random.Generator, np.random.RandomState,
+                                           np.random.BitGenerator, np.random.SeedSequence)):
+        return value
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) \
+            or value < 0:
+        raise ValueError(f"{name} must be None, an integer >= 0 or a numpy random generator, "
+                         f"got {value!r}")
+    return int(value)
+
+
+def seed_of(random_state):
+    """An integer seed from a checked random state (None stays None): an integer as it is,
+    a generator's next draw below 2**31."""
+    if random_state is None or isinstance(random_state, int):
+        return random_state
+    if isinstance(random_state, np.random.RandomState):
+        return int(random_state.randint(2**31))
+    return int(np.random.default_rng(random_state).integers(2**31))
+
+
 def check_bool(value, name):
     """`value` as a bool; ValueError for anything but True/False (numpy's included)."""
     if not isinstance(value, (bool, np.bool_)):

@@ -55,7 +55,8 @@ def _training(model, meta):
         name = p.name
         if name in _NOT_LISTED or (name in _OPTIMIZER_SETTINGS and not spec.uses(name)):
             continue
-        if p.mode is not None and p.mode != mode:
+        if p.mode is not None and p.mode != mode and not (
+                early and name in ("ftol", "n_iter_no_change")):  # (early stopping's too)
             continue
         if name in ("early_stopping", "validation_fraction") and not early:
             continue

@@ -60,10 +60,10 @@ def _default_text(p):
 
 
 def _help(p):
-    first = re.sub(r":\w+:`([^`]*)`", r"\1", p.doc.split(". ")[0].rstrip("."))
-    first = re.sub(r"``?([^`]*)``?", r"\1", first)  # (the docs' markup, as plain text)
+    doc = re.sub(r":\w+:`([^`]*)`", r"\1", p.doc.rstrip("."))
+    doc = re.sub(r"``?([^`]*)``?", r"\1", doc)  # (the docs' markup, as plain text)
     only = "" if len(p.kinds) == 2 else f" ({p.kinds[0]}s only)"
-    text = f"{first}{only} (default: {_default_text(p)})"
+    text = f"{doc}{only} (default: {_default_text(p)})"
     return text.replace("%", "%%")
 
 
@@ -77,8 +77,8 @@ def _add_table_options(t):
     for p, dest in table_options():
         kw = dict(dest=dest, default=argparse.SUPPRESS, help=_help(p))
         c = p.constraint
-        if isinstance(c, Boolean):
-            t.add_argument(*p.flags, action="store_true", **kw)
+        if isinstance(c, Boolean):  # (--drop-last and --no-drop-last: a preset's undone too)
+            t.add_argument(*p.flags, action=argparse.BooleanOptionalAction, **kw)
             continue
         if isinstance(c, NCGOptionsConstraint):
             kw["action"] = "append"
@@ -139,10 +139,12 @@ def build_parser():
                      help="NCG's step length (ncg_options' step): the sensitivity step, the "
                           "strong-Wolfe search from the step 1, or auto (the default: wolfe "
                           "for the L-BFGS direction, sensitivity for the conjugate ones)")
-    t.add_argument("--output", "-o", default="snode-model.npz")
+    t.add_argument("--output", "-o", default="snode-model.npz",
+                   help="the model file to write (default snode-model.npz)")
     t.add_argument("--json", default=None, help="write the metrics to this JSON file")
     t.add_argument("--plot", default=None, help="save a figure (needs matplotlib)")
-    t.add_argument("--quiet", "-q", action="store_true")
+    t.add_argument("--quiet", "-q", action="store_true",
+                   help="no progress line and no notes")
 
     e = sub.add_parser("evaluate", help="accuracy (or error) of a saved model on a data set")
     e.add_argument("model")

@@ -36,6 +36,9 @@ def given_settings(args):
             given[p.name] = (flag, p.check_cli(value, flag))
     if args.line_search is not None:
         flag, options = given.get("ncg_options", ("--ncg-option", {}))
+        if "step" in (options or {}):
+            raise ValueError(f"--line-search {args.line_search} and --ncg-option "
+                             f"step={options['step']} both set the step length; give one")
         given["ncg_options"] = ("--line-search", dict(options or {}, step=args.line_search))
     if args.no_sobolev:
         for name in ("sobolev_alpha", "sobolev_weight"):
@@ -123,7 +126,8 @@ def _task(args, ytr, yte, yall, comm, lead):
         classify = data.is_classification(yall) if lead else None
         if comm is not None:
             classify = comm.bcast(classify, root=0)
-        if lead and not args.quiet and np.issubdtype(yall.dtype, np.integer):
+        from_file = args.dataset.partition(":")[0] in ("csv", "npz")  # (the user's data)
+        if lead and not args.quiet and from_file and np.issubdtype(yall.dtype, np.integer):
             print(f"the training targets are whole numbers with {np.unique(yall).size} "
                   "values: "
                   + ("class labels (--task regress fits them as numbers)" if classify else
@@ -246,7 +250,8 @@ def train(args):
                 f"{metrics['test_relative_error']:.3e})" if len(Xte) else
                 "no test samples (--test-size 0)")
         print(f"train R^2 {metrics['train_r2']:.4f} (relative error "
-              f"{metrics['train_relative_error']:.3e})   {test}   ({seconds:.1f} s)")
+              f"{metrics['train_relative_error']:.3e})   {test}   ({seconds:.1f} s, "
+              f"{metrics['iterations']} iterations)")
     if est.result_.message not in ("maximum number of iterations reached", "interrupted") \
             and not interrupted:
         print(f"training stopped early: {est.result_.message}")

@@ -6,6 +6,8 @@ conventions, the checks of ``fit``, the training), :mod:`.classifier`, :mod:`.re
 :mod:`.early_stopping`, :mod:`.distributed` (several processes), :mod:`.persistence` (model
 files and their migration).
 """
+import importlib
+
 from .. import io
 from ..model import SNODE
 from ..optim import OPTIMIZERS as _REGISTRY
@@ -13,17 +15,27 @@ from ..optim import OPTIMIZERS as _REGISTRY
 from .auto import (AUTO_MEMORY, AUTO_MEMORY_BYTES, AUTO_SOBOLEV_WEIGHT,  # noqa: F401
                    AUTO_STEP, AUTO_STEPS, AUTO_STEPS_MIN, AUTO_STEPS_WORK)
 from ..optim import NCG_OPTIONS  # noqa: F401
-from .params import SCALES, TARGET_SCALES  # noqa: F401
-from .classifier import SNODEClassifier
-from .params import PARAMS
-from .regressor import SNODERegressor
+from .params import PARAMS, SCALES, TARGET_SCALES  # noqa: F401
 
 __all__ = ["SNODEClassifier", "SNODERegressor", "load", "OPTIMIZERS", "PARAMS", "ESTIMATORS"]
 
 #: The optimisers' names (:data:`snode.optim.OPTIMIZERS` holds them with their settings).
 OPTIMIZERS = tuple(_REGISTRY)
-#: The estimator classes by the name a model file gives them.
-ESTIMATORS = {cls.__name__: cls for cls in (SNODEClassifier, SNODERegressor)}
+#: The estimator classes' modules (imported on first use: scikit-learn, which they derive
+#: from, is slow to import; the parameter table is not).
+_CLASSES = {"SNODEClassifier": ".classifier", "SNODERegressor": ".regressor"}
+
+
+def __getattr__(name):
+    if name in _CLASSES:
+        value = getattr(importlib.import_module(_CLASSES[name], __name__), name)
+    elif name == "ESTIMATORS":  # (the estimator classes by the name a model file gives them)
+        value = {cls: getattr(importlib.import_module(mod, __name__), cls)
+                 for cls, mod in _CLASSES.items()}
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value
+    return value
 
 
 def load(path):
@@ -51,7 +63,7 @@ def load(path):
     kind = meta.get("estimator")
     if kind is None:
         return net
-    cls = ESTIMATORS.get(kind)
+    cls = __getattr__("ESTIMATORS").get(kind)
     if cls is None:
         raise ValueError(f"{path}: unknown estimator {kind!r}")
     try:

@@ -12,7 +12,7 @@ import inspect
 
 import numpy as np
 
-from .._validate import as_float_array
+from .._validate import as_float_array, seed_of
 from ..data import Scaler
 from ..model import SNODE, place_inputs
 from ..objective import Objective
@@ -295,11 +295,8 @@ class SNODEEstimator:
         """Resolve the "auto" settings, check what depends on the data and the fitted state,
         then set the fitted attributes (`attrs` among them) and train. `p`: the checked
         parameters."""
-        rs = p["random_state"]
-        seed = None if rs is None else (
-            rs if isinstance(rs, (int, np.integer))
-            else np.random.default_rng(rs).integers(2**31))
-        seed = distributed.shared_seed(red, seed)  # (every process starts from rank 0's)
+        # (every process starts from rank 0's seed)
+        seed = distributed.shared_seed(red, seed_of(p["random_state"]))
         n_total = distributed.global_sums(red, float(len(X)))[0]
         if p["early_stopping"]:
             if red.size > 1:
@@ -347,7 +344,8 @@ class SNODEEstimator:
         for k, v in dict(attrs).items():
             setattr(self, k, v)
         self.memory_, self.sobolev_weight_, self.step_rule_ = fitted
-        self.batch_size_, self.epochs_ = batch_size, epochs
+        self.batch_size_ = batch_size
+        self.epochs_ = None if batch_size is None else epochs
         self.optimizer_ = optimizer
         data = (place_inputs(scaler.transform(X, check_input=False), offset), Y, labels)
 
@@ -410,12 +408,16 @@ class SNODEEstimator:
     def _from_file(cls, net, meta):
         """The fitted estimator of a model file's network and metadata, checked as ``fit``
         checks its settings (an edited file fails here, not at the next fit)."""
-        est = cls(**persistence.migrated_params(meta, cls._kind))
+        params = persistence.migrated_params(meta, cls._kind)
+        if params.get("scheme", "") is None:  # (a tableau of its own: the file's network's)
+            params["scheme"] = net.tableau
+        est = cls(**params)
         p = est._checked_params()
         batch_size, epochs = auto.schedule(p["batch_size"], p["epochs"], 0)
         _, fitted = est._optimizer(p, net.W.size + net.b.size, batch_size, epochs, None)
         persistence.restore_common(est, net, meta, step_rule=fitted[2])
         est._restore_meta(meta)
+        net.n_threads = p["n_threads"]  # (the run settings stored, as a fit applies them)
         return est
 
     def _extra_meta(self):

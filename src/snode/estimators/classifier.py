@@ -44,10 +44,13 @@ class SNODEClassifier(SNODEEstimator, SkClassifier, SkBase, kind=CLASSIFIER):
     step_rule_ : {"sensitivity", "wolfe"} or None
         NCG's line search (ncg_options' "step", "auto" resolved; None for the other
         optimisers).
-    batch_size_ : int or None, epochs_ : int
-        The schedule used (`batch_size` and `epochs`, "auto" resolved; None: full batch).
+    batch_size_ : int or None, epochs_ : int or None
+        The schedule used (`batch_size` and `epochs`, "auto" resolved; both None: full
+        batch).
     optimizer_ : Trainer
-        The optimiser that ran, every setting resolved (not stored in model files).
+        The optimiser that ran, with the estimator's "auto" settings resolved (its own
+        "auto" settings, alpha and wolfe_c2, it resolves as it runs); not stored in model
+        files, nor are ``result_``, ``history_``, ``n_iter_`` and the validation costs.
     validation_costs_ : ndarray, best_validation_cost_ : float
         With `early_stopping`: the validation cost at every check, and its best (whose
         weights the network holds).

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._validate import check_fraction, check_int, check_threads
+from .._validate import check_fraction, check_int, check_seed, check_threads
 from ..model import ACTIVATIONS, INITS
 from ..optim import BETA_RULES, NCG_OPTIONS, OPTIMIZERS
 from ..reduce import Reducer
@@ -21,7 +21,7 @@ __all__ = ["Param", "PARAMS", "param", "params_of", "validate", "SCALES", "TARGE
            "LOSSES", "CLASSIFIER", "REGRESSOR", "Constraint", "Number", "Integer", "Real",
            "Fraction",
            "Options", "Boolean", "Either", "SchemeConstraint", "NCGOptionsConstraint",
-           "ThreadsConstraint", "CommConstraint", "AnyValue"]
+           "ThreadsConstraint", "CommConstraint", "Seed"]
 
 CLASSIFIER, REGRESSOR = "classifier", "regressor"
 #: The input scalings (``scale``).
@@ -149,6 +149,8 @@ class Either(Constraint):
     def parse(self, text):
         if text in self.parse_literals:
             return self.parse_literals[text]
+        if None in self.literals and text.lower() == "none":
+            return None
         for lit in self.literals:
             if isinstance(lit, str) and text == lit:
                 return lit
@@ -193,12 +195,16 @@ class NCGOptionsConstraint(Constraint):
                 return {key: kind(raw)}
             except ValueError:
                 pass
-        return {key: {"True": True, "False": False}.get(raw, raw)}
+        words = {"true": True, "false": False, "yes": True, "no": False}
+        return {key: words.get(raw.lower(), raw)}
 
 
 class ThreadsConstraint(Number):
     text = "None or an integer >= 1"
     kind, cast, abc = "an integer", int, numbers.Integral
+
+    def parse(self, text):
+        return None if text.lower() == "none" else super().parse(text)
 
     def check(self, value, name):
         if value is None:
@@ -219,9 +225,11 @@ class CommConstraint(Constraint):
         raise ValueError(f"{name} must be {self.text}, got {value!r}")
 
 
-class AnyValue(Constraint):
-    def __init__(self, text):
-        self.text = text
+class Seed(Constraint):
+    text = "None, an integer >= 0 or a numpy random generator"
+
+    def check(self, value, name):
+        return check_seed(value, name)
 
 
 AUTO = "auto"
@@ -355,7 +363,7 @@ PARAMS = (
        'int >= 1, "auto" or None, default "auto"',
        "Mini-batch size; None: full batch. \"auto\": full batch up to 10,000 training "
        "samples, batches of 100 above (:func:`snode.estimators.auto.schedule`). On the "
-       "command line 0 is full batch.", "--batch-size",
+       "command line 0, full or none is full batch.", "--batch-size",
        cli_constraint=Either((None, AUTO), _INT0)),
     _p("iterations_per_batch", 6, _INT1, "int >= 1, default 6",
        "Mini-batch mode: NCG's iterations on each batch.", "--iterations-per-batch",
@@ -384,8 +392,8 @@ PARAMS = (
        "targets in other units are out of their reach unscaled); the training cost and "
        "``history_`` are in the scaled units. \"none\": the targets as they are (an inverse "
        "problem whose outputs are a network's).", "--target-scale", kinds=(REGRESSOR,)),
-    _p("random_state", None, AnyValue("None, an int or a numpy Generator"),
-       "int, numpy Generator or None, default None",
+    _p("random_state", None, Seed(),
+       "int, numpy Generator or RandomState, or None, default None",
        "Seed of the initial weights, the batches and the validation split (over several "
        "processes: rank 0's). On the command line, the run's --seed."),
     _p("warm_start", False, Boolean(), "bool, default False",

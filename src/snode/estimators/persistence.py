@@ -39,7 +39,7 @@ def meta_of(est, extra):
         meta["step_rule_used"] = est.step_rule_
     if hasattr(est, "batch_size_"):
         meta["batch_size_used"] = None if est.batch_size_ is None else int(est.batch_size_)
-        meta["epochs_used"] = int(est.epochs_)
+        meta["epochs_used"] = None if est.epochs_ is None else int(est.epochs_)
     meta["input_offset_used"] = int(getattr(est, "input_offset_", 0))
     if hasattr(est, "feature_names_in_"):  # (fitted on a table with column names)
         meta["feature_names_in"] = [str(name) for name in est.feature_names_in_]
@@ -99,10 +99,13 @@ def restore_common(est, net, meta, step_rule):
         est.step_rule_ = step_rule
     if "batch_size_used" in meta:  # (files from before the auto schedule: the settings)
         b, e = meta["batch_size_used"], meta.get("epochs_used")
-        if not (b is None or (isinstance(b, int) and not isinstance(b, bool) and b >= 1)) \
-                or isinstance(e, bool) or not isinstance(e, int) or e < 1:
-            raise ValueError(f"batch_size_used must be null or an integer >= 1 and "
-                             f"epochs_used an integer >= 1, got {b!r} and {e!r}")
+
+        def count(v):
+            return isinstance(v, int) and not isinstance(v, bool) and v >= 1
+
+        if not ((b is None and e is None) or (count(b) and count(e))):
+            raise ValueError(f"batch_size_used and epochs_used must both be null (full batch) "
+                             f"or integers >= 1, got {b!r} and {e!r}")
         est.batch_size_, est.epochs_ = b, e
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import OptimizeResult
 
-from .._validate import check_bool, check_int, check_real
+from .._validate import check_bool, check_int, check_real, check_seed, seed_of
 from ..exceptions import NonFiniteError
 from ..model import all_finite
 from ..objective import as_objective
@@ -174,7 +174,7 @@ class Trainer:
         Full-batch mode: the most iterations.
     tol : float >= 0, default 1e-8
         Full-batch mode: stop when the gradient norm in the metric is at most `tol`.
-    seed : int or None
+    seed : int, numpy Generator or None
         Seed of the shuffling (over several processes: rank 0's, drawn there when None).
     drop_last : bool, default False
         Mini-batch mode: leave out the last batch of an epoch when it is smaller than
@@ -207,6 +207,7 @@ class Trainer:
         object.__setattr__(self, "n_iter_no_change",
                            check_int(self.n_iter_no_change, "n_iter_no_change", 1))
         object.__setattr__(self, "drop_last", check_bool(self.drop_last, "drop_last"))
+        object.__setattr__(self, "seed", check_seed(self.seed, "seed"))
 
     def init_state(self, objective):
         """A fresh state of this optimiser for a run on `objective`."""
@@ -254,6 +255,8 @@ class Trainer:
 
     def _run(self, objective, callback):
         seed = self.seed
+        if isinstance(seed, np.random.RandomState):  # (numpy's Generator does not take one)
+            seed = seed_of(seed)
         if objective.reducer.size > 1 and self.batch_size is not None:
             # every process draws the same mini-batches: rank 0's seed (drawn there if None)
             if seed is None:
