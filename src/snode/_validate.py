@@ -1,9 +1,10 @@
 """Checks at the boundary of the package: every public entry point converts and validates
 its inputs here, once, so that the kernels never see a bad array."""
 import numbers
-import os
 
 import numpy as np
+
+from .threads import available_cpus, default_threads
 
 
 def as_float_array(x, name, ndim=None, allow_nonfinite=False):
@@ -118,26 +119,20 @@ def check_bool(value, name):
     return bool(value)
 
 
-def default_threads():
-    """Threads to use when none are given: the CPUs this process may run on."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
-
-
 def max_threads():
     """The most threads a sweep may be split over: 4 x the CPUs this process may run on, and
     at least 64 (more only oversubscribes the cores, and very many exhaust the system)."""
-    return max(64, 4 * default_threads())
+    return max(64, 4 * available_cpus())
 
 
 def check_threads(n_threads):
+    """`n_threads` checked, or for None the default (:func:`snode.threads.default_threads`:
+    the CPUs this process may use less those other processes keep busy)."""
     if n_threads is None:
         return default_threads()
     n = check_int(n_threads, "n_threads", minimum=1)
     cap = max_threads()
     if n > cap:
-        raise ValueError(f"n_threads must be at most {cap} (4 x the {default_threads()} CPUs "
+        raise ValueError(f"n_threads must be at most {cap} (4 x the {available_cpus()} CPUs "
                          f"this process may use, and at least 64), got {n}")
     return n

@@ -190,7 +190,8 @@ class SNODE:
 
     @property
     def n_threads(self):
-        """The threads the sweeps split a batch over (None: the CPUs)."""
+        """The threads the sweeps split a batch over (None: the CPUs this process may use less
+        those other processes keep busy, measured as it runs; :mod:`snode.threads`)."""
         return self._n_threads
 
     @n_threads.setter
@@ -199,7 +200,7 @@ class SNODE:
 
     @property
     def threads(self):
-        """The number of threads the sweeps run on (`n_threads`, or the CPUs available)."""
+        """The number of threads the next sweep runs on (`n_threads`, or the default now)."""
         return self._n_threads if self._n_threads is not None else check_threads(None)
 
     @property

@@ -400,7 +400,8 @@ PARAMS = (
        "Go on from the fitted network (its steps, T, scheme, activation, width and scalings "
        "must stay as they were)."),
     _p("n_threads", None, ThreadsConstraint(), "int or None, default None",
-       "Threads of the sweeps (None: the CPUs this process may use; with `comm`, shared "
+       "Threads of the sweeps (None: the CPUs this process may use less those other "
+       "processes keep busy, measured as it runs, :mod:`snode.threads`; with `comm`, shared "
        "between the ranks of a machine). Applied at every fit, warm starts included.",
        "--threads"),
     _p("drop_last", False, Boolean(), "bool, default False",

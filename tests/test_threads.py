@@ -1,0 +1,104 @@
+"""The default number of threads: the CPUs this process may use less those other processes
+keep busy (snode.threads), measured with a fake machine."""
+import pytest
+
+import snode
+from snode import threads
+from snode._validate import check_threads
+
+
+class FakeMachine:
+    """A clock, the machine's busy CPU seconds and runnable tasks, and this process's CPU time,
+    all set by the test."""
+
+    def __init__(self, running=1):
+        self.t = 0.0
+        self.busy = 0.0
+        self.own_s = 0.0
+        self.running = running
+        self.reads = 0
+
+    def read(self):
+        self.reads += 1
+        return self.busy, self.running
+
+    def own(self):
+        return self.own_s
+
+    def clock(self):
+        return self.t
+
+    def advance(self, dt, others, mine):
+        """`dt` seconds pass with `others` CPUs busy in other processes, `mine` in this one."""
+        self.t += dt
+        self.busy += (others + mine) * dt
+        self.own_s += mine * dt
+
+
+def meter(m, cpus=2, total=2):
+    return threads.LoadMeter(read=m.read, own=m.own, clock=m.clock, cpus=cpus, total=total)
+
+
+def test_first_call_counts_the_processes_running_now():
+    assert meter(FakeMachine(running=1)).threads() == 2      # only this process
+    assert meter(FakeMachine(running=2)).threads() == 1      # one other busy task
+    assert meter(FakeMachine(running=9)).threads() == 1      # never fewer than one
+    assert meter(FakeMachine(running=3), cpus=8, total=8).threads() == 6
+
+
+def test_measured_load_of_other_processes():
+    m = FakeMachine()
+    lm = meter(m)
+    assert lm.threads() == 2
+    m.advance(1.0, others=1.0, mine=1.0)      # one other process keeps one CPU busy
+    assert lm.threads() == 1
+    m.advance(1.0, others=0.0, mine=2.0)      # it ended: this process's own use is not load
+    assert lm.threads() == 2
+    m.advance(1.0, others=0.3, mine=1.7)      # a light load rounds away
+    assert lm.threads() == 2
+    m.advance(1.0, others=0.7, mine=1.3)
+    assert lm.threads() == 1
+
+
+def test_measurements_are_at_most_every_interval():
+    m = FakeMachine()
+    lm = meter(m)
+    lm.threads()
+    m.advance(0.1, others=2.0, mine=0.0)
+    assert lm.threads() == 2 and m.reads == 1          # within the interval: the last answer
+    m.advance(threads.INTERVAL, others=2.0, mine=0.0)
+    assert lm.threads() == 1 and m.reads == 2
+
+
+def test_load_outside_this_process_affinity_is_not_counted():
+    # 2 of the machine's 4 CPUs are this process's; 2 CPUs busy elsewhere may be the other two
+    m = FakeMachine()
+    lm = meter(m, cpus=2, total=4)
+    lm.threads()
+    m.advance(1.0, others=2.0, mine=2.0)
+    assert lm.threads() == 2
+    m.advance(1.0, others=3.0, mine=1.0)
+    assert lm.threads() == 1
+
+
+def test_no_proc_stat_gives_every_cpu():
+    lm = threads.LoadMeter(read=lambda: None, cpus=3, total=3)
+    assert lm.threads() == 3
+
+
+def test_read_stat_on_this_machine():
+    stat = threads._read_stat()
+    if stat is None:
+        pytest.skip("no /proc/stat here")
+    busy, running = stat
+    assert busy > 0 and running >= 1
+
+
+def test_default_and_explicit_threads():
+    n = check_threads(None)
+    assert 1 <= n <= threads.available_cpus()
+    assert check_threads(3) == 3                # an explicit number is used as it is
+    net = snode.SNODE(2, 3, seed=0)
+    assert net.n_threads is None and 1 <= net.threads <= threads.available_cpus()
+    net.n_threads = 5
+    assert net.threads == 5
