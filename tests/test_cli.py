@@ -405,3 +405,15 @@ def test_python_m_snode_is_the_command_line():
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                        check=True)
     assert r.stdout.strip() == "False"
+
+
+def test_verbose_flag_alone_or_with_a_level(tmp_path, capsys):
+    base = ["train", "-q", "--n", "60", "--steps", "3", "--max-iter", "2",
+            "-o", str(tmp_path / "m.npz")]
+    assert cli.main(base + ["--verbose"]) == 0
+    assert "Iteration 2, loss = " in capsys.readouterr().out
+    assert cli.main(base + ["--verbose", "0"]) == 0
+    assert "Iteration" not in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        cli.main(base + ["--verbose", "loud"])
+    assert "--verbose" in capsys.readouterr().err

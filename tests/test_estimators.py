@@ -863,3 +863,39 @@ def test_a_loaded_estimator_runs_on_its_stored_threads_and_schedule(tmp_path):
     mb.save(tmp_path / "mb.npz")
     assert (snode.load(tmp_path / "mb.npz").batch_size_,
             snode.load(tmp_path / "mb.npz").epochs_) == (20, 2)
+
+
+def test_verbose_prints_a_line_per_iteration(capsys):
+    X, y = ds.moons(60, seed=0)
+    est = snode.SNODEClassifier(n_steps=3, max_iter=4, random_state=0, verbose=True).fit(X, y)
+    out = capsys.readouterr().out.splitlines()
+    iters = [line for line in out if line.startswith("Iteration ")]
+    assert len(iters) == est.n_iter_
+    assert float(iters[0].split("loss = ")[1]) == pytest.approx(est.loss_curve_[0], rel=1e-7)
+    assert out[-1].startswith(f"Training ended after {est.n_iter_} iterations")
+    snode.SNODEClassifier(n_steps=3, max_iter=4, random_state=0).fit(X, y)
+    assert capsys.readouterr().out == ""                      # quiet by default
+    snode.SNODERegressor(n_steps=3, max_iter=3, random_state=0, verbose=2,
+                         early_stopping=True).fit(X, y.astype(float))
+    out = capsys.readouterr().out
+    assert "Validation cost = " in out and "Iteration 3, loss = " in out
+
+
+@pytest.mark.parametrize("bad", [-1, 1.5, "yes", None])
+def test_verbose_is_checked(bad):
+    X, y = ds.moons(30, seed=0)
+    with pytest.raises(ValueError, match="verbose"):
+        snode.SNODEClassifier(n_steps=2, max_iter=2, verbose=bad).fit(X, y)
+
+
+def test_loss_curve_is_the_cost_per_iteration_or_the_epochs_mean():
+    X, y = ds.moons(60, seed=0)
+    full = snode.SNODEClassifier(n_steps=3, max_iter=5, random_state=0).fit(X, y)
+    assert isinstance(full.loss_curve_, list) and len(full.loss_curve_) == full.n_iter_
+    np.testing.assert_array_equal(full.loss_curve_, full.history_["cost"])
+    mb = snode.SNODEClassifier(n_steps=3, batch_size=20, epochs=3, random_state=0).fit(X, y)
+    assert len(mb.loss_curve_) == 3
+    h = mb.history_
+    for e in range(3):
+        assert mb.loss_curve_[e] == pytest.approx(h["cost"][h["epoch"] == e].mean(), rel=1e-12)
+    assert mb.loss_curve_[-1] < mb.loss_curve_[0]

@@ -8,7 +8,7 @@ __all__ = ["info"]
 
 #: Parameters the first lines show (the network) or that say nothing of the training.
 _NOT_LISTED = ("width", "input_offset", "n_steps", "T", "scheme", "activation", "init",
-               "random_state", "warm_start", "n_threads", "comm", "block_size")
+               "random_state", "warm_start", "n_threads", "comm", "block_size", "verbose")
 #: The settings some optimisers read and others do not (the registry's).
 _OPTIMIZER_SETTINGS = {s for spec in OPTIMIZERS.values() for s in spec.reads}
 

@@ -10,7 +10,7 @@ import re
 from .. import data as datasets
 from .._version import __version__
 from ..estimators.params import (PARAMS, CLASSIFIER, REGRESSOR, Boolean, Either,
-                                 NCGOptionsConstraint, Options, SchemeConstraint)
+                                 NCGOptionsConstraint, Options, SchemeConstraint, Verbosity)
 from ..optim import STEP_RULES
 from ..presets import PRESETS
 
@@ -86,6 +86,8 @@ def _add_table_options(t):
             kw["choices"] = c.choices
         elif isinstance(c, SchemeConstraint):
             kw["choices"] = _scheme_names()
+        elif isinstance(c, Verbosity):  # (--verbose alone: 1)
+            kw.update(nargs="?", const=1)
         elif isinstance(c, Either) and isinstance(c.inner, Options):
             kw["choices"] = c.inner.choices  # (the literals are the defaults)
         kw["type"] = _argtype(c)

@@ -257,7 +257,7 @@ class SNODEEstimator:
         agree(red, error, "the estimator's settings on another process are malformed; see its "
                           "message")
         settings = {k: v for k, v in self.get_params().items()
-                    if k not in ("comm", "random_state", "n_threads")}
+                    if k not in ("comm", "random_state", "n_threads", "verbose")}
         X, y = distributed.checked_share(
             red, lambda X, y: self._check_Xy(X, y, classification), X, y, settings)
         self.n_features_in_ = X.shape[1]
@@ -353,6 +353,8 @@ class SNODEEstimator:
             return Objective(net, cost, *_rows(data, rows), reducer=red,
                              block_size=p["block_size"], check_input=False)
 
+        if p["verbose"]:
+            callback = _Verbose(callback)
         if held is None:
             self.result_ = optimizer.minimize(objective(), callback=callback)
             for name in ("validation_costs_", "best_validation_cost_"):  # (a former fit's)
@@ -362,13 +364,18 @@ class SNODEEstimator:
             training = objective(train)
             watch = EarlyStopping(
                 objective(val, dataclasses.replace(cost, decay=0.0, smooth=0.0)),
-                p["n_iter_no_change"], p["ftol"], callback, per_epoch=batch_size is not None)
+                p["n_iter_no_change"], p["ftol"], callback, per_epoch=batch_size is not None,
+                verbose=bool(p["verbose"]))
             watch.check()  # (the starting weights are a candidate: warm_start's too)
             self.result_ = watch.finish(optimizer.minimize(training, callback=watch), training)
             self.validation_costs_ = np.asarray(watch.costs)
             self.best_validation_cost_ = watch.best
         self.history_ = self.result_.history
         self.n_iter_ = self.result_.n_iter
+        self.loss_curve_ = loss_curve(self.history_, per_epoch=batch_size is not None)
+        if p["verbose"]:
+            print(f"Training ended after {self.n_iter_} iterations: {self.result_.message}",
+                  flush=True)
         return self
 
     @staticmethod
@@ -427,6 +434,31 @@ class SNODEEstimator:
     def _restore_meta(self, meta):
         """Set this kind's fitted attributes from a file's metadata (checked)."""
         raise NotImplementedError
+
+
+class _Verbose:
+    """The callback of ``verbose``: a line per iteration on stdout (scikit-learn's MLP's
+    form), then the user's callback."""
+
+    def __init__(self, user):
+        self.user, self.n = user, 0
+
+    def __call__(self, rec):
+        self.n += 1
+        print(f"Iteration {self.n}, loss = {rec['cost']:.8f}", flush=True)
+        return bool(self.user(rec)) if self.user is not None else False
+
+
+def loss_curve(history, per_epoch):
+    """The training cost of every iteration (full batch), or its mean over each epoch's
+    batches (mini-batches), as a list of floats: scikit-learn's MLP's ``loss_curve_``."""
+    cost = np.asarray(history["cost"], dtype=float)
+    if not per_epoch or cost.size == 0:
+        return [float(c) for c in cost]
+    epochs = np.asarray(history["epoch"]).astype(np.int64)
+    sums = np.bincount(epochs, weights=cost)
+    counts = np.bincount(epochs)
+    return [float(s / c) for s, c in zip(sums, counts) if c]
 
 
 def _rows(data, rows):

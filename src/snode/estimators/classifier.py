@@ -35,6 +35,9 @@ class SNODEClassifier(SNODEEstimator, SkClassifier, SkBase, kind=CLASSIFIER):
     history_ : dict of ndarray
         The training history (``result_.history``).
     n_iter_ : int
+    loss_curve_ : list of float
+        The training cost of every iteration (mini-batch mode: its mean over each epoch's
+        batches), as scikit-learn's MLP's; the cost includes the weight decay.
     memory_ : int
         The L-BFGS pairs NCG kept (the resolved `memory`; 0 for the conjugate direction and
         the other optimisers).
@@ -50,7 +53,8 @@ class SNODEClassifier(SNODEEstimator, SkClassifier, SkBase, kind=CLASSIFIER):
     optimizer_ : Trainer
         The optimiser that ran, with the estimator's "auto" settings resolved (its own
         "auto" settings, alpha and wolfe_c2, it resolves as it runs); not stored in model
-        files, nor are ``result_``, ``history_``, ``n_iter_`` and the validation costs.
+        files, nor are ``result_``, ``history_``, ``n_iter_``, ``loss_curve_`` and the
+        validation costs.
     validation_costs_ : ndarray, best_validation_cost_ : float
         With `early_stopping`: the validation cost at every check, and its best (whose
         weights the network holds).

@@ -21,7 +21,7 @@ __all__ = ["Param", "PARAMS", "param", "params_of", "validate", "SCALES", "TARGE
            "LOSSES", "CLASSIFIER", "REGRESSOR", "Constraint", "Number", "Integer", "Real",
            "Fraction",
            "Options", "Boolean", "Either", "SchemeConstraint", "NCGOptionsConstraint",
-           "ThreadsConstraint", "CommConstraint", "Seed"]
+           "ThreadsConstraint", "CommConstraint", "Seed", "Verbosity"]
 
 CLASSIFIER, REGRESSOR = "classifier", "regressor"
 #: The input scalings (``scale``).
@@ -124,6 +124,28 @@ class Boolean(Constraint):
         if not isinstance(value, (bool, np.bool_)):
             raise ValueError(f"{name} must be True or False, got {value!r}")
         return bool(value)
+
+
+class Verbosity(Constraint):
+    """scikit-learn's `verbose`: False/True or an integer >= 0, as an integer."""
+
+    text = "True, False or an integer >= 0"
+
+    def check(self, value, name):
+        if isinstance(value, (bool, np.bool_)):
+            return int(value)
+        return check_int(value, name, 0)
+
+    def parse(self, text):
+        word = text.strip().lower()
+        if word in ("true", "yes"):
+            return 1
+        if word in ("false", "no"):
+            return 0
+        try:
+            return int(word)
+        except ValueError:
+            raise ValueError(f"true, false or an integer, got {text!r}") from None
 
 
 class Either(Constraint):
@@ -445,6 +467,11 @@ PARAMS = (
        "MLP's rule). One process only.", "--early-stopping"),
     _p("validation_fraction", 0.1, Fraction(open_ends=True), "float in (0, 1), default 0.1",
        "The share `early_stopping` holds out.", "--validation-fraction"),
+    _p("verbose", False, Verbosity(), "bool or int >= 0, default False",
+       "Print a line to stdout after every iteration (scikit-learn's meaning): its number "
+       "and the training cost, with `early_stopping` the validation cost too; then how "
+       "training ended. The command line's progress bar is its own (-q hides it).",
+       "--verbose"),
 )
 
 _BY_NAME = {p.name: p for p in PARAMS}
