@@ -29,7 +29,7 @@ def test_classifier_fit_predict_score():
 
 def test_params_clone_and_warm_start():
     Xtr, _, ytr, _ = _moons()
-    clf = snode.SNODEClassifier(n_steps=10, max_iter=5, random_state=1)
+    clf = snode.SNODEClassifier(n_steps=10, max_iter=5, random_state=1, early_stopping=False)
     params = clf.get_params()
     assert params["n_steps"] == 10 and params["optimizer"] == "ncg"
     clf.set_params(max_iter=10, beta="PR+")
@@ -282,7 +282,8 @@ def test_fit_over_processes_is_the_one_process_fit(est_cls, scale):
     else:
         make = lambda **kw: snode.SNODEClassifier(n_steps=6, max_iter=5, scale=scale,  # noqa
                                                   block_size=16, **kw)
-    ref = make(random_state=7).fit(X, y)
+    # (early stopping "auto" is off over several processes: the reference says so)
+    ref = make(random_state=7, early_stopping=False).fit(X, y)
     for size in (2, 3):
         def run(rank, red):
             s = snode.shard(len(X), red, 16)
@@ -311,7 +312,7 @@ def test_fit_over_processes_with_empty_and_bad_shares():
     X, y = snode.datasets.moons(40, seed=1)
     make = lambda **kw: snode.SNODEClassifier(n_steps=4, max_iter=4, random_state=2,  # noqa
                                               block_size=32, **kw)
-    ref = make().fit(X, y)
+    ref = make(early_stopping=False).fit(X, y)
 
     def run(rank, red):  # 2 blocks on 4 processes: two hold no samples
         s = snode.shard(len(X), red, 32)
@@ -360,10 +361,10 @@ def test_collective_calls_over_processes_agree():
                                    comm=red).fit(X[s], np.c_[X[s, 0], X[s, 1]])
         return est.score(X[s], y[s]), reg.score(X[s], np.c_[X[s, 0], X[s, 1]])
 
-    ref_c = snode.SNODEClassifier(n_steps=4, max_iter=3, block_size=32,
-                                  random_state=0).fit(X, y)
-    ref_r = snode.SNODERegressor(n_steps=4, max_iter=3, block_size=32,
-                                 random_state=0).fit(X, X)
+    ref_c = snode.SNODEClassifier(n_steps=4, max_iter=3, block_size=32, random_state=0,
+                                  early_stopping=False).fit(X, y)
+    ref_r = snode.SNODERegressor(n_steps=4, max_iter=3, block_size=32, random_state=0,
+                                 early_stopping=False).fit(X, X)
     for sc, sr in ThreadGroup(3).run(score):
         assert sc == ref_c.score(X, y)
         assert sr == pytest.approx(ref_r.score(X, X), rel=1e-12)
@@ -383,7 +384,7 @@ def test_collective_calls_over_processes_agree():
 def test_ftol_reaches_the_optimiser(cls):
     Xtr, _, ytr, _ = _moons()
     assert cls().ftol == 1e-4 and cls().n_iter_no_change == 10
-    kw = dict(n_steps=10, T=2.0, max_iter=60, random_state=0)
+    kw = dict(n_steps=10, T=2.0, max_iter=60, random_state=0, early_stopping=False)
     early = cls(ftol=0.5, n_iter_no_change=3, **kw).fit(Xtr, ytr)
     assert early.result_.message.startswith("converged: the cost fell by at most ftol=0.5")
     assert early.result_.n_iter < 60
@@ -398,11 +399,11 @@ def test_n_steps_auto_follows_the_work_of_a_sweep():
 
     est = snode.SNODEClassifier()
     assert est.n_steps == "auto"
-    assert auto.n_steps(est.n_steps, 750, 4) == AUTO_STEPS  # the small sets: all 60
-    assert auto.n_steps("auto", 1347, 66) == AUTO_STEPS_MIN == 10  # digits
-    assert auto.n_steps("auto", 10**6, 100) == AUTO_STEPS_MIN
+    assert auto.n_steps(est.n_steps, 750, 4) == AUTO_STEPS == 10  # the small sets: all 10
+    assert auto.n_steps("auto", 1257, 66) == 6  # digits (70 % of it)
+    assert auto.n_steps("auto", 10**6, 100) == AUTO_STEPS_MIN == 4
     n = 1000  # in between: the work of a sweep at its bound
-    assert auto.n_steps("auto", n, 50) == int(AUTO_STEPS_WORK // (n * 50**2)) == 24
+    assert auto.n_steps("auto", n, 70) == int(AUTO_STEPS_WORK // (n * 70**2)) == 7
     assert auto.n_steps(snode.SNODEClassifier(n_steps=7).n_steps, 10**6, 100) == 7
     for bad in ("many", 0, 2.5):
         with pytest.raises(ValueError, match="n_steps"):
@@ -747,7 +748,7 @@ def test_early_stopping_keeps_the_weights_of_the_best_validation_cost():
     Xt, yt = _noisy_regression(400, seed=1)
     plain = snode.SNODERegressor(random_state=0, n_steps=10, max_iter=300, ftol=0).fit(X, y)
     early = snode.SNODERegressor(random_state=0, n_steps=10, max_iter=300, ftol=1e-4,
-                                 early_stopping=True).fit(X, y)
+                                 early_stopping=True, decay=0.0).fit(X, y)
     assert early.result_.message.startswith("early stopping"), early.result_.message
     assert early.n_iter_ < 300 and early.result_.success
     costs = early.validation_costs_
@@ -792,7 +793,7 @@ def test_early_stopping_keeps_every_class_in_training_and_the_start_as_a_candida
     (dict(early_stopping=True, validation_fraction=0.0), "validation_fraction"),
     (dict(early_stopping=True, validation_fraction=1.0), "validation_fraction"),
     (dict(early_stopping=True, validation_fraction="0.1"), "validation_fraction"),
-    (dict(early_stopping=True, validation_fraction=0.01), "no validation")])
+    (dict(early_stopping=True, validation_fraction=0.01, decay=0.0), "no validation")])
 def test_early_stopping_errors(params, match):
     X, y = _moons()[::2]
     clf = snode.SNODEClassifier(n_steps=3, max_iter=2, **params)
@@ -876,9 +877,15 @@ def test_verbose_prints_a_line_per_iteration(capsys):
     snode.SNODEClassifier(n_steps=3, max_iter=4, random_state=0).fit(X, y)
     assert capsys.readouterr().out == ""                      # quiet by default
     snode.SNODERegressor(n_steps=3, max_iter=3, random_state=0, verbose=2,
-                         early_stopping=True).fit(X, y.astype(float))
+                         early_stopping=True, decay=0.0).fit(X, y.astype(float))
     out = capsys.readouterr().out
     assert "Validation cost = " in out and "Iteration 3, loss = " in out
+    # decay "auto": each stage of the path named (60 samples: chosen by folds)
+    snode.SNODERegressor(n_steps=3, max_iter=14, random_state=0, verbose=True).fit(
+        X, y.astype(float))
+    out = capsys.readouterr().out.splitlines()
+    assert "Weight decay = 0.3 (48 training samples)" in out
+    assert sum(line.endswith("(mean of 5 folds)") for line in out) == 7
 
 
 @pytest.mark.parametrize("bad", [-1, 1.5, "yes", None])

@@ -58,7 +58,9 @@ def _snode():
 
 
 def test_the_command_line_under_mpiexec_writes_the_one_process_model(tmp_path):
-    args = ["train", "--n", "300", "--max-iter", "12", "--block-size", "32", "-q"]
+    # (early stopping "auto" holds samples out with one process only: off for both runs)
+    args = ["train", "--n", "300", "--max-iter", "12", "--block-size", "32", "-q",
+            "--no-early-stopping"]
     one = subprocess.run(_snode() + args + ["-o", "one.npz"], cwd=tmp_path, env=_env(),
                          capture_output=True, text=True, timeout=TIMEOUT)
     assert one.returncode == 0, one.stderr
@@ -88,6 +90,7 @@ def test_ctrl_c_under_mpiexec_stops_every_rank_and_keeps_the_weights(tmp_path):
     import time
 
     cmd = [MPIEXEC, "-n", "2"] + _snode() + ["train", "--n", "4000", "--max-iter", "100000",
+                                             "--ftol", "0", "--steps", "60",
                                              "--block-size", "500", "-q", "-o", "int.npz"]
     p = subprocess.Popen(cmd, cwd=tmp_path, env=_env(), stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True)
@@ -115,7 +118,8 @@ def test_rank_0_alone_reads_the_data(tmp_path):
     (tmp_path / "b").mkdir()
     X = rng.normal(size=(300, 2))
     np.savetxt(tmp_path / "a" / "d.csv", np.c_[X, X[:, 0] > 0], delimiter=",", fmt="%.6f")
-    args = ["train", "-q", "--dataset", "csv:d.csv", "--block-size", "64", "--max-iter", "3"]
+    args = ["train", "-q", "--dataset", "csv:d.csv", "--block-size", "64", "--max-iter", "3",
+            "--no-early-stopping"]
     one = subprocess.run(_snode() + args + ["-o", "one.npz"], cwd=tmp_path / "a", env=_env(),
                          capture_output=True, text=True, timeout=TIMEOUT)
     assert one.returncode == 0, one.stderr

@@ -76,6 +76,7 @@ class Preset:
                     sobolev_weight=opt.sobolev_weight,
                     batch_size=opt.batch_size, iterations_per_batch=opt.iterations_per_batch,
                     epochs=opt.epochs, drop_last=opt.drop_last, scale=self.scale, decay=0.0,
+                    early_stopping=False,
                     input_offset=0,
                     ncg_options=dict(safeguard=opt.safeguard, beta_inner=opt.beta_inner))
 

@@ -49,7 +49,7 @@ def _training(model, meta):
     spec = optimizer_spec(params.get("optimizer", param("optimizer").default))
     used_batch = meta.get("batch_size_used", params.get("batch_size"))
     mode = "full" if used_batch is None else "minibatch"
-    early = params.get("early_stopping", False)
+    early = meta.get("early_stopping_used", params.get("early_stopping") is True)
     shown = []
     for p in PARAMS:
         name = p.name

@@ -77,7 +77,8 @@ def _add_table_options(t):
     for p, dest in table_options():
         kw = dict(dest=dest, default=argparse.SUPPRESS, help=_help(p))
         c = p.constraint
-        if isinstance(c, Boolean):  # (--drop-last and --no-drop-last: a preset's undone too)
+        if isinstance(c, Boolean) or (isinstance(c, Either) and isinstance(c.inner, Boolean)):
+            # (--drop-last and --no-drop-last: a preset's undone too; "auto" is not given)
             t.add_argument(*p.flags, action=argparse.BooleanOptionalAction, **kw)
             continue
         if isinstance(c, NCGOptionsConstraint):

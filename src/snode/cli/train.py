@@ -69,7 +69,8 @@ def unused_options(args, given, settings, kind, batch_size, n_train):
     else:
         mode = "minibatch"
         why_mode = f"mini-batches of {batch_size} for {n_train} training samples"
-    early = settings.get("early_stopping", False)
+    early = auto.early_stopping(settings.get("early_stopping", param("early_stopping").default),
+                                batch_size or None, 1 if args.comm is None else args.comm.Get_size())
     unused = []
     if args.n is not None and not data.generated(args):
         unused.append(("--n", "a generated data set's size"))
@@ -85,7 +86,7 @@ def unused_options(args, given, settings, kind, batch_size, n_train):
                 settings.get("ftol", param("ftol").default) == 0.0:
             by_mode.append((flag, "--ftol 0 turns the stop off"))
         elif p.name == "validation_fraction" and not early:
-            by_mode.append((flag, "without --early-stopping"))
+            by_mode.append((flag, "without early stopping"))
         elif p.name in _OPTIMIZER_SETTINGS and not spec.uses(p.name):
             by_optimizer.append((flag, spec.why_unused(p.name)))
         elif p.name == "sobolev_weight" and settings.get("sobolev_alpha") == 0.0:

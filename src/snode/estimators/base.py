@@ -19,7 +19,8 @@ from ..objective import Objective
 from ..optim import OPTIMIZERS
 from ..reduce import agree
 from . import auto, distributed, persistence
-from .early_stopping import EarlyStopping, validation_split
+from .early_stopping import BrierScore, EarlyStopping, validation_split
+from .training import Stages, chained, fold_split
 from .params import param, params_of, validate
 
 __all__ = ["SNODEEstimator", "SkClassifier", "SkRegressor", "SkBase", "not_fitted",
@@ -298,19 +299,31 @@ class SNODEEstimator:
         # (every process starts from rank 0's seed)
         seed = distributed.shared_seed(red, seed_of(p["random_state"]))
         n_total = distributed.global_sums(red, float(len(X)))[0]
-        if p["early_stopping"]:
-            if red.size > 1:
-                # (each process's samples must be whole blocks of the sums over samples; a
-                # held-out share of them is not)
-                raise ValueError("early_stopping is not available with several processes "
-                                 "(comm): hold out validation samples and watch them with a "
-                                 "callback")
-            held = validation_split(X.shape[0], p["validation_fraction"], seed, labels)
-        else:
-            held = None
+        batch_size, epochs = auto.schedule(p["batch_size"], p["epochs"], n_total)
+        early = auto.early_stopping(p["early_stopping"], batch_size, red.size)
+        if early and red.size > 1:
+            # (each process's samples must be whole blocks of the sums over samples; a
+            # held-out share of them is not)
+            raise ValueError("early_stopping is not available with several processes "
+                             "(comm): hold out validation samples and watch them with a "
+                             "callback")
+        warm = p["warm_start"] and getattr(self, "decay_", None) is not None
+        fitted_decay = self.decay_ if warm and p["decay"] == "auto" else None
+        paths = auto.decays(p["decay"], self._kind, early, batch_size, fitted=fitted_decay)
+        n_folds = auto.folds(X.shape[0], p["validation_fraction"], paths) if early else 0
+        held = None
+        if early and not n_folds:
+            try:
+                held = validation_split(X.shape[0], p["validation_fraction"], seed, labels)
+            except ValueError:
+                if p["early_stopping"] != "auto":
+                    raise
+                # ("auto": too few samples to hold any out; trained without)
+                early = False
+                paths = auto.decays(p["decay"], self._kind, early, batch_size,
+                                    fitted=fitted_decay)
         width, offset = auto.layout(p["width"], p["input_offset"], X.shape[1], n_out)
         n_steps = auto.n_steps(p["n_steps"], n_total, width)
-        batch_size, epochs = auto.schedule(p["batch_size"], p["epochs"], n_total)
         threads = distributed.threads(red, p["n_threads"])
         if p["warm_start"] and hasattr(self, "net_"):
             net = self.net_
@@ -347,29 +360,64 @@ class SNODEEstimator:
         self.batch_size_ = batch_size
         self.epochs_ = None if batch_size is None else epochs
         self.optimizer_ = optimizer
+        self.early_stopping_ = bool(early)
         data = (place_inputs(scaler.transform(X, check_input=False), offset), Y, labels)
 
         def objective(rows=None, cost=cost):  # (the data were checked on the way in)
             return Objective(net, cost, *_rows(data, rows), reducer=red,
                              block_size=p["block_size"], check_input=False)
 
+        def measure(rows):  # (what validation watches: the data terms, or the Brier score)
+            watched = objective(rows, dataclasses.replace(cost, decay=0.0, smooth=0.0))
+            return watched if labels is None else BrierScore(watched)
+
         if p["verbose"]:
             callback = _Verbose(callback)
-        if held is None:
-            self.result_ = optimizer.minimize(objective(), callback=callback)
+        single = paths == ((paths[0][0],),)
+        stages = Stages(optimizer, objective, cost, p["max_iter"],
+                        auto.stage_iterations(p["max_iter"], paths),
+                        verbose=bool(p["verbose"]) and not single)
+        watch = None
+        if n_folds:  # (a stage of the paths chosen by folds, then trained to on all samples)
+            k, j, costs = stages.folds(net, paths, fold_split(X.shape[0], n_folds, seed,
+                                                              labels), measure)
+            for decay in paths[k][:j + 1]:
+                result = stages.run(decay, stages.per_stage, None, callback)
+                if stages.left < 1 or result.interrupted or \
+                        result.message == "stopped by the callback":
+                    break
+            self.validation_costs_, self.best_validation_cost_ = costs, float(costs.min())
+        elif held is not None:  # train on the rest, watch the held-out samples
+            train_rows, val = held
+            # (along decay paths the stages run whole; their ends decide)
+            watch = EarlyStopping(measure(val), p["n_iter_no_change"] if single else None,
+                                  p["ftol"], callback, per_epoch=batch_size is not None,
+                                  verbose=bool(p["verbose"]))
+            watch.check()  # (the starting weights are a candidate: warm_start's too)
+            if single:
+                stages.run(paths[0][0], p["max_iter"], train_rows, watch)
+            else:
+                stages.paths(net, paths, train_rows, watch, p["n_iter_no_change"])
+        else:
+            stages.run(paths[0][0], p["max_iter"], None, callback)
             for name in ("validation_costs_", "best_validation_cost_"):  # (a former fit's)
                 self.__dict__.pop(name, None)
-        else:  # early stopping: train on the rest, watch the cost on the held-out samples
-            train, val = held
-            training = objective(train)
-            watch = EarlyStopping(
-                objective(val, dataclasses.replace(cost, decay=0.0, smooth=0.0)),
-                p["n_iter_no_change"], p["ftol"], callback, per_epoch=batch_size is not None,
-                verbose=bool(p["verbose"]))
-            watch.check()  # (the starting weights are a candidate: warm_start's too)
-            self.result_ = watch.finish(optimizer.minimize(training, callback=watch), training)
+        result = chained([r for _, r in stages.runs])
+        self.decay_ = stages.runs[-1][0]
+        if watch is not None:
+            result = watch.finish(result, stages.training)
+            ends = np.cumsum([r.n_iter for _, r in stages.runs])
+            self.decay_ = stages.runs[min(int(np.searchsorted(ends, watch.best_iter)),
+                                          len(stages.runs) - 1)][0]
+            if stages.ended:
+                result.message = (
+                    f"early stopping: the validation cost did not fall over the last "
+                    f"{auto.DECAY_PATH_PATIENCE} stages of the weight-decay path; the weights "
+                    f"of iteration {watch.best_iter} (weight decay {self.decay_:g}) kept")
+                result.success = True
             self.validation_costs_ = np.asarray(watch.costs)
             self.best_validation_cost_ = watch.best
+        self.result_ = result
         self.history_ = self.result_.history
         self.n_iter_ = self.result_.n_iter
         self.loss_curve_ = loss_curve(self.history_, per_epoch=batch_size is not None)

@@ -90,9 +90,9 @@ class SNODEClassifier(SNODEEstimator, SkClassifier, SkBase, kind=CLASSIFIER):
             raise ValueError(f"need at least 2 classes, got {classes.shape[0]} class")
         C = classes.shape[0]
         if p["loss"] == "ce":
-            cost = Cost(mse=0.0, ce=1.0, n_classes=C, decay=p["decay"])
+            cost = Cost(mse=0.0, ce=1.0, n_classes=C)
         else:
-            cost = Cost(mse=1.0, n_classes=C, decay=p["decay"])
+            cost = Cost(mse=1.0, n_classes=C)
         return self._fit_net(p, red, X, C, labels=labels, cost=cost, callback=callback,
                              attrs=dict(classes_=classes))
 

@@ -2,7 +2,10 @@
 weights kept (scikit-learn's MLP's rule on the validation cost)."""
 import numpy as np
 
-__all__ = ["validation_split", "EarlyStopping"]
+from ..exceptions import NonFiniteError
+from ..loss import softmax
+
+__all__ = ["validation_split", "EarlyStopping", "BrierScore"]
 
 
 def validation_split(n, fraction, seed, labels=None):
@@ -32,6 +35,36 @@ def validation_split(n, fraction, seed, labels=None):
     return train, val
 
 
+class BrierScore:
+    """The validation measure of classification: the Brier score, the mean over samples of
+    the squared distance between the predicted class probabilities (the softmax of the first
+    C outputs) and the one-hot label (Brier 1950). Unlike the cross-entropy it stays bounded
+    for a confident mistake, so a few such samples do not stop training before the accuracy
+    is reached.
+
+    Parameters
+    ----------
+    objective : Objective
+        The held-out samples with their labels (its network is the one trained).
+    """
+
+    def __init__(self, objective):
+        self.objective = objective
+
+    def value(self):
+        obj = self.objective
+        C = obj.cost.n_classes
+        try:
+            P = softmax(obj.net.forward(obj.X, check_input=False), C)
+        except NonFiniteError:  # (weights a diverging step left: no candidate)
+            return np.inf
+        P[np.arange(P.shape[0]), obj.labels] -= 1.0
+        return float(np.einsum("ij,ij->", P, P) / max(1, P.shape[0]))
+
+    def params(self):
+        return self.objective.params()
+
+
 class EarlyStopping:
     """The callback of early stopping: the validation cost (the data terms, no penalty) after
     every iteration (mini-batch mode: at every epoch's end); True (stop) when it has not
@@ -41,7 +74,8 @@ class EarlyStopping:
     ----------
     validation : Objective
         The cost on the held-out samples (its network is the one trained).
-    patience : int
+    patience : int or None
+        None: never stop (the best weights are still kept).
     ftol : float
     user : callable or None
         The user's callback, called first at every iteration; its True stops training too.
@@ -56,6 +90,11 @@ class EarlyStopping:
         self.per_epoch, self.verbose = per_epoch, verbose
         self.costs, self.best, self.best_params, self.best_iter = [], np.inf, None, 0
         self.since, self.n, self.stopped, self.checked = 0, 0, False, -1
+        self.asked = False  # (the user's callback asked to stop)
+
+    def new_stage(self):
+        """Patience afresh: a new stage of training (a lower decay of the path) begins."""
+        self.since, self.stopped = 0, False
 
     def check(self):
         """One check of the validation cost at the current weights; True when patience ran
@@ -70,11 +109,12 @@ class EarlyStopping:
                 cost, self.val.params(), self.n, 0
         else:
             self.since += 1
-        return self.since >= self.patience
+        return self.patience is not None and self.since >= self.patience
 
     def __call__(self, rec):
         self.n += 1
         asked = bool(self.user(rec)) if self.user is not None else False
+        self.asked = self.asked or asked
         if self.per_epoch and not rec.get("epoch_end"):  # (mini-batches: an epoch's last)
             return asked
         self.stopped = self.check()

@@ -343,9 +343,9 @@ PARAMS = (
        "be); 0 is the method's authors' layout. The offset used is ``input_offset_``.",
        "--input-offset"),
     _p("n_steps", AUTO, Either((AUTO,), _INT1), 'int >= 1 or "auto", default "auto"',
-       "Depth steps K of the network (:class:`snode.SNODE`). \"auto\": 60, fewer for large "
-       "problems (the work of a sweep grows as N width^2 K; :func:`snode.estimators.auto."
-       "n_steps`). ``net_.n_steps`` is the number used.", "--steps"),
+       "Depth steps K of the network (:class:`snode.SNODE`). \"auto\": 10, down to 4 for "
+       "large problems (the work of a sweep grows as N width^2 K; :func:`snode.estimators."
+       "auto.n_steps`). ``net_.n_steps`` is the number used.", "--steps"),
     _p("T", 6.0, Real(0.0, strict=True), "float > 0, default 6.0",
        "Final time (depth) of the network.", "--T"),
     _p("scheme", "rk4", SchemeConstraint(), 'str or Tableau, default "rk4"',
@@ -436,12 +436,16 @@ PARAMS = (
        + ". \"step\" may also be \"auto\" (the default): the strong-Wolfe search for the "
        "limited-memory direction, the sensitivity step for the conjugate ones; the rule used "
        "is ``step_rule_``.", "--ncg-option", metavar="KEY=VALUE"),
-    _p("decay", {CLASSIFIER: 1e-4, REGRESSOR: 0.0}, Real(0.0),
-       "float >= 0, default 1e-4 (classifier), 0 (regressor)",
+    _p("decay", AUTO, Either((AUTO,), Real(0.0)), 'float >= 0 or "auto", default "auto"',
        "Weight decay: the cost's L2(0, T) penalty ``decay/2 int_0^T |W|^2 + |b|^2 dt`` "
-       "(:class:`snode.Cost`). Without it the cross-entropy of separable data keeps pulling "
-       "the weights outward; the regressor's 0 leaves an exact fit unbiased (use "
-       "`early_stopping` or a decay chosen by validation on few noisy samples).", "--decay"),
+       "(:class:`snode.Cost`). \"auto\": with `early_stopping` in full-batch mode a "
+       "regularisation path, the decay lowered in stages of 25 iterations (fewer where "
+       "`max_iter` would not reach the last) that go on from each other (the classifier's from 0.03, the regressor's from 0.3, to 0.0003), the "
+       "weights of the lowest validation cost kept, ending after two stages without a new "
+       "best; "
+       "otherwise 1e-4 (classifier) or 0 (regressor); a warm start keeps the fitted decay "
+       "(:func:`snode.estimators.auto.decays`). The decay of the weights kept is "
+       "``decay_``.", "--decay"),
     _p("block_size", None, Either((None,), _INT1), "int or None, default None",
        "Samples of a block of the sums over samples (:class:`snode.Objective`); None: 4096.",
        "--block-size"),
@@ -459,12 +463,15 @@ PARAMS = (
        "The iterations `ftol` looks back over; with `early_stopping`, its checks without "
        "progress.", "--n-iter-no-change",
        mode="full"),
-    _p("early_stopping", False, Boolean(), "bool, default False",
+    _p("early_stopping", AUTO, Either((AUTO,), Boolean()), 'bool or "auto", default "auto"',
        "Hold out `validation_fraction` of the training samples (the classifier's per class, "
-       "every class keeping a training sample), train on the rest, and stop when their cost "
-       "has not fallen below (1 - ftol) times its best for `n_iter_no_change` checks (every "
-       "iteration; in mini-batch mode every epoch), keeping the best weights (scikit-learn's "
-       "MLP's rule). One process only.", "--early-stopping"),
+       "every class keeping a training sample), train on the rest, watch their cost (the "
+       "classifier's: the Brier score of the predicted probabilities) after every iteration "
+       "(in mini-batch mode every epoch) and keep the best weights; with a fixed `decay`, stop "
+       "when it has not fallen below (1 - ftol) times its best for `n_iter_no_change` checks "
+       "(scikit-learn's MLP's rule); with `decay` \"auto\" the decay path's rule. \"auto\": "
+       "in full-batch mode with one process. One process only. The choice used is "
+       "``early_stopping_``.", "--early-stopping"),
     _p("validation_fraction", 0.1, Fraction(open_ends=True), "float in (0, 1), default 0.1",
        "The share `early_stopping` holds out.", "--validation-fraction"),
     _p("verbose", False, Verbosity(), "bool or int >= 0, default False",

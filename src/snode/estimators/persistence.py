@@ -15,10 +15,12 @@ __all__ = ["meta_of", "migrated_params", "restore_common", "stored_scaler", "sca
 
 #: The settings that files written before them lack, with the values those files were trained
 #: with (no stop on a stalled cost; the Sobolev gradient; the inputs from the first component;
-#: the regressor's targets as they are).
+#: the regressor's targets as they are; no weight decay and no early stopping).
 PARAMS_BEFORE = {
-    CLASSIFIER: dict(ftol=0.0, sobolev_weight=1.0, input_offset=0),
-    REGRESSOR: dict(ftol=0.0, sobolev_weight=1.0, input_offset=0, target_scale="none"),
+    CLASSIFIER: dict(ftol=0.0, sobolev_weight=1.0, input_offset=0, decay=0.0,
+                     early_stopping=False),
+    REGRESSOR: dict(ftol=0.0, sobolev_weight=1.0, input_offset=0, target_scale="none",
+                    decay=0.0, early_stopping=False),
 }
 #: The line search of files written before ncg_options' step "auto" (which such files lack,
 #: with their meta's "step_rule_used").
@@ -41,6 +43,10 @@ def meta_of(est, extra):
         meta["batch_size_used"] = None if est.batch_size_ is None else int(est.batch_size_)
         meta["epochs_used"] = None if est.epochs_ is None else int(est.epochs_)
     meta["input_offset_used"] = int(getattr(est, "input_offset_", 0))
+    if hasattr(est, "early_stopping_"):
+        meta["early_stopping_used"] = bool(est.early_stopping_)
+    if hasattr(est, "decay_"):
+        meta["decay_used"] = float(est.decay_)
     if hasattr(est, "feature_names_in_"):  # (fitted on a table with column names)
         meta["feature_names_in"] = [str(name) for name in est.feature_names_in_]
     meta.update(extra)
@@ -97,6 +103,17 @@ def restore_common(est, net, meta, step_rule):
         est.step_rule_ = step
     elif "params" in meta:  # (a file from before the auto line search)
         est.step_rule_ = step_rule
+    if "early_stopping_used" in meta:
+        early = meta["early_stopping_used"]
+        if not isinstance(early, bool):
+            raise ValueError(f"early_stopping_used must be true or false, got {early!r}")
+        est.early_stopping_ = early
+    if "decay_used" in meta:
+        decay = meta["decay_used"]
+        if isinstance(decay, bool) or not isinstance(decay, (int, float)) or \
+                not np.isfinite(decay) or decay < 0:
+            raise ValueError(f"decay_used must be a finite number >= 0, got {decay!r}")
+        est.decay_ = float(decay)
     if "batch_size_used" in meta:  # (files from before the auto schedule: the settings)
         b, e = meta["batch_size_used"], meta.get("epochs_used")
 

@@ -78,7 +78,7 @@ class SNODERegressor(SNODEEstimator, SkRegressor, SkBase, kind=REGRESSOR):
                 Y, reducer=red, block_size=p["block_size"], name="y", check_input=False)
         return self._fit_net(p, red, X, Y.shape[1],
                              Y=targets.transform(Y, check_input=False),
-                             cost=Cost(mse=1.0, decay=p["decay"]), callback=callback,
+                             cost=Cost(mse=1.0), callback=callback,
                              attrs=dict(_y_1d=y.ndim == 1, n_outputs_=Y.shape[1],
                                         target_scaler_=targets))
 
