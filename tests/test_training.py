@@ -149,3 +149,22 @@ def test_a_file_from_before_the_auto_rules_loads_with_what_it_was_trained_with(t
     old = snode.load(tmp_path / "old.npz")
     assert old.decay == 0.0 and old.early_stopping is False
     assert not hasattr(old, "decay_") and old.predict(X).shape == (60,)
+
+
+def test_info_shows_the_decay_and_early_stopping_used(tmp_path, capsys):
+    from snode import cli
+
+    out = tmp_path / "m.npz"
+    assert cli.main(["train", "--dataset", "moons", "--n", "200", "--steps", "3", "-q",
+                     "--max-iter", "10", "-o", str(out)]) == 0
+    decay = snode.load(out).decay_
+    capsys.readouterr()
+    assert cli.main(["info", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert f"decay=auto ({decay:g} used)" in text and "early_stopping=auto (True used)" in text
+    assert cli.main(["train", "--dataset", "moons", "--n", "200", "--steps", "3", "-q",
+                     "--batch-size", "50", "--epochs", "1", "-o", str(out)]) == 0
+    capsys.readouterr()
+    assert cli.main(["info", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "early_stopping=auto (False used)" in text and "validation_fraction" not in text

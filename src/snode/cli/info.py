@@ -41,6 +41,11 @@ def _training(model, meta):
             params[name] = f"auto ({meta[used]} used)"
     if "sobolev_weight_used" in meta and params.get("sobolev_weight") == "auto":
         params["sobolev_weight"] = f"auto ({meta['sobolev_weight_used']:g} used)"
+    if "decay_used" in meta and params.get("decay") == "auto":
+        params["decay"] = f"auto ({meta['decay_used']:g} used)"
+    auto_early = params.get("early_stopping") == "auto" and "early_stopping_used" in meta
+    if auto_early:
+        params["early_stopping"] = f"auto ({meta['early_stopping_used']} used)"
     # (the loaded estimator's: a file from before the auto line search has the step)
     options = getattr(model, "ncg_options", None) or {}
     rule = getattr(model, "step_rule_", None)
@@ -58,7 +63,8 @@ def _training(model, meta):
         if p.mode is not None and p.mode != mode and not (
                 early and name in ("ftol", "n_iter_no_change")):  # (early stopping's too)
             continue
-        if name in ("early_stopping", "validation_fraction") and not early:
+        if name == "validation_fraction" and not early or \
+                name == "early_stopping" and not (early or auto_early):
             continue
         if name == "ncg_options":
             if rule is not None:

@@ -34,12 +34,13 @@ EPOCHS = 10
 
 #: decay="auto" with early stopping in full-batch mode: regularisation paths, each from the
 #: initial weights, the weight decay lowered stage by stage along it, DECAY_PATH_ITER
-#: iterations a stage (fewer where max_iter would not reach the last), each stage going on from the last; the weights with the lowest
-#: validation cost over all of them are kept. A path ends after DECAY_PATH_PATIENCE stages
-#: that did not lower that cost; where its last stage still lowered it, training goes on at
-#: its decay under early stopping's rule. Otherwise DECAY_FIXED[kind]. (A classifier's path
-#: from a decay of 0.1 or more settles where the lower decays of its later stages do not lead
-#: it out: spirals ended at 0.66 accuracy.)
+#: iterations a stage (fewer where max_iter would not reach the last), each stage going on
+#: from the last; the weights with the lowest validation cost over all of them are kept. A
+#: path ends after DECAY_PATH_PATIENCE stages that did not lower that cost; where its last
+#: stage still lowered it, training goes on at its decay under early stopping's rule
+#: (patience: n_iter_no_change checks or a stage's iterations, the more). Otherwise
+#: DECAY_FIXED[kind]. (A classifier's path from a decay of 0.1 or more settles where the
+#: lower decays of its later stages do not lead it out: spirals ended at 0.66 accuracy.)
 DECAY_PATH = {"classifier": ((0.03, 0.01, 0.003, 0.001, 0.0003),),
               "regressor": ((0.3, 0.1, 0.03, 0.01, 0.003, 0.001, 0.0003),)}
 DECAY_PATH_ITER = 25

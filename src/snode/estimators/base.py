@@ -411,9 +411,9 @@ class SNODEEstimator:
                                           len(stages.runs) - 1)][0]
             if stages.ended:
                 result.message = (
-                    f"early stopping: the validation cost did not fall over the last "
-                    f"{auto.DECAY_PATH_PATIENCE} stages of the weight-decay path; the weights "
-                    f"of iteration {watch.best_iter} (weight decay {self.decay_:g}) kept")
+                    f"early stopping: the validation cost did not fall over the last stages "
+                    f"of the weight-decay path; the weights of iteration {watch.best_iter} "
+                    f"(weight decay {self.decay_:g}) kept")
                 result.success = True
             self.validation_costs_ = np.asarray(watch.costs)
             self.best_validation_cost_ = watch.best

@@ -55,9 +55,16 @@ class SNODEClassifier(SNODEEstimator, SkClassifier, SkBase, kind=CLASSIFIER):
         "auto" settings, alpha and wolfe_c2, it resolves as it runs); not stored in model
         files, nor are ``result_``, ``history_``, ``n_iter_``, ``loss_curve_`` and the
         validation costs.
+    early_stopping_ : bool
+        Whether a held-out share watched the training (the resolved `early_stopping`).
+    decay_ : float
+        The weight decay of the weights the network holds (the resolved `decay`: with the
+        decay path, the stage where they were reached).
     validation_costs_ : ndarray, best_validation_cost_ : float
-        With `early_stopping`: the validation cost at every check, and its best (whose
-        weights the network holds).
+        With early stopping: the validation cost (the classifier's Brier score, the
+        regressor's squared error) at every check, and its best (whose weights the network
+        holds); where folds chose the stage of the decay path (fewer than 10 held-out
+        samples), the folds' mean cost of each stage, in the path's order.
 
     Raises
     ------

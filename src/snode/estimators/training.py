@@ -39,7 +39,7 @@ class Stages:
         self.optimizer, self.objective, self.cost = optimizer, objective, cost
         self.max_iter, self.left, self.runs, self.training = max_iter, max_iter, [], None
         self.per_stage, self.verbose = per_stage, verbose
-        self.ended = False  # (a path ended as its stages stopped lowering the validation cost)
+        self.ended = False  # (a path ended: its last stages did not lower the validation cost)
 
     def run(self, decay, n, rows=None, callback=None):
         """One stage: at most `n` iterations (and those left) at weight decay `decay` on the
@@ -62,7 +62,10 @@ class Stages:
         ends after :data:`~snode.estimators.auto.DECAY_PATH_PATIENCE` stages that did not
         lower the validation cost (lower decays would fit the training samples closer
         still); where the last path's last stage still lowered it, training goes on at that
-        decay under early stopping's rule (`patience` checks)."""
+        decay under early stopping's rule, with the patience of `patience` checks or of a
+        stage's iterations, whichever is more (at the path's lowest decay the validation cost
+        of clean data still falls, slowly: spirals ended at 0.984 accuracy with 10 checks,
+        0.992 with 25, medians of 5 seeds)."""
         start, done, idle = net.get_params(), False, 0
         for k, path in enumerate(paths):
             if k:  # (each path from the initial weights)
@@ -81,8 +84,10 @@ class Stages:
             if done:
                 break
         if not done and idle == 0:
-            watch.patience = patience
+            watch.patience = max(patience, self.per_stage)
             self.run(paths[-1][-1], self.left, rows, watch)
+        elif not done:
+            self.ended = True
 
     def folds(self, net, paths, folds, measure_of):
         """Choose a stage of the decay `paths` by k folds: for each fold (train rows,
