@@ -5,7 +5,8 @@ over several seeds of one split rule. The defaults are chosen on it (docs/decisi
     python bench/bench_suite.py [--quick] [--seeds 5] [--sets NAME,...] [--models NAME,...]
                                 [--params JSON] [--json FILE] [--threads N]
 
-Needs scikit-learn; statsmodels for its data sets (left out, with a note, without it).
+Needs scikit-learn; statsmodels for its data sets (left out, with a note, without it):
+``python -m pip install ".[suite]"``.
 
 Every set is split 70/30 with seed s (stratified for classification), s = 0, 1, ...; every
 model sees the same splits and seed s. The models:
