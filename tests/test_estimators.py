@@ -884,7 +884,7 @@ def test_verbose_prints_a_line_per_iteration(capsys):
     snode.SNODERegressor(n_steps=3, max_iter=14, random_state=0, verbose=True).fit(
         X, y.astype(float))
     out = capsys.readouterr().out.splitlines()
-    assert "Weight decay = 0.3 (48 training samples)" in out
+    assert "Fold 1 of 5: the decay path on 48 samples" in out
     assert sum(line.endswith("(mean of 5 folds)") for line in out) == 7
 
 

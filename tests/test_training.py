@@ -31,7 +31,9 @@ def test_the_auto_rules_of_early_stopping_decay_folds_and_stages():
     assert auto.folds(94, 0.1, path) == 5 and auto.folds(96, 0.1, path) == 0  # (10 at 96)
     assert auto.folds(40, 0.5, path) == 0
     assert auto.folds(40, 0.1, ((0.1,),)) == 0  # (one stage: nothing to choose)
-    assert auto.folds(4, 0.1, path) == 0  # (fewer samples than folds)
+    assert auto.folds(4, 0.1, path) is None  # (fewer samples than folds)
+    assert auto.folds(40, 0.1, path, work=auto.CV_MAX_WORK) == 5
+    assert auto.folds(40, 0.1, path, work=2 * auto.CV_MAX_WORK) is None  # (too costly)
     # a stage's iterations: 25, fewer where max_iter would not reach the last stage
     assert auto.stage_iterations(800, path) == auto.DECAY_PATH_ITER == 25
     assert auto.stage_iterations(70, path) == 10 and auto.stage_iterations(3, path) == 1
@@ -107,8 +109,19 @@ def test_tiny_data_choose_the_stage_by_folds_then_train_on_every_sample():
     j = int(np.argmin(est.validation_costs_))
     assert est.decay_ == path[j] and est.best_validation_cost_ == est.validation_costs_[j]
     # then trained on all 40 samples through the path to that stage, 10 iterations a stage
-    assert est.n_iter_ <= 10 * (j + 1)
+    assert est.n_iter_ == 10 * (j + 1)
+    assert est.result_.message.startswith("reached the stage of the weight-decay path that 5 "
+                                          "folds chose")
     assert est.score(X, y) > 0.5
+    # max_iter too small to reach the stage chosen: the cost is the stage reached's
+    short = snode.SNODERegressor(n_steps=4, max_iter=1, random_state=0).fit(X, y)
+    assert short.decay_ == path[0] and short.n_iter_ == 1
+    assert short.best_validation_cost_ == short.validation_costs_[0]
+    # wide data: the folds would cost too much; "auto" trains on every sample instead
+    wide = np.random.default_rng(2).normal(size=(40, 200))  # (40 x 202^2 x 4 steps)
+    est = snode.SNODERegressor(n_steps=4, max_iter=5, random_state=0).fit(wide, y)
+    assert not est.early_stopping_ and est.decay_ == auto.DECAY_FIXED["regressor"]
+    assert not hasattr(est, "validation_costs_")
 
 
 def test_decay_and_early_stopping_used_are_stored_and_checked(tmp_path):
@@ -168,3 +181,41 @@ def test_info_shows_the_decay_and_early_stopping_used(tmp_path, capsys):
     assert cli.main(["info", str(out)]) == 0
     text = capsys.readouterr().out
     assert "early_stopping=auto (False used)" in text and "validation_fraction" not in text
+
+
+def test_a_diverging_step_ends_the_decay_path_with_its_message():
+    X, y = snode.datasets.moons(200, seed=0)
+    est = snode.SNODEClassifier(optimizer="sgd", lr=10.0, activation="softplus", T=40.0,
+                                n_steps=10, batch_size=None, random_state=0).fit(X, y)
+    assert est.early_stopping_
+    assert "non-finite" in est.result_.message, est.result_.message
+    assert est.n_iter_ < 25 and np.isfinite(est.net_.W).all()  # (the first stage only)
+    assert est.decay_ == auto.DECAY_PATH["classifier"][0][0]
+
+
+def test_early_stopping_refuses_a_number_naming_every_choice():
+    X, y = snode.datasets.moons(40, seed=0)
+    with pytest.raises(ValueError, match="early_stopping must be True or False or 'auto'"):
+        snode.SNODEClassifier(early_stopping=1).fit(X, y)
+
+
+def test_the_json_metrics_say_what_validation_chose(tmp_path, capsys):
+    import json
+
+    from snode import cli
+
+    out = tmp_path / "m.json"
+    assert cli.main(["train", "--dataset", "moons", "--n", "200", "--steps", "3", "-q",
+                     "--max-iter", "60", "-o", str(tmp_path / "m.npz"), "--json",
+                     str(out)]) == 0
+    m = json.loads(out.read_text())
+    est = snode.load(tmp_path / "m.npz")
+    assert m["early_stopping"] is True and m["decay"] == est.decay_
+    assert m["best_validation_cost"] > 0
+    printed = capsys.readouterr().out
+    assert "training stopped early: early stopping" not in printed
+    assert cli.main(["train", "--dataset", "moons", "--n", "200", "--steps", "3", "-q",
+                     "--max-iter", "5", "--no-early-stopping", "-o", str(tmp_path / "m.npz"),
+                     "--json", str(out)]) == 0
+    m = json.loads(out.read_text())
+    assert m["early_stopping"] is False and m["best_validation_cost"] is None

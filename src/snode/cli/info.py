@@ -25,7 +25,8 @@ def info(args):
         return 0
     print(f"  {meta['estimator']} with {meta['n_features_in']} input features "
           f"(from component {meta.get('input_offset_used', 0)} of the state)"
-          + (f" and {meta['n_outputs']} outputs" if "n_outputs" in meta else ""))
+          + (f" and {meta['n_outputs']} output{'s' if meta['n_outputs'] != 1 else ''}"
+             if "n_outputs" in meta else ""))
     if "classes" in meta:
         print(f"  classes: {meta['classes']}")
     print("  trained with " + ", ".join(f"{k}={v}" for k, v in _training(model, meta)))

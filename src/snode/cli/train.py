@@ -234,7 +234,11 @@ def train(args):
                "seconds": seconds, "iterations": int(est.n_iter_),
                "gradient_evaluations": int(est.result_.evaluations),
                "final_cost": _final_cost(est.result_), "interrupted": bool(interrupted),
-               "message": "interrupted" if interrupted else est.result_.message}
+               "message": "interrupted" if interrupted else est.result_.message,
+               "early_stopping": bool(getattr(est, "early_stopping_", False)),
+               "decay": float(getattr(est, "decay_", float("nan"))),
+               "best_validation_cost": float(getattr(est, "best_validation_cost_",
+                                                     float("nan")))}
     if classify:
         metrics["train_accuracy"] = est.score(Xtr, ytr)
         metrics["test_accuracy"] = est.score(Xte, yte) if len(Xte) else float("nan")
@@ -255,7 +259,9 @@ def train(args):
               f"{metrics['iterations']} iterations)")
     if est.result_.message not in ("maximum number of iterations reached", "interrupted") \
             and not interrupted:
-        print(f"training stopped early: {est.result_.message}")
+        message = est.result_.message
+        print(message if message.startswith(("early stopping", "reached the stage"))
+              else f"training stopped early: {message}")
     est.save(args.output)
     print(f"model saved to {args.output}" + (" (training interrupted: last good weights)"
                                             if interrupted else ""))

@@ -6,6 +6,7 @@ Every function takes checked parameter values (:func:`snode.estimators.params.va
 """
 __all__ = ["n_steps", "layout", "schedule", "memory", "sobolev_weight", "step_rule", "decays",
            "early_stopping", "folds", "stage_iterations", "CV_MIN_VALIDATION", "CV_FOLDS",
+           "CV_MAX_WORK",
            "DECAY_PATH", "DECAY_PATH_ITER", "DECAY_PATH_PATIENCE", "DECAY_FIXED",
            "AUTO_STEPS", "AUTO_STEPS_MIN", "AUTO_STEPS_WORK", "AUTO_MEMORY", "AUTO_MEMORY_BYTES",
            "AUTO_SOBOLEV_WEIGHT", "AUTO_STEP", "LARGE", "LARGE_BATCH", "EPOCHS"]
@@ -48,20 +49,28 @@ DECAY_PATH_PATIENCE = 2
 DECAY_FIXED = {"classifier": 1e-4, "regressor": 0.0}
 #: A held-out share of fewer than CV_MIN_VALIDATION samples chooses a path's stage by chance:
 #: there decay="auto" chooses it by CV_FOLDS folds of the training samples instead, then
-#: trains on all of them to that stage.
+#: trains on all of them to that stage, unless a sweep's work (samples x width^2 x steps)
+#: exceeds CV_MAX_WORK: the folds' 5 paths would then take more than about a second (on the
+#: Zen 3 machine of docs/decisions.md; 50 samples of 500 features took 78 s), and
+#: early_stopping="auto" trains on every sample at the fixed decay instead.
 CV_MIN_VALIDATION = 10
 CV_FOLDS = 5
+CV_MAX_WORK = 2e6
 
 
-def folds(n_samples, fraction, paths):
+def folds(n_samples, fraction, paths, work=0.0):
     """The folds that choose the stage of decay `paths` (:func:`decays`) for `n_samples`
-    training samples and a validation `fraction`: :data:`CV_FOLDS` where a path has more than
-    one stage and the held-out share would hold fewer than :data:`CV_MIN_VALIDATION`
-    samples, else 0 (a held-out share decides)."""
+    training samples and a validation `fraction`, where a sweep over them is `work`
+    (samples x width^2 x steps): 0 (a held-out share decides) where the paths have one
+    stage or the share would hold at least :data:`CV_MIN_VALIDATION` samples; else
+    :data:`CV_FOLDS`, or None where there are fewer samples than folds or the work exceeds
+    :data:`CV_MAX_WORK` (too few to hold out, too costly to fold)."""
     path = sum(len(p) for p in paths) > 1
-    if path and round(fraction * n_samples) < CV_MIN_VALIDATION and n_samples >= CV_FOLDS:
-        return CV_FOLDS
-    return 0
+    if not path or round(fraction * n_samples) >= CV_MIN_VALIDATION:
+        return 0
+    if n_samples < CV_FOLDS or work > CV_MAX_WORK:
+        return None
+    return CV_FOLDS
 
 
 def stage_iterations(max_iter, paths):

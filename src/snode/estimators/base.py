@@ -310,20 +310,24 @@ class SNODEEstimator:
         warm = p["warm_start"] and getattr(self, "decay_", None) is not None
         fitted_decay = self.decay_ if warm and p["decay"] == "auto" else None
         paths = auto.decays(p["decay"], self._kind, early, batch_size, fitted=fitted_decay)
-        n_folds = auto.folds(X.shape[0], p["validation_fraction"], paths) if early else 0
+        width, offset = auto.layout(p["width"], p["input_offset"], X.shape[1], n_out)
+        n_steps = auto.n_steps(p["n_steps"], n_total, width)
+        n_folds = auto.folds(X.shape[0], p["validation_fraction"], paths,
+                             X.shape[0] * width * width * n_steps) if early else 0
         held = None
         if early and not n_folds:
             try:
+                if n_folds is None and p["early_stopping"] == "auto":
+                    raise ValueError  # (too few to hold out, too costly to fold)
                 held = validation_split(X.shape[0], p["validation_fraction"], seed, labels)
+                n_folds = 0
             except ValueError:
                 if p["early_stopping"] != "auto":
                     raise
-                # ("auto": too few samples to hold any out; trained without)
-                early = False
+                # ("auto": trained on every sample at the fixed decay)
+                early, n_folds = False, 0
                 paths = auto.decays(p["decay"], self._kind, early, batch_size,
                                     fitted=fitted_decay)
-        width, offset = auto.layout(p["width"], p["input_offset"], X.shape[1], n_out)
-        n_steps = auto.n_steps(p["n_steps"], n_total, width)
         threads = distributed.threads(red, p["n_threads"])
         if p["warm_start"] and hasattr(self, "net_"):
             net = self.net_
@@ -383,10 +387,17 @@ class SNODEEstimator:
                                                               labels), measure)
             for decay in paths[k][:j + 1]:
                 result = stages.run(decay, stages.per_stage, None, callback)
-                if stages.left < 1 or result.interrupted or \
+                if stages.left < 1 or result.interrupted or not result.success or \
                         result.message == "stopped by the callback":
                     break
-            self.validation_costs_, self.best_validation_cost_ = costs, float(costs.min())
+            else:  # (the stage chosen reached: that is why training ended)
+                result.message = (f"reached the stage of the weight-decay path that "
+                                  f"{n_folds} folds chose (weight decay {decay:g}), on every "
+                                  "sample")
+                result.success = True
+            reached = sum(len(path) for path in paths[:k]) + paths[k].index(decay)
+            self.validation_costs_ = costs
+            self.best_validation_cost_ = float(costs[reached])
         elif held is not None:  # train on the rest, watch the held-out samples
             train_rows, val = held
             # (along decay paths the stages run whole; their ends decide)

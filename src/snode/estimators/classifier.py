@@ -56,15 +56,18 @@ class SNODEClassifier(SNODEEstimator, SkClassifier, SkBase, kind=CLASSIFIER):
         files, nor are ``result_``, ``history_``, ``n_iter_``, ``loss_curve_`` and the
         validation costs.
     early_stopping_ : bool
-        Whether a held-out share watched the training (the resolved `early_stopping`).
+        Whether validation chose the weights (the resolved `early_stopping`): a held-out
+        share, or folds where it would hold fewer than 10 samples.
     decay_ : float
         The weight decay of the weights the network holds (the resolved `decay`: with the
-        decay path, the stage where they were reached).
+        decay path, the stage where they were reached; the first stage's where the starting
+        weights were kept).
     validation_costs_ : ndarray, best_validation_cost_ : float
         With early stopping: the validation cost (the classifier's Brier score, the
-        regressor's squared error) at every check, and its best (whose weights the network
-        holds); where folds chose the stage of the decay path (fewer than 10 held-out
-        samples), the folds' mean cost of each stage, in the path's order.
+        regressor's squared error) at every check, and its best by early stopping's rule (a
+        new best lower than the last by more than `ftol` of it), whose weights the network
+        holds; where folds chose the stage of the decay path, the folds' mean cost of each
+        stage in the path's order, and that of the stage reached.
 
     Raises
     ------

@@ -164,6 +164,8 @@ class Either(Constraint):
                 return lit
         if self.inner is None:
             raise ValueError(f"{name} must be {self.text}, got {value!r}")
+        if isinstance(self.inner, Boolean) and not isinstance(value, (bool, np.bool_)):
+            raise ValueError(f"{name} must be {self.text}, got {value!r}")
         if isinstance(self.inner, Options) or self.inner.takes(value):
             return self.inner.check(value, name)  # (its own message: the range, say)
         raise ValueError(f"{name} must be {self.text}, got {value!r}")
@@ -457,11 +459,14 @@ PARAMS = (
     _p("ftol", 1e-4, Real(0.0), "float >= 0, default 1e-4",
        "Full-batch mode: stop (converged) when the training cost fell by at most "
        "``ftol |cost|`` over the last `n_iter_no_change` iterations and is the lowest of them "
-       "(scikit-learn's MLP's `tol`); 0 runs all `max_iter`.", "--ftol",
+       "(scikit-learn's MLP's `tol`); 0 runs all `max_iter` (early stopping may still end "
+       "training sooner). With `early_stopping`, the least fall of the validation cost that "
+       "counts as progress.", "--ftol",
        mode="full"),
     _p("n_iter_no_change", 10, _INT1, "int >= 1, default 10",
        "The iterations `ftol` looks back over; with `early_stopping`, its checks without "
-       "progress.", "--n-iter-no-change",
+       "progress (along the decay path of `decay` \"auto\", at least a stage's 25).",
+       "--n-iter-no-change",
        mode="full"),
     _p("early_stopping", AUTO, Either((AUTO,), Boolean()), 'bool or "auto", default "auto"',
        "Hold out `validation_fraction` of the training samples (the classifier's per class, "
@@ -469,15 +474,21 @@ PARAMS = (
        "classifier's: the Brier score of the predicted probabilities) after every iteration "
        "(in mini-batch mode every epoch) and keep the best weights; with a fixed `decay`, stop "
        "when it has not fallen below (1 - ftol) times its best for `n_iter_no_change` checks "
-       "(scikit-learn's MLP's rule); with `decay` \"auto\" the decay path's rule. \"auto\": "
-       "in full-batch mode with one process. One process only. The choice used is "
-       "``early_stopping_``.", "--early-stopping"),
+       "(scikit-learn's MLP's rule); with `decay` \"auto\" the decay path's rule, and where "
+       "the held-out share would hold fewer than 10 samples, 5 folds of the training "
+       "samples choose the path's stage instead and training then uses every sample. "
+       "\"auto\": in full-batch mode with one process, unless there are too few samples to "
+       "hold out or fold (fewer than 5) or the folds would be costly (samples x width^2 x "
+       "steps above 2e6: :func:`snode.estimators.auto.folds`). One process only. The choice "
+       "used is ``early_stopping_``.", "--early-stopping"),
     _p("validation_fraction", 0.1, Fraction(open_ends=True), "float in (0, 1), default 0.1",
        "The share `early_stopping` holds out.", "--validation-fraction"),
     _p("verbose", False, Verbosity(), "bool or int >= 0, default False",
        "Print a line to stdout after every iteration (scikit-learn's meaning): its number "
        "and the training cost, with `early_stopping` the validation cost too; then how "
-       "training ended. The command line's progress bar is its own (-q hides it).",
+       "training ended; along the decay path each stage's decay, with folds each fold. Levels "
+       "above 1 print the same as 1. The command line's progress bar is its own (-q hides "
+       "it).",
        "--verbose"),
 )
 

@@ -75,7 +75,8 @@ class Stages:
             for decay in path:
                 best = watch.best
                 result = self.run(decay, self.per_stage, rows, watch)
-                done = self.left < 1 or result.interrupted or watch.asked
+                done = self.left < 1 or result.interrupted or watch.asked or \
+                    not result.success  # (a step that diverged ends the path: its message)
                 idle = 0 if watch.best < best else idle + 1
                 if done or idle >= auto.DECAY_PATH_PATIENCE:
                     self.ended = not done
@@ -85,7 +86,12 @@ class Stages:
                 break
         if not done and idle == 0:
             watch.patience = max(patience, self.per_stage)
+            if self.verbose:
+                print(f"Weight decay = {paths[-1][-1]:g} from here on, until the validation "
+                      f"cost stops falling", flush=True)
+            verbose, self.verbose = self.verbose, False
             self.run(paths[-1][-1], self.left, rows, watch)
+            self.verbose = verbose
         elif not done:
             self.ended = True
 
@@ -104,7 +110,11 @@ class Stages:
         start = net.get_params()
         n_stages = sum(len(path) for path in paths)
         costs = np.empty((len(folds), n_stages))
+        verbose, self.verbose = self.verbose, False
         for f, (train, val) in enumerate(folds):
+            if verbose:
+                print(f"Fold {f + 1} of {len(folds)}: the decay path on {len(train)} samples",
+                      flush=True)
             measure, j = measure_of(val), 0
             for path in paths:
                 net.set_params(start)
@@ -114,7 +124,7 @@ class Stages:
                         raise KeyboardInterrupt
                     costs[f, j] = measure.value()
                     j += 1
-        self.runs, self.left = [], self.max_iter
+        self.runs, self.left, self.verbose = [], self.max_iter, verbose
         net.set_params(start)
         mean = costs.mean(axis=0)
         if self.verbose:
