@@ -431,3 +431,14 @@ def test_verbose_flag_alone_or_with_a_level(tmp_path, capsys):
     with pytest.raises(SystemExit):
         cli.main(base + ["--verbose", "loud"])
     assert "--verbose" in capsys.readouterr().err
+
+
+def test_no_test_samples_names_the_split_that_left_none(tmp_path, capsys):
+    data = tmp_path / "two.csv"
+    data.write_text("1,2,0\n3,4,1\n")
+    base = ["train", "--dataset", f"csv:{data}", "-q", "--max-iter", "2", "--steps", "2",
+            "-o", str(tmp_path / "m.npz")]
+    assert cli.main(base) == 0
+    assert "no test samples (--test-size 0.25 of 2 samples)" in capsys.readouterr().out
+    assert cli.main([*base, "--test-size", "0"]) == 0
+    assert "no test samples (--test-size 0)" in capsys.readouterr().out

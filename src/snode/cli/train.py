@@ -239,11 +239,13 @@ def train(args):
                "decay": float(getattr(est, "decay_", float("nan"))),
                "best_validation_cost": float(getattr(est, "best_validation_cost_",
                                                      float("nan")))}
+    no_test = ("no test samples (--test-size 0)" if args.test_size == 0 else
+               f"no test samples (--test-size {args.test_size:g} of {len(Xall)} samples)")
     if classify:
         metrics["train_accuracy"] = est.score(Xtr, ytr)
         metrics["test_accuracy"] = est.score(Xte, yte) if len(Xte) else float("nan")
         test = (f"test accuracy {metrics['test_accuracy']:.4f}" if len(Xte) else
-                "no test samples (--test-size 0)")
+                no_test)
         print(f"train accuracy {metrics['train_accuracy']:.4f}   {test}   ({seconds:.1f} s, "
               f"{metrics['iterations']} iterations)")
     else:
@@ -253,7 +255,7 @@ def train(args):
                     est, A, B)
         test = (f"test R^2 {metrics['test_r2']:.4f} (relative error "
                 f"{metrics['test_relative_error']:.3e})" if len(Xte) else
-                "no test samples (--test-size 0)")
+                no_test)
         print(f"train R^2 {metrics['train_r2']:.4f} (relative error "
               f"{metrics['train_relative_error']:.3e})   {test}   ({seconds:.1f} s, "
               f"{metrics['iterations']} iterations)")
