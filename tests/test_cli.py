@@ -442,3 +442,21 @@ def test_no_test_samples_names_the_split_that_left_none(tmp_path, capsys):
     assert "no test samples (--test-size 0.25 of 2 samples)" in capsys.readouterr().out
     assert cli.main([*base, "--test-size", "0"]) == 0
     assert "no test samples (--test-size 0)" in capsys.readouterr().out
+
+
+def test_outputs_and_matplotlib_are_checked_before_any_training(tmp_path, capsys,
+                                                                monkeypatch):
+    base = ["train", "--n", "60", "--steps", "2", "--max-iter", "2", "-q"]
+    assert cli.main([*base, "-o", ""]) == 2
+    assert "--output is empty; give a file name" in capsys.readouterr().err
+    pytest.importorskip("matplotlib")
+    assert cli.main([*base, "-o", str(tmp_path / "m.npz"), "--plot",
+                     str(tmp_path / "f.xyz")]) == 2
+    assert "matplotlib cannot write .xyz files" in capsys.readouterr().err
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # (as if it were not installed)
+    assert cli.main([*base, "-o", str(tmp_path / "m.npz"), "--plot",
+                     str(tmp_path / "f.png")]) == 2
+    assert "--plot needs matplotlib" in capsys.readouterr().err
+    assert cli.main(["reproduce", "--quick", "--out", str(tmp_path / "r")]) == 2
+    assert "snode reproduce needs matplotlib" in capsys.readouterr().err
+    assert not (tmp_path / "m.npz").exists() and not (tmp_path / "r").exists()

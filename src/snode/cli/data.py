@@ -110,8 +110,27 @@ def as_classes(y, classes, dataset):
     return y
 
 
+def needs_matplotlib(what, ext_of=None):
+    """ValueError now, not after the work, if matplotlib is missing (`what` needs it) or
+    cannot write a figure of the extension of `ext_of` (a path)."""
+    try:
+        import matplotlib  # noqa: F401
+        from matplotlib.figure import Figure
+    except ImportError:
+        raise ValueError(f"{what} needs matplotlib (python -m pip install matplotlib); "
+                         "nothing was run") from None
+    if ext_of:
+        ext = os.path.splitext(ext_of)[1][1:].lower()
+        kinds = Figure().canvas.get_supported_filetypes()
+        if ext and ext not in kinds:
+            raise ValueError(f"{what}: matplotlib cannot write .{ext} files (it writes "
+                             f"{', '.join(sorted(kinds))})")
+
+
 def writable(path, option):
     """ValueError now, not after training, if `path` cannot be written."""
+    if not str(path).strip():
+        raise ValueError(f"{option} is empty; give a file name")
     path = os.path.abspath(path)
     folder = os.path.dirname(path)
     if os.path.isdir(path):

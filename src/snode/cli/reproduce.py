@@ -2,7 +2,7 @@
 import os
 import sys
 
-from .data import writable
+from .data import needs_matplotlib, writable
 
 __all__ = ["reproduce"]
 
@@ -27,6 +27,7 @@ def reproduce(args):
             raise ValueError(f"{opt} must be >= 1, got {value}")
         if value is not None and args.mnist is None:
             raise ValueError(f"{opt} needs --mnist")
+    needs_matplotlib("snode reproduce")  # (its figures)
     from ..reproduce import run
 
     try:

@@ -156,8 +156,10 @@ def train(args):
     given = given_settings(args)
     for path, option in ((args.output, "--output"), (args.json, "--json"),
                          (args.plot, "--plot")):
-        if path:
+        if path is not None:
             data.writable(path, option)
+    if args.plot is not None:
+        data.needs_matplotlib("--plot", args.plot)
     comm = args.comm
     lead = comm is None or comm.Get_rank() == 0  # (only rank 0 prints and writes)
     if comm is None:
