@@ -13,8 +13,11 @@ turn themselves into a description and back (``snode.load`` reads any model file
 import json
 import numbers
 import os
+import struct
 import tempfile
+import tokenize
 import zipfile
+import zlib
 
 import numpy as np
 
@@ -86,9 +89,13 @@ def _open(path, arrays=True):
                     if k not in data.files:
                         raise ValueError(f"{path}: inconsistent model file: no array {k!r}")
                     out[k] = data[k]
-    except (OSError, EOFError, zipfile.BadZipFile, TypeError) as exc:
+    except (OSError, EOFError, zipfile.BadZipFile, TypeError, RuntimeError,
+            NotImplementedError, zlib.error, struct.error, OverflowError, KeyError,
+            IndexError, MemoryError, SyntaxError, tokenize.TokenError) as exc:
+        # (zipfile's reading of a damaged archive: "encrypted", an unknown compression, a bad
+        # deflate stream or size field, ...; numpy's parsing of a damaged array header)
         raise ValueError(f"{path} is not a readable snode model (corrupt or truncated?): "
-                         f"{exc}") from None
+                         f"{type(exc).__name__}: {exc}") from None
     except ValueError as exc:
         if str(exc).startswith(path):
             raise
