@@ -906,3 +906,29 @@ def test_loss_curve_is_the_cost_per_iteration_or_the_epochs_mean():
     for e in range(3):
         assert mb.loss_curve_[e] == pytest.approx(h["cost"][h["epoch"] == e].mean(), rel=1e-12)
     assert mb.loss_curve_[-1] < mb.loss_curve_[0]
+
+
+def test_ctrl_c_stops_a_loop_of_fits_and_leaves_the_last_good_weights():
+    X, y = ds.moons(80, seed=0)
+    seen = []
+
+    def interrupt(rec):
+        seen.append(rec["cost"])
+        if len(seen) == 3:
+            raise KeyboardInterrupt
+        return False
+
+    est = snode.SNODEClassifier(n_steps=3, max_iter=20, random_state=0, early_stopping=False)
+    fits = 0
+    with pytest.raises(KeyboardInterrupt, match="after 3 iterations"):
+        for seed in range(3):  # (a user's loop: the first Ctrl-C ends it)
+            est.set_params(random_state=seed).fit(X, y, callback=interrupt)
+            fits += 1
+    assert fits == 0 and est.result_.interrupted and est.n_iter_ == 3
+    assert est.predict(X).shape == (80,) and np.isfinite(est.net_.W).all()
+    # with early stopping too: the best weights so far, then the interrupt
+    seen.clear()
+    es = snode.SNODEClassifier(n_steps=3, max_iter=20, random_state=0)
+    with pytest.raises(KeyboardInterrupt):
+        es.fit(X, y, callback=interrupt)
+    assert es.result_.interrupted and es.early_stopping_ and es.predict(X).shape == (80,)

@@ -218,7 +218,11 @@ def train(args):
             warnings.simplefilter("ignore", LineSearchWarning)
             # (scikit-learn's hint for many classes: --task and the note above say it)
             warnings.filterwarnings("ignore", message="The number of unique classes")
-            est.fit(Xtr, ytr, callback=callback)
+            try:
+                est.fit(Xtr, ytr, callback=callback)
+            except KeyboardInterrupt:  # (after training: the last good weights, saved below)
+                if not getattr(getattr(est, "result_", None), "interrupted", False):
+                    raise
     finally:
         progress.close()
     seconds = time.perf_counter() - t0

@@ -172,9 +172,19 @@ class SNODEEstimator:
             range.
         NonFiniteError
             If the cost is not finite at the starting weights.
+        KeyboardInterrupt
+            On Ctrl-C (or a callback that raises it): raised again once training has
+            stopped, the estimator holding the weights of the last completed iteration (with
+            early stopping, the best ones so far), so that a loop of fits, a grid search or a
+            cross-validation stops too. Before training starts, the estimator is left as it
+            was.
         """
         with self._transaction():
-            return self._fit(X, y, callback)
+            self._fit(X, y, callback)
+        if self.result_.interrupted:
+            raise KeyboardInterrupt(f"training interrupted after {self.n_iter_} iterations; "
+                                    "the estimator holds the last good weights")
+        return self
 
     def _fit(self, X, y, callback):
         """The kind's fit: its targets and cost, then :meth:`_fit_net`."""
