@@ -460,3 +460,24 @@ def test_outputs_and_matplotlib_are_checked_before_any_training(tmp_path, capsys
     assert cli.main(["reproduce", "--quick", "--out", str(tmp_path / "r")]) == 2
     assert "snode reproduce needs matplotlib" in capsys.readouterr().err
     assert not (tmp_path / "m.npz").exists() and not (tmp_path / "r").exists()
+
+
+def test_sigterm_saves_the_last_good_model_as_ctrl_c_does(tmp_path):
+    import signal
+    import time
+
+    cmd = [sys.executable, "-m", "snode", "train", "--n", "4000", "--steps", "60", "--ftol",
+           "0", "--max-iter", "100000", "--threads", "1", "-q", "-o", "m.npz"]
+    p = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True)
+    try:
+        time.sleep(4)  # (training has begun: it would take minutes)
+        assert p.poll() is None, p.communicate()
+        p.send_signal(signal.SIGTERM)
+        out, err = p.communicate(timeout=60)
+    finally:
+        if p.poll() is None:  # pragma: no cover - a hang: end it, and fail below
+            p.kill()
+    assert p.returncode == 130, err
+    assert "training interrupted: last good weights" in out
+    assert np.isfinite(snode.load(str(tmp_path / "m.npz")).net_.W).all()

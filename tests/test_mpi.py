@@ -85,7 +85,8 @@ def test_an_error_on_a_rank_ends_the_job(tmp_path):
         assert "snode train: error (rank" in r.stderr and message in r.stderr
 
 
-def test_ctrl_c_under_mpiexec_stops_every_rank_and_keeps_the_weights(tmp_path):
+@pytest.mark.parametrize("signame", ["SIGINT", "SIGTERM"])
+def test_ctrl_c_under_mpiexec_stops_every_rank_and_keeps_the_weights(tmp_path, signame):
     import signal
     import time
 
@@ -97,7 +98,7 @@ def test_ctrl_c_under_mpiexec_stops_every_rank_and_keeps_the_weights(tmp_path):
     try:
         time.sleep(5)  # (training has begun: it would take minutes)
         assert p.poll() is None, p.communicate()
-        p.send_signal(signal.SIGINT)
+        p.send_signal(getattr(signal, signame))  # (SIGTERM: Slurm's scancel, time limit)
         out, err = p.communicate(timeout=TIMEOUT)
     finally:
         if p.poll() is None:  # pragma: no cover - a hang: end it, and fail below

@@ -3,7 +3,8 @@
 
 ``snode train`` with no options trains a classifier on the two-spirals data with NCG and the
 hybrid Sobolev/L2 gradient, prints train and test accuracy, and saves the model to
-snode-model.npz. Ctrl-C during training saves the last good model before exiting.
+snode-model.npz. Ctrl-C (or SIGTERM, as Slurm sends) during training saves the last good
+model before exiting with status 130.
 
 Rooms: :mod:`.parser` (the parser; the estimator's options generated from its parameter
 table), :mod:`.train`, :mod:`.evaluate`, :mod:`.info`, :mod:`.reproduce` (one command each),
@@ -15,6 +16,7 @@ import importlib
 import os
 import signal
 import sys
+import threading
 import time
 
 from .._version import __version__
@@ -52,6 +54,7 @@ def main(argv=None):
     # _main_mpi), and the parser's help, version and errors are printed by rank 0 alone
     stop = {"stop": False}
     signal.signal(signal.SIGINT, lambda signum, frame: stop.update(stop=True))
+    signal.signal(signal.SIGTERM, lambda signum, frame: stop.update(stop=True))
     if _launcher_rank() != 0:
         with open(os.devnull, "w") as null, contextlib.redirect_stdout(null), \
                 contextlib.redirect_stderr(null):
@@ -86,6 +89,7 @@ def _main_mpi(args):
     rank, size = comm.Get_rank(), comm.Get_size()
     if args.command != "train":
         signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
         return _main(args) if rank == 0 else 0
     args.comm = comm
 
@@ -97,6 +101,7 @@ def _main_mpi(args):
         args.stop["stop"] = True
 
     signal.signal(signal.SIGINT, on_interrupt)
+    signal.signal(signal.SIGTERM, on_interrupt)  # (Slurm's scancel and time limit)
     try:
         code = _main(args, reraise=True)
     except BaseException as exc:  # noqa: BLE001 - any error ends every rank
@@ -110,9 +115,26 @@ def _main_mpi(args):
     return code
 
 
+@contextlib.contextmanager
+def _sigterm_as_ctrl_c(command):
+    """During ``train`` in one process: SIGTERM (Slurm's scancel and time limit, kill) is
+    taken as Ctrl-C, so that the last good model is saved; restored afterwards."""
+    if command != "train" or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def _main(args, reraise=False):
     try:
-        return _command(args.command)(args)
+        if args.comm is not None:  # (under mpiexec: SIGTERM is handled as Ctrl-C there)
+            return _command(args.command)(args)
+        with _sigterm_as_ctrl_c(args.command):
+            return _command(args.command)(args)
     except NonFiniteError as exc:  # an overflow: what the user chose, with the way out
         if reraise:
             raise
