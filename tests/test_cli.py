@@ -481,3 +481,12 @@ def test_sigterm_saves_the_last_good_model_as_ctrl_c_does(tmp_path):
     assert p.returncode == 130, err
     assert "training interrupted: last good weights" in out
     assert np.isfinite(snode.load(str(tmp_path / "m.npz")).net_.W).all()
+
+
+def test_ctrl_c_before_training_is_one_line_and_status_130(monkeypatch, capsys):
+    def interrupted(argv):  # (as while the commands' modules are imported)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "_parse", interrupted)
+    assert cli.main(["train"]) == 130
+    assert capsys.readouterr().err == "snode: interrupted\n"

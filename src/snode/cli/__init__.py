@@ -46,6 +46,16 @@ def _command(name):
 
 
 def main(argv=None):
+    """The ``snode`` command; returns the exit status (130 after Ctrl-C: one line, no
+    traceback, also while the commands' modules are being imported)."""
+    try:
+        return _main_any(argv)
+    except KeyboardInterrupt:
+        print("snode: interrupted", file=sys.stderr)
+        return 130
+
+
+def _main_any(argv):
     if not launched_by_mpi():
         args = _parse(argv)
         args.comm = None
