@@ -258,6 +258,41 @@ def test_attacks_perturb_only_the_inputs_after_the_offset():
         analysis.pgd(clf.net_, Xs, y, 2, 0.1, input_offset=-1)
 
 
+
+def test_the_attacks_take_a_classifier_with_its_classes_and_layout():
+    """Given the classifier, the attacks use its network, its layout (input_offset_) and its
+    class labels: the same results as the network with the offset and class indices; a
+    network without the offset is the authors' layout (input_offset 0); a n_classes that
+    does not fit the classifier is refused."""
+    X, y = snode.datasets.moons(120, seed=0)
+    names = np.array(["left", "right"])
+    clf = snode.SNODEClassifier(n_steps=10, max_iter=60, random_state=0).fit(X, names[y])
+    Xs = clf.scaler_.transform(X)
+    by_clf = analysis.deepfool(clf, Xs, names[y])
+    by_net = analysis.deepfool(clf.net_, Xs, y, 2, input_offset=clf.input_offset_)
+    np.testing.assert_array_equal(by_clf.x_adv, by_net.x_adv)
+    assert by_clf.success.sum() > 10
+    p_clf = analysis.pgd(clf, Xs, names[y], epsilon=0.5, seed=0)
+    p_net = analysis.pgd(clf.net_, Xs, y, 2, 0.5, seed=0, input_offset=clf.input_offset_)
+    np.testing.assert_array_equal(p_clf.x_adv, p_net.x_adv)
+    target = np.where(y == 0, "right", "left")
+    assert analysis.deepfool(clf, Xs, names[y], targeted=target).success.sum() > 10
+    assert analysis.masking_check(clf, Xs, names[y], epsilon=3.0, steps=20,
+                                  seed=0)["chance"] == 0.5
+    for bad, match in ((dict(n_classes=3), "does not fit the classifier's 2 classes"),):
+        with pytest.raises(ValueError, match=match):
+            analysis.deepfool(clf, Xs, names[y], **bad)
+    with pytest.raises(ValueError, match="not the classifier's classes"):
+        analysis.deepfool(clf, Xs, y)  # (indices, not the class labels)
+    with pytest.raises(ValueError, match="n_classes is required with a network"):
+        analysis.deepfool(clf.net_, Xs, y)
+    with pytest.raises(ValueError, match="epsilon is required"):
+        analysis.pgd(clf, Xs, names[y])
+    reg = snode.SNODERegressor(n_steps=3, max_iter=3, random_state=0).fit(X, y * 1.0)
+    with pytest.raises(ValueError, match="need a classifier"):
+        analysis.pgd(reg, Xs, y, epsilon=0.1)
+
+
 def test_attacks_and_analyses_refuse_what_they_cannot_do():
     net = _linear_classifier()
     X = np.random.default_rng(1).normal(size=(6, 3)) * 0.5

@@ -81,8 +81,8 @@ def classes_of(net, X, C):
     return net.forward(X)[:, :C].argmax(axis=1)
 
 
-def deepfool(net, X, labels, n_classes, targeted=None, kappa=0.975, step=1.0, max_iter=30,
-             bounds=None, norm=2, input_offset=0, refine=20):
+def deepfool(net, X, labels, n_classes=None, targeted=None, kappa=0.975, step=1.0,
+             max_iter=30, bounds=None, norm=2, input_offset=None, refine=20):
     """DeepFool: the smallest input perturbation that changes the class, found by linearising
     the network at the current point (the input Jacobian from sensitivity sweeps) and
     stepping to the nearest linearised class boundary [3].
@@ -102,16 +102,20 @@ def deepfool(net, X, labels, n_classes, targeted=None, kappa=0.975, step=1.0, ma
 
     Parameters
     ----------
-    net : SNODE
+    net : SNODE or fitted SNODEClassifier
+        The network, or a classifier: then its network, its classes and its layout
+        (``input_offset_``) are used.
     X : array_like, shape (N, m)
-        Inputs, as the network sees them (scaled).
-    labels : array_like of int, shape (N,)
-        True classes in [0, n_classes).
-    n_classes : int
-        C; the scores are the first C outputs.
-    targeted : array_like of int, shape (N,), or None
-        Target classes (None: untargeted). A sample whose label is its target is not
-        attacked (status "failed" unless misclassified).
+        Inputs, as the network sees them (scaled: a classifier's ``scaler_.transform(X)``).
+    labels : array_like, shape (N,)
+        True classes: integers in [0, n_classes) with a network; the classifier's class
+        labels (as ``predict`` gives them) with a classifier.
+    n_classes : int, optional
+        C; the scores are the first C outputs. Required with a network; a classifier's is
+        its number of classes (a different one is refused).
+    targeted : array_like, shape (N,), or None
+        Target classes, as `labels` (None: untargeted). A sample whose label is its
+        target is not attacked (status "failed" unless misclassified).
     kappa : float in (0, 1]
         The total perturbation is divided by kappa.
     step : float in (0, 1]
@@ -120,9 +124,10 @@ def deepfool(net, X, labels, n_classes, targeted=None, kappa=0.975, step=1.0, ma
     bounds : (float, float) or None
         The box of valid inputs; x_adv stays inside it.
     norm : {2, inf}
-    input_offset : int >= 0
-        The state's component where the inputs begin: x(0) is zero before it (an
-        estimator's ``input_offset_``; X are then its scaled inputs, ``scaler_.transform``).
+    input_offset : int >= 0, optional
+        The state's component where the inputs begin: x(0) is zero before it. Default: a
+        classifier's ``input_offset_``, 0 for a network (the method's authors' layout; pass
+        the classifier, or its ``input_offset_``, for a network an estimator trained).
         Only the inputs are perturbed.
     refine : int in [0, 64]
         Bisection halvings that shorten each perturbation found (0: DeepFool's own).
@@ -136,6 +141,8 @@ def deepfool(net, X, labels, n_classes, targeted=None, kappa=0.975, step=1.0, ma
     ValueError
         For malformed inputs, labels or targets out of range, or parameters out of range.
     """
+    if targeted is not None and hasattr(net, "classes_"):  # (a classifier's class labels)
+        targeted = class_indices(targeted, np.asarray(net.classes_), np.shape(targeted)[0])
     net, X, labels, C, place = attack_args(net, X, labels, n_classes, input_offset)
     N, m = X.shape
     target = None if targeted is None else int_labels(targeted, N, C, "targeted")
@@ -257,8 +264,8 @@ def input_grad(net, X, labels, C, place):
     return net.adjoint(x0, lam)[2][:, place.offset:place.offset + X.shape[1]]
 
 
-def pgd(net, X, labels, n_classes, epsilon, *, norm=np.inf, steps=40, step_size=None,
-        bounds=None, random_start=True, seed=None, input_offset=0):
+def pgd(net, X, labels, n_classes=None, epsilon=None, *, norm=np.inf, steps=40,
+        step_size=None, bounds=None, random_start=True, seed=None, input_offset=None):
     """Projected gradient ascent on the cross-entropy within an epsilon-ball: the iterative
     attack of [4], stronger than one linearisation at a fixed budget.
 
@@ -268,12 +275,10 @@ def pgd(net, X, labels, n_classes, epsilon, *, norm=np.inf, steps=40, step_size=
 
     Parameters
     ----------
-    net : SNODE
-    X : array_like, shape (N, m)
-    labels : array_like of int, shape (N,)
-    n_classes : int
+    net, X, labels, n_classes
+        As for :func:`deepfool` (a fitted SNODEClassifier, or a network with `n_classes`).
     epsilon : float >= 0
-        Radius of the ball, in `norm`.
+        Radius of the ball, in `norm` (required).
     norm : {inf, 2}
     steps : int >= 1
     step_size : float > 0, optional
@@ -282,7 +287,7 @@ def pgd(net, X, labels, n_classes, epsilon, *, norm=np.inf, steps=40, step_size=
     random_start : bool
         Start at a uniform point of the L-infinity ball (L2: of the L2 ball's cube, projected).
     seed : int or None
-    input_offset : int >= 0
+    input_offset : int >= 0, optional
         As for :func:`deepfool`.
 
     Returns
@@ -296,6 +301,8 @@ def pgd(net, X, labels, n_classes, epsilon, *, norm=np.inf, steps=40, step_size=
         For malformed inputs or parameters out of range.
     """
     net, X, labels, C, place = attack_args(net, X, labels, n_classes, input_offset)
+    if epsilon is None:
+        raise ValueError("epsilon is required (the radius of the ball)")
     eps = check_real(epsilon, "epsilon", minimum=0.0)
     if norm not in (2, np.inf):
         raise ValueError(f"norm must be 2 or np.inf, got {norm!r}")
@@ -332,8 +339,8 @@ def pgd(net, X, labels, n_classes, epsilon, *, norm=np.inf, steps=40, step_size=
     return attack_result(X, x, original, final, attacked, success, norm)
 
 
-def masking_check(net, X, labels, n_classes, epsilon, *, norm=np.inf, steps=100,
-                  bounds=None, seed=None, input_offset=0):
+def masking_check(net, X, labels, n_classes=None, epsilon=None, *, norm=np.inf, steps=100,
+                  bounds=None, seed=None, input_offset=None):
     """A sanity check against masked gradients [5]: at a large epsilon an iterative attack must
     bring the accuracy down to chance (1 / n_classes) or below; if it does not, the gradients
     the attacks follow are not telling the truth, and robustness figures built on them are
@@ -350,10 +357,11 @@ def masking_check(net, X, labels, n_classes, epsilon, *, norm=np.inf, steps=100,
         ``accuracy`` under :func:`pgd` at `epsilon`, ``chance``, ``passed`` (accuracy <=
         chance), ``result`` (the AttackResult).
     """
+    C = attack_args(net, X, labels, n_classes, input_offset)[3]
     res = pgd(net, X, labels, n_classes, epsilon, norm=norm, steps=steps, bounds=bounds,
               seed=seed, input_offset=input_offset)
     accuracy = float(np.mean((res.status != MISCLASSIFIED) & ~res.success))
-    chance = 1.0 / check_int(n_classes, "n_classes", 2)
+    chance = 1.0 / C
     return {"accuracy": accuracy, "chance": chance, "passed": accuracy <= chance,
             "result": res}
 
@@ -369,10 +377,26 @@ class InputPlacement:
         return place_inputs(X, self.offset)
 
 
-def attack_args(net, X, labels, n_classes, input_offset=0):
-    """(net, X, labels, C, place) of an attack, checked (place: X's initial states)."""
+def attack_args(net, X, labels, n_classes, input_offset=None):
+    """(net, X, labels, C, place) of an attack, checked (place: X's initial states): from a
+    network with `n_classes`, or from a fitted classifier (its network, classes and layout;
+    `labels` its class labels)."""
+    classes = None
+    if hasattr(net, "net_") and hasattr(net, "input_offset_"):  # (a fitted estimator)
+        if not hasattr(net, "classes_"):
+            raise ValueError("the attacks need a classifier; got a regressor")
+        classes = np.asarray(net.classes_)
+        if n_classes is not None and check_int(n_classes, "n_classes", 2) != len(classes):
+            raise ValueError(f"n_classes = {n_classes} does not fit the classifier's "
+                             f"{len(classes)} classes")
+        n_classes = len(classes)
+        input_offset = net.input_offset_ if input_offset is None else input_offset
+        net = net.net_
     net = checked_net(net)
-    offset = check_int(input_offset, "input_offset", 0)
+    if n_classes is None:
+        raise ValueError("n_classes is required with a network (a fitted SNODEClassifier "
+                         "gives its own)")
+    offset = check_int(0 if input_offset is None else input_offset, "input_offset", 0)
     if offset >= net.width:
         raise ValueError(f"input_offset {offset} must be below the width {net.width}")
     X = net.check_inputs(X)
@@ -382,7 +406,25 @@ def attack_args(net, X, labels, n_classes, input_offset=0):
     C = check_int(n_classes, "n_classes", 2)
     if C > net.width:
         raise ValueError(f"n_classes = {C} exceeds the width {net.width}")
+    if classes is not None:
+        labels = class_indices(labels, classes, X.shape[0])
     return net, X, int_labels(labels, X.shape[0], C, "labels"), C, InputPlacement(offset)
+
+
+def class_indices(labels, classes, N):
+    """The indices in `classes` (sorted, a classifier's ``classes_``) of class labels (N,)."""
+    a = np.asarray(labels)
+    if a.shape != (N,):
+        raise ValueError(f"labels must have shape ({N},), got {a.shape}")
+    try:
+        idx = np.searchsorted(classes, a)
+        found = (idx < len(classes)) & (classes[np.minimum(idx, len(classes) - 1)] == a)
+    except TypeError:
+        found = np.zeros(N, dtype=bool)
+    if not found.all():
+        raise ValueError(f"labels hold values that are not the classifier's classes "
+                         f"{classes.tolist()}: {np.unique(a[~found])[:5].tolist()}")
+    return idx.astype(np.int64)
 
 
 def int_labels(values, N, C, name):
