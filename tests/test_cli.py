@@ -490,3 +490,22 @@ def test_ctrl_c_before_training_is_one_line_and_status_130(monkeypatch, capsys):
     monkeypatch.setattr(cli, "_parse", interrupted)
     assert cli.main(["train"]) == 130
     assert capsys.readouterr().err == "snode: interrupted\n"
+
+
+def test_progress_without_a_terminal_is_a_plain_line_now_and_then(tmp_path, capsys,
+                                                                  monkeypatch):
+    monkeypatch.setattr(cli_progress.Progress, "PLAIN_EVERY", 0.0)  # (a line every iteration)
+    assert cli.main(["train", "--n", "80", "--steps", "2", "--max-iter", "4",
+                     "--no-early-stopping", "-o", str(tmp_path / "m.npz")]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert err and all(line.startswith("iteration ") for line in err), err
+    assert "\r" not in "".join(err) and "cost " in err[0]
+    monkeypatch.setattr(cli_progress.Progress, "PLAIN_EVERY", 3600.0)  # (a short run: none)
+    assert cli.main(["train", "--n", "80", "--steps", "2", "--max-iter", "4",
+                     "-o", str(tmp_path / "m.npz")]) == 0
+    assert capsys.readouterr().err == ""
+    monkeypatch.setattr(cli_progress.Progress, "PLAIN_EVERY", 0.0)
+    assert cli.main(["train", "--n", "80", "--steps", "2", "--max-iter", "4", "--verbose",
+                     "--no-early-stopping", "-o", str(tmp_path / "m.npz")]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == "" and "Iteration 1, loss = " in captured.out  # (verbose's own)

@@ -14,24 +14,26 @@ __all__ = ["Progress", "duration"]
 class Progress:
     """A one-line progress bar on stderr: iterations (and the epoch), the live cost, the
     training accuracy (on at most 1000 training samples, refreshed every few seconds) and an
-    estimate of the time left; with `record`, the accuracy after every iteration is kept for
-    the figure."""
+    estimate of the time left; where stderr is not a terminal (a log file, nohup, a batch
+    job), the same as a plain line every PLAIN_EVERY seconds; with `record`, the accuracy
+    after every iteration is kept for the figure."""
 
     SAMPLE = 1000
     REFRESH = 3.0  # seconds between accuracy updates on the bar
+    PLAIN_EVERY = 30.0  # seconds between lines where stderr is not a terminal
 
     def __init__(self, total, est, X, y, quiet, record=False, epochs=None):
         if len(X) > self.SAMPLE:
             keep = np.random.default_rng(0).choice(len(X), self.SAMPLE, replace=False)
             X, y = X[np.sort(keep)], y[np.sort(keep)]
         self.total, self.est, self.X, self.y, self.epochs = total, est, X, y, epochs
-        self.quiet = quiet or not sys.stderr.isatty()
+        self.quiet, self.tty = quiet, sys.stderr.isatty()
         self.record = record and isinstance(est, SNODEClassifier)
         self.accuracy = ([], [])
         self.objective = None
         self.n = 0
         self.t0 = time.perf_counter()
-        self.last = 0.0
+        self.last = 0.0 if self.tty else self.t0  # (plain lines: the first after PLAIN_EVERY)
         self.acc, self.acc_time = None, -np.inf
 
     def _train_accuracy(self):
@@ -49,7 +51,10 @@ class Progress:
             self.acc, self.acc_time = self._train_accuracy(), now
             self.accuracy[0].append(self.n)
             self.accuracy[1].append(self.acc)
-        if self.quiet or (now - self.last < 0.2 and self.n < self.total):
+        if self.quiet or (now - self.last < (0.2 if self.tty else self.PLAIN_EVERY)
+                          and self.n < self.total):
+            return False
+        if not self.tty and self.n >= self.total:  # (the result line follows)
             return False
         self.last = now
         frac = min(1.0, self.n / self.total)
@@ -64,13 +69,17 @@ class Progress:
             text += f"  train acc {self.acc:.3f}"
         elapsed = now - self.t0
         left = elapsed / frac - elapsed if frac > 0 else 0.0
-        sys.stderr.write(f"\r[{bar}] {self.n}/{self.total}{text}  {elapsed:.0f}s, "
-                         f"{duration(left)} left ")
+        if self.tty:
+            sys.stderr.write(f"\r[{bar}] {self.n}/{self.total}{text}  {elapsed:.0f}s, "
+                             f"{duration(left)} left ")
+        else:
+            sys.stderr.write(f"iteration {self.n}/{self.total}{text}  {elapsed:.0f}s, "
+                             f"{duration(left)} left\n")
         sys.stderr.flush()
         return False
 
     def close(self):
-        if not self.quiet:
+        if not self.quiet and self.tty and self.n:
             sys.stderr.write("\n")
 
 

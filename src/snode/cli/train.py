@@ -203,7 +203,9 @@ def train(args):
     else:
         total = est.max_iter
 
-    progress = Progress(total, est, Xtr, ytr, args.quiet or not lead, record=bool(args.plot),
+    # (--verbose prints its own lines: no bar between them)
+    progress = Progress(total, est, Xtr, ytr, args.quiet or not lead or bool(est.verbose),
+                        record=bool(args.plot),
                         epochs=epochs if batch_size else None)
     callback = progress
     if comm is not None:  # Ctrl-C: every rank stops after the same iteration (they agree)
