@@ -378,3 +378,33 @@ def test_info_checks_the_whole_model_file(tmp_path, capsys):
     np.savez(tmp_path / "cls.npz", **dict(arrays, header=np.array(json.dumps(header))))
     with pytest.raises(ValueError, match="classes must be a list"):
         snode.load(tmp_path / "cls.npz")
+
+
+def test_csv_comment_lines_blank_separated_fields_and_a_header_hint(tmp_path):
+    rows = [[1.5, 2.0, 0], [3.0, -4.0, 1], [5.0, 6.25, 0], [-7.0, 8.0, 1]]
+    expected_X = np.array([r[:2] for r in rows])
+    commented = tmp_path / "c.csv"
+    commented.write_text("# made by hand\n" + "\n".join(
+        ",".join(str(v) for v in r) for r in rows[:2]) + "\n# a note between rows\n" +
+        "\n".join(",".join(str(v) for v in r) for r in rows[2:]) + "\n")
+    X, y = snode.data.load_csv(commented)
+    np.testing.assert_array_equal(X, expected_X)
+    np.testing.assert_array_equal(y, [0, 1, 0, 1])
+    spaced = tmp_path / "s.txt"
+    spaced.write_text("\n".join("  ".join(str(v) for v in r) + " " for r in rows) + "\n")
+    X, y = snode.data.load_csv(spaced)
+    np.testing.assert_array_equal(X, expected_X)
+    np.testing.assert_array_equal(y, [0, 1, 0, 1])
+    named = tmp_path / "h.csv"
+    named.write_text("a,2,label\n1,2,0\n3,4,1\n")  # (one name is a number: not "auto")
+    with pytest.raises(ValueError, match="--header yes"):
+        snode.data.load_csv(named)
+    X, _ = snode.data.load_csv(named, header="yes")
+    assert X.shape == (2, 2)
+
+
+def test_npz_of_a_text_file_points_to_csv(tmp_path):
+    text = tmp_path / "d.csv"
+    text.write_text("1,2,0\n3,4,1\n")
+    with pytest.raises(ValueError, match="not an .npz archive .*csv:PATH"):
+        snode.data.load_npz(text)

@@ -200,7 +200,8 @@ def _is_header(first):
 
 def _sniff(lines):
     """The delimiter: the first of ",", ";", tab, "|" that splits the first lines into the
-    same number (more than one) of fields; else ","."""
+    same number (more than one) of fields; else " " where runs of blanks do (a
+    space-separated file); else ","."""
     head = [line for _, line in lines[:5]]
     for c in _DELIMITERS:
         try:
@@ -209,6 +210,9 @@ def _sniff(lines):
             continue
         if len(counts) == 1 and counts.pop() > 1:
             return c
+    counts = {len(line.split()) for line in head}
+    if len(counts) == 1 and counts.pop() > 1:
+        return " "
     return ","
 
 
@@ -218,7 +222,8 @@ def load_csv(path, target_columns=1, delimiter=None, header="auto", label_column
 
     One row per sample. Read: a UTF-8 byte-order mark (as Excel writes), a header row (column
     names, or pandas' column numbers), pandas' index column (a first column without a name),
-    quoted fields, blank lines, and delimiters ",", ";", tab or "|".
+    quoted fields, blank lines, comment lines (``#`` first), and delimiters ",", ";", tab,
+    "|" or runs of blanks (a space-separated file).
 
     Parameters
     ----------
@@ -227,8 +232,8 @@ def load_csv(path, target_columns=1, delimiter=None, header="auto", label_column
         The number of target columns: with 1, the column `label_column`; with more, the last
         `target_columns` columns (real targets of a regression).
     delimiter : str, optional
-        The field separator; default: the first of ",", ";", tab, "|" that the first line
-        holds.
+        The field separator; default: the first of ",", ";", tab, "|" that splits the first
+        lines alike, else runs of blanks where they do (" ").
     header : {"auto", "yes", "no"}, default "auto"
         Whether the first row names the columns; "auto": when one of its fields is not a
         number, or it is 0, 1, ..., m-1 (pandas' names of unnamed columns).
@@ -259,7 +264,9 @@ def load_csv(path, target_columns=1, delimiter=None, header="auto", label_column
         raise ValueError(f"header must be one of {HEADERS}, got {header!r}")
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:  # (a BOM is not data)
-            lines = [(k + 1, line) for k, line in enumerate(f) if line.strip()]
+            # (blank lines and comment lines, "#" first, are not data)
+            lines = [(k + 1, line) for k, line in enumerate(f)
+                     if line.strip() and not line.lstrip().startswith("#")]
     except (OSError, UnicodeDecodeError) as exc:
         raise ValueError(f"cannot read {path} as a text file: {exc}") from None
     if not lines:
@@ -268,6 +275,8 @@ def load_csv(path, target_columns=1, delimiter=None, header="auto", label_column
         delimiter = _sniff(lines)
     elif not isinstance(delimiter, str) or len(delimiter) != 1:
         raise ValueError(f"delimiter must be one character, got {delimiter!r}")
+    if delimiter == " ":  # (fields separated by runs of blanks)
+        lines = [(k, " ".join(line.split()) + "\n") for k, line in lines]
     try:
         first = [v.strip() for v in next(csv.reader([lines[0][1]], delimiter=delimiter))]
     except csv.Error as exc:  # (a field over the csv module's limit, a NUL byte)
@@ -292,7 +301,7 @@ def load_csv(path, target_columns=1, delimiter=None, header="auto", label_column
                          f"{len(columns)} column(s)")
     # the fast way first: all numbers, all finite (numpy's reader, in C); else every value is
     # read here, and the first bad one named
-    fast = _numbers(path, delimiter, data[0][0] - 1, m)
+    fast = None if delimiter == " " else _numbers(path, delimiter, data[0][0] - 1, m)
     if fast is not None:
         y = fast[:, targets]
         return fast[:, features], _labels_or_targets(y[:, 0] if target_columns == 1 else y)
@@ -320,7 +329,10 @@ def load_csv(path, target_columns=1, delimiter=None, header="auto", label_column
         y = _parse_targets([[row[c] for c in targets] for row in rows], numbers, targets,
                            where, target_columns)
     except _Unreadable as exc:
-        raise ValueError(f"{path} is not a CSV file of numbers: {exc}") from None
+        hint = ""
+        if str(exc).startswith(f"line {lines[0][0]},") and header == "auto":
+            hint = " (if that line names the columns: --header yes, or header=\"yes\")"
+        raise ValueError(f"{path} is not a CSV file of numbers: {exc}{hint}") from None
     return X, y
 
 
@@ -384,6 +396,17 @@ def _parse_targets(y, numbers, targets, where, target_columns):
     return _labels_or_targets(out[:, 0] if target_columns == 1 else out)
 
 
+def _is_text(path):
+    """Whether the file's first kilobyte reads as UTF-8 text without NUL bytes."""
+    with open(path, "rb") as f:
+        head = f.read(1024)
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return b"\0" not in head
+
+
 def load_npz(path):
     """An .npz file with arrays X (N, m) and y (labels (N,) or targets (N, k)).
 
@@ -397,6 +420,9 @@ def load_npz(path):
     """
     if not os.path.isfile(path):
         raise ValueError(f"no such file: {path}")
+    if not zipfile.is_zipfile(path) and _is_text(path):
+        raise ValueError(f"{path} is not an .npz archive (np.savez's zip of arrays): it reads "
+                         "as text; for a CSV file, csv:PATH")
     try:
         with open(path, "rb") as fh:
             try:
