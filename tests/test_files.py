@@ -322,9 +322,22 @@ def test_mnist_files_are_checked(tmp_path):
 
 def test_a_scale_that_overflows_is_a_clear_error():
     with pytest.raises(ValueError, match="too large"):
-        datasets.Scaler("standard").fit(np.array([[1e308], [-1e308]]))
-    with pytest.raises(ValueError, match="too large"):
         datasets.Scaler("range").fit(np.array([[1e308], [-1e308]]))
+
+
+@pytest.mark.parametrize("size", [1e-300, 1e-170, 1e-5, 1.0, 1e170, 1e300])
+def test_standardisation_at_any_scale(size):
+    """Features of any magnitude standardise to the same values (the statistics are taken
+    after an exact division by a power of two: no square underflows or overflows); tiny
+    features are not taken for constants, huge ones are no error."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(50, 2))
+    ref = datasets.Scaler("standard", per_feature=True).fit(X)
+    big = datasets.Scaler("standard", per_feature=True).fit(X * size)
+    assert not big.constant_.any()
+    np.testing.assert_allclose(big.transform(X * size), ref.transform(X), rtol=1e-12,
+                               atol=1e-12)
+    np.testing.assert_allclose(big.scale_ * size, ref.scale_, rtol=1e-12)
 
 
 def test_command_line_checks_its_files_first_and_matches_class_types(tmp_path, capsys):

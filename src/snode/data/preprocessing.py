@@ -63,7 +63,9 @@ class Scaler:
         Raises
         ------
         ValueError
-            For no samples, or values whose range or variance overflows.
+            For no samples, values whose range overflows ("range"), or a spread beyond what
+            float64 holds ("standard": above about 1e308 or below 1e-308; any magnitude in
+            between is standardised alike).
         """
         from ..reduce import BLOCK_SIZE, Blocks, check_reducer
 
@@ -80,23 +82,33 @@ class Scaler:
         elif self.method == "standard":
             n = blocks.n_total * (X.shape[1] if axis is None else 1)
             zeros = (lambda: (np.zeros(X.shape[1] if axis == 0 else ()),))
+            # the statistics of X / c, c the power of two just below the largest magnitude:
+            # neither the squares of tiny values underflow (1e-170 read as a constant) nor
+            # those of huge ones overflow; a power of two scales exactly, so that one block
+            # gives numpy's X.mean() and X.var() (divided by c, c^2) bit for bit
+            lo, hi = _extremes(X, axis, red)
+            c = np.ldexp(1.0, np.frexp(np.maximum(abs(lo), abs(hi)))[1] - 1)  # (<= the largest)
 
             def sums(f):
-                return blocks.sum(lambda k: (np.asarray(np.add.reduce(f(X[blocks.slice(k)]),
-                                                                      axis=axis)),), zeros)[0]
+                return blocks.sum(lambda k: (np.asarray(np.add.reduce(
+                    f(X[blocks.slice(k)] / c), axis=axis)),), zeros)[0]
 
             with np.errstate(over="ignore", invalid="ignore"):
-                # (one block: numpy's X.mean() and X.var(), bit for bit)
-                mu = sums(lambda x: x) / n
-                var = sums(lambda x: (x - mu) * (x - mu)) / n
-            if not (np.isfinite(mu).all() and np.isfinite(var).all()):
+                mu_c = sums(lambda x: x) / n
+                var_c = sums(lambda x: (x - mu_c) * (x - mu_c)) / n
+                mu, std = mu_c * c, np.sqrt(var_c) * c
+            if not (np.isfinite(mu).all() and np.isfinite(std).all()):
                 raise ValueError(f"{name} has values too large to standardise (their "
-                                 "variance overflows)")
+                                 "spread overflows)")
             # a feature whose variance is within the rounding of its values is a constant
             # (scikit-learn's StandardScaler rule): scale 1, not 1 / (rounding noise)
             eps = np.finfo(np.float64).eps
-            constant = var <= n * eps * var + (n * mu * eps) ** 2
-            scale = np.where(constant, 1.0, 1.0 / np.sqrt(np.where(constant, 1.0, var)))
+            constant = (var_c <= n * eps * var_c + (n * mu_c * eps) ** 2) | (std == 0)
+            with np.errstate(divide="ignore", over="ignore"):
+                scale = np.where(constant, 1.0, 1.0 / np.where(constant, 1.0, std))
+            if not np.isfinite(scale).all():
+                raise ValueError(f"{name} has values too small to standardise (their spread "
+                                 "is below 1e-308)")
             self.shift_ = np.broadcast_to(mu, X.shape[1]).copy()
             self.scale_ = np.broadcast_to(scale, X.shape[1]).copy()
         else:
