@@ -342,3 +342,13 @@ def test_deepfool_shortens_its_perturbations_to_the_class_boundary():
     assert kept.mean() > 0.95
     with pytest.raises(ValueError, match="refine"):
         analysis.deepfool(clf.net_, Xs, y, 2, refine=-1)
+
+
+def test_a_classifier_s_targets_are_checked_by_name():
+    X, y = snode.datasets.moons(60, seed=0)
+    clf = snode.SNODEClassifier(n_steps=3, max_iter=5, random_state=0).fit(X, y)
+    Xs = clf.scaler_.transform(X)
+    with pytest.raises(ValueError, match=r"targeted must have shape \(60,\)"):
+        analysis.deepfool(clf, Xs, y, targeted=1)
+    with pytest.raises(ValueError, match="targeted hold values that are not the classifier"):
+        analysis.deepfool(clf, Xs, y, targeted=np.full(60, 7))

@@ -142,7 +142,8 @@ def deepfool(net, X, labels, n_classes=None, targeted=None, kappa=0.975, step=1.
         For malformed inputs, labels or targets out of range, or parameters out of range.
     """
     if targeted is not None and hasattr(net, "classes_"):  # (a classifier's class labels)
-        targeted = class_indices(targeted, np.asarray(net.classes_), np.shape(targeted)[0])
+        targeted = class_indices(targeted, np.asarray(net.classes_), np.shape(X)[0],
+                                 "targeted")
     net, X, labels, C, place = attack_args(net, X, labels, n_classes, input_offset)
     N, m = X.shape
     target = None if targeted is None else int_labels(targeted, N, C, "targeted")
@@ -411,18 +412,18 @@ def attack_args(net, X, labels, n_classes, input_offset=None):
     return net, X, int_labels(labels, X.shape[0], C, "labels"), C, InputPlacement(offset)
 
 
-def class_indices(labels, classes, N):
+def class_indices(labels, classes, N, name="labels"):
     """The indices in `classes` (sorted, a classifier's ``classes_``) of class labels (N,)."""
     a = np.asarray(labels)
     if a.shape != (N,):
-        raise ValueError(f"labels must have shape ({N},), got {a.shape}")
+        raise ValueError(f"{name} must have shape ({N},), got {a.shape}")
     try:
         idx = np.searchsorted(classes, a)
         found = (idx < len(classes)) & (classes[np.minimum(idx, len(classes) - 1)] == a)
     except TypeError:
         found = np.zeros(N, dtype=bool)
     if not found.all():
-        raise ValueError(f"labels hold values that are not the classifier's classes "
+        raise ValueError(f"{name} hold values that are not the classifier's classes "
                          f"{classes.tolist()}: {np.unique(a[~found])[:5].tolist()}")
     return idx.astype(np.int64)
 
