@@ -395,17 +395,8 @@ class SNODEEstimator:
         if n_folds:  # (a stage of the paths chosen by folds, then trained to on all samples)
             k, j, costs = stages.folds(net, paths, fold_split(X.shape[0], n_folds, seed,
                                                               labels), measure)
-            for decay in paths[k][:j + 1]:
-                result = stages.run(decay, stages.per_stage, None, callback)
-                if stages.left < 1 or result.interrupted or not result.success or \
-                        result.message == "stopped by the callback":
-                    break
-            else:  # (the stage chosen reached: that is why training ended)
-                result.message = (f"reached the stage of the weight-decay path that "
-                                  f"{n_folds} folds chose (weight decay {decay:g}), on every "
-                                  "sample")
-                result.success = True
-            reached = sum(len(path) for path in paths[:k]) + paths[k].index(decay)
+            stages.to_stage(paths[k][:j + 1], n_folds, callback)
+            reached = sum(len(path) for path in paths[:k]) + len(stages.runs) - 1
             self.validation_costs_ = costs
             self.best_validation_cost_ = float(costs[reached])
         elif held is not None:  # train on the rest, watch the held-out samples

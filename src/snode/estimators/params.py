@@ -442,10 +442,10 @@ PARAMS = (
        "Weight decay: the cost's L2(0, T) penalty ``decay/2 int_0^T |W|^2 + |b|^2 dt`` "
        "(:class:`snode.Cost`). \"auto\": with `early_stopping` in full-batch mode a "
        "regularisation path, the decay lowered in stages of 25 iterations (fewer where "
-       "`max_iter` would not reach the last) that go on from each other (the classifier's from 0.03, the regressor's from 0.3, to 0.0003), the "
-       "weights of the lowest validation cost kept, ending after two stages without a new "
-       "best; "
-       "otherwise 1e-4 (classifier) or 0 (regressor); a warm start keeps the fitted decay "
+       "`max_iter` would not reach the last) that go on from each other (the classifier's "
+       "from 0.03, the regressor's from 0.3, to 0.0003), the weights of the lowest "
+       "validation cost kept, ending after two stages without a new best; otherwise 1e-4 "
+       "(classifier) or 0 (regressor); a warm start keeps the fitted decay "
        "(:func:`snode.estimators.auto.decays`). The decay of the weights kept is "
        "``decay_``.", "--decay"),
     _p("block_size", None, Either((None,), _INT1), "int or None, default None",

@@ -5,7 +5,7 @@ default). The file format itself is :mod:`snode.io`'s.
 """
 import numpy as np
 
-from .._validate import check_fraction
+from .._validate import check_bool, check_fraction, check_real
 from ..data import Scaler
 from ..optim import STEP_RULES
 from .params import CLASSIFIER, REGRESSOR
@@ -104,16 +104,9 @@ def restore_common(est, net, meta, step_rule):
     elif "params" in meta:  # (a file from before the auto line search)
         est.step_rule_ = step_rule
     if "early_stopping_used" in meta:
-        early = meta["early_stopping_used"]
-        if not isinstance(early, bool):
-            raise ValueError(f"early_stopping_used must be true or false, got {early!r}")
-        est.early_stopping_ = early
+        est.early_stopping_ = check_bool(meta["early_stopping_used"], "early_stopping_used")
     if "decay_used" in meta:
-        decay = meta["decay_used"]
-        if isinstance(decay, bool) or not isinstance(decay, (int, float)) or \
-                not np.isfinite(decay) or decay < 0:
-            raise ValueError(f"decay_used must be a finite number >= 0, got {decay!r}")
-        est.decay_ = float(decay)
+        est.decay_ = check_real(meta["decay_used"], "decay_used", minimum=0.0)
     if "batch_size_used" in meta:  # (files from before the auto schedule: the settings)
         b, e = meta["batch_size_used"], meta.get("epochs_used")
 

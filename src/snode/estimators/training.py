@@ -95,6 +95,21 @@ class Stages:
         elif not done:
             self.ended = True
 
+    def to_stage(self, path, n_folds, callback=None):
+        """Train on every sample through the stages of `path` (a decay path's first stages,
+        the last of them the one `n_folds` folds chose), `callback` at every iteration; the
+        last run's TrainResult, its message saying that the stage was reached where nothing
+        ended training before it."""
+        for decay in path:
+            result = self.run(decay, self.per_stage, None, callback)
+            if self.left < 1 or result.interrupted or not result.success or \
+                    result.message == "stopped by the callback":
+                return result
+        result.message = (f"reached the stage of the weight-decay path that {n_folds} folds "
+                          f"chose (weight decay {decay:g}), on every sample")
+        result.success = True
+        return result
+
     def folds(self, net, paths, folds, measure_of):
         """Choose a stage of the decay `paths` by k folds: for each fold (train rows,
         validation rows) every path runs whole from `net`'s weights now on the fold's
