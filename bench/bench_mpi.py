@@ -4,9 +4,9 @@
                               [--steps 20] [--repeats 9] [--exact both]
 
 For each number of ranks R the script starts ``mpiexec -n R`` on itself; every rank holds its
-share of N samples (whole blocks of 4096) of a random problem (rk4, tanh, cross-entropy, the
-weights of ``SNODE(seed=0)``), runs its sweeps on `--threads` threads, and times (after a
-barrier, medians over `--repeats`) one evaluation of the cost and gradient through the reducer
+share of N samples (whole blocks of the default size: 1024 for N = 16384) of a random problem
+(rk4, tanh, cross-entropy, the weights of ``SNODE(seed=0)``), runs its sweeps on `--threads`
+threads, and times (after a barrier, medians over `--repeats`) one evaluation of the cost and gradient through the reducer
 and one NCG iteration (the median of the time between iterations of a 12-iteration run).
 Reported per R: the medians, the speed-up over one rank and the parallel efficiency
 (speed-up / R), for the exact reducer (the tree, bit for bit the same for any R) and the plain

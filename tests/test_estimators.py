@@ -282,12 +282,16 @@ def test_fit_over_processes_is_the_one_process_fit(est_cls, scale):
     else:
         make = lambda **kw: snode.SNODEClassifier(n_steps=6, max_iter=5, scale=scale,  # noqa
                                                   block_size=16, **kw)
-    # (early stopping "auto" is off over several processes: the reference says so)
-    ref = make(random_state=7, early_stopping=False).fit(X, y)
-    for size in (2, 3):
+    # (early stopping "auto" (on: the processes gather the samples to hold out the one
+    # process's) and off)
+    for size, early in ((2, "auto"), (3, "auto"), (3, False)):
+        ref = make(random_state=7, early_stopping=early).fit(X, y)
+        assert ref.early_stopping_ == (early == "auto")
+
         def run(rank, red):
             s = snode.shard(len(X), red, 16)
-            est = make(random_state=7 if rank == 0 else None, comm=red).fit(X[s], y[s])
+            est = make(random_state=7 if rank == 0 else None, comm=red,
+                       early_stopping=early).fit(X[s], y[s])
             return est, est.score(X[s], y[s])
 
         out = ThreadGroup(size).run(run)
@@ -295,6 +299,10 @@ def test_fit_over_processes_is_the_one_process_fit(est_cls, scale):
             np.testing.assert_array_equal(est.net_.W, ref.net_.W)
             np.testing.assert_array_equal(est.scaler_.shift_, ref.scaler_.shift_)
             np.testing.assert_array_equal(est.scaler_.scale_, ref.scaler_.scale_)
+            assert (est.decay_, est.n_iter_, est.early_stopping_) == \
+                (ref.decay_, ref.n_iter_, ref.early_stopping_)
+            np.testing.assert_array_equal(getattr(est, "validation_costs_", None),
+                                          getattr(ref, "validation_costs_", None))
             if est_cls == "regressor":  # (the target scaling of every process's targets)
                 np.testing.assert_array_equal(est.target_scaler_.shift_,
                                               ref.target_scaler_.shift_)
@@ -312,7 +320,7 @@ def test_fit_over_processes_with_empty_and_bad_shares():
     X, y = snode.datasets.moons(40, seed=1)
     make = lambda **kw: snode.SNODEClassifier(n_steps=4, max_iter=4, random_state=2,  # noqa
                                               block_size=32, **kw)
-    ref = make(early_stopping=False).fit(X, y)
+    ref = make().fit(X, y)
 
     def run(rank, red):  # 2 blocks on 4 processes: two hold no samples
         s = snode.shard(len(X), red, 32)
@@ -361,20 +369,24 @@ def test_collective_calls_over_processes_agree():
                                    comm=red).fit(X[s], np.c_[X[s, 0], X[s, 1]])
         return est.score(X[s], y[s]), reg.score(X[s], np.c_[X[s, 0], X[s, 1]])
 
-    ref_c = snode.SNODEClassifier(n_steps=4, max_iter=3, block_size=32, random_state=0,
-                                  early_stopping=False).fit(X, y)
-    ref_r = snode.SNODERegressor(n_steps=4, max_iter=3, block_size=32, random_state=0,
-                                 early_stopping=False).fit(X, X)
+    ref_c = snode.SNODEClassifier(n_steps=4, max_iter=3, block_size=32,
+                                  random_state=0).fit(X, y)
+    ref_r = snode.SNODERegressor(n_steps=4, max_iter=3, block_size=32,
+                                 random_state=0).fit(X, X)
     for sc, sr in ThreadGroup(3).run(score):
         assert sc == ref_c.score(X, y)
         assert sr == pytest.approx(ref_r.score(X, X), rel=1e-12)
 
     def differ(rank, red):
         s = snode.shard(len(X), red, 8)
-        with pytest.raises(ValueError, match=r"the processes differ in the estimator's "
-                                             r"settings .* rank\(s\) \[1\]"):
+        with pytest.raises(ValueError, match=r"the processes differ in the estimator.s "
+                                             r"setting max_iter: rank\(s\) \[1\] from"):
             snode.SNODEClassifier(max_iter=3 + (rank == 1), block_size=8,
                                   comm=red).fit(X[s], y[s])
+        with pytest.raises(ValueError, match=r"differ in the number of features: rank\(s\) "
+                                             r"\[1\]"):
+            snode.SNODEClassifier(max_iter=3, block_size=8, comm=red).fit(
+                X[s] if rank == 0 else np.c_[X[s], X[s]], y[s])
         return True
 
     assert all(ThreadGroup(2).run(differ))
@@ -802,21 +814,44 @@ def test_early_stopping_errors(params, match):
     assert not hasattr(clf, "net_")
 
 
-def test_early_stopping_over_several_processes_is_refused_by_name():
-    """Each process's samples must be whole blocks of the sums over samples, which a held-out
-    share is not: refused on every process, not left to fail inside the sums."""
+def test_early_stopping_over_several_processes_is_the_one_process_fit():
+    """The processes gather the samples to hold out the one process's share (also with
+    mini-batches); a reducer that cannot gather refuses early_stopping=True by name, and
+    "auto" then trains without it."""
     from _helpers import ThreadGroup
     X, y = _noisy_regression()
+    make = lambda **kw: snode.SNODERegressor(n_steps=5, max_iter=20, block_size=16,  # noqa
+                                             random_state=4, **kw)
+    for kw in ({"early_stopping": True}, {"early_stopping": True, "batch_size": 24}):
+        ref = make(**kw).fit(X, y)
 
-    def run(rank, red):
+        def run(rank, red):
+            s = snode.shard(len(X), red, 16)
+            return make(comm=red, **kw).fit(X[s], y[s])
+
+        for est in ThreadGroup(2).run(run):
+            np.testing.assert_array_equal(est.net_.W, ref.net_.W)
+            np.testing.assert_array_equal(est.validation_costs_, ref.validation_costs_)
+            assert est.n_iter_ == ref.n_iter_
+
+    class NoGather(snode.Reducer):  # (allreduce and total only)
+        def __init__(self, red):
+            self.red, self.rank, self.size = red, red.rank, red.size
+
+        def allreduce(self, *parts):
+            return self.red.allreduce(*parts)
+
+        def total(self, n):
+            return self.red.total(n)
+
+    def plain(rank, red):
         s = snode.shard(len(X), red, 16)
-        est = snode.SNODERegressor(n_steps=5, max_iter=20, block_size=16,
-                                   early_stopping=True, comm=red)
-        with pytest.raises(ValueError, match="not available with several processes"):
-            est.fit(X[s], y[s])
-        return True
+        with pytest.raises(ValueError, match="early_stopping with several processes needs a "
+                                             "reducer that implements allgather"):
+            make(comm=NoGather(red), early_stopping=True).fit(X[s], y[s])
+        return make(comm=NoGather(red)).fit(X[s], y[s]).early_stopping_
 
-    assert ThreadGroup(2).run(run) == [True, True]
+    assert ThreadGroup(2, exact=False).run(plain) == [False, False]
 
 
 def test_a_tableau_of_its_own_is_saved_and_loaded(tmp_path):

@@ -58,31 +58,36 @@ def _snode():
 
 
 def test_the_command_line_under_mpiexec_writes_the_one_process_model(tmp_path):
-    # (early stopping "auto" holds samples out with one process only: off for both runs)
-    args = ["train", "--n", "300", "--max-iter", "12", "--block-size", "32", "-q",
-            "--no-early-stopping"]
+    # no options: the default data (750 training samples), early stopping "auto" on (the
+    # ranks hold out the one process's samples) and the default block size from the number
+    # of samples alone (3 blocks of 256): 2 and 3 ranks write the one process's file
+    args = ["train", "-q"]
     one = subprocess.run(_snode() + args + ["-o", "one.npz"], cwd=tmp_path, env=_env(),
                          capture_output=True, text=True, timeout=TIMEOUT)
     assert one.returncode == 0, one.stderr
-    three = subprocess.run([MPIEXEC, "-n", "3"] + _snode() + args + ["-o", "three.npz"],
-                           cwd=tmp_path, env=_env(), capture_output=True, text=True,
-                           timeout=TIMEOUT)
-    assert three.returncode == 0, three.stderr
-    assert three.stdout.count("model saved") == 1  # rank 0 alone prints and writes
-    assert (tmp_path / "one.npz").read_bytes() == (tmp_path / "three.npz").read_bytes()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["one.npz", "three.npz"]
+    for n in (2, 3):
+        run = subprocess.run([MPIEXEC, "-n", str(n)] + _snode() + args + ["-o", f"{n}.npz"],
+                             cwd=tmp_path, env=_env(), capture_output=True, text=True,
+                             timeout=TIMEOUT)
+        assert run.returncode == 0, run.stderr
+        assert run.stdout.count("model saved") == 1  # rank 0 alone prints and writes
+        assert (tmp_path / "one.npz").read_bytes() == (tmp_path / f"{n}.npz").read_bytes()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["2.npz", "3.npz", "one.npz"]
 
 
 def test_an_error_on_a_rank_ends_the_job(tmp_path):
     # too few blocks for the ranks, and a missing file: a clear message and a failed job,
     # not ranks waiting forever for each other
-    for extra, message in ((["--n", "300"], "at least as many blocks"),
+    # (every rank fails alike: rank 0 alone says so, in one line)
+    for extra, message in ((["--n", "300"], "225 training samples make 1 of 256 (the "
+                                            "default for this many): run at most 1 ranks"),
                            (["--dataset", "csv:missing.csv"], "missing.csv")):
         r = subprocess.run([MPIEXEC, "-n", "2"] + _snode() + ["train", "-q"] + extra,
                            cwd=tmp_path, env=_env(), capture_output=True, text=True,
                            timeout=TIMEOUT)
-        assert r.returncode != 0
-        assert "snode train: error (rank" in r.stderr and message in r.stderr
+        assert r.returncode == 2
+        assert r.stderr.count("snode train: error: ") == 1 and message in r.stderr, r.stderr
+        assert "(rank" not in r.stderr
 
 
 @pytest.mark.parametrize("signame", ["SIGINT", "SIGTERM"])

@@ -650,9 +650,12 @@ def test_subset_by_mask_and_settings_that_differ_between_processes(rng):
         obj = snode.Objective(net, snode.Cost(), X[s], Y[s], reducer=red, block_size=8)
         sub = obj.subset(mask)
         assert sub.n_total == mask.sum() and sub.value() == one.value()
-        with pytest.raises(ValueError, match="the processes differ in the network, the cost"):
+        with pytest.raises(ValueError, match=r"the processes differ in the cost: rank\(s\) "
+                                             r"\[1\] from rank 0"):
             snode.Objective(net, snode.Cost(mse=1.0 + rank), X[s], Y[s], reducer=red,
                             block_size=8)
+        with pytest.raises(ValueError, match="the processes differ in the block size"):
+            snode.Objective(net, snode.Cost(), X[s], Y[s], reducer=red, block_size=8 + rank)
         return True
 
     assert all(ThreadGroup(2).run(run))
@@ -686,3 +689,41 @@ def test_a_duck_typed_reducer_of_the_first_contract(rng):
 
     for W in ThreadGroup(2, exact=False).run(run):
         np.testing.assert_allclose(W, ref.W, rtol=1e-8, atol=1e-11)
+
+
+def test_the_default_block_size_depends_on_the_number_of_samples_alone():
+    from _helpers import ThreadGroup
+    from snode.reduce import BLOCK_COUNT, BLOCK_MAX, BLOCK_MIN, block_size_for
+    # the smallest power of two that makes at most 16 blocks, kept within [256, 4096]
+    cases = {0: 256, 1: 256, 750: 256, 4096: 256, 4097: 512, 10000: 1024, 16384: 1024,
+             60000: 4096, 65537: 4096}
+    for n, B in cases.items():
+        assert block_size_for(n) == B, n
+    for n in range(1, 70000, 997):
+        B = block_size_for(n)
+        assert B & (B - 1) == 0 and BLOCK_MIN <= B <= BLOCK_MAX
+        assert -(-n // B) <= BLOCK_COUNT or B == BLOCK_MAX
+        assert B == BLOCK_MIN or -(-n // (B // 2)) > BLOCK_COUNT  # (the smallest such)
+    with pytest.raises(ValueError, match="n_samples"):
+        block_size_for(-1)
+    # shard and the objective take it from all processes' samples: 3 processes share the 3
+    # blocks of 750 samples, and their sums are one process's
+    assert snode.shard(750, block_size=None) == slice(0, 750)
+    net = snode.SNODE(3, 4, seed=1)
+    rng = np.random.default_rng(0)
+    X, labels = rng.standard_normal((750, 3)), rng.integers(0, 2, 750)
+    cost = snode.Cost(mse=0.0, ce=1.0, n_classes=2)
+    one = snode.Objective(net, cost, X, labels=labels)
+    assert one.block_size == 256
+    J1, gW1, _ = one.value_and_grad()
+
+    def run(rank, red):
+        s = snode.shard(750, red)
+        assert s.stop - s.start == 256 or (rank == 2 and s.stop - s.start == 238)
+        obj = snode.Objective(net, cost, X[s], labels=labels[s], reducer=red)
+        J, gW, _ = obj.value_and_grad()
+        return obj.block_size, J, gW
+
+    for B, J, gW in ThreadGroup(3).run(run):
+        assert B == 256 and J == J1
+        np.testing.assert_array_equal(gW, gW1)

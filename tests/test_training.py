@@ -11,11 +11,11 @@ from snode.estimators.training import fold_split
 
 
 def test_the_auto_rules_of_early_stopping_decay_folds_and_stages():
-    # early stopping: full batch (batch size None) and one process
-    assert auto.early_stopping("auto", None, 1) is True
-    assert auto.early_stopping("auto", 32, 1) is False
-    assert auto.early_stopping("auto", None, 2) is False
-    assert auto.early_stopping(False, None, 1) is False and auto.early_stopping(True, 8, 4)
+    # early stopping: full batch (batch size None), also with several processes that can gather
+    assert auto.early_stopping("auto", None) is True
+    assert auto.early_stopping("auto", 32) is False
+    assert auto.early_stopping("auto", None, can_gather=False) is False
+    assert auto.early_stopping(False, None) is False and auto.early_stopping(True, 8)
     # decay: a value alone; "auto" the path where validated in full batch, else fixed
     assert auto.decays(0.5, "classifier", True, None) == ((0.5,),)
     assert auto.decays("auto", "regressor", True, None) == auto.DECAY_PATH["regressor"]

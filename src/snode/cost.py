@@ -12,7 +12,7 @@ from ._validate import check_real
 from .evaluation import evaluate
 from .loss import Batch, Loss
 from .model import SNODE
-from .reduce import BLOCK_SIZE, Blocks, LocalReducer
+from .reduce import Blocks, LocalReducer, block_size_for
 from .sobolev import DepthOperator
 
 __all__ = ["Cost"]
@@ -136,7 +136,7 @@ class Cost:
         if not isinstance(net, SNODE):
             raise ValueError(f"net must be an snode.SNODE, got {type(net).__name__}")
         batch = self.prepare(net, X, Y, labels)
-        blocks = Blocks(LocalReducer(), batch.n, BLOCK_SIZE)
+        blocks = Blocks(LocalReducer(), batch.n, block_size_for(batch.n))
         return evaluate(net, self, batch, blocks, net.check_params((net.W, net.b)),
                         grad=grad, input_grad=input_grad)
 

@@ -16,8 +16,8 @@ from .evaluation import Evaluation, evaluate, joined
 from .exceptions import NonFiniteError
 from .loss import Batch
 from .model import SNODE, release_states
-from .reduce import (BLOCK_SIZE, Blocks, LocalReducer, agree, check_reducer, reduce_floats,
-                     same_everywhere, shard)
+from .reduce import (Blocks, LocalReducer, agree, block_size_for, check_reducer, reduce_floats,
+                     same_everywhere, shard, total_samples)
 from ._validate import check_bool, check_int
 
 __all__ = ["Objective", "Evaluation", "LinearizedCost", "as_objective"]
@@ -46,9 +46,10 @@ class Objective:
     reducer : Reducer, optional
         Where sums over samples meet across processes; default :class:`LocalReducer`.
     block_size : int, optional
-        Samples of a block of the sums over samples (default ``snode.reduce.BLOCK_SIZE``,
-        4096): the sums are formed block by block and added along a fixed tree, so that they
-        are bit for bit the same however the blocks are shared between processes. With an
+        Samples of a block of the sums over samples (default: :func:`snode.reduce.block_size_for`
+        of all processes' samples, 256 to 4096): the sums are formed block by block and added
+        along a fixed tree, so that they are bit for bit the same however the blocks are
+        shared between processes. With an
         exact reducer of several processes, this process's samples must be whole blocks of
         the global batch (the last one may be short): see :func:`snode.shard`.
     keep_states : {"auto", True, False}, default "auto"
@@ -105,16 +106,19 @@ class Objective:
             if keep_states not in ("auto", True, False):
                 raise ValueError(f"keep_states must be 'auto', True or False, got "
                                  f"{keep_states!r}")
-            block_size = BLOCK_SIZE if block_size is None else check_int(block_size,
-                                                                           "block_size", 1)
+            if block_size is not None:
+                block_size = check_int(block_size, "block_size", 1)
         except ValueError as exc:
             error = exc
         agree(reducer, error, "the data of another process are malformed; see its message")
         if reducer.size > 1:
-            same_everywhere(reducer, "the network, the cost, the block size or the data's "
-                            "columns", _network_settings(net), repr(cost), block_size,
-                            batch.X.shape[1], None if batch.Y is None else batch.Y.shape[1],
-                            batch.labels is None)
+            same_everywhere(reducer, [
+                ("the network", _network_settings(net)), ("the cost", repr(cost)),
+                ("the block size", block_size), ("the data's columns", batch.X.shape[1]),
+                ("the targets' columns", None if batch.Y is None else batch.Y.shape[1]),
+                ("whether labels are given", batch.labels is None)])
+        if block_size is None:
+            block_size = block_size_for(total_samples(reducer, batch.n))
         self._setup(net, cost, batch, reducer, keep_states, block_size)
 
     def _setup(self, net, cost, batch, reducer, keep_states, block_size):

@@ -22,10 +22,29 @@ from ._validate import check_int
 from .exceptions import NonFiniteError
 
 __all__ = ["Reducer", "LocalReducer", "Blocks", "shard", "tree_nodes", "tree_sum",
-           "BLOCK_SIZE"]
+           "block_size_for", "BLOCK_MIN", "BLOCK_MAX", "BLOCK_COUNT"]
 
-#: The default number of samples of a block of the sums over samples.
-BLOCK_SIZE = 4096
+#: The default block of the sums over samples (:func:`block_size_for`): a power of two
+#: between BLOCK_MIN and BLOCK_MAX samples, near n / BLOCK_COUNT for n samples.
+BLOCK_MIN = 256
+BLOCK_MAX = 4096
+BLOCK_COUNT = 16
+
+
+def block_size_for(n_samples):
+    """The default block size of the sums over `n_samples` samples (of all processes): the
+    smallest power of two that cuts them into at most :data:`BLOCK_COUNT` blocks, kept
+    between :data:`BLOCK_MIN` and :data:`BLOCK_MAX`. It depends on the number of samples
+    alone, never on the processes, so that any number of processes up to the number of
+    blocks works by default with sums bit for bit those of one process. (Smaller blocks
+    cost time: each is a call of the compiled sweeps; docs/decisions.md.)
+
+    Examples: 750 samples make 3 blocks of 256; 10,000 make 10 of 1024; 60,000 make 15 of
+    4096.
+    """
+    n = max(1, check_int(n_samples, "n_samples", 0))
+    B = 1 << max(0, (-(-n // BLOCK_COUNT) - 1).bit_length())
+    return min(BLOCK_MAX, max(BLOCK_MIN, B))
 
 
 class Reducer:
@@ -136,8 +155,8 @@ def shard(n_samples, group=None, block_size=None):
         The processes (``rank`` and ``size``, or ``Get_rank()`` and ``Get_size()``); default
         one process.
     block_size : int, optional
-        The blocks of the sums over samples (default ``BLOCK_SIZE``); the same as the
-        objective's.
+        The blocks of the sums over samples (default: :func:`block_size_for` of
+        `n_samples`); the same as the objective's.
 
     Returns
     -------
@@ -153,7 +172,7 @@ def shard(n_samples, group=None, block_size=None):
         For a negative count, a block size below 1, or a group without a rank and size.
     """
     n = check_int(n_samples, "n_samples", 0)
-    B = BLOCK_SIZE if block_size is None else check_int(block_size, "block_size", 1)
+    B = block_size_for(n) if block_size is None else check_int(block_size, "block_size", 1)
     try:
         if group is None:
             rank, size = 0, 1
@@ -324,27 +343,38 @@ def _raise_agreed(failed, n_nonfinite, n_other, others=None):
         raise kind(others or f"a sweep on another process {what}; see that process's message")
 
 
-def digests(reducer, *things):
-    """Collective: every process's digest of `things` (arrays by their bytes, anything else by
-    its repr), in rank order; None for a reducer without allgather."""
+def digest(thing):
+    """A 48-bit digest of an array (its dtype, shape and bytes) or of anything by its repr."""
     import hashlib
 
-    h = hashlib.blake2b(digest_size=16)
-    for t in things:
-        h.update(t.tobytes() if isinstance(t, np.ndarray) else repr(t).encode())
-    try:
-        return reducer.allgather(h.hexdigest())
-    except NotImplementedError:
-        return None
+    h = hashlib.blake2b(digest_size=6)
+    if isinstance(thing, np.ndarray):
+        h.update(repr((thing.dtype.str, thing.shape)).encode())
+        h.update(np.ascontiguousarray(thing).tobytes())
+    else:
+        h.update(repr(thing).encode())
+    return float(int.from_bytes(h.digest(), "little"))  # (exact in a float64)
 
 
-def same_everywhere(reducer, what, *settings):
-    """Collective: ValueError on every process unless `settings` (arrays, or anything with a
-    stable repr) are the same on all of them; `what` names them in the message."""
-    got = digests(reducer, *settings)
-    if got is not None and len(set(got)) > 1:  # (None: a reducer without allgather)
-        ranks = [r for r, d in enumerate(got) if d != got[0]]
-        raise ValueError(f"the processes differ in {what}: rank(s) {ranks} from rank 0")
+def rank0_copy(reducer, *arrays):
+    """Collective: rank 0's float64 `arrays` on every process (each process passes its own,
+    the same shapes everywhere)."""
+    if reducer.size == 1:
+        return arrays
+    if has_allgather(reducer):
+        return tuple(reducer.allgather(arrays)[0])
+    return tuple(gather_floats(reducer, a)[0] for a in arrays)
+
+
+def same_everywhere(reducer, named):
+    """Collective: ValueError on every process unless the values of `named` (a sequence of
+    (name, value) pairs; arrays, or anything with a stable repr) are the same on all of them;
+    the message names the first that differs and the ranks where it does."""
+    got = gather_floats(reducer, [digest(value) for _, value in named])
+    for k, (name, _) in enumerate(named):
+        ranks = np.flatnonzero(got[:, k] != got[0, k]).tolist()
+        if ranks:
+            raise ValueError(f"the processes differ in {name}: rank(s) {ranks} from rank 0")
 
 
 def agree(reducer, error, others=None):
@@ -406,6 +436,28 @@ class _Adapted(Reducer):
 
     def __repr__(self):
         return repr(self._inner)
+
+
+def has_allgather(reducer):
+    """Whether `reducer` (checked) implements ``allgather``."""
+    inner = reducer._inner if isinstance(reducer, _Adapted) else reducer
+    if isinstance(inner, Reducer):
+        return type(inner).allgather is not Reducer.allgather
+    return callable(getattr(inner, "allgather", None))
+
+
+def gather_floats(reducer, a):
+    """Collective: every process's float64 array `a` (the same shape everywhere), stacked in
+    rank order, shape (size, *a.shape): by ``allgather``, or where the reducer has none by an
+    ``allreduce`` of slots that only their own process fills (adding zeros is exact)."""
+    a = np.asarray(a, dtype=np.float64)
+    if reducer.size == 1:
+        return a[None]
+    if has_allgather(reducer):
+        return np.stack(reducer.allgather(a))
+    slots = np.zeros((reducer.size,) + a.shape)
+    slots[reducer.rank] = a
+    return np.asarray(reducer.allreduce(slots)[0]).reshape(slots.shape)
 
 
 def total_samples(reducer, n):

@@ -112,17 +112,41 @@ def _main_mpi(args):
 
     signal.signal(signal.SIGINT, on_interrupt)
     signal.signal(signal.SIGTERM, on_interrupt)  # (Slurm's scancel and time limit)
+    failures = comm.Dup()  # (the ranks' failures meet here, apart from training's calls)
     try:
         code = _main(args, reraise=True)
     except BaseException as exc:  # noqa: BLE001 - any error ends every rank
         text = str(exc) or type(exc).__name__
-        print(f"snode train: error (rank {rank} of {size}): {text}", file=sys.stderr,
-              flush=True)
+        status = 130 if isinstance(exc, KeyboardInterrupt) else 2
+        # most failures reach every rank alike (the ranks agree on bad data and settings):
+        # then rank 0 alone says so and all end; a rank that failed alone says so and ends
+        # the job (MPI_Abort), since the others wait for it
+        together = _all_arrive(failures, ERROR_WAIT_S)
+        if rank == 0 or not together:
+            where = "" if together else f" (rank {rank} of {size})"
+            print(f"snode train: error{where}: {text}", file=sys.stderr, flush=True)
+        if together:
+            return status
         time.sleep(0.5)  # (the launcher forwards the message before the job is torn down)
-        comm.Abort(130 if isinstance(exc, KeyboardInterrupt) else 2)
-        return 2  # pragma: no cover - Abort does not return
+        comm.Abort(status)
+        return status  # pragma: no cover - Abort does not return
     comm.Barrier()
     return code
+
+
+#: How long a failed rank waits for the others to fail too before it ends the job alone.
+ERROR_WAIT_S = 3.0
+
+
+def _all_arrive(comm, wait_s):
+    """Whether every rank of `comm` arrives at a barrier within `wait_s` seconds."""
+    request = comm.Ibarrier()
+    end = time.monotonic() + wait_s
+    while time.monotonic() < end:
+        if request.Test():
+            return True
+        time.sleep(0.01)
+    return False
 
 
 @contextlib.contextmanager

@@ -6,7 +6,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from .. import data as datasets
-from ..reduce import BLOCK_SIZE, shard
+from ..reduce import block_size_for, shard
 from .parser import GENERATED
 
 __all__ = ["load", "split", "scatter", "is_classification", "generated", "as_classes",
@@ -41,12 +41,22 @@ def scatter(args, comm, lead, block_size):
     training samples (whole blocks, snode.shard); the other ranks read nothing. Returns
     (Xtr, Xte, ytr, yte, n_train, (Xall, yall)): this rank's share, and on rank 0 the test set
     and all training samples (for the metrics), None elsewhere."""
-    data = split(args) if lead else None
-    n_train = comm.bcast(len(data[0]) if lead else None, root=0)
-    size, B = comm.Get_size(), block_size or BLOCK_SIZE
-    if size > -(-n_train // B):
-        raise ValueError(f"{size} ranks need at least as many blocks of --block-size samples; "
-                         f"{n_train} training samples make fewer: give a smaller --block-size")
+    data = error = None
+    if lead:
+        try:
+            data = split(args)
+        except (ValueError, OSError) as exc:  # (the others hear of it, and stop with it)
+            error = exc
+    n_train = comm.bcast(len(data[0]) if data is not None else error, root=0)
+    if isinstance(n_train, BaseException):
+        raise n_train if lead else ValueError(f"rank 0 could not read the data: {n_train}")
+    size, B = comm.Get_size(), block_size or block_size_for(n_train)
+    n_blocks = -(-n_train // B)
+    if size > n_blocks:
+        why = "--block-size" if block_size else "the default for this many"
+        raise ValueError(f"{size} ranks need at least as many blocks of the sums over samples; "
+                         f"{n_train} training samples make {n_blocks} of {B} ({why}): run "
+                         f"at most {n_blocks} ranks, or give a smaller --block-size")
     pieces = None
     if lead:
         Xtr, ytr = data[0], data[2]

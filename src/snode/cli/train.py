@@ -70,8 +70,7 @@ def unused_options(args, given, settings, kind, batch_size, n_train):
         mode = "minibatch"
         why_mode = f"mini-batches of {batch_size} for {n_train} training samples"
     early = auto.early_stopping(
-        settings.get("early_stopping", param("early_stopping").default), batch_size or None,
-        1 if args.comm is None else args.comm.Get_size())
+        settings.get("early_stopping", param("early_stopping").default), batch_size or None)
     unused = []
     if args.n is not None and not data.generated(args):
         unused.append(("--n", "a generated data set's size"))

@@ -12,10 +12,16 @@ def _rng(seed):
 
 def _extremes(X, axis, reducer):
     """The smallest and largest values (per feature with axis 0) over all processes."""
-    parts = [(X.min(axis=axis), X.max(axis=axis))] if X.shape[0] else []
-    if reducer.size > 1:
-        parts = [p for got in reducer.allgather(parts) for p in got]
-    return (np.min([p[0] for p in parts], axis=0), np.max([p[1] for p in parts], axis=0))
+    from ..reduce import gather_floats
+
+    shape = (X.shape[1],) if axis == 0 else ()
+    if X.shape[0]:
+        own = np.stack([X.min(axis=axis), X.max(axis=axis), np.ones(shape)])
+    else:  # (no samples here: marked as none)
+        own = np.zeros((3,) + shape)
+    parts = gather_floats(reducer, own)
+    parts = parts[parts[:, 2].reshape(len(parts), -1)[:, 0] > 0]
+    return parts[:, 0].min(axis=0), parts[:, 1].max(axis=0)
 
 
 class Scaler:
@@ -67,12 +73,13 @@ class Scaler:
             float64 holds ("standard": above about 1e308 or below 1e-308; any magnitude in
             between is standardised alike).
         """
-        from ..reduce import BLOCK_SIZE, Blocks, check_reducer
+        from ..reduce import Blocks, block_size_for, check_reducer, total_samples
 
         X = as_float_array(X, name, ndim=2, allow_nonfinite=not check_input)
         red = check_reducer(reducer)
-        blocks = Blocks(red, X.shape[0], BLOCK_SIZE if block_size is None else
-                        check_int(block_size, "block_size", 1))
+        B = block_size_for(total_samples(red, X.shape[0])) if block_size is None else \
+            check_int(block_size, "block_size", 1)
+        blocks = Blocks(red, X.shape[0], B)
         if blocks.n_total < 1:
             raise ValueError("cannot fit a scaler on no samples")
         axis = 0 if self.per_feature else None

@@ -4,7 +4,7 @@ commands that reproduce them, are in docs/decisions.md.
 
 Every function takes checked parameter values (:func:`snode.estimators.params.validate`).
 """
-__all__ = ["n_steps", "layout", "schedule", "memory", "sobolev_weight", "step_rule", "decays",
+__all__ = ["n_steps", "block_size", "layout", "schedule", "memory", "sobolev_weight", "step_rule", "decays",
            "early_stopping", "folds", "stage_iterations", "CV_MIN_VALIDATION", "CV_FOLDS",
            "CV_MAX_WORK",
            "DECAY_PATH", "DECAY_PATH_ITER", "DECAY_PATH_PATIENCE", "DECAY_FIXED",
@@ -79,13 +79,23 @@ def stage_iterations(max_iter, paths):
     return max(1, min(DECAY_PATH_ITER, max_iter // sum(len(path) for path in paths)))
 
 
-def early_stopping(value, batch_size, n_processes):
+def early_stopping(value, batch_size, can_gather=True):
     """Whether a validation share watches the training: `value`, or for "auto" in full-batch
-    mode with one process (mini-batch runs see each sample rarely, and the processes of a
-    distributed fit hold whole blocks of the sums over samples)."""
+    mode (mini-batch runs see each sample rarely). Several processes draw the held-out
+    samples from the whole data set as one process would, which they gather for it; where
+    their reducer cannot (`can_gather` False: no ``allgather``), "auto" is off."""
     if value != "auto":
         return value
-    return batch_size is None and n_processes == 1
+    return batch_size is None and can_gather
+
+
+def block_size(value, n_samples):
+    """The block of the sums over samples for `n_samples` training samples (over all
+    processes): `value`, or for None :func:`snode.reduce.block_size_for` (from the number of
+    samples alone, so that the processes' sums are bit for bit one process's)."""
+    from ..reduce import block_size_for
+
+    return block_size_for(n_samples) if value is None else value
 
 
 def decays(value, kind, validated, batch_size, fitted=None):

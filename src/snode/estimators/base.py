@@ -308,15 +308,20 @@ class SNODEEstimator:
         parameters."""
         # (every process starts from rank 0's seed)
         seed = distributed.shared_seed(red, seed_of(p["random_state"]))
-        n_total = distributed.global_sums(red, float(len(X)))[0]
+        n_total = int(distributed.global_sums(red, float(len(X)))[0])
         batch_size, epochs = auto.schedule(p["batch_size"], p["epochs"], n_total)
-        early = auto.early_stopping(p["early_stopping"], batch_size, red.size)
-        if early and red.size > 1:
-            # (each process's samples must be whole blocks of the sums over samples; a
-            # held-out share of them is not)
-            raise ValueError("early_stopping is not available with several processes "
-                             "(comm): hold out validation samples and watch them with a "
-                             "callback")
+        block = auto.block_size(p["block_size"], n_total)
+        early = auto.early_stopping(p["early_stopping"], batch_size,
+                                    distributed.can_gather(red))
+        if early and not distributed.can_gather(red):
+            raise ValueError("early_stopping with several processes needs a reducer that "
+                             "implements allgather (snode.mpi.MPIReducer does): the "
+                             "held-out samples are drawn from all of them")
+        # (several processes under early stopping: every one gathers the whole data set, draws
+        # the held-out samples as one process would, and keeps its blocks of each share)
+        whole = early and red.size > 1
+        if whole:
+            X, Y, labels = distributed.gathered(red, X, Y, labels)
         warm = p["warm_start"] and getattr(self, "decay_", None) is not None
         fitted_decay = self.decay_ if warm and p["decay"] == "auto" else None
         paths = auto.decays(p["decay"], self._kind, early, batch_size, fitted=fitted_decay)
@@ -361,8 +366,8 @@ class SNODEEstimator:
         else:
             net = SNODE(width, n_steps, T=p["T"], scheme=p["scheme"],
                         activation=p["activation"], init=p["init"], seed=seed)
-            scaler = input_scaler(p["scale"]).fit(X, reducer=red, block_size=p["block_size"],
-                                                  check_input=False)
+            scaler = input_scaler(p["scale"]).fit(X, reducer=None if whole else red,
+                                                  block_size=block, check_input=False)
         optimizer, fitted = self._optimizer(p, net.W.size + net.b.size, batch_size, epochs,
                                             seed)
         # (every setting checked: from here on the estimator holds the new network)
@@ -377,12 +382,16 @@ class SNODEEstimator:
         self.early_stopping_ = bool(early)
         data = (place_inputs(scaler.transform(X, check_input=False), offset), Y, labels)
 
-        def objective(rows=None, cost=cost):  # (the data were checked on the way in)
-            return Objective(net, cost, *_rows(data, rows), reducer=red,
-                             block_size=p["block_size"], check_input=False)
+        def objective(rows=None, cost=cost, reducer=red):  # (data checked on the way in)
+            if whole and reducer is red:  # (this process's blocks of the samples `rows`)
+                rows = distributed.own_rows(red, n_total if rows is None else rows, block)
+            return Objective(net, cost, *_rows(data, rows), reducer=reducer, block_size=block,
+                             check_input=False)
 
         def measure(rows):  # (what validation watches: the data terms, or the Brier score)
-            watched = objective(rows, dataclasses.replace(cost, decay=0.0, smooth=0.0))
+            # (several processes each watch every held-out sample, as one process would)
+            watched = objective(rows, dataclasses.replace(cost, decay=0.0, smooth=0.0),
+                                None if whole else red)
             return watched if labels is None else BrierScore(watched)
 
         if p["verbose"]:

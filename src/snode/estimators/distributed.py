@@ -3,9 +3,11 @@ settings every process must share, the seed and the threads (:mod:`snode.mpi`, d
 section 8)."""
 import numpy as np
 
-from ..reduce import Reducer, agree, check_reducer, reduce_floats, same_everywhere
+from ..reduce import (Reducer, agree, check_reducer, gather_floats, has_allgather, reduce_floats,
+                      same_everywhere, shard)
 
-__all__ = ["reducer_of", "global_sums", "shared_seed", "checked_share", "threads"]
+__all__ = ["reducer_of", "global_sums", "shared_seed", "checked_share", "threads",
+           "can_gather", "gathered", "own_rows"]
 
 
 def reducer_of(comm):
@@ -29,7 +31,9 @@ def shared_seed(reducer, seed):
         return seed
     if seed is None:
         seed = int(np.random.default_rng().integers(2**31))
-    return reducer.allgather(seed)[0]
+    if has_allgather(reducer):
+        return reducer.allgather(seed)[0]
+    return int(gather_floats(reducer, float(seed))[0])  # (seeds below 2**53 are exact)
 
 
 def checked_share(reducer, check, X, y, settings):
@@ -56,9 +60,10 @@ def checked_share(reducer, check, X, y, settings):
         error = exc
     agree(reducer, error, "the training data of another process are malformed; see its "
                           "message")
-    same_everywhere(reducer, "the estimator's settings or the data's columns",
-                    sorted(settings.items(), key=lambda kv: kv[0]), out[0].shape[1],
-                    np.shape(out[1])[1:])
+    same_everywhere(reducer, [(f"the estimator's setting {k}", v)
+                              for k, v in sorted(settings.items(), key=lambda kv: kv[0])]
+                    + [("the number of features", out[0].shape[1]),
+                       ("the targets' shape past the samples", np.shape(out[1])[1:])])
     return out
 
 
@@ -70,3 +75,28 @@ def threads(reducer, n_threads):
 
         return threads_per_rank(reducer.comm)
     return n_threads
+
+
+def can_gather(reducer):
+    """Whether the processes of `reducer` can exchange samples (``allgather``: one process,
+    or a reducer that implements it)."""
+    return reducer.size == 1 or has_allgather(reducer)
+
+
+def gathered(reducer, *arrays):
+    """Every process's samples of `arrays` (each this process's share, or None), joined in
+    rank order: the whole data set on every process (a collective call). Shares are
+    consecutive samples in rank order, so the result is the one process's data."""
+    if reducer.size == 1:
+        return arrays
+    pieces = reducer.allgather(arrays)
+    return tuple(None if a is None else np.concatenate([p[i] for p in pieces])
+                 for i, a in enumerate(arrays))
+
+
+def own_rows(reducer, rows, block_size):
+    """This process's share of the samples `rows` (global numbers, the same on every
+    process; an array, or an int for ``arange(rows)``): whole blocks of `block_size` of
+    them, consecutive, in rank order (:func:`snode.shard`)."""
+    rows = np.arange(rows) if np.ndim(rows) == 0 else np.asarray(rows)
+    return rows[shard(rows.shape[0], reducer, block_size)]

@@ -449,7 +449,8 @@ PARAMS = (
        "(:func:`snode.estimators.auto.decays`). The decay of the weights kept is "
        "``decay_``.", "--decay"),
     _p("block_size", None, Either((None,), _INT1), "int or None, default None",
-       "Samples of a block of the sums over samples (:class:`snode.Objective`); None: 4096.",
+       "Samples of a block of the sums over samples (:class:`snode.Objective`); None: "
+       "from the number of training samples alone (:func:`snode.reduce.block_size_for`).",
        "--block-size"),
     _p("comm", None, CommConstraint(), "mpi4py communicator, Reducer or None, default None",
        "Train over several processes (:mod:`snode.mpi`): each passes its own share of the "
@@ -477,10 +478,11 @@ PARAMS = (
        "(scikit-learn's MLP's rule); with `decay` \"auto\" the decay path's rule, and where "
        "the held-out share would hold fewer than 10 samples, 5 folds of the training "
        "samples choose the path's stage instead and training then uses every sample. "
-       "\"auto\": in full-batch mode with one process, unless there are too few samples to "
-       "hold out or fold (fewer than 5) or the folds would be costly (samples x width^2 x "
-       "steps above 2e6: :func:`snode.estimators.auto.folds`). One process only. The choice "
-       "used is ``early_stopping_``.", "--early-stopping"),
+       "\"auto\": in full-batch mode, unless there are too few samples to hold out or fold "
+       "(fewer than 5) or the folds would be costly (samples x width^2 x steps above 2e6: "
+       ":func:`snode.estimators.auto.folds`). Several processes (`comm`) gather the samples "
+       "once to hold out those of one process (\"auto\" is off where the reducer has no "
+       "``allgather``). The choice used is ``early_stopping_``.", "--early-stopping"),
     _p("validation_fraction", 0.1, Fraction(open_ends=True), "float in (0, 1), default 0.1",
        "The share `early_stopping` holds out.", "--validation-fraction"),
     _p("verbose", False, Verbosity(), "bool or int >= 0, default False",

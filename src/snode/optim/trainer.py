@@ -20,7 +20,7 @@ from .._validate import check_bool, check_int, check_real, check_seed, seed_of
 from ..exceptions import NonFiniteError
 from ..model import all_finite
 from ..objective import as_objective
-from ..reduce import digests, reduce_floats
+from ..reduce import digest, gather_floats, rank0_copy, reduce_floats
 
 __all__ = ["TrainResult", "Trainer", "Loop", "Step", "pair_dot", "pair_axpy", "pair_finite",
            "HISTORY_FIELDS", "SCHEDULE_FIELDS"]
@@ -374,9 +374,9 @@ def _rank0_weights(objective):
     with seed=None differs from process to process): compared by a digest, taken from rank 0
     when they differ."""
     W, b = objective.params()
-    got = digests(objective.reducer, W, b)
-    if got is not None and len(set(got)) > 1:  # (None: a reducer without allgather)
-        objective.set_params(objective.reducer.allgather((W, b))[0])
+    got = gather_floats(objective.reducer, [digest(W), digest(b)])
+    if (got != got[0]).any():
+        objective.set_params(rank0_copy(objective.reducer, W, b))
 
 
 def _agreed_stop(reducer, answer):
