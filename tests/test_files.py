@@ -1,6 +1,7 @@
 """Data and model files as people have them: damaged, foreign or unusual files give the right
 data or a ValueError naming the file (issue: real data and files, kinds 1-3)."""
 import gzip
+import os
 import struct
 
 import numpy as np
@@ -421,3 +422,24 @@ def test_npz_of_a_text_file_points_to_csv(tmp_path):
     text.write_text("1,2,0\n3,4,1\n")
     with pytest.raises(ValueError, match="not an .npz archive .*csv:PATH"):
         snode.data.load_npz(text)
+
+
+def test_devices_folders_and_files_without_line_ends_are_refused_by_name(tmp_path,
+                                                                         monkeypatch):
+    # (/dev/zero has no end: read whole it would fill the memory)
+    zeros = "/dev/zero" if os.path.exists("/dev/zero") else None
+    binary = tmp_path / "b.csv"
+    binary.write_bytes(b"1,2,0\n\0\0\0\n")
+    for path in filter(None, (zeros, binary)):
+        with pytest.raises(ValueError, match="not a text file: line [12] holds NUL bytes"):
+            snode.data.load_csv(path)
+    monkeypatch.setattr(snode.data.files, "MAX_LINE", 64)
+    long = tmp_path / "l.csv"
+    long.write_text("1," * 40 + "0\n")
+    with pytest.raises(ValueError, match="line 1 is longer than 64 characters"):
+        snode.data.load_csv(long)
+    for path in filter(None, (zeros, tmp_path)):
+        with pytest.raises(ValueError, match="is not a regular file"):
+            snode.data.load_npz(path)
+    with pytest.raises(ValueError, match="no such file"):
+        snode.data.load_npz(tmp_path / "none.npz")

@@ -5,6 +5,7 @@ targets (N, k), or raises ValueError naming the file and what is wrong with it.
 """
 import csv
 import gzip
+import itertools
 import os
 import struct
 import warnings
@@ -263,10 +264,7 @@ def load_csv(path, target_columns=1, delimiter=None, header="auto", label_column
     if header not in HEADERS:
         raise ValueError(f"header must be one of {HEADERS}, got {header!r}")
     try:
-        with open(path, newline="", encoding="utf-8-sig") as f:  # (a BOM is not data)
-            # (blank lines and comment lines, "#" first, are not data)
-            lines = [(k + 1, line) for k, line in enumerate(f)
-                     if line.strip() and not line.lstrip().startswith("#")]
+        lines = _text_lines(path)
     except (OSError, UnicodeDecodeError) as exc:
         raise ValueError(f"cannot read {path} as a text file: {exc}") from None
     if not lines:
@@ -396,6 +394,35 @@ def _parse_targets(y, numbers, targets, where, target_columns):
     return _labels_or_targets(out[:, 0] if target_columns == 1 else out)
 
 
+#: The longest line a CSV file may have (characters): a file without line ends (a device
+#: such as /dev/zero, a binary file) is refused, not read into memory whole.
+MAX_LINE = 1 << 26
+
+
+def _text_lines(path):
+    """The numbered lines of a text file that hold data: (line number, line), blank lines and
+    comment lines ("#" first) left out; a UTF-8 byte-order mark (as Excel writes) is not data.
+
+    Raises
+    ------
+    OSError, UnicodeDecodeError
+        If the file cannot be read or is not UTF-8; ValueError for NUL bytes or a line over
+        :data:`MAX_LINE` characters (not a text file)."""
+    lines = []
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        for k in itertools.count(1):
+            line = f.readline(MAX_LINE + 1)
+            if not line:
+                return lines
+            if "\0" in line:
+                raise ValueError(f"{path} is not a text file: line {k} holds NUL bytes")
+            if len(line) > MAX_LINE:
+                raise ValueError(f"{path} is not a CSV file this reader takes: line {k} is "
+                                 f"longer than {MAX_LINE} characters")
+            if line.strip() and not line.lstrip().startswith("#"):
+                lines.append((k, line))
+
+
 def _is_text(path):
     """Whether the file's first kilobyte reads as UTF-8 text without NUL bytes."""
     with open(path, "rb") as f:
@@ -418,8 +445,11 @@ def load_npz(path):
         Naming the file: not an .npz archive (a single array saved by ``np.save``, a pickle,
         a damaged file), missing or malformed X or y.
     """
-    if not os.path.isfile(path):
+    if not os.path.exists(path):
         raise ValueError(f"no such file: {path}")
+    if not os.path.isfile(path):
+        raise ValueError(f"{path} is not a regular file (a folder or a device): an .npz "
+                         "archive is a file")
     if not zipfile.is_zipfile(path) and _is_text(path):
         raise ValueError(f"{path} is not an .npz archive (np.savez's zip of arrays): it reads "
                          "as text; for a CSV file, csv:PATH")
