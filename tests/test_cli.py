@@ -509,3 +509,85 @@ def test_progress_without_a_terminal_is_a_plain_line_now_and_then(tmp_path, caps
                      "--no-early-stopping", "-o", str(tmp_path / "m.npz")]) == 0
     captured = capsys.readouterr()
     assert captured.err == "" and "Iteration 1, loss = " in captured.out  # (verbose's own)
+
+
+def _table(path, header, columns):
+    path.write_text(",".join(header) + "\n" + "\n".join(
+        ",".join(str(v) for v in row) for row in zip(*columns)) + "\n")
+    return path
+
+
+def test_a_csv_header_is_kept_and_columns_are_matched_by_name(tmp_path, capsys):
+    """The names of a CSV header go into the model; evaluate and predict match another
+    order of the columns by name, and refuse missing or unknown columns by name."""
+    X, y = snode.datasets.moons(300, seed=0)
+    noise = np.random.default_rng(0).standard_normal(300)
+    cols = {"x1": X[:, 0], "x2": X[:, 1], "noise": noise, "label": y}
+    train = _table(tmp_path / "train.csv", list(cols), list(cols.values()))
+    order = ["noise", "label", "x2", "x1"]
+    moved = _table(tmp_path / "moved.csv", order, [cols[c] for c in order])
+    other = _table(tmp_path / "other.csv", ["x1", "x3", "noise", "label"],
+                   [cols[c] for c in ("x1", "x2", "noise", "label")])
+    model = tmp_path / "m.npz"
+    assert cli.main(["train", "--dataset", f"csv:{train}", "--max-iter", "30", "-q",
+                     "-o", str(model)]) == 0
+    est = snode.load(model)
+    assert list(est.feature_names_in_) == ["x1", "x2", "noise"]
+    capsys.readouterr()
+    assert cli.main(["info", str(model)]) == 0
+    assert "input columns: x1, x2, noise" in capsys.readouterr().out
+    scores = []
+    for path in (train, moved):
+        assert cli.main(["evaluate", str(model), "--dataset", f"csv:{path}",
+                         "--label-column", "label"]) == 0
+        out, err = capsys.readouterr()
+        scores.append(out.split()[1])
+        assert ("matched by name" in err) == (path == moved)
+    assert scores[0] == scores[1]  # (the same columns, in another order)
+    assert cli.main(["evaluate", str(model), "--dataset", f"csv:{other}"]) == 2
+    err = capsys.readouterr().err
+    assert "lacks the model's columns: 'x2'" in err and "not trained on: 'x3'" in err
+    # predict: by name (the labels' column left out), or by position without a header
+    X_ = np.c_[X, noise]
+    del est.feature_names_in_  # (arrays below: no warning about the names)
+    ref = est.predict_proba(X_)
+    bare = tmp_path / "bare.csv"
+    np.savetxt(bare, X_, delimiter=",")
+    with_labels = tmp_path / "bare_labels.csv"
+    np.savetxt(with_labels, np.c_[X_, y], delimiter=",")
+    for path in (moved, bare, with_labels):
+        out_csv = tmp_path / "p.csv"
+        assert cli.main(["predict", str(model), "--dataset", f"csv:{path}",
+                         "-o", str(out_csv)]) == 0
+        assert "300 predictions written" in capsys.readouterr().err
+        got = np.loadtxt(out_csv, delimiter=",", skiprows=1)
+        assert out_csv.read_text().startswith("prediction,probability_0,probability_1\n")
+        np.testing.assert_allclose(got[:, 1:], ref, rtol=1e-12)
+        np.testing.assert_array_equal(got[:, 0], est.predict(X_))
+    assert cli.main(["predict", str(model), "--dataset", f"csv:{other}"]) == 2
+    assert "lacks the model's columns: 'x2'" in capsys.readouterr().err
+    short = tmp_path / "short.csv"
+    np.savetxt(short, X, delimiter=",")
+    assert cli.main(["predict", str(model), "--dataset", f"csv:{short}"]) == 2
+    assert "has 2 columns; " in capsys.readouterr().err
+    # to stdout; a folder that is not there is refused before any work
+    assert cli.main(["predict", str(model), "--dataset", f"csv:{bare}"]) == 0
+    assert capsys.readouterr().out.count("\n") == 301
+    assert cli.main(["predict", str(model), "--dataset", f"csv:{bare}",
+                     "-o", str(tmp_path / "none" / "p.csv")]) == 2
+    assert "no folder" in capsys.readouterr().err
+
+
+def test_predict_of_a_regressor(tmp_path, capsys):
+    model = tmp_path / "t.npz"
+    assert cli.main(["train", "--dataset", "teacher", "--n", "200", "--max-iter", "20", "-q",
+                     "-o", str(model)]) == 0
+    est = snode.load(model)
+    X, Y = snode.datasets.load("teacher", n=50, seed=3)
+    table = tmp_path / "t.csv"
+    np.savetxt(table, np.c_[X, Y], delimiter=",")  # (targets last, as training read them)
+    capsys.readouterr()
+    assert cli.main(["predict", str(model), "--dataset", f"csv:{table}"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == ",".join(f"prediction_{j + 1}" for j in range(Y.shape[1]))
+    np.testing.assert_allclose(np.loadtxt(out[1:], delimiter=","), est.predict(X), rtol=1e-12)

@@ -443,3 +443,30 @@ def test_devices_folders_and_files_without_line_ends_are_refused_by_name(tmp_pat
             snode.data.load_npz(path)
     with pytest.raises(ValueError, match="no such file"):
         snode.data.load_npz(tmp_path / "none.npz")
+
+
+def test_csv_columns_by_name_no_labels_and_the_header_alone(tmp_path):
+    path = tmp_path / "d.csv"
+    path.write_text("# a comment\nb,a,label\n1,2,x\n3,4,y\n")
+    X, y, names = snode.data.load_csv(path, return_names=True)
+    np.testing.assert_array_equal(X, [[1, 2], [3, 4]])
+    assert names == ["b", "a"] and list(y) == ["x", "y"]
+    X, y = snode.data.load_csv(path, columns=["a", "b"])
+    np.testing.assert_array_equal(X, [[2, 1], [4, 3]])
+    X, y, names = snode.data.load_csv(path, columns=[1], label_column=None,
+                                      return_names=True)
+    np.testing.assert_array_equal(X, [[2], [4]])
+    assert y is None and names == ["a"]
+    assert snode.data.csv_columns(path) == (["b", "a", "label"], 3)
+    bare = tmp_path / "bare.csv"
+    bare.write_text("1;2\n3;4\n")
+    X, y = snode.data.load_csv(bare, label_column=None)
+    assert X.shape == (2, 2) and y is None
+    assert snode.data.csv_columns(bare) == (None, 2)
+    for columns, match in ((["c"], "has no column 'c'"), (["a", "a"], "twice"),
+                           (["label"], "twice or the labels' column"), ([], "at least one"),
+                           ([5], "column 5 is outside the 3 columns")):
+        with pytest.raises(ValueError, match=match):
+            snode.data.load_csv(path, columns=columns)
+    with pytest.raises(ValueError, match="has no header: give column as a number"):
+        snode.data.load_csv(bare, columns=["a"], label_column=None)

@@ -29,18 +29,21 @@ VERSION = 1
 _ARRAYS = ("W", "b", "tableau_a", "tableau_b", "tableau_c")
 
 
-def _atomic_savez(path, arrays):
+def atomic_write(path, write, what="the model"):
+    """Write a file by ``write(f)`` (`f` a binary file object) to a temporary file beside
+    `path`, then move it onto `path`: a failed or interrupted write leaves `path` as it was.
+    `what` names the file in errors."""
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     if os.path.isdir(path):
-        raise IsADirectoryError(f"cannot write the model to {path}: it is a folder")
+        raise IsADirectoryError(f"cannot write {what} to {path}: it is a folder")
     try:
         fd, tmp = tempfile.mkstemp(prefix=".snode-", suffix=".tmp", dir=folder)
     except OSError as exc:
-        raise type(exc)(f"cannot write the model to {path}: {exc.strerror}") from None
+        raise type(exc)(f"cannot write {what} to {path}: {exc.strerror}") from None
     try:
         with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
+            write(f)
             f.flush()
             os.fsync(f.fileno())
         umask = os.umask(0)
@@ -53,6 +56,10 @@ def _atomic_savez(path, arrays):
         except OSError:
             pass
         raise
+
+
+def _atomic_savez(path, arrays):
+    atomic_write(path, lambda f: np.savez(f, **arrays))
 
 
 def save_model(path, desc, meta=None):

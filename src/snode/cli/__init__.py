@@ -1,5 +1,5 @@
-"""The command line: ``snode train``, ``snode evaluate MODEL``, ``snode info MODEL``,
-``snode reproduce``.
+"""The command line: ``snode train``, ``snode evaluate MODEL``, ``snode predict MODEL``,
+``snode info MODEL``, ``snode reproduce``.
 
 ``snode train`` with no options trains a classifier on the two-spirals data with NCG and the
 hybrid Sobolev/L2 gradient, prints train and test accuracy, and saves the model to
@@ -7,7 +7,8 @@ snode-model.npz. Ctrl-C (or SIGTERM, as Slurm sends) during training saves the l
 model before exiting with status 130.
 
 Rooms: :mod:`.parser` (the parser; the estimator's options generated from its parameter
-table), :mod:`.train`, :mod:`.evaluate`, :mod:`.info`, :mod:`.reproduce` (one command each),
+table), :mod:`.train`, :mod:`.evaluate`, :mod:`.predict`, :mod:`.info`, :mod:`.reproduce` (one
+command each),
 :mod:`.data` (data sets by name, the split, the task), :mod:`.progress`. The commands are
 imported when they run, so that ``snode --version`` and ``--help`` import little.
 """
@@ -53,6 +54,12 @@ def main(argv=None):
     except KeyboardInterrupt:
         print("snode: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # (the reader of stdout left: ``snode predict ... | head``)
+        try:  # (no second error when Python flushes stdout at exit)
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
+        return 141  # (128 + SIGPIPE, as the shell reports a command its pipe ended)
 
 
 def _main_any(argv):

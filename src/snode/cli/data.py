@@ -1,6 +1,7 @@
 """The command line's data: loading a data set by name, the split, the task, the shares of
 several processes."""
 import os
+import sys
 from types import SimpleNamespace
 
 import numpy as np
@@ -10,7 +11,7 @@ from ..reduce import block_size_for, shard
 from .parser import GENERATED
 
 __all__ = ["load", "split", "scatter", "is_classification", "generated", "as_classes",
-           "writable", "AUTO_MAX_CLASSES"]
+           "writable", "by_name", "csv_options", "AUTO_MAX_CLASSES"]
 
 #: --task auto: whole numbers are class labels when they take at most this many values (and
 #: at most one for every two samples); more, they are numbers to fit (diabetes' 214 values
@@ -19,28 +20,64 @@ AUTO_MAX_CLASSES = 100
 
 
 def load(args, mnist_part):
-    """(X, y) of the data set: for MNIST its training or test files (`mnist_part`)."""
+    """(X, y, names) of the data set: for MNIST its training or test files (`mnist_part`);
+    names: a CSV header's names of X's columns (else None)."""
     kind, _, arg = args.dataset.partition(":")
     if kind == "mnist":
-        return datasets.mnist(arg or ".", mnist_part)
-    return datasets.load(args.dataset, n=1000 if args.n is None else args.n, seed=args.seed,
-                         **_csv_options(args))
+        return (*datasets.mnist(arg or ".", mnist_part), None)
+    if kind == "csv":
+        return datasets.load_csv(arg, return_names=True, **csv_options(args))
+    return (*datasets.load(args.dataset, n=1000 if args.n is None else args.n, seed=args.seed,
+                           **csv_options(args)), None)
 
 
 def split(args):
-    """(Xtr, Xte, ytr, yte): MNIST's own training and test files, else a seeded split."""
+    """(Xtr, Xte, ytr, yte, names): MNIST's own training and test files, else a seeded
+    split; names as :func:`load`'s."""
     if args.dataset.partition(":")[0] == "mnist":
-        (Xtr, ytr), (Xte, yte) = load(args, "train"), load(args, "test")
-        return Xtr, Xte, ytr, yte
-    X, y = load(args, "train")
-    return datasets.train_test_split(X, y, args.test_size, seed=args.seed)
+        (Xtr, ytr, _), (Xte, yte, _) = load(args, "train"), load(args, "test")
+        return Xtr, Xte, ytr, yte, None
+    X, y, names = load(args, "train")
+    return (*datasets.train_test_split(X, y, args.test_size, seed=args.seed), names)
+
+
+def by_name(X, names, est, path, command):
+    """X's columns in the order of the columns `est` was trained on, where both have names
+    (a CSV header's `names`, the model's ``feature_names_in_``); X as it is where either
+    lacks them (then the columns count by position).
+
+    Raises
+    ------
+    ValueError
+        Naming the model's columns that `path` lacks, those it has beyond them, and those it
+        names twice.
+    """
+    want = getattr(est, "feature_names_in_", None)
+    if want is None or names is None:
+        return X
+    want = [str(n) for n in want]
+    if names == want:
+        return X
+    missing = [n for n in want if n not in names]
+    extra = [n for n in names if n not in want]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if missing or extra or twice:
+        parts = [f"{what}: {', '.join(map(repr, which))}" for what, which in (
+            ("lacks the model's columns", missing), ("has columns the model was not "
+             "trained on", extra), ("names columns twice", twice)) if which]
+        raise ValueError(f"{path} {'; '.join(parts)} (the model's columns: "
+                         f"{', '.join(want)}; --label-column names the labels' column)")
+    print(f"snode {command}: note: the columns of {path} are in another order than the "
+          "model's; matched by name", file=sys.stderr)
+    return X[:, [names.index(n) for n in want]]
 
 
 def scatter(args, comm, lead, block_size):
     """Under mpiexec: rank 0 reads and splits the data and sends every rank its share of the
     training samples (whole blocks, snode.shard); the other ranks read nothing. Returns
-    (Xtr, Xte, ytr, yte, n_train, (Xall, yall)): this rank's share, and on rank 0 the test set
-    and all training samples (for the metrics), None elsewhere."""
+    (Xtr, Xte, ytr, yte, n_train, (Xall, yall), names): this rank's share, and on rank 0 the
+    test set, all training samples (for the metrics) and the columns' names, None
+    elsewhere."""
     data = error = None
     if lead:
         try:
@@ -64,8 +101,8 @@ def scatter(args, comm, lead, block_size):
                                                    B) for r in range(size))]
     X, y = comm.scatter(pieces, root=0)
     if lead:
-        return X, data[1], y, data[3], n_train, (data[0], data[2])
-    return X, None, y, None, n_train, (None, None)
+        return X, data[1], y, data[3], n_train, (data[0], data[2]), data[4]
+    return X, None, y, None, n_train, (None, None), None
 
 
 def is_classification(y):
@@ -84,7 +121,7 @@ def generated(args):
     return args.dataset.split(":")[0] in GENERATED
 
 
-def _csv_options(args):
+def csv_options(args):
     """The file options given on the command line (for csv:FILE data sets)."""
     opts = {}
     if args.header is not None:

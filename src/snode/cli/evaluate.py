@@ -1,5 +1,6 @@
 """``snode evaluate MODEL``: a saved estimator's accuracy (or R^2) on a data set."""
 import sys
+import warnings
 
 import numpy as np
 
@@ -18,7 +19,15 @@ def evaluate(args):
     if args.n is not None and not data.generated(args):
         print("snode evaluate: warning: not used by this run: --n (a generated data set's "
               "size)", file=sys.stderr)
-    X, y = data.load(args, "test")  # (MNIST: its own test images)
+    X, y, names = data.load(args, "test")  # (MNIST: its own test images)
+    X = data.by_name(X, names, est, args.dataset.partition(":")[2], "evaluate")
+    with warnings.catch_warnings():  # (the columns are matched by name above)
+        warnings.filterwarnings("ignore", message="X does not have valid feature names")
+        _report(args, est, X, y)
+    return 0
+
+
+def _report(args, est, X, y):
     if isinstance(est, SNODEClassifier):
         y = data.as_classes(y, est.classes_, args.dataset)
         print(f"accuracy {est.score(X, y):.4f} on {len(X)} samples of {args.dataset}")
@@ -29,4 +38,3 @@ def evaluate(args):
         r2, err = fit_quality(est, X, y.astype(np.float64))
         print(f"R^2 {r2:.4f}, relative error {err:.3e} on {len(X)} samples of "
               f"{args.dataset}")
-    return 0

@@ -27,6 +27,10 @@ def info(args):
           f"(from component {meta.get('input_offset_used', 0)} of the state)"
           + (f" and {meta['n_outputs']} output{'s' if meta['n_outputs'] != 1 else ''}"
              if "n_outputs" in meta else ""))
+    if "feature_names_in" in meta:
+        names = meta["feature_names_in"]
+        shown = names if len(names) <= 20 else names[:10] + ["..."] + names[-5:]
+        print(f"  input columns: {', '.join(map(str, shown))}")
     if "classes" in meta:
         print(f"  classes: {meta['classes']}")
     print("  trained with " + ", ".join(f"{k}={v}" for k, v in _training(model, meta)))

@@ -159,6 +159,19 @@ def build_parser():
                    help="seed of a synthetic data set (default 1: fresh samples)")
     _file_options(e)
 
+    q = sub.add_parser("predict", help="a saved model's predictions on a data set, as CSV")
+    q.add_argument("model")
+    q.add_argument("--dataset", required=True,
+                   help="the inputs (as for snode train; csv:FILE needs no labels' column)")
+    q.add_argument("-o", "--output", default=None,
+                   help="the CSV file to write (default: standard output): the predicted "
+                        "label and each class's probability, or a regressor's outputs")
+    q.add_argument("--n", type=int, default=None,
+                   help="samples of a generated data set (default 1000)")
+    q.add_argument("--seed", type=int, default=1,
+                   help="seed of a synthetic data set (default 1: fresh samples)")
+    _file_options(q)
+
     r = sub.add_parser("reproduce", help="run the method's experiments and write a report")
     r.add_argument("--quick", action="store_true",
                    help="small sizes (about 10 s on 2 cores without --mnist)")

@@ -163,12 +163,13 @@ def train(args):
     comm = args.comm
     lead = comm is None or comm.Get_rank() == 0  # (only rank 0 prints and writes)
     if comm is None:
-        Xtr, Xte, ytr, yte = data.split(args)
+        Xtr, Xte, ytr, yte, names = data.split(args)
         n_train = len(Xtr)
         Xall, yall = Xtr, ytr
     else:  # rank 0 reads the data; each rank receives its share of the training samples
         block = given.get("block_size", (None, None))[1]
-        Xtr, Xte, ytr, yte, n_train, (Xall, yall) = data.scatter(args, comm, lead, block)
+        Xtr, Xte, ytr, yte, n_train, (Xall, yall), names = data.scatter(args, comm, lead,
+                                                                        block)
     classify, ytr, yte, yall = _task(args, ytr, yte, yall, comm, lead)
     kind, cls = (CLASSIFIER, SNODEClassifier) if classify else (REGRESSOR, SNODERegressor)
     for name, (flag, _) in given.items():
@@ -272,7 +273,10 @@ def train(args):
         message = est.result_.message
         print(message if message.startswith(("early stopping", "reached the stage"))
               else f"training stopped early: {message}")
+    if names is not None:  # (a CSV header's: the file keeps them for evaluate's check)
+        est.feature_names_in_ = np.asarray(names, dtype=object)
     est.save(args.output)
+    est.__dict__.pop("feature_names_in_", None)  # (the figure below predicts from arrays)
     print(f"model saved to {args.output}" + (" (training interrupted: last good weights)"
                                             if interrupted else ""))
     if args.json:  # (strict JSON: null for a figure that is not finite)

@@ -11,12 +11,12 @@ and a seeded :func:`train_test_split`.
 
 Rooms: :mod:`.synthetic` (generated sets), :mod:`.files` (readers), :mod:`.preprocessing`.
 """
-from .files import load_csv, load_npz, mnist
+from .files import csv_columns, load_csv, load_npz, mnist
 from .preprocessing import Scaler, one_hot, train_test_split
 from .synthetic import circles, digits, moons, spirals, teacher, xor
 
 __all__ = ["spirals", "circles", "moons", "xor", "teacher", "digits", "mnist", "load_csv",
-           "load_npz", "load", "Scaler", "one_hot", "train_test_split", "NAMES"]
+           "csv_columns", "load_npz", "load", "Scaler", "one_hot", "train_test_split", "NAMES"]
 
 #: Names accepted by :func:`load` (besides "mnist:DIR", "csv:FILE" and "npz:FILE").
 NAMES = ("spirals", "circles", "moons", "xor", "teacher", "digits")

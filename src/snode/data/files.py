@@ -14,7 +14,7 @@ import zlib
 
 import numpy as np
 
-from .._validate import as_float_array, check_int
+from .._validate import as_float_array, check_bool, check_int
 
 __all__ = ["mnist", "load_csv", "load_npz"]
 
@@ -218,7 +218,7 @@ def _sniff(lines):
 
 
 def load_csv(path, target_columns=1, delimiter=None, header="auto", label_column=-1,
-             skip_header=None):
+             skip_header=None, return_names=False, columns=None):
     """Inputs and labels (or targets) from a CSV file.
 
     One row per sample. Read: a UTF-8 byte-order mark (as Excel writes), a header row (column
@@ -238,19 +238,27 @@ def load_csv(path, target_columns=1, delimiter=None, header="auto", label_column
     header : {"auto", "yes", "no"}, default "auto"
         Whether the first row names the columns; "auto": when one of its fields is not a
         number, or it is 0, 1, ..., m-1 (pandas' names of unnamed columns).
-    label_column : int or str, default -1
+    label_column : int, str or None, default -1
         The column of the labels (with one target column): an index (negative from the end)
-        or a name from the header.
+        or a name from the header; None: the file has no labels (y is None).
     skip_header : bool, optional
         Earlier name of `header` (True for "yes", False for "no").
+    return_names : bool, default False
+        Also return the names of X's columns.
+    columns : list of int or str, optional
+        X's columns, in this order, by index or by the header's names (default: every column
+        but the targets and pandas' index column).
 
     Returns
     -------
     X : ndarray, shape (N, m)
         The other columns, as float64.
-    y : ndarray, shape (N,) or (N, target_columns)
+    y : ndarray, shape (N,) or (N, target_columns), or None
         Labels: integers (a column of non-negative integers) or strings (class names); else
-        real targets.
+        real targets. None with ``label_column=None``.
+    names : list of str or None
+        With `return_names`: the header's names of X's columns, in order (None without a
+        header).
 
     Raises
     ------
@@ -259,29 +267,14 @@ def load_csv(path, target_columns=1, delimiter=None, header="auto", label_column
         missing, not a number, or not finite; rows of different lengths; too few columns.
     """
     target_columns = check_int(target_columns, "target_columns", minimum=1)
+    return_names = check_bool(return_names, "return_names")
+    columns_asked = None if columns is None else list(columns)
+    if columns_asked is not None and not columns_asked:
+        raise ValueError("columns must name at least one column")
     if skip_header is not None:
         header = "yes" if skip_header else "no"
-    if header not in HEADERS:
-        raise ValueError(f"header must be one of {HEADERS}, got {header!r}")
-    try:
-        lines = _text_lines(path)
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ValueError(f"cannot read {path} as a text file: {exc}") from None
-    if not lines:
-        raise ValueError(f"{path} is empty")
-    if delimiter is None:
-        delimiter = _sniff(lines)
-    elif not isinstance(delimiter, str) or len(delimiter) != 1:
-        raise ValueError(f"delimiter must be one character, got {delimiter!r}")
-    if delimiter == " ":  # (fields separated by runs of blanks)
-        lines = [(k, " ".join(line.split()) + "\n") for k, line in lines]
-    try:
-        first = [v.strip() for v in next(csv.reader([lines[0][1]], delimiter=delimiter))]
-    except csv.Error as exc:  # (a field over the csv module's limit, a NUL byte)
-        raise ValueError(f"{path} is not a CSV file this reader takes: {exc}") from None
-    has_header = header == "yes" or (header == "auto" and _is_header(first))
-    names = first if has_header else None
-    data = lines[1:] if has_header else lines
+    lines, delimiter, first, names = _layout(path, delimiter, header)
+    data = lines[1:] if names is not None else lines
     if not data:
         raise ValueError(f"{path} has a header but no data rows")
     m = len(first)
@@ -290,19 +283,37 @@ def load_csv(path, target_columns=1, delimiter=None, header="auto", label_column
         columns = columns[1:]  # pandas' index column
     if target_columns > 1:
         targets = columns[-target_columns:]
+    elif label_column is None:
+        targets = []
     else:
         targets = [_column(label_column, columns, names, path)]
-    features = [c for c in columns if c not in targets]
+    if columns_asked is None:
+        features = [c for c in columns if c not in targets]
+    else:
+        features = [_column(c, list(range(m)), names, path, "column") for c in columns_asked]
+        if set(features) & set(targets) or len(set(features)) < len(features):
+            raise ValueError(f"columns {columns_asked!r} of {path} name a column twice or "
+                             "the labels' column")
     if not features:
         raise ValueError(f"{path} needs at least one input column beside the "
                          f"{'targets' if target_columns > 1 else 'labels'}; it has "
                          f"{len(columns)} column(s)")
     # the fast way first: all numbers, all finite (numpy's reader, in C); else every value is
     # read here, and the first bad one named
+    feature_names = None if names is None else [names[c] for c in features]
+
+    def done(X, y):
+        if not targets:
+            y = None
+        return (X, y, feature_names) if return_names else (X, y)
+
     fast = None if delimiter == " " else _numbers(path, delimiter, data[0][0] - 1, m)
     if fast is not None:
         y = fast[:, targets]
-        return fast[:, features], _labels_or_targets(y[:, 0] if target_columns == 1 else y)
+        if not targets:
+            return done(fast[:, features], None)
+        return done(fast[:, features], _labels_or_targets(y[:, 0] if target_columns == 1
+                                                          else y))
     numbers = [k for k, _ in data]
     try:
         rows = [[v.strip() for v in r] for r in csv.reader((line for _, line in data),
@@ -325,13 +336,56 @@ def load_csv(path, target_columns=1, delimiter=None, header="auto", label_column
             for j, c in enumerate(features):
                 X[i, j] = _value(row[c], where(k, c))
         y = _parse_targets([[row[c] for c in targets] for row in rows], numbers, targets,
-                           where, target_columns)
+                           where, target_columns) if targets else None
     except _Unreadable as exc:
         hint = ""
         if str(exc).startswith(f"line {lines[0][0]},") and header == "auto":
             hint = " (if that line names the columns: --header yes, or header=\"yes\")"
         raise ValueError(f"{path} is not a CSV file of numbers: {exc}{hint}") from None
-    return X, y
+    return done(X, y)
+
+
+def csv_columns(path, delimiter=None, header="auto"):
+    """The names of a CSV file's columns (its header's, None without one) and their number,
+    from its first lines, as :func:`load_csv` reads them.
+
+    Raises
+    ------
+    ValueError
+        Naming the file, as :func:`load_csv`.
+    """
+    _, _, first, names = _layout(path, delimiter, header, limit=_SNIFF_LINES)
+    return names, len(first)
+
+
+#: The lines csv_columns reads (the delimiter is guessed from the first 5 of them).
+_SNIFF_LINES = 20
+
+
+def _layout(path, delimiter, header, limit=None):
+    """(data lines, delimiter, first row's fields, names or None) of a CSV file: its first
+    `limit` lines that hold data (all: None), the delimiter given or guessed, and whether
+    the first row is a header (`header`: "auto", "yes", "no")."""
+    if header not in HEADERS:
+        raise ValueError(f"header must be one of {HEADERS}, got {header!r}")
+    try:
+        lines = _text_lines(path, limit)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"cannot read {path} as a text file: {exc}") from None
+    if not lines:
+        raise ValueError(f"{path} is empty")
+    if delimiter is None:
+        delimiter = _sniff(lines)
+    elif not isinstance(delimiter, str) or len(delimiter) != 1:
+        raise ValueError(f"delimiter must be one character, got {delimiter!r}")
+    if delimiter == " ":  # (fields separated by runs of blanks)
+        lines = [(k, " ".join(line.split()) + "\n") for k, line in lines]
+    try:
+        first = [v.strip() for v in next(csv.reader([lines[0][1]], delimiter=delimiter))]
+    except csv.Error as exc:  # (a field over the csv module's limit, a NUL byte)
+        raise ValueError(f"{path} is not a CSV file this reader takes: {exc}") from None
+    has_header = header == "yes" or (header == "auto" and _is_header(first))
+    return lines, delimiter, first, first if has_header else None
 
 
 def _numbers(path, delimiter, skip, m):
@@ -349,16 +403,17 @@ def _numbers(path, delimiter, skip, m):
     return a
 
 
-def _column(label_column, columns, names, path):
+def _column(label_column, columns, names, path, what="label_column"):
+    """The index of the column `label_column` (an index among `columns`, or a name)."""
     if isinstance(label_column, str):
         if names is None:
-            raise ValueError(f"{path} has no header: give label_column as a number")
+            raise ValueError(f"{path} has no header: give {what} as a number")
         if label_column not in names:
             raise ValueError(f"{path} has no column {label_column!r}; its columns: {names}")
         return names.index(label_column)
-    k = check_int(label_column, "label_column")
+    k = check_int(label_column, what)
     if not -len(columns) <= k < len(columns):
-        raise ValueError(f"label_column {k} is outside the {len(columns)} columns of {path}")
+        raise ValueError(f"{what} {k} is outside the {len(columns)} columns of {path}")
     return columns[k]
 
 
@@ -399,9 +454,10 @@ def _parse_targets(y, numbers, targets, where, target_columns):
 MAX_LINE = 1 << 26
 
 
-def _text_lines(path):
+def _text_lines(path, limit=None):
     """The numbered lines of a text file that hold data: (line number, line), blank lines and
     comment lines ("#" first) left out; a UTF-8 byte-order mark (as Excel writes) is not data.
+    The first `limit` of them (None: all).
 
     Raises
     ------
@@ -421,6 +477,8 @@ def _text_lines(path):
                                  f"longer than {MAX_LINE} characters")
             if line.strip() and not line.lstrip().startswith("#"):
                 lines.append((k, line))
+                if limit is not None and len(lines) >= limit:
+                    return lines
 
 
 def _is_text(path):
