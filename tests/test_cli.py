@@ -89,8 +89,9 @@ def test_overflow_is_one_error_line_with_a_hint(tmp_path, capsys, optimizer):
                      "--steps", "60", "--optimizer", optimizer, "--max-iter", "3", "-q",
                      "-o", str(tmp_path / "m.npz")])
     err = capsys.readouterr().err.strip().splitlines()
-    assert code == 2 and len(err) == 1
-    assert err[0].startswith("snode train: error:") and "bounded activation" in err[0]
+    assert code == 2 and len(err) == 2  # (the depth's warning, then the error)
+    assert err[0].startswith("snode train: warning: the step T / n_steps = 30000 / 60")
+    assert err[1].startswith("snode train: error:") and "bounded activation" in err[1]
     assert not (tmp_path / "m.npz").exists()
 
 

@@ -207,3 +207,53 @@ def test_concurrent_calls_from_python_threads(rng):
         for k, (J, gW, gb) in pool.map(work, range(24)):
             assert J == pytest.approx(expected[k][0], rel=1e-13)
             np.testing.assert_allclose(gW, expected[k][1], rtol=1e-12, atol=1e-15)
+
+
+def test_the_local_splines_of_a_long_depth_at_any_T():
+    # a long depth with few steps draws only the knots around the step times; each step's
+    # weights are the spline through its 8 knots: at a step time on a knot, that knot's
+    # draw, and the same for any T (float64 has no consecutive integers above 2**53)
+    d, K, seed = 2, 4, 5
+    for T in (4000.0, 1.6e16):  # (the latter: h = 4e15, knots above 2**53)
+        net = snode.SNODE(d, K, T=T, seed=seed)
+        rng = np.random.default_rng(seed)
+        Wk = rng.normal(0.0, 1.0 / d, (8 * K, d, d))  # (8 knots a step, none shared)
+        np.testing.assert_allclose(net.W[0], Wk[0], rtol=1e-13, atol=1e-15)
+        for i in range(1, K):  # (step i's knot is the 4th of its window)
+            np.testing.assert_allclose(net.W[i], Wk[8 * i + 3], rtol=1e-13, atol=1e-15)
+    # between knots: the cubic spline through the window, in the window's coordinates
+    from scipy.interpolate import CubicSpline
+    net = snode.SNODE(d, 3, T=3000.0 + 1.5, seed=seed)
+    rng = np.random.default_rng(seed)
+    Wk = rng.normal(0.0, 1.0 / d, (8 * 3, d, d))
+    t1 = (3000.0 + 1.5) / 3  # (1000.5: the window 997..1004, draws 8..15)
+    want = CubicSpline(np.arange(997, 1005, dtype=float), Wk[8:16], axis=0)(t1)
+    np.testing.assert_allclose(net.W[1], want, rtol=1e-12, atol=1e-14)
+
+
+def test_the_step_must_be_what_float64_can_represent():
+    eps = np.finfo(np.float64).eps
+    snode.SNODE(2, 10, T=10 * eps)
+    snode.SNODE(2, 10, T=10 / eps)
+    for T, why in ((1e-17, "a step adds nothing"), (9e-16, "a step adds nothing"),
+                   (1e17, "lost next to a step's increments"),
+                   (1e300, "lost next to a step's increments")):
+        with pytest.raises(ValueError, match=f"T / n_steps = .* outside what float64 .*{why}"):
+            snode.SNODE(2, 10, T=T)
+
+
+@pytest.mark.parametrize("T, steps, match", [(1e-4, 10, "T = 0.0001: the outputs move"),
+                                              (100.0, 10, "the step T / n_steps = 100 / 10"),
+                                              (30.0, 4, "the step T / n_steps = 30 / 4")])
+def test_a_depth_where_training_rarely_gets_anywhere_is_a_warning(T, steps, match):
+    X, y = snode.datasets.moons(60, seed=0)
+    est = snode.SNODEClassifier(T=T, n_steps=steps, max_iter=2, early_stopping=False)
+    with pytest.warns(snode.DepthWarning, match=match) as got:
+        est.fit(X, y)
+    assert got[0].filename == __file__  # (at the caller's fit)
+    with pytest.raises(ValueError, match="outside what float64"):  # (before training)
+        snode.SNODERegressor(T=1e300).fit(X, X)
+    import warnings
+    with warnings.catch_warnings():  # (none for T of order 1)
+        warnings.simplefilter("error")
+        snode.SNODEClassifier(T=6.0, n_steps=4, max_iter=2).fit(X, y)

@@ -97,7 +97,8 @@ def test_ctrl_c_under_mpiexec_stops_every_rank_and_keeps_the_weights(tmp_path, s
 
     cmd = [MPIEXEC, "-n", "2"] + _snode() + ["train", "--n", "4000", "--max-iter", "100000",
                                              "--ftol", "0", "--steps", "60",
-                                             "--block-size", "500", "-q", "-o", "int.npz"]
+                                             "--no-early-stopping", "--block-size", "500",
+                                             "-q", "-o", "int.npz"]
     p = subprocess.Popen(cmd, cwd=tmp_path, env=_env(), stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True)
     try:

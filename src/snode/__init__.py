@@ -23,7 +23,7 @@ _NAMES = {
     ".objective": ("Objective", "Evaluation", "LinearizedCost"),
     ".reduce": ("Reducer", "LocalReducer", "shard"),
     ".schemes": ("Tableau", "SCHEMES"),
-    ".exceptions": ("NonFiniteError", "LineSearchWarning"),
+    ".exceptions": ("NonFiniteError", "LineSearchWarning", "DepthWarning"),
     ".sobolev": ("sobolev_gradient", "sobolev_inner"),
     ".optim": ("NCG", "GradientDescent", "Adam", "TrainResult", "scipy_objective"),
     ".estimators": ("SNODEClassifier", "SNODERegressor", "load"),
@@ -40,7 +40,7 @@ __all__ = [
     "shard",
     "Tableau", "SCHEMES", "ACTIVATIONS", "INITS", "NonFiniteError", "sobolev_gradient",
     "sobolev_inner", "isa", "release_scratch", "NCG", "GradientDescent", "Adam",
-    "TrainResult", "LineSearchWarning", "scipy_objective", "SNODEClassifier",
+    "TrainResult", "LineSearchWarning", "DepthWarning", "scipy_objective", "SNODEClassifier",
     "SNODERegressor", "load", "data", "datasets", "analysis", "preset", "Preset", "PRESETS",
     "__version__",
 ]

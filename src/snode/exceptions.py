@@ -1,6 +1,6 @@
 """The exceptions and warnings snode raises besides ValueError (bad input)."""
 
-__all__ = ["NonFiniteError", "LineSearchWarning"]
+__all__ = ["NonFiniteError", "LineSearchWarning", "DepthWarning"]
 
 
 class NonFiniteError(FloatingPointError):
@@ -15,3 +15,10 @@ class NonFiniteError(FloatingPointError):
 
 class LineSearchWarning(UserWarning):
     """A line search found no acceptable step; training kept the last good weights."""
+
+
+class DepthWarning(UserWarning):
+    """The depth T or its step T / n_steps is where training rarely gets anywhere: the
+    outputs move at most about T from their start (a bounded activation), and explicit
+    steps much longer than 1 make them swing wildly with the weights. Measured in
+    docs/decisions.md; the network is still trained as asked."""

@@ -9,6 +9,7 @@ repository's docs/method.md.
 import math
 import operator
 import os
+import warnings
 from collections import namedtuple
 
 import numpy as np
@@ -160,6 +161,7 @@ class SNODE:
         self._width = check_int(width, "width", minimum=1)
         self._n_steps = check_int(n_steps, "n_steps", minimum=1)
         self._T = check_real(T, "T", minimum=0.0, strict=True)
+        check_step(self._T, self._n_steps)
         self.tableau = get_tableau(scheme)
         if activation not in ACTIVATIONS:
             raise ValueError(f"unknown activation {activation!r}; choose one of "
@@ -696,6 +698,52 @@ def _check_size(width, n_steps):
                          f"machine's {have / 2**30:.3g} GiB")
 
 
+#: The step h = T / n_steps float64 can take: below H_MIN (its machine epsilon) a step adds
+#: nothing to states of order 1 (the network is the identity on its inputs); above H_MAX
+#: (1 / epsilon) the states of order 1 are lost next to a step's increments.
+H_MIN = float(np.finfo(np.float64).eps)
+H_MAX = 1.0 / H_MIN
+
+
+def check_step(T, n_steps):
+    """ValueError unless the step T / n_steps lies in [H_MIN, H_MAX] (what float64 can
+    represent next to states of order 1)."""
+    h = T / n_steps
+    if not H_MIN <= h <= H_MAX:
+        raise ValueError(
+            f"the step T / n_steps = {T:g} / {n_steps} = {h:.3g} is outside what float64 "
+            f"can represent next to states of order 1 ([{H_MIN:.3g}, {H_MAX:.3g}]: "
+            + ("a step adds nothing to them" if h < H_MIN else
+               "they are lost next to a step's increments") + "); choose T of order 1")
+
+
+#: Where training rarely gets anywhere (DepthWarning): T below DEPTH_T_LOW (the outputs move
+#: at most about T from their start, so a classifier's cost can hardly change) or a step
+#: T / n_steps above DEPTH_H_HIGH (explicit steps that long make the outputs swing wildly
+#: with the weights). Measured on four data sets in docs/decisions.md.
+DEPTH_T_LOW = 1e-3
+DEPTH_H_HIGH = 5.0
+
+
+def depth_warning(T, n_steps, stacklevel=2):
+    """A :class:`~snode.DepthWarning` where T or the step T / n_steps is where training rarely
+    gets anywhere (:data:`DEPTH_T_LOW`, :data:`DEPTH_H_HIGH`), attributed to the caller
+    `stacklevel` frames up; nothing otherwise."""
+    from .exceptions import DepthWarning
+
+    h = T / n_steps
+    if T < DEPTH_T_LOW:
+        warnings.warn(f"T = {T:g}: the outputs move at most about T from where they start "
+                      "(the activation is bounded), so the cost hardly depends on the "
+                      "weights and training ends near where it began; choose T of order 1",
+                      DepthWarning, stacklevel=stacklevel + 1)
+    elif h > DEPTH_H_HIGH:
+        warnings.warn(f"the step T / n_steps = {T:g} / {n_steps} = {h:g}: explicit steps this "
+                      "long make the outputs swing wildly with the weights and training "
+                      f"rarely gets anywhere; keep it at most about 1 (more steps or a "
+                      "smaller T)", DepthWarning, stacklevel=stacklevel + 1)
+
+
 def _initial_weights(d, K, T, init, seed):
     rng = np.random.default_rng(seed)
     if init == "zeros":
@@ -720,14 +768,19 @@ def _initial_weights(d, K, T, init, seed):
     # so that the cost follows the steps, not T. (A spline's value depends on a knot less by a
     # factor of about 0.27 a knot away: the local splines agree with the global one to about
     # 1e-3 of the weights' size.)
-    lo = np.clip(np.floor(t).astype(np.int64) - 3, 0, n_knots - 8)
-    idx = np.unique((lo[:, None] + np.arange(8)).ravel())
-    Wk = rng.normal(0.0, 1.0 / d, (idx.size, d, d))
-    bk = rng.normal(0.0, 1.0 / d, (idx.size, d))
+    # (knot numbers as Python integers and each spline in its window's own coordinates: exact
+    # at any T, where float64 no longer tells consecutive integers apart above 2**53)
+    floors = [int(math.floor(ti)) for ti in t.tolist()]
+    lo = [min(max(f - 3, 0), n_knots - 8) for f in floors]
+    idx = sorted({k + j for k in lo for j in range(8)})
+    where = {k: n for n, k in enumerate(idx)}
+    Wk = rng.normal(0.0, 1.0 / d, (len(idx), d, d))
+    bk = rng.normal(0.0, 1.0 / d, (len(idx), d))
     W, b = np.empty((K, d, d)), np.empty((K, d))
+    window = np.arange(8, dtype=np.float64)
     for i in range(K):
-        j = np.searchsorted(idx, lo[i])
-        window = idx[j:j + 8].astype(np.float64)
-        W[i] = CubicSpline(window, Wk[j:j + 8], axis=0)(t[i])
-        b[i] = CubicSpline(window, bk[j:j + 8], axis=0)(t[i])
+        j = where[lo[i]]
+        x = (t[i] - floors[i]) + (floors[i] - lo[i])  # (t[i] - lo[i], in the window)
+        W[i] = CubicSpline(window, Wk[j:j + 8], axis=0)(x)
+        b[i] = CubicSpline(window, bk[j:j + 8], axis=0)(x)
     return W, b

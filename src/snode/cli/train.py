@@ -9,7 +9,7 @@ import numpy as np
 
 from ..estimators import SNODEClassifier, SNODERegressor, auto
 from ..estimators.params import CLASSIFIER, REGRESSOR, param
-from ..exceptions import LineSearchWarning
+from ..exceptions import DepthWarning, LineSearchWarning
 from ..optim import optimizer_spec
 from ..presets import preset
 from . import data
@@ -98,6 +98,11 @@ def unused_options(args, given, settings, kind, batch_size, n_train):
 
 
 #: The settings some optimisers read and others do not (the registry's).
+def _one_line(message, category, filename, lineno, file=None, line=None):
+    """A warning during training as one line on stderr, as the command line's own."""
+    print(f"snode train: warning: {message}", file=sys.stderr)
+
+
 def _optimizer_settings():
     from ..optim import OPTIMIZERS
 
@@ -219,6 +224,8 @@ def train(args):
     try:
         with warnings.catch_warnings():  # reported below, in words
             warnings.simplefilter("ignore", LineSearchWarning)
+            warnings.simplefilter("always", DepthWarning)
+            warnings.showwarning = _one_line  # (a DepthWarning: one line, as the others)
             # (scikit-learn's hint for many classes: --task and the note above say it)
             warnings.filterwarnings("ignore", message="The number of unique classes")
             try:

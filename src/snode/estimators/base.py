@@ -14,7 +14,7 @@ import numpy as np
 
 from .._validate import as_float_array, seed_of
 from ..data import Scaler
-from ..model import SNODE, place_inputs
+from ..model import SNODE, check_step, depth_warning, place_inputs
 from ..objective import Objective
 from ..optim import OPTIMIZERS
 from ..reduce import agree
@@ -327,6 +327,7 @@ class SNODEEstimator:
         paths = auto.decays(p["decay"], self._kind, early, batch_size, fitted=fitted_decay)
         width, offset = auto.layout(p["width"], p["input_offset"], X.shape[1], n_out)
         n_steps = auto.n_steps(p["n_steps"], n_total, width)
+        check_step(p["T"], n_steps)
         n_folds = auto.folds(X.shape[0], p["validation_fraction"], paths,
                              X.shape[0] * width * width * n_steps) if early else 0
         held = None
@@ -373,6 +374,8 @@ class SNODEEstimator:
         # (every setting checked: from here on the estimator holds the new network)
         net.n_threads = threads  # (the run's threads, also for a warm start)
         self.net_, self.scaler_, self.input_offset_ = net, scaler, offset
+        if red.rank == 0:
+            depth_warning(net.T, net.n_steps, stacklevel=4)  # (at the user's call of fit)
         for k, v in dict(attrs).items():
             setattr(self, k, v)
         self.memory_, self.sobolev_weight_, self.step_rule_ = fitted

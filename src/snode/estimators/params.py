@@ -349,7 +349,10 @@ PARAMS = (
        "large problems (the work of a sweep grows as N width^2 K; :func:`snode.estimators."
        "auto.n_steps`). ``net_.n_steps`` is the number used.", "--steps"),
     _p("T", 6.0, Real(0.0, strict=True), "float > 0, default 6.0",
-       "Final time (depth) of the network.", "--T"),
+       "Final time (depth) of the network. The step T / n_steps must lie within what "
+       "float64 holds beside states of order 1 ([2.2e-16, 4.5e15]: ValueError); T below "
+       "1e-3 or a step above 5, where training rarely gets anywhere, give a "
+       ":class:`snode.DepthWarning`.", "--T"),
     _p("scheme", "rk4", SchemeConstraint(), 'str or Tableau, default "rk4"',
        "The Runge-Kutta scheme, as for :class:`snode.SNODE`.", "--scheme"),
     _p("activation", "tanh", Options(ACTIVATIONS, "activation"), 'str, default "tanh"',
