@@ -592,3 +592,79 @@ def test_predict_of_a_regressor(tmp_path, capsys):
     out = capsys.readouterr().out.splitlines()
     assert out[0] == ",".join(f"prediction_{j + 1}" for j in range(Y.shape[1]))
     np.testing.assert_allclose(np.loadtxt(out[1:], delimiter=","), est.predict(X), rtol=1e-12)
+
+
+def test_a_closed_pipe_ends_quietly_with_the_status_of_sigpipe(tmp_path, monkeypatch, capsys):
+    model = tmp_path / "m.npz"
+    assert cli.main(["train", "--n", "100", "--max-iter", "2", "-q", "-o", str(model)]) == 0
+    capsys.readouterr()
+
+    class Closed:  # (the reader of the pipe has gone: ``snode predict ... | head -1``)
+        def write(self, text):
+            raise BrokenPipeError(32, "Broken pipe")
+
+        def flush(self):
+            raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(sys, "stdout", Closed())
+    assert cli.main(["predict", str(model), "--dataset", "spirals", "--n", "50"]) == 141
+    monkeypatch.undo()
+    assert capsys.readouterr().err == ""
+
+
+def test_outputs_onto_devices_and_pipes_are_written_into_not_replaced(tmp_path, capsys):
+    import os
+    import threading
+    model = tmp_path / "m.npz"
+    assert cli.main(["train", "--n", "100", "--max-iter", "2", "-q", "-o", str(model)]) == 0
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    got = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_text()))
+    reader.start()
+    assert cli.main(["predict", str(model), "--dataset", "spirals", "--n", "20",
+                     "-o", str(fifo)]) == 0
+    reader.join(timeout=30)
+    assert got and got[0].startswith("prediction,") and got[0].count("\n") == 21
+    assert fifo.is_fifo()  # (still the pipe, not a file in its place)
+    target = tmp_path / "target.npz"
+    link = tmp_path / "link.npz"
+    link.symlink_to(target)
+    assert cli.main(["train", "--n", "100", "--max-iter", "2", "-q", "-o", str(link)]) == 0
+    assert link.is_symlink() and snode.load(target).n_features_in_ == 2
+    if os.path.exists("/dev/null"):
+        assert cli.main(["train", "--n", "100", "--max-iter", "2", "-q",
+                         "-o", "/dev/null"]) == 0
+        assert os.path.exists("/dev/null") and not os.path.isfile("/dev/null")
+
+
+def test_the_labels_column_by_its_name_and_columns_predict_does_not_use(tmp_path, capsys):
+    X, y = snode.datasets.moons(200, seed=1)
+    cols = {"a": X[:, 0], "b": X[:, 1], "label": y}
+    train = _table(tmp_path / "train.csv", list(cols), list(cols.values()))
+    model = tmp_path / "m.npz"
+    assert cli.main(["train", "--dataset", f"csv:{train}", "--max-iter", "20", "-q",
+                     "-o", str(model)]) == 0
+    assert list(snode.load(model).target_names_in_) == ["label"]
+    capsys.readouterr()
+    # the labels first: found by the name they had in training, no --label-column needed
+    first = _table(tmp_path / "first.csv", ["label", "b", "a"], [y, X[:, 1], X[:, 0]])
+    assert cli.main(["evaluate", str(model), "--dataset", f"csv:{train}"]) == 0
+    want = capsys.readouterr().out.split()[1]
+    assert cli.main(["evaluate", str(model), "--dataset", f"csv:{first}"]) == 0
+    assert capsys.readouterr().out.split()[1] == want
+    # predict: columns it does not use are named; a column named twice, or a labels'
+    # column that is not there, is refused
+    extra = _table(tmp_path / "extra.csv", ["id", "a", "b", "label", "zzz"],
+                   [np.arange(200), X[:, 0], X[:, 1], y, y])
+    assert cli.main(["predict", str(model), "--dataset", f"csv:{extra}", "-o",
+                     str(tmp_path / "p.csv")]) == 0
+    assert "columns of " in (err := capsys.readouterr().err) and "not used: id, zzz" in err
+    twice = _table(tmp_path / "twice.csv", ["a", "a", "b"], [X[:, 0] + 99, X[:, 0], X[:, 1]])
+    assert cli.main(["predict", str(model), "--dataset", f"csv:{twice}"]) == 2
+    assert "names columns twice: 'a'" in capsys.readouterr().err
+    assert cli.main(["predict", str(model), "--dataset", f"csv:{train}",
+                     "--label-column", "nosuch"]) == 2
+    assert "has no column 'nosuch'" in capsys.readouterr().err
+    assert cli.main(["predict", str(model), "--dataset", "csv:"]) == 2
+    assert "names no file" in capsys.readouterr().err

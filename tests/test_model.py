@@ -257,3 +257,13 @@ def test_a_depth_where_training_rarely_gets_anywhere_is_a_warning(T, steps, matc
     with warnings.catch_warnings():  # (none for T of order 1)
         warnings.simplefilter("error")
         snode.SNODEClassifier(T=6.0, n_steps=4, max_iter=2).fit(X, y)
+
+
+def test_integers_beyond_float64_are_refused_by_name():
+    X, y = snode.datasets.moons(40, seed=0)
+    for make in (lambda: snode.SNODE(2, 3, T=10**400),
+                 lambda: snode.SNODEClassifier(T=10**400).fit(X, y)):
+        with pytest.raises(ValueError, match="T must be"):
+            make()
+    with pytest.raises(ValueError, match="outside what float64"):
+        snode.SNODEClassifier(T=10**30).fit(X, y)

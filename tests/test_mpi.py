@@ -80,7 +80,7 @@ def test_an_error_on_a_rank_ends_the_job(tmp_path):
     # not ranks waiting forever for each other
     # (every rank fails alike: rank 0 alone says so, in one line)
     for extra, message in ((["--n", "300"], "225 training samples make 1 of 256 (the "
-                                            "default for this many): run at most 1 ranks"),
+                                            "default for this many): run at most 1 rank,"),
                            (["--dataset", "csv:missing.csv"], "missing.csv")):
         r = subprocess.run([MPIEXEC, "-n", "2"] + _snode() + ["train", "-q"] + extra,
                            cwd=tmp_path, env=_env(), capture_output=True, text=True,

@@ -63,7 +63,11 @@ def check_int(value, name, minimum=None):
 def check_real(value, name, minimum=None, strict=False):
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise ValueError(f"{name} must be a real number, got {value!r}")
-    value = float(value)
+    try:
+        value = float(value)
+    except OverflowError:  # (an int past float64's range)
+        raise ValueError(f"{name} must be finite, got an integer of {len(str(value))} "
+                         "digits") from None
     if not np.isfinite(value):
         raise ValueError(f"{name} must be finite, got {value}")
     if minimum is not None and (value < minimum or (strict and value == minimum)):

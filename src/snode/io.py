@@ -32,11 +32,18 @@ _ARRAYS = ("W", "b", "tableau_a", "tableau_b", "tableau_c")
 def atomic_write(path, write, what="the model"):
     """Write a file by ``write(f)`` (`f` a binary file object) to a temporary file beside
     `path`, then move it onto `path`: a failed or interrupted write leaves `path` as it was.
+    A symbolic link is followed (its target is written, the link kept); a device or a named
+    pipe (``/dev/null``, ``/dev/stdout``, a FIFO) is written into directly, never replaced.
     `what` names the file in errors."""
     path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
     if os.path.isdir(path):
         raise IsADirectoryError(f"cannot write {what} to {path}: it is a folder")
+    if os.path.exists(path) and not os.path.isfile(path):  # (a device, a pipe, a socket)
+        with open(path, "wb") as f:
+            write(f)
+        return
+    path = os.path.realpath(path)  # (a link to a file: the file)
+    folder = os.path.dirname(path)
     try:
         fd, tmp = tempfile.mkstemp(prefix=".snode-", suffix=".tmp", dir=folder)
     except OSError as exc:

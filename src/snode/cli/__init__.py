@@ -57,7 +57,7 @@ def main(argv=None):
     except BrokenPipeError:  # (the reader of stdout left: ``snode predict ... | head``)
         try:  # (no second error when Python flushes stdout at exit)
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        except (OSError, ValueError):
+        except (OSError, ValueError, AttributeError):  # (a stdout without a file)
             pass
         return 141  # (128 + SIGPIPE, as the shell reports a command its pipe ended)
 
@@ -183,6 +183,8 @@ def _main(args, reraise=False):
                 if args.command == "train" else "the model overflows on these inputs")
         print(f"snode {args.command}: error: {exc} ({hint})", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # (not a mistake of the user's: main ends quietly)
+        raise
     except (ValueError, ImportError, OSError, MemoryError) as exc:
         if reraise:
             raise

@@ -11,7 +11,8 @@ from ..reduce import block_size_for, shard
 from .parser import GENERATED
 
 __all__ = ["load", "split", "scatter", "is_classification", "generated", "as_classes",
-           "writable", "by_name", "csv_options", "AUTO_MAX_CLASSES"]
+           "writable", "by_name", "csv_options", "with_model_labels",
+           "AUTO_MAX_CLASSES"]
 
 #: --task auto: whole numbers are class labels when they take at most this many values (and
 #: at most one for every two samples); more, they are numbers to fit (diabetes' 214 values
@@ -19,16 +20,37 @@ __all__ = ["load", "split", "scatter", "is_classification", "generated", "as_cla
 AUTO_MAX_CLASSES = 100
 
 
-def load(args, mnist_part):
+def load(args, mnist_part, opts=None):
     """(X, y, names) of the data set: for MNIST its training or test files (`mnist_part`);
-    names: a CSV header's names of X's columns (else None)."""
+    names: a CSV header's names of X's columns and of the labels' (or targets') columns, a
+    pair of lists (else None). `opts`: the CSV options (default: the command line's)."""
     kind, _, arg = args.dataset.partition(":")
+    opts = csv_options(args) if opts is None else opts
     if kind == "mnist":
         return (*datasets.mnist(arg or ".", mnist_part), None)
-    if kind == "csv":
-        return datasets.load_csv(arg, return_names=True, **csv_options(args))
+    if kind == "csv" and arg:
+        X, y, names = datasets.load_csv(arg, return_names=True, **opts)
+        if names is None:
+            return X, y, None
+        header, _ = datasets.csv_columns(arg, opts.get("delimiter"), opts.get("header", "auto"))
+        rest = [c for c in header if c not in names and c not in ("", "Unnamed: 0")]
+        return X, y, (names, rest)
     return (*datasets.load(args.dataset, n=1000 if args.n is None else args.n, seed=args.seed,
-                           **csv_options(args)), None)
+                           **opts), None)
+
+
+def with_model_labels(args, est, opts):
+    """The CSV options `opts` with the labels' column of the model's training file, by its
+    name, where none is given and the file's header has that name."""
+    kind, _, path = args.dataset.partition(":")
+    targets = getattr(est, "target_names_in_", None)
+    if kind != "csv" or not path or "label_column" in opts or targets is None or \
+            len(targets) != 1:
+        return opts
+    names, _ = datasets.csv_columns(path, opts.get("delimiter"), opts.get("header", "auto"))
+    if names is not None and names.count(str(targets[0])) == 1:
+        opts = dict(opts, label_column=str(targets[0]))
+    return opts
 
 
 def split(args):
@@ -55,6 +77,7 @@ def by_name(X, names, est, path, command):
     want = getattr(est, "feature_names_in_", None)
     if want is None or names is None:
         return X
+    names = names[0]
     want = [str(n) for n in want]
     if names == want:
         return X
@@ -93,7 +116,8 @@ def scatter(args, comm, lead, block_size):
         why = "--block-size" if block_size else "the default for this many"
         raise ValueError(f"{size} ranks need at least as many blocks of the sums over samples; "
                          f"{n_train} training samples make {n_blocks} of {B} ({why}): run "
-                         f"at most {n_blocks} ranks, or give a smaller --block-size")
+                         f"at most {n_blocks} rank{'s' if n_blocks > 1 else ''}, or give a smaller "
+                         "--block-size")
     pieces = None
     if lead:
         Xtr, ytr = data[0], data[2]

@@ -19,7 +19,8 @@ def evaluate(args):
     if args.n is not None and not data.generated(args):
         print("snode evaluate: warning: not used by this run: --n (a generated data set's "
               "size)", file=sys.stderr)
-    X, y, names = data.load(args, "test")  # (MNIST: its own test images)
+    opts = data.with_model_labels(args, est, data.csv_options(args))
+    X, y, names = data.load(args, "test", opts)  # (MNIST: its own test images)
     X = data.by_name(X, names, est, args.dataset.partition(":")[2], "evaluate")
     with warnings.catch_warnings():  # (the columns are matched by name above)
         warnings.filterwarnings("ignore", message="X does not have valid feature names")

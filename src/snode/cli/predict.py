@@ -36,6 +36,7 @@ def predict(args):
         print(f"{len(X)} predictions written to {args.output}", file=sys.stderr)
     else:
         sys.stdout.write(text.getvalue())
+        sys.stdout.flush()  # (a closed pipe raises here, not at the interpreter's exit)
     return 0
 
 
@@ -53,27 +54,45 @@ def inputs(args, est):
             raise ValueError(f"{args.dataset} has {X.shape[1]} input features; {args.model} "
                              f"takes {n}")
         return X
-    opts = data.csv_options(args)
+    if not path:
+        raise ValueError(f"{args.dataset!r} names no file: give csv:FILE")
+    opts = data.with_model_labels(args, est, data.csv_options(args))
     names, m = datasets.csv_columns(path, opts.get("delimiter"), opts.get("header", "auto"))
+    label = opts.get("label_column")
+    if isinstance(label, str) and (names is None or label not in names):
+        raise ValueError(f"{path} has no column {label!r}" + (
+            f"; its columns: {', '.join(names)}" if names else " (it has no header)"))
     want = getattr(est, "feature_names_in_", None)
     if want is not None and names is not None:
         want = [str(c) for c in want]
         missing = [c for c in want if c not in names]
-        if missing:
-            raise ValueError(f"{path} lacks the model's columns: {', '.join(map(repr, missing))}"
-                             f" (the model's columns: {', '.join(want)})")
+        twice = sorted({c for c in want if names.count(c) > 1})
+        if missing or twice:
+            parts = [f"{what}: {', '.join(map(repr, which))}" for what, which in (
+                ("lacks the model's columns", missing), ("names columns twice", twice))
+                if which]
+            raise ValueError(f"{path} {'; '.join(parts)} (the model's columns: "
+                             f"{', '.join(want)})")
+        unused = [c for c in names if c not in want and c != label and
+                  c not in ("", "Unnamed: 0")]
+        if unused:
+            print(f"snode predict: note: columns of {path} not used: {', '.join(unused)}",
+                  file=sys.stderr)
         opts.pop("label_column", None)
         return datasets.load_csv(path, columns=want, label_column=None, **opts)[0]
     if names is not None and names[0] in ("", "Unnamed: 0") and m > 1:
         m -= 1  # (pandas' index column)
     k = getattr(est, "n_outputs_", 1)  # (the columns of the labels, or of the targets)
-    if m == n and "label_column" not in opts:
+    if m == n and label is None:
         return datasets.load_csv(path, label_column=None, **opts)[0]
     if m == n + k:
         return datasets.load_csv(path, target_columns=k, **opts)[0]
+    what = "the labels" if k == 1 else f"{k} targets"
+    if m == n:
+        raise ValueError(f"{path} has {m} columns, the model's {n} inputs alone: no column of "
+                         f"{what} to leave out (--label-column {label} given)")
     raise ValueError(f"{path} has {m} columns; {args.model} takes {n} input features (and "
-                     f"the file may hold {'the labels' if k == 1 else f'{k} targets'} beside "
-                     "them)")
+                     f"the file may hold {what} beside them)")
 
 
 def prediction_table(est, X):

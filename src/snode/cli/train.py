@@ -134,8 +134,9 @@ def _task(args, ytr, yte, yall, comm, lead):
             classify = comm.bcast(classify, root=0)
         from_file = args.dataset.partition(":")[0] in ("csv", "npz")  # (the user's data)
         if lead and not args.quiet and from_file and np.issubdtype(yall.dtype, np.integer):
-            print(f"the training targets are whole numbers with {np.unique(yall).size} "
-                  "values: "
+            k = np.unique(yall).size
+            print(f"the training targets are whole numbers with {k} value"
+                  f"{'s' if k != 1 else ''}: "
                   + ("class labels (--task regress fits them as numbers)" if classify else
                      "fitted as numbers (--task classify takes them as class labels)"))
         if not classify and ytr.dtype.kind != "f":
@@ -280,10 +281,13 @@ def train(args):
         message = est.result_.message
         print(message if message.startswith(("early stopping", "reached the stage"))
               else f"training stopped early: {message}")
-    if names is not None:  # (a CSV header's: the file keeps them for evaluate's check)
-        est.feature_names_in_ = np.asarray(names, dtype=object)
+    if names is not None:  # (a CSV header's: the file keeps them for evaluate and predict)
+        est.feature_names_in_ = np.asarray(names[0], dtype=object)
+        if len(names[1]) == 1:  # (the labels' column, found by name in other files)
+            est.target_names_in_ = np.asarray(names[1], dtype=object)
     est.save(args.output)
-    est.__dict__.pop("feature_names_in_", None)  # (the figure below predicts from arrays)
+    for name in ("feature_names_in_", "target_names_in_"):  # (the figure predicts arrays)
+        est.__dict__.pop(name, None)
     print(f"model saved to {args.output}" + (" (training interrupted: last good weights)"
                                             if interrupted else ""))
     if args.json:  # (strict JSON: null for a figure that is not finite)

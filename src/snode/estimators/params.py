@@ -86,10 +86,16 @@ class Real(Number):
         self.text = f"a finite number {'>' if strict else '>='} {low:g}"
 
     def check(self, value, name):
-        if not self.takes(value) or not np.isfinite(value) or value < self.low or (
-                self.strict and value == self.low):
-            raise ValueError(f"{name} must be {self.text}, got {value!r}")
-        return float(value)
+        try:  # (an int past float64's range, 10**400, is no finite number)
+            x = float(value) if self.takes(value) else None
+        except OverflowError:
+            x = None
+        if x is None or not np.isfinite(x) or x < self.low or (self.strict and x == self.low):
+            got = repr(value)
+            if len(got) > 40:
+                got = f"{got[:12]}... ({len(got)} characters)"
+            raise ValueError(f"{name} must be {self.text}, got {got}")
+        return x
 
 
 class Fraction(Number):

@@ -49,6 +49,8 @@ def meta_of(est, extra):
         meta["decay_used"] = float(est.decay_)
     if hasattr(est, "feature_names_in_"):  # (fitted on a table with column names)
         meta["feature_names_in"] = [str(name) for name in est.feature_names_in_]
+    if hasattr(est, "target_names_in_"):  # (the command line's: a CSV header's labels)
+        meta["target_names_in"] = [str(name) for name in est.target_names_in_]
     meta.update(extra)
     return meta
 
@@ -85,6 +87,12 @@ def restore_common(est, net, meta, step_rule):
                 not all(isinstance(name, str) for name in names):
             raise ValueError(f"feature_names_in must be a list of {n} strings")
         est.feature_names_in_ = np.asarray(names, dtype=object)
+    if "target_names_in" in meta:
+        names = meta["target_names_in"]
+        if not isinstance(names, list) or not names or \
+                not all(isinstance(name, str) for name in names):
+            raise ValueError("target_names_in must be a list of strings")
+        est.target_names_in_ = np.asarray(names, dtype=object)
     if "memory_used" in meta:
         m = meta["memory_used"]
         if isinstance(m, bool) or not isinstance(m, int) or m < 0:
