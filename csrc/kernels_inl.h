@@ -42,6 +42,15 @@
 #define SN_VREGS 16
 #endif
 #define SN_VL (SN_VBYTES / SN_REAL_BYTES)
+/* The rows of the widest register tile, and of a group of packed A: R rows by 2 vectors take
+ * 2R accumulators, the 2 vectors of B and a broadcast of A beside them: 8 rows (19 registers)
+ * with 32 vector registers, 6 (15) with 16, as the BLIS and OpenBLAS kernels for these
+ * registers (measured on AVX2 in docs/decisions.md). */
+#if SN_VREGS == 32
+#define SN_MR 8
+#else
+#define SN_MR 6
+#endif
 typedef sn_real vd __attribute__((vector_size(SN_VBYTES), aligned(sizeof(sn_real)), may_alias));
 #define SN_LD(p) (*(const vd *)(const void *)(p))
 #define SN_ST(p, v) (*(vd *)(void *)(p) = (v))
@@ -96,7 +105,7 @@ SN_INLINE void sn_store_act(int act, vd v, sn_real *k, sn_real *sp)
 }
 
 /* acc[r][v] += sum_k A[r*sr + k*sk] B[k*ldb + v*VL ...] for r < R, v < V: the inner loop of
- * every register tile (R = 8, 4 or 1 and V = 2 or 1, constants after inlining). A's strides
+ * every register tile (R = SN_MR, 4 or 1 and V = 2 or 1, constants after inlining). A's strides
  * sr, sk are (lda, 1) for A itself and (1, lda) for its transpose. */
 SN_INLINE void sn_tile_fma(const int R, const int V, ptrdiff_t KD, const sn_real *restrict A,
                            ptrdiff_t sr, ptrdiff_t sk, const sn_real *restrict B, ptrdiff_t ldb,
@@ -116,7 +125,7 @@ SN_INLINE void sn_tile_fma(const int R, const int V, ptrdiff_t KD, const sn_real
 }
 
 /*
- * Rows R (a constant after inlining: 8, 4 or 1) of C[i, c:c+V*VL] = bias[i] + sum_j A[i, j] B[j, c:c+V*VL],
+ * Rows R (a constant after inlining: SN_MR, 4 or 1) of C[i, c:c+V*VL] = bias[i] + sum_j A[i, j] B[j, c:c+V*VL],
  * one register tile of R rows by V (2, or 1 at the end of a row) vectors; with a fused
  * activation, s of that into C and s' into SP (same layout as C; may be NULL).
  */
@@ -141,21 +150,25 @@ SN_INLINE void sn_gemm_nn_tile(const int R, const int V, ptrdiff_t KD, ptrdiff_t
 }
 
 /*
- * Packed A: the rows in groups of 8, each group k-major, A(i, k) at
- * Ap[(i / 8) * 8 KD + 8 k + i % 8]; a register tile of rows (8, 4 or 1, never across a group)
- * then reads one contiguous stream, the same for A and for A^T. sn_packed_size() numbers.
+ * Packed A: the rows in groups of SN_MR (8 or 6), each group k-major, A(i, k) at
+ * Ap[(i / MR) * MR KD + MR k + i % MR]; a register tile of rows (MR, 4 or 1, never across a
+ * group: the 4-row tile follows whole groups) then reads one contiguous stream, the same for
+ * A and for A^T. sn_packed_size() numbers.
  */
-SN_INLINE ptrdiff_t sn_packed_size(ptrdiff_t M, ptrdiff_t KD) { return (M + 7) / 8 * 8 * KD; }
+SN_INLINE ptrdiff_t sn_packed_size(ptrdiff_t M, ptrdiff_t KD)
+{
+    return (M + SN_MR - 1) / SN_MR * SN_MR * KD;
+}
 
 /* where the rows from i on start in packed A (see sn_packed_size) */
 SN_INLINE const sn_real *sn_packed_at(const sn_real *Ap, ptrdiff_t KD, ptrdiff_t i)
 {
-    return Ap + (i / 8) * 8 * KD + i % 8;
+    return Ap + (i / SN_MR) * SN_MR * KD + i % SN_MR;
 }
 
-/* One column panel of V vectors, all rows: 8-row tiles where there are 32 vector registers.
+/* One column panel of V vectors, all rows: SN_MR-row tiles, then 4 and 1.
  * A(i, k) = A[i*sr + k*sk], or packed A if packed (a constant after inlining; its tiles are
- * read with sr = 1, sk = 8 from sn_packed_at). */
+ * read with sr = 1, sk = SN_MR from sn_packed_at). */
 SN_INLINE void sn_gemm_nn_panel(const int V, ptrdiff_t M, ptrdiff_t KD, ptrdiff_t ld,
                                 const sn_real *restrict A, ptrdiff_t sr, ptrdiff_t sk,
                                 const int packed, const sn_real *restrict bias,
@@ -166,9 +179,7 @@ SN_INLINE void sn_gemm_nn_panel(const int V, ptrdiff_t M, ptrdiff_t KD, ptrdiff_
 #define SN_TILE(R)                                                                             \
     sn_gemm_nn_tile(R, V, KD, ld, packed ? sn_packed_at(A, KD, i) : A + i * sr, sr, sk,        \
                     bias ? bias + i : NULL, Bc, Cc + i * ld, act, SPc ? SPc + i * ld : NULL)
-#if SN_VREGS == 32
-    for (; i + 8 <= M; i += 8) SN_TILE(8);
-#endif
+    for (; i + SN_MR <= M; i += SN_MR) SN_TILE(SN_MR);
     for (; i + 4 <= M; i += 4) SN_TILE(4);
     for (; i < M; i++) SN_TILE(1);
 #undef SN_TILE
@@ -180,8 +191,7 @@ SN_INLINE void sn_gemm_nn_panel(const int V, ptrdiff_t M, ptrdiff_t KD, ptrdiff_
  * ld; bias may be NULL. s is the activation `act` when SN_FUSED_ACT(act), with s' stored in
  * SP (if not NULL), and the identity otherwise (act = -1 for a plain product).
  * Column panels of 2 vectors (1 at the end) outside, so that a panel of B stays in L1 while
- * every row tile (8 rows where there are 32 vector registers, else 4; then single rows) passes
- * over it.
+ * every row tile (SN_MR rows, then 4, then single rows) passes over it.
  */
 SN_INLINE void sn_gemm_act_strided(ptrdiff_t M, ptrdiff_t KD, ptrdiff_t ld,
                                    const sn_real *restrict A, ptrdiff_t sr, ptrdiff_t sk,
@@ -228,11 +238,11 @@ SN_INLINE void sn_gemm_packed_act(ptrdiff_t M, ptrdiff_t KD, ptrdiff_t ld,
                                   const sn_real *restrict B, sn_real *restrict C, int act,
                                   sn_real *restrict SP)
 {
-    sn_gemm_act_strided(M, KD, ld, Ap, 1, 8, 1, bias, B, C, act, SP);
+    sn_gemm_act_strided(M, KD, ld, Ap, 1, SN_MR, 1, bias, B, C, act, SP);
 }
 
 /*
- * C[r, :V*VL] (+)= sum_k A[r*lda + k] B[k*ldb, :V*VL] for r < R (R = 8, 4, 1; V = 2, 1): the
+ * C[r, :V*VL] (+)= sum_k A[r*lda + k] B[k*ldb, :V*VL] for r < R (R = SN_MR, 4, 1; V = 2, 1): the
  * register tile of sn_gemm_acc. With nv < VL (V = 1), only the first nv columns of C are read
  * and written (B is read in whole vectors).
  */
@@ -292,9 +302,7 @@ SN_INLINE void sn_gemm_acc(ptrdiff_t M, ptrdiff_t KD, ptrdiff_t N, const sn_real
             sn_gemm_acc_tile(R, 1, kn, A + i * lda + k0, lda, Bp, ldb, C + i * ldc + c, ldc,   \
                              acc, nv);                                                         \
     }
-#if SN_VREGS == 32
-            SN_ACC_TILES(8)
-#endif
+            SN_ACC_TILES(SN_MR)
             SN_ACC_TILES(4)
             SN_ACC_TILES(1)
 #undef SN_ACC_TILES
@@ -306,9 +314,7 @@ SN_INLINE void sn_gemm_acc(ptrdiff_t M, ptrdiff_t KD, ptrdiff_t N, const sn_real
     for (; i + R <= M; i += R)                                                                   \
         sn_gemm_acc_tile(R, 1, kn, A + i * lda + k0, lda, Bq, ldb, C + i * ldc + c + SN_VL, ldc, \
                          acc, nv - SN_VL);
-#if SN_VREGS == 32
-                SN_ACC_REST(8)
-#endif
+                SN_ACC_REST(SN_MR)
                 SN_ACC_REST(4)
                 SN_ACC_REST(1)
 #undef SN_ACC_REST
@@ -348,7 +354,7 @@ SN_INLINE void sn_pack(ptrdiff_t M, ptrdiff_t KD, const sn_real *restrict A, ptr
                        sn_real *restrict Ap)
 {
     ptrdiff_t i0 = 0;
-#ifdef SN_HAVE_TRANSPOSE8
+#if defined(SN_HAVE_TRANSPOSE8) && SN_MR == 8
     for (; i0 + 8 <= M; i0 += 8) {
         sn_real *restrict g = Ap + i0 * KD;
         ptrdiff_t k0 = 0;
@@ -363,8 +369,8 @@ SN_INLINE void sn_pack(ptrdiff_t M, ptrdiff_t KD, const sn_real *restrict A, ptr
     }
 #endif
     for (ptrdiff_t i = i0; i < M; i++) {
-        sn_real *restrict g = Ap + (i / 8) * 8 * KD + i % 8;
-        for (ptrdiff_t k = 0; k < KD; k++) g[k * 8] = A[i * lda + k];
+        sn_real *restrict g = Ap + (i / SN_MR) * SN_MR * KD + i % SN_MR;
+        for (ptrdiff_t k = 0; k < KD; k++) g[k * SN_MR] = A[i * lda + k];
     }
 }
 
@@ -372,15 +378,15 @@ SN_INLINE void sn_pack(ptrdiff_t M, ptrdiff_t KD, const sn_real *restrict A, ptr
 SN_INLINE void sn_pack_t(ptrdiff_t M, ptrdiff_t KD, const sn_real *restrict A, ptrdiff_t lda,
                          sn_real *restrict Ap)
 {
-    const ptrdiff_t M8 = M / 8 * 8;
+    const ptrdiff_t Mg = M / SN_MR * SN_MR;
     for (ptrdiff_t k = 0; k < KD; k++) {
         const sn_real *restrict ak = A + k * lda;
-        for (ptrdiff_t i0 = 0; i0 < M8; i0 += 8) {
-            sn_real *restrict g = Ap + i0 * KD + k * 8;
+        for (ptrdiff_t i0 = 0; i0 < Mg; i0 += SN_MR) {
+            sn_real *restrict g = Ap + i0 * KD + k * SN_MR;
 #pragma GCC unroll 8
-            for (int q = 0; q < 8; q++) g[q] = ak[i0 + q];
+            for (int q = 0; q < SN_MR; q++) g[q] = ak[i0 + q];
         }
-        for (ptrdiff_t i = M8; i < M; i++) Ap[M8 * KD + k * 8 + (i - M8)] = ak[i];
+        for (ptrdiff_t i = Mg; i < M; i++) Ap[Mg * KD + k * SN_MR + (i - Mg)] = ak[i];
     }
 }
 
