@@ -219,3 +219,18 @@ def test_the_json_metrics_say_what_validation_chose(tmp_path, capsys):
                      "--json", str(out)]) == 0
     m = json.loads(out.read_text())
     assert m["early_stopping"] is False and m["best_validation_cost"] is None
+
+
+def test_a_fit_gives_each_warning_once_at_the_callers_line():
+    # along a decay path every stage's line search fails here (steps of 1e14): one
+    # LineSearchWarning for the fit, not one a stage, at the line that called fit
+    import warnings
+    X, y = snode.datasets.moons(60, seed=0)
+    with warnings.catch_warnings(record=True) as got:
+        warnings.simplefilter("always")
+        est = snode.SNODEClassifier(T=1e15, random_state=0).fit(X, y)
+    assert len(est.validation_costs_) > 1  # (several stages ran)
+    searches = [w for w in got if issubclass(w.category, snode.LineSearchWarning)]
+    assert len(searches) == 1 and searches[0].filename == __file__
+    depth = [w for w in got if issubclass(w.category, snode.DepthWarning)]
+    assert len(depth) == 1 and depth[0].filename == __file__

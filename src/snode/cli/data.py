@@ -116,8 +116,8 @@ def scatter(args, comm, lead, block_size):
         why = "--block-size" if block_size else "the default for this many"
         raise ValueError(f"{size} ranks need at least as many blocks of the sums over samples; "
                          f"{n_train} training samples make {n_blocks} of {B} ({why}): run "
-                         f"at most {n_blocks} rank{'s' if n_blocks > 1 else ''}, or give a smaller "
-                         "--block-size")
+                         f"at most {n_blocks} rank{'s' if n_blocks > 1 else ''}, or give a "
+                         "smaller --block-size")
     pieces = None
     if lead:
         Xtr, ytr = data[0], data[2]

@@ -4,7 +4,8 @@ commands that reproduce them, are in docs/decisions.md.
 
 Every function takes checked parameter values (:func:`snode.estimators.params.validate`).
 """
-__all__ = ["n_steps", "block_size", "layout", "schedule", "memory", "sobolev_weight", "step_rule", "decays",
+__all__ = ["n_steps", "block_size", "layout", "schedule", "memory", "sobolev_weight",
+           "step_rule", "decays",
            "early_stopping", "folds", "stage_iterations", "CV_MIN_VALIDATION", "CV_FOLDS",
            "CV_MAX_WORK",
            "DECAY_PATH", "DECAY_PATH_ITER", "DECAY_PATH_PATIENCE", "DECAY_FIXED",

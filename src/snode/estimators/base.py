@@ -20,7 +20,7 @@ from ..optim import OPTIMIZERS
 from ..reduce import agree
 from . import auto, distributed, persistence
 from .early_stopping import BrierScore, EarlyStopping, validation_split
-from .training import Stages, chained, fold_split
+from .training import Stages, chained, fold_split, warned_once
 from .params import param, params_of, validate
 
 __all__ = ["SNODEEstimator", "SkClassifier", "SkRegressor", "SkBase", "not_fitted",
@@ -404,28 +404,29 @@ class SNODEEstimator:
                         auto.stage_iterations(p["max_iter"], paths),
                         verbose=bool(p["verbose"]) and not single)
         watch = None
-        if n_folds:  # (a stage of the paths chosen by folds, then trained to on all samples)
-            k, j, costs = stages.folds(net, paths, fold_split(X.shape[0], n_folds, seed,
-                                                              labels), measure)
-            stages.to_stage(paths[k][:j + 1], n_folds, callback)
-            reached = sum(len(path) for path in paths[:k]) + len(stages.runs) - 1
-            self.validation_costs_ = costs
-            self.best_validation_cost_ = float(costs[reached])
-        elif held is not None:  # train on the rest, watch the held-out samples
-            train_rows, val = held
-            # (along decay paths the stages run whole; their ends decide)
-            watch = EarlyStopping(measure(val), p["n_iter_no_change"] if single else None,
-                                  p["ftol"], callback, per_epoch=batch_size is not None,
-                                  verbose=bool(p["verbose"]))
-            watch.check()  # (the starting weights are a candidate: warm_start's too)
-            if single:
-                stages.run(paths[0][0], p["max_iter"], train_rows, watch)
+        with warned_once(stacklevel=3):  # (each warning once, at the user's fit)
+            if n_folds:  # (a stage chosen by folds, then trained to on all samples)
+                k, j, costs = stages.folds(net, paths, fold_split(X.shape[0], n_folds, seed,
+                                                                  labels), measure)
+                stages.to_stage(paths[k][:j + 1], n_folds, callback)
+                reached = sum(len(path) for path in paths[:k]) + len(stages.runs) - 1
+                self.validation_costs_ = costs
+                self.best_validation_cost_ = float(costs[reached])
+            elif held is not None:  # train on the rest, watch the held-out samples
+                train_rows, val = held
+                # (along decay paths the stages run whole; their ends decide)
+                watch = EarlyStopping(measure(val), p["n_iter_no_change"] if single else None,
+                                      p["ftol"], callback, per_epoch=batch_size is not None,
+                                      verbose=bool(p["verbose"]))
+                watch.check()  # (the starting weights are a candidate: warm_start's too)
+                if single:
+                    stages.run(paths[0][0], p["max_iter"], train_rows, watch)
+                else:
+                    stages.paths(net, paths, train_rows, watch, p["n_iter_no_change"])
             else:
-                stages.paths(net, paths, train_rows, watch, p["n_iter_no_change"])
-        else:
-            stages.run(paths[0][0], p["max_iter"], None, callback)
-            for name in ("validation_costs_", "best_validation_cost_"):  # (a former fit's)
-                self.__dict__.pop(name, None)
+                stages.run(paths[0][0], p["max_iter"], None, callback)
+                for name in ("validation_costs_", "best_validation_cost_"):  # (a former's)
+                    self.__dict__.pop(name, None)
         result = chained([r for _, r in stages.runs])
         self.decay_ = stages.runs[-1][0]
         if watch is not None:

@@ -7,13 +7,15 @@ stages, each going on from the last, the decay lowered stage by stage. The rules
 numbers are :mod:`snode.estimators.auto`'s; the measurements behind them are in
 docs/decisions.md.
 """
+import contextlib
 import dataclasses
+import warnings
 
 import numpy as np
 
 from . import auto
 
-__all__ = ["Stages", "chained", "fold_split"]
+__all__ = ["Stages", "chained", "fold_split", "warned_once"]
 
 
 class Stages:
@@ -151,6 +153,27 @@ class Stages:
         ends = np.cumsum([len(path) for path in paths])
         k = int(np.searchsorted(ends, best, side="right"))
         return k, best - (ends[k - 1] if k else 0), mean
+
+
+@contextlib.contextmanager
+def warned_once(stacklevel):
+    """Warnings raised inside the block (a line search's, stage after stage) collected and
+    given once each, by category and message, when it ends (also by an exception), attributed
+    `stacklevel` frames above the block's frame: the user's call of ``fit``, not a line of
+    the stages. (Each stage would otherwise repeat its warning: a `warnings.catch_warnings`
+    anywhere resets the registry that shows a warning once.)"""
+    caught = []
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            yield
+    finally:
+        seen = set()
+        for w in caught:
+            key = (w.category, str(w.message))
+            if key not in seen:
+                seen.add(key)
+                warnings.warn(w.message, w.category, stacklevel=stacklevel + 3)
 
 
 def chained(results):
