@@ -727,3 +727,10 @@ def test_the_default_block_size_depends_on_the_number_of_samples_alone():
     for B, J, gW in ThreadGroup(3).run(run):
         assert B == 256 and J == J1
         np.testing.assert_array_equal(gW, gW1)
+
+
+def test_a_cost_that_is_no_cost_is_refused_by_name():
+    net = snode.SNODE(2, 3, seed=0)
+    for cost in ("mse", None, 1.0):
+        with pytest.raises(ValueError, match="cost must be an snode.Cost"):
+            snode.Objective(net, cost, np.ones((4, 2)))

@@ -12,6 +12,7 @@ The formulas are in docs/method.md (the cost functional, the sensitivity step).
 """
 import numpy as np
 
+from .cost import Cost
 from .evaluation import Evaluation, evaluate, joined
 from .exceptions import NonFiniteError
 from .loss import Batch
@@ -92,6 +93,8 @@ class Objective:
                  block_size=None, check_input=True):
         if not isinstance(net, SNODE):
             raise ValueError(f"net must be an snode.SNODE, got {type(net).__name__}")
+        if not isinstance(cost, Cost):
+            raise ValueError(f"cost must be an snode.Cost, got {cost!r}")
         reducer = check_reducer(reducer)
         error = None
         try:  # (with several processes, a bad share stops every one of them: see agree)
