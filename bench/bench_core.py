@@ -1,17 +1,21 @@
-"""Gradient evaluations per second of the compiled core, side by side with a PyTorch reference.
+"""Gradient evaluations per second of the compiled core, side by side with its peers.
 
-    python bench/bench_core.py [--threads 2] [--repeat 15]
+    python bench/bench_core.py [--threads 2] [--repeat 15] [--no-peers]
 
 For each (width, batch, steps) it times one evaluation of the mean-squared-error cost and its
-gradient with respect to all weights (rk4, tanh, float64), for snode and, when torch is
-installed, a plain PyTorch model of the same network: a hand-written rk4 loop with autograd,
-weights split per step with W.unbind(0). Both run in the same process with the same number of
-threads, in alternating blocks of evaluations, each block after 0.2 s of untimed warm-up (so
-that neither's idle threads spin while the other is timed, and caches and threads are warm),
-and the medians are reported with their ratio; GFLOP/s counts 24 N d^2 K flops per evaluation
-(4 stages x (2 N d^2 forward + 4 N d^2 backward) per step). Peak memory is
-measured in a fresh process per method and size (Linux only): the growth of the resident set
-(VmHWM) during the first evaluation at that size, after a small warm-up that loads libraries.
+gradient with respect to all weights (rk4, tanh, float64), for snode and, where installed, its
+peers on the same network: PyTorch (a hand-written rk4 loop with autograd, weights split per
+step with W.unbind(0); ``pip install torch==2.13.0``) and JAX (``lax.scan`` over the steps,
+``jit(value_and_grad)``, float64; its compile time is spent before the timing; ``pip install
+jax``). All run in the same process with the same number of threads (JAX's through XLA_FLAGS,
+set before it is imported), in alternating blocks of evaluations, each block after 0.2 s of
+untimed warm-up (so that no method's idle threads spin while another is timed, and caches and
+threads are warm), and the medians are reported. GFLOP/s counts 24 N d^2 K flops per
+evaluation (4 stages x (2 N d^2 forward + 4 N d^2 backward) per step); "x best peer" is snode's
+speed over the fastest peer's; "% DGEMM" is snode's GFLOP/s over numpy's DGEMM (2048 x 2048,
+the BLAS's own threads) measured at the start of the same run. Peak memory is measured in a
+fresh process per method and size (Linux only): the growth of the resident set (VmHWM) during
+the first evaluation at that size, after a small warm-up that loads libraries.
 """
 import argparse
 import gc
@@ -58,7 +62,7 @@ def peak_growth_mib(fn):
 
 def measure_peak(method, d, N, K, threads):
     """Run in a fresh process: peak memory growth of one evaluation of `method`."""
-    cls = {"snode": SnodeGrad, "torch": TorchGrad}[method]
+    cls = METHODS[method]
     cls(*make_problem(d, 8, 2), threads)()  # warm-up: load libraries, start threads
     m = cls(*make_problem(d, N, K), threads)
     return peak_growth_mib(m)
@@ -128,11 +132,81 @@ class TorchGrad:
         return J.item(), gW, gb
 
 
+class JaxGrad:
+    name = "jax"
+
+    def __init__(self, W, b, X, Y, threads):
+        import jax
+        import jax.numpy as jnp
+
+        jax.config.update("jax_enable_x64", True)
+        h = 1.0 / W.shape[0]
+
+        def cost(W, b, X, Y):
+            def step(x, wb):
+                Wi, bi = wb
+
+                def f(z):
+                    return jnp.tanh(z @ Wi.T + bi)
+
+                k1 = f(x)
+                k2 = f(x + 0.5 * h * k1)
+                k3 = f(x + 0.5 * h * k2)
+                k4 = f(x + h * k3)
+                return x + (h / 6) * (k1 + 2 * k2 + 2 * k3 + k4), None
+
+            x, _ = jax.lax.scan(step, X, (W, b))
+            return 0.5 / X.shape[0] * jnp.sum((x - Y) ** 2)
+
+        self.fn = jax.jit(jax.value_and_grad(cost, argnums=(0, 1)))
+        self.args = tuple(jnp.asarray(a, dtype=jnp.float64) for a in (W, b, X, Y))
+        self()  # (the compilation, apart from the timing)
+
+    def __call__(self):
+        J, (gW, gb) = self.fn(*self.args)
+        gb.block_until_ready()
+        return float(J), np.asarray(gW), np.asarray(gb)
+
+
+METHODS = {"snode": SnodeGrad, "torch": TorchGrad, "jax": JaxGrad}
+
+
+def peers(threads, wanted):
+    """The peers installed (their names), JAX's threads set before it is imported."""
+    found = []
+    for name in wanted:
+        try:
+            if name == "jax":
+                flags = os.environ.get("XLA_FLAGS", "")
+                os.environ["XLA_FLAGS"] = (
+                    f"{flags} --xla_cpu_multi_thread_eigen={'true' if threads > 1 else 'false'}"
+                    f" intra_op_parallelism_threads={threads}").strip()
+            __import__(name)
+            found.append(name)
+        except ImportError:
+            print(f"{name} not installed: left out", file=sys.stderr)
+    return found
+
+
+def dgemm_gflops(n=2048, repeat=5):
+    """numpy's DGEMM (its BLAS, its threads) on n x n matrices: GFLOP/s, the median."""
+    rng = np.random.default_rng(0)
+    a, b = rng.random((n, n)), rng.random((n, n))
+    a @ b
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        a @ b
+        times.append(time.perf_counter() - t0)
+    return 2.0 * n ** 3 / statistics.median(times) / 1e9
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--repeat", type=int, default=15, help="timed evaluations per method")
-    ap.add_argument("--no-torch", action="store_true", help="time snode alone")
+    ap.add_argument("--no-peers", "--no-torch", action="store_true",
+                    help="time snode alone")
     ap.add_argument("--configs", default=None,
                     help="comma-separated d:N:K triples (default: the four standard ones)")
     ap.add_argument("--blocks", type=int, default=7,
@@ -147,46 +221,43 @@ def main(argv=None):
     if args.configs:
         configs = [tuple(int(v) for v in c.split(":")) for c in args.configs.split(",")]
 
-    have_torch = False
-    if not args.no_torch:
-        try:
-            import torch
-
-            have_torch = True
-            torch_version = torch.__version__
-        except ImportError:
-            print("torch not installed: timing snode alone (pip install torch==2.13.0)",
-                  file=sys.stderr)
-
+    names = ["snode"] + ([] if args.no_peers else peers(args.threads, ["torch", "jax"]))
+    versions = ", ".join(f"{n} {__import__(n).__version__}" for n in names[1:])
+    peak = dgemm_gflops()
     print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
           f"{args.threads} threads, snode {snode.__version__} ({snode.isa()}), numpy "
-          f"{np.__version__}" + (f", torch {torch_version}" if have_torch else ""))
+          f"{np.__version__}" + (f", {versions}" if versions else "")
+          + f"; numpy DGEMM {peak:.0f} GFLOP/s")
     print("# median of %d evaluations of J and dJ/d(W, b) per method; rk4, tanh, float64"
           % (max(1, args.repeat // args.blocks) * args.blocks))
-    head = "| width | batch | steps | snode ms | snode eval/s | snode GFLOP/s | snode peak MiB |"
-    sep = "|---:|---:|---:|---:|---:|---:|---:|"
-    if have_torch:
-        head += " torch ms | torch GFLOP/s | torch peak MiB | speed-up |"
-        sep += "---:|---:|---:|---:|"
+    head = ("| width | batch | steps | snode ms | snode eval/s | snode GFLOP/s | % DGEMM "
+            "| snode peak MiB |")
+    sep = "|---:|---:|---:|---:|---:|---:|---:|---:|"
+    for name in names[1:]:
+        head += f" {name} ms | {name} GFLOP/s | {name} peak MiB |"
+        sep += "---:|---:|---:|"
+    if len(names) > 1:
+        head += " x best peer |"
+        sep += "---:|"
     print(head)
     print(sep)
     for d, N, K in configs:
         W, b, X, Y = make_problem(d, N, K)
-        methods = [SnodeGrad(W, b, X, Y, args.threads)]
-        if have_torch:
-            methods.append(TorchGrad(W, b, X, Y, args.threads))
-        # same cost and gradient from both (a check that the comparison is fair)
+        methods = [METHODS[name](W, b, X, Y, args.threads) for name in names]
+        # the same cost and gradient from all (a check that the comparison is fair)
         ref = [m() for m in methods]
-        if have_torch:
-            gs, gt = ref[0][1], ref[1][1].numpy()
-            err = np.abs(gs - gt).max() / np.abs(gt).max()
+        gs = ref[0][1]
+        for m, r in zip(methods[1:], ref[1:]):
+            g = np.asarray(r[1])
+            err = np.abs(gs - g).max() / np.abs(g).max()
             if not err < 1e-10:
-                raise SystemExit(f"snode and torch gradients differ (rel {err:.2e}) at {d, N, K}")
+                raise SystemExit(f"snode and {m.name} gradients differ (rel {err:.2e}) at "
+                                 f"{d, N, K}")
         times = {m.name: [] for m in methods}
         per_block = max(1, args.repeat // args.blocks)
         for _ in range(args.blocks):
             for m in methods:
-                # warm-up of the block, at least 0.2 s: the other method's idle threads stop
+                # warm-up of the block, at least 0.2 s: the other methods' idle threads stop
                 # spinning, and the caches, this method's threads and the clock are warm
                 t_warm = time.perf_counter() + 0.2
                 m()
@@ -198,23 +269,22 @@ def main(argv=None):
                     times[m.name].append(time.perf_counter() - t0)
         del methods, ref
         gc.collect()
-        peaks = {"snode": peak_in_subprocess("snode", d, N, K, args.threads)}
-        if have_torch:
-            peaks["torch"] = peak_in_subprocess("torch", d, N, K, args.threads)
+        peaks = {name: peak_in_subprocess(name, d, N, K, args.threads) for name in names}
         flops = 24.0 * N * d * d * K
-        ts = statistics.median(times["snode"])
+        med = {name: statistics.median(times[name]) for name in names}
+        ts = med["snode"]
 
         def fmt_mem(v):
             return "n/a" if v is None else f"{v:.1f}"
 
         row = (f"| {d} | {N} | {K} | {ts * 1e3:.2f} | {1 / ts:.0f} | {flops / ts / 1e9:.1f} "
-               f"| {fmt_mem(peaks['snode'])} |")
-        if have_torch:
-            tt = statistics.median(times["torch"])
-            row += (f" {tt * 1e3:.2f} | {flops / tt / 1e9:.1f} | {fmt_mem(peaks['torch'])} "
-                    f"| {tt / ts:.1f}x |")
+               f"| {100 * flops / ts / 1e9 / peak:.0f} % | {fmt_mem(peaks['snode'])} |")
+        for name in names[1:]:
+            row += (f" {med[name] * 1e3:.2f} | {flops / med[name] / 1e9:.1f} "
+                    f"| {fmt_mem(peaks[name])} |")
+        if len(names) > 1:
+            row += f" {min(med[n] for n in names[1:]) / ts:.1f}x |"
         print(row, flush=True)
-
 
 if __name__ == "__main__":
     main()
