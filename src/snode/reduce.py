@@ -82,7 +82,9 @@ class Reducer:
       nodes are added in order and passed to ``allreduce`` (a sum that depends on how the
       blocks are split between processes).
     - ``allgather(obj)``: the list of every process's `obj`, in rank order (mini-batches
-      drawn from samples that other processes hold).
+      drawn from samples that other processes hold, and early stopping's held-out samples,
+      drawn from all of them; without it those are refused, and the few settings and
+      digests the processes compare go through ``allreduce``).
 
     Each call is collective: every process of the group makes the same calls in the same
     order. The sums over the chunks of a block inside one process (threads) are the compiled
