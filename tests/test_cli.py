@@ -668,3 +668,18 @@ def test_the_labels_column_by_its_name_and_columns_predict_does_not_use(tmp_path
     assert "has no column 'nosuch'" in capsys.readouterr().err
     assert cli.main(["predict", str(model), "--dataset", "csv:"]) == 2
     assert "names no file" in capsys.readouterr().err
+
+
+def test_a_header_a_model_without_names_cannot_check_is_said(tmp_path, capsys):
+    X, y = snode.datasets.moons(100, seed=2)
+    bare = tmp_path / "bare.csv"
+    np.savetxt(bare, np.c_[X, y], delimiter=",")
+    named = _table(tmp_path / "named.csv", ["b", "a", "label"], [X[:, 1], X[:, 0], y])
+    model = tmp_path / "m.npz"
+    assert cli.main(["train", "--dataset", f"csv:{bare}", "--max-iter", "5", "-q",
+                     "-o", str(model)]) == 0
+    capsys.readouterr()
+    for command in ("evaluate", "predict"):
+        assert cli.main([command, str(model), "--dataset", f"csv:{named}"]) == 0
+        err = capsys.readouterr().err
+        assert f"snode {command}: note: " in err and "taken by position" in err

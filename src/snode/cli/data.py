@@ -75,6 +75,10 @@ def by_name(X, names, est, path, command):
         names twice.
     """
     want = getattr(est, "feature_names_in_", None)
+    if names is not None and want is None:
+        print(f"snode {command}: note: {path} names its columns, but the model knows no "
+              "names (it was not trained on a file with a header): its columns are taken "
+              "by position", file=sys.stderr)
     if want is None or names is None:
         return X
     names = names[0]

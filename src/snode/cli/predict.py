@@ -80,8 +80,12 @@ def inputs(args, est):
                   file=sys.stderr)
         opts.pop("label_column", None)
         return datasets.load_csv(path, columns=want, label_column=None, **opts)[0]
-    if names is not None and names[0] in ("", "Unnamed: 0") and m > 1:
-        m -= 1  # (pandas' index column)
+    if names is not None:
+        print(f"snode predict: note: {path} names its columns, but the model knows no names "
+              "(it was not trained on a file with a header): its columns are taken by "
+              "position", file=sys.stderr)
+        if names[0] in ("", "Unnamed: 0") and m > 1:
+            m -= 1  # (pandas' index column)
     k = getattr(est, "n_outputs_", 1)  # (the columns of the labels, or of the targets)
     if m == n and label is None:
         return datasets.load_csv(path, label_column=None, **opts)[0]
