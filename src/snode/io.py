@@ -65,10 +65,6 @@ def atomic_write(path, write, what="the model"):
         raise
 
 
-def _atomic_savez(path, arrays):
-    atomic_write(path, lambda f: np.savez(f, **arrays))
-
-
 def save_model(path, desc, meta=None):
     """Write a network's description (``SNODE.describe()``) and a JSON-serialisable `meta`
     dict to `path` (.npz), atomically.
@@ -85,7 +81,8 @@ def save_model(path, desc, meta=None):
         text = json.dumps(header)
     except TypeError as exc:
         raise ValueError(f"the model's metadata is not JSON-serialisable: {exc}") from None
-    _atomic_savez(path, {"header": np.array(text), **{k: desc[k] for k in _ARRAYS}})
+    arrays = {"header": np.array(text), **{k: desc[k] for k in _ARRAYS}}
+    atomic_write(path, lambda f: np.savez(f, **arrays))
 
 
 def _open(path, arrays=True):

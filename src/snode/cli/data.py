@@ -11,8 +11,8 @@ from ..reduce import block_size_for, shard
 from .parser import GENERATED
 
 __all__ = ["load", "split", "scatter", "is_classification", "generated", "as_classes",
-           "writable", "by_name", "csv_options", "with_model_labels",
-           "AUTO_MAX_CLASSES"]
+           "writable", "by_name", "check_columns", "note_unnamed", "csv_options",
+           "with_model_labels", "AUTO_MAX_CLASSES"]
 
 #: --task auto: whole numbers are class labels when they take at most this many values (and
 #: at most one for every two samples); more, they are numbers to fit (diabetes' 214 values
@@ -76,27 +76,39 @@ def by_name(X, names, est, path, command):
     """
     want = getattr(est, "feature_names_in_", None)
     if names is not None and want is None:
-        print(f"snode {command}: note: {path} names its columns, but the model knows no "
-              "names (it was not trained on a file with a header): its columns are taken "
-              "by position", file=sys.stderr)
+        note_unnamed(command, path)
     if want is None or names is None:
         return X
     names = names[0]
     want = [str(n) for n in want]
     if names == want:
         return X
+    check_columns(path, want, names, others=False)
+    print(f"snode {command}: note: the columns of {path} are in another order than the "
+          "model's; matched by name", file=sys.stderr)
+    return X[:, [names.index(n) for n in want]]
+
+
+def check_columns(path, want, names, others):
+    """ValueError naming the model's columns (`want`) that the header `names` of `path`
+    lacks or names twice, and, unless `others`, the columns it has beyond them."""
     missing = [n for n in want if n not in names]
-    extra = [n for n in names if n not in want]
-    twice = sorted({n for n in names if names.count(n) > 1})
+    extra = [] if others else [n for n in names if n not in want]
+    twice = sorted({n for n in (want if others else names) if names.count(n) > 1})
     if missing or extra or twice:
         parts = [f"{what}: {', '.join(map(repr, which))}" for what, which in (
             ("lacks the model's columns", missing), ("has columns the model was not "
              "trained on", extra), ("names columns twice", twice)) if which]
+        hint = "" if others else "; --label-column names the labels' column"
         raise ValueError(f"{path} {'; '.join(parts)} (the model's columns: "
-                         f"{', '.join(want)}; --label-column names the labels' column)")
-    print(f"snode {command}: note: the columns of {path} are in another order than the "
-          "model's; matched by name", file=sys.stderr)
-    return X[:, [names.index(n) for n in want]]
+                         f"{', '.join(want)}{hint})")
+
+
+def note_unnamed(command, path):
+    """The note of a file whose header names its columns for a model that knows no names."""
+    print(f"snode {command}: note: {path} names its columns, but the model knows no names (it "
+          "was not trained on a file with a header): its columns are taken by position",
+          file=sys.stderr)
 
 
 def scatter(args, comm, lead, block_size):

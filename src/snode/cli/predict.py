@@ -9,6 +9,7 @@ import numpy as np
 from .. import data as datasets
 from ..estimators import SNODEClassifier, load
 from ..io import atomic_write
+from ..loss import softmax
 from . import data
 
 __all__ = ["predict", "inputs", "prediction_table"]
@@ -65,14 +66,7 @@ def inputs(args, est):
     want = getattr(est, "feature_names_in_", None)
     if want is not None and names is not None:
         want = [str(c) for c in want]
-        missing = [c for c in want if c not in names]
-        twice = sorted({c for c in want if names.count(c) > 1})
-        if missing or twice:
-            parts = [f"{what}: {', '.join(map(repr, which))}" for what, which in (
-                ("lacks the model's columns", missing), ("names columns twice", twice))
-                if which]
-            raise ValueError(f"{path} {'; '.join(parts)} (the model's columns: "
-                             f"{', '.join(want)})")
+        data.check_columns(path, want, names, others=True)
         unused = [c for c in names if c not in want and c != label and
                   c not in ("", "Unnamed: 0")]
         if unused:
@@ -81,9 +75,7 @@ def inputs(args, est):
         opts.pop("label_column", None)
         return datasets.load_csv(path, columns=want, label_column=None, **opts)[0]
     if names is not None:
-        print(f"snode predict: note: {path} names its columns, but the model knows no names "
-              "(it was not trained on a file with a header): its columns are taken by "
-              "position", file=sys.stderr)
+        data.note_unnamed("predict", path)
         if names[0] in ("", "Unnamed: 0") and m > 1:
             m -= 1  # (pandas' index column)
     k = getattr(est, "n_outputs_", 1)  # (the columns of the labels, or of the targets)
@@ -103,8 +95,9 @@ def prediction_table(est, X):
     """(header, rows) of the predictions of `est` for X: a classifier's label and class
     probabilities ("prediction", "probability_<class>"...), a regressor's outputs
     ("prediction", or "prediction_1".. for several)."""
-    if isinstance(est, SNODEClassifier):
-        labels, P = est.predict(X), est.predict_proba(X)
+    if isinstance(est, SNODEClassifier):  # (one forward sweep: predict's and predict_proba's)
+        z, C = est._outputs(X), est.classes_.shape[0]
+        labels, P = est.classes_[z[:, :C].argmax(axis=1)], softmax(z, C)
         header = ["prediction"] + [f"probability_{c}" for c in est.classes_]
         return header, ([_cell(c)] + [repr(float(p)) for p in row]
                         for c, row in zip(labels, P))

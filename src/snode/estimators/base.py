@@ -14,7 +14,7 @@ import numpy as np
 
 from .._validate import as_float_array, seed_of
 from ..data import Scaler
-from ..model import SNODE, check_step, depth_warning, place_inputs
+from ..model import SNODE, depth_warning, place_inputs
 from ..objective import Objective
 from ..optim import OPTIMIZERS
 from ..reduce import agree
@@ -327,7 +327,6 @@ class SNODEEstimator:
         paths = auto.decays(p["decay"], self._kind, early, batch_size, fitted=fitted_decay)
         width, offset = auto.layout(p["width"], p["input_offset"], X.shape[1], n_out)
         n_steps = auto.n_steps(p["n_steps"], n_total, width)
-        check_step(p["T"], n_steps)
         n_folds = auto.folds(X.shape[0], p["validation_fraction"], paths,
                              X.shape[0] * width * width * n_steps) if early else 0
         held = None
