@@ -19,7 +19,7 @@ typedef struct {
 
 /* Lays out the gradient sweep's workspace for a chunk of n samples in work (when work is NULL,
  * only sizes it); returns its size. */
-static ptrdiff_t grad_layout(const snode_net *net, ptrdiff_t n, int recompute, sn_real *work,
+static ptrdiff_t grad_layout(const sn_net *net, ptrdiff_t n, int recompute, sn_real *work,
                              grad_ws *w)
 {
     const ptrdiff_t P = grad_panel(net, n, recompute);
@@ -41,20 +41,20 @@ static ptrdiff_t grad_layout(const snode_net *net, ptrdiff_t n, int recompute, s
     return size;
 }
 
-ptrdiff_t SN_FN(snode_ws_grad)(const snode_net *net, ptrdiff_t n, int recompute)
+ptrdiff_t SN_FN(snode_ws_grad)(const sn_net *net, ptrdiff_t n, int recompute)
 {
     grad_ws w;
     return grad_layout(net, n, recompute, NULL, &w);
 }
 
-ptrdiff_t SN_FN(snode_grad_panel)(const snode_net *net, ptrdiff_t n, int recompute)
+ptrdiff_t SN_FN(snode_grad_panel)(const sn_net *net, ptrdiff_t n, int recompute)
 {
     return grad_panel(net, n, recompute);
 }
 
-int SN_FN(snode_uses_fused)(const snode_net *net) { return use_fused(net); }
+int SN_FN(snode_uses_fused)(const sn_net *net) { return use_fused(net); }
 
-ptrdiff_t SN_FN(snode_keep_size)(const snode_net *net, ptrdiff_t n)
+ptrdiff_t SN_FN(snode_keep_size)(const sn_net *net, ptrdiff_t n)
 {
     if (n <= 0) return 0;
     const ptrdiff_t P = grad_panel(net, n, 0);
@@ -67,13 +67,14 @@ ptrdiff_t SN_FN(snode_keep_size)(const snode_net *net, ptrdiff_t n)
  * The gradient sweep of snode_value_grad; *next receives the first step whose turn of the
  * shared sum this chunk has not passed (K - 1 before the backward sweep, -1 when done).
  */
-static int value_grad(const snode_net *net, const snode_grad_args *a, sn_real *work,
+static int value_grad(const sn_net *net, const sn_grad_args *a, sn_real *work,
                       ptrdiff_t *next)
 {
     const ptrdiff_t n = a->n, m = a->m, d = net->d, K = net->K, S = net->S, dd = d * d;
     const int recompute = a->recompute;
     const snode_sum *sum = a->sum;
-    sn_real *gW = a->gW, *gb = a->gb, *keep = a->keep, *J = a->J;
+    sn_real *gW = a->gW, *gb = a->gb, *keep = a->keep;
+    double *J = a->J;
     scaled_tableau t;
     *next = K - 1;
     sn_scale_tableau(net, &t);
@@ -135,11 +136,11 @@ static int value_grad(const snode_net *net, const snode_grad_args *a, sn_real *w
         if (!cols_finite(d, np, lp, lam)) return SNODE_ERR_NONFINITE;
         if (a->lam0) to_rows(d, np, lp, lam, a->lam0 + c0 * d, d);
     }
-    if (!sn_finite(1, J)) return SNODE_ERR_NONFINITE;
+    if (!snode_all_finite(1, J)) return SNODE_ERR_NONFINITE;
     return SNODE_OK;
 }
 
-int SN_FN(snode_value_grad)(const snode_net *net, const snode_grad_args *args, sn_real *work)
+int SN_FN(snode_value_grad)(const sn_net *net, const sn_grad_args *args, sn_real *work)
 {
     const ptrdiff_t d = net->d, K = net->K, n = args->n;
     const snode_sum *sum = args->sum;

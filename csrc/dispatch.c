@@ -11,28 +11,52 @@
 #include "snode.h"
 #include "sweeps.h"
 
-/* one instance's entry points (sweeps.h), and the level's name */
+/* one instance's entry points (sweeps.h), a table type per dtype */
+#define SN_TABLE_FIELD(inst, SFX, ret, name, params, args) ret(*name) params;
 typedef struct {
-    const char *level;
-#define SN_TABLE_FIELD(inst, ret, name, params, args) ret(*name) params;
-    SN_SWEEP_ENTRIES(SN_TABLE_FIELD, )
+    SN_SWEEP_ENTRIES(SN_TABLE_FIELD, , , double)
+} table_f64;
+typedef struct {
+    SN_SWEEP_ENTRIES(SN_TABLE_FIELD, , _f32, float)
+} table_f32;
 #undef SN_TABLE_FIELD
-} sweep_table;
 
-#define SN_TABLE_ENTRY(inst, ret, name, params, args) .name = SN_ENTRY_NAME(name, inst),
-#define SN_TABLE(dt, lv) {.level = #lv, SN_SWEEP_ENTRIES(SN_TABLE_ENTRY, dt##_##lv)}
+#define SN_TABLE_ENTRY(inst, SFX, ret, name, params, args) .name = SN_ENTRY_NAME(name, inst),
+#define SN_TABLE(dt, lv, SFX, REAL) {SN_SWEEP_ENTRIES(SN_TABLE_ENTRY, dt##_##lv, SFX, REAL)}
 
-/* the float64 instances, narrowest level first */
-static const sweep_table tables[] = {
-    SN_TABLE(f64, baseline),
+/* the levels, narrowest first, and each dtype's instances at them, in the same order */
+static const char *const levels[] = {
+    "baseline",
 #ifdef SNODE_HAVE_AVX2
-    SN_TABLE(f64, avx2),
+    "avx2",
 #endif
 #ifdef SNODE_HAVE_AVX512
-    SN_TABLE(f64, avx512),
+    "avx512",
 #endif
 };
-static const int n_tables = (int)(sizeof(tables) / sizeof(tables[0]));
+static const table_f64 tables_f64[] = {
+    SN_TABLE(f64, baseline, , double),
+#ifdef SNODE_HAVE_AVX2
+    SN_TABLE(f64, avx2, , double),
+#endif
+#ifdef SNODE_HAVE_AVX512
+    SN_TABLE(f64, avx512, , double),
+#endif
+};
+static const table_f32 tables_f32[] = {
+    SN_TABLE(f32, baseline, _f32, float),
+#ifdef SNODE_HAVE_AVX2
+    SN_TABLE(f32, avx2, _f32, float),
+#endif
+#ifdef SNODE_HAVE_AVX512
+    SN_TABLE(f32, avx512, _f32, float),
+#endif
+};
+static const int n_levels = (int)(sizeof(levels) / sizeof(levels[0]));
+_Static_assert(sizeof(tables_f64) / sizeof(tables_f64[0]) == sizeof(levels) / sizeof(levels[0]) &&
+                   sizeof(tables_f32) / sizeof(tables_f32[0]) ==
+                       sizeof(levels) / sizeof(levels[0]),
+               "an instance of each dtype at every level");
 
 static int supported(const char *name)
 {
@@ -49,43 +73,47 @@ static int supported(const char *name)
     return 0;
 }
 
-static const sweep_table *active = NULL;
+/* the level in use, an index into levels (-1: not chosen yet) */
+static int active = -1;
 
 static int find(const char *name)
 {
-    for (int k = 0; k < n_tables; k++)
-        if (strcmp(tables[k].level, name) == 0) return supported(name) ? k : -1;
+    for (int k = 0; k < n_levels; k++)
+        if (strcmp(levels[k], name) == 0) return supported(name) ? k : -1;
     return -1;
 }
 
-static const sweep_table *table(void)
+static int level(void)
 {
     /* benign race: every thread computes the same answer */
-    const sweep_table *t = active;
-    if (t) return t;
+    int k = active;
+    if (k >= 0) return k;
     int best = 0;
-    for (int k = 1; k < n_tables; k++)
-        if (supported(tables[k].level)) best = k;
+    for (k = 1; k < n_levels; k++)
+        if (supported(levels[k])) best = k;
     const char *env = getenv("SNODE_ISA");
     if (env && *env) {
-        int k = find(env);
+        k = find(env);
         if (k >= 0 && k < best) best = k;
     }
-    active = &tables[best];
-    return active;
+    active = best;
+    return best;
 }
 
-const char *snode_isa(void) { return table()->level; }
+const char *snode_isa(void) { return levels[level()]; }
 
 int snode_set_isa(const char *name)
 {
     int k = find(name);
     if (k < 0) return -1;
-    active = &tables[k];
+    active = k;
     return 0;
 }
 
 /* the public entry points of snode.h: the same call on the level in use */
-#define SN_DISPATCH(inst, ret, name, params, args)                                             \
-    ret snode_##name params { return table()->name args; }
-SN_SWEEP_ENTRIES(SN_DISPATCH, )
+#define SN_DISPATCH_F64(inst, SFX, ret, name, params, args)                                    \
+    ret snode_##name params { return tables_f64[level()].name args; }
+#define SN_DISPATCH_F32(inst, SFX, ret, name, params, args)                                    \
+    ret snode_##name##_f32 params { return tables_f32[level()].name args; }
+SN_SWEEP_ENTRIES(SN_DISPATCH_F64, , , double)
+SN_SWEEP_ENTRIES(SN_DISPATCH_F32, , _f32, float)

@@ -16,7 +16,7 @@ typedef struct {
 
 /* Lays out the forward sweep's workspace for a chunk of n samples in work (when work is NULL,
  * only sizes it); returns its size. */
-static ptrdiff_t forward_layout(const snode_net *net, ptrdiff_t n, sn_real *work, forward_ws *w)
+static ptrdiff_t forward_layout(const sn_net *net, ptrdiff_t n, sn_real *work, forward_ws *w)
 {
     const ptrdiff_t S = net->S, P = step_panel(net, n, 1 + 2 * S, col_unit(net)), pn = net->d * P;
     ptrdiff_t size = 0;
@@ -28,7 +28,7 @@ static ptrdiff_t forward_layout(const snode_net *net, ptrdiff_t n, sn_real *work
     return size;
 }
 
-ptrdiff_t SN_FN(snode_ws_forward)(const snode_net *net, ptrdiff_t n)
+ptrdiff_t SN_FN(snode_ws_forward)(const sn_net *net, ptrdiff_t n)
 {
     forward_ws w;
     return forward_layout(net, n, NULL, &w);
@@ -36,8 +36,8 @@ ptrdiff_t SN_FN(snode_ws_forward)(const snode_net *net, ptrdiff_t n)
 
 /* The forward sweep of a chunk one panel at a time through all steps; the outputs to xT, the
  * states to traj, and, if loss is not NULL, the data cost with targets tg added to *J. */
-static int forward(const snode_net *net, const snode_forward_args *a, const snode_loss *loss,
-                   const snode_targets *tg, sn_real *J, sn_real *work)
+static int forward(const sn_net *net, const sn_forward_args *a, const snode_loss *loss,
+                   const snode_targets *tg, double *J, sn_real *work)
 {
     const ptrdiff_t n = a->n, m = a->m, d = net->d, K = net->K, unit = col_unit(net);
     if (n <= 0) return SNODE_OK;
@@ -65,18 +65,18 @@ static int forward(const snode_net *net, const snode_forward_args *a, const snod
             if (status != SNODE_OK) return status;
         }
     }
-    if (loss && !sn_finite(1, J)) return SNODE_ERR_NONFINITE;
+    if (loss && !snode_all_finite(1, J)) return SNODE_ERR_NONFINITE;
     return SNODE_OK;
 }
 
-int SN_FN(snode_forward)(const snode_net *net, const snode_forward_args *args, sn_real *work)
+int SN_FN(snode_forward)(const sn_net *net, const sn_forward_args *args, sn_real *work)
 {
     return forward(net, args, NULL, NULL, NULL, work);
 }
 
-int SN_FN(snode_data_cost)(const snode_net *net, const snode_cost_args *args, sn_real *work)
+int SN_FN(snode_data_cost)(const sn_net *net, const sn_cost_args *args, sn_real *work)
 {
-    const snode_forward_args f = {.n = args->n, .x0 = args->x0, .m = args->m, .xT = args->xT};
+    const sn_forward_args f = {.n = args->n, .x0 = args->x0, .m = args->m, .xT = args->xT};
     *args->J = 0.0;
     return forward(net, &f, args->loss, &args->tg, args->J, work);
 }

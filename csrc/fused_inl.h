@@ -254,7 +254,7 @@ SN_INLINE void sn_fz_tan_stage(const int D, const int ACT, const int KEPT, int s
 #pragma GCC unroll 4
             for (int v = 0; v < V; v++) {
                 if (!KEPT) z[p][v] = (vd){0} + b[p];
-                zd[p][v] = (vd){0} + (db ? db[p] : 0.0);
+                zd[p][v] = (vd){0} + (db ? db[p] : SN_R(0));
             }
         /* y_s is needed for the product W y_s, or for dW y_s */
         const int want_y = !KEPT || dW != NULL;

@@ -2,7 +2,7 @@
  * Hot inner kernels of the sweeps, internal to csrc/. Included by sweeps.c only, which is
  * compiled once per (dtype, instruction-set level); everything here is static inline so that
  * each instance gets its own vectorised copy. Written on sn_real (real.h); the activations'
- * constants and bit patterns are double's.
+ * polynomials, ranges and bit patterns are per dtype.
  *
  * Data layout inside a chunk is component-major: a state block of n samples is d x n,
  * row-major with leading dimension n, so that W x is a matrix product with the samples
@@ -55,9 +55,9 @@ typedef sn_real vd __attribute__((vector_size(SN_VBYTES), aligned(sizeof(sn_real
 #define SN_LD(p) (*(const vd *)(const void *)(p))
 #define SN_ST(p, v) (*(vd *)(void *)(p) = (v))
 
-/* Columns of a chunk block are padded to a multiple of SN_PAD (the callers' chunks start at
- * multiples of 8 samples; see _kernels.pyx). */
-#define SN_PAD 8
+/* Columns of a chunk block are padded to a multiple of SN_PAD: 8, or a vector's lanes where
+ * there are more (float32 with AVX-512). */
+#define SN_PAD (SN_VL > 8 ? SN_VL : 8)
 _Static_assert(SN_PAD % SN_VL == 0, "a padded block holds whole vectors");
 
 SN_INLINE sn_real sn_hsum(vd v)
@@ -137,7 +137,7 @@ SN_INLINE void sn_gemm_nn_tile(const int R, const int V, ptrdiff_t KD, ptrdiff_t
     vd acc[8][2];
 #pragma GCC unroll 8
     for (int r = 0; r < R; r++) {
-        const vd b0 = (vd){0} + (bias ? bias[r] : 0.0);
+        const vd b0 = (vd){0} + (bias ? bias[r] : SN_R(0));
         acc[r][0] = b0;
         acc[r][1] = b0;
     }
@@ -490,13 +490,17 @@ SN_INLINE void sn_gemm_nt(const int tree, int S, ptrdiff_t MI, ptrdiff_t MJ, ptr
  * ------------------------------------------------------------------------------------- */
 
 /*
- * exp(x) = 2^n (1 + q) for x in [-708, 0] (the caller clamps): x = n ln2 + r, |r| <= ln2/2,
- * q = expm1(r) by its Taylor series to degree 13 (remainder < 1e-17 relative). Then
- * exp(x) = 2^n + 2^n q, and expm1(x) = 2^n q + (2^n - 1), accurate also near x = 0.
+ * exp(x) = 2^n (1 + q) for x in [SN_EXP_MIN, 0] (the caller clamps): x = n ln2 + r,
+ * |r| <= ln2/2, q = expm1(r) by its Taylor series (float64: to degree 13, remainder < 1e-17
+ * relative; float32: to degree 8, < 2e-8). Then exp(x) = 2^n + 2^n q, and
+ * expm1(x) = 2^n q + (2^n - 1), accurate also near x = 0. ln2 is split in two parts whose
+ * first times n is exact (Cody and Waite).
  */
+#if SN_REAL_BYTES == 8
+#define SN_EXP_MIN (-708.0)
 SN_INLINE vd sn_exp_parts_v(vd x, vd *scale_out)
 {
-    const double shifter = 6755399441055744.0;
+    const double shifter = 6755399441055744.0; /* 1.5 2^52: the low bits hold round(x/ln2) */
     vd t = x * 1.4426950408889634 + shifter;
     vd nf = t - shifter;
     vd r = (x - nf * 6.93147180369123816490e-01) - nf * 1.90821492927058770002e-10;
@@ -517,6 +521,27 @@ SN_INLINE vd sn_exp_parts_v(vd x, vd *scale_out)
     *scale_out = (vd)((n + 1023) << 52);
     return r + (r * r) * p;
 }
+#else
+#define SN_EXP_MIN (-87.0f)
+SN_INLINE vd sn_exp_parts_v(vd x, vd *scale_out)
+{
+    const float shifter = 12582912.0f; /* 1.5 2^23 */
+    vd t = x * 1.44269504f + shifter;
+    vd nf = t - shifter;
+    vd r = (x - nf * 0.693359375f) - nf * -2.12194440e-4f;
+    vd p = (vd){0} + SN_R(1.0 / 40320.0);
+    p = p * r + SN_R(1.0 / 5040.0);
+    p = p * r + SN_R(1.0 / 720.0);
+    p = p * r + SN_R(1.0 / 120.0);
+    p = p * r + SN_R(1.0 / 24.0);
+    p = p * r + SN_R(1.0 / 6.0);
+    p = p * r + 0.5f;
+    /* nf, an integer in [-126, 0], in the low bits of t */
+    vl n = (vl)t - (vl)((vd){0} + shifter);
+    *scale_out = (vd)((n + 127) << 23);
+    return r + (r * r) * p;
+}
+#endif
 
 /* 1/x: on AVX-512 the 14-bit estimate and two Newton steps (a division is the slowest part). */
 SN_INLINE vd sn_recip_v(vd x)
@@ -548,7 +573,7 @@ SN_INLINE vd sn_min_const_v(sn_real c, vd a)
 #endif
 
 /*
- * expm1(x) for x in [-708, 0] (the caller clamps), and exp(x) in *ex, both to an ulp or two
+ * expm1(x) for x in [SN_EXP_MIN, 0] (the caller clamps), and exp(x) in *ex, both to an ulp or two
  * (expm1 also relative near 0). With AVX-512: x = (16 n + j) ln2/16 + r, |r| <= ln2/32, and
  * 2^(j/16) = T_j (1 + c_j) with T_j the double nearest and c_j (< 2^-53) from two 16-entry
  * tables (one two-register permute each); expm1(r) by its Taylor series to degree 7 (error
@@ -599,33 +624,49 @@ SN_INLINE vd sn_expm1_v(vd x, vd *ex)
 /*
  * tanh(z) = -expm1(-2|z|) / (2 + expm1(-2|z|)) with the sign of z, and its derivative
  * 1 - tanh^2 = (1 + t)(1 - t) with 1 - t = 2 exp(-2|z|) / (2 + expm1(-2|z|)), accurate where
- * tanh is close to 1 (the plain 1 - t^2 would cancel). Beyond |z| = 300 the derivative (under
- * 1e-260) is flushed to 0.
+ * tanh is close to 1 (the plain 1 - t^2 would cancel). Beyond |z| = SN_TANH_MAX (300 in
+ * float64, 40 in float32) the derivative (under 1e-260, 1e-34) is flushed to 0.
  */
+#if SN_REAL_BYTES == 8
+#define SN_SIGN_BIT INT64_MIN
+#define SN_TANH_MAX 300.0
+#define SN_SIGMOID_MIN 700.0
+#define SN_SOFTPLUS_MAX 708.0
+#else
+#define SN_SIGN_BIT INT32_MIN
+#define SN_TANH_MAX 40.0f
+#define SN_SIGMOID_MIN 85.0f
+#define SN_SOFTPLUS_MAX 85.0f
+#endif
+_Static_assert(-2 * SN_TANH_MAX >= SN_EXP_MIN && -SN_SIGMOID_MIN >= SN_EXP_MIN &&
+                   -SN_SOFTPLUS_MAX >= SN_EXP_MIN,
+               "the activations clamp within sn_exp_parts_v's range");
+
 SN_INLINE vd sn_tanh_v(vd z, vd *deriv)
 {
-    const vl sign = (vl){0} + INT64_MIN;
+    const vl sign = (vl){0} + SN_SIGN_BIT;
     vd a = (vd)((vl)z & ~sign);
-    vd ex, em = sn_expm1_v(-2.0 * sn_min_const_v(300.0, a), &ex);
+    vd ex, em = sn_expm1_v(SN_R(-2) * sn_min_const_v(SN_TANH_MAX, a), &ex);
     vd rc = sn_recip_v(2.0 + em);
     vd t = -em * rc;
     vd d = (1.0 + t) * (2.0 * ex * rc);
-    *deriv = SN_SEL(a >= 300.0, (vd){0}, d);
+    *deriv = SN_SEL(a >= SN_TANH_MAX, (vd){0}, d);
     return (vd)((vl)t | ((vl)z & sign));
 }
 
 /*
  * logistic sigmoid, stable for both signs: with e = exp(-|z|), 1/(1+e) or e/(1+e); its
- * derivative e/(1+e)^2 (the plain s(1-s) would cancel for large z). Below z = -700 the value
- * (under 1e-304) and the derivative are flushed to 0.
+ * derivative e/(1+e)^2 (the plain s(1-s) would cancel for large z). Below z = -SN_SIGMOID_MIN
+ * (-700 in float64, -85 in float32) the value (under 1e-304, 1e-37) and the derivative are
+ * flushed to 0.
  */
 SN_INLINE vd sn_sigmoid_v(vd z, vd *deriv)
 {
-    const vl sign = (vl){0} + INT64_MIN;
+    const vl sign = (vl){0} + SN_SIGN_BIT;
     vd a = (vd)((vl)z & ~sign);
-    vl big = a >= 700.0;
+    vl big = a >= SN_SIGMOID_MIN;
     vd e;
-    (void)sn_expm1_v(-sn_min_const_v(700.0, a), &e);
+    (void)sn_expm1_v(-sn_min_const_v(SN_SIGMOID_MIN, a), &e);
     vd inv = sn_recip_v(1.0 + e);
     *deriv = SN_SEL(big, (vd){0}, e * inv * inv);
     vd neg = SN_SEL(big, (vd){0}, e * inv);
@@ -720,11 +761,11 @@ SN_INLINE vd sn_deriv_v(int act, vd k)
     case SNODE_ACT_RELU:
         return SN_SEL(k > 0.0, one, (vd){0});
     case SNODE_ACT_LEAKY_RELU:
-        return SN_SEL(k > 0.0, one, (vd){0} + SN_LEAKY_SLOPE);
+        return SN_SEL(k > 0.0, one, (vd){0} + SN_R(SN_LEAKY_SLOPE));
     case SNODE_ACT_ELU:
         return SN_SEL(k > 0.0, one, k + 1.0);
-    case SNODE_ACT_SOFTPLUS: /* k >= 0; beyond 708, 1 - exp(-k) is 1 */
-        return -sn_expm1_v(-sn_min_const_v(708.0, k), &ex);
+    case SNODE_ACT_SOFTPLUS: /* k >= 0; beyond SN_SOFTPLUS_MAX, 1 - exp(-k) is 1 */
+        return -sn_expm1_v(-sn_min_const_v(SN_SOFTPLUS_MAX, k), &ex);
     default:
         return one;
     }

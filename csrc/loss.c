@@ -9,7 +9,10 @@
  *
  * each scaled by loss->scale (1/N for the global number of samples N). Sums over samples are
  * formed sample by sample in order, so that how a chunk is cut into panels does not change
- * them. Compiled once (no vector code: these passes are O(n d), the sweeps O(K n d^2)).
+ * them. No vector code: these passes are O(n d), the sweeps O(K n d^2). Compiled once per
+ * dtype (SN_DTYPE, real.h): sn_loss reads the outputs and writes their gradient in the
+ * sweeps' real and computes in double (the cost, its terms and the gradient's components);
+ * the public functions on given outputs are float64's alone.
  */
 #include <math.h>
 
@@ -17,7 +20,7 @@
 
 /* max_j u_j and sum_j exp(u_j - max) over j < C, u_j = x[j cs] + eta xi[j cs] (xi may be
  * NULL): the softmax of u is exp(u_j - max) / sum */
-static void softmax_stats(ptrdiff_t C, const double *x, const double *xi, double eta,
+static void softmax_stats(ptrdiff_t C, const sn_real *x, const sn_real *xi, double eta,
                           ptrdiff_t cs, double *mx, double *se)
 {
     double m = x[0] + (xi ? eta * xi[0] : 0.0);
@@ -84,16 +87,16 @@ static int terms_of(const snode_loss *L, ptrdiff_t d, ptrdiff_t n, const snode_t
     return targets_valid(L, d, n, tg->Y, tg->labels);
 }
 
-int sn_loss(const snode_loss *L, ptrdiff_t d, ptrdiff_t n, const double *x, ptrdiff_t rs,
-            ptrdiff_t cs, const snode_targets *tg, double *lam, double *J)
+int sn_loss(const snode_loss *L, ptrdiff_t d, ptrdiff_t n, const sn_real *x, ptrdiff_t rs,
+            ptrdiff_t cs, const snode_targets *tg, sn_real *lam, double *J)
 {
     terms t;
     const int valid = terms_of(L, d, n, tg, &t);
     if (valid != SNODE_OK) return valid;
     double acc = *J;
     for (ptrdiff_t r = 0; r < n; r++) {
-        const double *xr = x + r * rs;
-        double *lr = lam ? lam + r * rs : NULL;
+        const sn_real *xr = x + r * rs;
+        sn_real *lr = lam ? lam + r * rs : NULL;
         double l = 0.0;
         if (t.quad) {
             double sm = 0.0, so = 0.0;
@@ -101,7 +104,7 @@ int sn_loss(const snode_loss *L, ptrdiff_t d, ptrdiff_t n, const double *x, ptrd
                 const double v = xr[j * cs], diff = v - target(t.Y, t.my, t.tl, r, j);
                 sm += diff * diff;
                 so += v * v;
-                if (lr) lr[j * cs] += t.cm * diff + t.co * v;
+                if (lr) lr[j * cs] = (sn_real)(lr[j * cs] + (t.cm * diff + t.co * v));
             }
             l = 0.5 * t.cm * sm + 0.5 * t.co * so;
         }
@@ -112,7 +115,8 @@ int sn_loss(const snode_loss *L, ptrdiff_t d, ptrdiff_t n, const double *x, ptrd
             l += t.cc * (mx + log(se) - xr[c * cs]);
             if (lr)
                 for (ptrdiff_t j = 0; j < t.C; j++)
-                    lr[j * cs] += t.cc * (softmax_at(xr[j * cs], mx, se) - (j == c ? 1.0 : 0.0));
+                    lr[j * cs] = (sn_real)(lr[j * cs] + t.cc * (softmax_at(xr[j * cs], mx, se) -
+                                                                (j == c ? 1.0 : 0.0)));
         }
         acc += l;
     }
@@ -120,6 +124,7 @@ int sn_loss(const snode_loss *L, ptrdiff_t d, ptrdiff_t n, const double *x, ptrd
     return SNODE_OK;
 }
 
+#if SN_REAL_BYTES == 8
 int snode_output_loss(const snode_loss *loss, ptrdiff_t d, ptrdiff_t n, const double *x,
                       const snode_targets *tg, double *lam, double *J)
 {
@@ -185,3 +190,4 @@ void snode_softmax(ptrdiff_t n, ptrdiff_t C, const double *z, ptrdiff_t ldz, dou
         for (ptrdiff_t j = 0; j < C; j++) p[r * C + j] = softmax_at(zr[j], mx, se);
     }
 }
+#endif

@@ -10,7 +10,7 @@
  *   - every function works on one contiguous chunk of samples, so a caller can split a batch
  *     over threads (or processes) and reduce the per-chunk results itself;
  *   - the caller owns all memory, including the workspace whose size snode_ws_* return
- *     (in doubles, a multiple of 8); nothing here allocates. A workspace aligned to 64 bytes
+ *     (in numbers of the dtype, whole cache lines); nothing here allocates. A workspace aligned to 64 bytes
  *     (a cache line) is markedly faster: the vector loads then never straddle two lines;
  *   - samples are rows of row-major arrays (n x d); inputs with m < d features are zero-padded.
  */
@@ -41,20 +41,6 @@ enum {
     SNODE_ACT_IDENTITY = 6,
     SNODE_N_ACT = 7
 };
-
-/* Network and scheme: read-only during every call. */
-typedef struct {
-    ptrdiff_t d;      /* width */
-    ptrdiff_t K;      /* number of steps */
-    double h;         /* step, T / K */
-    int S;            /* number of stages */
-    const double *a;  /* S x S Butcher matrix, row-major, strictly lower triangular */
-    const double *bw; /* S weights */
-    int act;          /* SNODE_ACT_* */
-    const double *W;  /* K x d x d */
-    const double *b;  /* K x d */
-    int general;      /* nonzero: always the general kernels, also where fused ones exist */
-} snode_net;
 
 /*
  * Data terms of the cost (loss.c): per sample with output u = x(T), target y and label c,
@@ -106,125 +92,148 @@ typedef struct {
 } snode_sum;
 
 /*
- * The sweeps. Each takes the network, one argument struct and a workspace:
+ * The sweeps, in two dtypes: float64 (snode_net, snode_forward, ...) and float32 (the same
+ * names with the suffix _f32: snode_net_f32, snode_forward_f32, ...). Both are made from one
+ * source (csrc/real.h); their types come from SNODE_SWEEP_TYPES below, so that the two
+ * differ in the type of their arrays only, and the caller (the Cython wrappers) fills them
+ * field by field, the compiler checking every pointer's type. In float32 the network's
+ * weights, the states, tangents, adjoints and gradients and the workspace are float; the
+ * tableau and the step (h, a, bw), the targets (snode_targets) and the cost *J stay double:
+ * the loss is evaluated in double on the float outputs and its sums over samples accumulate
+ * in double.
+ *
+ * Each sweep takes the network, one argument struct and a workspace:
  *     int snode_<sweep>(const snode_net *net, const snode_<sweep>_args *args, double *work);
  * every argument struct starts with the chunk's samples: n, and their inputs x0 (n x m rows,
  * m <= d; zero-padded to d). Output arrays hold n rows of d numbers unless said otherwise;
- * those marked "or NULL" are optional. The workspace holds as many doubles as the sweep's
- * snode_ws_* gives for the same n (and mode).
+ * those marked "or NULL" are optional. The workspace holds as many numbers of the dtype as
+ * the sweep's snode_ws_* gives for the same n (and mode).
  *
- * The arrays are double: these are the structs and prototypes of the float64 instance of the
- * sweeps, the one the build makes (the sweep files themselves are written on a real type and
- * compiled per dtype and instruction set, csrc/real.h). A float32 instance would add structs
- * of its own, with float arrays, beside these, rather than make these generic: the caller
- * (the Cython wrappers) fills them field by field, so the compiler checks every pointer's
- * type.
- */
-
-/* Workspace sizes, in doubles, for a chunk of n samples. */
-ptrdiff_t snode_ws_forward(const snode_net *net, ptrdiff_t n); /* forward, data_cost */
-ptrdiff_t snode_ws_grad(const snode_net *net, ptrdiff_t n, int recompute);
-ptrdiff_t snode_ws_tangent(const snode_net *net, ptrdiff_t n, ptrdiff_t q);
-ptrdiff_t snode_ws_tangent_kept(const snode_net *net, ptrdiff_t n);
-
-/* Size, in doubles, of the forward states that a gradient sweep of n samples keeps for
- * snode_tangent_kept (K (S + 1) d times about n numbers). */
-ptrdiff_t snode_keep_size(const snode_net *net, ptrdiff_t n);
-
-/* Forward sweep. */
-typedef struct {
-    ptrdiff_t n;
-    const double *x0;
-    ptrdiff_t m;
-    double *xT;            /* x(T), or NULL */
-    double *traj;          /* or NULL: state i of sample r at traj[i*traj_stride + r*d], i <= K */
-    ptrdiff_t traj_stride;
-} snode_forward_args;
-
-int snode_forward(const snode_net *net, const snode_forward_args *args, double *work);
-
-/*
- * Forward sweep and the data cost at the outputs, for trial points of a line search: *J
- * receives the chunk's data cost, the same number snode_value_grad gives at the same weights
- * and targets. work: snode_ws_forward.
- */
-typedef struct {
-    ptrdiff_t n;
-    const double *x0;
-    ptrdiff_t m;
-    const snode_loss *loss;
-    snode_targets tg;
-    double *J;
-    double *xT; /* x(T), or NULL */
-} snode_cost_args;
-
-int snode_data_cost(const snode_net *net, const snode_cost_args *args, double *work);
-
-/*
- * Forward sweep, data cost and adjoint sweep; the exact gradient of the discrete cost.
- * If lamT is NULL the data terms of `loss` with targets tg give lambda_K and *J receives the
- * chunk's data cost; otherwise lamT (n x d) is used as lambda_K = dJ/dx(T) and *J is set to 0.
- * gW (K x d x d) and gb (K x d) are overwritten with this chunk's gradient, or, if sum is not
- * NULL, receive it as the chunk's part of that sum.
- * recompute != 0 stores only the states x_i and recomputes each step's stages backwards.
- * keep (snode_keep_size(net, n) doubles, or NULL; not with recompute) receives the forward
- * states (every step's state and stage values) for snode_tangent_kept.
- */
-typedef struct {
-    ptrdiff_t n;
-    const double *x0;
-    ptrdiff_t m;
-    /* the data terms and their targets, or lamT */
-    const snode_loss *loss;
-    snode_targets tg;
-    const double *lamT;
-    /* outputs */
-    double *J;
-    double *gW, *gb;
-    double *lam0; /* lambda_0 = dJ/dx(0), or NULL */
-    double *xT;   /* x(T), or NULL */
-    /* options */
-    int recompute;
-    const snode_sum *sum;
-    double *keep;
-} snode_grad_args;
-
-int snode_value_grad(const snode_net *net, const snode_grad_args *args, double *work);
-
-/*
- * Tangent-linear (sensitivity) sweep with q tangents per sample.
- * dW (K x d x d), db (K x d): parameter direction, either NULL for zero.
+ * The network and scheme (snode_net, read-only during every call): width d, K steps of h =
+ * T / K, S stages with the Butcher matrix a (S x S, row-major, strictly lower triangular)
+ * and weights bw (S), the activation act (SNODE_ACT_*), the weights W (K x d x d) and b
+ * (K x d); general nonzero: always the general kernels, also where fused ones exist.
+ *
+ * Forward sweep (snode_forward_args): x(T) to xT, or NULL; the states to traj, or NULL
+ * (state i of sample r at traj[i*traj_stride + r*d], i <= K).
+ *
+ * Forward sweep and the data cost at the outputs, for trial points of a line search
+ * (snode_cost_args, snode_data_cost): *J receives the chunk's data cost, the same number
+ * snode_value_grad gives at the same weights and targets; work: snode_ws_forward.
+ *
+ * Forward sweep, data cost and adjoint sweep, the exact gradient of the discrete cost
+ * (snode_grad_args, snode_value_grad). If lamT is NULL the data terms of `loss` with targets
+ * tg give lambda_K and *J receives the chunk's data cost; otherwise lamT (n x d) is used as
+ * lambda_K = dJ/dx(T) and *J is set to 0. gW (K x d x d) and gb (K x d) are overwritten with
+ * this chunk's gradient, or, if sum is not NULL, receive it as the chunk's part of that sum.
+ * lam0 receives lambda_0 = dJ/dx(0) and xT x(T) (either may be NULL). recompute != 0 stores
+ * only the states x_i and recomputes each step's stages backwards. keep
+ * (snode_keep_size(net, n) numbers, or NULL; not with recompute) receives the forward states
+ * (every step's state and stage values) for snode_tangent_kept.
+ *
+ * Tangent-linear (sensitivity) sweep with q tangents per sample (snode_tangent_args,
+ * snode_tangent). dW (K x d x d), db (K x d): parameter direction, either NULL for zero.
  * xi0: n x q x d initial tangents; NULL means zeros, unless identity != 0, which sets
- * tangent t of every sample to e_t (q <= d): then xiT holds the input Jacobian.
+ * tangent t of every sample to e_t (q <= d): then xiT (n x q x d) holds the input Jacobian.
+ * xT: x(T), or NULL.
+ *
+ * The tangent-linear sweep along (dW, db) (one tangent a sample, from xi_0 = 0) on the
+ * forward states `keep` that snode_value_grad kept for the same n samples and weights
+ * (snode_tangent_kept_args, snode_tangent_kept): no forward recomputation (and no inputs: the
+ * kept states begin with them); xiT: n x d. work: snode_ws_tangent_kept.
  */
-typedef struct {
-    ptrdiff_t n;
-    const double *x0;
-    ptrdiff_t m;
-    const double *dW, *db;
-    ptrdiff_t q;
-    const double *xi0;
-    int identity;
-    double *xT;  /* x(T), or NULL */
-    double *xiT; /* n x q x d */
-} snode_tangent_args;
+#define SNODE_SWEEP_TYPES(SFX, REAL)                                                           \
+    typedef struct {                                                                           \
+        ptrdiff_t d, K;                                                                        \
+        double h;                                                                              \
+        int S;                                                                                 \
+        const double *a, *bw;                                                                  \
+        int act;                                                                               \
+        const REAL *W, *b;                                                                     \
+        int general;                                                                           \
+    } snode_net##SFX;                                                                          \
+    typedef struct {                                                                           \
+        ptrdiff_t n;                                                                           \
+        const REAL *x0;                                                                        \
+        ptrdiff_t m;                                                                           \
+        REAL *xT, *traj;                                                                       \
+        ptrdiff_t traj_stride;                                                                 \
+    } snode_forward_args##SFX;                                                                 \
+    typedef struct {                                                                           \
+        ptrdiff_t n;                                                                           \
+        const REAL *x0;                                                                        \
+        ptrdiff_t m;                                                                           \
+        const snode_loss *loss;                                                                \
+        snode_targets tg;                                                                      \
+        double *J;                                                                             \
+        REAL *xT;                                                                              \
+    } snode_cost_args##SFX;                                                                    \
+    typedef struct {                                                                           \
+        ptrdiff_t n;                                                                           \
+        const REAL *x0;                                                                        \
+        ptrdiff_t m;                                                                           \
+        const snode_loss *loss;                                                                \
+        snode_targets tg;                                                                      \
+        const REAL *lamT;                                                                      \
+        double *J;                                                                             \
+        REAL *gW, *gb, *lam0, *xT;                                                             \
+        int recompute;                                                                         \
+        const snode_sum *sum;                                                                  \
+        REAL *keep;                                                                            \
+    } snode_grad_args##SFX;                                                                    \
+    typedef struct {                                                                           \
+        ptrdiff_t n;                                                                           \
+        const REAL *x0;                                                                        \
+        ptrdiff_t m;                                                                           \
+        const REAL *dW, *db;                                                                   \
+        ptrdiff_t q;                                                                           \
+        const REAL *xi0;                                                                       \
+        int identity;                                                                          \
+        REAL *xT, *xiT;                                                                        \
+    } snode_tangent_args##SFX;                                                                 \
+    typedef struct {                                                                           \
+        ptrdiff_t n;                                                                           \
+        const REAL *keep;                                                                      \
+        const REAL *dW, *db;                                                                   \
+        REAL *xiT;                                                                             \
+    } snode_tangent_kept_args##SFX;
 
-int snode_tangent(const snode_net *net, const snode_tangent_args *args, double *work);
+SNODE_SWEEP_TYPES(, double)
+SNODE_SWEEP_TYPES(_f32, float)
 
 /*
- * The tangent-linear sweep along (dW, db) (one tangent a sample, from xi_0 = 0) on the forward
- * states `keep` that snode_value_grad kept for the same n samples and weights: no forward
- * recomputation (and no inputs: the kept states begin with them). work: snode_ws_tangent_kept.
+ * The entry points of the sweeps, float64 and float32 (_f32) alike. Workspace sizes are in
+ * numbers of the dtype, for a chunk of n samples: snode_ws_forward (forward, data_cost),
+ * snode_ws_grad, snode_ws_tangent, snode_ws_tangent_kept; snode_keep_size: the forward states
+ * that a gradient sweep of n samples keeps for snode_tangent_kept (K (S + 1) d times about n
+ * numbers). snode_activation: elementwise k = s(z), sp = s'(z) (sp may be NULL; returns
+ * SNODE_OK). snode_grad_panel and snode_uses_fused, for tests and benchmarks: the samples per
+ * panel of the gradient sweep of a chunk of n (it goes forward and back through all steps one
+ * panel at a time), and whether the sweeps of `net` use the fused small-width kernels (1) or
+ * the general ones (0).
  */
-typedef struct {
-    ptrdiff_t n;
-    const double *keep;
-    const double *dW, *db;
-    double *xiT; /* n x d */
-} snode_tangent_kept_args;
+#define SNODE_SWEEP_PROTOTYPES(SFX, REAL)                                                      \
+    ptrdiff_t snode_ws_forward##SFX(const snode_net##SFX *net, ptrdiff_t n);                   \
+    ptrdiff_t snode_ws_grad##SFX(const snode_net##SFX *net, ptrdiff_t n, int recompute);       \
+    ptrdiff_t snode_ws_tangent##SFX(const snode_net##SFX *net, ptrdiff_t n, ptrdiff_t q);      \
+    ptrdiff_t snode_ws_tangent_kept##SFX(const snode_net##SFX *net, ptrdiff_t n);              \
+    ptrdiff_t snode_keep_size##SFX(const snode_net##SFX *net, ptrdiff_t n);                    \
+    int snode_forward##SFX(const snode_net##SFX *net, const snode_forward_args##SFX *args,     \
+                           REAL *work);                                                        \
+    int snode_data_cost##SFX(const snode_net##SFX *net, const snode_cost_args##SFX *args,      \
+                             REAL *work);                                                      \
+    int snode_value_grad##SFX(const snode_net##SFX *net, const snode_grad_args##SFX *args,     \
+                              REAL *work);                                                     \
+    int snode_tangent##SFX(const snode_net##SFX *net, const snode_tangent_args##SFX *args,     \
+                           REAL *work);                                                        \
+    int snode_tangent_kept##SFX(const snode_net##SFX *net,                                     \
+                                const snode_tangent_kept_args##SFX *args, REAL *work);         \
+    int snode_activation##SFX(int act, ptrdiff_t len, const REAL *z, REAL *k, REAL *sp);       \
+    ptrdiff_t snode_grad_panel##SFX(const snode_net##SFX *net, ptrdiff_t n, int recompute);    \
+    int snode_uses_fused##SFX(const snode_net##SFX *net);
 
-int snode_tangent_kept(const snode_net *net, const snode_tangent_kept_args *args,
-                       double *work);
+SNODE_SWEEP_PROTOTYPES(, double)
+SNODE_SWEEP_PROTOTYPES(_f32, float)
 
 /*
  * The data terms on given outputs x (n x d rows) with targets tg: *J receives their sum; lam
@@ -243,19 +252,9 @@ int snode_loss_line(const snode_loss *loss, ptrdiff_t d, ptrdiff_t n, const doub
 /* p (n x C) = the softmax of the first C components of each row of z (n rows, stride ldz). */
 void snode_softmax(ptrdiff_t n, ptrdiff_t C, const double *z, ptrdiff_t ldz, double *p);
 
-/* 1 if the n numbers at x are all finite, else 0. */
+/* 1 if the n numbers at x are all finite, else 0 (float64, float32). */
 int snode_all_finite(ptrdiff_t n, const double *x);
-
-/*
- * Introspection, for tests and benchmarks: the number of samples per panel of the gradient
- * sweep of a chunk of n (it goes forward and back through all steps one panel at a time), and
- * whether the sweeps of `net` use the fused small-width kernels (1) or the general ones (0).
- */
-ptrdiff_t snode_grad_panel(const snode_net *net, ptrdiff_t n, int recompute);
-int snode_uses_fused(const snode_net *net);
-
-/* Elementwise activation: k = s(z), sp = s'(z) (sp may be NULL). Returns SNODE_OK. */
-int snode_activation(int act, ptrdiff_t len, const double *z, double *k, double *sp);
+int snode_all_finite_f32(ptrdiff_t n, const float *x);
 
 /*
  * The discrete H1 operator in depth, A = mass h I + (stiff/h) L, L the Neumann path Laplacian,

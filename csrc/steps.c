@@ -83,7 +83,7 @@ static void combine_unit(int S, ptrdiff_t len, const sn_real *restrict Ks, sn_re
     }
 }
 
-static void sn_scale_tableau(const snode_net *net, scaled_tableau *t)
+static void sn_scale_tableau(const sn_net *net, scaled_tableau *t)
 {
     const int S = net->S;
     for (int s = 0; s < S; s++) {
@@ -98,7 +98,7 @@ static void sn_scale_tableau(const snode_net *net, scaled_tableau *t)
  * the stage values Ks (S x d x ld) and, for the stages whose input is not x itself, the stage
  * inputs Ys (S x d x ld). Wp: pack_scratch(d) scratch.
  */
-static void step_forward(const snode_net *net, const scaled_tableau *t, ptrdiff_t i, ptrdiff_t ld,
+static void step_forward(const sn_net *net, const scaled_tableau *t, ptrdiff_t i, ptrdiff_t ld,
                          const sn_real *x, sn_real *xout, sn_real *restrict Ys,
                          sn_real *restrict Ks, sn_real *restrict Wp)
 {
@@ -204,7 +204,7 @@ SN_INLINE void g_pass(const int ACT, const int NR, int nr, ptrdiff_t d, ptrdiff_
  */
 /* (kept out of line: inlined into the sweep it spills its pointers in the hot loops) */
 __attribute__((noinline)) static void
-step_backward(const snode_net *net, const scaled_tableau *t, ptrdiff_t i, ptrdiff_t ld,
+step_backward(const sn_net *net, const scaled_tableau *t, ptrdiff_t i, ptrdiff_t ld,
               sn_real *restrict lam, const sn_real *restrict xi, const sn_real *restrict Ks,
               sn_real *restrict gWi, sn_real *restrict gbi, sn_real *restrict G,
               sn_real *restrict Ybar, sn_real *restrict T, sn_real *restrict Ys,
@@ -270,14 +270,14 @@ step_backward(const snode_net *net, const scaled_tableau *t, ptrdiff_t i, ptrdif
  * tank is the tangent step on a gradient sweep's stored states */
 #define SN_FZ_DEFINE1(DD, ACT, NAME)                                                           \
     static __attribute__((noinline)) void fz_fwd_##DD##_##NAME(                                \
-        const snode_net *net, const scaled_tableau *t, ptrdiff_t i, const sn_real *xin,        \
+        const sn_net *net, const scaled_tableau *t, ptrdiff_t i, const sn_real *xin,        \
         sn_real *xout, ptrdiff_t ld, sn_real *Ks)                                              \
     {                                                                                          \
         sn_fz_fwd_step(DD, ACT, net->S, t->ha, t->hb, net->W + i * DD * DD, net->b + i * DD,   \
                        xin, xout, ld, Ks);                                                     \
     }                                                                                          \
     static __attribute__((noinline)) void fz_bwd_##DD##_##NAME(                                \
-        const snode_net *net, const scaled_tableau *t, ptrdiff_t i, const sn_real *xi,         \
+        const sn_net *net, const scaled_tableau *t, ptrdiff_t i, const sn_real *xi,         \
         const sn_real *Ki, ptrdiff_t ld, sn_real *lam, sn_real *gWi, sn_real *gbi, sn_real *G, \
         sn_real *Yr, sn_real *Ybar, int accumulate)                                            \
     {                                                                                          \
@@ -289,7 +289,7 @@ step_backward(const snode_net *net, const scaled_tableau *t, ptrdiff_t i, ptrdif
 /* the tangent step, on computed (KEPT 0) or kept (1) stage values */
 #define SN_FZ_TAN(DD, ACT, NAME, KIND, KEPT)                                                   \
     static __attribute__((noinline)) void fz_##KIND##_##DD##_##NAME(                           \
-        const snode_net *net, const scaled_tableau *t, ptrdiff_t i, const sn_real *dW,         \
+        const sn_net *net, const scaled_tableau *t, ptrdiff_t i, const sn_real *dW,         \
         const sn_real *db, sn_real *x, sn_real *xi, ptrdiff_t ld, sn_real *Ks, sn_real *Kd)    \
     {                                                                                          \
         sn_fz_tan_step(DD, ACT, KEPT, net->S, t->ha, t->hb, net->W + i * DD * DD,              \
@@ -304,14 +304,14 @@ step_backward(const snode_net *net, const scaled_tableau *t, ptrdiff_t i, ptrdif
 #define SN_FZ_WIDTHS(X) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12)
 SN_FZ_WIDTHS(SN_FZ_DEFINE)
 
-typedef void (*fz_tan_fn)(const snode_net *, const scaled_tableau *, ptrdiff_t, const sn_real *,
+typedef void (*fz_tan_fn)(const sn_net *, const scaled_tableau *, ptrdiff_t, const sn_real *,
                           const sn_real *, sn_real *, sn_real *, ptrdiff_t, sn_real *, sn_real *);
 
 /* the fused steps of one width and activation */
 typedef struct {
-    void (*fwd)(const snode_net *, const scaled_tableau *, ptrdiff_t, const sn_real *, sn_real *,
+    void (*fwd)(const sn_net *, const scaled_tableau *, ptrdiff_t, const sn_real *, sn_real *,
                 ptrdiff_t, sn_real *);
-    void (*bwd)(const snode_net *, const scaled_tableau *, ptrdiff_t, const sn_real *,
+    void (*bwd)(const sn_net *, const scaled_tableau *, ptrdiff_t, const sn_real *,
                 const sn_real *, ptrdiff_t, sn_real *, sn_real *, sn_real *, sn_real *, sn_real *,
                 sn_real *, int);
     fz_tan_fn tan, tank;
@@ -332,12 +332,12 @@ SN_FZ_TAN(16, SNODE_ACT_TANH, tanh, tank, 1)
 SN_FZ_TAN(16, SNODE_ACT_SIGMOID, sigmoid, tank, 1)
 
 /* the fused steps of the network (use_fused(net) must hold) */
-static const fz_kernels *fz_of(const snode_net *net)
+static const fz_kernels *fz_of(const sn_net *net)
 {
     return &fz_table[net->act == SNODE_ACT_SIGMOID][net->d];
 }
 
-static void sn_fwd_step(const snode_net *net, const scaled_tableau *t, ptrdiff_t i,
+static void sn_fwd_step(const sn_net *net, const scaled_tableau *t, ptrdiff_t i,
                         const sn_real *xin, sn_real *xout, ptrdiff_t ld, sn_real *Ks,
                         sn_real *Ys, sn_real *Wp)
 {
@@ -348,7 +348,7 @@ static void sn_fwd_step(const snode_net *net, const scaled_tableau *t, ptrdiff_t
     step_forward(net, t, i, ld, xin, xout, Ys, Ks, Wp);
 }
 
-static void sn_bwd_step(const snode_net *net, const scaled_tableau *t, ptrdiff_t i,
+static void sn_bwd_step(const sn_net *net, const scaled_tableau *t, ptrdiff_t i,
                         ptrdiff_t ld, const sn_real *xi, const sn_real *Ki, sn_real *lam,
                         sn_real *gWi, sn_real *gbi, int accumulate, const bwd_scratch *w)
 {
@@ -360,7 +360,7 @@ static void sn_bwd_step(const snode_net *net, const scaled_tableau *t, ptrdiff_t
                   accumulate);
 }
 
-static void sn_tan_step(const snode_net *net, const scaled_tableau *t, ptrdiff_t i,
+static void sn_tan_step(const sn_net *net, const scaled_tableau *t, ptrdiff_t i,
                         ptrdiff_t ld, ptrdiff_t q, const sn_real *dW, const sn_real *db,
                         sn_real *x, sn_real *Ks, sn_real *xi, sn_real *Kdot, const tan_scratch *w,
                         int kept)

@@ -21,7 +21,15 @@
 
 /* this instance's entry points, declared from the list, so that the compiler checks every
  * definition (SN_FN) against it */
-SN_DECLARE_SWEEPS(SN_INST)
+SN_DECLARE_SWEEPS(SN_INST, SN_SFX, sn_real)
+
+/* this dtype's argument structs (snode.h) */
+typedef SN_PASTE(snode_net, SN_SFX) sn_net;
+typedef SN_PASTE(snode_forward_args, SN_SFX) sn_forward_args;
+typedef SN_PASTE(snode_cost_args, SN_SFX) sn_cost_args;
+typedef SN_PASTE(snode_grad_args, SN_SFX) sn_grad_args;
+typedef SN_PASTE(snode_tangent_args, SN_SFX) sn_tangent_args;
+typedef SN_PASTE(snode_tangent_kept_args, SN_SFX) sn_tangent_kept_args;
 
 /* Scaled tableau: ha[s*S+j] = h a_sj, hb[s] = h b_s (at most SN_MAX_STAGES stages). */
 typedef struct {
@@ -30,14 +38,14 @@ typedef struct {
 } scaled_tableau;
 
 /* whether the sweeps of net run the fused small-width kernels */
-static inline int use_fused(const snode_net *net)
+static inline int use_fused(const sn_net *net)
 {
     return !net->general && (net->act == SNODE_ACT_TANH || net->act == SNODE_ACT_SIGMOID) &&
            net->d <= SN_FUSED_MAX_D;
 }
 
 /* columns of a block are padded to a multiple of this */
-static inline ptrdiff_t col_unit(const snode_net *net)
+static inline ptrdiff_t col_unit(const sn_net *net)
 {
     return use_fused(net) ? SN_FZ_COLS : SN_PAD;
 }
@@ -68,9 +76,6 @@ static inline void to_rows(ptrdiff_t d, ptrdiff_t n, ptrdiff_t ld, const sn_real
         for (ptrdiff_t j = 0; j < d; j++) x[r * ldx + j] = xc[j * ld + r];
 }
 
-/* the n numbers at x are finite (util.c's test, compiled once for doubles) */
-static inline int sn_finite(ptrdiff_t n, const sn_real *x) { return snode_all_finite(n, x); }
-
 /* the n real columns of d rows with leading dimension ld are finite */
 static inline int cols_finite(ptrdiff_t d, ptrdiff_t n, ptrdiff_t ld, const sn_real *x)
 {
@@ -98,7 +103,7 @@ static inline sn_real *ws_take(sn_real *work, ptrdiff_t *size, ptrdiff_t len)
  * budget, but at least about 2 d (the products' efficiency; the weight gradient is a product
  * over the panel's samples) and at most the chunk of n; a multiple of unit.
  */
-static inline ptrdiff_t panel_width(const snode_net *net, ptrdiff_t n, ptrdiff_t col_bytes,
+static inline ptrdiff_t panel_width(const sn_net *net, ptrdiff_t n, ptrdiff_t col_bytes,
                                     ptrdiff_t budget, ptrdiff_t unit)
 {
     const ptrdiff_t ld = round_up(n, unit);
@@ -113,7 +118,7 @@ static inline ptrdiff_t panel_width(const snode_net *net, ptrdiff_t n, ptrdiff_t
 #ifndef SN_STEP_BYTES
 #define SN_STEP_BYTES (64 * 1024)
 #endif
-static inline ptrdiff_t step_panel(const snode_net *net, ptrdiff_t n, ptrdiff_t blocks,
+static inline ptrdiff_t step_panel(const sn_net *net, ptrdiff_t n, ptrdiff_t blocks,
                                    ptrdiff_t unit)
 {
     return panel_width(net, n, blocks * net->d * (ptrdiff_t)sizeof(sn_real), SN_STEP_BYTES,
@@ -129,7 +134,7 @@ static inline ptrdiff_t step_panel(const snode_net *net, ptrdiff_t n, ptrdiff_t 
 #ifndef SN_STORE_MAX_BYTES
 #define SN_STORE_MAX_BYTES (256 * 1024 * 1024)
 #endif
-static inline ptrdiff_t grad_panel(const snode_net *net, ptrdiff_t n, int recompute)
+static inline ptrdiff_t grad_panel(const sn_net *net, ptrdiff_t n, int recompute)
 {
     const ptrdiff_t per_col =
         net->K * (recompute ? 1 : net->S + 1) * net->d * (ptrdiff_t)sizeof(sn_real);
@@ -143,7 +148,7 @@ static inline ptrdiff_t grad_panel(const snode_net *net, ptrdiff_t n, int recomp
 
 /* Where the panel that starts at column c0 of a chunk (panels of P) keeps its forward states
  * (snode_keep_size): K (S + 1) d P numbers a panel, the last one of its own width. */
-static inline ptrdiff_t kept_offset(const snode_net *net, ptrdiff_t P, ptrdiff_t c0)
+static inline ptrdiff_t kept_offset(const sn_net *net, ptrdiff_t P, ptrdiff_t c0)
 {
     return c0 / P * (net->K * (net->S + 1) * net->d * P);
 }
@@ -179,14 +184,14 @@ static inline ptrdiff_t wgrad_scratch(ptrdiff_t d, ptrdiff_t ld)
 
 /* --- the step kernels (steps.c): general kernels at any width, fused ones where they exist - */
 
-static void sn_scale_tableau(const snode_net *net, scaled_tableau *t);
+static void sn_scale_tableau(const sn_net *net, scaled_tableau *t);
 
 /*
  * One step forward on a d x ld block: xout = x_{i+1} from xin = x_i (xout may be xin). Ks
  * (S x d x ld) receives the stage values. Ys: S x d x ld scratch (general kernels only); Wp:
  * pack_scratch(d).
  */
-static void sn_fwd_step(const snode_net *net, const scaled_tableau *t, ptrdiff_t i,
+static void sn_fwd_step(const sn_net *net, const scaled_tableau *t, ptrdiff_t i,
                         const sn_real *xin, sn_real *xout, ptrdiff_t ld, sn_real *Ks,
                         sn_real *Ys, sn_real *Wp);
 
@@ -201,7 +206,7 @@ typedef struct {
  * ld): lam <- lambda_i from lambda_{i+1}; gWi (d x d), gbi (d) receive the step's gradient
  * (added to them if accumulate).
  */
-static void sn_bwd_step(const snode_net *net, const scaled_tableau *t, ptrdiff_t i,
+static void sn_bwd_step(const sn_net *net, const scaled_tableau *t, ptrdiff_t i,
                         ptrdiff_t ld, const sn_real *xi, const sn_real *Ki, sn_real *lam,
                         sn_real *gWi, sn_real *gbi, int accumulate, const bwd_scratch *w);
 
@@ -212,7 +217,7 @@ typedef struct {
 } tan_scratch;
 
 /* one tangent a sample runs the fused kernels where they exist */
-static inline int tangent_fused(const snode_net *net, ptrdiff_t q)
+static inline int tangent_fused(const sn_net *net, ptrdiff_t q)
 {
     return q == 1 && use_fused(net);
 }
@@ -225,7 +230,7 @@ static inline int tangent_fused(const snode_net *net, ptrdiff_t q)
  * sweep stored them, only read (q must be 1), and x, needed for dW y_s only, is advanced only
  * when dW is not NULL; otherwise Ks receives the stage values.
  */
-static void sn_tan_step(const snode_net *net, const scaled_tableau *t, ptrdiff_t i,
+static void sn_tan_step(const sn_net *net, const scaled_tableau *t, ptrdiff_t i,
                         ptrdiff_t ld, ptrdiff_t q, const sn_real *dW, const sn_real *db,
                         sn_real *x, sn_real *Ks, sn_real *xi, sn_real *Kdot, const tan_scratch *w,
                         int kept);

@@ -18,7 +18,7 @@ typedef struct {
 
 /* Lays out the tangent sweep's workspace for a chunk of n samples with q tangents in work
  * (when work is NULL, only sizes it); returns its size. */
-static ptrdiff_t tangent_layout(const snode_net *net, ptrdiff_t n, ptrdiff_t q, sn_real *work,
+static ptrdiff_t tangent_layout(const sn_net *net, ptrdiff_t n, ptrdiff_t q, sn_real *work,
                                 tangent_ws *w)
 {
     const ptrdiff_t S = net->S, blocks = 4 + S + q * (2 + S);
@@ -38,7 +38,7 @@ static ptrdiff_t tangent_layout(const snode_net *net, ptrdiff_t n, ptrdiff_t q, 
     return size;
 }
 
-ptrdiff_t SN_FN(snode_ws_tangent)(const snode_net *net, ptrdiff_t n, ptrdiff_t q)
+ptrdiff_t SN_FN(snode_ws_tangent)(const sn_net *net, ptrdiff_t n, ptrdiff_t q)
 {
     tangent_ws w;
     return tangent_layout(net, n, q, NULL, &w);
@@ -55,8 +55,8 @@ static void tangents_to_rows(ptrdiff_t d, ptrdiff_t n, ptrdiff_t q, ptrdiff_t ld
 }
 
 /* One panel of the tangent sweep: the n samples from c0 on, in ld columns. */
-static int tangent_panel(const snode_net *net, const scaled_tableau *t,
-                         const snode_tangent_args *a, ptrdiff_t c0, ptrdiff_t n, ptrdiff_t ld,
+static int tangent_panel(const sn_net *net, const scaled_tableau *t,
+                         const sn_tangent_args *a, ptrdiff_t c0, ptrdiff_t n, ptrdiff_t ld,
                          const tangent_ws *w)
 {
     const ptrdiff_t d = net->d, K = net->K, m = a->m, q = a->q;
@@ -86,7 +86,7 @@ static int tangent_panel(const snode_net *net, const scaled_tableau *t,
     return SNODE_OK;
 }
 
-int SN_FN(snode_tangent)(const snode_net *net, const snode_tangent_args *args, sn_real *work)
+int SN_FN(snode_tangent)(const sn_net *net, const sn_tangent_args *args, sn_real *work)
 {
     const ptrdiff_t n = args->n, q = args->q, d = net->d;
     scaled_tableau t;
@@ -120,7 +120,7 @@ typedef struct {
 
 /* Lays out the workspace of the tangent sweep on kept states for a chunk of n samples in work
  * (when work is NULL, only sizes it); returns its size. */
-static ptrdiff_t tangent_kept_layout(const snode_net *net, ptrdiff_t n, sn_real *work,
+static ptrdiff_t tangent_kept_layout(const sn_net *net, ptrdiff_t n, sn_real *work,
                                      tangent_kept_ws *w)
 {
     const ptrdiff_t P = grad_panel(net, n, 0), pn = net->d * P;
@@ -136,13 +136,13 @@ static ptrdiff_t tangent_kept_layout(const snode_net *net, ptrdiff_t n, sn_real 
     return size;
 }
 
-ptrdiff_t SN_FN(snode_ws_tangent_kept)(const snode_net *net, ptrdiff_t n)
+ptrdiff_t SN_FN(snode_ws_tangent_kept)(const sn_net *net, ptrdiff_t n)
 {
     tangent_kept_ws w;
     return tangent_kept_layout(net, n, NULL, &w);
 }
 
-int SN_FN(snode_tangent_kept)(const snode_net *net, const snode_tangent_kept_args *args,
+int SN_FN(snode_tangent_kept)(const sn_net *net, const sn_tangent_kept_args *args,
                               sn_real *work)
 {
     const ptrdiff_t n = args->n, d = net->d, K = net->K, S = net->S;
