@@ -7,9 +7,11 @@ import numpy as np
 from .threads import available_cpus, default_threads
 
 
-def as_float_array(x, name, ndim=None, allow_nonfinite=False):
-    """Return `x` as a C-contiguous float64 array, checking dimensions and finiteness."""
-    if (type(x) is np.ndarray and x.dtype == np.float64 and x.flags.c_contiguous
+def as_float_array(x, name, ndim=None, allow_nonfinite=False, dtype=np.float64):
+    """Return `x` as a C-contiguous array of the float `dtype` (float64, or float32),
+    checking dimensions and finiteness (also after rounding to float32: a number beyond its
+    range is refused by name)."""
+    if (type(x) is np.ndarray and x.dtype == dtype and x.flags.c_contiguous
             and (ndim is None or x.ndim == ndim)):
         if not allow_nonfinite and not np.isfinite(x).all():
             raise ValueError(f"{name} contains NaN or Inf")
@@ -27,6 +29,13 @@ def as_float_array(x, name, ndim=None, allow_nonfinite=False):
         raise ValueError(f"{name} must be {ndim}-dimensional, got shape {arr.shape}")
     if not allow_nonfinite and not np.isfinite(arr).all():
         raise ValueError(f"{name} contains NaN or Inf")
+    if dtype != np.float64:
+        with np.errstate(over="ignore"):
+            narrow = arr.astype(dtype)
+        if not allow_nonfinite and not np.isfinite(narrow).all():
+            raise ValueError(f"{name} has numbers beyond the range of {np.dtype(dtype).name} "
+                             f"(|x| > {float(np.finfo(dtype).max):.3g})")
+        arr = narrow
     return arr
 
 

@@ -76,7 +76,8 @@ def save_model(path, desc, meta=None):
     """
     header = {"format": FORMAT, "version": VERSION, "width": desc["width"],
               "n_steps": desc["n_steps"], "T": desc["T"], "scheme": desc["scheme"],
-              "order": desc["order"], "activation": desc["activation"], "meta": meta or {}}
+              "order": desc["order"], "activation": desc["activation"],
+              "dtype": desc.get("dtype", "float64"), "meta": meta or {}}
     try:
         text = json.dumps(header)
     except TypeError as exc:
@@ -148,13 +149,17 @@ def _check_header(path, raw):
     for key in ("scheme", "activation"):
         if not isinstance(header.get(key), str):
             raise ValueError(f"{path}: inconsistent model file: {key} must be a string")
+    if header.get("dtype", "float64") not in ("float64", "float32"):
+        raise ValueError(f"{path}: inconsistent model file: dtype must be float64 or float32, "
+                         f"got {header.get('dtype')!r}")
     if not isinstance(header.get("meta", {}), dict):
         raise ValueError(f"{path}: inconsistent model file: meta must be a dict")
     return header
 
 
 def read_header(path):
-    """The header dict of a model file (width, n_steps, T, scheme, activation, meta, ...).
+    """The header dict of a model file (width, n_steps, T, scheme, activation, dtype, meta,
+    ...).
 
     Raises
     ------
@@ -183,5 +188,6 @@ def read_model(path):
                              f"{arrays[key].shape}, the header says {shape}")
     desc = {k: header[k] for k in ("width", "n_steps", "T", "scheme", "activation")}
     desc["order"] = header.get("order")
+    desc["dtype"] = header.get("dtype", "float64")  # (files from before float32: float64)
     desc.update(arrays)
     return desc, header.get("meta", {})

@@ -13,6 +13,8 @@ implementation of the values (also inside the gradient sweep, through :class:`sn
 from collections import namedtuple
 from dataclasses import dataclass
 
+import numpy as np
+
 from . import _kernels
 from ._validate import as_float_array, as_labels, check_int, check_real
 
@@ -129,6 +131,8 @@ class Loss:
             outputs = as_float_array(outputs, "outputs", ndim=2)
             Y, labels = self.check_targets(outputs.shape[0], outputs.shape[1], Y, labels)
         scale = 1.0 / max(outputs.shape[0], 1) if scale is None else scale
+        # (the loss is formed in float64, also on a float32 network's outputs)
+        outputs = np.ascontiguousarray(outputs, dtype=np.float64)
         J, g = _kernels.loss(outputs, Y, labels, *self.terms, scale, bool(grad))
         return (J, g) if grad else J
 
@@ -187,7 +191,10 @@ class OutputLine:
             Y, labels = loss.check_targets(outputs.shape[0], outputs.shape[1], Y, labels)
             xi = as_float_array(xi, "xi", ndim=2)
             scale = check_real(scale, "scale")
-        self._x, self._xi, self._Y, self._labels = outputs, xi, Y, labels
+        # (formed in float64, also on a float32 network's outputs and tangents)
+        self._x = np.ascontiguousarray(outputs, dtype=np.float64)
+        self._xi = np.ascontiguousarray(xi, dtype=np.float64)
+        self._Y, self._labels = Y, labels
         self._terms = (*loss.terms, scale)
 
     def __call__(self, eta):

@@ -350,14 +350,22 @@ class SNODEEstimator:
                 raise ValueError(f"X has {X.shape[1]} features, but the fitted network was "
                                  f"trained on {self.scaler_.shift_.shape[0]}; warm_start "
                                  "goes on with it (set warm_start=False to start afresh)")
-            now = (net.n_steps, net.T, net.activation, net.width, self.input_offset_)
-            asked = (net.n_steps if p["n_steps"] == "auto" else n_steps, p["T"],
-                     p["activation"], width, offset)
-            if now != asked or (isinstance(p["scheme"], str) and p["scheme"] != net.scheme):
-                raise ValueError("warm_start goes on with the fitted network: n_steps, T, "
-                                 "scheme, activation, width and input_offset must stay as "
-                                 f"they were ({net!r}, input_offset {self.input_offset_}); "
-                                 "set warm_start=False to start afresh")
+            now = {"n_steps": net.n_steps, "T": net.T, "activation": net.activation,
+                   "width": net.width, "input_offset": self.input_offset_,
+                   "dtype": net.dtype.name}
+            asked = {"n_steps": net.n_steps if p["n_steps"] == "auto" else n_steps,
+                     "T": p["T"], "activation": p["activation"], "width": width,
+                     "input_offset": offset, "dtype": p["dtype"]}
+            if isinstance(p["scheme"], str):
+                now["scheme"], asked["scheme"] = net.scheme, p["scheme"]
+            changed = [k for k in now if now[k] != asked[k]]
+            if changed:
+                raise ValueError("warm_start goes on with the fitted network: "
+                                 + ", ".join(changed) + " must stay as "
+                                 + ("it was" if len(changed) == 1 else "they were") + " ("
+                                 + ", ".join(f"{k} {now[k]!r}, asked {asked[k]!r}"
+                                             for k in changed)
+                                 + "); set warm_start=False to start afresh")
             scaler = self.scaler_
             if persistence.scaler_settings(input_scaler(p["scale"])) != \
                     persistence.scaler_settings(scaler):
@@ -365,7 +373,8 @@ class SNODEEstimator:
                                  "must stay as it was; set warm_start=False to start afresh")
         else:
             net = SNODE(width, n_steps, T=p["T"], scheme=p["scheme"],
-                        activation=p["activation"], init=p["init"], seed=seed)
+                        activation=p["activation"], init=p["init"], seed=seed,
+                        dtype=p["dtype"])
             scaler = input_scaler(p["scale"]).fit(X, reducer=None if whole else red,
                                                   block_size=block, check_input=False)
         optimizer, fitted = self._optimizer(p, net.W.size + net.b.size, batch_size, epochs,

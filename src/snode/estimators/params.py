@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._validate import check_fraction, check_int, check_seed, check_threads
-from ..model import ACTIVATIONS, INITS
+from ..model import ACTIVATIONS, DTYPES, INITS, check_dtype
 from ..optim import BETA_RULES, NCG_OPTIONS, OPTIMIZERS
 from ..reduce import Reducer
 from ..schemes import SCHEMES, get_tableau
@@ -121,6 +121,16 @@ class Options(Constraint):
             raise ValueError(f"unknown {self.what or name} {value!r}; choose one of "
                              f"{self.choices}")
         return str(value)
+
+
+class Dtype(Constraint):
+    """A float dtype of the sweeps, by name or as numpy's (np.float32, "float32"), normalised
+    to its name."""
+
+    text = "one of " + ", ".join(repr(d) for d in DTYPES)
+
+    def check(self, value, name):
+        return check_dtype(value, name).name
 
 
 class Boolean(Constraint):
@@ -365,6 +375,11 @@ PARAMS = (
        "The activation, as for :class:`snode.SNODE`.", "--activation"),
     _p("init", "smooth", Options(INITS, "init"), 'str, default "smooth"',
        "The weights' initialisation, as for :class:`snode.SNODE`.", "--init"),
+    _p("dtype", "float64", Dtype(), '{"float64", "float32"}, default "float64"',
+       "The dtype of the network's weights and sweeps (:class:`snode.SNODE`): float32 runs "
+       "the sweeps about twice as fast to float32's precision; the cost, its sums over "
+       "samples and the optimiser's arithmetic stay float64 (docs/decisions.md).",
+       "--dtype"),
     _p("loss", "ce", Options(LOSSES, "loss"), '{"ce", "mse"}, default "ce"',
        "Softmax cross-entropy of the first C outputs, or squared error to one-hot targets.",
        "--loss", kinds=(CLASSIFIER,)),
