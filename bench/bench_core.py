@@ -1,19 +1,21 @@
 """Gradient evaluations per second of the compiled core, side by side with its peers.
 
     python bench/bench_core.py [--threads 2] [--repeat 15] [--no-peers]
+                               [--dtype float64|float32|both]
 
-For each (width, batch, steps) it times one evaluation of the mean-squared-error cost and its
-gradient with respect to all weights (rk4, tanh, float64), for snode and, where installed, its
-peers on the same network: PyTorch (a hand-written rk4 loop with autograd, weights split per
-step with W.unbind(0); ``pip install torch==2.13.0``) and JAX (``lax.scan`` over the steps,
-``jit(value_and_grad)``, float64; its compile time is spent before the timing; ``pip install
-jax``). All run in the same process with the same number of threads (JAX's through XLA_FLAGS,
+For each (width, batch, steps) and dtype it times one evaluation of the mean-squared-error
+cost and its gradient with respect to all weights (rk4, tanh), for snode and, where
+installed, its peers on the same network in the same dtype: PyTorch (a hand-written rk4 loop
+with autograd, weights split per step with W.unbind(0); ``pip install torch==2.13.0``) and JAX
+(``lax.scan`` over the steps, ``jit(value_and_grad)``; its compile time is spent before the
+timing; ``pip install jax``). All run in the same process with the same number of threads (JAX's through XLA_FLAGS,
 set before it is imported), in alternating blocks of evaluations, each block after 0.2 s of
 untimed warm-up (so that no method's idle threads spin while another is timed, and caches and
 threads are warm), and the medians are reported. GFLOP/s counts 24 N d^2 K flops per
 evaluation (4 stages x (2 N d^2 forward + 4 N d^2 backward) per step); "x best peer" is snode's
-speed over the fastest peer's; "% DGEMM" is snode's GFLOP/s over numpy's DGEMM (2048 x 2048,
-the BLAS's own threads) measured at the start of the same run. Peak memory is measured in a
+speed over the fastest peer's; "% GEMM" is snode's GFLOP/s over numpy's GEMM of the dtype
+(DGEMM or SGEMM, 2048 x 2048, the BLAS's own threads) measured at the start of the same run.
+With both dtypes, a last table gives snode's float32 speed over its float64 speed. Peak memory is measured in a
 fresh process per method and size (Linux only): the growth of the resident set (VmHWM) during
 the first evaluation at that size, after a small warm-up that loads libraries.
 """
@@ -60,17 +62,17 @@ def peak_growth_mib(fn):
     return max(0, peak - base) / 1024
 
 
-def measure_peak(method, d, N, K, threads):
+def measure_peak(method, d, N, K, threads, dtype):
     """Run in a fresh process: peak memory growth of one evaluation of `method`."""
     cls = METHODS[method]
-    cls(*make_problem(d, 8, 2), threads)()  # warm-up: load libraries, start threads
-    m = cls(*make_problem(d, N, K), threads)
+    cls(*make_problem(d, 8, 2), threads, dtype)()  # warm-up: load libraries, start threads
+    m = cls(*make_problem(d, N, K), threads, dtype)
     return peak_growth_mib(m)
 
 
-def peak_in_subprocess(method, d, N, K, threads):
+def peak_in_subprocess(method, d, N, K, threads, dtype):
     cmd = [sys.executable, os.path.abspath(__file__), "--peak", method, f"{d}:{N}:{K}",
-           "--threads", str(threads)]
+           "--threads", str(threads), "--dtype", dtype]
     try:
         out = subprocess.run(cmd, capture_output=True, text=True, timeout=600, check=True)
         value = out.stdout.strip().splitlines()[-1]
@@ -91,10 +93,11 @@ def make_problem(d, N, K, seed=0):
 class SnodeGrad:
     name = "snode"
 
-    def __init__(self, W, b, X, Y, threads):
+    def __init__(self, W, b, X, Y, threads, dtype):
         K, d = b.shape
         self.net = snode.SNODE(d, K, T=1.0, scheme="rk4", activation="tanh", init="zeros",
-                               n_threads=threads)
+                               n_threads=threads, dtype=dtype)
+        X = X.astype(dtype)  # (as a float32 user's data would be)
         self.net.W, self.net.b = W, b
         self.X, self.Y = X, Y
         self.cost = snode.Cost(mse=1.0)
@@ -107,15 +110,16 @@ class SnodeGrad:
 class TorchGrad:
     name = "torch"
 
-    def __init__(self, W, b, X, Y, threads):
+    def __init__(self, W, b, X, Y, threads, dtype):
         import torch
 
         torch.set_num_threads(threads)
         self.torch = torch
-        self.W = torch.tensor(W, dtype=torch.float64, requires_grad=True)
-        self.b = torch.tensor(b, dtype=torch.float64, requires_grad=True)
-        self.X = torch.tensor(X, dtype=torch.float64)
-        self.Y = torch.tensor(Y, dtype=torch.float64)
+        dt = getattr(torch, dtype)
+        self.W = torch.tensor(W, dtype=dt, requires_grad=True)
+        self.b = torch.tensor(b, dtype=dt, requires_grad=True)
+        self.X = torch.tensor(X, dtype=dt)
+        self.Y = torch.tensor(Y, dtype=dt)
         self.h = 1.0 / W.shape[0]
 
     def __call__(self):
@@ -135,11 +139,11 @@ class TorchGrad:
 class JaxGrad:
     name = "jax"
 
-    def __init__(self, W, b, X, Y, threads):
+    def __init__(self, W, b, X, Y, threads, dtype):
         import jax
         import jax.numpy as jnp
 
-        jax.config.update("jax_enable_x64", True)
+        jax.config.update("jax_enable_x64", True)  # (float32 arrays stay float32)
         h = 1.0 / W.shape[0]
 
         def cost(W, b, X, Y):
@@ -159,7 +163,7 @@ class JaxGrad:
             return 0.5 / X.shape[0] * jnp.sum((x - Y) ** 2)
 
         self.fn = jax.jit(jax.value_and_grad(cost, argnums=(0, 1)))
-        self.args = tuple(jnp.asarray(a, dtype=jnp.float64) for a in (W, b, X, Y))
+        self.args = tuple(jnp.asarray(a, dtype=getattr(jnp, dtype)) for a in (W, b, X, Y))
         self()  # (the compilation, apart from the timing)
 
     def __call__(self):
@@ -188,10 +192,11 @@ def peers(threads, wanted):
     return found
 
 
-def dgemm_gflops(n=2048, repeat=5):
-    """numpy's DGEMM (its BLAS, its threads) on n x n matrices: GFLOP/s, the median."""
+def gemm_gflops(dtype, n=2048, repeat=5):
+    """numpy's GEMM of `dtype` (DGEMM, SGEMM: its BLAS, its threads) on n x n matrices:
+    GFLOP/s, the median."""
     rng = np.random.default_rng(0)
-    a, b = rng.random((n, n)), rng.random((n, n))
+    a, b = rng.random((n, n)).astype(dtype), rng.random((n, n)).astype(dtype)
     a @ b
     times = []
     for _ in range(repeat):
@@ -211,27 +216,46 @@ def main(argv=None):
                     help="comma-separated d:N:K triples (default: the four standard ones)")
     ap.add_argument("--blocks", type=int, default=7,
                     help="alternating blocks per method; --repeat is split over them")
+    ap.add_argument("--dtype", choices=("float64", "float32", "both"), default="both")
     ap.add_argument("--peak", nargs=2, metavar=("METHOD", "D:N:K"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.peak:
         d, N, K = (int(v) for v in args.peak[1].split(":"))
-        print(measure_peak(args.peak[0], d, N, K, args.threads))
+        print(measure_peak(args.peak[0], d, N, K, args.threads, args.dtype))
         return
     configs = CONFIGS
     if args.configs:
         configs = [tuple(int(v) for v in c.split(":")) for c in args.configs.split(",")]
+    dtypes = ("float64", "float32") if args.dtype == "both" else (args.dtype,)
 
     names = ["snode"] + ([] if args.no_peers else peers(args.threads, ["torch", "jax"]))
     versions = ", ".join(f"{n} {__import__(n).__version__}" for n in names[1:])
-    peak = dgemm_gflops()
+    peaks = {dt: gemm_gflops(dt) for dt in dtypes}
     print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
           f"{args.threads} threads, snode {snode.__version__} ({snode.isa()}), numpy "
-          f"{np.__version__}" + (f", {versions}" if versions else "")
-          + f"; numpy DGEMM {peak:.0f} GFLOP/s")
-    print("# median of %d evaluations of J and dJ/d(W, b) per method; rk4, tanh, float64"
+          f"{np.__version__}" + (f", {versions}" if versions else "") + "; numpy "
+          + ", ".join(f"{'DGEMM' if dt == 'float64' else 'SGEMM'} {peaks[dt]:.0f} GFLOP/s"
+                      for dt in dtypes))
+    snode_ms = {}
+    for dt in dtypes:
+        snode_ms[dt] = table(args, names, configs, dt, peaks[dt])
+    if len(dtypes) == 2:
+        print("\n# snode float32 over float64, evaluations per second")
+        print("| width | batch | steps | float64 ms | float32 ms | float32 / float64 |")
+        print("|---:|---:|---:|---:|---:|---:|")
+        for cfg in configs:
+            t64, t32 = snode_ms["float64"][cfg], snode_ms["float32"][cfg]
+            print(f"| {cfg[0]} | {cfg[1]} | {cfg[2]} | {t64:.2f} | {t32:.2f} | "
+                  f"{t64 / t32:.2f}x |")
+
+
+def table(args, names, configs, dtype, peak):
+    """The table of one dtype; returns snode's median milliseconds per configuration."""
+    gemm = "DGEMM" if dtype == "float64" else "SGEMM"
+    print(f"\n# {dtype}: median of %d evaluations of J and dJ/d(W, b) per method; rk4, tanh"
           % (max(1, args.repeat // args.blocks) * args.blocks))
-    head = ("| width | batch | steps | snode ms | snode eval/s | snode GFLOP/s | % DGEMM "
-            "| snode peak MiB |")
+    head = ("| width | batch | steps | snode ms | snode eval/s | snode GFLOP/s | % " + gemm
+            + " | snode peak MiB |")
     sep = "|---:|---:|---:|---:|---:|---:|---:|---:|"
     for name in names[1:]:
         head += f" {name} ms | {name} GFLOP/s | {name} peak MiB |"
@@ -241,18 +265,23 @@ def main(argv=None):
         sep += "---:|"
     print(head)
     print(sep)
+    # agreement of the gradients: float64 to rounding, float32 to its precision (a check that
+    # the comparison is fair)
+    agree = 1e-10 if dtype == "float64" else 1e-3
+    out = {}
     for d, N, K in configs:
         W, b, X, Y = make_problem(d, N, K)
-        methods = [METHODS[name](W, b, X, Y, args.threads) for name in names]
-        # the same cost and gradient from all (a check that the comparison is fair)
+        if dtype == "float32":  # (the same numbers for every method)
+            W, b, X, Y = (a.astype(np.float32).astype(np.float64) for a in (W, b, X, Y))
+        methods = [METHODS[name](W, b, X, Y, args.threads, dtype) for name in names]
         ref = [m() for m in methods]
-        gs = ref[0][1]
+        gs = np.asarray(ref[0][1], dtype=np.float64)
         for m, r in zip(methods[1:], ref[1:]):
-            g = np.asarray(r[1])
+            g = np.asarray(r[1], dtype=np.float64)
             err = np.abs(gs - g).max() / np.abs(g).max()
-            if not err < 1e-10:
+            if not err < agree:
                 raise SystemExit(f"snode and {m.name} gradients differ (rel {err:.2e}) at "
-                                 f"{d, N, K}")
+                                 f"{d, N, K} in {dtype}")
         times = {m.name: [] for m in methods}
         per_block = max(1, args.repeat // args.blocks)
         for _ in range(args.blocks):
@@ -269,22 +298,25 @@ def main(argv=None):
                     times[m.name].append(time.perf_counter() - t0)
         del methods, ref
         gc.collect()
-        peaks = {name: peak_in_subprocess(name, d, N, K, args.threads) for name in names}
+        mem = {name: peak_in_subprocess(name, d, N, K, args.threads, dtype) for name in names}
         flops = 24.0 * N * d * d * K
         med = {name: statistics.median(times[name]) for name in names}
         ts = med["snode"]
+        out[(d, N, K)] = ts * 1e3
 
         def fmt_mem(v):
             return "n/a" if v is None else f"{v:.1f}"
 
         row = (f"| {d} | {N} | {K} | {ts * 1e3:.2f} | {1 / ts:.0f} | {flops / ts / 1e9:.1f} "
-               f"| {100 * flops / ts / 1e9 / peak:.0f} % | {fmt_mem(peaks['snode'])} |")
+               f"| {100 * flops / ts / 1e9 / peak:.0f} % | {fmt_mem(mem['snode'])} |")
         for name in names[1:]:
             row += (f" {med[name] * 1e3:.2f} | {flops / med[name] / 1e9:.1f} "
-                    f"| {fmt_mem(peaks[name])} |")
+                    f"| {fmt_mem(mem[name])} |")
         if len(names) > 1:
             row += f" {min(med[n] for n in names[1:]) / ts:.1f}x |"
         print(row, flush=True)
+    return out
+
 
 if __name__ == "__main__":
     main()

@@ -10,6 +10,8 @@ eps32 (K S + d + N), eps32 = 2^-24 the unit roundoff; the tests use 4 eps32 (K S
 The float64 sweeps themselves are checked against finite differences (test_gradient.py);
 here the float32 gradient is also checked against finite differences of the float64 cost.
 """
+import warnings
+
 import numpy as np
 import pytest
 from _helpers import fd_gradient, make_net, rel_err
@@ -179,3 +181,20 @@ def test_estimators_train_in_float32(tmp_path):
         clf.fit(X, y)
     reg = snode.SNODERegressor(dtype="float32", max_iter=30, random_state=0).fit(X, X[:, 0])
     assert reg.net_.dtype == np.float32 and reg.predict(X).dtype == np.float64
+
+
+def test_the_line_searches_allow_for_float32_rounding(rng):
+    # the rounding allowance of the searches scales with the outputs' rounding: float32's
+    # machine epsilon for a float32 network
+    X, Y = rng.normal(size=(30, 3)), rng.normal(size=(30, 3))
+    objs = {dt: snode.Objective(snode.SNODE(3, 2, seed=0, dtype=dt), snode.Cost(mse=1.0),
+                                X, Y) for dt in ("float64", "float32")}
+    assert objs["float64"].eps == np.finfo(np.float64).eps
+    assert objs["float32"].eps == np.finfo(np.float32).eps
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", snode.LineSearchWarning)
+        est = snode.SNODERegressor(random_state=0, max_iter=300, ftol=0, dtype="float32",
+                                   ncg_options={"tol": 0.0}).fit([[1.0, 2.0], [0.0, 1.0]],
+                                                                 [0.5, -0.3])
+    assert est.result_.success, est.result_.message
+    assert est.history_["cost"][-1] < 1e-12  # (float32's outputs: residuals of 1e-7)

@@ -330,15 +330,25 @@ class SNODE:
             raise ValueError(f"{name} must be a pair (W, b), got {type(params).__name__}") \
                 from None
         K, d = self._n_steps, self._width
-        if not _is_ready(W, (K, d, d), self._dtype):
-            W = self._check_param(W, "W", (K, d, d))
-        if not _is_ready(b, (K, d), self._dtype):
-            b = self._check_param(b, "b", (K, d))
-        if not _kernels.all_finite(W, self.threads):
-            raise ValueError("the weights W contain NaN or Inf")
-        if not _kernels.all_finite(b):
-            raise ValueError("the biases b contain NaN or Inf")
+        W = self._ready(W, "W", (K, d, d), "the weights W")
+        b = self._ready(b, "b", (K, d), "the biases b")
         return W, b
+
+    def _ready(self, a, name, shape, what):
+        """`a` as a finite array of the network's dtype and `shape`: itself when it is one, a
+        float64 array of a float32 network rounded (the optimisers' points), else converted
+        by :meth:`_check_param`."""
+        if isinstance(a, np.ndarray) and a.shape == shape and a.flags.c_contiguous and \
+                a.dtype in _SWEEPS:
+            if a.dtype != self._dtype:  # (float64 to float32: Inf beyond its range)
+                with np.errstate(over="ignore"):
+                    a = a.astype(self._dtype)
+            if not _kernels.all_finite(a, self.threads):
+                raise ValueError(f"{what} contain NaN or Inf" + (
+                    "" if self._dtype == np.float64 else
+                    f" (or numbers beyond the range of {self._dtype.name})"))
+            return a
+        return self._check_param(a, name, shape)
 
     def check_inputs(self, X, name="X", *, check_finite=True):
         """`X` as an array of the network's dtype and shape (N, m), 1 <= N, 1 <= m <= width,

@@ -23,7 +23,6 @@ from ._validate import check_bool, check_int
 
 __all__ = ["Objective", "Evaluation", "LinearizedCost", "as_objective"]
 
-_EPS = float(np.finfo(np.float64).eps)
 
 #: Forward states larger than this are not kept by default (keep_states="auto").
 MAX_STATE_BYTES = 1 << 30
@@ -136,6 +135,13 @@ class Objective:
             raise ValueError("the batch has no samples on any process")
         self._scale = 1.0 / self.n_total
         self.counts = {"gradients": 0, "values": 0, "sweeps": 0}
+
+    @property
+    def eps(self):
+        """The relative rounding of the network's outputs: the machine epsilon of its dtype
+        (float64's 2.2e-16, float32's 1.2e-7), from which the line searches allow for the
+        cost's rounding (:meth:`output_scale`)."""
+        return float(np.finfo(self.net.dtype).eps)
 
     @property
     def X(self):
@@ -342,7 +348,7 @@ class Objective:
         x = outputs[sl]
         _, g = loss.value(x, b.Y, b.labels, scale=self._scale, grad=True, check_input=False)
         flat = x.reshape(-1)
-        c = loss.curvature_bound() * self._scale * _EPS
+        c = loss.curvature_bound() * self._scale * self.eps
         return float(np.einsum("i,i->", np.abs(g).ravel(), np.abs(flat))
                      + c * np.einsum("i,i->", flat, flat))
 

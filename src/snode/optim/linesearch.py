@@ -17,11 +17,18 @@ from scipy.optimize import line_search
 __all__ = ["backtrack", "first_finite", "newton_bisect", "sensitivity_step", "wolfe"]
 
 
-#: The rounding allowance of the sufficient-decrease test, relative to |phi(0)|: near a
-#: minimiser the decrease a step can make is below the rounding of the cost, and a test
-#: without allowance refuses every step there (compare the approximate Wolfe conditions of
-#: Hager and Zhang, which allow 1e-6 |phi(0)|).
-ROUNDING = 8 * np.finfo(np.float64).eps
+def rounding(eps):
+    """The rounding allowance of the sufficient-decrease test, relative to the size of the
+    cost (|phi(0)|, or the terms it sums), for outputs of relative rounding `eps` (the
+    machine epsilon of the network's dtype): 8 eps. Near a minimiser the decrease a step can
+    make is below the rounding of the cost, and a test without allowance refuses every step
+    there (compare the approximate Wolfe conditions of Hager and Zhang, which allow
+    1e-6 |phi(0)|)."""
+    return 8.0 * eps
+
+
+#: :func:`rounding` of float64.
+ROUNDING = rounding(float(np.finfo(np.float64).eps))
 
 
 def backtrack(phi, phi0, slope, eta, c1=1e-4, max_backtracks=30, shrink=0.5,

@@ -248,7 +248,7 @@ class NCG(Trainer):
             n_back = max(n_eval - 1, 0)
             rejected = trials.nonfinite
             if eta is None:  # backtracking, which knows the cost's rounding, from the step 1
-                allowance = linesearch.ROUNDING * (abs(J) + obj.output_scale(ev))
+                allowance = linesearch.rounding(obj.eps) * (abs(J) + obj.output_scale(ev))
                 eta, k, nonfinite, flat = linesearch.backtrack(
                     trials.phi, J, slope, min(1.0, max_step), self.armijo,
                     self.max_backtracks, allowance=allowance)
@@ -266,7 +266,7 @@ class NCG(Trainer):
             eta0 = linesearch.sensitivity_step(line, max_step)
             # the cost's rounding: relative to the terms it sums, not to itself (a cost near
             # zero is the small difference of outputs that carry rounding)
-            allowance = linesearch.ROUNDING * (abs(J) + line.output_scale)
+            allowance = linesearch.rounding(obj.eps) * (abs(J) + line.output_scale)
             if not (np.isfinite(eta0) and eta0 > 0.0):
                 eta = None
             elif self.safeguard:
