@@ -57,11 +57,13 @@ def _snode():
     return [exe] if exe else [sys.executable, "-m", "snode.cli"]
 
 
-def test_the_command_line_under_mpiexec_writes_the_one_process_model(tmp_path):
+@pytest.mark.parametrize("dtype", [None, "float32"])
+def test_the_command_line_under_mpiexec_writes_the_one_process_model(tmp_path, dtype):
     # no options: the default data (750 training samples), early stopping "auto" on (the
     # ranks hold out the one process's samples) and the default block size from the number
-    # of samples alone (3 blocks of 256): 2 and 3 ranks write the one process's file
-    args = ["train", "-q"]
+    # of samples alone (3 blocks of 256): 2 and 3 ranks write the one process's file; so
+    # do float32 networks (their blocks' sums are float32, the blocks are added in float64)
+    args = ["train", "-q"] + ([] if dtype is None else ["--dtype", dtype])
     one = subprocess.run(_snode() + args + ["-o", "one.npz"], cwd=tmp_path, env=_env(),
                          capture_output=True, text=True, timeout=TIMEOUT)
     assert one.returncode == 0, one.stderr
