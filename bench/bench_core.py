@@ -15,7 +15,9 @@ threads are warm), and the medians are reported. GFLOP/s counts 24 N d^2 K flops
 evaluation (4 stages x (2 N d^2 forward + 4 N d^2 backward) per step); "x best peer" is snode's
 speed over the fastest peer's; "% GEMM" is snode's GFLOP/s over numpy's GEMM of the dtype
 (DGEMM or SGEMM, 2048 x 2048, the BLAS's own threads) measured at the start of the same run.
-With both dtypes, a last table gives snode's float32 speed over its float64 speed. Peak memory is measured in a
+With both dtypes, a table gives snode's float32 speed over its float64 speed; last, the cost
+of one full-batch NCG iteration in gradient evaluations at (16, 1000, 50) and (64, 1797, 20)
+in each dtype (bench_ncg.py's tables; --no-ncg leaves them out). Peak memory is measured in a
 fresh process per method and size (Linux only): the growth of the resident set (VmHWM) during
 the first evaluation at that size, after a small warm-up that loads libraries.
 """
@@ -31,6 +33,8 @@ import time
 import numpy as np
 
 import snode
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 CONFIGS = [(4, 1000, 50), (16, 1000, 50), (64, 1797, 20), (196, 100, 150)]
 
@@ -217,6 +221,7 @@ def main(argv=None):
     ap.add_argument("--blocks", type=int, default=7,
                     help="alternating blocks per method; --repeat is split over them")
     ap.add_argument("--dtype", choices=("float64", "float32", "both"), default="both")
+    ap.add_argument("--no-ncg", action="store_true", help="leave out the NCG iteration's cost")
     ap.add_argument("--peak", nargs=2, metavar=("METHOD", "D:N:K"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.peak:
@@ -247,6 +252,10 @@ def main(argv=None):
             t64, t32 = snode_ms["float64"][cfg], snode_ms["float32"][cfg]
             print(f"| {cfg[0]} | {cfg[1]} | {cfg[2]} | {t64:.2f} | {t32:.2f} | "
                   f"{t64 / t32:.2f}x |")
+    if not args.no_ncg:
+        import bench_ncg
+        for dt in dtypes:
+            bench_ncg.table(bench_ncg.CONFIGS, args.threads, 5, 25, dt)
 
 
 def table(args, names, configs, dtype, peak):

@@ -1,9 +1,10 @@
 """The cost of one full-batch NCG iteration, in gradient evaluations, measured side by side.
 
     python bench/bench_ncg.py [--threads 2] [--blocks 7] [--iterations 25]
+                              [--dtype float64|float32|both]
 
-For each (width, batch, steps): the problem of bench_core.py (random weights, inputs and
-targets; rk4, tanh, float64, mean-squared error) trained by NCG with its defaults (FR, Sobolev
+For each (width, batch, steps) and dtype: the problem of bench_core.py (random weights, inputs
+and targets; rk4, tanh, mean-squared error) trained by NCG with its defaults (FR, Sobolev
 metric, sensitivity step with the Armijo safeguard), in alternating blocks with plain gradient
 evaluations (``Cost.value_and_grad``), each block after 0.2 s of untimed warm-up. An
 iteration's time is read off the training history (the time between consecutive iterations);
@@ -44,6 +45,7 @@ def main(argv=None):
     ap.add_argument("--blocks", type=int, default=7, help="alternating blocks per method")
     ap.add_argument("--iterations", type=int, default=25, help="NCG iterations per block")
     ap.add_argument("--configs", default=None, help="comma-separated d:N:K triples")
+    ap.add_argument("--dtype", choices=("float64", "float32", "both"), default="both")
     args = ap.parse_args(argv)
     configs = CONFIGS
     if args.configs:
@@ -51,6 +53,13 @@ def main(argv=None):
     print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
           f"{args.threads} threads, snode {snode.__version__} ({snode.isa()}); medians over "
           f"{args.blocks} alternating blocks")
+    for dtype in ("float64", "float32") if args.dtype == "both" else (args.dtype,):
+        table(configs, args.threads, args.blocks, args.iterations, dtype)
+
+
+def table(configs, threads, blocks, iterations, dtype):
+    """The table of one dtype (printed)."""
+    print(f"\n# {dtype}: one full-batch NCG iteration in gradient evaluations")
     print("| width | batch | steps | gradient ms | NCG iteration ms | iteration / gradient | "
           "mean over runs / gradient | states recomputed: iteration ms | iteration / gradient "
           "| backtracks |")
@@ -58,11 +67,12 @@ def main(argv=None):
     for d, N, K in configs:
         W, b, X, Y = make_problem(d, N, K)
         net = snode.SNODE(d, K, T=1.0, scheme="rk4", activation="tanh", init="zeros",
-                          n_threads=args.threads)
+                          n_threads=threads, dtype=dtype)
         net.W, net.b = W, b
+        X = X.astype(dtype)
         cost = snode.Cost(mse=1.0)
         ncg = snode.NCG(beta="FR", metric="sobolev", step="sensitivity", safeguard=True,
-                        max_iter=args.iterations, tol=0.0)
+                        max_iter=iterations, tol=0.0)
         times = {"grad": [], "kept": [], "recomputed": []}
         backtracks, run_means = [], []
 
@@ -79,9 +89,9 @@ def main(argv=None):
                 backtracks.append(res.history["backtracks"].sum())
             return np.diff(res.history["time"])  # iterations 2, 3, ...
 
-        for _ in range(args.blocks):
+        for _ in range(blocks):
             warm(gradient)
-            for _ in range(args.iterations):
+            for _ in range(iterations):
                 t0 = time.perf_counter()
                 gradient()
                 times["grad"].append(time.perf_counter() - t0)
