@@ -9,9 +9,10 @@
  *   - no Python: raw pointers, sizes as ptrdiff_t, int status codes;
  *   - every function works on one contiguous chunk of samples, so a caller can split a batch
  *     over threads (or processes) and reduce the per-chunk results itself;
- *   - the caller owns all memory, including the workspace whose size snode_ws_* return
- *     (in numbers of the dtype, whole cache lines); nothing here allocates. A workspace aligned to 64 bytes
- *     (a cache line) is markedly faster: the vector loads then never straddle two lines;
+ *   - the caller owns all memory, including the workspace whose size snode_ws_* return (in
+ *     numbers of the dtype, whole cache lines); nothing here allocates. A workspace aligned
+ *     to 64 bytes (a cache line) is markedly faster: the vector loads then never straddle
+ *     two lines;
  *   - samples are rows of row-major arrays (n x d); inputs with m < d features are zero-padded.
  */
 #ifndef SNODE_H
