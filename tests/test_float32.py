@@ -198,3 +198,47 @@ def test_the_line_searches_allow_for_float32_rounding(rng):
                                                                  [0.5, -0.3])
     assert est.result_.success, est.result_.message
     assert est.history_["cost"][-1] < 1e-12  # (float32's outputs: residuals of 1e-7)
+
+
+def test_float32_mistakes_are_named():
+    with pytest.raises(ValueError, match="dtype"):
+        snode.SNODE(3, 2, dtype=np.float32(0.0))  # (a number, not a dtype)
+    with pytest.raises(ValueError, match="dtype"):
+        snode.SNODE(3, 2, dtype={"names": ["a"], "formats": ["f4", "f8"]})
+    net = snode.SNODE(3, 2, seed=0, dtype="float32")
+    X = np.ones((4, 3))
+    for call in (lambda: snode.Cost(mse=1.0)(net, X, np.full((4, 3), 1e39)),
+                 lambda: snode.Cost(mse=1.0).value_and_grad(net, X, np.full((4, 3), 1e39)),
+                 lambda: snode.Objective(net, snode.Cost(mse=1.0), X, np.full((4, 3), 1e39))):
+        with pytest.raises(ValueError, match="Y has numbers beyond the range of float32"):
+            call()
+    with pytest.raises(ValueError, match="beyond the range of float32"):
+        net.forward(np.full((2, 3), 1e39), check_input=False)  # (not scanned, still refused)
+    back = net.astype("float64")
+    assert back.dtype == np.float64 and np.array_equal(back.W, net.W) and net.dtype == np.float32
+
+
+def test_estimators_with_a_numpy_dtype_and_huge_inputs(tmp_path):
+    X, y = snode.datasets.moons(300, seed=0)
+    est = snode.SNODEClassifier(dtype=np.float32, max_iter=20, random_state=0).fit(X, y)
+    est.save(tmp_path / "m.npz")  # (the dtype stored by name, however it was given)
+    back = snode.load(tmp_path / "m.npz")
+    assert back.get_params()["dtype"] == "float32" and back.net_.dtype == np.float32
+    bad = X.copy()
+    bad[0, 0] = 1e39
+    with pytest.raises(ValueError, match="beyond the range of float32"):
+        est.predict(bad)
+    # inputs near float32's limit: outputs and line searches in float32's range (a failed
+    # search once accepted a trial it had not kept)
+    est = snode.SNODEClassifier(dtype="float32", random_state=0, max_iter=30, scale="none",
+                                activation="identity").fit(X * 1e38, y)
+    assert np.isfinite(est.net_.W).all()
+
+
+def test_sensitivity_tools_analyse_float32_networks_in_float64(rng):
+    net = snode.SNODE(4, 5, seed=0, dtype="float32")
+    X = rng.normal(size=(5, 4))
+    sweep = snode.analysis.noise_sweep(net, X, [1e-9, 1e-6, 1e-3], seed=0)
+    ref = snode.analysis.noise_sweep(net.astype("float64"), X, [1e-9, 1e-6, 1e-3], seed=0)
+    assert sweep.limit == ref.limit == np.inf
+    np.testing.assert_array_equal(sweep.monte_carlo, ref.monte_carlo)

@@ -57,13 +57,15 @@ def _snode():
     return [exe] if exe else [sys.executable, "-m", "snode.cli"]
 
 
-@pytest.mark.parametrize("dtype", [None, "float32"])
-def test_the_command_line_under_mpiexec_writes_the_one_process_model(tmp_path, dtype):
+@pytest.mark.parametrize("extra", [[], ["--dtype", "float32"],
+                                   ["--dtype", "float32", "--batch-size", "100"]])
+def test_the_command_line_under_mpiexec_writes_the_one_process_model(tmp_path, extra):
     # no options: the default data (750 training samples), early stopping "auto" on (the
     # ranks hold out the one process's samples) and the default block size from the number
     # of samples alone (3 blocks of 256): 2 and 3 ranks write the one process's file; so
-    # do float32 networks (their blocks' sums are float32, the blocks are added in float64)
-    args = ["train", "-q"] + ([] if dtype is None else ["--dtype", dtype])
+    # do float32 networks (their blocks' sums are float32, the blocks are added in float64),
+    # also in mini-batches (each batch's samples gathered from the ranks)
+    args = ["train", "-q"] + extra
     one = subprocess.run(_snode() + args + ["-o", "one.npz"], cwd=tmp_path, env=_env(),
                          capture_output=True, text=True, timeout=TIMEOUT)
     assert one.returncode == 0, one.stderr

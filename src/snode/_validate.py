@@ -30,13 +30,21 @@ def as_float_array(x, name, ndim=None, allow_nonfinite=False, dtype=np.float64):
     if not allow_nonfinite and not np.isfinite(arr).all():
         raise ValueError(f"{name} contains NaN or Inf")
     if dtype != np.float64:
-        with np.errstate(over="ignore"):
-            narrow = arr.astype(dtype)
-        if not allow_nonfinite and not np.isfinite(narrow).all():
-            raise ValueError(f"{name} has numbers beyond the range of {np.dtype(dtype).name} "
-                             f"(|x| > {float(np.finfo(dtype).max):.3g})")
-        arr = narrow
+        # (also where non-finite entries are allowed: a finite number that would round to
+        # Inf is the caller's mistake, not an Inf the sweeps are to report)
+        check_range(arr, name, dtype, "the network's dtype")
+        arr = arr.astype(dtype)
     return arr
+
+
+def check_range(a, name, dtype, what="this network's dtype"):
+    """ValueError naming `name` when a float64 array `a` holds finite numbers beyond the
+    range of the float `dtype` (nothing to check for float64)."""
+    if a is not None and np.dtype(dtype) != np.float64:
+        top = float(np.finfo(dtype).max)
+        if np.any(np.isfinite(a) & (np.abs(a) > top)):
+            raise ValueError(f"{name} has numbers beyond the range of {np.dtype(dtype).name} "
+                             f"(|x| > {top:.3g}), {what}")
 
 
 def as_labels(labels, n, n_classes, name="labels", check_range=True):

@@ -8,7 +8,7 @@ process's batch directly (:func:`snode.evaluation.evaluate`, the objective's own
 """
 from dataclasses import dataclass
 
-from ._validate import check_real
+from ._validate import check_range, check_real
 from .evaluation import evaluate
 from .loss import Batch, Loss
 from .model import SNODE
@@ -91,6 +91,8 @@ class Cost:
         X = net.check_inputs(X, check_finite=check_input)
         Y, labels = self.loss.check_targets(X.shape[0], net.width, Y, labels, drop_unused=True,
                                             check_values=check_input)
+        if check_input:
+            check_range(Y, "Y", net.dtype)
         return Batch(X, Y, labels)
 
     # --- the weight penalty (docs/method.md: decay and smooth are the depth operator) --------

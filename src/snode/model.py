@@ -16,7 +16,7 @@ import numpy as np
 
 from . import _kernels
 from . import io
-from ._validate import as_float_array, check_int, check_real, check_threads
+from ._validate import as_float_array, check_int, check_range, check_real, check_threads
 from .loss import OutputLine, as_loss, output_loss, output_loss_along, softmax  # noqa: F401
 from .schemes import Tableau, get_tableau
 
@@ -55,11 +55,13 @@ def check_dtype(value, name="dtype"):
     ValueError
         For anything else.
     """
-    try:
-        dt = np.dtype(value)
-    except TypeError:
-        dt = None
-    if dt not in _SWEEPS or isinstance(value, bool) or value is None:
+    dt = None
+    if isinstance(value, (str, type, np.dtype)):  # (not a number, None, a dict, ...)
+        try:
+            dt = np.dtype(value)
+        except (TypeError, ValueError):
+            pass
+    if dt not in _SWEEPS:
         raise ValueError(f"{name} must be one of {DTYPES}, got {value!r}")
     return dt
 #: "smooth" initialisation: up to this many knots (or 4 a step) one spline through all of them
@@ -298,6 +300,22 @@ class SNODE:
         new._b = self._b.copy()
         return new
 
+    def astype(self, dtype):
+        """A copy of the network in another dtype (its weights converted; rounded to the
+        nearest for float32), or a plain copy in its own.
+
+        Raises
+        ------
+        ValueError
+            For a dtype other than float64 and float32.
+        """
+        dtype = check_dtype(dtype)
+        new = self.copy()
+        new._dtype, new._sweeps = dtype, _SWEEPS[dtype]
+        new._W = self._W.astype(dtype)
+        new._b = self._b.astype(dtype)
+        return new
+
     def get_params(self):
         """Copies of the weights, ``(W, b)``."""
         return self._W.copy(), self._b.copy()
@@ -377,9 +395,14 @@ class SNODE:
         ------
         ValueError
             If a term lacks what it needs (the cross-entropy needs labels; the squared error
-            needs Y or labels) or an array is malformed.
+            needs Y or labels), an array is malformed, or Y holds numbers beyond the range of
+            the network's dtype.
         """
-        return as_loss(loss).check_targets(N, self._width, Y, labels)
+        Y, labels = as_loss(loss).check_targets(N, self._width, Y, labels)
+        # (the loss is formed in float64, but its gradient reaches the sweeps in the
+        # network's dtype)
+        check_range(Y, "Y", self._dtype)
+        return Y, labels
 
     def save(self, path, meta=None):
         """Write the network (and a JSON-serialisable `meta` dict) to `path`, atomically.
@@ -669,7 +692,9 @@ class SNODE:
     def _data(self, X, loss, Y, labels, scale, check_input):
         if check_input:
             X = self.check_inputs(X)
-            Y, labels = loss.check_targets(X.shape[0], self._width, Y, labels)
+            Y, labels = self.check_targets(loss, X.shape[0], Y, labels)
+        elif X.dtype != self._dtype:  # (checked inputs of another dtype: samples gathered
+            X = np.ascontiguousarray(X, dtype=self._dtype)  # from other processes)
         if scale is None:
             return X, Y, labels, 1.0 / X.shape[0]
         return X, Y, labels, check_real(scale, "scale", 0.0)

@@ -349,8 +349,10 @@ class Objective:
         _, g = loss.value(x, b.Y, b.labels, scale=self._scale, grad=True, check_input=False)
         flat = x.reshape(-1)
         c = loss.curvature_bound() * self._scale * self.eps
-        return float(np.einsum("i,i->", np.abs(g).ravel(), np.abs(flat))
-                     + c * np.einsum("i,i->", flat, flat))
+        # (summed in float64 also for a float32 network's outputs: their squares overflow
+        # float32 from 1.8e19 on)
+        return float(np.einsum("i,i->", np.abs(g).ravel(), np.abs(flat), dtype=np.float64)
+                     + c * np.einsum("i,i->", flat, flat, dtype=np.float64))
 
     # --- the linearised model ----------------------------------------------------------------
     def linearize(self, evaluation, direction):
@@ -398,8 +400,8 @@ class Objective:
                 raise
             error, xi = exc, np.zeros((self.n_samples, self.net.width))  # (raised below)
         GW, Gb = evaluation.grad
-        slope_u = float(np.einsum("i,i->", GW.ravel(), u[0].ravel())
-                        + np.einsum("i,i->", Gb.ravel(), u[1].ravel()))
+        slope_u = float(np.einsum("i,i->", GW.ravel(), u[0].ravel(), dtype=np.float64)
+                        + np.einsum("i,i->", Gb.ravel(), u[1].ravel(), dtype=np.float64))
         return LinearizedCost(self, evaluation, u, scale, xi, slope_u, error)
 
 
@@ -496,7 +498,8 @@ class LinearizedCost:
         # terms the data cost sums (Objective.output_scale)
         def at_zero(k):
             flat = xi[blocks.slice(k)].reshape(-1)
-            return (*self._lines[k](0.0), float(np.einsum("i,i->", flat, flat)) * sc,
+            return (*self._lines[k](0.0),
+                    float(np.einsum("i,i->", flat, flat, dtype=np.float64)) * sc,
                     objective.output_scale_block(evaluation.outputs, k))
 
         *self._d0, ms, self.output_scale = (float(v) for v in blocks.sum(

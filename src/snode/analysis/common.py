@@ -39,8 +39,12 @@ def finite_or_raise(a, what):
     return a
 
 
-def checked_net(net):
-    """`net`, or ValueError when it is not an SNODE."""
+def checked_net(net, float64=False):
+    """`net`, or ValueError when it is not an SNODE; with `float64`, a float32 network as a
+    float64 copy at its weights (for tools that compare outputs at perturbations smaller
+    than float32's rounding)."""
     if not isinstance(net, SNODE):
         raise ValueError(f"net must be an snode.SNODE, got {type(net).__name__}")
+    if float64 and net.dtype != np.float64:
+        return net.astype(np.float64)
     return net

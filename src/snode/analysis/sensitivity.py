@@ -2,7 +2,9 @@
 perturbed (the linearisation and its range of validity, the output's covariance under weight
 noise) and how smooth the weights are over depth. Every function runs the network's sweeps
 (forward, sensitivity) and never forms the Jacobian of the output with respect to all the
-weights; docs/method.md, section 10.
+weights; docs/method.md, section 10. A float32 network is analysed as a float64 copy at its
+weights: the perturbations these tools compare can be smaller than float32's rounding (a
+Monte Carlo estimate at a weight noise of 1e-9 would see none of it).
 
 References
 ----------
@@ -76,7 +78,7 @@ def perturbation_response(net, X, dW, db, sizes):
     The difference ``actual - predicted`` is O(s^2) (the sensitivity is the exact derivative
     of the discrete output); docs/method.md, section 5.
     """
-    net = checked_net(net)
+    net = checked_net(net, float64=True)
     X = net.check_inputs(X)
     dW, db = net.check_direction((dW, db))
     sizes = as_float_array(np.atleast_1d(np.asarray(sizes, dtype=float)), "sizes", ndim=1)
@@ -140,7 +142,7 @@ def output_covariance(net, X, sigma, *, probes=None, seed=None, diagonal=False):
     monte_carlo_covariance : the same from perturbed forward sweeps, to check where the
         linearisation holds.
     """
-    net = checked_net(net)
+    net = checked_net(net, float64=True)
     X = net.check_inputs(X)
     sigma = check_real(sigma, "sigma", minimum=0.0)
     K, d = net.n_steps, net.width
@@ -196,7 +198,7 @@ def monte_carlo_covariance(net, X, sigma, samples=200, *, seed=None, diagonal=Fa
     NonFiniteError
         If a perturbed forward sweep overflows.
     """
-    net = checked_net(net)
+    net = checked_net(net, float64=True)
     X = net.check_inputs(X)
     sigma = check_real(sigma, "sigma", minimum=0.0)
     samples = check_int(samples, "samples", 2)
@@ -272,7 +274,7 @@ def noise_sweep(net, X, sigmas, *, samples=200, tol=0.2, seed=None):
     NonFiniteError
         If a level is so large that the spreads overflow.
     """
-    net = checked_net(net)
+    net = checked_net(net, float64=True)
     X = net.check_inputs(X)
     sigmas = as_float_array(np.atleast_1d(np.asarray(sigmas, dtype=float)), "sigmas", ndim=1)
     if sigmas.size == 0 or not (sigmas > 0).all() or not (np.diff(sigmas) > 0).all():
@@ -321,7 +323,7 @@ def smoothness(net, X=None, *, probes=16, seed=None):
     ValueError
         For malformed inputs or probes < 1.
     """
-    net = checked_net(net)
+    net = checked_net(net, float64=True)
     probes = check_int(probes, "probes", 1)
     W, b = net.W, net.b
     dW, db = np.diff(W, axis=0), np.diff(b, axis=0)

@@ -7,7 +7,7 @@ from ..optim import OPTIMIZERS, optimizer_spec
 __all__ = ["info"]
 
 #: Parameters the first lines show (the network) or that say nothing of the training.
-_NOT_LISTED = ("width", "input_offset", "n_steps", "T", "scheme", "activation", "init",
+_NOT_LISTED = ("width", "input_offset", "n_steps", "T", "scheme", "activation", "dtype", "init",
                "random_state", "warm_start", "n_threads", "comm", "block_size", "verbose")
 #: The settings some optimisers read and others do not (the registry's).
 _OPTIMIZER_SETTINGS = {s for spec in OPTIMIZERS.values() for s in spec.reads}
@@ -20,7 +20,7 @@ def info(args):
     meta = h.get("meta", {})
     print(f"{args.model}: snode model (format version {h['version']})")
     print(f"  width {h['width']}, steps {h['n_steps']}, T {h['T']}, scheme {h['scheme']}, "
-          f"activation {h['activation']}")
+          f"activation {h['activation']}, dtype {h.get('dtype', 'float64')}")
     if "estimator" not in meta:
         return 0
     print(f"  {meta['estimator']} with {meta['n_features_in']} input features "

@@ -31,6 +31,7 @@ def meta_of(est, extra):
     """The metadata a fitted estimator writes beside its network (`extra`: its kind's)."""
     params = est.get_params()
     params.pop("comm")  # (the processes are this run's, not the model's)
+    params["dtype"] = est.net_.dtype.name  # (by name, however it was given: np.float32, "f4")
     meta = {"estimator": type(est).__name__, "params": jsonable(params),
             "scaler": est.scaler_.to_dict(), "n_features_in": int(est.n_features_in_)}
     if hasattr(est, "memory_"):

@@ -69,7 +69,7 @@ def backtrack(phi, phi0, slope, eta, c1=1e-4, max_backtracks=30, shrink=0.5,
     for k in range(max_backtracks + 1):
         value = phi(eta)
         nonfinite += not np.isfinite(value)
-        if value <= phi0 + c1 * eta * slope + allowance:
+        if np.isfinite(value) and value <= phi0 + c1 * eta * slope + allowance:
             return eta, k, nonfinite, False
         if -slope * eta <= allowance:
             return None, k + 1, nonfinite, True

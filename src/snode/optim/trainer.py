@@ -67,8 +67,8 @@ def pair_dot(u, v):
     """Euclidean inner product of two parameter pairs (W, b)."""
     # einsum's own loop, not BLAS: a threaded BLAS dot woken between OpenMP sweeps competes
     # with the sweeps' idle threads for the cores (docs/decisions.md)
-    return float(np.einsum("i,i->", u[0].ravel(), v[0].ravel())
-                 + np.einsum("i,i->", u[1].ravel(), v[1].ravel()))
+    return float(np.einsum("i,i->", u[0].ravel(), v[0].ravel(), dtype=np.float64)
+                 + np.einsum("i,i->", u[1].ravel(), v[1].ravel(), dtype=np.float64))
 
 
 def pair_axpy(a, x, y):
