@@ -279,11 +279,11 @@ class SNODE:
     def b(self, value):
         self._b = self._check_param(value, "b", (self._n_steps, self._width))
 
-    def _check_param(self, value, name, shape, allow_nonfinite=False):
+    def _check_param(self, value, name, shape, allow_nonfinite=False, copy=True):
         arr = as_float_array(value, name, allow_nonfinite=allow_nonfinite, dtype=self._dtype)
         if arr.shape != shape:
             raise ValueError(f"{name} must have shape {shape}, got {arr.shape}")
-        if arr is value:  # keep the caller's array out of our state
+        if copy and arr is value:  # keep the caller's array out of our state
             arr = arr.copy()
         return arr
 
@@ -706,10 +706,11 @@ class SNODE:
         return (self._dtype.itemsize * (self.tableau.stages + 1) * self._n_steps * self._width
                 * n)
 
-    def _direction(self, dW, db):
+    def _direction(self, dW, db, copy=False):
+        # (a sweep only reads the direction: no copy of the caller's arrays)
         d, K = self._width, self._n_steps
-        dW = None if dW is None else self._check_param(dW, "dW", (K, d, d))
-        db = None if db is None else self._check_param(db, "db", (K, d))
+        dW = None if dW is None else self._check_param(dW, "dW", (K, d, d), copy=copy)
+        db = None if db is None else self._check_param(db, "db", (K, d), copy=copy)
         return dW, db
 
     def check_direction(self, direction):
@@ -725,7 +726,7 @@ class SNODE:
             dW, db = direction
         except (TypeError, ValueError):
             raise ValueError("the direction must be a pair (dW, db)") from None
-        dW, db = self._direction(dW, db)
+        dW, db = self._direction(dW, db, copy=True)
         return (np.zeros_like(self._W) if dW is None else dW,
                 np.zeros_like(self._b) if db is None else db)
 
