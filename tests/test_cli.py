@@ -26,9 +26,11 @@ def test_train_info_evaluate(tmp_path, capsys):
     assert "train accuracy" in printed and "test accuracy" in printed
     m = json.loads(metrics.read_text())
     assert m["train_accuracy"] > 0.8 and m["n_train"] == 150 and m["iterations"] <= 40
+    assert m["dtype"] == "float64"
     assert isinstance(snode.load(out), snode.SNODEClassifier)
     assert cli.main(["info", str(out)]) == 0
-    assert "SNODEClassifier" in capsys.readouterr().out
+    shown = capsys.readouterr().out
+    assert "SNODEClassifier" in shown and "dtype float64" in shown
     assert cli.main(["evaluate", str(out), "--dataset", "moons", "--n", "100"]) == 0
     assert "accuracy" in capsys.readouterr().out
 
@@ -36,6 +38,7 @@ def test_train_info_evaluate(tmp_path, capsys):
 @pytest.mark.parametrize("extra", [["--optimizer", "adam", "--batch-size", "50", "--epochs",
                                     "2"],
                                    ["--no-sobolev", "--beta", "PR+", "--loss", "mse"],
+                                   ["--dtype", "float32", "--dataset", "teacher"],
                                    ["--dataset", "teacher", "--scheme", "euler"]])
 def test_train_options(tmp_path, extra):
     code, out, metrics = _train(tmp_path, *extra)

@@ -248,7 +248,7 @@ def train(args):
     if not lead:
         return 0
     metrics = {"dataset": args.dataset, "n_train": int(len(Xtr)), "n_test": int(len(Xte)),
-               "seconds": seconds, "iterations": int(est.n_iter_),
+               "dtype": est.net_.dtype.name, "seconds": seconds, "iterations": int(est.n_iter_),
                "gradient_evaluations": int(est.result_.evaluations),
                "final_cost": _final_cost(est.result_), "interrupted": bool(interrupted),
                "message": "interrupted" if interrupted else est.result_.message,
