@@ -92,9 +92,9 @@ class ForwardStates:
 
     Every step's state and stage values of the sweep's samples, at the weights it ran with
     (:meth:`SNODE.data_gradient` with ``keep=True``). ``SNODE.sensitivity(states=...)`` reads
-    them instead of recomputing the forward sweep. They take
-    ``K (S + 1) width N`` float64 numbers (`nbytes`); :func:`release_states` gives the memory
-    back for reuse.
+    them instead of recomputing the forward sweep. They take ``K (S + 1) width N`` numbers
+    of the network's dtype (`nbytes`); :func:`release_states` gives the memory back for
+    reuse.
 
     Attributes
     ----------
@@ -751,7 +751,8 @@ def release_states(states):
 
 
 def all_finite(a):
-    """Whether every entry of the array `a` is finite (float64 arrays without temporaries)."""
+    """Whether every entry of the array `a` is finite (float64 and float32 arrays without
+    temporaries)."""
     return _kernels.all_finite(a)
 
 
