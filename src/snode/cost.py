@@ -6,6 +6,7 @@ core through :class:`snode.SNODE`); the weight penalty is the depth operator of
 optimisers; ``cost(net, X, ...)`` and ``cost.value_and_grad(net, X, ...)`` evaluate it on one
 process's batch directly (:func:`snode.evaluation.evaluate`, the objective's own sums).
 """
+import functools
 from dataclasses import dataclass
 
 from ._validate import check_range, check_real
@@ -100,7 +101,7 @@ class Cost:
         """The depth operator of the penalty, None when it is zero."""
         if not (self.decay > 0 or self.smooth > 0):
             return None
-        return DepthOperator(net.h, self.decay, self.smooth)
+        return _depth_operator(net.h, self.decay, self.smooth)
 
     def penalty(self, net, params=None):
         """The weight terms (decay, smooth) of J at the network's weights or at `params`."""
@@ -174,3 +175,10 @@ class Cost:
         """
         ev = self._evaluate(net, X, Y, labels, grad=True, input_grad=input_grad)
         return (ev.value, *ev.grad, ev.input_grad) if input_grad else (ev.value, *ev.grad)
+
+
+@functools.lru_cache(maxsize=32)
+def _depth_operator(h, mass, stiff):
+    # (an operator is immutable: one per step and weights, not one per penalty evaluation,
+    # which checked its parameters several times an iteration)
+    return DepthOperator(h, mass, stiff)
