@@ -756,11 +756,6 @@ def all_finite(a):
     return _kernels.all_finite(a)
 
 
-def _is_ready(a, shape, dtype):
-    return (isinstance(a, np.ndarray) and a.shape == shape and a.dtype == dtype
-            and a.flags.c_contiguous)
-
-
 def place_inputs(X, offset):
     """Initial states of inputs X (N, m) that begin at component `offset`: (N, offset + m),
     zeros before the inputs (the network pads the rest of its width with zeros)."""
