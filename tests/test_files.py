@@ -255,12 +255,18 @@ def test_command_line_trains_large_data_in_mini_batches(tmp_path, capsys):
     assert est.epochs_ == 1
 
 
-def test_progress_line_shows_epoch_cost_accuracy_and_time_left(monkeypatch, capsys):
+@pytest.mark.parametrize("with_tqdm", [True, False])
+def test_progress_line_shows_epoch_cost_accuracy_and_time_left(monkeypatch, with_tqdm):
     import io as _io
 
-    from snode import cli
+    from snode import progress as library_progress
     from snode.cli import progress as cli_progress
 
+    if with_tqdm:
+        pytest.importorskip("tqdm")
+    else:  # a terminal without tqdm: plain lines every few seconds
+        monkeypatch.setattr(library_progress, "_tqdm", lambda: None)
+        monkeypatch.setattr(cli_progress.Progress, "TERMINAL_EVERY", 0.0)
     X, y = datasets.moons(3000, seed=0)
     clf = snode.SNODEClassifier(n_steps=2, batch_size=500, epochs=2, iterations_per_batch=1,
                                 random_state=0)
@@ -270,8 +276,12 @@ def test_progress_line_shows_epoch_cost_accuracy_and_time_left(monkeypatch, caps
     progress = cli_progress.Progress(12, clf, X, y, quiet=False, epochs=2)
     clf.fit(X, y, callback=progress)
     progress.close()
-    line = fake.getvalue().strip().split("\r")[-1]
-    assert "epoch 2/2" in line and "cost" in line and "train acc" in line and "left" in line
+    line = fake.getvalue().strip().replace("\r", "\n").splitlines()[-1]
+    assert "epoch 2/2" in line and "cost" in line and "train acc" in line
+    if with_tqdm:  # (tqdm's bar: the count and the time left as tqdm shows them)
+        assert "12/12" in line and "<" in line
+    else:  # (the last line before the result: iteration 11)
+        assert line.startswith("iteration 11/12") and "left" in line
     assert len(progress.X) == 1000  # the accuracy of a sample, not of all 3000
 
 

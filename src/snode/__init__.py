@@ -12,8 +12,12 @@ one thing the optimisers (:mod:`snode.optim`) see; then the data sets (:mod:`sno
 estimators, persistence (:mod:`snode.io`), the command line and the figures.
 """
 import importlib
+import logging
 
 from ._version import __version__
+
+# the library's messages: the application decides where they go (logging's convention)
+logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 # The public names and the modules that define them: imported on first use (PEP 562), so that
 # ``import snode`` (and the command line's --version and --help) import little.
@@ -33,7 +37,7 @@ _WHERE = {name: module for module, names in _NAMES.items() for name in names}
 #: The subpackages and modules reachable as attributes (``snode.analysis``, ...).
 _MODULES = ("analysis", "data", "datasets", "estimators", "optim", "model", "cost", "loss",
             "objective", "evaluation", "reduce", "mpi", "sobolev", "schemes", "io", "presets",
-            "plots", "reproduce", "exceptions", "cli")
+            "plots", "reproduce", "exceptions", "cli", "progress")
 
 __all__ = [
     "SNODE", "Cost", "Objective", "Evaluation", "LinearizedCost", "Reducer", "LocalReducer",

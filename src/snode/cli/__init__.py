@@ -14,6 +14,7 @@ imported when they run, so that ``snode --version`` and ``--help`` import little
 """
 import contextlib
 import importlib
+import logging
 import os
 import signal
 import sys
@@ -170,7 +171,33 @@ def _sigterm_as_ctrl_c(command):
         signal.signal(signal.SIGTERM, previous)
 
 
+@contextlib.contextmanager
+def _messages(quiet):
+    """The command's messages on stderr while it runs: its notes (the ``snode.cli`` logger,
+    INFO; none with --quiet) and the library's warnings and errors logged under
+    ``snode``. Training's own messages (``snode.estimators``, INFO) are --verbose's, which
+    prints them on stdout."""
+    log = logging.getLogger("snode")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    handler.addFilter(lambda record: record.levelno >= logging.WARNING or (
+        not quiet and record.name.startswith("snode.cli")))
+    level = log.level
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        log.removeHandler(handler)
+        log.setLevel(level)
+
+
 def _main(args, reraise=False):
+    with _messages(getattr(args, "quiet", False)):
+        return _main_logged(args, reraise)
+
+
+def _main_logged(args, reraise):
     try:
         if args.comm is not None:  # (under mpiexec: SIGTERM is handled as Ctrl-C there)
             return _command(args.command)(args)

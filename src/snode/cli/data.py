@@ -1,7 +1,7 @@
 """The command line's data: loading a data set by name, the split, the task, the shares of
 several processes."""
+import logging
 import os
-import sys
 from types import SimpleNamespace
 
 import numpy as np
@@ -13,6 +13,9 @@ from .parser import GENERATED
 __all__ = ["load", "split", "scatter", "is_classification", "generated", "as_classes",
            "writable", "by_name", "check_columns", "note_unnamed", "csv_options",
            "with_model_labels", "AUTO_MAX_CLASSES"]
+
+#: The commands' notes (shown on stderr unless --quiet).
+note = logging.getLogger("snode.cli")
 
 #: --task auto: whole numbers are class labels when they take at most this many values (and
 #: at most one for every two samples); more, they are numbers to fit (diabetes' 214 values
@@ -84,8 +87,8 @@ def by_name(X, names, est, path, command):
     if names == want:
         return X
     check_columns(path, want, names, others=False)
-    print(f"snode {command}: note: the columns of {path} are in another order than the "
-          "model's; matched by name", file=sys.stderr)
+    note.info(f"snode {command}: note: the columns of {path} are in another order than the "
+              "model's; matched by name")
     return X[:, [names.index(n) for n in want]]
 
 
@@ -106,9 +109,9 @@ def check_columns(path, want, names, others):
 
 def note_unnamed(command, path):
     """The note of a file whose header names its columns for a model that knows no names."""
-    print(f"snode {command}: note: {path} names its columns, but the model knows no names (it "
-          "was not trained on a file with a header): its columns are taken by position",
-          file=sys.stderr)
+    note.info(f"snode {command}: note: {path} names its columns, but the model knows no names "
+              "(it was not trained on a file with a header): its columns are taken by "
+              "position")
 
 
 def scatter(args, comm, lead, block_size):

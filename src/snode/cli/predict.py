@@ -70,8 +70,8 @@ def inputs(args, est):
         unused = [c for c in names if c not in want and c != label and
                   c not in ("", "Unnamed: 0")]
         if unused:
-            print(f"snode predict: note: columns of {path} not used: {', '.join(unused)}",
-                  file=sys.stderr)
+            data.note.info(f"snode predict: note: columns of {path} not used: "
+                           f"{', '.join(unused)}")
         opts.pop("label_column", None)
         return datasets.load_csv(path, columns=want, label_column=None, **opts)[0]
     if names is not None:

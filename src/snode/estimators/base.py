@@ -9,6 +9,8 @@ when scikit-learn is installed; without it they work the same on their own.
 import contextlib
 import dataclasses
 import inspect
+import logging
+import sys
 
 import numpy as np
 
@@ -17,6 +19,7 @@ from ..data import Scaler
 from ..model import SNODE, depth_warning, place_inputs
 from ..objective import Objective
 from ..optim import OPTIMIZERS
+from ..progress import Progress
 from ..reduce import agree
 from . import auto, distributed, persistence
 from .early_stopping import BrierScore, EarlyStopping, validation_split
@@ -25,6 +28,8 @@ from .params import param, params_of, validate
 
 __all__ = ["SNODEEstimator", "SkClassifier", "SkRegressor", "SkBase", "not_fitted",
            "input_scaler"]
+
+_log = logging.getLogger("snode.estimators")
 
 try:  # scikit-learn is optional: with it, its own input validation (and messages) is used
     from sklearn.base import BaseEstimator as SkBase
@@ -42,10 +47,10 @@ except ImportError:  # pragma: no cover - exercised where scikit-learn is absent
     SkBase = object
     _sk_validate = check_classification_targets = check_is_fitted = None
 
-    class SkClassifier:
+    class SkClassifier:  # type: ignore[no-redef]
         pass
 
-    class SkRegressor:
+    class SkRegressor:  # type: ignore[no-redef]
         pass
 
 
@@ -289,7 +294,7 @@ class SNODEEstimator:
     def initial_state(self, X):
         """The network's initial states x(0) of the samples X (N, m): the scaled inputs at
         components ``input_offset_`` to ``input_offset_ + m - 1``, zeros before them; shape
-        (N, input_offset_ + m) (the network pads the rest of its width with zeros). Pass it
+        ``(N, input_offset_ + m)`` (the network pads the rest of its width with zeros). Pass it
         to ``net_``'s methods and to :mod:`snode.analysis`.
 
         Raises
@@ -405,14 +410,14 @@ class SNODEEstimator:
                                 None if whole else red)
             return watched if labels is None else BrierScore(watched)
 
-        if p["verbose"]:
-            callback = _Verbose(callback)
+        report = _Report(p["verbose"], p["max_iter"] if batch_size is None else None)
+        callback = report.callback(callback)
         single = paths == ((paths[0][0],),)
         stages = Stages(optimizer, objective, cost, p["max_iter"],
                         auto.stage_iterations(p["max_iter"], paths),
-                        verbose=bool(p["verbose"]) and not single)
+                        say=None if single else report.message)
         watch = None
-        with warned_once(stacklevel=3):  # (each warning once, at the user's fit)
+        with warned_once(stacklevel=3), report:  # (each warning once, at the user's fit)
             if n_folds:  # (a stage chosen by folds, then trained to on all samples)
                 k, j, costs = stages.folds(net, paths, fold_split(X.shape[0], n_folds, seed,
                                                                   labels), measure)
@@ -425,7 +430,7 @@ class SNODEEstimator:
                 # (along decay paths the stages run whole; their ends decide)
                 watch = EarlyStopping(measure(val), p["n_iter_no_change"] if single else None,
                                       p["ftol"], callback, per_epoch=batch_size is not None,
-                                      verbose=bool(p["verbose"]))
+                                      say=report.message)
                 watch.check()  # (the starting weights are a candidate: warm_start's too)
                 if single:
                     stages.run(paths[0][0], p["max_iter"], train_rows, watch)
@@ -454,9 +459,8 @@ class SNODEEstimator:
         self.history_ = self.result_.history
         self.n_iter_ = self.result_.n_iter
         self.loss_curve_ = loss_curve(self.history_, per_epoch=batch_size is not None)
-        if p["verbose"]:
-            print(f"Training ended after {self.n_iter_} iterations: {self.result_.message}",
-                  flush=True)
+        report.message(f"Training ended after {self.n_iter_} iterations: "
+                       f"{self.result_.message}")
         return self
 
     @staticmethod
@@ -517,17 +521,38 @@ class SNODEEstimator:
         raise NotImplementedError
 
 
-class _Verbose:
-    """The callback of ``verbose``: a line per iteration on stdout (scikit-learn's MLP's
-    form), then the user's callback."""
+class _Report:
+    """What a fit tells: every message to the ``snode.estimators`` logger (INFO; each
+    iteration's cost at DEBUG); with ``verbose`` (scikit-learn's meaning) also shown on
+    stdout through a :class:`~snode.progress.Progress`: a line per iteration (its number and
+    the training cost), or a bar where tqdm is installed and stdout is a terminal, with the
+    messages between."""
 
-    def __init__(self, user):
-        self.user, self.n = user, 0
+    def __init__(self, verbose, total):
+        self.progress = Progress(total, "training", stream=sys.stdout, every=0,
+                                 line=lambda n, status: f"Iteration {n}, {status}",
+                                 disable=not verbose)
 
-    def __call__(self, rec):
-        self.n += 1
-        print(f"Iteration {self.n}, loss = {rec['cost']:.8f}", flush=True)
-        return bool(self.user(rec)) if self.user is not None else False
+    def message(self, text):
+        _log.info(text)
+        self.progress.write(text)
+
+    def callback(self, user):
+        """The callback of every iteration: the report, then the user's callback."""
+
+        def call(rec):
+            _log.debug("Iteration %d, loss = %.8f", self.progress.count + 1, rec["cost"])
+            self.progress.update(status=f"loss = {rec['cost']:.8f}")
+            return bool(user(rec)) if user is not None else False
+
+        return call
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.progress.close()
+        return False
 
 
 def loss_curve(history, per_epoch):

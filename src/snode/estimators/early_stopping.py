@@ -81,13 +81,13 @@ class EarlyStopping:
         The user's callback, called first at every iteration; its True stops training too.
     per_epoch : bool
         Mini-batch mode: check at an epoch's last iteration only (the records' "epoch_end").
-    verbose : bool
-        Print each check's validation cost to stdout.
+    say : callable, optional
+        ``say(text)``: each check's validation cost as a message.
     """
 
-    def __init__(self, validation, patience, ftol, user, per_epoch, verbose=False):
+    def __init__(self, validation, patience, ftol, user, per_epoch, say=None):
         self.val, self.patience, self.ftol, self.user = validation, patience, ftol, user
-        self.per_epoch, self.verbose = per_epoch, verbose
+        self.per_epoch, self.say = per_epoch, say
         self.costs, self.best, self.best_params, self.best_iter = [], np.inf, None, 0
         self.since, self.n, self.stopped, self.checked = 0, 0, False, -1
         self.asked = False  # (the user's callback asked to stop)
@@ -101,8 +101,8 @@ class EarlyStopping:
         out."""
         cost = float(self.val.value())
         self.costs.append(cost)
-        if self.verbose:
-            print(f"Validation cost = {cost:.8f}", flush=True)
+        if self.say:
+            self.say(f"Validation cost = {cost:.8f}")
         self.checked = self.n
         if cost < self.best - self.ftol * abs(self.best) or self.best_params is None:
             self.best, self.best_params, self.best_iter, self.since = \

@@ -33,23 +33,24 @@ class Stages:
     per_stage : int
         The iterations of a stage of a decay path
         (:func:`~snode.estimators.auto.stage_iterations`).
-    verbose : bool
-        A line on stdout as each stage of a path begins, and the folds' costs.
+    say : callable or None
+        ``say(text)``: a message as each stage of a path begins, and the folds' costs (None:
+        none).
     """
 
-    def __init__(self, optimizer, objective, cost, max_iter, per_stage, verbose=False):
+    def __init__(self, optimizer, objective, cost, max_iter, per_stage, say=None):
         self.optimizer, self.objective, self.cost = optimizer, objective, cost
         self.max_iter, self.left, self.runs, self.training = max_iter, max_iter, [], None
-        self.per_stage, self.verbose = per_stage, verbose
+        self.per_stage, self.say = per_stage, say
         self.ended = False  # (a path ended: its last stages did not lower the validation cost)
 
     def run(self, decay, n, rows=None, callback=None):
         """One stage: at most `n` iterations (and those left) at weight decay `decay` on the
         samples `rows`; its TrainResult."""
         n = min(n, self.left)
-        if self.verbose:
-            print(f"Weight decay = {decay:g}" + (f" ({len(rows)} training samples)"
-                                                   if rows is not None else ""), flush=True)
+        if self.say:
+            self.say(f"Weight decay = {decay:g}" + (f" ({len(rows)} training samples)"
+                                                      if rows is not None else ""))
         stage = self.optimizer if n == self.optimizer.max_iter else dataclasses.replace(
             self.optimizer, max_iter=n)
         self.training = self.objective(rows, dataclasses.replace(self.cost, decay=decay))
@@ -88,12 +89,12 @@ class Stages:
                 break
         if not done and idle == 0:
             watch.patience = max(patience, self.per_stage)
-            if self.verbose:
-                print(f"Weight decay = {paths[-1][-1]:g} from here on, until the validation "
-                      f"cost stops falling", flush=True)
-            verbose, self.verbose = self.verbose, False
+            if self.say:
+                self.say(f"Weight decay = {paths[-1][-1]:g} from here on, until the "
+                         f"validation cost stops falling")
+            say, self.say = self.say, None
             self.run(paths[-1][-1], self.left, rows, watch)
-            self.verbose = verbose
+            self.say = say
         elif not done:
             self.ended = True
 
@@ -127,11 +128,10 @@ class Stages:
         start = net.get_params()
         n_stages = sum(len(path) for path in paths)
         costs = np.empty((len(folds), n_stages))
-        verbose, self.verbose = self.verbose, False
+        say, self.say = self.say, None
         for f, (train, val) in enumerate(folds):
-            if verbose:
-                print(f"Fold {f + 1} of {len(folds)}: the decay path on {len(train)} samples",
-                      flush=True)
+            if say:
+                say(f"Fold {f + 1} of {len(folds)}: the decay path on {len(train)} samples")
             measure, j = measure_of(val), 0
             for path in paths:
                 net.set_params(start)
@@ -141,14 +141,14 @@ class Stages:
                         raise KeyboardInterrupt
                     costs[f, j] = measure.value()
                     j += 1
-        self.runs, self.left, self.verbose = [], self.max_iter, verbose
+        self.runs, self.left, self.say = [], self.max_iter, say
         net.set_params(start)
         mean = costs.mean(axis=0)
-        if self.verbose:
+        if self.say:
             decays = [d for path in paths for d in path]
             for d, c in zip(decays, mean):
-                print(f"Weight decay = {d:g}: validation cost = {c:.8f} (mean of "
-                      f"{len(folds)} folds)", flush=True)
+                self.say(f"Weight decay = {d:g}: validation cost = {c:.8f} (mean of "
+                         f"{len(folds)} folds)")
         best = int(np.argmin(mean))
         ends = np.cumsum([len(path) for path in paths])
         k = int(np.searchsorted(ends, best, side="right"))
