@@ -16,7 +16,7 @@ iterations to reach 1e-4 of the initial cost (teacher, within 1500) or a trainin
 the final weights over depth, sum_i |W_{i+1} - W_i| + |b_{i+1} - b_i|, as it is and relative
 to the teacher's (teacher) or to the weights' own size times K (spirals). Lower is better in
 all. Every run takes the line search of --step (default the sensitivity step, that of the
-README's table; the estimators' own default takes the Wolfe search for L-BFGS).
+the metric table of docs/benchmarks/quality.md; the estimators' own default takes the Wolfe search for L-BFGS).
 """
 import argparse
 import warnings

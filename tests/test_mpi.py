@@ -142,3 +142,20 @@ def test_rank_0_alone_reads_the_data(tmp_path):
     assert (tmp_path / "a" / "snode-model.npz").read_bytes() == \
         (tmp_path / "a" / "one.npz").read_bytes()
     assert not (tmp_path / "b" / "snode-model.npz").exists()
+
+
+EXAMPLES = os.path.join(os.path.dirname(HERE), "examples")
+
+
+@pytest.mark.skipif(not os.path.isdir(EXAMPLES), reason="the examples are not beside the tests")
+def test_gallery_mpi_example_runs_under_mpiexec(tmp_path):
+    # the gallery's MPI example (not run by the documentation build): on 2 ranks, its model
+    # is the one a single process trains on all the samples
+    r = _run(2, [os.path.join(EXAMPLES, "mpi_training.py")], tmp_path)
+    assert "2 ranks: training accuracy" in r.stdout
+    import snode
+
+    two = snode.load(str(tmp_path / "moons-mpi.npz"))
+    X, y = snode.data.moons(2000, seed=0)
+    one = snode.SNODEClassifier(max_iter=50, random_state=0, block_size=500).fit(X, y)
+    assert np.array_equal(two.net_.W, one.net_.W) and np.array_equal(two.net_.b, one.net_.b)

@@ -6,8 +6,9 @@ core through :class:`snode.SNODE`); the weight penalty is the depth operator of
 optimisers; ``cost(net, X, ...)`` and ``cost.value_and_grad(net, X, ...)`` evaluate it on one
 process's batch directly (:func:`snode.evaluation.evaluate`, the objective's own sums).
 """
-import functools
 from dataclasses import dataclass
+import functools
+from typing import Optional
 
 from ._validate import check_range, check_real
 from .evaluation import evaluate
@@ -60,7 +61,7 @@ class Cost:
     out: float = 0.0
     decay: float = 0.0
     smooth: float = 0.0
-    n_classes: int = None
+    n_classes: Optional[int] = None
 
     def __post_init__(self):
         loss = Loss(self.mse, self.ce, self.out, self.n_classes)  # (checks its terms)

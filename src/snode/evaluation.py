@@ -7,6 +7,7 @@ block by block through the network's sweeps and added along the tree of :mod:`sn
 for one process. docs/method.md (the cost functional, sums over samples).
 """
 from dataclasses import dataclass
+from typing import Optional
 
 import numpy as np
 
@@ -42,7 +43,7 @@ class Evaluation:
 
     params: tuple
     value: float
-    grad: tuple = None
+    grad: Optional[tuple] = None
     input_grad: object = None
     outputs: object = None
     states: object = None

@@ -12,6 +12,7 @@ implementation of the values (also inside the gradient sweep, through :class:`sn
 """
 from collections import namedtuple
 from dataclasses import dataclass
+from typing import Optional
 
 import numpy as np
 
@@ -62,7 +63,7 @@ class Loss:
     mse: float = 1.0
     ce: float = 0.0
     out: float = 0.0
-    n_classes: int = None
+    n_classes: Optional[int] = None
 
     def __post_init__(self):
         for name in ("mse", "ce", "out"):

@@ -467,7 +467,7 @@ class LinearizedCost:
     curvature : float
         phi''(0) (constant when `quadratic`).
     output_rate : float
-        The root mean square over samples of |xi(T)|, the change of x(T) per unit step along
+        The root mean square over samples of ``|xi(T)|``, the change of x(T) per unit step along
         the direction (the scale of a trust region on the linearisation).
     output_scale : float
         :meth:`Objective.output_scale` at the evaluation: the size of the terms whose

@@ -13,6 +13,7 @@ The estimators take it with ``SNODEClassifier.from_preset(name)`` and the comman
 """
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Optional
 
 from .cost import Cost
 from .model import SNODE
@@ -48,7 +49,7 @@ class Preset:
     net: dict = field(default_factory=dict)
     loss: str = "mse"
     scale: str = "image"
-    optimizer: NCG = None
+    optimizer: Optional[NCG] = None
     width: str = "inputs"
     reference: str = ""
 

@@ -1,7 +1,9 @@
 """Explicit Runge-Kutta schemes as data (docs/method.md, section 2)."""
 from dataclasses import dataclass
+from typing import Optional
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 __all__ = ["Tableau", "SCHEMES", "get_tableau"]
 
@@ -24,11 +26,11 @@ class Tableau:
         The classical order, when known.
     """
 
-    a: np.ndarray
-    b: np.ndarray
-    c: np.ndarray = None
+    a: ArrayLike
+    b: ArrayLike
+    c: Optional[ArrayLike] = None
     name: str = "custom"
-    order: int = None
+    order: Optional[int] = None
 
     def __post_init__(self):
         a = np.array(self.a, dtype=np.float64, copy=True)

@@ -316,7 +316,7 @@ def smoothness(net, X=None, *, probes=16, seed=None):
         the discrete H1 seminorm of t -> (W(t), b(t)); with X also ``step_sensitivity``,
         shape (n_steps,): for each step i the root mean square over samples of the Frobenius
         norm of dx_n(T)/d(W_i, b_i), estimated from `probes` adjoint sweeps with random
-        output directions v (E |J^T v|^2 = |J|_F^2 [2]).
+        output directions v (``E |J^T v|^2 = |J|_F^2`` [2]).
 
     Raises
     ------

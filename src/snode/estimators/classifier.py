@@ -47,7 +47,7 @@ class SNODEClassifier(SNODEEstimator, SkClassifier, SkBase, kind=CLASSIFIER):
     step_rule_ : {"sensitivity", "wolfe"} or None
         NCG's line search (ncg_options' "step", "auto" resolved; None for the other
         optimisers).
-    batch_size_ : int or None, epochs_ : int or None
+    batch_size_, epochs_ : int or None
         The schedule used (`batch_size` and `epochs`, "auto" resolved; both None: full
         batch).
     optimizer_ : Trainer
@@ -62,7 +62,7 @@ class SNODEClassifier(SNODEEstimator, SkClassifier, SkBase, kind=CLASSIFIER):
         The weight decay of the weights the network holds (the resolved `decay`: with the
         decay path, the stage where they were reached; the first stage's where the starting
         weights were kept).
-    validation_costs_ : ndarray, best_validation_cost_ : float
+    validation_costs_, best_validation_cost_ : ndarray and float
         With early stopping: the validation cost (the classifier's Brier score, the
         regressor's squared error) at every check, and its best by early stopping's rule (a
         new best lower than the last by more than `ftol` of it), whose weights the network

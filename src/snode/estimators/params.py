@@ -8,6 +8,7 @@ the command line's text.
 """
 import numbers
 from dataclasses import dataclass, field
+from typing import Any, Callable
 
 import numpy as np
 
@@ -54,7 +55,9 @@ class Constraint:
 class Number(Constraint):
     """A number: its parsing and the values it checks (`cast`, `abc`)."""
 
-    kind, cast, abc = "a number", float, numbers.Real
+    kind: str = "a number"
+    cast: Callable[[str], Any] = float
+    abc: type = numbers.Real
 
     def parse(self, text):
         try:
@@ -358,7 +361,7 @@ PARAMS = (
        "The state's component where the scaled inputs begin; x(0) is zero elsewhere. The "
        "outputs are always the first C components. \"auto\": C, so that the outputs have "
        "components of their own, zero at t = 0 (or as near to C as the width lets the inputs "
-       "be); 0 is the method's authors' layout. The offset used is ``input_offset_``.",
+       "be); 0 is the method's authors' layout. The offset used is the fitted ``input_offset_``.",
        "--input-offset"),
     _p("n_steps", AUTO, Either((AUTO,), _INT1), 'int >= 1 or "auto", default "auto"',
        "Depth steps K of the network (:class:`snode.SNODE`). \"auto\": 10, down to 4 for "
@@ -510,11 +513,11 @@ PARAMS = (
     _p("validation_fraction", 0.1, Fraction(open_ends=True), "float in (0, 1), default 0.1",
        "The share `early_stopping` holds out.", "--validation-fraction"),
     _p("verbose", False, Verbosity(), "bool or int >= 0, default False",
-       "Print a line to stdout after every iteration (scikit-learn's meaning): its number "
-       "and the training cost, with `early_stopping` the validation cost too; then how "
-       "training ended; along the decay path each stage's decay, with folds each fold. Levels "
-       "above 1 print the same as 1. The command line's progress bar is its own (-q hides "
-       "it).",
+       "Show training on stdout (scikit-learn's meaning): a line per iteration with the "
+       "training cost (a tqdm bar instead where tqdm is installed and stdout is a "
+       "terminal), the validation cost with `early_stopping`, each stage of the decay path, "
+       "and how training ended. Levels above 1 show the same as 1. Without it the same "
+       "messages go to the ``snode.estimators`` logger (INFO; the iterations at DEBUG).",
        "--verbose"),
 )
 

@@ -7,6 +7,7 @@ package); the estimators, ``snode train`` and ``snode info`` read the rest from 
 """
 from dataclasses import dataclass
 from types import MappingProxyType
+from typing import Optional
 
 from .baselines import Adam, GradientDescent
 from .ncg import NCG
@@ -52,7 +53,7 @@ class OptimizerSpec:
     reads: tuple
     build: object
     fitted: object
-    ignores: dict = None
+    ignores: Optional[dict] = None
 
     def why_unused(self, setting):
         """Why the optimiser does not read `setting`, in a few words."""

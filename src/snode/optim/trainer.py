@@ -9,9 +9,10 @@ typed :class:`Loop` (what the loop tells: a new batch, another iteration to come
 iteration tells back: the cost at the new weights, an evaluation made for the next one), in
 the manner of diffrax's solvers' ``init`` and ``step``.
 """
+from dataclasses import dataclass, field
 import math
 import time
-from dataclasses import dataclass, field
+from typing import Optional
 
 import numpy as np
 from scipy.optimize import OptimizeResult
@@ -186,12 +187,12 @@ class Trainer:
     n_iter_no_change : int >= 1, default 10
     """
 
-    batch_size: int = field(default=None, kw_only=True)
+    batch_size: Optional[int] = field(default=None, kw_only=True)
     iterations_per_batch: int = field(default=1, kw_only=True)
     epochs: int = field(default=10, kw_only=True)
     max_iter: int = field(default=200, kw_only=True)
     tol: float = field(default=1e-8, kw_only=True)
-    seed: int = field(default=None, kw_only=True)
+    seed: Optional[int] = field(default=None, kw_only=True)
     drop_last: bool = field(default=False, kw_only=True)
     ftol: float = field(default=0.0, kw_only=True)
     n_iter_no_change: int = field(default=10, kw_only=True)
