@@ -10,6 +10,13 @@ caller of the sweeps) and the depth operator (:mod:`snode.sobolev`); the cost
 (:class:`Cost`); the objective (:class:`Objective`, with a :mod:`reducer <snode.reduce>`), the
 one thing the optimisers (:mod:`snode.optim`) see; then the data sets (:mod:`snode.data`), the
 estimators, persistence (:mod:`snode.io`), the command line and the figures.
+
+Examples
+--------
+>>> import snode
+>>> major, minor = (int(part) for part in snode.__version__.split(".")[:2])
+>>> (major, minor) >= (0, 1)
+True
 """
 import importlib
 import logging

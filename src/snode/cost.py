@@ -54,6 +54,20 @@ class Cost:
     ----------
     docs/method.md; Baravdish et al. (2022), arXiv:2202.05766, where the cost functional
     with loss and penalty terms is set up for the sNODE.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import snode
+    >>> net = snode.SNODE(width=3, n_steps=5, seed=0)
+    >>> X = np.random.default_rng(0).normal(size=(8, 3))
+    >>> Y = np.zeros((8, 3))
+    >>> cost = snode.Cost(mse=1.0, decay=1e-4)
+    >>> J, gW, gb = cost.value_and_grad(net, X, Y)      # the exact discrete gradient
+    >>> gW.shape == net.W.shape and gb.shape == net.b.shape
+    True
+    >>> bool(np.isclose(cost(net, X, Y), J))
+    True
     """
 
     mse: float = 1.0

@@ -39,6 +39,20 @@ class Evaluation:
     states : ForwardStates, tuple of ForwardStates, or None
         The forward states kept for a linearisation at this point (one per block of this
         process's samples when it holds several).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import snode
+    >>> net = snode.SNODE(width=2, n_steps=5, seed=0)
+    >>> X, y = snode.data.moons(50, seed=0)
+    >>> obj = snode.Objective(net, snode.Cost(mse=0.0, ce=1.0, n_classes=2), X, labels=y)
+    >>> ev = obj.evaluate()
+    >>> bool(np.isclose(ev.value, obj.value()))
+    True
+    >>> [g.shape for g in ev.grad]
+    [(5, 2, 2), (5, 2)]
+    >>> obj.release(ev)                      # the kept states' memory back for reuse
     """
 
     params: tuple

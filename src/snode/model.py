@@ -5,6 +5,18 @@ everything above it (the cost, the objective, the optimisers, and any analysis b
 sweeps) reaches them through :class:`SNODE`'s methods. The loss on the outputs, which the
 gradient sweep evaluates inside the core, is :mod:`snode.loss`. The formulas are in the
 repository's docs/method.md.
+
+Examples
+--------
+The activations and initialisations by name:
+
+>>> import snode
+>>> sorted(snode.ACTIVATIONS)
+['elu', 'identity', 'leaky_relu', 'relu', 'sigmoid', 'softplus', 'tanh']
+>>> snode.INITS
+('smooth', 'normal', 'zeros')
+>>> snode.SNODE(width=3, n_steps=4, activation="relu", init="normal", seed=0).activation
+'relu'
 """
 import math
 import operator
@@ -194,6 +206,21 @@ class SNODE:
     .. [2] G. Baravdish, G. Eilertsen, R. Jaroudi, B. T. Johansson, L. Malý, J. Unger,
        "A hybrid Sobolev gradient method for learning NODEs", Operations Research Forum 5(4),
        2024, doi:10.1007/s43069-024-00377-x.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import snode
+    >>> net = snode.SNODE(width=4, n_steps=10, T=1.0, seed=0)
+    >>> X = np.random.default_rng(0).normal(size=(5, 2))   # 2 features, zero-padded to 4
+    >>> net.forward(X).shape                                 # x(T)
+    (5, 4)
+    >>> net.trajectory(X).shape                              # x at the 11 step times
+    (11, 5, 4)
+    >>> net.W.shape, net.b.shape
+    ((10, 4, 4), (10, 4))
+    >>> net.input_jacobian(X).shape                          # dx(T)/dx(0) per sample
+    (5, 4, 4)
     """
 
     def __init__(self, width, n_steps, T=1.0, scheme="rk4", activation="tanh", init="smooth",
@@ -733,12 +760,28 @@ class SNODE:
 
 def isa():
     """Name of the instruction-set level the sweeps run with ("baseline", "avx2", "avx512");
-    ``SNODE_ISA=baseline`` (or avx2) in the environment forces a narrower one."""
+    ``SNODE_ISA=baseline`` (or avx2) in the environment forces a narrower one.
+
+    Examples
+    --------
+    >>> import snode
+    >>> snode.isa() in ("baseline", "avx2", "avx512")
+    True
+    """
     return _kernels.isa()
 
 
 def release_scratch():
-    """Free the calling thread's cached scratch memory of the sweeps."""
+    """Free the calling thread's cached scratch memory of the sweeps.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import snode
+    >>> net = snode.SNODE(width=8, n_steps=10, seed=0)
+    >>> _ = net.forward(np.ones((1000, 8)))   # the sweep keeps its scratch for the next call
+    >>> snode.release_scratch()               # and gives it back here
+    """
     _kernels.release_scratch()
 
 

@@ -86,6 +86,22 @@ class Objective:
     ----------
     docs/method.md; Baravdish et al. (2022), arXiv:2202.05766 (the cost, the adjoint and the
     sensitivity problems of the sNODE).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import snode
+    >>> net = snode.SNODE(width=2, n_steps=5, seed=0)
+    >>> X, y = snode.data.moons(50, seed=0)
+    >>> obj = snode.Objective(net, snode.Cost(mse=0.0, ce=1.0, n_classes=2), X, labels=y)
+    >>> J, gW, gb = obj.value_and_grad()
+    >>> bool(np.isclose(obj.value(), J))
+    True
+    >>> 0.0 <= obj.accuracy() <= 1.0
+    True
+    >>> line = obj.linearize(obj.evaluate(), (-gW, -gb))   # the cost along -gradient
+    >>> bool(line.slope < 0)                                # a descent direction
+    True
     """
 
     def __init__(self, net, cost, X, Y=None, labels=None, *, reducer=None, keep_states="auto",
@@ -473,6 +489,20 @@ class LinearizedCost:
         :meth:`Objective.output_scale` at the evaluation: the size of the terms whose
         rounding the data cost carries (eps times it is the cost's rounding level when x(T)
         has relative rounding eps, even where the cost itself is far smaller).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import snode
+    >>> net = snode.SNODE(width=2, n_steps=5, seed=0)
+    >>> X, y = snode.data.moons(50, seed=0)
+    >>> obj = snode.Objective(net, snode.Cost(mse=0.0, ce=1.0, n_classes=2), X, labels=y)
+    >>> ev = obj.evaluate()                  # value, gradient and the kept forward states
+    >>> gW, gb = ev.grad
+    >>> line = obj.linearize(ev, (-gW, -gb))
+    >>> phi, dphi, d2phi = line(0.0)        # the value and two derivatives at eta = 0
+    >>> bool(np.isclose(phi, ev.value)) and bool(np.isclose(dphi, line.slope))
+    True
     """
 
     def __init__(self, objective, evaluation, unit, scale, xi, slope_u, error=None):

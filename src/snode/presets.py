@@ -10,6 +10,12 @@ can be rerun as they ran them::
 
 The estimators take it with ``SNODEClassifier.from_preset(name)`` and the command line with
 ``snode train --preset NAME``.
+
+Examples
+--------
+>>> import snode
+>>> sorted(snode.PRESETS)
+['baravdish2022']
 """
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -42,6 +48,13 @@ class Preset:
         "inputs": the width is the number of features (the largest of features and
         classes), with no extra dimensions.
     reference : str
+
+    Examples
+    --------
+    >>> import snode
+    >>> p = snode.preset("baravdish2022")
+    >>> isinstance(p, snode.Preset), p.loss
+    (True, 'mse')
     """
 
     name: str
@@ -114,6 +127,14 @@ def preset(name):
     ------
     ValueError
         For an unknown name.
+
+    Examples
+    --------
+    >>> import snode
+    >>> p = snode.preset("baravdish2022")
+    >>> net = p.network(196)                    # 14 x 14 images
+    >>> net.scheme, net.n_steps, net.T
+    ('euler', 150, 3.0)
     """
     try:
         return PRESETS[name]

@@ -89,6 +89,20 @@ class Reducer:
     Each call is collective: every process of the group makes the same calls in the same
     order. The sums over the chunks of a block inside one process (threads) are the compiled
     core's business, not the reducer's.
+
+    Examples
+    --------
+    A reducer is how sums over samples meet across processes; one process passes them through:
+
+    >>> import numpy as np
+    >>> import snode
+    >>> red = snode.LocalReducer()
+    >>> isinstance(red, snode.Reducer), red.rank, red.size
+    (True, 0, 1)
+    >>> red.total(10)                       # samples over all processes
+    10
+    >>> [float(part[0]) for part in red.allreduce(np.array([1.5]), np.array([2.0]))]
+    [1.5, 2.0]
     """
 
     rank = 0
@@ -121,7 +135,15 @@ class Reducer:
 
 
 class LocalReducer(Reducer):
-    """The reducer of a single process: sums pass through unchanged (no copies, no cost)."""
+    """The reducer of a single process: sums pass through unchanged (no copies, no cost).
+
+    Examples
+    --------
+    >>> import snode
+    >>> red = snode.LocalReducer()
+    >>> red.total(7), red.offset(7)
+    (7, 0)
+    """
 
     exact = True
 
@@ -172,6 +194,14 @@ def shard(n_samples, group=None, block_size=None):
     ------
     ValueError
         For a negative count, a block size below 1, or a group without a rank and size.
+
+    Examples
+    --------
+    One process holds every sample; under MPI each rank gets whole blocks in rank order:
+
+    >>> import snode
+    >>> snode.shard(1000)
+    slice(0, 1000, None)
     """
     n = check_int(n_samples, "n_samples", 0)
     B = block_size_for(n) if block_size is None else check_int(block_size, "block_size", 1)

@@ -1,4 +1,15 @@
-"""Explicit Runge-Kutta schemes as data (docs/method.md, section 2)."""
+"""Explicit Runge-Kutta schemes as data (docs/method.md, section 2).
+
+Examples
+--------
+The named schemes:
+
+>>> import snode
+>>> sorted(snode.SCHEMES)
+['euler', 'heun', 'midpoint', 'rk4']
+>>> snode.SCHEMES["rk4"].order, snode.SCHEMES["rk4"].stages
+(4, 4)
+"""
 from dataclasses import dataclass
 from typing import Optional
 
@@ -24,6 +35,15 @@ class Tableau:
     name : str, optional
     order : int, optional
         The classical order, when known.
+
+    Examples
+    --------
+    >>> import snode
+    >>> heun = snode.Tableau([[0, 0], [1, 0]], [0.5, 0.5], name="my heun", order=2)
+    >>> heun.stages
+    2
+    >>> snode.SNODE(width=2, n_steps=4, scheme=heun).scheme
+    'my heun'
     """
 
     a: ArrayLike

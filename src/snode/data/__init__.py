@@ -10,6 +10,16 @@ authors' experiments, or standardisation), :func:`one_hot` targets in the first 
 and a seeded :func:`train_test_split`.
 
 Rooms: :mod:`.synthetic` (generated sets), :mod:`.files` (readers), :mod:`.preprocessing`.
+
+Examples
+--------
+>>> import snode
+>>> X, y = snode.data.spirals(100, seed=0)
+>>> X.shape, y.shape
+((100, 2), (100,))
+>>> Xtr, Xte, ytr, yte = snode.data.train_test_split(X, y, 0.25, seed=0)
+>>> len(Xtr), len(Xte)
+(75, 25)
 """
 from .files import csv_columns, load_csv, load_npz, mnist
 from .preprocessing import Scaler, one_hot, train_test_split

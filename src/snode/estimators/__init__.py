@@ -54,6 +54,16 @@ def load(path):
     ValueError
         If the file is missing, not an snode model, corrupt, from a newer snode, or
         inconsistent; naming the file.
+
+    Examples
+    --------
+    >>> import os
+    >>> import tempfile
+    >>> import snode
+    >>> path = os.path.join(tempfile.mkdtemp(), "net.npz")
+    >>> snode.SNODE(width=3, n_steps=5, seed=0).save(path)
+    >>> snode.load(path).W.shape
+    (5, 3, 3)
     """
     desc, meta = io.read_model(path)
     try:

@@ -81,10 +81,12 @@ class SNODEClassifier(SNODEEstimator, SkClassifier, SkBase, kind=CLASSIFIER):
     Examples
     --------
     >>> import snode
-    >>> X, y = snode.datasets.moons(200, seed=0)
-    >>> clf = snode.SNODEClassifier(max_iter=50, random_state=0).fit(X, y)
-    >>> clf.predict(X[:3]).shape
-    (3,)
+    >>> X, y = snode.data.moons(200, seed=0)
+    >>> clf = snode.SNODEClassifier(max_iter=60, random_state=0).fit(X, y)
+    >>> clf.predict(X[:4]).shape, clf.predict_proba(X[:4]).shape
+    ((4,), (4, 2))
+    >>> bool(clf.score(X, y) > 0.9)
+    True
     """
 
     def _fit(self, X, y, callback):

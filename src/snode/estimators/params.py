@@ -468,10 +468,9 @@ PARAMS = (
     _p("decay", AUTO, Either((AUTO,), Real(0.0)), 'float >= 0 or "auto", default "auto"',
        "Weight decay: the cost's L2(0, T) penalty ``decay/2 int_0^T |W|^2 + |b|^2 dt`` "
        "(:class:`snode.Cost`). \"auto\": with `early_stopping` in full-batch mode a "
-       "regularisation path, the decay lowered in stages of 25 iterations (fewer where "
-       "`max_iter` would not reach the last) that go on from each other (the classifier's "
-       "from 0.03, the regressor's from 0.3, to 0.0003), the weights of the lowest "
-       "validation cost kept, ending after two stages without a new best; otherwise 1e-4 "
+       "regularisation path (the decay lowered every 25 iterations, the classifier's from "
+       "0.03, the regressor's from 0.3, to 0.0003; the weights of the lowest validation cost "
+       "kept), so that noisy data are not fitted without the user tuning it; otherwise 1e-4 "
        "(classifier) or 0 (regressor); a warm start keeps the fitted decay "
        "(:func:`snode.estimators.auto.decays`). The decay of the weights kept is "
        "``decay_``.", "--decay"),
@@ -497,19 +496,17 @@ PARAMS = (
        "--n-iter-no-change",
        mode="full"),
     _p("early_stopping", AUTO, Either((AUTO,), Boolean()), 'bool or "auto", default "auto"',
-       "Hold out `validation_fraction` of the training samples (the classifier's per class, "
-       "every class keeping a training sample), train on the rest, watch their cost (the "
-       "classifier's: the Brier score of the predicted probabilities) after every iteration "
-       "(in mini-batch mode every epoch) and keep the best weights; with a fixed `decay`, stop "
-       "when it has not fallen below (1 - ftol) times its best for `n_iter_no_change` checks "
-       "(scikit-learn's MLP's rule); with `decay` \"auto\" the decay path's rule, and where "
-       "the held-out share would hold fewer than 10 samples, 5 folds of the training "
-       "samples choose the path's stage instead and training then uses every sample. "
-       "\"auto\": in full-batch mode, unless there are too few samples to hold out or fold "
-       "(fewer than 5) or the folds would be costly (samples x width^2 x steps above 2e6: "
-       ":func:`snode.estimators.auto.folds`). Several processes (`comm`) gather the samples "
-       "once to hold out those of one process (\"auto\" is off where the reducer has no "
-       "``allgather``). The choice used is ``early_stopping_``.", "--early-stopping"),
+       "Hold out `validation_fraction` of the training samples (per class for the "
+       "classifier), watch their cost after every iteration (every epoch with mini-batches; "
+       "the classifier's is the Brier score) and keep the best weights; with a fixed `decay`, "
+       "stop after `n_iter_no_change` checks without a fall below (1 - ftol) times the best "
+       "(scikit-learn's MLP's rule). Where the held-out share would hold fewer than 10 "
+       "samples, 5 folds choose the decay path's stage and training uses every sample. "
+       "\"auto\": on in full-batch mode (off with mini-batches, fewer than 5 samples, or "
+       "folds that would be costly: :func:`snode.estimators.auto.folds`), as the held-out "
+       "samples keep the fit from following label noise. Several processes (`comm`) gather "
+       "the samples once to hold out those of one process. The choice used is "
+       "``early_stopping_``.", "--early-stopping"),
     _p("validation_fraction", 0.1, Fraction(open_ends=True), "float in (0, 1), default 0.1",
        "The share `early_stopping` holds out.", "--validation-fraction"),
     _p("verbose", False, Verbosity(), "bool or int >= 0, default False",

@@ -41,11 +41,13 @@ class SNODERegressor(SNODEEstimator, SkRegressor, SkBase, kind=REGRESSOR):
 
     Examples
     --------
-    >>> import numpy as np, snode
-    >>> X = np.random.default_rng(0).normal(size=(100, 2))
-    >>> reg = snode.SNODERegressor(max_iter=30, random_state=0).fit(X, X[:, 0] * X[:, 1])
-    >>> reg.predict(X[:2]).shape
-    (2,)
+    >>> import snode
+    >>> X, Y, _ = snode.data.teacher(200, seed=0)
+    >>> reg = snode.SNODERegressor(max_iter=60, random_state=0).fit(X, Y[:, 0])
+    >>> reg.predict(X[:3]).shape
+    (3,)
+    >>> bool(reg.score(X, Y[:, 0]) > 0.9)                  # R^2
+    True
     """
 
     def __sklearn_tags__(self):

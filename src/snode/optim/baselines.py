@@ -51,6 +51,16 @@ class GradientDescent(Trainer):
     ----------
     .. [1] Y. Nesterov, "A method for solving the convex programming problem with convergence
        rate O(1/k^2)", Soviet Mathematics Doklady 27, 372-376, 1983.
+
+    Examples
+    --------
+    >>> import snode
+    >>> X, Y, _ = snode.data.teacher(200, seed=0)
+    >>> net = snode.SNODE(width=4, n_steps=20, seed=1)
+    >>> result = snode.GradientDescent(lr=0.5, momentum=0.9, max_iter=30).minimize(
+    ...     net, snode.Cost(), X, Y)
+    >>> result.n_iter, bool(result.cost < result.history["cost"][0])
+    (30, True)
     """
 
     lr: float = 0.1
@@ -111,6 +121,15 @@ class Adam(Trainer):
     ----------
     .. [1] D. P. Kingma, J. Ba, "Adam: a method for stochastic optimization", ICLR 2015,
        arXiv:1412.6980.
+
+    Examples
+    --------
+    >>> import snode
+    >>> X, Y, _ = snode.data.teacher(200, seed=0)
+    >>> net = snode.SNODE(width=4, n_steps=20, seed=1)
+    >>> result = snode.Adam(lr=0.01, max_iter=30).minimize(net, snode.Cost(), X, Y)
+    >>> result.n_iter, bool(result.cost < result.history["cost"][0])
+    (30, True)
     """
 
     lr: float = 1e-2

@@ -36,6 +36,20 @@ def scipy_objective(net, cost=None, X=None, Y=None, labels=None, *, reducer=None
     Notes
     -----
     After minimising, call ``fun(result.x)`` once more to leave the network at the optimum.
+
+    Examples
+    --------
+    >>> import snode
+    >>> X, Y, _ = snode.data.teacher(200, seed=0)
+    >>> net = snode.SNODE(width=4, n_steps=20, seed=1)
+    >>> from scipy.optimize import minimize
+    >>> fun, x0 = snode.scipy_objective(net, snode.Cost(), X, Y)
+    >>> J, g = fun(x0)                       # the cost and its exact gradient, flat
+    >>> g.shape == x0.shape
+    True
+    >>> res = minimize(fun, x0, jac=True, method="L-BFGS-B", options={"maxiter": 20})
+    >>> bool(res.fun < J)
+    True
     """
     obj = as_objective(net, cost, X, Y, labels, reducer)
     W, b = obj.params()

@@ -120,6 +120,15 @@ class NCG(Trainer):
     .. [4] J. Nocedal, "Updating quasi-Newton matrices with limited storage", Mathematics of
        Computation 35, 773-782, 1980; D. F. Shanno, "Conjugate gradient methods with inexact
        searches", Mathematics of Operations Research 3, 244-256, 1978.
+
+    Examples
+    --------
+    >>> import snode
+    >>> X, Y, _ = snode.data.teacher(200, seed=0)
+    >>> net = snode.SNODE(width=4, n_steps=20, seed=1)
+    >>> result = snode.NCG(memory=10, max_iter=30).minimize(net, snode.Cost(), X, Y)
+    >>> result.n_iter, bool(result.cost < result.history["cost"][0] / 10)
+    (30, True)
     """
 
     beta: str = "FR"

@@ -61,6 +61,17 @@ class TrainResult(OptimizeResult):
     message : str
     interrupted : bool
         True when stopped by Ctrl-C (the weights are the last accepted ones).
+
+    Examples
+    --------
+    >>> import snode
+    >>> X, Y, _ = snode.data.teacher(200, seed=0)
+    >>> net = snode.SNODE(width=4, n_steps=20, seed=1)
+    >>> result = snode.Adam(lr=0.01, max_iter=5).minimize(net, snode.Cost(), X, Y)
+    >>> isinstance(result, snode.TrainResult), result.success, result.message
+    (True, True, 'maximum number of iterations reached')
+    >>> len(result.history["cost"]), result.nit
+    (5, 5)
     """
 
 
