@@ -20,6 +20,7 @@ True
 """
 import importlib
 import logging
+from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
 
@@ -40,6 +41,18 @@ _NAMES = {
     ".estimators": ("SNODEClassifier", "SNODERegressor", "load"),
     ".presets": ("preset", "Preset", "PRESETS"),
 }
+if TYPE_CHECKING:  # (the public names for type checkers; at run time imported on first use)
+    from . import analysis, data, datasets
+    from .cost import Cost
+    from .estimators import SNODEClassifier, SNODERegressor, load
+    from .exceptions import DepthWarning, LineSearchWarning, NonFiniteError
+    from .model import ACTIVATIONS, INITS, SNODE, isa, release_scratch
+    from .objective import Evaluation, LinearizedCost, Objective
+    from .optim import NCG, Adam, GradientDescent, TrainResult, scipy_objective
+    from .presets import PRESETS, Preset, preset
+    from .reduce import LocalReducer, Reducer, shard
+    from .schemes import SCHEMES, Tableau
+    from .sobolev import sobolev_gradient, sobolev_inner
 _WHERE = {name: module for module, names in _NAMES.items() for name in names}
 #: The subpackages and modules reachable as attributes (``snode.analysis``, ...).
 _MODULES = ("analysis", "data", "datasets", "estimators", "optim", "model", "cost", "loss",
@@ -57,7 +70,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name):
+def __getattr__(name: str) -> Any:
     if name in _WHERE:
         value = getattr(importlib.import_module(_WHERE[name], __name__), name)
     elif name in _MODULES:
@@ -68,5 +81,5 @@ def __getattr__(name):
     return value
 
 
-def __dir__():
+def __dir__() -> list[str]:
     return sorted(set(globals()) | set(__all__) | set(_MODULES))

@@ -1,13 +1,16 @@
 """Checks at the boundary of the package: every public entry point converts and validates
 its inputs here, once, so that the kernels never see a bad array."""
 import numbers
+from typing import Any, Collection, Optional, Union
 
 import numpy as np
+from numpy.typing import DTypeLike, NDArray
 
 from .threads import available_cpus, default_threads
 
 
-def as_float_array(x, name, ndim=None, allow_nonfinite=False, dtype=np.float64):
+def as_float_array(x: Any, name: str, ndim: Optional[int] = None, allow_nonfinite: bool = False,
+                   dtype: DTypeLike = np.float64) -> NDArray[Any]:
     """Return `x` as a C-contiguous array of the float `dtype` (float64, or float32),
     checking dimensions and finiteness (also after rounding to float32: a number beyond its
     range is refused by name)."""
@@ -37,7 +40,8 @@ def as_float_array(x, name, ndim=None, allow_nonfinite=False, dtype=np.float64):
     return arr
 
 
-def check_range(a, name, dtype, what="this network's dtype"):
+def check_range(a: Optional[NDArray[Any]], name: str, dtype: DTypeLike,
+                what: str = "this network's dtype") -> None:
     """ValueError naming `name` when a float64 array `a` holds finite numbers beyond the
     range of the float `dtype` (nothing to check for float64)."""
     if a is not None and np.dtype(dtype) != np.float64:
@@ -47,7 +51,8 @@ def check_range(a, name, dtype, what="this network's dtype"):
                              f"(|x| > {top:.3g}), {what}")
 
 
-def as_labels(labels, n, n_classes, name="labels", check_range=True):
+def as_labels(labels: Any, n: int, n_classes: int, name: str = "labels",
+              check_range: bool = True) -> NDArray[np.int64]:
     """Integer class labels in [0, n_classes) as a C-contiguous int64 array of length n
     (`check_range=False`: integers of any value, for labels checked already)."""
     arr = np.asarray(labels)
@@ -68,40 +73,42 @@ def as_labels(labels, n, n_classes, name="labels", check_range=True):
     return np.ascontiguousarray(arr, dtype=np.int64)
 
 
-def check_int(value, name, minimum=None):
+def check_int(value: Any, name: str, minimum: Optional[int] = None) -> int:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
         raise ValueError(f"{name} must be an integer, got {value!r}")
-    value = int(value)
-    if minimum is not None and value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return value
+    number = int(value)
+    if minimum is not None and number < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {number}")
+    return number
 
 
-def check_real(value, name, minimum=None, strict=False):
+def check_real(value: Any, name: str, minimum: Optional[float] = None,
+               strict: bool = False) -> float:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise ValueError(f"{name} must be a real number, got {value!r}")
     try:
-        value = float(value)
+        number = float(value)
     except OverflowError:  # (an int past float64's range)
         raise ValueError(f"{name} must be finite, got an integer of {len(str(value))} "
                          "digits") from None
-    if not np.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value}")
-    if minimum is not None and (value < minimum or (strict and value == minimum)):
+    if not np.isfinite(number):
+        raise ValueError(f"{name} must be finite, got {number}")
+    if minimum is not None and (number < minimum or (strict and number == minimum)):
         op = ">" if strict else ">="
-        raise ValueError(f"{name} must be {op} {minimum}, got {value}")
-    return value
+        raise ValueError(f"{name} must be {op} {minimum}, got {number}")
+    return number
 
 
-def check_fraction(value, name):
+def check_fraction(value: Any, name: str) -> float:
     """`value` as a float in [0, 1]; ValueError naming `name` otherwise."""
-    value = check_real(value, name)
-    if not 0.0 <= value <= 1.0:
-        raise ValueError(f"{name} must be in [0, 1], got {value}")
-    return value
+    number = check_real(value, name)
+    if not 0.0 <= number <= 1.0:
+        raise ValueError(f"{name} must be in [0, 1], got {number}")
+    return number
 
 
-def check_choice(value, name, choices, what=None):
+def check_choice(value: Any, name: str, choices: Collection[str],
+                 what: Optional[str] = None) -> str:
     """`value` as a plain str among `choices`; ValueError naming `what` (default `name`)
     and the choices otherwise."""
     if not (isinstance(value, str) and value in choices):
@@ -109,7 +116,7 @@ def check_choice(value, name, choices, what=None):
     return str(value)
 
 
-def check_seed(value, name):
+def check_seed(value: Any, name: str) -> Any:
     """A seed for numpy's random generators: None, an integer >= 0 or a numpy Generator,
     RandomState, BitGenerator or SeedSequence (returned as it is); ValueError naming `name`
     otherwise."""
@@ -123,7 +130,7 @@ def check_seed(value, name):
     return int(value)
 
 
-def seed_of(random_state):
+def seed_of(random_state: Any) -> Optional[int]:
     """An integer seed from a checked random state (None stays None): an integer as it is,
     a generator's next draw below 2**31."""
     if random_state is None or isinstance(random_state, int):
@@ -133,24 +140,24 @@ def seed_of(random_state):
     return int(np.random.default_rng(random_state).integers(2**31))
 
 
-def check_bool(value, name):
+def check_bool(value: Any, name: str) -> bool:
     """`value` as a bool; ValueError for anything but True/False (numpy's included)."""
     if not isinstance(value, (bool, np.bool_)):
         raise ValueError(f"{name} must be True or False, got {value!r}")
     return bool(value)
 
 
-def max_threads():
+def max_threads() -> int:
     """The most threads a sweep may be split over: 4 x the CPUs this process may run on, and
     at least 64 (more only oversubscribes the cores, and very many exhaust the system)."""
-    return max(64, 4 * available_cpus())
+    return max(64, 4 * int(available_cpus()))
 
 
-def check_threads(n_threads):
+def check_threads(n_threads: Optional[int]) -> int:
     """`n_threads` checked, or for None the default (:func:`snode.threads.default_threads`:
     the CPUs this process may use less those other processes keep busy)."""
     if n_threads is None:
-        return default_threads()
+        return int(default_threads())
     n = check_int(n_threads, "n_threads", minimum=1)
     cap = max_threads()
     if n > cap:

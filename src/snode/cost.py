@@ -8,14 +8,17 @@ process's batch directly (:func:`snode.evaluation.evaluate`, the objective's own
 """
 from dataclasses import dataclass
 import functools
-from typing import Optional
+from typing import Any, Optional, Union
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from ._validate import check_range, check_real
-from .evaluation import evaluate
+from .evaluation import Evaluation, evaluate
 from .loss import Batch, Loss
 from .model import SNODE
 from .reduce import Blocks, LocalReducer, block_size_for
-from .sobolev import DepthOperator
+from .sobolev import DepthOperator, Pair
 
 __all__ = ["Cost"]
 
@@ -77,7 +80,7 @@ class Cost:
     smooth: float = 0.0
     n_classes: Optional[int] = None
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         loss = Loss(self.mse, self.ce, self.out, self.n_classes)  # (checks its terms)
         for name in ("mse", "ce", "out", "n_classes"):
             object.__setattr__(self, name, getattr(loss, name))
@@ -86,12 +89,14 @@ class Cost:
         object.__setattr__(self, "_loss", loss)
 
     @property
-    def loss(self):
+    def loss(self) -> Loss:
         """The data terms (:class:`snode.loss.Loss`): mse, ce, out and n_classes."""
-        return self._loss
+        loss: Loss = self.__dict__["_loss"]
+        return loss
 
     # --- inputs ------------------------------------------------------------------------------
-    def prepare(self, net, X, Y=None, labels=None, *, check_input=True):
+    def prepare(self, net: SNODE, X: ArrayLike, Y: Optional[ArrayLike] = None,
+                labels: Optional[ArrayLike] = None, *, check_input: bool = True) -> Batch:
         """Check and convert a batch once: returns a :class:`snode.loss.Batch`, the tuple
         (X, Y, labels).
 
@@ -104,21 +109,21 @@ class Cost:
         ValueError
             Naming what is wrong with X, Y or labels, or what a term lacks.
         """
-        X = net.check_inputs(X, check_finite=check_input)
-        Y, labels = self.loss.check_targets(X.shape[0], net.width, Y, labels, drop_unused=True,
-                                            check_values=check_input)
+        Xc = net.check_inputs(X, check_finite=check_input)
+        Yc, labels_c = self.loss.check_targets(Xc.shape[0], net.width, Y, labels,
+                                               drop_unused=True, check_values=check_input)
         if check_input:
-            check_range(Y, "Y", net.dtype)
-        return Batch(X, Y, labels)
+            check_range(Yc, "Y", net.dtype)
+        return Batch(Xc, Yc, labels_c)
 
     # --- the weight penalty (docs/method.md: decay and smooth are the depth operator) --------
-    def _operator(self, net):
+    def _operator(self, net: SNODE) -> Optional[DepthOperator]:
         """The depth operator of the penalty, None when it is zero."""
         if not (self.decay > 0 or self.smooth > 0):
             return None
         return _depth_operator(net.h, self.decay, self.smooth)
 
-    def penalty(self, net, params=None):
+    def penalty(self, net: SNODE, params: Optional[Pair] = None) -> float:
         """The weight terms (decay, smooth) of J at the network's weights or at `params`."""
         A = self._operator(net)
         if A is None:
@@ -126,7 +131,8 @@ class Cost:
         p = (net.W, net.b) if params is None else params
         return 0.5 * A.inner(p, p)
 
-    def penalty_grad(self, net, gW, gb, params=None):
+    def penalty_grad(self, net: SNODE, gW: NDArray[Any], gb: NDArray[Any],
+                     params: Optional[Pair] = None) -> None:
         """Add the gradient of the weight terms (at the network's weights or at `params`) to
         gW, gb in place."""
         A = self._operator(net)
@@ -136,7 +142,8 @@ class Cost:
         gW += pW
         gb += pb
 
-    def penalty_along(self, net, params, direction):
+    def penalty_along(self, net: SNODE, params: Pair,
+                      direction: Pair) -> tuple[float, float, float]:
         """The penalty on the line ``params + eta direction``: ``P(eta) = p0 + p1 eta +
         p2 eta^2 / 2``; returns (p0, p1, p2)."""
         A = self._operator(net)
@@ -145,12 +152,14 @@ class Cost:
         return (0.5 * A.inner(params, params), A.inner(params, direction),
                 A.inner(direction, direction))
 
-    def data_cost(self, outputs, Y=None, labels=None):
+    def data_cost(self, outputs: NDArray[Any], Y: Optional[NDArray[Any]] = None,
+                  labels: Optional[NDArray[Any]] = None) -> float:
         """The data terms (mse, ce, out) of J at given outputs x(T) of shape (N, width)."""
-        return self.loss.value(outputs, Y, labels)
+        return float(self.loss.value(outputs, Y, labels))
 
     # --- one process's batch, directly ------------------------------------------------------
-    def _evaluate(self, net, X, Y, labels, grad, input_grad=False):
+    def _evaluate(self, net: SNODE, X: ArrayLike, Y: Optional[ArrayLike],
+                  labels: Optional[ArrayLike], grad: bool, input_grad: bool = False) -> Evaluation:
         if not isinstance(net, SNODE):
             raise ValueError(f"net must be an snode.SNODE, got {type(net).__name__}")
         batch = self.prepare(net, X, Y, labels)
@@ -158,11 +167,14 @@ class Cost:
         return evaluate(net, self, batch, blocks, net.check_params((net.W, net.b)),
                         grad=grad, input_grad=input_grad)
 
-    def __call__(self, net, X, Y=None, labels=None):
+    def __call__(self, net: SNODE, X: ArrayLike, Y: Optional[ArrayLike] = None,
+                 labels: Optional[ArrayLike] = None) -> float:
         """The cost J (a float), as ``snode.Objective(net, cost, X, Y, labels).value()``."""
         return self._evaluate(net, X, Y, labels, grad=False).value
 
-    def value_and_grad(self, net, X, Y=None, labels=None, *, input_grad=False):
+    def value_and_grad(self, net: SNODE, X: ArrayLike, Y: Optional[ArrayLike] = None,
+                       labels: Optional[ArrayLike] = None, *, input_grad: bool = False
+                       ) -> tuple[Any, ...]:
         """The cost and its exact gradient.
 
         Parameters
@@ -189,11 +201,12 @@ class Cost:
             If a sweep overflows.
         """
         ev = self._evaluate(net, X, Y, labels, grad=True, input_grad=input_grad)
+        assert ev.grad is not None  # (an evaluation with grad=True)
         return (ev.value, *ev.grad, ev.input_grad) if input_grad else (ev.value, *ev.grad)
 
 
 @functools.lru_cache(maxsize=32)
-def _depth_operator(h, mass, stiff):
+def _depth_operator(h: float, mass: float, stiff: float) -> DepthOperator:
     # (an operator is immutable: one per step and weights, not one per penalty evaluation,
     # which checked its parameters several times an iteration)
     return DepthOperator(h, mass, stiff)

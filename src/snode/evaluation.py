@@ -7,9 +7,10 @@ block by block through the network's sweeps and added along the tree of :mod:`sn
 for one process. docs/method.md (the cost functional, sums over samples).
 """
 from dataclasses import dataclass
-from typing import Optional
+from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
+from numpy.typing import NDArray
 
 from .exceptions import NonFiniteError
 from .model import all_finite
@@ -55,19 +56,20 @@ class Evaluation:
     >>> obj.release(ev)                      # the kept states' memory back for reuse
     """
 
-    params: tuple
+    params: tuple[NDArray[Any], NDArray[Any]]
     value: float
-    grad: Optional[tuple] = None
-    input_grad: object = None
-    outputs: object = None
-    states: object = None
+    grad: Optional[tuple[NDArray[Any], NDArray[Any]]] = None
+    input_grad: Optional[NDArray[Any]] = None
+    outputs: Optional[NDArray[Any]] = None
+    states: Any = None
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return (f"Evaluation(value={self.value!r}, grad={self.grad is not None}, "
                 f"states={self.states is not None})")
 
 
-def evaluate(net, cost, batch, blocks, point, *, grad=True, input_grad=False, keep=False):
+def evaluate(net: Any, cost: Any, batch: Any, blocks: Any, point: tuple[NDArray[Any], NDArray[Any]], *,
+             grad: bool = True, input_grad: bool = False, keep: bool = False) -> Evaluation:
     """The cost of `batch` at the weights `point` (checked), over this process's blocks.
 
     Parameters
@@ -96,16 +98,16 @@ def evaluate(net, cost, batch, blocks, point, *, grad=True, input_grad=False, ke
     """
     loss, scale = cost.loss, 1.0 / blocks.n_total
     if not grad:
-        def value(k):
+        def value(k: int) -> tuple[float]:
             b = batch.rows(blocks.slice(k))
             return (net.data_cost(b.X, loss, b.Y, b.labels, scale=scale, params=point,
                                   check_input=False)[0],)
 
         (J,) = blocks.sum(value, lambda: (0.0,))
         return Evaluation(point, _with_penalty(net, cost, float(J), point))
-    parts = []
+    parts: list[Any] = []
 
-    def gradient(k):
+    def gradient(k: int) -> tuple[Any, ...]:
         b = batch.rows(blocks.slice(k))
         r = net.data_gradient(b.X, loss, b.Y, b.labels, scale=scale, params=point,
                               input_grad=input_grad, outputs=True, keep=keep, check_input=False)
@@ -133,19 +135,19 @@ def evaluate(net, cost, batch, blocks, point, *, grad=True, input_grad=False, ke
     return Evaluation(point, J, (gW, gb), gX, outputs, states)
 
 
-def _with_penalty(net, cost, J, point):
+def _with_penalty(net: Any, cost: Any, J: float, point: tuple[NDArray[Any], NDArray[Any]]) -> float:
     J = J + cost.penalty(net, point)
     if not np.isfinite(J):
         raise NonFiniteError("the cost is not finite: the weights or outputs are too large")
     return float(J)
 
 
-def joined(arrays, empty):
+def joined(arrays: Sequence[NDArray[Any]], empty: tuple[int, ...]) -> NDArray[Any]:
     """The arrays of this process's blocks, one after the other (`empty`: the shape of none)."""
     return np.concatenate(arrays) if arrays else np.empty(empty)
 
 
-def _reduced(parts, *shapes):
+def _reduced(parts: Any, *shapes: tuple[int, ...]) -> tuple[float, NDArray[Any], NDArray[Any]]:
     """The cost and gradient a reducer returned, checked: (float, ndarray, ndarray)."""
     try:
         J, gW, gb = parts

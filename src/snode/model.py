@@ -19,18 +19,19 @@ The activations and initialisations by name:
 'relu'
 """
 import math
-import operator
 import os
 import warnings
 from collections import namedtuple
+from typing import Any, Callable, Optional, Union
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike, NDArray
 
 from . import _kernels
 from . import io
 from ._validate import as_float_array, check_int, check_range, check_real, check_threads
 from .loss import OutputLine, as_loss, output_loss, output_loss_along, softmax  # noqa: F401
-from .schemes import Tableau, get_tableau
+from .schemes import Scheme, Tableau, get_tableau
 
 __all__ = ["SNODE", "ACTIVATIONS", "INITS", "DTYPES", "ForwardStates", "DataGradient",
            "all_finite", "isa", "release_scratch", "release_states", "place_inputs",
@@ -51,7 +52,13 @@ DTYPES = ("float64", "float32")
 class _Sweeps:
     """The compiled sweeps of one dtype (_kernels' functions without or with the suffix _f32)."""
 
-    def __init__(self, suffix):
+    forward: Callable[..., Any]
+    data_cost: Callable[..., Any]
+    value_grad: Callable[..., Any]
+    tangent: Callable[..., Any]
+    tangent_kept: Callable[..., Any]
+
+    def __init__(self, suffix: str) -> None:
         for name in ("forward", "data_cost", "value_grad", "tangent", "tangent_kept"):
             setattr(self, name, getattr(_kernels, name + suffix))
 
@@ -223,8 +230,10 @@ class SNODE:
     (5, 4, 4)
     """
 
-    def __init__(self, width, n_steps, T=1.0, scheme="rk4", activation="tanh", init="smooth",
-                 seed=None, *, n_threads=None, memory="store", dtype="float64"):
+    def __init__(self, width: int, n_steps: int, T: float = 1.0, scheme: Scheme = "rk4",
+                 activation: str = "tanh", init: str = "smooth", seed: Any = None, *,
+                 n_threads: Optional[int] = None, memory: str = "store",
+                 dtype: DTypeLike = "float64") -> None:
         self._width = check_int(width, "width", minimum=1)
         self._n_steps = check_int(n_steps, "n_steps", minimum=1)
         self._T = check_real(T, "T", minimum=0.0, strict=True)
@@ -245,65 +254,83 @@ class SNODE:
         self._W, self._b = W.astype(self._dtype, copy=False), b.astype(self._dtype, copy=False)
 
     # --- configuration -----------------------------------------------------------------------
-    width = property(operator.attrgetter("_width"), doc="The state's dimension d.")
-    n_steps = property(operator.attrgetter("_n_steps"), doc="The depth steps K.")
-    T = property(operator.attrgetter("_T"), doc="The final time (depth).")
-    activation = property(operator.attrgetter("_activation"), doc="The activation's name.")
-    dtype = property(operator.attrgetter("_dtype"),
-                     doc="The numpy dtype of the weights and sweeps (float64 or float32).")
+    @property
+    def width(self) -> int:
+        """The state's dimension d."""
+        return self._width
 
     @property
-    def h(self):
+    def n_steps(self) -> int:
+        """The depth steps K."""
+        return self._n_steps
+
+    @property
+    def T(self) -> float:
+        """The final time (depth)."""
+        return self._T
+
+    @property
+    def activation(self) -> str:
+        """The activation's name."""
+        return self._activation
+
+    @property
+    def dtype(self) -> np.dtype[Any]:
+        """The numpy dtype of the weights and sweeps (float64 or float32)."""
+        return self._dtype
+
+    @property
+    def h(self) -> float:
         """The step length T / n_steps."""
         return self._T / self._n_steps
 
     @property
-    def scheme(self):
+    def scheme(self) -> str:
         """The Runge-Kutta scheme's name."""
         return self.tableau.name
 
     @property
-    def n_threads(self):
+    def n_threads(self) -> Optional[int]:
         """The threads the sweeps split a batch over (None: the CPUs this process may use less
         those other processes keep busy, measured as it runs; :mod:`snode.threads`)."""
         return self._n_threads
 
     @n_threads.setter
-    def n_threads(self, value):
+    def n_threads(self, value: Optional[int]) -> None:
         self._n_threads = None if value is None else check_threads(value)
 
     @property
-    def threads(self):
+    def threads(self) -> int:
         """The number of threads the next sweep runs on (`n_threads`, or the default now)."""
         return self._n_threads if self._n_threads is not None else check_threads(None)
 
     @property
-    def memory(self):
+    def memory(self) -> str:
         """How the gradient sweep keeps its states: "store" or "recompute"."""
         return self._memory
 
     @memory.setter
-    def memory(self, value):
+    def memory(self, value: str) -> None:
         if value not in _MEMORY:
             raise ValueError(f"memory must be one of {_MEMORY}, got {value!r}")
         self._memory = value
 
     @property
-    def W(self):
+    def W(self) -> NDArray[Any]:
         """The weights, (n_steps, width, width) of `dtype` (writable; set: checked)."""
         return self._W
 
     @W.setter
-    def W(self, value):
+    def W(self, value: ArrayLike) -> None:
         self._W = self._check_param(value, "W", (self._n_steps, self._width, self._width))
 
     @property
-    def b(self):
+    def b(self) -> NDArray[Any]:
         """The biases, (n_steps, width) of `dtype` (writable; set: checked)."""
         return self._b
 
     @b.setter
-    def b(self, value):
+    def b(self, value: ArrayLike) -> None:
         self._b = self._check_param(value, "b", (self._n_steps, self._width))
 
     def _check_param(self, value, name, shape, allow_nonfinite=False, copy=True):
@@ -319,7 +346,7 @@ class SNODE:
         return (f"SNODE(width={self._width}, n_steps={self._n_steps}, T={self._T}, "
                 f"scheme={self.scheme!r}, activation={self._activation!r}{dtype})")
 
-    def copy(self):
+    def copy(self) -> "SNODE":
         """An independent copy (weights included)."""
         new = object.__new__(SNODE)
         new.__dict__.update(self.__dict__)
@@ -327,7 +354,7 @@ class SNODE:
         new._b = self._b.copy()
         return new
 
-    def astype(self, dtype):
+    def astype(self, dtype: DTypeLike) -> "SNODE":
         """A copy of the network in another dtype (its weights converted; rounded to the
         nearest for float32), or a plain copy in its own.
 
@@ -343,11 +370,11 @@ class SNODE:
         new._b = self._b.astype(dtype)
         return new
 
-    def get_params(self):
+    def get_params(self) -> tuple[NDArray[Any], NDArray[Any]]:
         """Copies of the weights, ``(W, b)``."""
         return self._W.copy(), self._b.copy()
 
-    def set_params(self, params):
+    def set_params(self, params: tuple[ArrayLike, ArrayLike]) -> None:
         """Set the weights from ``(W, b)`` (copied in; checked before anything changes).
 
         Raises
@@ -431,7 +458,8 @@ class SNODE:
         check_range(Y, "Y", self._dtype)
         return Y, labels
 
-    def save(self, path, meta=None):
+    def save(self, path: Union[str, "os.PathLike[str]"],
+             meta: Optional[dict[str, Any]] = None) -> None:
         """Write the network (and a JSON-serialisable `meta` dict) to `path`, atomically.
 
         Read it back with ``snode.load(path)``.
@@ -481,7 +509,8 @@ class SNODE:
         return (id(self), self._width, self._n_steps, self.h, self._activation,
                 id(self.tableau), self._dtype)
 
-    def forward(self, X, *, params=None, check_input=True):
+    def forward(self, X: ArrayLike, *, params: Optional[tuple[ArrayLike, ArrayLike]] = None,
+                check_input: bool = True) -> NDArray[Any]:
         """The output x(T).
 
         Parameters
@@ -508,7 +537,8 @@ class SNODE:
         X = self.check_inputs(X, check_finite=check_input)
         return self._sweeps.forward(*self._args(params), X, self.threads)
 
-    def trajectory(self, X, *, params=None):
+    def trajectory(self, X: ArrayLike, *,
+                   params: Optional[tuple[ArrayLike, ArrayLike]] = None) -> NDArray[Any]:
         """The states at the step times t_i = i h, i = 0..n_steps.
 
         Parameters
@@ -528,7 +558,10 @@ class SNODE:
         X = self.check_inputs(X)
         return self._sweeps.forward(*self._args(params), X, self.threads, True)
 
-    def sensitivity(self, X, dW=None, db=None, *, params=None, states=None):
+    def sensitivity(self, X: Optional[ArrayLike], dW: Optional[ArrayLike] = None,
+                    db: Optional[ArrayLike] = None, *,
+                    params: Optional[tuple[ArrayLike, ArrayLike]] = None,
+                    states: Any = None) -> NDArray[Any]:
         """The linearised response xi(T) of the output to the weight direction (dW, db).
 
         ``forward(X)`` with weights ``(W + eps dW, b + eps db)`` equals
@@ -578,7 +611,8 @@ class SNODE:
                                      self.threads)
         return xi[:, 0, :]
 
-    def input_jacobian(self, X, *, params=None):
+    def input_jacobian(self, X: ArrayLike, *,
+                       params: Optional[tuple[ArrayLike, ArrayLike]] = None) -> NDArray[Any]:
         """The Jacobian dx(T)/dx(0) of the output with respect to the (padded) input.
 
         Parameters
@@ -602,7 +636,9 @@ class SNODE:
                                      self.threads)
         return np.ascontiguousarray(xi.transpose(0, 2, 1))
 
-    def adjoint(self, X, lam_T, *, params=None):
+    def adjoint(self, X: ArrayLike, lam_T: ArrayLike, *,
+                params: Optional[tuple[ArrayLike, ArrayLike]] = None
+                ) -> tuple[NDArray[Any], NDArray[Any], NDArray[Any]]:
         """Back-propagate a given dJ/dx(T): returns (gW, gb, lam_0).
 
         For any cost J of the outputs with gradient ``lam_T = dJ/dx(T)``, this gives the exact
@@ -629,13 +665,13 @@ class SNODE:
         NonFiniteError
             If the sweep overflows.
         """
-        X = self.check_inputs(X)
-        lam_T = as_float_array(lam_T, "lam_T", ndim=2, dtype=self._dtype)
-        if lam_T.shape != (X.shape[0], self._width):
-            raise ValueError(f"lam_T must have shape {(X.shape[0], self._width)}, "
-                             f"got {lam_T.shape}")
+        X0 = self.check_inputs(X)
+        lam = as_float_array(lam_T, "lam_T", ndim=2, dtype=self._dtype)
+        if lam.shape != (X0.shape[0], self._width):
+            raise ValueError(f"lam_T must have shape {(X0.shape[0], self._width)}, "
+                             f"got {lam.shape}")
         _, gW, gb, lam0, _, _ = self._sweeps.value_grad(
-            *self._args(params), X, None, None, lam_T, 0.0, 0.0, 0.0, 0, 1.0, self.threads,
+            *self._args(params), X0, None, None, lam, 0.0, 0.0, 0.0, 0, 1.0, self.threads,
             self._memory == "recompute", True)
         return gW, gb, lam0
 
@@ -758,7 +794,7 @@ class SNODE:
                 np.zeros_like(self._b) if db is None else db)
 
 
-def isa():
+def isa() -> str:
     """Name of the instruction-set level the sweeps run with ("baseline", "avx2", "avx512");
     ``SNODE_ISA=baseline`` (or avx2) in the environment forces a narrower one.
 
@@ -771,7 +807,7 @@ def isa():
     return _kernels.isa()
 
 
-def release_scratch():
+def release_scratch() -> None:
     """Free the calling thread's cached scratch memory of the sweeps.
 
     Examples

@@ -10,15 +10,18 @@ the reducer block by block; the weight penalty is added once, after the reductio
 
 The formulas are in docs/method.md (the cost functional, the sensitivity step).
 """
+from typing import Any, Optional, Union
+
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from .cost import Cost
 from .evaluation import Evaluation, evaluate, joined
 from .exceptions import NonFiniteError
 from .loss import Batch
 from .model import SNODE, release_states
-from .reduce import (Blocks, LocalReducer, agree, block_size_for, check_reducer, reduce_floats,
-                     same_everywhere, shard, total_samples)
+from .reduce import (Blocks, LocalReducer, Reducer, agree, block_size_for, check_reducer,
+                     reduce_floats, same_everywhere, shard, total_samples)
 from ._validate import check_bool, check_int
 
 __all__ = ["Objective", "Evaluation", "LinearizedCost", "as_objective"]
@@ -104,8 +107,10 @@ class Objective:
     True
     """
 
-    def __init__(self, net, cost, X, Y=None, labels=None, *, reducer=None, keep_states="auto",
-                 block_size=None, check_input=True):
+    def __init__(self, net: SNODE, cost: Cost, X: ArrayLike, Y: Optional[ArrayLike] = None,
+                 labels: Optional[ArrayLike] = None, *, reducer: Optional[Reducer] = None,
+                 keep_states: Union[bool, str] = "auto", block_size: Optional[int] = None,
+                 check_input: bool = True) -> None:
         if not isinstance(net, SNODE):
             raise ValueError(f"net must be an snode.SNODE, got {type(net).__name__}")
         if not isinstance(cost, Cost):
@@ -120,7 +125,7 @@ class Objective:
                     check_input, "check_input"))
             if batch.labels is not None and batch.labels is labels:
                 # (the caller's later changes would reach the core unchecked)
-                batch = batch._replace(labels=batch.labels.copy())
+                batch = batch._replace(labels=np.array(batch.labels))
             if keep_states not in ("auto", True, False):
                 raise ValueError(f"keep_states must be 'auto', True or False, got "
                                  f"{keep_states!r}")
@@ -153,7 +158,7 @@ class Objective:
         self.counts = {"gradients": 0, "values": 0, "sweeps": 0}
 
     @property
-    def eps(self):
+    def eps(self) -> float:
         """The relative rounding of the network's outputs: the machine epsilon of its dtype
         (float64's 2.2e-16, float32's 1.2e-7), from which the line searches allow for the
         cost's rounding (:meth:`output_scale`)."""
@@ -174,7 +179,7 @@ class Objective:
         """This process's labels (N,) or None."""
         return self.batch.labels
 
-    def subset(self, index):
+    def subset(self, index: ArrayLike) -> "Objective":
         """The objective on the samples `index` of this one (a mini-batch, in that order): the
         same network, cost, reducer, block size and counts; normalised by the mini-batch's
         global size. Over several processes, `index` holds global sample numbers (the same on
@@ -219,15 +224,15 @@ class Objective:
 
     # --- the point ---------------------------------------------------------------------------
     @property
-    def h(self):
+    def h(self) -> float:
         """The network's depth step."""
         return self.net.h
 
-    def params(self):
+    def params(self) -> tuple[NDArray[Any], NDArray[Any]]:
         """Copies of the network's weights, ``(W, b)``."""
         return self.net.get_params()
 
-    def set_params(self, params):
+    def set_params(self, params: tuple[ArrayLike, ArrayLike]) -> None:
         """Set the network's weights to ``params = (W, b)`` (checked first; ValueError, with
         the weights unchanged, if malformed or not finite)."""
         self.net.set_params(params)
@@ -249,7 +254,8 @@ class Objective:
         return (self.keep_states is True
                 or self.net.states_nbytes(self.n_samples) <= MAX_STATE_BYTES)
 
-    def evaluate(self, params=None, *, grad=True, input_grad=False, keep=None):
+    def evaluate(self, params: Optional[tuple[ArrayLike, ArrayLike]] = None, *, grad: bool = True,
+                 input_grad: bool = False, keep: Optional[bool] = None) -> Evaluation:
         """The objective at `params` (default: the network's weights).
 
         Parameters
@@ -288,7 +294,7 @@ class Objective:
         return evaluate(self.net, self.cost, self.batch, self._blocks, point, grad=grad,
                         input_grad=input_grad, keep=self._keep(keep) and bool(grad))
 
-    def release(self, evaluation):
+    def release(self, evaluation: Evaluation) -> None:
         """Declare that `evaluation` will not be linearised again: the memory of its forward
         states goes back to a pool for later evaluations (a fresh buffer of tens of megabytes
         costs its page faults on every evaluation)."""
@@ -296,11 +302,12 @@ class Objective:
         for st in states if isinstance(states, tuple) else (states,):
             release_states(st)
 
-    def value(self, params=None):
+    def value(self, params: Optional[tuple[ArrayLike, ArrayLike]] = None) -> float:
         """The cost J at `params` (default: the network's weights), from one forward sweep."""
         return self._evaluate(self._point(params, copy=False), False, False, False).value
 
-    def value_and_grad(self, params=None, *, input_grad=False):
+    def value_and_grad(self, params: Optional[tuple[ArrayLike, ArrayLike]] = None, *,
+                       input_grad: bool = False) -> tuple[Any, ...]:
         """The cost and its exact gradient at `params` (default: the network's weights).
 
         Returns
@@ -315,7 +322,7 @@ class Objective:
         gW, gb = ev.grad
         return (ev.value, gW, gb, ev.input_grad) if input_grad else (ev.value, gW, gb)
 
-    def accuracy(self, params=None):
+    def accuracy(self, params: Optional[tuple[ArrayLike, ArrayLike]] = None) -> float:
         """The fraction of samples (over all processes) whose largest output among the first
         n_classes is their label. Needs labels."""
         if self.labels is None:
@@ -327,7 +334,7 @@ class Objective:
         if self.n_samples:
             try:
                 out = self.net.forward(self.X, params=point)
-                correct = np.count_nonzero(out[:, :C].argmax(axis=1) == self.labels)
+                correct = int(np.count_nonzero(out[:, :C].argmax(axis=1) == self.labels))
             except NonFiniteError as exc:
                 error = exc
         agree(self.reducer, error)
@@ -371,7 +378,8 @@ class Objective:
                      + c * np.einsum("i,i->", flat, flat, dtype=np.float64))
 
     # --- the linearised model ----------------------------------------------------------------
-    def linearize(self, evaluation, direction):
+    def linearize(self, evaluation: Evaluation,
+                  direction: tuple[ArrayLike, ArrayLike]) -> "LinearizedCost":
         """The cost along ``params + eta direction`` with x(T) replaced by its linearisation
         ``x(T) + eta xi(T)`` (the sensitivity sweep along `direction`).
 
@@ -408,7 +416,7 @@ class Objective:
                 xi = self.net.sensitivity(self.X, u[0], u[1], params=evaluation.params)
             elif isinstance(states, tuple):
                 xi = joined([self.net.sensitivity(None, u[0], u[1], states=st)
-                             for st in states], None)
+                             for st in states], (0, self.net.width))
             else:
                 xi = self.net.sensitivity(None, u[0], u[1], states=states)
         except NonFiniteError as exc:
@@ -542,7 +550,7 @@ class LinearizedCost:
         return tuple(float(v) for v in self._blocks.sum(lambda k: self._lines[k](t),
                                                         lambda: (0.0,) * 3))
 
-    def __call__(self, eta):
+    def __call__(self, eta: float) -> tuple[float, float, float]:
         """``(phi(eta), phi'(eta), phi''(eta))``."""
         s = self._scale
         t = eta * s
@@ -560,7 +568,7 @@ class LinearizedCost:
         self._last = (eta, (phi, dphi, (d2 + self._p2) * s * s))
         return self._last[1]
 
-    def minimizer(self):
+    def minimizer(self) -> Optional[float]:
         """The minimiser ``-slope / curvature`` of a quadratic phi; None when phi is not a
         quadratic (with the cross-entropy: see ``snode.optim.linesearch.sensitivity_step``)
         or has no positive curvature."""

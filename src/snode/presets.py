@@ -19,7 +19,7 @@ Examples
 """
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Optional
+from typing import Any, Mapping, Optional
 
 from .cost import Cost
 from .model import SNODE
@@ -59,27 +59,27 @@ class Preset:
 
     name: str
     description: str
-    net: dict = field(default_factory=dict)
+    net: Mapping[str, Any] = field(default_factory=dict)
     loss: str = "mse"
     scale: str = "image"
-    optimizer: Optional[NCG] = None
+    optimizer: NCG = field(default_factory=NCG)
     width: str = "inputs"
     reference: str = ""
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         object.__setattr__(self, "net", MappingProxyType(dict(self.net)))
 
-    def network(self, width, seed=None, **kwargs):
+    def network(self, width: int, seed: Optional[int] = None, **kwargs: Any) -> SNODE:
         """The preset's network of the given width (an :class:`snode.SNODE`)."""
         return SNODE(width, **{**self.net, "seed": seed, **kwargs})
 
-    def cost(self, n_classes):
+    def cost(self, n_classes: int) -> Cost:
         """The preset's cost for `n_classes` classes (a :class:`snode.Cost`)."""
         if self.loss == "mse":
             return Cost(mse=1.0, n_classes=n_classes)
         return Cost(mse=0.0, ce=1.0, n_classes=n_classes)
 
-    def estimator_params(self):
+    def estimator_params(self) -> dict[str, Any]:
         """The parameters of SNODEClassifier / SNODERegressor that give this preset."""
         opt = self.optimizer
         return dict(width=self.width, n_steps=self.net["n_steps"], T=self.net["T"],
@@ -95,7 +95,7 @@ class Preset:
                     ncg_options=dict(safeguard=opt.safeguard, beta_inner=opt.beta_inner))
 
 
-PRESETS = {
+PRESETS: dict[str, Preset] = {
     "baravdish2022": Preset(
         name="baravdish2022",
         description="the authors' prototype: explicit Euler, T = 3, 150 steps, tanh; FR with "
@@ -115,7 +115,7 @@ PRESETS = {
 }
 
 
-def preset(name):
+def preset(name: str) -> Preset:
     """The named configuration (a :class:`Preset`).
 
     Parameters

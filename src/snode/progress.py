@@ -13,6 +13,7 @@ batch job, a notebook's captured output), at most one every `every` seconds. The
 import logging
 import sys
 import time
+from typing import Any, Callable, Optional, TextIO
 
 __all__ = ["Progress", "logger"]
 
@@ -20,7 +21,7 @@ __all__ = ["Progress", "logger"]
 logger = logging.getLogger("snode")
 
 
-def _tqdm():
+def _tqdm() -> Any:
     """tqdm's bar class, or None where tqdm is not installed."""
     try:
         from tqdm import tqdm
@@ -67,8 +68,10 @@ class Progress:
     steps 3/3 cost 0.33
     """
 
-    def __init__(self, total, desc="", *, stream=None, every=30.0, line=None, bar=None,
-                 disable=False, final=True):
+    def __init__(self, total: Optional[int], desc: str = "", *, stream: Optional[TextIO] = None,
+                 every: float = 30.0, line: Optional[Callable[[int, str], str]] = None,
+                 bar: Optional[bool] = None, disable: bool = False,
+                 final: bool = True) -> None:
         self.total, self.desc, self.every, self.disable = total, desc, every, disable
         self.final = final
         self.stream = sys.stderr if stream is None else stream
@@ -78,12 +81,12 @@ class Progress:
         tqdm = _tqdm()
         if bar is None:
             bar = tqdm is not None and is_terminal(self.stream)
-        self._bar = None
+        self._bar: Any = None
         if bar and tqdm is not None and not disable:
             self._bar = tqdm(total=total, desc=desc or None, file=self.stream, leave=True,
                              dynamic_ncols=True)
 
-    def update(self, n=1, status=""):
+    def update(self, n: int = 1, status: str = "") -> None:
         """Count `n` more steps; `status` (a short text: the cost, the accuracy) is shown
         beside them."""
         self.count += n
@@ -101,7 +104,7 @@ class Progress:
             self._last = now
             self._write(self.line())
 
-    def line(self):
+    def line(self) -> str:
         """The plain line of the current state."""
         if self._line is not None:
             return self._line(self.count, self.status)
@@ -109,7 +112,7 @@ class Progress:
         head = f"{self.desc} " if self.desc else ""
         return f"{head}{self.count}{total} {self.status}".rstrip()
 
-    def write(self, text):
+    def write(self, text: str) -> None:
         """Write a line of text without breaking the bar."""
         if self.disable:
             return
@@ -118,25 +121,25 @@ class Progress:
         else:
             self._write(text)
 
-    def _write(self, text):
+    def _write(self, text: str) -> None:
         self.stream.write(text + "\n")
         self.stream.flush()
 
-    def close(self):
+    def close(self) -> None:
         """End the bar (plain lines need no ending)."""
         if self._bar is not None:
             self._bar.close()
             self._bar = None
 
-    def __enter__(self):
+    def __enter__(self) -> "Progress":
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.close()
-        return False
 
 
-def is_terminal(stream):
+def is_terminal(stream: Any) -> bool:
+    """Whether `stream` is a terminal (False for a closed stream or one without isatty)."""
     try:
         return bool(stream.isatty())
     except (AttributeError, ValueError):  # (a closed stream, or one without isatty)

@@ -11,15 +11,15 @@ The named schemes:
 (4, 4)
 """
 from dataclasses import dataclass
-from typing import Optional
+from typing import Any, Optional, Union
 
 import numpy as np
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, NDArray
 
 __all__ = ["Tableau", "SCHEMES", "get_tableau"]
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, init=False)
 class Tableau:
     """An explicit Butcher tableau.
 
@@ -46,48 +46,49 @@ class Tableau:
     'my heun'
     """
 
-    a: ArrayLike
-    b: ArrayLike
-    c: Optional[ArrayLike] = None
-    name: str = "custom"
-    order: Optional[int] = None
+    a: NDArray[np.float64]
+    b: NDArray[np.float64]
+    c: NDArray[np.float64]
+    name: str
+    order: Optional[int]
 
-    def __post_init__(self):
-        a = np.array(self.a, dtype=np.float64, copy=True)
-        b = np.array(self.b, dtype=np.float64, copy=True)
-        if b.ndim != 1 or b.shape[0] < 1:
-            raise ValueError(f"tableau weights b must be a non-empty vector, got shape {b.shape}")
-        S = b.shape[0]
+    def __init__(self, a: ArrayLike, b: ArrayLike, c: Optional[ArrayLike] = None,
+                 name: str = "custom", order: Optional[int] = None) -> None:
+        A = np.array(a, dtype=np.float64, copy=True)
+        B = np.array(b, dtype=np.float64, copy=True)
+        if B.ndim != 1 or B.shape[0] < 1:
+            raise ValueError(f"tableau weights b must be a non-empty vector, got shape {B.shape}")
+        S = B.shape[0]
         if S > 16:
             raise ValueError(f"at most 16 stages are supported, got {S}")
-        if a.shape != (S, S):
-            raise ValueError(f"tableau matrix a must have shape ({S}, {S}), got {a.shape}")
-        c = a.sum(axis=1) if self.c is None else np.array(self.c, dtype=np.float64, copy=True)
-        if c.shape != (S,):
-            raise ValueError(f"tableau nodes c must have shape ({S},), got {c.shape}")
-        if not (np.isfinite(a).all() and np.isfinite(b).all() and np.isfinite(c).all()):
+        if A.shape != (S, S):
+            raise ValueError(f"tableau matrix a must have shape ({S}, {S}), got {A.shape}")
+        C = A.sum(axis=1) if c is None else np.array(c, dtype=np.float64, copy=True)
+        if C.shape != (S,):
+            raise ValueError(f"tableau nodes c must have shape ({S},), got {C.shape}")
+        if not (np.isfinite(A).all() and np.isfinite(B).all() and np.isfinite(C).all()):
             raise ValueError("tableau contains NaN or Inf")
-        if np.any(np.triu(a) != 0.0):
+        if np.any(np.triu(A) != 0.0):
             raise ValueError("the tableau is implicit (a has entries on or above the diagonal); "
                              "only explicit Runge-Kutta schemes are supported")
-        if abs(b.sum() - 1.0) > 1e-12:
+        if abs(B.sum() - 1.0) > 1e-12:
             raise ValueError(f"tableau weights must sum to 1 for a consistent scheme, "
-                             f"got {b.sum()!r}")
-        for arr in (a, b, c):
+                             f"got {B.sum()!r}")
+        for arr in (A, B, C):
             arr.setflags(write=False)
-        object.__setattr__(self, "a", a)
-        object.__setattr__(self, "b", b)
-        object.__setattr__(self, "c", c)
+        for field, value in (("a", A), ("b", B), ("c", C), ("name", name), ("order", order)):
+            object.__setattr__(self, field, value)
 
     @property
-    def stages(self):
-        return self.b.shape[0]
+    def stages(self) -> int:
+        """The number of stages S."""
+        return int(self.b.shape[0])
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"Tableau(name={self.name!r}, stages={self.stages}, order={self.order})"
 
 
-SCHEMES = {
+SCHEMES: dict[str, Tableau] = {
     "euler": Tableau([[0.0]], [1.0], [0.0], name="euler", order=1),
     "heun": Tableau([[0.0, 0.0], [1.0, 0.0]], [0.5, 0.5], [0.0, 1.0], name="heun", order=2),
     "midpoint": Tableau([[0.0, 0.0], [0.5, 0.0]], [0.0, 1.0], [0.0, 0.5], name="midpoint",
@@ -98,7 +99,11 @@ SCHEMES = {
 }
 
 
-def get_tableau(scheme):
+#: A scheme as the network takes it: a name, a Tableau, or the arrays (a, b[, c]).
+Scheme = Union[str, Tableau, tuple[Any, ...], list[Any]]
+
+
+def get_tableau(scheme: Scheme) -> Tableau:
     """A Tableau from a scheme name, a Tableau, or a pair/triple (a, b[, c])."""
     if isinstance(scheme, Tableau):
         return scheme

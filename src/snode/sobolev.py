@@ -15,17 +15,23 @@ References
 .. [1] J. W. Neuberger, "Sobolev Gradients and Differential Equations", 2nd ed., Lecture
    Notes in Mathematics 1670, Springer, 2010.
 """
+from typing import Any
+
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from . import _kernels
 from ._validate import as_float_array, check_fraction, check_real
 
-__all__ = ["sobolev_gradient", "sobolev_inner", "h1_inner", "h1_apply", "DepthOperator"]
+__all__ = ["sobolev_gradient", "sobolev_inner", "h1_inner", "h1_apply", "DepthOperator", "Pair"]
+
+#: A pair of weight-shaped arrays (W-like of shape (K, d, d), b-like of shape (K, d)).
+Pair = tuple[NDArray[np.float64], NDArray[np.float64]]
 
 
-def _pair(gW, gb, names=("gW", "gb")):
-    gW = as_float_array(gW, names[0], ndim=3)
-    gb = as_float_array(gb, names[1], ndim=2)
+def _pair(gW_in: ArrayLike, gb_in: ArrayLike, names: tuple[str, str] = ("gW", "gb")) -> Pair:
+    gW = as_float_array(gW_in, names[0], ndim=3)
+    gb = as_float_array(gb_in, names[1], ndim=2)
     K, d = gW.shape[0], gW.shape[1]
     if gW.shape != (K, d, d) or gb.shape != (K, d):
         raise ValueError(f"{names[0]} must have shape (K, d, d) and {names[1]} (K, d), "
@@ -35,16 +41,17 @@ def _pair(gW, gb, names=("gW", "gb")):
     return gW, gb
 
 
-def _weights(h, mass, stiff, names=("mass", "stiff")):
-    h = check_real(h, "h", minimum=0.0, strict=True)
-    return h, check_real(mass, names[0], minimum=0.0), check_real(stiff, names[1], minimum=0.0)
+def _weights(h: float, mass: float, stiff: float,
+             names: tuple[str, ...] = ("mass", "stiff")) -> tuple[float, float, float]:
+    return check_real(h, "h", minimum=0.0, strict=True), check_real(mass, names[0], minimum=0.0), check_real(stiff, names[1], minimum=0.0)
 
 
-def _flat(a):
+def _flat(a: NDArray[np.float64]) -> NDArray[np.float64]:
     return a.reshape(a.shape[0], -1)
 
 
-def sobolev_gradient(gW, gb, h, alpha=1.0, weight=1.0):
+def sobolev_gradient(gW: ArrayLike, gb: ArrayLike, h: float, alpha: float = 1.0,
+                     weight: float = 1.0) -> Pair:
     """The Sobolev gradient: the Riesz representer of a gradient in the discrete H1 product;
     with ``weight < 1`` the hybrid gradient, its blend with the L2 gradient.
 
@@ -102,7 +109,8 @@ def sobolev_gradient(gW, gb, h, alpha=1.0, weight=1.0):
     return DepthOperator(h, 1.0, alpha).hybrid((gW, gb), check_fraction(weight, "weight"))
 
 
-def sobolev_inner(uW, ub, vW, vb, h, alpha=1.0):
+def sobolev_inner(uW: ArrayLike, ub: ArrayLike, vW: ArrayLike, vb: ArrayLike, h: float,
+                  alpha: float = 1.0) -> float:
     """The discrete H1 inner product in depth of two parameter pairs.
 
     ``<u, v>_S = h sum_i u_i . v_i + (alpha/h) sum_{i<K-1} (u_{i+1}-u_i) . (v_{i+1}-v_i)``,
@@ -137,18 +145,19 @@ def sobolev_inner(uW, ub, vW, vb, h, alpha=1.0):
     return h1_inner((uW, ub), (vW, vb), h, 1.0, alpha, names=("alpha",))
 
 
-def h1_inner(u, v, h, mass, stiff, *, names=("mass", "stiff")):
+def h1_inner(u: tuple[ArrayLike, ArrayLike], v: tuple[ArrayLike, ArrayLike], h: float,
+             mass: float, stiff: float, *, names: tuple[str, ...] = ("mass", "stiff")) -> float:
     """``u . A v`` for two parameter pairs u = (uW, ub), v = (vW, vb), A = mass h I +
     (stiff/h) L (see the module docstring): a float."""
-    uW, ub = _pair(*u, ("uW", "ub"))
-    vW, vb = _pair(*v, ("vW", "vb"))
+    uW, ub = _pair(u[0], u[1], ("uW", "ub"))
+    vW, vb = _pair(v[0], v[1], ("vW", "vb"))
     if uW.shape != vW.shape:
         raise ValueError(f"u and v have different shapes: {uW.shape} and {vW.shape}")
     h, mass, stiff = _weights(h, mass, stiff, ("mass",) + tuple(names[-1:]))
     return DepthOperator(h, mass, stiff).inner((uW, ub), (vW, vb))
 
 
-def h1_apply(u, h, mass, stiff):
+def h1_apply(u: tuple[ArrayLike, ArrayLike], h: float, mass: float, stiff: float) -> Pair:
     """``A u`` for a parameter pair u = (uW, ub), A = mass h I + (stiff/h) L: a pair.
 
     Raises
@@ -156,7 +165,7 @@ def h1_apply(u, h, mass, stiff):
     NonFiniteError
         If the result overflows.
     """
-    uW, ub = _pair(*u, ("uW", "ub"))
+    uW, ub = _pair(u[0], u[1], ("uW", "ub"))
     return DepthOperator(h, mass, stiff).apply((uW, ub))
 
 
@@ -180,32 +189,32 @@ class DepthOperator:
 
     __slots__ = ("h", "mass", "stiff")
 
-    def __init__(self, h, mass=1.0, stiff=0.0):
+    def __init__(self, h: float, mass: float = 1.0, stiff: float = 0.0) -> None:
         self.h, self.mass, self.stiff = _weights(h, mass, stiff)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"DepthOperator(h={self.h!r}, mass={self.mass!r}, stiff={self.stiff!r})"
 
-    def apply(self, u):
+    def apply(self, u: Pair) -> Pair:
         """``A u`` (a pair); NonFiniteError if it overflows."""
         h, mass, stiff = self.h, self.mass, self.stiff
         return (_kernels.h1_apply(_flat(_c(u[0])), h, mass, stiff).reshape(u[0].shape),
                 _kernels.h1_apply(_c(u[1]), h, mass, stiff))
 
-    def inner(self, u, v):
+    def inner(self, u: Pair, v: Pair) -> float:
         """``u . A v`` (a float)."""
         h, mass, stiff = self.h, self.mass, self.stiff
-        return (_kernels.h1_inner(_flat(_c(u[0])), _flat(_c(v[0])), h, mass, stiff)
-                + _kernels.h1_inner(_c(u[1]), _c(v[1]), h, mass, stiff))
+        return float(_kernels.h1_inner(_flat(_c(u[0])), _flat(_c(v[0])), h, mass, stiff)
+                     + _kernels.h1_inner(_c(u[1]), _c(v[1]), h, mass, stiff))
 
-    def solve(self, u):
+    def solve(self, u: Pair) -> Pair:
         """``A^-1 u`` (a pair; needs mass > 0): with (mass, stiff) = (1, alpha), the Sobolev
         gradient of the gradient u."""
         h, mass, stiff = self.h, self.mass, self.stiff
         return (_kernels.h1_solve(_flat(_c(u[0])), h, mass, stiff).reshape(u[0].shape),
                 _kernels.h1_solve(_c(u[1]), h, mass, stiff))
 
-    def hybrid(self, u, weight):
+    def hybrid(self, u: Pair, weight: float) -> Pair:
         """``weight A^-1 u + (1 - weight) u / h`` for a checked weight in [0, 1]: with mass 1,
         the hybrid gradient (the Sobolev gradient at weight 1, the same numbers as
         :meth:`solve`; also at stiff = 0, where the two coincide)."""
@@ -218,5 +227,5 @@ class DepthOperator:
 
 # (the arrays are made float64 and contiguous, copied only when they are not; the kernels
 # check shapes and finiteness)
-def _c(a):
+def _c(a: NDArray[np.float64]) -> NDArray[np.float64]:
     return np.ascontiguousarray(a, dtype=np.float64)

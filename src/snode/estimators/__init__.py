@@ -7,6 +7,8 @@ conventions, the checks of ``fit``, the training), :mod:`.classifier`, :mod:`.re
 files and their migration).
 """
 import importlib
+import os
+from typing import TYPE_CHECKING, Any, Union
 
 from .. import io
 from ..model import SNODE
@@ -17,6 +19,10 @@ from .auto import (AUTO_MEMORY, AUTO_MEMORY_BYTES, AUTO_SOBOLEV_WEIGHT,  # noqa:
 from ..optim import NCG_OPTIONS  # noqa: F401
 from .params import PARAMS, SCALES, TARGET_SCALES  # noqa: F401
 
+if TYPE_CHECKING:  # (the classes for type checkers; at run time imported on first use)
+    from .classifier import SNODEClassifier
+    from .regressor import SNODERegressor
+
 __all__ = ["SNODEClassifier", "SNODERegressor", "load", "OPTIMIZERS", "PARAMS", "ESTIMATORS"]
 
 #: The optimisers' names (:data:`snode.optim.OPTIMIZERS` holds them with their settings).
@@ -26,7 +32,7 @@ OPTIMIZERS = tuple(_REGISTRY)
 _CLASSES = {"SNODEClassifier": ".classifier", "SNODERegressor": ".regressor"}
 
 
-def __getattr__(name):
+def __getattr__(name: str) -> Any:
     if name in _CLASSES:
         value = getattr(importlib.import_module(_CLASSES[name], __name__), name)
     elif name == "ESTIMATORS":  # (the estimator classes by the name a model file gives them)
@@ -38,7 +44,7 @@ def __getattr__(name):
     return value
 
 
-def load(path):
+def load(path: Union[str, "os.PathLike[str]"]) -> "Union[SNODE, SNODEClassifier, SNODERegressor]":
     """Read a model file written by ``SNODE.save`` or an estimator's ``save``.
 
     Parameters
@@ -67,16 +73,17 @@ def load(path):
     """
     desc, meta = io.read_model(path)
     try:
-        net = SNODE.from_description(desc)
+        net: SNODE = SNODE.from_description(desc)
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"{path}: inconsistent model file: {exc}") from None
     kind = meta.get("estimator")
     if kind is None:
         return net
-    cls = __getattr__("ESTIMATORS").get(kind)
+    cls: Any = __getattr__("ESTIMATORS").get(kind)
     if cls is None:
         raise ValueError(f"{path}: unknown estimator {kind!r}")
     try:
-        return cls._from_file(net, meta)
+        est: Union[SNODEClassifier, SNODERegressor] = cls._from_file(net, meta)
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"{path}: inconsistent estimator metadata: {exc}") from None
+    return est

@@ -10,9 +10,12 @@ import contextlib
 import dataclasses
 import inspect
 import logging
+import os
 import sys
+from typing import Any, Callable, Optional, TypeVar, Union
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from .._validate import as_float_array, seed_of
 from ..data import Scaler
@@ -30,6 +33,7 @@ __all__ = ["SNODEEstimator", "SkClassifier", "SkRegressor", "SkBase", "not_fitte
            "input_scaler"]
 
 _log = logging.getLogger("snode.estimators")
+_E = TypeVar("_E", bound="SNODEEstimator")
 
 try:  # scikit-learn is optional: with it, its own input validation (and messages) is used
     from sklearn.base import BaseEstimator as SkBase
@@ -159,7 +163,8 @@ class SNODEEstimator:
         est.set_params(**{**settings, **params})
         return est
 
-    def fit(self, X, y, callback=None):
+    def fit(self: _E, X: ArrayLike, y: ArrayLike,
+            callback: Optional[Callable[[dict[str, Any]], Any]] = None) -> _E:
         """Train on inputs X (N, m) and y: the classifier's class labels (N,) of any comparable
         type, the regressor's targets (N,) or (N, k).
 
@@ -291,7 +296,7 @@ class SNODEEstimator:
                           getattr(self, "input_offset_", 0))
         return self.net_.forward(x0, check_input=False)
 
-    def initial_state(self, X):
+    def initial_state(self, X: ArrayLike) -> NDArray[np.float64]:
         """The network's initial states x(0) of the samples X (N, m): the scaled inputs at
         components ``input_offset_`` to ``input_offset_ + m - 1``, zeros before them; shape
         ``(N, input_offset_ + m)`` (the network pads the rest of its width with zeros). Pass it
@@ -482,7 +487,7 @@ class SNODEEstimator:
         return optimizer, OPTIMIZERS[p["optimizer"]].fitted(optimizer)
 
     # --- persistence -------------------------------------------------------------------------
-    def save(self, path):
+    def save(self, path: Union[str, "os.PathLike[str]"]) -> None:
         """Write the fitted estimator to `path` (.npz, atomically); read it with snode.load.
 
         Raises

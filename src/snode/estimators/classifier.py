@@ -1,5 +1,8 @@
 """SNODEClassifier: classification with a standalone neural ODE."""
+from typing import Any, Optional
+
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from ..cost import Cost
 from ..loss import softmax
@@ -108,21 +111,22 @@ class SNODEClassifier(SNODEEstimator, SkClassifier, SkBase, kind=CLASSIFIER):
         return self._fit_net(p, red, X, C, labels=labels, cost=cost, callback=callback,
                              attrs=dict(classes_=classes))
 
-    def decision_function(self, X):
+    def decision_function(self, X: ArrayLike) -> NDArray[np.float64]:
         """The first C outputs, (N, C) (for 2 classes: output 1 minus output 0, (N,))."""
         z = self._outputs(X)[:, :self.classes_.shape[0]]
         return z[:, 1] - z[:, 0] if z.shape[1] == 2 else z
 
-    def predict_proba(self, X):
+    def predict_proba(self, X: ArrayLike) -> NDArray[np.float64]:
         """Softmax of the first C outputs, (N, C)."""
         return softmax(self._outputs(X), self.classes_.shape[0])
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> NDArray[Any]:
         """The class of each sample of X (N, m): the largest of the first C outputs."""
         z = self._outputs(X)[:, :self.classes_.shape[0]]
         return self.classes_[z.argmax(axis=1)]
 
-    def score(self, X, y, sample_weight=None):
+    def score(self, X: ArrayLike, y: ArrayLike,
+              sample_weight: Optional[ArrayLike] = None) -> float:
         """Mean accuracy (over every process's samples with `comm`).
 
         Raises

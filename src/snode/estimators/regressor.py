@@ -1,5 +1,8 @@
 """SNODERegressor: regression with a standalone neural ODE."""
+from typing import Optional
+
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from .._validate import as_float_array
 from ..cost import Cost
@@ -84,7 +87,7 @@ class SNODERegressor(SNODEEstimator, SkRegressor, SkBase, kind=REGRESSOR):
                              attrs=dict(_y_1d=y.ndim == 1, n_outputs_=Y.shape[1],
                                         target_scaler_=targets))
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> NDArray[np.float64]:
         """The targets of the samples X (N, m): (N,) or (N, k), as fitted."""
         out = self._outputs(X)[:, :self.n_outputs_]  # (checks that the estimator is fitted)
         targets = self.target_scaler_
@@ -94,7 +97,8 @@ class SNODERegressor(SNODEEstimator, SkRegressor, SkBase, kind=REGRESSOR):
         out[:, targets.constant_] = targets.shift_[targets.constant_]
         return out[:, 0] if self._y_1d else out
 
-    def score(self, X, y, sample_weight=None):
+    def score(self, X: ArrayLike, y: ArrayLike,
+              sample_weight: Optional[ArrayLike] = None) -> float:
         """Coefficient of determination R^2 (scikit-learn's: averaged over the targets; over
         every process's samples with `comm`).
 
@@ -104,16 +108,16 @@ class SNODERegressor(SNODEEstimator, SkRegressor, SkBase, kind=REGRESSOR):
             If y does not have the predictions' shape ((N,) and (N, 1) are taken as the
             same).
         """
-        y = as_float_array(y, "y")
+        y0 = as_float_array(y, "y")
         red = self._reducer()
         empty = red.size > 1 and np.shape(X)[:1] == (0,)  # (no samples here)
-        p = y.copy() if empty else self.predict(X)
-        y = matching(y, p.shape, "y")
+        p = y0.copy() if empty else self.predict(X)
+        t = matching(y0, p.shape, "y")
         w = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
         if red.size > 1:  # every process's samples: the mean, then the squares
-            w = np.ones(y.shape[0]) if w is None else w
-            k = 1 if y.ndim == 1 else y.shape[1]
-            Y, P = y.reshape(y.shape[0], k), p.reshape(y.shape[0], k)
+            w = np.ones(t.shape[0]) if w is None else w
+            k = 1 if t.ndim == 1 else t.shape[1]
+            Y, P = t.reshape(t.shape[0], k), p.reshape(t.shape[0], k)
             n, *s1 = distributed.global_sums(red, float(np.sum(w)),
                                              *np.sum(w[:, None] * Y, axis=0))
             mean = np.array(s1) / n
@@ -121,8 +125,8 @@ class SNODERegressor(SNODEEstimator, SkRegressor, SkBase, kind=REGRESSOR):
                                            *np.sum(w[:, None] * (Y - mean) ** 2, axis=0))
             ss_res, ss_tot = np.array(sums[:k]) / n, np.array(sums[k:]) / n
             return r2(ss_res, ss_tot)
-        ss_res = np.average((y - p) ** 2, axis=0, weights=w)
-        ss_tot = np.average((y - np.average(y, axis=0, weights=w)) ** 2, axis=0, weights=w)
+        ss_res = np.average((t - p) ** 2, axis=0, weights=w)
+        ss_tot = np.average((t - np.average(t, axis=0, weights=w)) ** 2, axis=0, weights=w)
         return r2(ss_res, ss_tot)
 
     def _extra_meta(self):

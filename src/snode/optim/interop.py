@@ -1,5 +1,8 @@
 """The objective as scipy.optimize.minimize sees it: a function of one flat vector."""
+from typing import Any, Callable, Optional
+
 import numpy as np
+from numpy.typing import NDArray
 
 from ..exceptions import NonFiniteError
 from ..objective import as_objective
@@ -7,7 +10,10 @@ from ..objective import as_objective
 __all__ = ["scipy_objective"]
 
 
-def scipy_objective(net, cost=None, X=None, Y=None, labels=None, *, reducer=None):
+def scipy_objective(net: Any, cost: Any = None, X: Any = None, Y: Any = None, labels: Any = None,
+                    *, reducer: Any = None
+                    ) -> tuple[Callable[[Any], tuple[float, NDArray[np.float64]]],
+                               NDArray[np.float64]]:
     """The cost as a function of a flat parameter vector, for ``scipy.optimize.minimize``.
 
     Parameters
@@ -55,8 +61,8 @@ def scipy_objective(net, cost=None, X=None, Y=None, labels=None, *, reducer=None
     W, b = obj.params()
     nW, size = W.size, W.size + b.size
 
-    def fun(x):
-        x = np.asarray(x, dtype=np.float64)
+    def fun(x_in: Any) -> tuple[float, NDArray[np.float64]]:
+        x = np.asarray(x_in, dtype=np.float64)
         if x.shape != (size,):
             raise ValueError(f"x must have shape ({size},), got {x.shape}")
         params = (x[:nW].reshape(W.shape).copy(), x[nW:].reshape(b.shape).copy())
@@ -67,6 +73,6 @@ def scipy_objective(net, cost=None, X=None, Y=None, labels=None, *, reducer=None
             J, GW, Gb = obj.value_and_grad()
         except NonFiniteError:
             return np.inf, np.full(x.shape, np.nan)
-        return J, np.concatenate([GW.ravel(), Gb.ravel()])
+        return float(J), np.concatenate([GW.ravel(), Gb.ravel()])
 
     return fun, np.concatenate([W.ravel(), b.ravel()])

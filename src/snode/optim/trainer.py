@@ -12,16 +12,22 @@ the manner of diffrax's solvers' ``init`` and ``step``.
 from dataclasses import dataclass, field
 import math
 import time
-from typing import Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy.optimize import OptimizeResult
 
 from .._validate import check_bool, check_int, check_real, check_seed, seed_of
 from ..exceptions import NonFiniteError
 from ..model import all_finite
 from ..objective import as_objective
-from ..reduce import digest, gather_floats, rank0_copy, reduce_floats
+from ..reduce import Reducer, digest, gather_floats, rank0_copy, reduce_floats
+
+if TYPE_CHECKING:
+    from ..cost import Cost
+    from ..model import SNODE
+    from ..objective import Objective
 
 __all__ = ["TrainResult", "Trainer", "Loop", "Step", "pair_dot", "pair_axpy", "pair_finite",
            "HISTORY_FIELDS", "SCHEDULE_FIELDS"]
@@ -230,8 +236,11 @@ class Trainer:
         :class:`Step` (and updates the weights, `state` and `loop`)."""
         raise NotImplementedError
 
-    def minimize(self, net, cost=None, X=None, Y=None, labels=None, callback=None, *,
-                 reducer=None):
+    def minimize(self, net: "Union[SNODE, Objective]", cost: "Optional[Cost]" = None,
+                 X: Optional[ArrayLike] = None, Y: Optional[ArrayLike] = None,
+                 labels: Optional[ArrayLike] = None,
+                 callback: Optional[Callable[[dict[str, Any]], Any]] = None, *,
+                 reducer: Optional[Reducer] = None) -> TrainResult:
         """Train: update the network's weights in place; returns a TrainResult.
 
         Parameters
