@@ -23,6 +23,12 @@ myst_heading_anchors = 3
 myst_enable_extensions = ["dollarmath"]
 
 autosummary_generate = True
+# (each class's page documents its public methods and properties below the summary table)
+autodoc_default_options = {"members": True, "inherited-members": False,
+                           "undoc-members": False, "show-inheritance": False,
+                           # (scikit-learn's metadata-routing methods, documented there)
+                           "exclude-members": "set_fit_request, set_score_request, "
+                                              "get_metadata_routing"}
 autosummary_imported_members = True
 numpydoc_show_class_members = False
 numpydoc_xref_param_type = False
