@@ -21,6 +21,11 @@ Examples
 >>> len(Xtr), len(Xte)
 (75, 25)
 """
+from typing import Any, Callable
+
+import numpy as np
+from numpy.typing import NDArray
+
 from .files import csv_columns, load_csv, load_npz, mnist
 from .preprocessing import Scaler, one_hot, train_test_split
 from .synthetic import circles, digits, moons, spirals, teacher, xor
@@ -32,7 +37,8 @@ __all__ = ["spirals", "circles", "moons", "xor", "teacher", "digits", "mnist", "
 NAMES = ("spirals", "circles", "moons", "xor", "teacher", "digits")
 
 
-def load(name, n=1000, seed=None, **csv_options):
+def load(name: str, n: int = 1000, seed: Any = None,
+         **csv_options: Any) -> tuple[NDArray[np.float64], NDArray[Any]]:
     """A data set by name: one of NAMES, "mnist:DIR", "csv:FILE" or "npz:FILE".
 
     Parameters
@@ -77,7 +83,8 @@ def load(name, n=1000, seed=None, **csv_options):
     if kind == "teacher":
         X, Y, _ = teacher(n, seed=seed)
         return X, Y
-    gens = {"spirals": spirals, "circles": circles, "moons": moons, "xor": xor}
+    gens: dict[str, Callable[..., tuple[NDArray[np.float64], NDArray[np.int64]]]] = {
+        "spirals": spirals, "circles": circles, "moons": moons, "xor": xor}
     if kind not in gens:
         raise ValueError(f"unknown data set {name!r}; choose one of {NAMES}, 'mnist:DIR', "
                          "'csv:FILE' or 'npz:FILE'")

@@ -12,7 +12,10 @@ import warnings
 import zipfile
 import zlib
 
+from typing import Any, Optional, Union
+
 import numpy as np
+from numpy.typing import NDArray
 
 from .._validate import as_float_array, check_bool, check_int
 
@@ -99,7 +102,8 @@ def _mnist_csv(folder, kind):
     return pixels.reshape(-1, 28, 28), labels
 
 
-def mnist(path, kind="train", size=14):
+def mnist(path: Union[str, "os.PathLike[str]"], kind: str = "train",
+          size: int = 14) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
     """MNIST from the files a user has: the standard IDX files (plain or .gz), or the common
     CSV form (a header, then a label and 784 pixel values a row), in the folder `path`.
 
@@ -217,8 +221,10 @@ def _sniff(lines):
     return ","
 
 
-def load_csv(path, target_columns=1, delimiter=None, header="auto", label_column=-1,
-             skip_header=None, return_names=False, columns=None):
+def load_csv(path: Union[str, "os.PathLike[str]"], target_columns: int = 1,
+             delimiter: Optional[str] = None, header: Union[str, bool] = "auto",
+             label_column: Union[int, str, None] = -1, skip_header: Optional[int] = None,
+             return_names: bool = False, columns: Any = None) -> tuple[Any, ...]:
     """Inputs and labels (or targets) from a CSV file.
 
     One row per sample. Read: a UTF-8 byte-order mark (as Excel writes), a header row (column
@@ -492,7 +498,7 @@ def _is_text(path):
     return b"\0" not in head
 
 
-def load_npz(path):
+def load_npz(path: Union[str, "os.PathLike[str]"]) -> tuple[NDArray[np.float64], NDArray[Any]]:
     """An .npz file with arrays X (N, m) and y (labels (N,) or targets (N, k)).
 
     Labels may be integers or strings (class names); see :func:`load_csv` for how y is read.

@@ -1,5 +1,8 @@
 """Preprocessing: input scaling fitted on training data, one-hot targets, a seeded split."""
+from typing import Any, Optional
+
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from .._validate import as_float_array, check_int, check_real
 
@@ -47,16 +50,20 @@ class Scaler:
         (scale 1).
     """
 
-    def __init__(self, method="range", low=0.0, high=-1.0, per_feature=False):
+    def __init__(self, method: str = "range", low: float = 0.0, high: float = -1.0,
+                 per_feature: bool = False) -> None:
         if method not in ("range", "standard", "none"):
             raise ValueError(f"unknown scaling {method!r}; choose 'range', 'standard' or 'none'")
         self.method = method
         self.low = check_real(low, "low")
         self.high = check_real(high, "high")
         self.per_feature = bool(per_feature)
-        self.shift_ = self.scale_ = self.constant_ = None
+        self.shift_: Optional[NDArray[np.float64]] = None
+        self.scale_: Optional[NDArray[np.float64]] = None
+        self.constant_: Optional[NDArray[np.bool_]] = None
 
-    def fit(self, X, *, reducer=None, block_size=None, name="X", check_input=True):
+    def fit(self, X: ArrayLike, *, reducer: Any = None, block_size: Optional[int] = None,
+            name: str = "X", check_input: bool = True) -> "Scaler":
         """Fit to the samples X (N, m) (`name`: what the messages call X;
         `check_input=False` trusts a float64 array already checked to be finite).
 
@@ -145,16 +152,17 @@ class Scaler:
                              f"{self.shift_.shape[0]}")
         return X
 
-    def transform(self, X, *, check_input=True):
+    def transform(self, X: ArrayLike, *, check_input: bool = True) -> NDArray[np.float64]:
         """The scaled values ``(X - shift_) * scale_`` of X (N, m) (`check_input=False`:
         X, checked already, is not scanned again for non-finite values)."""
         return (self._checked(X, "X", check_input) - self.shift_) * self.scale_
 
-    def inverse_transform(self, Z, *, check_input=True):
+    def inverse_transform(self, Z: ArrayLike, *,
+                          check_input: bool = True) -> NDArray[np.float64]:
         """The values whose transform is Z (N, m): ``Z / scale_ + shift_``."""
         return self._checked(Z, "Z", check_input) / self.scale_ + self.shift_
 
-    def fit_transform(self, X):
+    def fit_transform(self, X: ArrayLike) -> NDArray[np.float64]:
         return self.fit(X).transform(X)
 
     def to_dict(self):
@@ -179,7 +187,8 @@ class Scaler:
         return s
 
 
-def one_hot(labels, n_classes, width=None, levels=(0.0, 1.0)):
+def one_hot(labels: ArrayLike, n_classes: int, width: Optional[int] = None,
+            levels: tuple[float, float] = (0.0, 1.0)) -> NDArray[np.float64]:
     """Targets with `levels[1]` in component `label` and `levels[0]` in the other first
     `n_classes` components, zero-padded to `width` (default n_classes)."""
     n_classes = check_int(n_classes, "n_classes", minimum=1)
@@ -193,7 +202,9 @@ def one_hot(labels, n_classes, width=None, levels=(0.0, 1.0)):
     return Y
 
 
-def train_test_split(X, y, test_size=0.25, seed=None):
+def train_test_split(X: ArrayLike, y: ArrayLike, test_size: float = 0.25,
+                     seed: Any = None) -> tuple[NDArray[Any], NDArray[Any], NDArray[Any],
+                                                NDArray[Any]]:
     """Seeded random split: returns X_train, X_test, y_train, y_test."""
     X, y = np.asarray(X), np.asarray(y)
     if X.shape[0] != y.shape[0]:

@@ -4,9 +4,15 @@ inverse problem (teacher), generated from a seed; and scikit-learn's bundled 8x8
 Every generator returns float64 inputs X of shape (n, m) and integer labels (n,), or, for the
 teacher, real targets (n, width).
 """
+from typing import TYPE_CHECKING, Any, Optional
+
 import numpy as np
+from numpy.typing import NDArray
 
 from .._validate import check_int, check_real
+
+if TYPE_CHECKING:
+    from ..model import SNODE
 
 __all__ = ["spirals", "circles", "moons", "xor", "teacher", "digits"]
 
@@ -19,7 +25,8 @@ def _n(n):
     return check_int(n, "n", minimum=2)
 
 
-def spirals(n=1000, noise=0.05, turns=1.5, seed=None):
+def spirals(n: int = 1000, noise: float = 0.05, turns: float = 1.5,
+            seed: Any = None) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
     """Two interleaved spirals in the plane, one per class (inputs in about [-1, 1]^2).
 
     Returns
@@ -39,7 +46,8 @@ def spirals(n=1000, noise=0.05, turns=1.5, seed=None):
     return X, labels
 
 
-def circles(n=1000, noise=0.05, factor=0.5, seed=None):
+def circles(n: int = 1000, noise: float = 0.05, factor: float = 0.5,
+            seed: Any = None) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
     """Two concentric circles (radii 1 and `factor`), one per class.
 
     Returns (X (n, 2), labels (n,)); label 1 is the inner circle.
@@ -58,7 +66,8 @@ def circles(n=1000, noise=0.05, factor=0.5, seed=None):
     return X, labels
 
 
-def moons(n=1000, noise=0.1, seed=None):
+def moons(n: int = 1000, noise: float = 0.1,
+          seed: Any = None) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
     """Two interleaving half circles, one per class. Returns (X (n, 2), labels (n,))."""
     n = _n(n)
     noise = check_real(noise, "noise", minimum=0.0)
@@ -72,7 +81,8 @@ def moons(n=1000, noise=0.1, seed=None):
     return X, labels
 
 
-def xor(n=1000, noise=0.0, seed=None):
+def xor(n: int = 1000, noise: float = 0.0,
+        seed: Any = None) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
     """Points uniform in [-1, 1]^2, labelled by the sign of x1 x2 (1 where positive)."""
     n = _n(n)
     noise = check_real(noise, "noise", minimum=0.0)
@@ -82,8 +92,9 @@ def xor(n=1000, noise=0.0, seed=None):
     return X + noise * rng.normal(size=X.shape), labels
 
 
-def teacher(n=1000, width=4, n_steps=20, T=1.0, scheme="rk4", activation="tanh", scale=4.0,
-            seed=None, teacher_seed=0):
+def teacher(n: int = 1000, width: int = 4, n_steps: int = 20, T: float = 1.0,
+            scheme: Any = "rk4", activation: str = "tanh", scale: float = 4.0, seed: Any = None,
+            teacher_seed: Any = 0) -> tuple[NDArray[np.float64], NDArray[np.float64], "SNODE"]:
     """The inverse problem: a random smooth sNODE (the teacher) maps random inputs to outputs.
 
     The teacher's weights are the smooth initialisation (seeded by `teacher_seed`, so the same
@@ -108,7 +119,7 @@ def teacher(n=1000, width=4, n_steps=20, T=1.0, scheme="rk4", activation="tanh",
     return X, net.forward(X), net
 
 
-def digits():
+def digits() -> tuple[NDArray[np.float64], NDArray[np.int64]]:
     """scikit-learn's bundled 8x8 handwritten digits (1797 images, 64 features, 10 classes).
 
     Pixel values 0..16 as in scikit-learn; no download needed. Needs scikit-learn
