@@ -333,7 +333,7 @@ def test_whole_number_targets_with_many_values_are_fitted_as_numbers(tmp_path, c
                          "5", "-o", str(tmp_path / "m.npz"), "--json", str(metrics)]) == 0
         out = capsys.readouterr()
         said = "class labels" if classify else "fitted as numbers"
-        assert "training targets are whole numbers" in out.out and said in out.out
+        assert "note: the training targets are whole numbers" in out.err and said in out.err
         assert "unique classes" not in out.err
         m = json.loads(metrics.read_text())
         assert ("train_accuracy" in m) == classify
@@ -550,7 +550,21 @@ def test_a_csv_header_is_kept_and_columns_are_matched_by_name(tmp_path, capsys):
     assert scores[0] == scores[1]  # (the same columns, in another order)
     assert cli.main(["evaluate", str(model), "--dataset", f"csv:{other}"]) == 2
     err = capsys.readouterr().err
-    assert "lacks the model's columns: 'x2'" in err and "not trained on: 'x3'" in err
+    assert "lacks the model's columns: 'x2'" in err
+    # a column the model does not know: left out, with a note (as predict does)
+    extra = _table(tmp_path / "extra.csv", ["id", "x1", "x2", "noise", "label"],
+                   [np.arange(300)] + [cols[c] for c in ("x1", "x2", "noise", "label")])
+    assert cli.main(["evaluate", str(model), "--dataset", f"csv:{extra}"]) == 0
+    out, err = capsys.readouterr()
+    assert out.split()[1] == scores[0] and "not used: id" in err
+    assert "another order" not in err
+    # no header: by position, and said so
+    plain = tmp_path / "plain.csv"
+    plain.write_text("\n".join(",".join(str(v) for v in row) for row in zip(
+        *(cols[c] for c in ("x1", "x2", "noise", "label")))) + "\n")
+    assert cli.main(["evaluate", str(model), "--dataset", f"csv:{plain}"]) == 0
+    out, err = capsys.readouterr()
+    assert out.split()[1] == scores[0] and "taken by position as the model's x1, x2" in err
     # predict: by name (the labels' column left out), or by position without a header
     X_ = np.c_[X, noise]
     del est.feature_names_in_  # (arrays below: no warning about the names)

@@ -247,7 +247,7 @@ def test_command_line_trains_large_data_in_mini_batches(tmp_path, capsys):
     out = tmp_path / "big.npz"
     assert cli.main(["train", "--dataset", f"csv:{path}", "--steps", "2", "--T", "1",
                      "--iterations-per-batch", "1", "-o", str(out)]) == 0
-    printed = capsys.readouterr().out
+    printed = capsys.readouterr().err  # (a note: on stderr)
     assert "mini-batches of 100, 1 epoch" in printed
     # (the estimator's batch_size "auto" chose them; the file keeps the schedule used)
     est = snode.load(out)

@@ -38,6 +38,41 @@ def test_plain_lines_at_most_every_so_often_and_the_last():
     assert out.getvalue() == "" and p.count == 4
 
 
+def test_one_final_line_past_the_total_and_bad_counts_refused():
+    out = io.StringIO()
+    p = Progress(3, "over", stream=out, every=3600.0)
+    for _ in range(6):
+        p.update()
+    assert out.getvalue() == "over 3/3\n" and p.count == 6
+    out = io.StringIO()
+    p = Progress(0, "zero", stream=out, every=3600.0)
+    p.update()
+    p.update()
+    assert out.getvalue() == "zero 1/0\n"
+    for bad in ("10", -1, 2.5, True):
+        with pytest.raises(ValueError, match="total"):
+            Progress(bad)
+    with pytest.raises(ValueError, match="every"):
+        Progress(3, every=-1.0)
+    p = Progress(5, stream=io.StringIO())
+    for bad in (-3, 1.5, "2"):
+        with pytest.raises(ValueError, match="n must"):
+            p.update(bad)
+    assert p.count == 0  # (a refused update counts nothing)
+
+    class NoFlush:  # (a stream without flush, as some wrappers of stdout are)
+        def __init__(self):
+            self.text = ""
+
+        def write(self, text):
+            self.text += text
+
+    stream = NoFlush()
+    p = Progress(2, "x", stream=stream, every=0.0)
+    p.update(status=None)
+    assert stream.text == "x 1/2\n"
+
+
 def test_a_tqdm_bar_where_asked_and_messages_above_it():
     pytest.importorskip("tqdm")
     out = io.StringIO()
@@ -64,6 +99,14 @@ def test_fit_logs_its_messages_and_verbose_prints_them(caplog, capsys):
     iterations = [m for m in messages if m.startswith("Iteration ")]
     assert len(iterations) == est.n_iter_
     assert float(iterations[0].split("loss = ")[1]) == pytest.approx(est.loss_curve_[0])
+    # verbose: shown on stdout instead, not logged as well (no message twice where the
+    # application configured logging too)
+    caplog.clear()
+    with caplog.at_level(logging.DEBUG, logger="snode"):
+        snode.SNODEClassifier(n_steps=3, max_iter=4, random_state=0, verbose=True).fit(X, y)
+    out = capsys.readouterr().out
+    assert "Training ended after" in out and "Iteration 1, loss = " in out
+    assert not [r for r in caplog.records if r.name == "snode.estimators"]
 
 
 def test_cli_notes_on_stderr_unless_quiet(tmp_path, capsys):

@@ -8,7 +8,7 @@ process's batch directly (:func:`snode.evaluation.evaluate`, the objective's own
 """
 from dataclasses import dataclass
 import functools
-from typing import Any, Optional, Union
+from typing import Any, Literal, Optional, Union, overload
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -172,9 +172,19 @@ class Cost:
         """The cost J (a float), as ``snode.Objective(net, cost, X, Y, labels).value()``."""
         return self._evaluate(net, X, Y, labels, grad=False).value
 
+    @overload
+    def value_and_grad(self, net: SNODE, X: ArrayLike, Y: Optional[ArrayLike] = ...,
+                       labels: Optional[ArrayLike] = ..., *,
+                       input_grad: Literal[False] = ...) -> tuple[float, NDArray[Any], NDArray[Any]]: ...
+
+    @overload
+    def value_and_grad(self, net: SNODE, X: ArrayLike, Y: Optional[ArrayLike] = ...,
+                       labels: Optional[ArrayLike] = ..., *,
+                       input_grad: Literal[True]) -> tuple[float, NDArray[Any], NDArray[Any], NDArray[Any]]: ...
+
     def value_and_grad(self, net: SNODE, X: ArrayLike, Y: Optional[ArrayLike] = None,
                        labels: Optional[ArrayLike] = None, *, input_grad: bool = False
-                       ) -> tuple[Any, ...]:
+                       ) -> Union[tuple[float, NDArray[Any], NDArray[Any]], tuple[float, NDArray[Any], NDArray[Any], NDArray[Any]]]:
         """The cost and its exact gradient.
 
         Parameters
@@ -202,7 +212,11 @@ class Cost:
         """
         ev = self._evaluate(net, X, Y, labels, grad=True, input_grad=input_grad)
         assert ev.grad is not None  # (an evaluation with grad=True)
-        return (ev.value, *ev.grad, ev.input_grad) if input_grad else (ev.value, *ev.grad)
+        gW, gb = ev.grad
+        if input_grad:
+            assert ev.input_grad is not None
+            return ev.value, gW, gb, ev.input_grad
+        return ev.value, gW, gb
 
 
 @functools.lru_cache(maxsize=32)

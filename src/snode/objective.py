@@ -10,7 +10,7 @@ the reducer block by block; the weight penalty is added once, after the reductio
 
 The formulas are in docs/method.md (the cost functional, the sensitivity step).
 """
-from typing import Any, Optional, Union
+from typing import Any, Literal, Optional, Union, overload
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -306,8 +306,16 @@ class Objective:
         """The cost J at `params` (default: the network's weights), from one forward sweep."""
         return self._evaluate(self._point(params, copy=False), False, False, False).value
 
+    @overload
+    def value_and_grad(self, params: Optional[tuple[ArrayLike, ArrayLike]] = ..., *,
+                       input_grad: Literal[False] = ...) -> tuple[float, NDArray[Any], NDArray[Any]]: ...
+
+    @overload
+    def value_and_grad(self, params: Optional[tuple[ArrayLike, ArrayLike]] = ..., *,
+                       input_grad: Literal[True]) -> tuple[float, NDArray[Any], NDArray[Any], NDArray[Any]]: ...
+
     def value_and_grad(self, params: Optional[tuple[ArrayLike, ArrayLike]] = None, *,
-                       input_grad: bool = False) -> tuple[Any, ...]:
+                       input_grad: bool = False) -> Union[tuple[float, NDArray[Any], NDArray[Any]], tuple[float, NDArray[Any], NDArray[Any], NDArray[Any]]]:
         """The cost and its exact gradient at `params` (default: the network's weights).
 
         Returns
@@ -319,8 +327,12 @@ class Objective:
             dJ/dX of this process's samples; only with `input_grad`.
         """
         ev = self._evaluate(self._point(params, copy=False), True, input_grad, False)
+        assert ev.grad is not None  # (an evaluation with grad=True)
         gW, gb = ev.grad
-        return (ev.value, gW, gb, ev.input_grad) if input_grad else (ev.value, gW, gb)
+        if input_grad:
+            assert ev.input_grad is not None
+            return ev.value, gW, gb, ev.input_grad
+        return ev.value, gW, gb
 
     def accuracy(self, params: Optional[tuple[ArrayLike, ArrayLike]] = None) -> float:
         """The fraction of samples (over all processes) whose largest output among the first

@@ -15,6 +15,8 @@ import sys
 import time
 from typing import Any, Callable, Optional, TextIO
 
+from ._validate import check_int, check_real
+
 __all__ = ["Progress", "logger"]
 
 #: The package's logger: the parent of every snode logger.
@@ -35,13 +37,13 @@ class Progress:
 
     Parameters
     ----------
-    total : int or None
+    total : int >= 0 or None
         The number of steps expected (None: unknown).
     desc : str, default ""
         What the work is, shown before the bar.
     stream : file, optional
         Where to write; default ``sys.stderr``.
-    every : float, default 30.0
+    every : float >= 0, default 30.0
         Seconds between plain lines (0: a line at every update); a bar redraws as tqdm
         decides.
     line : callable, optional
@@ -54,6 +56,11 @@ class Progress:
     final : bool, default True
         In plain lines, a line when the count reaches `total` (False: where the caller prints
         its own result line).
+
+    Raises
+    ------
+    ValueError
+        If `total` or `every` is out of range.
 
     Examples
     --------
@@ -72,8 +79,10 @@ class Progress:
                  every: float = 30.0, line: Optional[Callable[[int, str], str]] = None,
                  bar: Optional[bool] = None, disable: bool = False,
                  final: bool = True) -> None:
-        self.total, self.desc, self.every, self.disable = total, desc, every, disable
-        self.final = final
+        self.total = None if total is None else check_int(total, "total", minimum=0)
+        self.every = check_real(every, "every", minimum=0.0)
+        self.desc, self.disable, self.final = str(desc), bool(disable), bool(final)
+        self._final_shown = False
         self.stream = sys.stderr if stream is None else stream
         self.count, self.status = 0, ""
         self._line = line
@@ -86,21 +95,32 @@ class Progress:
             self._bar = tqdm(total=total, desc=desc or None, file=self.stream, leave=True,
                              dynamic_ncols=True)
 
-    def update(self, n: int = 1, status: str = "") -> None:
-        """Count `n` more steps; `status` (a short text: the cost, the accuracy) is shown
-        beside them."""
-        self.count += n
-        self.status = status
+    def update(self, n: int = 1, status: Optional[str] = "") -> None:
+        """Count `n` more steps (an integer >= 0); `status` (a short text: the cost, the
+        accuracy) is shown beside them. Plain lines come at most every `every` seconds, and
+        once when the count reaches `total` (with `final`); none after that.
+
+        Raises
+        ------
+        ValueError
+            If `n` is not an integer >= 0.
+        """
+        self.count += check_int(n, "n", minimum=0)
+        self.status = "" if status is None else str(status)
         if self.disable:
             return
         if self._bar is not None:
-            if status:
-                self._bar.set_postfix_str(status, refresh=False)
+            if self.status:
+                self._bar.set_postfix_str(self.status, refresh=False)
             self._bar.update(n)
             return
         now = time.perf_counter()
-        done = self.total is not None and self.count >= self.total
-        if (now - self._last >= self.every and not done) or (done and self.final):
+        if self.total is not None and self.count >= self.total:
+            show = self.final and not self._final_shown
+            self._final_shown = self._final_shown or show
+        else:
+            show = now - self._last >= self.every
+        if show:
             self._last = now
             self._write(self.line())
 
@@ -123,10 +143,13 @@ class Progress:
 
     def _write(self, text: str) -> None:
         self.stream.write(text + "\n")
-        self.stream.flush()
+        flush = getattr(self.stream, "flush", None)
+        if flush is not None:
+            flush()
 
     def close(self) -> None:
-        """End the bar (plain lines need no ending)."""
+        """End the bar (plain lines need no ending); later updates and messages come as
+        plain lines."""
         if self._bar is not None:
             self._bar.close()
             self._bar = None

@@ -36,7 +36,10 @@ def _parse(argv):
         sys.exit(0)
     from .parser import build_parser
 
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:  # (named by the command's parser: "snode train: error: ...")
+        parser.commands[args.command].error(f"unrecognized arguments: {' '.join(unknown)}")
     args.flags_given = {a.split("=", 1)[0] for a in argv if a.startswith("--")}
     return args
 

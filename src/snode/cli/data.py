@@ -68,27 +68,34 @@ def split(args):
 
 def by_name(X, names, est, path, command):
     """X's columns in the order of the columns `est` was trained on, where both have names
-    (a CSV header's `names`, the model's ``feature_names_in_``); X as it is where either
-    lacks them (then the columns count by position).
+    (a CSV header's `names`, the model's ``feature_names_in_``), columns the model does not
+    know left out with a note (as ``snode predict`` does); X as it is where either lacks
+    names (then the columns count by position, with a note where the model has names).
 
     Raises
     ------
     ValueError
-        Naming the model's columns that `path` lacks, those it has beyond them, and those it
-        names twice.
+        Naming the model's columns that `path` lacks, and those it names twice.
     """
     want = getattr(est, "feature_names_in_", None)
     if names is not None and want is None:
         note_unnamed(command, path)
+    if names is None and want is not None:
+        note.info(f"snode {command}: note: {path} has no header: its columns are taken by "
+                  f"position as the model's {', '.join(map(str, want))}")
     if want is None or names is None:
         return X
     names = names[0]
     want = [str(n) for n in want]
     if names == want:
         return X
-    check_columns(path, want, names, others=False)
-    note.info(f"snode {command}: note: the columns of {path} are in another order than the "
-              "model's; matched by name")
+    check_columns(path, want, names, others=True)
+    unused = [c for c in names if c not in want and c not in ("", "Unnamed: 0")]
+    if unused:
+        note.info(f"snode {command}: note: columns of {path} not used: {', '.join(unused)}")
+    if [c for c in names if c in want] != want:
+        note.info(f"snode {command}: note: the columns of {path} are in another order than "
+                  "the model's; matched by name")
     return X[:, [names.index(n) for n in want]]
 
 

@@ -190,4 +190,5 @@ def build_parser():
 
     i = sub.add_parser("info", help="describe a saved model")
     i.add_argument("model")
+    p.commands = sub.choices  # (each command's parser, by name: its errors name it)
     return p

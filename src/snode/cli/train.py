@@ -135,10 +135,11 @@ def _task(args, ytr, yte, yall, comm, lead):
         from_file = args.dataset.partition(":")[0] in ("csv", "npz")  # (the user's data)
         if lead and not args.quiet and from_file and np.issubdtype(yall.dtype, np.integer):
             k = np.unique(yall).size
-            print(f"the training targets are whole numbers with {k} value"
-                  f"{'s' if k != 1 else ''}: "
-                  + ("class labels (--task regress fits them as numbers)" if classify else
-                     "fitted as numbers (--task classify takes them as class labels)"))
+            data.note.info(f"snode train: note: the training targets are whole numbers with "
+                           f"{k} value{'s' if k != 1 else ''}: "
+                           + ("class labels (--task regress fits them as numbers)" if classify
+                              else "fitted as numbers (--task classify takes them as class "
+                                   "labels)"))
         if not classify and ytr.dtype.kind != "f":
             ytr = ytr.astype(np.float64)
             if lead:
@@ -197,8 +198,9 @@ def train(args):
     est = cls(**settings, random_state=args.seed, comm=comm)
     batch_size, epochs = auto.schedule(est.batch_size, est.epochs, n_train)
     if est.batch_size == "auto" and batch_size is not None and not args.quiet and lead:
-        print(f"{n_train} training samples: mini-batches of {batch_size}, {epochs} "
-              f"epoch{'s' if epochs > 1 else ''} (--batch-size, --epochs to change)")
+        data.note.info(f"snode train: note: {n_train} training samples: mini-batches of "
+                       f"{batch_size}, {epochs} epoch{'s' if epochs > 1 else ''} "
+                       "(--batch-size, --epochs to change)")
     if lead:
         unused_options(args, given, settings, kind, batch_size, n_train)
     spec = optimizer_spec(est.optimizer)

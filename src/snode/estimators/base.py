@@ -114,6 +114,17 @@ class SNODEEstimator:
 
     _kind = None
 
+    # the fitted attributes, for type checkers (set by fit; the docstrings say what each is)
+    net_: SNODE
+    scaler_: Scaler
+    input_offset_: int
+    n_features_in_: int
+    n_iter_: int
+    loss_curve_: list[float]
+    history_: dict[str, Any]
+    decay_: float
+    early_stopping_: bool
+
     def __init_subclass__(cls, kind=None, **kwargs):
         super().__init_subclass__(**kwargs)
         if kind is not None:
@@ -127,11 +138,11 @@ class SNODEEstimator:
     def _param_names(cls):
         return [p.name for p in params_of(cls._kind)]
 
-    def get_params(self, deep=True):
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
         """The estimator's parameters, a dict (scikit-learn's convention)."""
         return {name: getattr(self, name) for name in self._param_names()}
 
-    def set_params(self, **params):
+    def set_params(self: _E, **params: Any) -> _E:
         """Set parameters by name; ValueError for a name the estimator does not have."""
         names = self._param_names()
         for key, value in params.items():
@@ -527,27 +538,33 @@ class SNODEEstimator:
 
 
 class _Report:
-    """What a fit tells: every message to the ``snode.estimators`` logger (INFO; each
-    iteration's cost at DEBUG); with ``verbose`` (scikit-learn's meaning) also shown on
-    stdout through a :class:`~snode.progress.Progress`: a line per iteration (its number and
-    the training cost), or a bar where tqdm is installed and stdout is a terminal, with the
-    messages between."""
+    """What a fit tells: with ``verbose`` (scikit-learn's meaning) shown on stdout through a
+    :class:`~snode.progress.Progress` (a line per iteration with its number and the training
+    cost, or a bar where tqdm is installed and stdout is a terminal, the messages between);
+    without it sent to the ``snode.estimators`` logger (INFO; each iteration's cost at
+    DEBUG), for an application that configures logging. One or the other, never both."""
 
     def __init__(self, verbose, total):
+        self.verbose = bool(verbose)
         self.progress = Progress(total, "training", stream=sys.stdout, every=0,
                                  line=lambda n, status: f"Iteration {n}, {status}",
                                  disable=not verbose)
 
     def message(self, text):
-        _log.info(text)
-        self.progress.write(text)
+        if self.verbose:
+            self.progress.write(text)
+        else:
+            _log.info(text)
 
     def callback(self, user):
         """The callback of every iteration: the report, then the user's callback."""
 
         def call(rec):
-            _log.debug("Iteration %d, loss = %.8f", self.progress.count + 1, rec["cost"])
-            self.progress.update(status=f"loss = {rec['cost']:.8f}")
+            if self.verbose:
+                self.progress.update(status=f"loss = {rec['cost']:.8f}")
+            else:
+                self.progress.count += 1
+                _log.debug("Iteration %d, loss = %.8f", self.progress.count, rec["cost"])
             return bool(user(rec)) if user is not None else False
 
         return call

@@ -111,6 +111,8 @@ class SNODEClassifier(SNODEEstimator, SkClassifier, SkBase, kind=CLASSIFIER):
         return self._fit_net(p, red, X, C, labels=labels, cost=cost, callback=callback,
                              attrs=dict(classes_=classes))
 
+    classes_: NDArray[Any]  # (set by fit)
+
     def decision_function(self, X: ArrayLike) -> NDArray[np.float64]:
         """The first C outputs, (N, C) (for 2 classes: output 1 minus output 0, (N,))."""
         z = self._outputs(X)[:, :self.classes_.shape[0]]

@@ -513,8 +513,9 @@ PARAMS = (
        "Show training on stdout (scikit-learn's meaning): a line per iteration with the "
        "training cost (a tqdm bar instead where tqdm is installed and stdout is a "
        "terminal), the validation cost with `early_stopping`, each stage of the decay path, "
-       "and how training ended. Levels above 1 show the same as 1. Without it the same "
-       "messages go to the ``snode.estimators`` logger (INFO; the iterations at DEBUG).",
+       "and how training ended. Levels above 1 show the same as 1. Without it (and only "
+       "then) the same messages go to the ``snode.estimators`` logger (INFO; the iterations "
+       "at DEBUG).",
        "--verbose"),
 )
 
