@@ -967,3 +967,10 @@ def test_ctrl_c_stops_a_loop_of_fits_and_leaves_the_last_good_weights():
     with pytest.raises(KeyboardInterrupt):
         es.fit(X, y, callback=interrupt)
     assert es.result_.interrupted and es.early_stopping_ and es.predict(X).shape == (80,)
+
+
+def test_a_misspelt_parameter_is_named_with_the_class_and_the_nearest_name():
+    with pytest.raises(TypeError, match=r"SNODEClassifier\(\): .*'max_iterr'.*max_iter\?"):
+        snode.SNODEClassifier(max_iterr=3)
+    with pytest.raises(TypeError, match=r"SNODERegressor\(\): .*'bogus'\)?$"):
+        snode.SNODERegressor(bogus=1)

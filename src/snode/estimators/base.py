@@ -8,6 +8,7 @@ when scikit-learn is installed; without it they work the same on their own.
 """
 import contextlib
 import dataclasses
+import difflib
 import inspect
 import logging
 import os
@@ -68,7 +69,13 @@ def _init_for(kind):
                              default=p.default_for(kind)) for p in table])
 
     def __init__(self, *args, **kwargs):
-        bound = sig.bind(self, *args, **kwargs)
+        try:
+            bound = sig.bind(self, *args, **kwargs)
+        except TypeError as exc:  # (named by the class, with the nearest parameter's name)
+            near = [m for k in kwargs if k not in sig.parameters
+                    for m in difflib.get_close_matches(k, sig.parameters, n=1)]
+            hint = f" (did you mean {', '.join(near)}?)" if near else ""
+            raise TypeError(f"{type(self).__name__}(): {exc}{hint}") from None
         bound.apply_defaults()
         for p in table:
             setattr(self, p.name, bound.arguments[p.name])

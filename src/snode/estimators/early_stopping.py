@@ -102,7 +102,8 @@ class EarlyStopping:
         cost = float(self.val.value())
         self.costs.append(cost)
         if self.say:
-            self.say(f"Validation cost = {cost:.8f}")
+            self.say(f"Validation cost = {cost:.8f}"
+                     + (" (the starting weights)" if not self.costs[:-1] else ""))
         self.checked = self.n
         if cost < self.best - self.ftol * abs(self.best) or self.best_params is None:
             self.best, self.best_params, self.best_iter, self.since = \
