@@ -15,7 +15,10 @@ References
 """
 from dataclasses import dataclass
 
+from typing import Any, Optional, Union
+
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from .._validate import as_float_array, check_bool, check_int, check_real
 from ..loss import Loss
@@ -81,8 +84,10 @@ def classes_of(net, X, C):
     return net.forward(X)[:, :C].argmax(axis=1)
 
 
-def deepfool(net, X, labels, n_classes=None, targeted=None, kappa=0.975, step=1.0,
-             max_iter=30, bounds=None, norm=2, input_offset=None, refine=20):
+def deepfool(net: Any, X: Any, labels: Any, n_classes: Optional[int] = None,
+             targeted: Optional[ArrayLike] = None, kappa: float = 0.975, step: float = 1.0,
+             max_iter: int = 30, bounds: Any = None, norm: float = 2,
+             input_offset: Optional[int] = None, refine: int = 20) -> "AttackResult":
     """DeepFool: the smallest input perturbation that changes the class, found by linearising
     the network at the current point (the input Jacobian from sensitivity sweeps) and
     stepping to the nearest linearised class boundary [3].
@@ -225,7 +230,7 @@ def deepfool(net, X, labels, n_classes=None, targeted=None, kappa=0.975, step=1.
     return attack_result(X, x_adv, original, final, attacked, success, norm)
 
 
-def robust_accuracy(result, epsilons):
+def robust_accuracy(result: "AttackResult", epsilons: ArrayLike) -> dict[str, Any]:
     """Accuracy against perturbations of size at most epsilon, from one minimal-perturbation
     attack: a sample counts as robust at epsilon when it was classified correctly and the
     attack needed more than epsilon (or failed).
@@ -265,8 +270,10 @@ def input_grad(net, X, labels, C, place):
     return net.adjoint(x0, lam)[2][:, place.offset:place.offset + X.shape[1]]
 
 
-def pgd(net, X, labels, n_classes=None, epsilon=None, *, norm=np.inf, steps=40,
-        step_size=None, bounds=None, random_start=True, seed=None, input_offset=None):
+def pgd(net: Any, X: Any, labels: Any, n_classes: Optional[int] = None,
+        epsilon: Optional[float] = None, *, norm: float = np.inf, steps: int = 40,
+        step_size: Optional[float] = None, bounds: Any = None, random_start: bool = True,
+        seed: Any = None, input_offset: Optional[int] = None) -> "AttackResult":
     """Projected gradient ascent on the cross-entropy within an epsilon-ball: the iterative
     attack of [4], stronger than one linearisation at a fixed budget.
 
@@ -340,8 +347,10 @@ def pgd(net, X, labels, n_classes=None, epsilon=None, *, norm=np.inf, steps=40,
     return attack_result(X, x, original, final, attacked, success, norm)
 
 
-def masking_check(net, X, labels, n_classes=None, epsilon=None, *, norm=np.inf, steps=100,
-                  bounds=None, seed=None, input_offset=None):
+def masking_check(net: Any, X: ArrayLike, labels: ArrayLike, n_classes: Optional[int] = None,
+                  epsilon: Optional[float] = None, *, norm: float = np.inf, steps: int = 100,
+                  bounds: Any = None, seed: Any = None,
+                  input_offset: Optional[int] = None) -> dict[str, Any]:
     """A sanity check against masked gradients [5]: at a large epsilon an iterative attack must
     bring the accuracy down to chance (1 / n_classes) or below; if it does not, the gradients
     the attacks follow are not telling the truth, and robustness figures built on them are

@@ -16,7 +16,10 @@ References
 """
 from dataclasses import dataclass
 
+from typing import Any, Optional, Union
+
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from .._validate import as_float_array, check_bool, check_int, check_real
 from .common import checked_net, finite_or_raise, seeded_rng
@@ -48,7 +51,8 @@ class PerturbationResponse:
 
 
 
-def perturbation_response(net, X, dW, db, sizes):
+def perturbation_response(net: Any, X: ArrayLike, dW: ArrayLike, db: ArrayLike,
+                          sizes: ArrayLike) -> "PerturbationResponse":
     """The actual and the predicted change of x(T) under the weight perturbation s (dW, db).
 
     Parameters
@@ -102,7 +106,8 @@ def perturbation_response(net, X, dW, db, sizes):
     return PerturbationResponse(sizes=sizes, actual=actual, predicted=predicted, error=error)
 
 
-def output_covariance(net, X, sigma, *, probes=None, seed=None, diagonal=False):
+def output_covariance(net: Any, X: Any, sigma: float, *, probes: Optional[int] = None,
+                      seed: Any = None, diagonal: bool = False) -> NDArray[np.float64]:
     """The linearised covariance of x(T) under independent Gaussian noise on every weight.
 
     With weights ``theta + sigma eps``, eps ~ N(0, I), the linearised output of sample n is
@@ -171,7 +176,8 @@ def output_covariance(net, X, sigma, *, probes=None, seed=None, diagonal=False):
     return cov
 
 
-def monte_carlo_covariance(net, X, sigma, samples=200, *, seed=None, diagonal=False):
+def monte_carlo_covariance(net: Any, X: Any, sigma: float, samples: int = 200, *,
+                           seed: Any = None, diagonal: bool = False) -> NDArray[np.float64]:
     """The covariance of x(T) under Gaussian weight noise, from perturbed forward sweeps.
 
     Parameters
@@ -245,7 +251,8 @@ class NoiseSweep:
     limit: float
 
 
-def noise_sweep(net, X, sigmas, *, samples=200, tol=0.2, seed=None):
+def noise_sweep(net: Any, X: ArrayLike, sigmas: ArrayLike, *, samples: int = 200,
+                tol: float = 0.2, seed: Any = None) -> "NoiseSweep":
     """Where the linearised uncertainty stops describing the network: the per-component
     standard deviation of x(T) under Gaussian weight noise, linearised (exact, from
     sensitivity sweeps; it scales with sigma) beside Monte Carlo, for each noise level.
@@ -295,7 +302,8 @@ def noise_sweep(net, X, sigmas, *, samples=200, tol=0.2, seed=None):
                       tol=tol, limit=float(sigmas[over[0]]) if over.size else np.inf)
 
 
-def smoothness(net, X=None, *, probes=16, seed=None):
+def smoothness(net: Any, X: Any = None, *, probes: int = 16,
+               seed: Any = None) -> dict[str, Any]:
     """How the weights vary over depth, and (with inputs) how strongly each step's weights
     move the output.
 
