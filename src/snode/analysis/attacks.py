@@ -145,6 +145,15 @@ def deepfool(net: Any, X: Any, labels: Any, n_classes: Optional[int] = None,
     ------
     ValueError
         For malformed inputs, labels or targets out of range, or parameters out of range.
+
+    Examples
+    --------
+    >>> import snode
+    >>> X, y = snode.data.moons(100, seed=0)
+    >>> clf = snode.SNODEClassifier(max_iter=30, random_state=0).fit(X, y)
+    >>> attack = snode.analysis.deepfool(clf, clf.scaler_.transform(X), y)
+    >>> attack.x_adv.shape, bool(attack.success.any())
+    ((100, 2), True)
     """
     if targeted is not None and hasattr(net, "classes_"):  # (a classifier's class labels)
         targeted = class_indices(targeted, np.asarray(net.classes_), np.shape(X)[0],
@@ -245,6 +254,16 @@ def robust_accuracy(result: "AttackResult", epsilons: ArrayLike) -> dict[str, An
     dict
         ``over_all``: robust samples / all samples (E,); ``over_correct``: robust samples /
         samples classified correctly before the attack (E,); ``clean``: the accuracy before.
+
+    Examples
+    --------
+    >>> import snode
+    >>> X, y = snode.data.moons(100, seed=0)
+    >>> clf = snode.SNODEClassifier(max_iter=30, random_state=0).fit(X, y)
+    >>> attack = snode.analysis.deepfool(clf, clf.scaler_.transform(X), y)
+    >>> curve = snode.analysis.robust_accuracy(attack, [0.0, 0.5])
+    >>> bool(curve["over_all"][0] >= curve["over_all"][1])  # fewer robust at a larger budget
+    True
     """
     if not isinstance(result, AttackResult):
         raise ValueError("result must be an AttackResult (from deepfool)")
@@ -307,6 +326,15 @@ def pgd(net: Any, X: Any, labels: Any, n_classes: Optional[int] = None,
     ------
     ValueError
         For malformed inputs or parameters out of range.
+
+    Examples
+    --------
+    >>> import snode
+    >>> X, y = snode.data.moons(100, seed=0)
+    >>> clf = snode.SNODEClassifier(max_iter=30, random_state=0).fit(X, y)
+    >>> result = snode.analysis.pgd(clf, clf.scaler_.transform(X), y, epsilon=0.3, seed=0)
+    >>> result.x_adv.shape
+    (100, 2)
     """
     net, X, labels, C, place = attack_args(net, X, labels, n_classes, input_offset)
     if epsilon is None:
@@ -366,6 +394,16 @@ def masking_check(net: Any, X: ArrayLike, labels: ArrayLike, n_classes: Optional
     dict
         ``accuracy`` under :func:`pgd` at `epsilon`, ``chance``, ``passed`` (accuracy <=
         chance), ``result`` (the AttackResult).
+
+    Examples
+    --------
+    >>> import snode
+    >>> X, y = snode.data.moons(100, seed=0)
+    >>> clf = snode.SNODEClassifier(max_iter=30, random_state=0).fit(X, y)
+    >>> check = snode.analysis.masking_check(clf, clf.scaler_.transform(X), y, epsilon=3.0,
+    ...                                      norm=2, seed=0)
+    >>> check["passed"]
+    True
     """
     C = attack_args(net, X, labels, n_classes, input_offset)[3]
     res = pgd(net, X, labels, n_classes, epsilon, norm=norm, steps=steps, bounds=bounds,

@@ -81,6 +81,17 @@ def perturbation_response(net: Any, X: ArrayLike, dW: ArrayLike, db: ArrayLike,
     -----
     The difference ``actual - predicted`` is O(s^2) (the sensitivity is the exact derivative
     of the discrete output); docs/method.md, section 5.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import snode
+    >>> net = snode.SNODE(width=3, n_steps=10, seed=0)
+    >>> X = np.random.default_rng(0).normal(size=(20, 3))
+    >>> dW, db = np.ones_like(net.W), np.zeros_like(net.b)
+    >>> r = snode.analysis.perturbation_response(net, X, dW, db, [1e-4, 1e-3])
+    >>> r.actual.shape, bool(r.error[0] < r.error[1])       # second order: smaller at 1e-4
+    ((2, 20, 3), True)
     """
     net = checked_net(net, float64=True)
     X = net.check_inputs(X)
@@ -146,6 +157,16 @@ def output_covariance(net: Any, X: Any, sigma: float, *, probes: Optional[int] =
     --------
     monte_carlo_covariance : the same from perturbed forward sweeps, to check where the
         linearisation holds.
+
+    Examples
+    --------
+    >>> import snode
+    >>> X, y = snode.data.moons(100, seed=0)
+    >>> clf = snode.SNODEClassifier(max_iter=30, random_state=0).fit(X, y)
+    >>> std = snode.analysis.output_covariance(clf.net_, clf.initial_state(X[:5]), sigma=1e-3,
+    ...                                        diagonal=True)
+    >>> std.shape
+    (5, 4)
     """
     net = checked_net(net, float64=True)
     X = net.check_inputs(X)
@@ -203,6 +224,16 @@ def monte_carlo_covariance(net: Any, X: Any, sigma: float, samples: int = 200, *
         For malformed inputs, a negative sigma, or samples < 2.
     NonFiniteError
         If a perturbed forward sweep overflows.
+
+    Examples
+    --------
+    >>> import snode
+    >>> X, y = snode.data.moons(100, seed=0)
+    >>> clf = snode.SNODEClassifier(max_iter=30, random_state=0).fit(X, y)
+    >>> std = snode.analysis.monte_carlo_covariance(clf.net_, clf.initial_state(X[:5]), 1e-3,
+    ...                                             samples=50, seed=0, diagonal=True)
+    >>> std.shape
+    (5, 4)
     """
     net = checked_net(net, float64=True)
     X = net.check_inputs(X)
@@ -280,6 +311,16 @@ def noise_sweep(net: Any, X: ArrayLike, sigmas: ArrayLike, *, samples: int = 200
         For malformed inputs, levels that are not positive and ascending, or tol <= 0.
     NonFiniteError
         If a level is so large that the spreads overflow.
+
+    Examples
+    --------
+    >>> import snode
+    >>> X, y = snode.data.moons(100, seed=0)
+    >>> clf = snode.SNODEClassifier(max_iter=30, random_state=0).fit(X, y)
+    >>> sweep = snode.analysis.noise_sweep(clf.net_, clf.initial_state(X[:20]), [1e-3, 1.0],
+    ...                                    samples=50, seed=0)
+    >>> sweep.linearized.shape, bool(sweep.discrepancy[0] < sweep.discrepancy[1])
+    ((2, 20, 4), True)
     """
     net = checked_net(net, float64=True)
     X = net.check_inputs(X)
@@ -330,6 +371,13 @@ def smoothness(net: Any, X: Any = None, *, probes: int = 16,
     ------
     ValueError
         For malformed inputs or probes < 1.
+
+    Examples
+    --------
+    >>> import snode
+    >>> s = snode.analysis.smoothness(snode.SNODE(width=3, n_steps=10, seed=0))
+    >>> sorted(s)
+    ['h1_seminorm', 'total_variation']
     """
     net = checked_net(net, float64=True)
     probes = check_int(probes, "probes", 1)

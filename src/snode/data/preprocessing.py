@@ -48,6 +48,16 @@ class Scaler:
     constant_ : ndarray of bool, shape (m,)
         The features that were constant (to their rounding) in the fitted data: only shifted
         (scale 1).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import snode
+    >>> X = np.array([[0.0, 10.0], [2.0, 30.0], [4.0, 20.0]])
+    >>> s = snode.data.Scaler("standard", per_feature=True).fit(X)
+    >>> Z = s.transform(X)
+    >>> np.allclose(Z.mean(axis=0), 0.0), np.allclose(s.inverse_transform(Z), X)
+    (True, True)
     """
 
     def __init__(self, method: str = "range", low: float = 0.0, high: float = -1.0,
@@ -190,7 +200,14 @@ class Scaler:
 def one_hot(labels: ArrayLike, n_classes: int, width: Optional[int] = None,
             levels: tuple[float, float] = (0.0, 1.0)) -> NDArray[np.float64]:
     """Targets with `levels[1]` in component `label` and `levels[0]` in the other first
-    `n_classes` components, zero-padded to `width` (default n_classes)."""
+    `n_classes` components, zero-padded to `width` (default n_classes).
+
+    Examples
+    --------
+    >>> import snode
+    >>> snode.data.one_hot([0, 2, 1], 3).tolist()
+    [[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, 1.0, 0.0]]
+    """
     n_classes = check_int(n_classes, "n_classes", minimum=1)
     width = n_classes if width is None else check_int(width, "width", minimum=n_classes)
     labels = np.asarray(labels)
@@ -205,7 +222,17 @@ def one_hot(labels: ArrayLike, n_classes: int, width: Optional[int] = None,
 def train_test_split(X: ArrayLike, y: ArrayLike, test_size: float = 0.25,
                      seed: Any = None) -> tuple[NDArray[Any], NDArray[Any], NDArray[Any],
                                                 NDArray[Any]]:
-    """Seeded random split: returns X_train, X_test, y_train, y_test."""
+    """Seeded random split: returns X_train, X_test, y_train, y_test.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import snode
+    >>> X, y = np.arange(20.0).reshape(10, 2), np.arange(10)
+    >>> Xtr, Xte, ytr, yte = snode.data.train_test_split(X, y, 0.3, seed=0)
+    >>> len(Xtr), len(Xte), sorted(ytr.tolist() + yte.tolist()) == list(range(10))
+    (7, 3, True)
+    """
     X, y = np.asarray(X), np.asarray(y)
     if X.shape[0] != y.shape[0]:
         raise ValueError(f"X and y have {X.shape[0]} and {y.shape[0]} samples")

@@ -33,6 +33,13 @@ def spirals(n: int = 1000, noise: float = 0.05, turns: float = 1.5,
     -------
     X : ndarray, shape (n, 2)
     labels : ndarray of int, shape (n,)
+
+    Examples
+    --------
+    >>> import snode
+    >>> X, y = snode.data.spirals(200, seed=0)
+    >>> X.shape, sorted(set(y.tolist()))
+    ((200, 2), [0, 1])
     """
     n = _n(n)
     noise = check_real(noise, "noise", minimum=0.0)
@@ -51,6 +58,13 @@ def circles(n: int = 1000, noise: float = 0.05, factor: float = 0.5,
     """Two concentric circles (radii 1 and `factor`), one per class.
 
     Returns (X (n, 2), labels (n,)); label 1 is the inner circle.
+
+    Examples
+    --------
+    >>> import snode
+    >>> X, y = snode.data.circles(100, seed=0)
+    >>> X.shape, y.shape
+    ((100, 2), (100,))
     """
     n = _n(n)
     noise = check_real(noise, "noise", minimum=0.0)
@@ -68,7 +82,15 @@ def circles(n: int = 1000, noise: float = 0.05, factor: float = 0.5,
 
 def moons(n: int = 1000, noise: float = 0.1,
           seed: Any = None) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
-    """Two interleaving half circles, one per class. Returns (X (n, 2), labels (n,))."""
+    """Two interleaving half circles, one per class. Returns (X (n, 2), labels (n,)).
+
+    Examples
+    --------
+    >>> import snode
+    >>> X, y = snode.data.moons(100, noise=0.2, seed=0)
+    >>> X.shape, int(y.sum())
+    ((100, 2), 50)
+    """
     n = _n(n)
     noise = check_real(noise, "noise", minimum=0.0)
     rng = _rng(seed)
@@ -83,7 +105,15 @@ def moons(n: int = 1000, noise: float = 0.1,
 
 def xor(n: int = 1000, noise: float = 0.0,
         seed: Any = None) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
-    """Points uniform in [-1, 1]^2, labelled by the sign of x1 x2 (1 where positive)."""
+    """Points uniform in [-1, 1]^2, labelled by the sign of x1 x2 (1 where positive).
+
+    Examples
+    --------
+    >>> import snode
+    >>> X, y = snode.data.xor(100, seed=0)
+    >>> X.shape, sorted(set(y.tolist()))
+    ((100, 2), [0, 1])
+    """
     n = _n(n)
     noise = check_real(noise, "noise", minimum=0.0)
     rng = _rng(seed)
@@ -107,6 +137,15 @@ def teacher(n: int = 1000, width: int = 4, n_steps: int = 20, T: float = 1.0,
     Y : ndarray, shape (n, width)
     net : SNODE
         The teacher.
+
+    Examples
+    --------
+    >>> import snode
+    >>> X, Y, net = snode.data.teacher(50, seed=0)
+    >>> X.shape, Y.shape, net.n_steps
+    ((50, 4), (50, 4), 20)
+    >>> bool((net.forward(X) == Y).all())          # the teacher's own outputs
+    True
     """
     from ..model import SNODE
 
@@ -124,6 +163,13 @@ def digits() -> tuple[NDArray[np.float64], NDArray[np.int64]]:
 
     Pixel values 0..16 as in scikit-learn; no download needed. Needs scikit-learn
     (``pip install scikit-learn``).
+
+    Examples
+    --------
+    >>> import snode
+    >>> X, y = snode.data.digits()               # (needs scikit-learn)
+    >>> X.shape
+    (1797, 64)
     """
     try:
         from sklearn.datasets import load_digits
