@@ -23,7 +23,21 @@ def _plt():
 
 
 def decision_regions(est, X, y, ax=None, resolution=200):
-    """Predicted classes over the bounding box of 2-D inputs X, with the samples on top."""
+    """Predicted classes over the bounding box of 2-D inputs X, with the samples on top.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")                 # (needs matplotlib)
+    >>> import matplotlib.pyplot as plt
+    >>> import snode
+    >>> from snode import plots
+    >>> fig, ax = plt.subplots()
+    >>> X, y = snode.data.moons(100, seed=0)
+    >>> clf = snode.SNODEClassifier(max_iter=20, random_state=0).fit(X, y)
+    >>> ax = plots.decision_regions(clf, X, y, ax=ax, resolution=50)
+    >>> plt.close(fig)
+    """
     plt = _plt()
     ax = ax or plt.gca()
     X = np.asarray(X, dtype=float)
@@ -44,7 +58,21 @@ def decision_regions(est, X, y, ax=None, resolution=200):
 
 def training_curves(history, ax=None, accuracy=None):
     """Cost and gradient norm per iteration (log scale), and, if given, the training accuracy
-    as ``(iterations, values)`` on a second axis."""
+    as ``(iterations, values)`` on a second axis.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")                 # (needs matplotlib)
+    >>> import matplotlib.pyplot as plt
+    >>> import snode
+    >>> from snode import plots
+    >>> fig, ax = plt.subplots()
+    >>> X, y = snode.data.moons(100, seed=0)
+    >>> clf = snode.SNODEClassifier(max_iter=20, random_state=0).fit(X, y)
+    >>> ax = plots.training_curves(clf.history_, ax=ax)
+    >>> plt.close(fig)
+    """
     plt = _plt()
     ax = ax or plt.gca()
     ax.semilogy(history["cost"], label="cost")
@@ -62,7 +90,19 @@ def training_curves(history, ax=None, accuracy=None):
 
 
 def weights_over_depth(net, ax=None):
-    """Every entry of W and b (rows) against the depth step (columns)."""
+    """Every entry of W and b (rows) against the depth step (columns).
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")                 # (needs matplotlib)
+    >>> import matplotlib.pyplot as plt
+    >>> import snode
+    >>> from snode import plots
+    >>> fig, ax = plt.subplots()
+    >>> ax = plots.weights_over_depth(snode.SNODE(width=3, n_steps=10, seed=0), ax=ax)
+    >>> plt.close(fig)
+    """
     plt = _plt()
     ax = ax or plt.gca()
     P = np.concatenate([net.W.reshape(net.n_steps, -1), net.b], axis=1).T
@@ -77,7 +117,21 @@ def weights_over_depth(net, ax=None):
 
 
 def trajectories(net, X, ax=None, components=(0, 1)):
-    """Two components of the states of the samples X through depth."""
+    """Two components of the states of the samples X through depth.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")                 # (needs matplotlib)
+    >>> import matplotlib.pyplot as plt
+    >>> import snode
+    >>> from snode import plots
+    >>> fig, ax = plt.subplots()
+    >>> import numpy as np
+    >>> net = snode.SNODE(width=2, n_steps=10, seed=0)
+    >>> ax = plots.trajectories(net, np.random.default_rng(0).normal(size=(5, 2)), ax=ax)
+    >>> plt.close(fig)
+    """
     plt = _plt()
     ax = ax or plt.gca()
     traj = net.trajectory(X)
@@ -91,7 +145,24 @@ def trajectories(net, X, ax=None, components=(0, 1)):
 
 def training_figure(est, X, y, path, n_trajectories=60, accuracy=None):
     """A 2 x 2 figure of a fitted estimator (decision regions when X is 2-D), saved to path;
-    `accuracy` as for training_curves."""
+    `accuracy` as for training_curves.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")                 # (needs matplotlib)
+    >>> import matplotlib.pyplot as plt
+    >>> import snode
+    >>> from snode import plots
+    >>> import os
+    >>> import tempfile
+    >>> X, y = snode.data.moons(100, seed=0)
+    >>> clf = snode.SNODEClassifier(max_iter=20, random_state=0).fit(X, y)
+    >>> path = os.path.join(tempfile.mkdtemp(), "training.png")
+    >>> plots.training_figure(clf, X, y, path)
+    >>> os.path.exists(path)
+    True
+    """
     plt = _plt()
     fig, axes = plt.subplots(2, 2, figsize=(11, 9))
     X = np.asarray(X, dtype=float)
