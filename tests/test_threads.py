@@ -102,3 +102,18 @@ def test_default_and_explicit_threads():
     assert net.n_threads is None and 1 <= net.threads <= threads.available_cpus()
     net.n_threads = 5
     assert net.threads == 5
+
+
+def test_omp_num_threads_caps_the_default(monkeypatch):
+    # joblib's loky workers (scikit-learn's n_jobs) set OMP_NUM_THREADS = cpus // n_jobs:
+    # the default must not take more, or n workers oversubscribe the cores
+    assert threads.omp_limit({"OMP_NUM_THREADS": "3"}) == 3
+    assert threads.omp_limit({"OMP_NUM_THREADS": "2,1"}) == 2  # (nested: the outer level)
+    for bad in ({}, {"OMP_NUM_THREADS": ""}, {"OMP_NUM_THREADS": "0"},
+                {"OMP_NUM_THREADS": "many"}):
+        assert threads.omp_limit(bad) is None
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    assert threads.default_threads() == 1
+    assert snode.SNODE(width=2, n_steps=2).threads == 1
+    monkeypatch.delenv("OMP_NUM_THREADS")
+    assert threads.default_threads() >= 1

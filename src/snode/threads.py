@@ -7,14 +7,15 @@ by other processes loses much of its time to them (a training run beside one bus
 default is measured, not fixed: from the machine's CPU time (Linux's /proc/stat) less this
 process's own over the last half second, the CPUs the other processes use are left to them
 (at least one thread is always used); before there is such an interval, the processes
-running at that instant count. An explicit ``n_threads`` is used as it is. The results do not
-depend on the number of threads.
+running at that instant count. Where ``OMP_NUM_THREADS`` is set (as joblib sets it in the
+workers of scikit-learn's ``n_jobs``), it caps the default. An explicit ``n_threads`` is used
+as it is. The results do not depend on the number of threads.
 """
 import os
 import threading
 import time
 
-__all__ = ["available_cpus", "default_threads", "LoadMeter"]
+__all__ = ["available_cpus", "default_threads", "omp_limit", "LoadMeter"]
 
 #: Seconds between two measurements of the other processes' load.
 INTERVAL = 0.5
@@ -109,9 +110,25 @@ class LoadMeter:
 _METER = None
 
 
+def omp_limit(environ=None):
+    """The thread limit of the environment's ``OMP_NUM_THREADS`` (its first entry, the
+    outermost level), or None where it is unset or not a positive integer. Process-parallel
+    tools set it in their workers so that n workers share the cores: joblib's loky backend
+    (scikit-learn's ``n_jobs``) sets it to cpu_count // n_jobs."""
+    text = (os.environ if environ is None else environ).get("OMP_NUM_THREADS", "")
+    try:
+        n = int(text.split(",")[0].strip())
+    except ValueError:
+        return None
+    return n if n >= 1 else None
+
+
 def default_threads():
-    """The threads the sweeps run on when none are given (see the module's docstring)."""
+    """The threads the sweeps run on when none are given (see the module's docstring), at
+    most ``OMP_NUM_THREADS`` where it is set (:func:`omp_limit`)."""
     global _METER
     if _METER is None:
         _METER = LoadMeter()
-    return _METER.threads()
+    limit = omp_limit()
+    n = _METER.threads()
+    return n if limit is None else min(n, limit)
