@@ -1,7 +1,7 @@
 """Checks at the boundary of the package: every public entry point converts and validates
 its inputs here, once, so that the kernels never see a bad array."""
 import numbers
-from typing import Any, Collection, Optional, Union
+from typing import Any, Collection, Optional
 
 import numpy as np
 from numpy.typing import DTypeLike, NDArray

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 import functools
 from typing import Any, Literal, Optional, Union, overload
 
-import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from ._validate import check_range, check_real

@@ -7,7 +7,7 @@ block by block through the network's sweeps and added along the tree of :mod:`sn
 for one process. docs/method.md (the cost functional, sums over samples).
 """
 from dataclasses import dataclass
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Optional, Sequence
 
 import numpy as np
 from numpy.typing import NDArray

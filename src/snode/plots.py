@@ -5,13 +5,16 @@ training_curves: cost and gradient norm per iteration; weights_over_depth: every
 heat map over depth (the smoothness the Sobolev gradient buys); trajectories: samples flowing
 through depth. training_figure puts the four together and saves them.
 """
+from typing import Any
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 __all__ = ["decision_regions", "training_curves", "weights_over_depth", "trajectories",
            "training_figure"]
 
 
-def _plt():
+def _plt() -> Any:
     try:
         import matplotlib
 
@@ -22,7 +25,8 @@ def _plt():
     return plt
 
 
-def decision_regions(est, X, y, ax=None, resolution=200):
+def decision_regions(est: Any, X: ArrayLike, y: ArrayLike, ax: Any = None,
+                     resolution: int = 200) -> Any:
     """Predicted classes over the bounding box of 2-D inputs X, with the samples on top.
 
     Examples
@@ -56,7 +60,7 @@ def decision_regions(est, X, y, ax=None, resolution=200):
     return ax
 
 
-def training_curves(history, ax=None, accuracy=None):
+def training_curves(history: Any, ax: Any = None, accuracy: Any = None) -> Any:
     """Cost and gradient norm per iteration (log scale), and, if given, the training accuracy
     as ``(iterations, values)`` on a second axis.
 
@@ -89,7 +93,7 @@ def training_curves(history, ax=None, accuracy=None):
     return ax
 
 
-def weights_over_depth(net, ax=None):
+def weights_over_depth(net: Any, ax: Any = None) -> Any:
     """Every entry of W and b (rows) against the depth step (columns).
 
     Examples
@@ -116,7 +120,8 @@ def weights_over_depth(net, ax=None):
     return ax
 
 
-def trajectories(net, X, ax=None, components=(0, 1)):
+def trajectories(net: Any, X: ArrayLike, ax: Any = None,
+                 components: tuple[int, int] = (0, 1)) -> Any:
     """Two components of the states of the samples X through depth.
 
     Examples
@@ -143,7 +148,8 @@ def trajectories(net, X, ax=None, components=(0, 1)):
     return ax
 
 
-def training_figure(est, X, y, path, n_trajectories=60, accuracy=None):
+def training_figure(est: Any, X: ArrayLike, y: ArrayLike, path: Any, n_trajectories: int = 60,
+                    accuracy: Any = None) -> None:
     """A 2 x 2 figure of a fitted estimator (decision regions when X is 2-D), saved to path;
     `accuracy` as for training_curves.
 

@@ -15,8 +15,6 @@ References
 .. [1] J. W. Neuberger, "Sobolev Gradients and Differential Equations", 2nd ed., Lecture
    Notes in Mathematics 1670, Springer, 2010.
 """
-from typing import Any
-
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 

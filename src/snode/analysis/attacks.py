@@ -15,10 +15,10 @@ References
 """
 from dataclasses import dataclass
 
-from typing import Any, Optional, Union
+from typing import Any, Optional
 
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import ArrayLike
 
 from .._validate import as_float_array, check_bool, check_int, check_real
 from ..loss import Loss

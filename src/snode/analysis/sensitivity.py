@@ -16,7 +16,7 @@ References
 """
 from dataclasses import dataclass
 
-from typing import Any, Optional, Union
+from typing import Any, Optional
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -191,9 +191,11 @@ def output_covariance(net: Any, X: Any, sigma: float, *, probes: Optional[int] =
             acc += xi[:, :, None] * xi[:, None, :]
     diagonal = check_bool(diagonal, "diagonal")
     with np.errstate(over="ignore", invalid="ignore"):
-        cov = finite_or_raise((sigma * sigma / count) * acc, "the output covariance")
+        cov: NDArray[np.float64] = finite_or_raise((sigma * sigma / count) * acc,
+                                                   "the output covariance")
     if diagonal:
-        return np.sqrt(np.einsum("nii->ni", cov))
+        std: NDArray[np.float64] = np.sqrt(np.einsum("nii->ni", cov))
+        return std
     return cov
 
 
@@ -250,9 +252,10 @@ def monte_carlo_covariance(net: Any, X: Any, sigma: float, samples: int = 200, *
         delta = x - mean
         mean += delta / k
         m2 += delta[:, :, None] * (x - mean)[:, None, :]
-    cov = m2 / (samples - 1)
+    cov: NDArray[np.float64] = m2 / (samples - 1)
     if diagonal:
-        return np.sqrt(np.maximum(np.einsum("nii->ni", cov), 0.0))
+        std: NDArray[np.float64] = np.sqrt(np.maximum(np.einsum("nii->ni", cov), 0.0))
+        return std
     return cov
 
 

@@ -1,5 +1,5 @@
 """Preprocessing: input scaling fitted on training data, one-hot targets, a seeded split."""
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -9,11 +9,12 @@ from .._validate import as_float_array, check_int, check_real
 __all__ = ["Scaler", "one_hot", "train_test_split"]
 
 
-def _rng(seed):
+def _rng(seed: Any) -> np.random.Generator:
     return np.random.default_rng(seed)
 
 
-def _extremes(X, axis, reducer):
+def _extremes(X: NDArray[np.float64], axis: Optional[int],
+              reducer: Any) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """The smallest and largest values (per feature with axis 0) over all processes."""
     from ..reduce import gather_floats
 
@@ -102,7 +103,7 @@ class Scaler:
         axis = 0 if self.per_feature else None
         if self.method == "none":
             self.shift_, self.scale_ = np.zeros(X.shape[1]), np.ones(X.shape[1])
-            constant = False
+            constant: Any = False
         elif self.method == "standard":
             n = blocks.n_total * (X.shape[1] if axis is None else 1)
             zeros = (lambda: (np.zeros(X.shape[1] if axis == 0 else ()),))
@@ -113,7 +114,7 @@ class Scaler:
             lo, hi = _extremes(X, axis, red)
             c = np.ldexp(1.0, np.frexp(np.maximum(abs(lo), abs(hi)))[1] - 1)  # (<= the largest)
 
-            def sums(f):
+            def sums(f: Callable[[NDArray[np.float64]], NDArray[np.float64]]) -> Any:
                 return blocks.sum(lambda k: (np.asarray(np.add.reduce(
                     f(X[blocks.slice(k)] / c), axis=axis)),), zeros)[0]
 
@@ -151,31 +152,42 @@ class Scaler:
         self.constant_ = np.broadcast_to(constant, X.shape[1]).copy()
         return self
 
-    def _checked(self, X, name, check_input):
+    def _checked(self, X: ArrayLike, name: str, check_input: bool) -> NDArray[np.float64]:
         """X as a float array (N, m) with the fitted number of columns (`check_input=False`:
         not scanned for non-finite values)."""
-        if self.shift_ is None:
+        shift, _ = self._map()
+        A = as_float_array(X, name, ndim=2, allow_nonfinite=not check_input)
+        if A.shape[1] != shift.shape[0]:
+            raise ValueError(f"{name} has {A.shape[1]} features, the scaler was fitted on "
+                             f"{shift.shape[0]}")
+        return A
+
+    def _map(self) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """(shift_, scale_) of the fitted scaler; ValueError before ``fit``."""
+        if self.shift_ is None or self.scale_ is None:
             raise ValueError("the scaler is not fitted")
-        X = as_float_array(X, name, ndim=2, allow_nonfinite=not check_input)
-        if X.shape[1] != self.shift_.shape[0]:
-            raise ValueError(f"{name} has {X.shape[1]} features, the scaler was fitted on "
-                             f"{self.shift_.shape[0]}")
-        return X
+        return self.shift_, self.scale_
 
     def transform(self, X: ArrayLike, *, check_input: bool = True) -> NDArray[np.float64]:
         """The scaled values ``(X - shift_) * scale_`` of X (N, m) (`check_input=False`:
         X, checked already, is not scanned again for non-finite values)."""
-        return (self._checked(X, "X", check_input) - self.shift_) * self.scale_
+        A = self._checked(X, "X", check_input)
+        shift, scale = self._map()
+        Z: NDArray[np.float64] = (A - shift) * scale
+        return Z
 
     def inverse_transform(self, Z: ArrayLike, *,
                           check_input: bool = True) -> NDArray[np.float64]:
         """The values whose transform is Z (N, m): ``Z / scale_ + shift_``."""
-        return self._checked(Z, "Z", check_input) / self.scale_ + self.shift_
+        A = self._checked(Z, "Z", check_input)
+        shift, scale = self._map()
+        X: NDArray[np.float64] = A / scale + shift
+        return X
 
     def fit_transform(self, X: ArrayLike) -> NDArray[np.float64]:
         return self.fit(X).transform(X)
 
-    def to_dict(self):
+    def to_dict(self) -> dict[str, Any]:
         return {"method": self.method, "low": self.low, "high": self.high,
                 "per_feature": self.per_feature,
                 "shift": None if self.shift_ is None else self.shift_.tolist(),
@@ -183,7 +195,7 @@ class Scaler:
                 "constant": None if self.constant_ is None else self.constant_.tolist()}
 
     @classmethod
-    def from_dict(cls, d):
+    def from_dict(cls, d: dict[str, Any]) -> "Scaler":
         s = cls(d["method"], d["low"], d["high"], d["per_feature"])
         if d.get("shift") is not None:
             s.shift_ = np.asarray(d["shift"], dtype=np.float64)

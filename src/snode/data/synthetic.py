@@ -4,7 +4,7 @@ inverse problem (teacher), generated from a seed; and scikit-learn's bundled 8x8
 Every generator returns float64 inputs X of shape (n, m) and integer labels (n,), or, for the
 teacher, real targets (n, width).
 """
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -17,11 +17,11 @@ if TYPE_CHECKING:
 __all__ = ["spirals", "circles", "moons", "xor", "teacher", "digits"]
 
 
-def _rng(seed):
+def _rng(seed: Any) -> np.random.Generator:
     return np.random.default_rng(seed)
 
 
-def _n(n):
+def _n(n: int) -> int:
     return check_int(n, "n", minimum=2)
 
 

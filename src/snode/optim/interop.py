@@ -1,5 +1,5 @@
 """The objective as scipy.optimize.minimize sees it: a function of one flat vector."""
-from typing import Any, Callable, Optional
+from typing import Any, Callable
 
 import numpy as np
 from numpy.typing import NDArray
