@@ -95,6 +95,7 @@ class Preset:
                     ncg_options=dict(safeguard=opt.safeguard, beta_inner=opt.beta_inner))
 
 
+#: The named configurations, by name (:func:`preset` gives one).
 PRESETS: dict[str, Preset] = {
     "baravdish2022": Preset(
         name="baravdish2022",

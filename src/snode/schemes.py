@@ -88,6 +88,7 @@ class Tableau:
         return f"Tableau(name={self.name!r}, stages={self.stages}, order={self.order})"
 
 
+#: The named explicit Runge-Kutta schemes, by name.
 SCHEMES: dict[str, Tableau] = {
     "euler": Tableau([[0.0]], [1.0], [0.0], name="euler", order=1),
     "heun": Tableau([[0.0, 0.0], [1.0, 0.0]], [0.5, 0.5], [0.0, 1.0], name="heun", order=2),

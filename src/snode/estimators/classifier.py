@@ -30,14 +30,18 @@ class SNODEClassifier(SNODEEstimator, SkClassifier, SkBase, kind=CLASSIFIER):
     scaler_ : Scaler
         The input scaling fitted on the training data.
     classes_ : ndarray, shape (C,)
+        The class labels seen in training, sorted; output c scores ``classes_[c]``.
     n_features_in_ : int
+        The number of input features seen in training.
     input_offset_ : int
         The state's component where the inputs begin (the resolved `input_offset`; 0 for
         files saved before it).
     result_ : TrainResult
+        How training went: the optimiser's result (cost, iterations, message).
     history_ : dict of ndarray
         The training history (``result_.history``).
     n_iter_ : int
+        The iterations run.
     loss_curve_ : list of float
         The training cost of every iteration (mini-batch mode: its mean over each epoch's
         batches), as scikit-learn's MLP's; the cost includes the weight decay.
