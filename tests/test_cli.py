@@ -700,3 +700,13 @@ def test_a_header_a_model_without_names_cannot_check_is_said(tmp_path, capsys):
         assert cli.main([command, str(model), "--dataset", f"csv:{named}"]) == 0
         err = capsys.readouterr().err
         assert f"snode {command}: note: " in err and "taken by position" in err
+
+
+@pytest.mark.parametrize("value", ["2", "1", "-0.1", "nan", "half"])
+def test_a_test_size_out_of_range_is_named_by_its_flag(value, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["train", "--test-size", value])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("snode train: error: argument --test-size: a number in [0, 1)")
+    assert err.count("\n") == 1

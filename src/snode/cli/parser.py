@@ -51,6 +51,17 @@ def _argtype(constraint):
     return parse
 
 
+def _test_size(text):
+    """--test-size: a share in [0, 1) (argparse's one line, naming the flag, otherwise)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a number in [0, 1), got {text!r}") from None
+    if not 0.0 <= value < 1.0:
+        raise argparse.ArgumentTypeError(f"a number in [0, 1), got {text}")
+    return value
+
+
 def _default_text(p):
     if p.kinds == (CLASSIFIER, REGRESSOR) and isinstance(p.default, dict):
         return (f"{p.default_for(CLASSIFIER):g} for classification, "
@@ -119,7 +130,7 @@ def build_parser():
     t.add_argument("--n", type=int, default=None,
                    help="samples of a generated data set (default 1000)")
     _file_options(t)
-    t.add_argument("--test-size", type=float, default=0.25,
+    t.add_argument("--test-size", type=_test_size, default=0.25,
                    help="the held-out share of the data (MNIST: its own 10,000 test images)")
     t.add_argument("--task", default="auto", choices=["auto", "classify", "regress"],
                    help="classification or regression (default auto: class labels are "
