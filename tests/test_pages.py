@@ -103,3 +103,12 @@ def test_guide_clusters_page_runs_on_one_process(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     ns = _run_page(GUIDE / "clusters.md")
     assert (tmp_path / "moons.npz").exists() and ns["model"].n_iter_ == 100
+
+
+def test_guide_sweeps_page_runs(tmp_path, monkeypatch):
+    pytest.importorskip("optuna")
+    pytest.importorskip("sklearn")
+    monkeypatch.chdir(tmp_path)
+    ns = _run_page(GUIDE / "sweeps.md")
+    assert set(ns["study"].best_params) == {"T", "decay"}
+    assert ns["study"].best_value > 0.8
