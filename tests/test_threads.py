@@ -117,3 +117,36 @@ def test_omp_num_threads_caps_the_default(monkeypatch):
     assert snode.SNODE(width=2, n_steps=2).threads == 1
     monkeypatch.delenv("OMP_NUM_THREADS")
     assert threads.default_threads() >= 1
+
+
+def test_sweeps_on_several_python_threads_share_the_default_threads(monkeypatch):
+    # each of k concurrent sweeps of one process takes the default // k threads (the load
+    # meter does not see this process's own threads); the results do not change
+    import concurrent.futures
+    import threading as _threading
+
+    import numpy as np
+
+    from snode import model as model_module
+
+    monkeypatch.setattr(model_module, "check_threads", lambda n: 4 if n is None else n)
+    net = snode.SNODE(width=4, n_steps=5, seed=0)
+    with threads.sweeping() as k, net._team() as t:
+        assert (k, t) == (1, 2)  # (this sweep and one already running: 4 // 2)
+    with net._team() as t:
+        assert t == 4
+    net.n_threads = 3
+    with threads.sweeping(), net._team() as t:
+        assert t == 3  # (an explicit n_threads is used as it is)
+    net.n_threads = None
+    X = np.random.default_rng(0).normal(size=(300, 4))
+    ref = net.forward(X)
+    barrier = _threading.Barrier(3)
+
+    def run(_):
+        barrier.wait()
+        return net.forward(X)
+
+    with concurrent.futures.ThreadPoolExecutor(3) as pool:
+        outs = list(pool.map(run, range(3)))
+    assert all(np.array_equal(out, ref) for out in outs)

@@ -18,11 +18,12 @@ The activations and initialisations by name:
 >>> snode.SNODE(width=3, n_steps=4, activation="relu", init="normal", seed=0).activation
 'relu'
 """
+import contextlib
 import math
 import os
 import warnings
 from collections import namedtuple
-from typing import Any, Callable, Optional, Union
+from typing import Any, Callable, Iterator, Optional, Union
 
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike, NDArray
@@ -32,6 +33,7 @@ from . import io
 from ._validate import as_float_array, check_int, check_range, check_real, check_threads
 from .loss import OutputLine, as_loss, output_loss, output_loss_along, softmax  # noqa: F401
 from .schemes import Scheme, Tableau, get_tableau
+from .threads import sweeping
 
 __all__ = ["SNODE", "ACTIVATIONS", "INITS", "DTYPES", "ForwardStates", "DataGradient",
            "all_finite", "isa", "release_scratch", "release_states", "place_inputs",
@@ -304,6 +306,15 @@ class SNODE:
         """The number of threads the next sweep runs on (`n_threads`, or the default now)."""
         return self._n_threads if self._n_threads is not None else check_threads(None)
 
+    @contextlib.contextmanager
+    def _team(self) -> Iterator[int]:
+        """The threads of a sweep that runs inside the block: `n_threads`, or the default
+        shared with the sweeps that other Python threads of this process run at the same
+        time (:func:`snode.threads.sweeping`; the results do not depend on it)."""
+        with sweeping() as count:
+            yield (self._n_threads if self._n_threads is not None
+                   else max(1, check_threads(None) // count))
+
     @property
     def memory(self) -> str:
         """How the gradient sweep keeps its states: "store" or "recompute"."""
@@ -535,7 +546,8 @@ class SNODE:
             If the sweep overflows.
         """
         X = self.check_inputs(X, check_finite=check_input)
-        return self._sweeps.forward(*self._args(params), X, self.threads)
+        with self._team() as threads:
+            return self._sweeps.forward(*self._args(params), X, threads)
 
     def trajectory(self, X: ArrayLike, *,
                    params: Optional[tuple[ArrayLike, ArrayLike]] = None) -> NDArray[Any]:
@@ -556,7 +568,8 @@ class SNODE:
             As :meth:`forward`: malformed inputs or weights; a sweep that overflows.
         """
         X = self.check_inputs(X)
-        return self._sweeps.forward(*self._args(params), X, self.threads, True)
+        with self._team() as threads:
+            return self._sweeps.forward(*self._args(params), X, threads, True)
 
     def sensitivity(self, X: Optional[ArrayLike], dW: Optional[ArrayLike] = None,
                     db: Optional[ArrayLike] = None, *,
@@ -607,8 +620,9 @@ class SNODE:
         if X is None:
             raise ValueError("X is needed (None only with states)")
         X = self.check_inputs(X)
-        _, xi = self._sweeps.tangent(*self._args(params), X, dW, db, 1, None, False,
-                                     self.threads)
+        with self._team() as threads:
+            _, xi = self._sweeps.tangent(*self._args(params), X, dW, db, 1, None, False,
+                                         threads)
         return xi[:, 0, :]
 
     def input_jacobian(self, X: ArrayLike, *,
@@ -632,8 +646,9 @@ class SNODE:
         """
         X = self.check_inputs(X)
         d = self._width
-        _, xi = self._sweeps.tangent(*self._args(params), X, None, None, d, None, True,
-                                     self.threads)
+        with self._team() as threads:
+            _, xi = self._sweeps.tangent(*self._args(params), X, None, None, d, None, True,
+                                         threads)
         return np.ascontiguousarray(xi.transpose(0, 2, 1))
 
     def adjoint(self, X: ArrayLike, lam_T: ArrayLike, *,
@@ -670,9 +685,10 @@ class SNODE:
         if lam.shape != (X0.shape[0], self._width):
             raise ValueError(f"lam_T must have shape {(X0.shape[0], self._width)}, "
                              f"got {lam.shape}")
-        _, gW, gb, lam0, _, _ = self._sweeps.value_grad(
-            *self._args(params), X0, None, None, lam, 0.0, 0.0, 0.0, 0, 1.0, self.threads,
-            self._memory == "recompute", True)
+        with self._team() as threads:
+            _, gW, gb, lam0, _, _ = self._sweeps.value_grad(
+                *self._args(params), X0, None, None, lam, 0.0, 0.0, 0.0, 0, 1.0, threads,
+                self._memory == "recompute", True)
         return gW, gb, lam0
 
     def data_gradient(self, X, loss, Y=None, labels=None, *, scale=None, params=None,
@@ -724,10 +740,10 @@ class SNODE:
         if keep and params is None:  # the states must not follow later changes of the weights
             params = (self._W.copy(), self._b.copy())
         args = self._args(params, check_input)
-        threads = self.threads
-        J, gW, gb, lam0, xT, kept = self._sweeps.value_grad(
-            *args, X, Y, labels, None, *loss.terms, scale, threads,
-            self._memory == "recompute", bool(input_grad), bool(outputs), bool(keep))
+        with self._team() as threads:
+            J, gW, gb, lam0, xT, kept = self._sweeps.value_grad(
+                *args, X, Y, labels, None, *loss.terms, scale, threads,
+                self._memory == "recompute", bool(input_grad), bool(outputs), bool(keep))
         states = None
         if keep:
             states = ForwardStates((args[0], args[1]), X.shape[0], kept, threads,
@@ -749,8 +765,9 @@ class SNODE:
         """
         loss = as_loss(loss)
         X, Y, labels, scale = self._data(X, loss, Y, labels, scale, check_input)
-        return self._sweeps.data_cost(*self._args(params, check_input), X, Y, labels,
-                                      *loss.terms, scale, self.threads, bool(outputs))
+        with self._team() as threads:
+            return self._sweeps.data_cost(*self._args(params, check_input), X, Y, labels,
+                                          *loss.terms, scale, threads, bool(outputs))
 
     def _data(self, X, loss, Y, labels, scale, check_input):
         if check_input:

@@ -8,14 +8,16 @@ default is measured, not fixed: from the machine's CPU time (Linux's /proc/stat)
 process's own over the last half second, the CPUs the other processes use are left to them
 (at least one thread is always used); before there is such an interval, the processes
 running at that instant count. Where ``OMP_NUM_THREADS`` is set (as joblib sets it in the
-workers of scikit-learn's ``n_jobs``), it caps the default. An explicit ``n_threads`` is used
+workers of scikit-learn's ``n_jobs``), it caps the default; sweeps that run at once on
+several Python threads of one process share it (:func:`sweeping`). An explicit ``n_threads`` is used
 as it is. The results do not depend on the number of threads.
 """
+import contextlib
 import os
 import threading
 import time
 
-__all__ = ["available_cpus", "default_threads", "omp_limit", "LoadMeter"]
+__all__ = ["available_cpus", "default_threads", "omp_limit", "sweeping", "LoadMeter"]
 
 #: Seconds between two measurements of the other processes' load.
 INTERVAL = 0.5
@@ -132,3 +134,25 @@ def default_threads():
     limit = omp_limit()
     n = _METER.threads()
     return n if limit is None else min(n, limit)
+
+
+_ACTIVE = 0
+_ACTIVE_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def sweeping():
+    """Count a sweep among this process's concurrent ones while it runs; yields how many run
+    now, this one included. Python threads of one process that sweep at once (joblib's
+    threading backend, Optuna's ``n_jobs``, a user's thread pool) then share the default
+    threads instead of each taking them all: the load meter sees the other processes, not
+    this process's other threads."""
+    global _ACTIVE
+    with _ACTIVE_LOCK:
+        _ACTIVE += 1
+        count = _ACTIVE
+    try:
+        yield count
+    finally:
+        with _ACTIVE_LOCK:
+            _ACTIVE -= 1
