@@ -210,12 +210,7 @@ class Cost:
             If a sweep overflows.
         """
         ev = self._evaluate(net, X, Y, labels, grad=True, input_grad=input_grad)
-        assert ev.grad is not None  # (an evaluation with grad=True)
-        gW, gb = ev.grad
-        if input_grad:
-            assert ev.input_grad is not None
-            return ev.value, gW, gb, ev.input_grad
-        return ev.value, gW, gb
+        return ev.value_and_grad(input_grad)
 
 
 @functools.lru_cache(maxsize=32)

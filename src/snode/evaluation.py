@@ -7,7 +7,7 @@ block by block through the network's sweeps and added along the tree of :mod:`sn
 for one process. docs/method.md (the cost functional, sums over samples).
 """
 from dataclasses import dataclass
-from typing import Any, Optional, Sequence
+from typing import Any, Optional, Sequence, Union
 
 import numpy as np
 from numpy.typing import NDArray
@@ -62,6 +62,18 @@ class Evaluation:
     input_grad: Optional[NDArray[Any]] = None
     outputs: Optional[NDArray[Any]] = None
     states: Any = None
+
+    def value_and_grad(self, input_grad: bool = False) -> Union[tuple[float, NDArray[Any], NDArray[Any]],
+                                                                  tuple[float, NDArray[Any], NDArray[Any], NDArray[Any]]]:
+        """``(value, gW, gb)``, with `input_grad` also the input gradient: what
+        ``value_and_grad`` of :class:`snode.Cost` and :class:`snode.Objective` return (an
+        evaluation made with the gradient, and the input gradient where asked)."""
+        assert self.grad is not None  # (an evaluation with grad=True)
+        gW, gb = self.grad
+        if input_grad:
+            assert self.input_grad is not None
+            return self.value, gW, gb, self.input_grad
+        return self.value, gW, gb
 
     def __repr__(self) -> str:
         return (f"Evaluation(value={self.value!r}, grad={self.grad is not None}, "

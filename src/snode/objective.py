@@ -327,12 +327,7 @@ class Objective:
             dJ/dX of this process's samples; only with `input_grad`.
         """
         ev = self._evaluate(self._point(params, copy=False), True, input_grad, False)
-        assert ev.grad is not None  # (an evaluation with grad=True)
-        gW, gb = ev.grad
-        if input_grad:
-            assert ev.input_grad is not None
-            return ev.value, gW, gb, ev.input_grad
-        return ev.value, gW, gb
+        return ev.value_and_grad(input_grad)
 
     def accuracy(self, params: Optional[tuple[ArrayLike, ArrayLike]] = None) -> float:
         """The fraction of samples (over all processes) whose largest output among the first

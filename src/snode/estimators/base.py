@@ -570,7 +570,7 @@ class _Report:
             if self.verbose:
                 self.progress.update(status=f"loss = {rec['cost']:.8f}")
             else:
-                self.progress.count += 1
+                self.progress.update()  # (counted, not shown)
                 _log.debug("Iteration %d, loss = %.8f", self.progress.count, rec["cost"])
             return bool(user(rec)) if user is not None else False
 
